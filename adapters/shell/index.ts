@@ -1,0 +1,1 @@
+export { ShellAdapter, type ShellAdapterOptions } from './shell-adapter.js';

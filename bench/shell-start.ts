@@ -1,0 +1,32 @@
+// Start-up cost of `millwright shell -e help` divided by a bare `node -e 0`, measured in
+// alternating rounds in one run. Target: <= 3. Uses the compiled build when it is fresh.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROUNDS = 15;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'millwright-bench-'));
+const config = path.join(dir, 'millwright.yml');
+writeFileSync(config, 'store:\n  path: ./data\n');
+
+function time(args: string[]): number {
+  const started = process.hrtime.bigint();
+  execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const shell = ['bin/millwright.js', 'shell', '--config', config, '-e', 'help'];
+time(shell); // warm the file cache and create the store
+const bare: number[] = [];
+const millwright: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  bare.push(time(['-e', '0']));
+  millwright.push(time(shell));
+}
+rmSync(dir, { recursive: true, force: true });
+const ratio = median(millwright) / median(bare);
+console.log(
+  `shell-start: millwright shell -e help / node -e 0 = ${ratio.toFixed(2)} (target <= 3; medians ${median(millwright).toFixed(0)} ms / ${median(bare).toFixed(0)} ms)`,
+);

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Runs the compiled build when it is newer than every source file, and the TypeScript sources
+// through tsx otherwise, so a fresh clone works right after `npm ci` with no build step.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const stamp = path.join(root, 'dist', '.build-stamp');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsFresh() {
+  if (!existsSync(stamp)) return false;
+  const built = statSync(stamp).mtimeMs;
+  return ['src', 'commands', 'adapters'].every((dir) => newestSource(path.join(root, dir)) <= built);
+}
+
+let entry;
+if (buildIsFresh()) {
+  entry = path.join(root, 'dist', 'src', 'main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = path.join(root, 'src', 'main.ts');
+}
+const { main } = await import(pathToFileURL(entry).href);
+process.exitCode = await main(process.argv.slice(2));

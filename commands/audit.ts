@@ -1,0 +1,41 @@
+// audit [n=20] [actor=] [since=]: the most recent audit records, newest first.
+import { context, defineCommand, formatWhen, reply, table, text } from '../src/core/index.js';
+
+export default defineCommand({
+  name: 'audit',
+  summary: 'List recent audit records (every command, decision and executor call)',
+  examples: ['audit', 'audit n=50 actor=ana since=2h'],
+  options: {
+    n: { type: 'int', description: 'how many records', default: 20, min: 1, max: 500 },
+    actor: { type: 'string', description: 'only records by this actor' },
+    since: {
+      type: 'time',
+      description: 'only records after this time (2h means two hours ago, or an ISO time)',
+    },
+  },
+  handler: async (ctx, args) => {
+    const { n, actor, since } = args.options as { n: number; actor?: string; since?: Date };
+    const records = await ctx.services.audit.recent({
+      limit: n,
+      ...(actor ? { actor } : {}),
+      ...(since ? { since } : {}),
+    });
+    const now = ctx.clock.now();
+    if (records.length === 0) return reply(text('No audit records match.'));
+    return reply(
+      text(`The last ${records.length} audit record${records.length === 1 ? '' : 's'}, newest first.`),
+      table(
+        ['seq', 'when', 'actor', 'where', 'action', 'outcome'],
+        records.map((r) => [
+          String(r.seq),
+          formatWhen(new Date(r.ts), now),
+          r.actor,
+          `${r.surface}:${r.channel}`,
+          r.action,
+          r.code ? `${r.outcome} (${r.code})` : r.outcome,
+        ]),
+      ),
+      context('The trail is hash-chained; `millwright audit verify` checks it end to end.'),
+    );
+  },
+});

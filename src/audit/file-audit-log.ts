@@ -1,0 +1,254 @@
+// The audit trail as an append-only JSON Lines file: hash-chained, fsynced before an append
+// resolves, and cheap to append to however long the trail grows.
+
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type Clock, systemClock } from '../core/clock.js';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
+import { formatAuditLine, GENESIS_HASH, parseAuditLine, sealAuditRecord } from './chain.js';
+import { type AuditHead, readAuditHead, writeAuditHead } from './head.js';
+import { byteAt, linesBackward } from './lines.js';
+import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from './types.js';
+
+export interface FileAuditLogOptions {
+  clock?: Clock;
+  /** Literal secret values (from config) to scrub from args, on top of the shapes `redact` knows. */
+  secrets?: readonly string[];
+}
+
+interface PendingAppend {
+  entry: AuditEntry;
+  ts: string;
+  resolve: (record: AuditRecord) => void;
+  reject: (error: unknown) => void;
+}
+
+const TAIL_CHUNK = 4 * 1024;
+const QUERY_CHUNK = 64 * 1024;
+const BROKEN_HINT =
+  'run `millwright audit verify` to find the first bad record, then restore the trail from backup or move it aside; Millwright will not append to a broken trail';
+
+/**
+ * An {@link AuditLog} on one JSON Lines file. Appends that arrive while a write is on its way to
+ * the disk share the next write and fsync (group commit), so a burst costs one fsync per batch.
+ *
+ * @example
+ * const audit = await FileAuditLog.open('.millwright/audit.jsonl', { secrets: [config.slack.botToken] });
+ * const record = await audit.append({ actor: 'ana', surface: 'slack', channel: '#ops', action: 'command.deploys', args: {}, outcome: 'ok' });
+ * await audit.close();
+ */
+export class FileAuditLog implements AuditLog {
+  readonly path: string;
+  private readonly handle: FileHandle;
+  private readonly clock: Clock;
+  private readonly secrets: readonly string[];
+  private last: AuditHead;
+  /** Bytes known durable; queries read no further, so they never see a half-written batch. */
+  private durableSize: number;
+  private queue: PendingAppend[] = [];
+  private committing: Promise<void> | undefined;
+  private failure: MillwrightError | undefined;
+  private closed = false;
+
+  private constructor(
+    path: string,
+    handle: FileHandle,
+    last: AuditHead,
+    size: number,
+    options: FileAuditLogOptions,
+  ) {
+    this.path = path;
+    this.handle = handle;
+    this.last = last;
+    this.durableSize = size;
+    this.clock = options.clock ?? systemClock;
+    this.secrets = options.secrets ?? [];
+  }
+
+  /**
+   * Opens (or creates, mode 0600) the trail and recovers its last seq and hash from the tail of
+   * the file. Refuses a trail whose end is partial or behind its head file.
+   *
+   * @example
+   * const audit = await FileAuditLog.open(join(config.store.path, 'audit.jsonl'));
+   */
+  static async open(path: string, options: FileAuditLogOptions = {}): Promise<FileAuditLog> {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    // 'a+': writes always land at the end (O_APPEND) while positioned reads still work for queries.
+    const handle = await open(path, 'a+', 0o600);
+    try {
+      const { size } = await handle.stat();
+      const last = await recoverLast(handle, size, path);
+      const head = await readAuditHead(path);
+      if (head !== undefined && head.seq > last.seq) {
+        throw broken(
+          `audit trail ${path} ends at seq ${last.seq} but its head file says seq ${head.seq}: records after seq ${last.seq} are missing`,
+        );
+      }
+      if (head !== undefined && head.seq === last.seq && head.hash !== last.hash) {
+        throw broken(`audit trail ${path}: the last record (seq ${last.seq}) does not match its head file`);
+      }
+      if (size === 0) await syncDirectory(dirname(path));
+      return new FileAuditLog(path, handle, last, size, options);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Appends one record; resolves with it once it is fsynced. Secrets in `args` are redacted first.
+   *
+   * @example
+   * await audit.append({ actor, surface: 'shell', channel: 'tty', action: 'runbook.run', args: { name }, outcome: 'started', ref });
+   */
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    if (this.closed) throw unavailable(`audit trail ${this.path} is closed`);
+    if (this.failure !== undefined) throw this.failure;
+    // The JSON round trip makes args exactly what will be written (Dates become strings, undefined
+    // goes away), so the hash computed now matches the line verify will read.
+    const args = redact(
+      JSON.parse(JSON.stringify(entry.args ?? {})) as Record<string, unknown>,
+      this.secrets,
+    );
+    const ts = this.clock.now().toISOString();
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.queue.push({ entry: { ...entry, args }, ts, resolve, reject });
+      this.committing ??= this.commitQueued();
+    });
+  }
+
+  /**
+   * The newest records first, reading the file backwards so the usual "last 20" stays cheap.
+   *
+   * @example
+   * const mine = await audit.recent({ actor: 'ana', limit: 10, since: new Date(Date.now() - 86_400_000) });
+   */
+  async recent(query: AuditQuery = {}): Promise<AuditRecord[]> {
+    if (this.closed) throw unavailable(`audit trail ${this.path} is closed`);
+    const limit = query.limit ?? 20;
+    const since = query.since?.getTime();
+    const found: AuditRecord[] = [];
+    if (limit <= 0) return found;
+    for await (const line of linesBackward(this.handle, this.durableSize, QUERY_CHUNK)) {
+      const record = parseAuditLine(line);
+      if (record === undefined) throw broken(`audit trail ${this.path} holds an unreadable line`);
+      // Records are appended in time order, so the first one older than `since` ends the search.
+      if (since !== undefined && Date.parse(record.ts) < since) break;
+      if (query.actor !== undefined && record.actor !== query.actor) continue;
+      found.push(record);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  async flush(): Promise<void> {
+    while (this.committing !== undefined) await this.committing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flush();
+    await this.handle.close();
+  }
+
+  private async commitQueued(): Promise<void> {
+    // One microtask's wait lets appends made in the same tick share the first write too.
+    await Promise.resolve();
+    while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0));
+    this.committing = undefined;
+  }
+
+  /** Writes a batch with one write call and one fsync; never throws, it settles the batch instead. */
+  private async commitBatch(batch: PendingAppend[]): Promise<void> {
+    if (this.failure !== undefined) {
+      for (const pending of batch) pending.reject(this.failure);
+      return;
+    }
+    let { seq, hash } = this.last;
+    const records = batch.map((pending) => {
+      const record = sealAuditRecord(pending.entry, ++seq, pending.ts, hash);
+      hash = record.hash;
+      return record;
+    });
+    const bytes = Buffer.from(records.map(formatAuditLine).join(''));
+    try {
+      // A single write call per batch, so a killed process leaves whole lines or none.
+      await writeAll(this.handle, bytes);
+      await this.handle.sync();
+    } catch (cause) {
+      this.failure = unavailable(
+        `could not write the audit trail ${this.path}: ${(cause as Error).message}`,
+        cause,
+      );
+      for (const pending of batch) pending.reject(this.failure);
+      return;
+    }
+    this.last = { seq, hash };
+    this.durableSize += bytes.length;
+    try {
+      await writeAuditHead(this.path, this.last);
+    } catch (cause) {
+      // The batch is durable, so it is acknowledged; the trail stops taking appends because a head
+      // that can no longer be written would hide a later truncation.
+      this.failure = unavailable(`could not update ${this.path}.head: ${(cause as Error).message}`, cause);
+    }
+    for (const [index, pending] of batch.entries()) pending.resolve(records[index]!);
+  }
+}
+
+/** The last record's seq and hash, from the tail of the file only. */
+async function recoverLast(handle: FileHandle, size: number, path: string): Promise<AuditHead> {
+  if (size === 0) return { seq: 0, hash: GENESIS_HASH };
+  const complete = (await byteAt(handle, size - 1)) === 0x0a;
+  const [lastLine, previousLine] = await take(linesBackward(handle, size, TAIL_CHUNK), 2);
+  const last = complete && lastLine !== undefined ? parseAuditLine(lastLine) : undefined;
+  if (last !== undefined) return { seq: last.seq, hash: last.hash };
+  const good = previousLine === undefined ? 0 : parseAuditLine(previousLine)?.seq;
+  const where =
+    good === undefined ? 'its last lines are unreadable' : `seq ${good + 1} is partial or unreadable`;
+  throw broken(`audit trail ${path} ends in a damaged record: ${where}`);
+}
+
+async function take<T>(source: AsyncGenerator<T>, count: number): Promise<T[]> {
+  const taken: T[] = [];
+  for await (const item of source) {
+    taken.push(item);
+    if (taken.length >= count) break;
+  }
+  return taken;
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const result = await handle.write(bytes, written, bytes.length - written);
+    written += result.bytesWritten;
+  }
+}
+
+/** Makes a newly created file's directory entry durable too. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function broken(message: string): MillwrightError {
+  return new MillwrightError(ErrorCode.AuditBroken, `${message}; run \`millwright audit verify\``, {
+    hint: BROKEN_HINT,
+  });
+}
+
+function unavailable(message: string, cause?: unknown): MillwrightError {
+  return new MillwrightError(ErrorCode.AuditUnavailable, message, {
+    hint: 'check the disk (space, permissions) under the audit trail path, then restart Millwright',
+    cause,
+  });
+}

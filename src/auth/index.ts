@@ -1,0 +1,8 @@
+export {
+  AccessControl,
+  type AccessDecision,
+  type AccessSpec,
+  patternCovers,
+  type RoleSpec,
+  type Subject,
+} from './access-control.js';

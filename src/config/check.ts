@@ -1,0 +1,33 @@
+// `millwright config check`: one "ok" line naming which integrations are set up, or every problem found.
+import { ConfigError, formatProblem } from './config-error.js';
+import { displayName, loadConfig } from './load.js';
+
+const INTEGRATIONS = ['slack', 'teams', 'prometheus', 'github', 'kubernetes'] as const;
+
+export interface ConfigCheck {
+  ok: boolean;
+  lines: string[];
+}
+
+/**
+ * Validates a config file for the CLI. Lines never contain secret values.
+ *
+ * @example
+ * const { ok, lines } = await checkConfig('millwright.yml', process.env);
+ * // ok: true, lines: ['millwright.yml: ok (slack: not configured, teams: not configured, ...)']
+ */
+export async function checkConfig(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string } = {},
+): Promise<ConfigCheck> {
+  const cwd = options.cwd ?? process.cwd();
+  try {
+    const { config } = await loadConfig(path, { env, cwd });
+    const status = INTEGRATIONS.map((name) => `${name}: ${config[name] ? 'configured' : 'not configured'}`);
+    return { ok: true, lines: [`${displayName(path, cwd)}: ok (${status.join(', ')})`] };
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, lines: error.problems.map(formatProblem) };
+    throw error;
+  }
+}

@@ -1,0 +1,225 @@
+// Reads millwright.yml: YAML with positions, ${ENV} interpolation, schema validation, then paths made
+// absolute. Every failure becomes one ConfigError listing all problems with file:line:column and YAML path.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { type Document, LineCounter, parseDocument, type YAMLError } from 'yaml';
+import type { z } from 'zod';
+import { isSecretKey } from '../core/redact.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
+import { closest } from './did-you-mean.js';
+import { DocumentIndex, formatPath, type PathSegment } from './document-index.js';
+import { interpolate } from './interpolate.js';
+import { describeIssue } from './issue-message.js';
+import { knownKeysAt, type MillwrightConfig, millwrightConfigSchema } from './schema.js';
+
+export interface LoadedConfig {
+  /** Absolute path of the file that was read. */
+  path: string;
+  config: MillwrightConfig;
+  /** Values interpolated from the environment into secret-named keys, for log scrubbing. */
+  secrets: string[];
+}
+
+export interface LoadConfigOptions {
+  env: NodeJS.ProcessEnv;
+  /** Directory a relative `path` is read from and error messages are shown relative to; `process.cwd()` by default. */
+  cwd?: string;
+}
+
+/**
+ * Which config file to read: the `--config` flag, else `MILLWRIGHT_CONFIG`, else `millwright.yml` in `cwd`.
+ *
+ * @example
+ * resolveConfigPath({ flag: undefined, env: { MILLWRIGHT_CONFIG: '/etc/millwright.yml' }, cwd: '/srv' }) // '/etc/millwright.yml'
+ */
+export function resolveConfigPath(options: {
+  flag?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}): string {
+  return resolve(options.cwd, options.flag || options.env.MILLWRIGHT_CONFIG || 'millwright.yml');
+}
+
+/**
+ * Reads, interpolates and validates a config file.
+ *
+ * @throws ConfigError listing every problem found, each as `file:line:column path: message`.
+ * @example
+ * const { config, secrets } = await loadConfig('millwright.yml', { env: process.env });
+ */
+export async function loadConfig(path: string, options: LoadConfigOptions): Promise<LoadedConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const absolutePath = resolve(cwd, path);
+  const file = displayName(path, cwd);
+  const source = await readSource(file, absolutePath);
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  const index = new DocumentIndex(doc.contents);
+  const problemAt: ProblemAt = (offset, path, message) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, column: col, path, message };
+  };
+
+  // A document with syntax errors is only partly built; checking its schema would add noise.
+  if (doc.errors.length > 0) throw new ConfigError(syntaxProblems(doc.errors, source, index, problemAt));
+
+  const environment = interpolateDocument(doc, index, options.env, problemAt);
+  if (environment.problems.length > 0) throw new ConfigError(environment.problems);
+
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // yaml refuses documents whose aliases expand without bound ("billion laughs").
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([problemAt(0, '', message)], { cause: error });
+  }
+
+  const parsed = millwrightConfigSchema.safeParse(withoutEmptySections(data), { error: describeIssue });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => schemaProblemsFor(issue, index, problemAt));
+    for (const problem of problems) problem.message = scrub(problem.message, environment.interpolatedValues);
+    throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
+  }
+  return {
+    path: absolutePath,
+    config: resolvePaths(parsed.data, dirname(absolutePath)),
+    secrets: [...environment.secrets],
+  };
+}
+
+type ProblemAt = (offset: number, path: string, message: string) => ConfigProblem;
+
+function syntaxProblems(
+  errors: readonly YAMLError[],
+  source: string,
+  index: DocumentIndex,
+  problemAt: ProblemAt,
+): ConfigProblem[] {
+  return errors.map((error) => {
+    // Some errors point at the indentation before the offending token; point at the token.
+    const offset = error.pos[0] + (/^[ \t]*/.exec(source.slice(error.pos[0]))?.[0].length ?? 0);
+    return problemAt(offset, index.pathAt(offset), yamlMessage(error, source));
+  });
+}
+
+/** Substitutes `${VAR}` in every string scalar, in place, noting what came from the environment. */
+function interpolateDocument(
+  doc: Document,
+  index: DocumentIndex,
+  env: NodeJS.ProcessEnv,
+  problemAt: ProblemAt,
+) {
+  const problems: ConfigProblem[] = [];
+  const secrets = new Set<string>();
+  const interpolatedValues = new Set<string>();
+  for (const { node, path } of index.strings) {
+    const result = interpolate(String(node.value), env);
+    for (const message of result.problems) {
+      problems.push(problemAt(node.range?.[0] ?? 0, formatPath(path), message));
+    }
+    node.value = result.value;
+    if (result.substituted.length === 0) continue;
+    interpolatedValues.add(result.value);
+    if (!isSecretKey(nearestKey(path))) continue;
+    for (const value of result.substituted) if (value !== '') secrets.add(value);
+  }
+  // Checked here rather than left to toJS so the problem names the alias's line and path.
+  for (const { node, path } of index.aliases) {
+    if (node.resolve(doc) !== undefined) continue;
+    const message = `alias *${node.source} has no anchor &${node.source} before it`;
+    problems.push(problemAt(node.range?.[0] ?? 0, formatPath(path), message));
+  }
+  return { problems, secrets, interpolatedValues };
+}
+
+/** The file as the user gave it, or relative to `cwd` when that is shorter and still inside it. */
+export function displayName(path: string, cwd: string): string {
+  if (!isAbsolute(path)) return path;
+  const fromCwd = relative(cwd, path);
+  return fromCwd !== '' && !fromCwd.startsWith('..') && !isAbsolute(fromCwd) ? fromCwd : path;
+}
+
+async function readSource(file: string, absolutePath: string): Promise<string> {
+  try {
+    return await readFile(absolutePath, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? `config file ${file} not found; create one from millwright.yml in the repo or pass --config PATH`
+        : code === 'EISDIR'
+          ? `config file ${file} is a directory; pass the path of a .yml file with --config PATH`
+          : `cannot read config file ${file}: ${code ?? String(error)}`;
+    throw new ConfigError([{ file, line: 0, column: 0, path: '', message }], {
+      hint: 'copy millwright.yml from the repo, or pass --config PATH',
+      cause: error,
+    });
+  }
+}
+
+function yamlMessage(error: YAMLError, source: string): string {
+  if (error.code === 'DUPLICATE_KEY') return 'duplicate key; each key may appear only once in a mapping';
+  const message = error.message.charAt(0).toLowerCase() + error.message.slice(1);
+  // Inside [ ] or { } YAML reads the `{` of an unquoted ${VAR} as the start of a mapping.
+  const lineStart = source.lastIndexOf('\n', error.pos[0] - 1) + 1;
+  const line = source.slice(lineStart, source.indexOf('\n', lineStart) >>> 0);
+  return /[[{].*\$\{/.test(line) ? `${message} (inside [ ] or { }, quote references: "\${VAR}")` : message;
+}
+
+function schemaProblemsFor(
+  issue: z.core.$ZodIssue,
+  index: DocumentIndex,
+  problemAt: ProblemAt,
+): ConfigProblem[] {
+  if (issue.code !== 'unrecognized_keys') {
+    return [problemAt(index.offsetOf(issue.path), formatPath(issue.path), issue.message)];
+  }
+  // One problem per unknown key, each at the key itself, so the editor jumps to the typo.
+  const known = knownKeysAt(issue.path);
+  return issue.keys.map((key) => {
+    const path = [...issue.path, key];
+    const suggestion = closest(key, known);
+    const message = suggestion
+      ? `unknown key; did you mean "${suggestion}"?`
+      : `unknown key; expected one of: ${known.join(', ')}`;
+    return problemAt(index.keyOffsetOf(path), formatPath(path), message);
+  });
+}
+
+/** Removes quoted interpolated values from a message; schema refinements may quote what they reject. */
+function scrub(message: string, interpolatedValues: ReadonlySet<string>): string {
+  let out = message;
+  for (const value of interpolatedValues)
+    out = out.split(JSON.stringify(value)).join('(a value from the environment)');
+  return out;
+}
+
+/** The key a value sits under (`botToken` for `slack.botToken`, `tokens` for `tokens[0]`). */
+function nearestKey(path: readonly PathSegment[]): string {
+  return [...path].reverse().find((segment) => typeof segment === 'string') ?? '';
+}
+
+/** An empty file means all defaults, and a section whose keys are all commented out means "not set". */
+function withoutEmptySections(data: unknown): unknown {
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== null));
+}
+
+function resolvePaths(config: MillwrightConfig, baseDir: string): MillwrightConfig {
+  const absolute = (path: string) =>
+    path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(baseDir, path);
+  const { kubernetes } = config;
+  return {
+    ...config,
+    store: { ...config.store, path: absolute(config.store.path) },
+    audit: { ...config.audit, path: absolute(config.audit.path) },
+    runbooks: { ...config.runbooks, dir: absolute(config.runbooks.dir) },
+    kubernetes: kubernetes?.kubeconfig
+      ? { ...kubernetes, kubeconfig: absolute(kubernetes.kubeconfig) }
+      : kubernetes,
+  };
+}

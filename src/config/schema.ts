@@ -1,0 +1,195 @@
+// The one schema for millwright.yml: strict sections so a misspelt key is an error, defaults so an
+// empty file runs a local shell bot.
+import { join } from 'node:path';
+import { z } from 'zod';
+import { closest } from './did-you-mean.js';
+import { isDuration } from './duration.js';
+
+const text = z.string().min(1, { error: 'must not be empty' });
+/** Optional text where empty (`key:`, or `${VAR:-}` with VAR unset) means "not set", the usual way to switch a secret off. */
+const optionalText = z.preprocess(
+  (value) => (value === '' || value === null ? undefined : value),
+  text.optional(),
+);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL like https://host/path' });
+const duration = z.string().refine(isDuration, { error: 'expected a duration like 10s, 5m or 1h30m' });
+
+// An interpolated scalar is always a string (`port: ${PORT}` gives "8080"), so fields that want a
+// number or a switch also take its string form.
+const portMessage = 'expected a whole number between 0 and 65535';
+const port = z.preprocess(
+  (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  z.int({ error: portMessage }).min(0, { error: portMessage }).max(65535, { error: portMessage }),
+);
+const flag = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ error: 'expected true or false' }),
+);
+
+const permission = z.string().regex(/^(\*|[a-z][a-z0-9-]*(\.([a-z][a-z0-9-]*|\*))*)$/, {
+  error: 'expected a permission like help, runbook.list, runbook.* or *',
+});
+const role = z.strictObject({ allow: z.array(permission), channels: z.array(text).optional() });
+const defaultRoles = () => ({ viewer: { allow: ['help', 'whoami', 'audit'] } });
+
+const access = z
+  .strictObject({
+    defaultRoles: z.array(text).default(() => ['viewer']),
+    roles: z.record(text, role).default(defaultRoles),
+    subjects: z.record(text, z.array(text)).default(() => ({})),
+  })
+  .superRefine((section, ctx) => {
+    const known = Object.keys(section.roles);
+    const check = (name: string, path: (string | number)[], fix = '') => {
+      if (known.includes(name)) return;
+      const suggestion = closest(name, known);
+      const hint = suggestion
+        ? `; did you mean "${suggestion}"?`
+        : ` (defined: ${known.join(', ') || 'none'})${fix}`;
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `role ${JSON.stringify(name)} is not defined in access.roles${hint}`,
+      });
+    };
+    // defaultRoles is [viewer] when not written, so a file that defines its own roles may trip on it unseen.
+    const defaultFix = '; define it or set access.defaultRoles';
+    for (const [i, name] of section.defaultRoles.entries()) check(name, ['defaultRoles', i], defaultFix);
+    for (const [subject, names] of Object.entries(section.subjects)) {
+      for (const [i, name] of names.entries()) check(name, ['subjects', subject, i]);
+    }
+  });
+
+const slack = z
+  .strictObject({
+    botToken: text,
+    signingSecret: text,
+    appToken: optionalText,
+    socketMode: flag.default(false),
+    command: z
+      .string()
+      .regex(/^\/[^\s/]+$/, { error: 'expected a slash command like /sre' })
+      .default('/sre'),
+    apiUrl: httpUrl.default('https://slack.com/api/'),
+  })
+  .superRefine((section, ctx) => {
+    if (section.socketMode && section.appToken === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appToken'],
+        message: 'required when socketMode is true (Socket Mode connects with an app-level xapp- token)',
+      });
+    }
+  });
+
+const teams = z
+  .strictObject({
+    appId: text,
+    appPassword: optionalText,
+    tenantId: optionalText,
+    allowUnauthenticated: flag.default(false),
+  })
+  .superRefine((section, ctx) => {
+    // Without a password the bot cannot verify who is calling; that must be a deliberate choice.
+    if (section.appPassword === undefined && !section.allowUnauthenticated) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appPassword'],
+        message: 'required unless allowUnauthenticated is true (local development only)',
+      });
+    }
+  });
+
+const configObject = z.strictObject({
+  server: z.strictObject({ port: port.default(3000), host: text.default('0.0.0.0') }).prefault({}),
+  store: z.strictObject({ path: text.default('./.millwright') }).prefault({}),
+  audit: z.strictObject({ path: optionalText }).prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  slack: slack.optional(),
+  teams: teams.optional(),
+  prometheus: z
+    .strictObject({ url: httpUrl, bearerToken: optionalText, timeout: duration.default('10s') })
+    .optional(),
+  github: z
+    .strictObject({ baseUrl: httpUrl.default('https://api.github.com'), token: optionalText })
+    .optional(),
+  kubernetes: z
+    .strictObject({
+      kubeconfig: optionalText,
+      context: optionalText,
+      allowedNamespaces: z.array(text).default(() => []),
+    })
+    .optional(),
+  access: access.prefault({}),
+  runbooks: z.strictObject({ dir: text.default('./runbooks') }).prefault({}),
+  // Sections that later features define; accepted loosely until they own their schema.
+  services: z.record(z.string(), z.looseObject({})).default(() => ({})),
+  slos: z.array(z.unknown()).default(() => []),
+  policy: z.looseObject({}).default(() => ({})),
+  digests: z.array(z.unknown()).default(() => []),
+  executors: z.array(z.unknown()).default(() => []),
+});
+
+/** The whole of millwright.yml. `audit.path` defaults to `<store.path>/audit.jsonl`. */
+export const millwrightConfigSchema = configObject.transform((config) => ({
+  ...config,
+  audit: { path: config.audit.path ?? join(config.store.path, 'audit.jsonl') },
+}));
+
+/** A validated config. Paths are absolute once it comes out of `loadConfig`. */
+export type MillwrightConfig = z.infer<typeof millwrightConfigSchema>;
+
+/**
+ * Whether a chat platform is set up; without one `npm start` runs the shell.
+ *
+ * @example
+ * if (!isChatPlatformConfigured(config)) startShell();
+ */
+export function isChatPlatformConfigured(config: Pick<MillwrightConfig, 'slack' | 'teams'>): boolean {
+  return config.slack !== undefined || config.teams !== undefined;
+}
+
+/** The fields of a zod definition that lead from a schema to the ones nested in it. */
+interface NestingDef {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+}
+
+/** The keys the strict mapping at `path` accepts, for "did you mean" hints on unknown keys. */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema = unwrap(millwrightConfigSchema);
+  for (const segment of path) {
+    const def = nestingDef(schema);
+    const next = def.shape?.[String(segment)] ?? def.element ?? def.valueType;
+    if (next === undefined) return [];
+    schema = unwrap(next);
+  }
+  const shape = nestingDef(schema).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function nestingDef(schema: z.ZodType): NestingDef {
+  return schema.def as unknown as NestingDef;
+}
+
+/** Looks through optional, default, prefault and pipes to the schema that holds the shape. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (;;) {
+    const def = nestingDef(current);
+    if (def.innerType) current = def.innerType;
+    // A preprocess pipe starts with a transform; a transform pipe ends with one.
+    else if (def.type === 'pipe' && def.in && def.out)
+      current = def.in.def.type === 'transform' ? def.out : def.in;
+    else return current;
+  }
+}

@@ -1,0 +1,78 @@
+// The MillwrightError family: every failure a person can see carries a stable code, a one-line
+// message they can act on, a hint, and the cause for the logs.
+
+/** Stable error codes. Add new ones; never rename a shipped one. */
+export const ErrorCode = {
+  BadArgument: 'millwright_bad_argument',
+  UnknownCommand: 'millwright_unknown_command',
+  PermissionDenied: 'millwright_permission_denied',
+  NotConfigured: 'millwright_not_configured',
+  ConfigInvalid: 'millwright_config_invalid',
+  StoreUnavailable: 'millwright_store_unavailable',
+  StoreCorrupt: 'millwright_store_corrupt',
+  AuditUnavailable: 'millwright_audit_unavailable',
+  AuditBroken: 'millwright_audit_broken',
+  NotFound: 'millwright_not_found',
+  Timeout: 'millwright_timeout',
+  DependencyUnavailable: 'millwright_dependency_unavailable',
+  Cancelled: 'millwright_cancelled',
+  Internal: 'millwright_internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface MillwrightErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** Extra structured fields for logs (never shown to users verbatim). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * An error a person can act on.
+ *
+ * @example
+ * throw new MillwrightError(ErrorCode.BadArgument, 'n must be a whole number, got "ten"', { hint: 'try: audit n=10' });
+ */
+export class MillwrightError extends Error {
+  readonly code: ErrorCode | `millwright_${string}`;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode | `millwright_${string}`,
+    message: string,
+    options: MillwrightErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MillwrightError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+}
+
+export function badArgument(message: string, hint?: string): MillwrightError {
+  return new MillwrightError(ErrorCode.BadArgument, message, hint === undefined ? {} : { hint });
+}
+
+export function isMillwrightError(value: unknown): value is MillwrightError {
+  return value instanceof MillwrightError;
+}
+
+/**
+ * Normalises anything thrown into a MillwrightError. Unknown failures become
+ * `millwright_internal` and keep the original as `cause` for the log line.
+ */
+export function asMillwrightError(value: unknown): MillwrightError {
+  if (value instanceof MillwrightError) return value;
+  if (isAbortError(value)) {
+    return new MillwrightError(ErrorCode.Cancelled, 'the operation was cancelled', { cause: value });
+  }
+  const message = value instanceof Error ? value.message : String(value);
+  return new MillwrightError(ErrorCode.Internal, message, { cause: value });
+}
+
+function isAbortError(value: unknown): boolean {
+  return value instanceof Error && (value.name === 'AbortError' || value.name === 'TimeoutError');
+}

@@ -1,0 +1,40 @@
+// Public face of the command core.
+export type { Adapter } from './adapter.js';
+export { type Clock, fixedClock, systemClock } from './clock.js';
+export type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
+export { formatDuration, parseDuration } from './duration.js';
+export {
+  asMillwrightError,
+  badArgument,
+  ErrorCode,
+  isMillwrightError,
+  MillwrightError,
+  type MillwrightErrorOptions,
+} from './errors.js';
+export { helpFor, helpOverview, usageLine } from './help.js';
+export { createLogger, type Logger, silentLogger } from './logger.js';
+export { MAX_COMMAND_LENGTH, type ParsedLine, parseLine } from './parser.js';
+export { isSecretKey, REDACTED, redact, redactText } from './redact.js';
+export {
+  type CommandArgs,
+  type CommandDefinition,
+  type CommandHandler,
+  CommandRegistry,
+  type CommandSpec,
+  defineCommand,
+  type Invocation,
+  type OptionSpec,
+  type OptionValue,
+  type PositionalSpec,
+} from './registry.js';
+export * from './reply.js';
+export {
+  type CommandObservation,
+  type CommandRequest,
+  errorReply,
+  newRef,
+  Router,
+  type RouterOptions,
+} from './router.js';
+export { nearest } from './suggest.js';
+export { formatAbsolute, formatWhen } from './time.js';

@@ -1,0 +1,162 @@
+// The platform-neutral Reply model: a list of blocks every adapter renders, plus a plain-text
+// rendering shared by the shell and by platforms that cannot show a block.
+
+export interface HeaderBlock {
+  type: 'header';
+  text: string;
+}
+/** Markdown subset: *bold*, _italic_, `code`, ```preformatted```, <url|label> links, line breaks. */
+export interface TextBlock {
+  type: 'text';
+  text: string;
+}
+export interface FieldsBlock {
+  type: 'fields';
+  fields: Array<{ label: string; value: string }>;
+}
+export interface TableBlock {
+  type: 'table';
+  columns: string[];
+  rows: string[][];
+}
+export interface ListBlock {
+  type: 'list';
+  items: string[];
+  ordered?: boolean;
+}
+export interface ReplyAction {
+  /** Stable id of the button (for example `approve`). */
+  id: string;
+  label: string;
+  /** The command line the button runs when pressed. */
+  command: string;
+  style?: 'primary' | 'danger';
+  /** Signed, expiring token the adapter checks before running `command`. */
+  token?: string;
+}
+export interface ActionsBlock {
+  type: 'actions';
+  actions: ReplyAction[];
+}
+export interface ImageBlock {
+  type: 'image';
+  url: string;
+  alt: string;
+}
+export interface ContextBlock {
+  type: 'context';
+  text: string;
+}
+
+export type Block =
+  | HeaderBlock
+  | TextBlock
+  | FieldsBlock
+  | TableBlock
+  | ListBlock
+  | ActionsBlock
+  | ImageBlock
+  | ContextBlock;
+
+export interface ReplyError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface Reply {
+  ok: boolean;
+  blocks: Block[];
+  error?: ReplyError;
+  /** Read-only answers are private to the asker unless they ask for `--public`. */
+  visibility?: 'private' | 'public';
+  /** Correlation id, shown with failures and written in logs and the audit trail. */
+  ref?: string;
+}
+
+/**
+ * Builds a successful reply from blocks.
+ *
+ * @example
+ * return reply(header('Who you are'), fields({ actor: ctx.actor.id }));
+ */
+export function reply(...blocks: Block[]): Reply {
+  return { ok: true, blocks };
+}
+
+export const header = (text: string): HeaderBlock => ({ type: 'header', text });
+export const text = (value: string): TextBlock => ({ type: 'text', text: value });
+export const context = (value: string): ContextBlock => ({ type: 'context', text: value });
+export const list = (items: string[], ordered = false): ListBlock => ({ type: 'list', items, ordered });
+export const table = (columns: string[], rows: string[][]): TableBlock => ({ type: 'table', columns, rows });
+export function fields(
+  values: Record<string, string> | Array<{ label: string; value: string }>,
+): FieldsBlock {
+  const list = Array.isArray(values)
+    ? values
+    : Object.entries(values).map(([label, value]) => ({ label, value }));
+  return { type: 'fields', fields: list };
+}
+
+/** Strips the markdown subset down to what a terminal shows well. */
+function plainMarkdown(value: string): string {
+  return value
+    .replace(/<([^|>]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/<([^>]+)>/g, '$1')
+    .replace(/```/g, '')
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,:;!?])/g, '$1$2')
+    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,:;!?])/g, '$1$2');
+}
+
+function renderTable(block: TableBlock): string {
+  const widths = block.columns.map((column, i) =>
+    Math.max(column.length, ...block.rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(block.columns), line(widths.map((w) => '-'.repeat(w))), ...block.rows.map(line)].join('\n');
+}
+
+/** Plain-text rendering of one block, used by the shell and as every platform's fallback. */
+export function blockToText(block: Block): string {
+  switch (block.type) {
+    case 'header':
+      return block.text;
+    case 'text':
+      return plainMarkdown(block.text);
+    case 'context':
+      return plainMarkdown(block.text);
+    case 'fields': {
+      const width = Math.max(0, ...block.fields.map((f) => f.label.length));
+      return block.fields
+        .map((f) => `${`${f.label}:`.padEnd(width + 1)} ${plainMarkdown(f.value)}`)
+        .join('\n');
+    }
+    case 'table':
+      return block.rows.length === 0 ? '(none)' : renderTable(block);
+    case 'list':
+      return block.items
+        .map((item, i) => `${block.ordered ? `${i + 1}.` : '-'} ${plainMarkdown(item)}`)
+        .join('\n');
+    case 'actions':
+      return block.actions.map((a) => `[${a.label}] ${a.command}`).join('\n');
+    case 'image':
+      return `${block.alt} (${block.url})`;
+  }
+}
+
+/** Plain-text rendering of a whole reply, failures included. */
+export function replyToText(value: Reply): string {
+  const parts = value.blocks.map(blockToText).filter((part) => part.length > 0);
+  if (!value.ok && value.error) {
+    const { message, hint } = value.error;
+    const lines = [`error: ${message}`];
+    if (hint) lines.push(`hint: ${hint}`);
+    if (value.ref && value.error.code === 'millwright_internal') lines.push(`reference: ${value.ref}`);
+    parts.unshift(lines.join('\n'));
+  }
+  return parts.join('\n\n');
+}

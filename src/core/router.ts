@@ -1,0 +1,244 @@
+// The router: one entry point for every surface. It parses, resolves, checks permission, runs
+// the command under a deadline, turns every failure into a reply, and audits the outcome.
+import { randomBytes } from 'node:crypto';
+import type { AuditOutcome } from '../audit/types.js';
+import type { Clock } from './clock.js';
+import type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
+import { formatDuration } from './duration.js';
+import { asMillwrightError, ErrorCode, MillwrightError } from './errors.js';
+import type { Logger } from './logger.js';
+import { type ParsedLine, parseLine } from './parser.js';
+import type { Invocation } from './registry.js';
+import type { Reply } from './reply.js';
+
+/** One command as an adapter hands it over. */
+export interface CommandRequest {
+  actor: { id: string; name?: string; groups?: readonly string[] };
+  surface: Surface;
+  channel: string;
+  text: string;
+  /** Where progress replies go; without one, progress is dropped and only the final reply is returned. */
+  sink?: ReplySink;
+  /** Aborted by the surface when the requester goes away. */
+  signal?: AbortSignal;
+}
+
+export interface CommandObservation {
+  verb: string;
+  outcome: 'ok' | 'error' | 'denied';
+  seconds: number;
+  code?: string;
+}
+
+export interface RouterOptions {
+  services: Services;
+  clock: Clock;
+  logger: Logger;
+  /** Deadline for one command; it is told to stop (AbortSignal) and the user is told why. */
+  timeoutMs?: number;
+  /** Metrics hook; must not throw. */
+  observe?: (observation: CommandObservation) => void;
+  /** Registers in-flight work so a graceful shutdown waits for it. */
+  track?: <T>(work: Promise<T>) => Promise<T>;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const noProgress: MessageHandle = { update: async () => {} };
+
+export function newRef(): string {
+  return randomBytes(5).toString('hex');
+}
+
+/**
+ * Runs command lines for every surface.
+ *
+ * @example
+ * const answer = await router.handle({ actor: { id: 'ana' }, surface: 'shell', channel: 'shell', text: 'whoami' });
+ */
+export class Router {
+  constructor(private readonly options: RouterOptions) {}
+
+  handle(request: CommandRequest): Promise<Reply> {
+    const work = this.#handle(request);
+    return this.options.track ? this.options.track(work) : work;
+  }
+
+  async #handle(request: CommandRequest): Promise<Reply> {
+    const { services, clock, logger } = this.options;
+    const ref = newRef();
+    const started = performance.now();
+    const roles = services.access.rolesFor(request.actor);
+    const actor: Actor = { ...request.actor, roles };
+    let invocation: Invocation | undefined;
+    let verb = 'unknown';
+    let result: Reply;
+    let outcome: AuditOutcome = 'ok';
+    try {
+      const parsed = withHelpFlag(parseLine(request.text));
+      const typed = parsed.words[0]?.toLowerCase();
+      if (typed && services.registry.get(typed)) verb = typed;
+      invocation = services.registry.resolve(parsed, request.text, clock.now());
+      const decision = services.access.check(actor, invocation.permission, request.channel);
+      if (!decision.allowed) {
+        outcome = 'denied';
+        throw new MillwrightError(ErrorCode.PermissionDenied, `permission denied: ${decision.reason}`, {
+          hint: `ask an admin for a role that allows ${invocation.permission} (access.subjects in the config)`,
+        });
+      }
+      result = await this.#run(invocation, request, actor, ref);
+      if (invocation.args.flags.has('public')) result.visibility = 'public';
+      result.visibility ??= 'private';
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      if (failure.code === ErrorCode.Internal) {
+        logger.error(
+          { ref, err: failure.cause ?? failure, command: invocation?.id },
+          'command failed unexpectedly',
+        );
+      } else {
+        logger.info({ ref, code: failure.code, command: invocation?.id }, failure.message);
+      }
+      if (outcome === 'ok') outcome = 'error';
+      result = errorReply(failure, ref);
+    }
+    result.ref = ref;
+
+    try {
+      await services.audit.append({
+        actor: actor.id,
+        surface: request.surface,
+        channel: request.channel,
+        action: invocation
+          ? `command.${invocation.id}`
+          : verb === 'unknown'
+            ? 'command.invalid'
+            : `command.${verb}`,
+        args: invocation ? auditArgs(invocation) : { line: request.text.slice(0, 500) },
+        outcome,
+        ref,
+        ...(result.error ? { code: result.error.code } : {}),
+      });
+    } catch (error) {
+      // The person must not be told something happened that the trail cannot show.
+      logger.error({ ref, err: error }, 'audit append failed');
+      result = errorReply(
+        new MillwrightError(
+          ErrorCode.AuditUnavailable,
+          'the audit trail could not be written; the outcome is unrecorded',
+          {
+            hint: 'check the disk under store.path and run millwright audit verify',
+            cause: error,
+          },
+        ),
+        ref,
+      );
+    }
+
+    this.#observe({
+      verb,
+      outcome: outcome === 'denied' ? 'denied' : result.ok ? 'ok' : 'error',
+      seconds: (performance.now() - started) / 1000,
+      ...(result.error ? { code: result.error.code } : {}),
+    });
+    return result;
+  }
+
+  async #run(invocation: Invocation, request: CommandRequest, actor: Actor, ref: string): Promise<Reply> {
+    const { services, clock, logger } = this.options;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('deadline', 'TimeoutError')), timeoutMs);
+    const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
+    const ctx: Context = {
+      ref,
+      actor,
+      surface: request.surface,
+      channel: request.channel,
+      services,
+      clock,
+      logger: logger.child({ ref, command: invocation.id }),
+      signal,
+      reply: (progress) =>
+        request.sink ? request.sink.send({ ...progress, ref }) : Promise.resolve(noProgress),
+      can: (permission) => services.access.check(actor, permission, request.channel).allowed,
+      audit: (action, args, outcome) =>
+        services.audit.append({
+          actor: actor.id,
+          surface: request.surface,
+          channel: request.channel,
+          action,
+          args,
+          outcome,
+          ref,
+        }),
+    };
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        signal.addEventListener('abort', () => reject(abortError(signal, timeoutMs, invocation.id)), {
+          once: true,
+        });
+      });
+      return await Promise.race([Promise.resolve(invocation.spec.handler(ctx, invocation.args)), aborted]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #observe(observation: CommandObservation): void {
+    try {
+      this.options.observe?.(observation);
+    } catch (error) {
+      // Metrics must never change what the user sees.
+      this.options.logger.warn({ err: error }, 'metrics observer failed');
+    }
+  }
+}
+
+function abortError(signal: AbortSignal, timeoutMs: number, id: string): MillwrightError {
+  const reason = signal.reason as { name?: string } | undefined;
+  if (reason?.name === 'TimeoutError') {
+    return new MillwrightError(
+      ErrorCode.Timeout,
+      `${id.replace('.', ' ')} was still running after ${formatDuration(timeoutMs)} and was stopped`,
+      {
+        hint: 'check its audit records for what finished; try again, or ask an admin to raise the command timeout',
+      },
+    );
+  }
+  return new MillwrightError(ErrorCode.Cancelled, `${id.replace('.', ' ')} was cancelled`);
+}
+
+/** `VERB --help` is `help VERB`. */
+function withHelpFlag(parsed: ParsedLine): ParsedLine {
+  if (!parsed.flags.has('help')) return parsed;
+  return { words: ['help', ...parsed.words.slice(0, 1)], options: {}, flags: new Set() };
+}
+
+function auditArgs(invocation: Invocation): Record<string, unknown> {
+  const options = Object.fromEntries(
+    Object.entries(invocation.args.options).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]),
+  );
+  const args: Record<string, unknown> = { ...invocation.args.positionals, ...options };
+  if (invocation.args.flags.size) args.flags = [...invocation.args.flags];
+  return args;
+}
+
+/** The reply for any failure: one line, a hint, and a reference for unknown ones. */
+export function errorReply(error: MillwrightError, ref: string): Reply {
+  const internal = error.code === ErrorCode.Internal;
+  return {
+    ok: false,
+    blocks: [],
+    visibility: 'private',
+    ref,
+    error: {
+      code: error.code,
+      message: internal ? `something broke on our side (reference ${ref})` : error.message,
+      ...(internal
+        ? { hint: 'the log line with this reference has the detail; try again or tell the Millwright admins' }
+        : error.hint
+          ? { hint: error.hint }
+          : {}),
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Times in the viewer's terms: relative and absolute, with the time zone named.
+import { formatDuration } from './duration.js';
+
+/**
+ * `12m ago (2026-11-26 13:04 UTC)`; future times read `in 3h (...)`.
+ *
+ * @example
+ * formatWhen(new Date('2026-11-26T13:00:00Z'), new Date('2026-11-26T13:12:00Z')) // '12m ago (2026-11-26 13:00 UTC)'
+ */
+export function formatWhen(at: Date, now: Date, timeZone = 'UTC'): string {
+  const delta = now.getTime() - at.getTime();
+  const relative =
+    Math.abs(delta) < 60_000
+      ? 'just now'
+      : delta > 0
+        ? `${formatDuration(delta)} ago`
+        : `in ${formatDuration(-delta)}`;
+  return `${relative} (${formatAbsolute(at, timeZone)})`;
+}
+
+/** `2026-11-26 14:04 CET` in the given IANA time zone. */
+export function formatAbsolute(at: Date, timeZone = 'UTC'): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
+    })
+      .formatToParts(at)
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}

@@ -1,0 +1,328 @@
+// Millwright's one HTTP server (node:http): adapter routes, /healthz, /readyz, /metrics, and a
+// graceful shutdown that lets in-flight requests and running commands finish before the process exits.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from './metrics.js';
+
+/** What `/readyz` reports: each check is `'ok'` or a short reason (`'prometheus unreachable'`). */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+}
+
+export interface HttpServerOptions {
+  port: number;
+  /** Interface to bind; loopback by default. Pass `0.0.0.0` in a container so probes and Slack can reach it. */
+  host?: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Asked on every `GET /readyz`; without it the server is ready whenever it is not draining. */
+  readiness?: () => Promise<Readiness>;
+  /** Largest request body `readBody()` accepts; larger ones get 413. Default 1 MiB. */
+  bodyLimitBytes?: number;
+}
+
+/** Helpers handed to every route handler next to the node request and response. */
+export interface RequestContext {
+  /** The mounted path (`/slack/events`); log this, not the raw URL, which may carry tokens. */
+  readonly route: string;
+  /** Reads the whole body, refusing more than `bodyLimitBytes` (the server then answers 413). */
+  readBody(): Promise<Buffer>;
+  /** Registers work that outlives the response (a command run after the ack) so shutdown waits for it. */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => unknown;
+
+export interface CloseResult {
+  /** Every in-flight request and tracked unit of work finished within the grace period. */
+  drained: boolean;
+  /** How many were still running when the grace period ended. */
+  abandoned: number;
+}
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const UNMATCHED_ROUTE = 'unmatched';
+
+class PayloadTooLargeError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`request body exceeds ${limitBytes} bytes`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+/**
+ * The HTTP server every surface shares.
+ *
+ * @example
+ * const server = new HttpServer({ port: 3000, logger, metrics, readiness: () => store.readiness() });
+ * server.route('POST', '/hooks/alertmanager', async (req, res, { readBody, track }) => {
+ *   const body = JSON.parse((await readBody()).toString('utf8'));
+ *   sendJson(res, 202, { status: 'accepted' });
+ *   void track(intake.receive(body));
+ * });
+ * const { port } = await server.listen();
+ */
+export class HttpServer {
+  readonly #options: HttpServerOptions;
+  readonly #server: Server;
+  readonly #routes = new Map<string, Map<string, RouteHandler>>();
+  /** In-flight requests and tracked work; each entry settles (never rejects) when its unit is done. */
+  readonly #pending = new Set<Promise<void>>();
+  readonly #openResponses = new Set<ServerResponse>();
+  #draining = false;
+  #closing: Promise<CloseResult> | undefined;
+
+  constructor(options: HttpServerOptions) {
+    this.#options = options;
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    this.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+    this.route('GET', '/readyz', (_req, res) => this.#readyz(res));
+    this.route('GET', '/metrics', async (_req, res) => {
+      const text = await options.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+      res.end(text);
+    });
+  }
+
+  /**
+   * Mounts a handler on an exact path. Mounting the same method and path twice throws.
+   *
+   * @example
+   * server.route('POST', '/api/messages', (req, res) => teamsAdapter.process(req, res, bot.run));
+   */
+  route(method: string, path: string, handler: RouteHandler): this {
+    const verb = method.toUpperCase();
+    if (!path.startsWith('/')) throw new Error(`route path must start with "/", got "${path}"`);
+    const methods = this.#routes.get(path) ?? new Map<string, RouteHandler>();
+    if (methods.has(verb)) {
+      throw new Error(`route ${verb} ${path} is already mounted; mount each method and path once`);
+    }
+    methods.set(verb, handler);
+    this.#routes.set(path, methods);
+    return this;
+  }
+
+  /**
+   * Starts listening; port 0 picks a free port, and the one actually bound is returned.
+   *
+   * @example
+   * const { port } = await server.listen(); await fetch(`http://127.0.0.1:${port}/healthz`);
+   */
+  listen(): Promise<{ port: number }> {
+    const { port, host = '127.0.0.1', logger } = this.#options;
+    if (this.#closing)
+      return Promise.reject(new Error('the server was closed; create a new HttpServer to listen again'));
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        const bound = this.address!;
+        logger.info({ host: bound.host, port: bound.port }, 'http server listening');
+        resolve({ port: bound.port });
+      });
+    });
+  }
+
+  /** Where the server listens, or undefined before `listen()` and after `close()`. */
+  get address(): { host: string; port: number } | undefined {
+    const address = this.#server.address();
+    return address !== null && typeof address === 'object'
+      ? { host: address.address, port: address.port }
+      : undefined;
+  }
+
+  /** True once `close()` has begun: `/readyz` answers 503 and responses close their connections. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Registers an in-flight unit of work (a running command) so `close()` waits for it.
+   * Returns the same promise; its rejection stays the caller's to handle.
+   *
+   * @example
+   * const reply = await server.track(router.handle(request));
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    const settled: Promise<void> = work.then(
+      () => {
+        this.#pending.delete(settled);
+      },
+      () => {
+        // The caller handles the rejection; shutdown only needs to know the work is over.
+        this.#pending.delete(settled);
+      },
+    );
+    this.#pending.add(settled);
+    return work;
+  }
+
+  /**
+   * Shuts down gracefully: stops accepting connections, fails `/readyz`, closes idle keep-alive
+   * connections, waits up to `graceMs` for in-flight requests and tracked work, then force-closes
+   * what is left. Calling it again returns the same result.
+   *
+   * @example
+   * const { drained, abandoned } = await server.close({ graceMs: 10_000 });
+   * if (!drained) logger.warn({ abandoned }, 'shutdown abandoned work');
+   */
+  close(options: { graceMs?: number } = {}): Promise<CloseResult> {
+    this.#closing ??= this.#drain(options.graceMs ?? 10_000);
+    return this.#closing;
+  }
+
+  async #drain(graceMs: number): Promise<CloseResult> {
+    const { logger } = this.#options;
+    this.#draining = true;
+    // Responses not yet started end their connection, so keep-alive clients reconnect elsewhere.
+    for (const res of this.#openResponses) if (!res.headersSent) res.setHeader('connection', 'close');
+    const stopped = new Promise<void>((resolve) => {
+      // The callback's error only says the server was not listening, which is fine when closing.
+      this.#server.close(() => resolve());
+    });
+    this.#server.closeIdleConnections();
+    logger.info({ inFlight: this.#pending.size, graceMs }, 'http server draining');
+
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    });
+    try {
+      // Loop because a finishing request may register follow-up work.
+      while (this.#pending.size > 0) {
+        const expired = await Promise.race([Promise.all(this.#pending).then(() => false), graceOver]);
+        if (expired) break;
+      }
+      const abandoned = this.#pending.size;
+      if (abandoned === 0) {
+        this.#server.closeIdleConnections();
+        await Promise.race([stopped, graceOver]);
+      }
+      // Whatever is still connected now is either abandoned or a client that never finished its request.
+      this.#server.closeAllConnections();
+      await stopped;
+      const result = { drained: abandoned === 0, abandoned };
+      if (result.drained) logger.info(result, 'http server closed');
+      else logger.warn(result, 'http server closed before all work finished');
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { logger, metrics } = this.#options;
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const methods = this.#routes.get(path);
+    const route = methods ? path : UNMATCHED_ROUTE;
+    const started = performance.now();
+
+    this.#openResponses.add(res);
+    this.track(
+      new Promise<void>((resolve) => {
+        res.once('close', () => {
+          this.#openResponses.delete(res);
+          const status = res.headersSent ? res.statusCode : 'aborted';
+          metrics.observeHttpRequest(route, status);
+          logger.debug(
+            { method, route, status, ms: Math.round(performance.now() - started) },
+            'http request',
+          );
+          resolve();
+        });
+      }),
+    );
+    if (this.#draining) res.setHeader('connection', 'close');
+
+    const handler = methods?.get(method) ?? (method === 'HEAD' ? methods?.get('GET') : undefined);
+    if (!methods) return sendJson(res, 404, { error: 'not found' });
+    if (!handler) {
+      const allowed = [...methods.keys()];
+      if (methods.has('GET') && !methods.has('HEAD')) allowed.push('HEAD');
+      return sendJson(res, 405, { error: 'method not allowed' }, { allow: allowed.join(', ') });
+    }
+
+    const limit = this.#options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+    if (Number(req.headers['content-length'] ?? 0) > limit) return refuseTooLarge(res, limit);
+    const ctx: RequestContext = {
+      route,
+      readBody: () => readBody(req, limit),
+      track: (work) => this.track(work),
+    };
+    try {
+      await handler(req, res, ctx);
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) return refuseTooLarge(res, limit);
+      const ref = randomBytes(5).toString('hex');
+      logger.error({ ref, err: error, method, route }, 'http handler failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error', ref });
+      // A half-sent response cannot be corrected; cutting it off tells the client it is incomplete.
+      else res.destroy();
+    }
+  }
+
+  async #readyz(res: ServerResponse): Promise<void> {
+    if (this.#draining) return sendJson(res, 503, { status: 'not ready', checks: { server: 'draining' } });
+    let readiness: Readiness;
+    try {
+      readiness = (await this.#options.readiness?.()) ?? { ready: true, checks: {} };
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, 'readiness check failed');
+      readiness = { ready: false, checks: { readiness: 'check failed' } };
+    }
+    if (readiness.ready) sendJson(res, 200, { status: 'ready', checks: readiness.checks });
+    else sendJson(res, 503, { status: 'not ready', checks: readiness.checks });
+  }
+}
+
+/**
+ * Writes a JSON response.
+ *
+ * @example
+ * sendJson(res, 202, { status: 'accepted' });
+ */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function refuseTooLarge(res: ServerResponse, limitBytes: number): void {
+  if (res.headersSent) return void res.destroy();
+  // The rest of the body is not read, so the connection cannot carry another request.
+  sendJson(res, 413, { error: 'payload too large', limitBytes }, { connection: 'close' });
+}
+
+function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        req.off('data', onData);
+        req.pause();
+        reject(new PayloadTooLargeError(limitBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}

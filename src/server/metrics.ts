@@ -1,0 +1,106 @@
+// Millwright's Prometheus metrics, on a registry of its own so tests and embedders never share
+// state through prom-client's global registry. Label values are normalised to keep cardinality bounded.
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export type CommandOutcome = 'ok' | 'error' | 'denied';
+
+/** One finished command, as the router reports it. */
+export interface CommandObservation {
+  verb: string;
+  outcome: CommandOutcome;
+  seconds: number;
+  /** The error code (`millwright_timeout`) when the command failed or was refused. */
+  code?: string;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Records one command; never throws, so it can be handed to the router as its `observe` hook. */
+  observeCommand(observation: CommandObservation): void;
+  /** Counts one HTTP response under its route pattern (never the raw URL). */
+  observeHttpRequest(route: string, status: number | string): void;
+}
+
+export interface MetricsOptions {
+  /** Verbs recorded under their own name; anything else is recorded as `unknown`. Defaults to the command grammar's verbs. */
+  verbs?: Iterable<string>;
+}
+
+/** The verbs of the command grammar (ARCHITECTURE.md). */
+export const DEFAULT_VERBS: readonly string[] = [
+  'help',
+  'runbook',
+  'deploys',
+  'budget',
+  'change',
+  'incident',
+  'digest',
+  'audit',
+  'whoami',
+];
+
+// Chat commands range from an instant `whoami` to a runbook step waiting on a rollout.
+const COMMAND_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'denied']);
+// Codes are namespaced and short; anything else (a raw message, a third-party string) is folded.
+const ERROR_CODE = /^millwright_[a-z0-9_]{1,48}$/;
+
+/**
+ * Creates the metrics and their registry, with default process metrics prefixed `millwright_`.
+ *
+ * @example
+ * const metrics = createMetrics({ verbs: registry.verbs() });
+ * const router = new Router({ ..., observe: metrics.observeCommand });
+ * res.setHeader('content-type', metrics.registry.contentType); res.end(await metrics.registry.metrics());
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'millwright_' });
+  const verbs = new Set(options.verbs ?? DEFAULT_VERBS);
+
+  const commands = new Counter({
+    name: 'millwright_commands_total',
+    help: 'Chat commands handled, by verb and outcome (ok, error, denied).',
+    labelNames: ['verb', 'outcome'] as const,
+    registers: [registry],
+  });
+  const commandDuration = new Histogram({
+    name: 'millwright_command_duration_seconds',
+    help: 'Time from receiving a command to its final reply.',
+    labelNames: ['verb'] as const,
+    buckets: COMMAND_BUCKETS,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'millwright_errors_total',
+    help: 'Failed or refused commands, by error code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'millwright_http_requests_total',
+    help: 'HTTP responses, by route pattern and status.',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    observeCommand: (observation) => {
+      try {
+        const { verb, outcome, seconds, code } = observation;
+        const verbLabel = typeof verb === 'string' && verbs.has(verb) ? verb : 'unknown';
+        const outcomeLabel = OUTCOMES.has(outcome) ? outcome : 'error';
+        commands.inc({ verb: verbLabel, outcome: outcomeLabel });
+        if (Number.isFinite(seconds) && seconds >= 0) commandDuration.observe({ verb: verbLabel }, seconds);
+        if (code !== undefined) errors.inc({ code: ERROR_CODE.test(code) ? code : 'other' });
+        else if (outcomeLabel === 'error') errors.inc({ code: 'millwright_internal' });
+      } catch {
+        // Metrics must never change a command's outcome; a bad observation is dropped.
+      }
+    },
+    observeHttpRequest: (route, status) => {
+      httpRequests.inc({ route, status: String(status) });
+    },
+  };
+}

@@ -1,0 +1,181 @@
+// The embedded default Store: every collection in one lowdb JSON file, every change serialized
+// and on disk before its promise resolves.
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { type Clock, systemClock } from '../core/clock.js';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
+import { AtomicJsonFile, emptyStoreData, type StoreData } from './atomic-json-file.js';
+import type { Store, StoredRecord } from './store.js';
+
+export interface LowdbStoreOptions {
+  clock?: Clock;
+}
+
+/** A lease in the `locks` collection. */
+export interface LockRecord extends StoredRecord {
+  owner: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+const LOCKS = 'locks';
+
+/**
+ * {@link Store} on `<dir>/store.json`. Reads and writes go through one queue, so a read never sees
+ * a change that is not yet on disk and no two read-modify-writes interleave.
+ *
+ * @example
+ * const store = await LowdbStore.open(config.store.path);
+ * await store.update<Counter>('counters', 'deploys', (c) => ({ id: 'deploys', n: (c?.n ?? 0) + 1 }));
+ * await store.close();
+ */
+export class LowdbStore implements Store {
+  private readonly db: Low<StoreData>;
+  private readonly clock: Clock;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(db: Low<StoreData>, clock: Clock) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  /**
+   * Opens the store under `dir` (created if missing). A missing `store.json` starts empty; a
+   * damaged one stops start-up with `millwright_store_corrupt` and is left untouched.
+   *
+   * @example
+   * const store = await LowdbStore.open('./.millwright', { clock: fixedClock('2025-01-01T00:00:00Z') });
+   */
+  static async open(dir: string, options: LowdbStoreOptions = {}): Promise<LowdbStore> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const db = new Low(new AtomicJsonFile(join(dir, 'store.json')), emptyStoreData());
+    await db.read();
+    return new LowdbStore(db, options.clock ?? systemClock);
+  }
+
+  get<T extends StoredRecord>(collection: string, id: string): Promise<T | undefined> {
+    return this.serialized(async () => copy(this.records(collection)[id]) as T | undefined);
+  }
+
+  list<T extends StoredRecord>(collection: string, filter?: (record: T) => boolean): Promise<T[]> {
+    return this.serialized(async () => {
+      const all = Object.values(this.records(collection)).map((record) => copy(record) as T);
+      return filter === undefined ? all : all.filter(filter);
+    });
+  }
+
+  put<T extends StoredRecord>(collection: string, record: T): Promise<void> {
+    return this.serialized(async () => {
+      if (typeof record.id !== 'string' || record.id === '') {
+        throw new MillwrightError(
+          ErrorCode.BadArgument,
+          `a record in "${collection}" needs a non-empty string id`,
+        );
+      }
+      await this.commit(collection, record.id, record);
+    });
+  }
+
+  update<T extends StoredRecord>(
+    collection: string,
+    id: string,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined> {
+    return this.serialized(async () => {
+      const next = change(copy(this.records(collection)[id]) as T | undefined);
+      if (next !== undefined && next.id !== id) {
+        throw new MillwrightError(
+          ErrorCode.BadArgument,
+          `update of "${collection}/${id}" returned a record with id "${next.id}"`,
+        );
+      }
+      await this.commit(collection, id, next);
+      return copy(next);
+    });
+  }
+
+  delete(collection: string, id: string): Promise<boolean> {
+    return this.serialized(async () => {
+      if (this.records(collection)[id] === undefined) return false;
+      await this.commit(collection, id, undefined);
+      return true;
+    });
+  }
+
+  tryLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.serialized(async () => {
+      const now = this.clock.now();
+      const held = this.records(LOCKS)[name] as LockRecord | undefined;
+      if (held !== undefined && held.owner !== owner && Date.parse(held.expiresAt) > now.getTime())
+        return false;
+      const lease: LockRecord = {
+        id: name,
+        owner,
+        acquiredAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      };
+      await this.commit(LOCKS, name, lease);
+      return true;
+    });
+  }
+
+  unlock(name: string, owner: string): Promise<void> {
+    return this.serialized(async () => {
+      const held = this.records(LOCKS)[name] as LockRecord | undefined;
+      // Releasing a lease someone else took over after ours expired must not free theirs.
+      if (held?.owner === owner) await this.commit(LOCKS, name, undefined);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+  }
+
+  /** Runs `operation` after everything queued before it, whether that succeeded or not. */
+  private serialized<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new MillwrightError(ErrorCode.StoreUnavailable, 'the store is closed'));
+    const result = this.tail.then(operation, operation);
+    this.tail = result.catch(() => {
+      // The caller gets this failure through `result`; the queue itself must keep going.
+    });
+    return result;
+  }
+
+  private records(collection: string): Record<string, StoredRecord> {
+    return this.db.data.collections[collection] ?? {};
+  }
+
+  /** Sets or removes one record and writes the file; on a failed write memory goes back to match the disk. */
+  private async commit(collection: string, id: string, next: StoredRecord | undefined): Promise<void> {
+    this.db.data.collections[collection] ??= {};
+    const records = this.db.data.collections[collection];
+    const previous = records[id];
+    if (next === undefined) delete records[id];
+    else records[id] = copy(next);
+    try {
+      await this.db.write();
+    } catch (cause) {
+      if (previous === undefined) delete records[id];
+      else records[id] = previous;
+      throw new MillwrightError(
+        ErrorCode.StoreUnavailable,
+        `could not save ${collection}/${id}: ${(cause as Error).message}`,
+        {
+          hint: 'check free space and permissions under store.path',
+          cause,
+        },
+      );
+    }
+  }
+}
+
+/** A detached copy in exactly the form the file holds, so memory and disk never disagree. */
+function copy<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}

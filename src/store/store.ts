@@ -1,0 +1,40 @@
+// The storage contract later features keep their records behind (changes, incidents, locks,
+// conversation references, schedules). lowdb is the embedded default.
+
+/** A stored record: any JSON object with a string `id`. */
+export interface StoredRecord {
+  id: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Records grouped in named collections. Every method that writes resolves only after the
+ * change is durable on disk.
+ *
+ * @example
+ * await store.put('changes', { id: 'CR-12', state: 'requested' });
+ * const cr = await store.get<ChangeRequest>('changes', 'CR-12');
+ */
+export interface Store {
+  get<T extends StoredRecord>(collection: string, id: string): Promise<T | undefined>;
+  list<T extends StoredRecord>(collection: string, filter?: (record: T) => boolean): Promise<T[]>;
+  /** Inserts or replaces the record with the same id. */
+  put<T extends StoredRecord>(collection: string, record: T): Promise<void>;
+  /**
+   * Atomic read-modify-write of one record: `change` sees the current record (or undefined)
+   * and returns the new one, or undefined to delete it. Calls on one store never interleave.
+   */
+  update<T extends StoredRecord>(
+    collection: string,
+    id: string,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined>;
+  delete(collection: string, id: string): Promise<boolean>;
+  /**
+   * Takes a named lease if it is free or expired (or already held by `owner`), for `ttlMs`.
+   * Returns true when `owner` holds it afterwards.
+   */
+  tryLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  unlock(name: string, owner: string): Promise<void>;
+  close(): Promise<void>;
+}

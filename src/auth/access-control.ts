@@ -58,7 +58,7 @@ export class AccessControl {
     let channelBlocked: string | undefined;
     for (const name of roles) {
       const role = this.spec.roles[name];
-      if (!role || !role.allow.some((pattern) => patternCovers(pattern, permission))) continue;
+      if (!role?.allow.some((pattern) => patternCovers(pattern, permission))) continue;
       if (role.channels && !role.channels.includes('*') && !role.channels.includes(channel)) {
         channelBlocked = name;
         continue;

@@ -40,9 +40,17 @@ describe('millwright serve', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { config: 'ok', store: 'ok', audit: 'ok' } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { config: 'ok', store: 'ok', audit: 'ok' },
+    });
     await running.router.handle({ actor: { id: 'ana' }, surface: 'shell', channel: 'c', text: 'whoami' });
-    await running.router.handle({ actor: { id: 'ana' }, surface: 'shell', channel: 'c', text: 'audit n=nope' });
+    await running.router.handle({
+      actor: { id: 'ana' },
+      surface: 'shell',
+      channel: 'c',
+      text: 'audit n=nope',
+    });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('millwright_commands_total{verb="whoami",outcome="ok"} 1');
     expect(metrics).toContain('millwright_commands_total{verb="audit",outcome="error"} 1');
@@ -68,7 +76,12 @@ describe('millwright serve', () => {
       }),
     );
     const base = `http://127.0.0.1:${running.port}`;
-    const inFlight = running.router.handle({ actor: { id: 'ana' }, surface: 'shell', channel: 'c', text: 'slow' });
+    const inFlight = running.router.handle({
+      actor: { id: 'ana' },
+      surface: 'shell',
+      channel: 'c',
+      text: 'slow',
+    });
     signals.emit('SIGTERM', 'SIGTERM');
     let stoppedEarly = false;
     void running.stopped.then(() => {
@@ -108,7 +121,10 @@ describe('millwright serve', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const lines = stderr.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.map((line) => line.msg)).toContain('shut down');
   });
 });

@@ -2,8 +2,8 @@
 // empty file runs a local shell bot.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { closest } from './did-you-mean.js';
-import { isDuration } from './duration.js';
+import { isDuration } from '../core/duration.js';
+import { closest } from '../core/suggest.js';
 
 const text = z.string().min(1, { error: 'must not be empty' });
 /** Optional text where empty (`key:`, or `${VAR:-}` with VAR unset) means "not set", the usual way to switch a secret off. */

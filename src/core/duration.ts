@@ -1,34 +1,32 @@
-// Durations as people type them: 90s, 5m, 1h30m, 28d, 2w.
-import { badArgument } from './errors.js';
+// Durations as people write them in config and chat ("10s", "1h30m", "28d"), turned into milliseconds.
+import { ErrorCode, MillwrightError } from './errors.js';
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+// `ms` is listed before `m` and `s` so "250ms" is not read as "250m" followed by junk.
+const PART = /(\d+)(ms|s|m|h|d|w)/g;
+const WHOLE = /^(?:\d+(?:ms|s|m|h|d|w))+$/;
+
+/** Whether `text` is a duration `parseDuration` accepts. */
+export function isDuration(text: string): boolean {
+  return WHOLE.test(text);
+}
 
 /**
- * Parses a duration into milliseconds.
+ * Milliseconds in a duration made of whole-number parts with units ms, s, m, h, d, w.
  *
  * @example
  * parseDuration('1h30m') // 5_400_000
+ * parseDuration('2w')    // 1_209_600_000
  */
-export function parseDuration(input: string): number {
-  let rest = input.trim();
-  if (rest.length === 0) throw badArgument('empty duration', 'use a duration like 30s, 5m, 1h30m or 28d');
-  let total = 0;
-  while (rest.length > 0) {
-    const match = DURATION.exec(rest);
-    if (!match) {
-      throw badArgument(`"${input}" is not a duration`, 'use a duration like 30s, 5m, 1h30m or 28d');
-    }
-    total += Number(match[1]) * UNIT_MS[match[2]!]!;
-    rest = rest.slice(match[0].length);
+export function parseDuration(text: string): number {
+  if (!isDuration(text)) {
+    throw new MillwrightError(ErrorCode.BadArgument, `invalid duration "${text}"`, {
+      hint: 'write a number and a unit (ms, s, m, h, d, w), like 30s, 5m, 1h30m, 28d or 2w',
+    });
   }
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(PART))
+    total += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return total;
 }
 

@@ -2,7 +2,7 @@
 export type { Adapter } from './adapter.js';
 export { type Clock, fixedClock, systemClock } from './clock.js';
 export type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
-export { formatDuration, parseDuration } from './duration.js';
+export { formatDuration, isDuration, parseDuration } from './duration.js';
 export {
   asMillwrightError,
   badArgument,
@@ -36,5 +36,5 @@ export {
   Router,
   type RouterOptions,
 } from './router.js';
-export { nearest } from './suggest.js';
+export { closest, nearest } from './suggest.js';
 export { formatAbsolute, formatWhen } from './time.js';

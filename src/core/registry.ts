@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from './context.js';
-import { parseDuration } from './duration.js';
+import { isDuration, parseDuration } from './duration.js';
 import { badArgument, ErrorCode, MillwrightError } from './errors.js';
 import type { ParsedLine } from './parser.js';
 import type { Reply } from './reply.js';
@@ -332,7 +332,7 @@ function convertOption(key: string, option: OptionSpec, raw: string, now: Date):
 
 /** `time` options take an ISO timestamp or a duration meaning "that long ago" (since=2h). */
 function parseTime(key: string, raw: string, now: Date): Date {
-  if (/^\d+(\.\d+)?(ms|s|m|h|d|w)/.test(raw)) {
+  if (isDuration(raw)) {
     return new Date(now.getTime() - parseDuration(raw));
   }
   const value = new Date(raw);

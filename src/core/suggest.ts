@@ -41,3 +41,19 @@ export function nearest(input: string, candidates: Iterable<string>): string | u
   const allowed = Math.max(1, Math.min(3, Math.floor(needle.length / 3)));
   return bestDistance <= allowed ? best : undefined;
 }
+
+/**
+ * The candidate closest to `word` within `maxDistance` edits, ignoring case (`bottoken` finds `botToken`).
+ *
+ * @example
+ * closest('prot', ['port', 'host']) // 'port'
+ */
+export function closest(word: string, candidates: Iterable<string>, maxDistance = 2): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= maxDistance && (best === undefined || distance < best.distance))
+      best = { candidate, distance };
+  }
+  return best?.candidate;
+}

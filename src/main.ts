@@ -179,14 +179,10 @@ async function runShell(
   io: MainIO,
 ): Promise<number> {
   const loaded = await loadConfig(configPath, { env: io.env });
-  const { mkdir, open } = await import('node:fs/promises');
-  await mkdir(loaded.config.store.path, { recursive: true });
   // Logs go to a file so the terminal shows only replies; failures name their reference.
-  const logFile = await open(path.join(loaded.config.store.path, 'millwright.log'), 'a', 0o600);
-  const { pino } = await import('pino');
   const logger = createLogger({
     level: loaded.config.log.level,
-    destination: pino.destination({ fd: logFile.fd, sync: true }),
+    file: path.join(loaded.config.store.path, 'millwright.log'),
   });
   const runtime = await buildRuntime(loaded, { logger });
   const router = createRouter(runtime);
@@ -208,7 +204,7 @@ async function runShell(
     return await shell.run();
   } finally {
     await runtime.close();
-    await logFile.close();
+    logger.flush();
   }
 }
 

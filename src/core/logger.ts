@@ -23,6 +23,8 @@ export interface LoggerOptions {
   level?: string;
   /** Where lines go; stderr by default so the shell's stdout stays clean for replies. */
   destination?: DestinationStream;
+  /** Append log lines to this file instead (created 0600). */
+  file?: string;
 }
 
 /**
@@ -39,7 +41,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    options.destination ??
+      (options.file
+        ? pino.destination({ dest: options.file, sync: true, mkdir: true, mode: 0o600 })
+        : pino.destination({ fd: 2, sync: true })),
   );
 }
 

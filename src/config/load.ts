@@ -65,8 +65,13 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   // A document with syntax errors is only partly built; checking its schema would add noise.
   if (doc.errors.length > 0) throw new ConfigError(syntaxProblems(doc.errors, source, index, problemAt));
 
+  // Missing variables are reported together with schema problems, so one run shows everything.
   const environment = interpolateDocument(doc, index, options.env, problemAt);
-  if (environment.problems.length > 0) throw new ConfigError(environment.problems);
+  const unsetPaths = new Set(environment.problems.map((problem) => problem.path));
+  // A dangling alias leaves nothing to validate: report it (and any unset variable) now.
+  if (environment.aliasProblems.length > 0) {
+    throw new ConfigError([...environment.problems, ...environment.aliasProblems]);
+  }
 
   let data: unknown;
   try {
@@ -78,9 +83,14 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   }
 
   const parsed = millwrightConfigSchema.safeParse(withoutEmptySections(data), { error: describeIssue });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => schemaProblemsFor(issue, index, problemAt));
-    for (const problem of problems) problem.message = scrub(problem.message, environment.interpolatedValues);
+  if (!parsed.success || environment.problems.length > 0) {
+    const schemaProblems = parsed.success
+      ? []
+      : parsed.error.issues
+          .flatMap((issue) => schemaProblemsFor(issue, index, problemAt))
+          .filter((problem) => !unsetPaths.has(problem.path));
+    for (const problem of schemaProblems) problem.message = scrub(problem.message, environment.interpolatedValues);
+    const problems = [...environment.problems, ...schemaProblems];
     throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
   }
   return {
@@ -127,12 +137,13 @@ function interpolateDocument(
     for (const value of result.substituted) if (value !== '') secrets.add(value);
   }
   // Checked here rather than left to toJS so the problem names the alias's line and path.
+  const aliasProblems: ConfigProblem[] = [];
   for (const { node, path } of index.aliases) {
     if (node.resolve(doc) !== undefined) continue;
     const message = `alias *${node.source} has no anchor &${node.source} before it`;
-    problems.push(problemAt(node.range?.[0] ?? 0, formatPath(path), message));
+    aliasProblems.push(problemAt(node.range?.[0] ?? 0, formatPath(path), message));
   }
-  return { problems, secrets, interpolatedValues };
+  return { problems, aliasProblems, secrets, interpolatedValues };
 }
 
 /** The file as the user gave it, or relative to `cwd` when that is shorter and still inside it. */

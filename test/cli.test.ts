@@ -1,0 +1,66 @@
+// The operator's command line: `millwright audit verify` and `millwright config check`.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millwright.js');
+
+function millwright(args: string[], input = '', env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('the millwright command line', () => {
+  let dir: string;
+  let config: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-cli-'));
+    config = path.join(dir, 'millwright.yml');
+    await writeFile(config, 'store:\n  path: ./data\n');
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('audit verify passes on the trail the shell wrote, and names the first edited seq', async () => {
+    await millwright(['shell', '--config', config, '--as', 'ana'], 'whoami\nhelp\naudit\n');
+    const intact = await millwright(['audit', 'verify', '--config', config]);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(/ok, 3 records, hash chain intact/);
+
+    const trail = path.join(dir, 'data', 'audit.jsonl');
+    const lines = (await readFile(trail, 'utf8')).split('\n');
+    lines[1] = lines[1]!.replace('"actor":"ana"', '"actor":"eve"');
+    await writeFile(trail, lines.join('\n'));
+    const edited = await millwright(['audit', 'verify', '--path', trail]);
+    expect(edited.code).toBe(1);
+    expect(edited.stderr).toMatch(/BROKEN at seq 2/);
+  });
+
+  it('config check says ok and what is configured, or lists each problem with its place', async () => {
+    const ok = await millwright(['config', 'check', config]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/ok .*slack: not configured/);
+
+    await writeFile(config, 'slack:\n  botToken: ${SLACK_BOT_TOKEN}\n  signingSecret: s3cr3t-signing\nserver:\n  prot: 80\n');
+    const bad = await millwright(['config', 'check', config]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/millwright\.yml:2:\d+ slack\.botToken: environment variable SLACK_BOT_TOKEN is not set/);
+    expect(bad.stderr).toMatch(/millwright\.yml:5:3 server\.prot: .*did you mean "?port"?/);
+    expect(bad.stderr).not.toContain('s3cr3t-signing');
+  });
+
+  it('explains an unknown subcommand in one line', async () => {
+    const result = await millwright(['audit', 'verfy']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('millwright: unknown: audit verfy; did you mean "audit verify"?');
+  });
+});

@@ -89,7 +89,8 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
       : parsed.error.issues
           .flatMap((issue) => schemaProblemsFor(issue, index, problemAt))
           .filter((problem) => !unsetPaths.has(problem.path));
-    for (const problem of schemaProblems) problem.message = scrub(problem.message, environment.interpolatedValues);
+    for (const problem of schemaProblems)
+      problem.message = scrub(problem.message, environment.interpolatedValues);
     const problems = [...environment.problems, ...schemaProblems];
     throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
   }

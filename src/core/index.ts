@@ -29,6 +29,13 @@ export {
 } from './registry.js';
 export * from './reply.js';
 export {
+  abortableSleep,
+  isConnectionError,
+  isRetryableStatus,
+  type RetryOptions,
+  withRetries,
+} from './retry.js';
+export {
   type CommandObservation,
   type CommandRequest,
   errorReply,

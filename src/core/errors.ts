@@ -52,8 +52,12 @@ export class MillwrightError extends Error {
   }
 }
 
-export function badArgument(message: string, hint?: string): MillwrightError {
-  return new MillwrightError(ErrorCode.BadArgument, message, hint === undefined ? {} : { hint });
+/** A bad argument; `field` names the argument so forms can show the error next to it. */
+export function badArgument(message: string, hint?: string, field?: string): MillwrightError {
+  return new MillwrightError(ErrorCode.BadArgument, message, {
+    ...(hint === undefined ? {} : { hint }),
+    ...(field === undefined ? {} : { details: { field } }),
+  });
 }
 
 export function isMillwrightError(value: unknown): value is MillwrightError {

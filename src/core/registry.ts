@@ -262,12 +262,20 @@ function checkArgs(
             : `it takes no key=value options; ${usage}`,
       );
     }
-    options[key] = convertOption(key, option, raw, now);
+    try {
+      options[key] = convertOption(key, option, raw, now);
+    } catch (error) {
+      // Name the field so a form can show the message next to it.
+      if (error instanceof MillwrightError && error.details?.field === undefined) {
+        throw badArgument(error.message, error.hint, key);
+      }
+      throw error;
+    }
   }
   for (const [key, option] of Object.entries(known)) {
     if (options[key] !== undefined) continue;
     if (option.default !== undefined) options[key] = option.default;
-    else if (option.required) throw badArgument(`${name} needs ${key}= (${option.description})`, usage);
+    else if (option.required) throw badArgument(`${name} needs ${key}= (${option.description})`, usage, key);
   }
 
   const flags = new Set<string>();

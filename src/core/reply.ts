@@ -48,7 +48,35 @@ export interface ContextBlock {
   text: string;
 }
 
+export interface FormField {
+  /** The key the value is sent as (`replicas` becomes `replicas=3`). */
+  name: string;
+  label: string;
+  type: 'string' | 'int' | 'number' | 'bool' | 'enum' | 'duration';
+  required: boolean;
+  description?: string;
+  default?: string | number | boolean;
+  /** Allowed values for `enum`. */
+  options?: readonly string[];
+  min?: number;
+  max?: number;
+}
+/**
+ * Asks the person for values (a Slack modal, an Adaptive Card with inputs, a prompt in the shell).
+ * On submit the adapter runs `command` followed by `name="value"` for each field, as the submitter.
+ */
+export interface FormBlock {
+  type: 'form';
+  title: string;
+  submitLabel: string;
+  command: string;
+  fields: FormField[];
+  /** Signed, expiring token binding the form to its channel (see src/auth/action-token.ts). */
+  token?: string;
+}
+
 export type Block =
+  | FormBlock
   | HeaderBlock
   | TextBlock
   | FieldsBlock
@@ -62,6 +90,8 @@ export interface ReplyError {
   code: string;
   message: string;
   hint?: string;
+  /** The argument the error is about, so a form can show it next to that field. */
+  field?: string;
 }
 
 export interface Reply {
@@ -145,6 +175,16 @@ export function blockToText(block: Block): string {
       return block.actions.map((a) => `[${a.label}] ${a.command}`).join('\n');
     case 'image':
       return `${block.alt} (${block.url})`;
+    case 'form':
+      return [
+        `${block.title}: ${block.command} ${block.fields.map((f) => (f.required ? `${f.name}=...` : `[${f.name}=...]`)).join(' ')}`,
+        ...block.fields.map((f) => {
+          const allowed = f.options ? ` (one of ${f.options.join(', ')})` : '';
+          const bounds =
+            f.min !== undefined || f.max !== undefined ? ` (${f.min ?? ''}..${f.max ?? ''})` : '';
+          return `  ${f.name}: ${f.description ?? f.label}${allowed}${bounds}${f.default !== undefined ? ` [default ${f.default}]` : ''}`;
+        }),
+      ].join('\n');
   }
 }
 

@@ -239,6 +239,7 @@ export function errorReply(error: MillwrightError, ref: string): Reply {
         : error.hint
           ? { hint: error.hint }
           : {}),
+      ...(typeof error.details?.field === 'string' ? { field: error.details.field } : {}),
     },
   };
 }

@@ -37,6 +37,8 @@ const access = z
     defaultRoles: z.array(text).default(() => ['viewer']),
     roles: z.record(text, role).default(defaultRoles),
     subjects: z.record(text, z.array(text)).default(() => ({})),
+    // Where a break-glass run is announced (a Slack channel id or a stored Teams conversation).
+    breakGlass: z.strictObject({ notify: optionalText }).prefault({}),
   })
   .superRefine((section, ctx) => {
     const known = Object.keys(section.roles);
@@ -131,7 +133,17 @@ const configObject = z.strictObject({
   slos: z.array(z.unknown()).default(() => []),
   policy: z.looseObject({}).default(() => ({})),
   digests: z.array(z.unknown()).default(() => []),
-  executors: z.array(z.unknown()).default(() => []),
+  // Third-party executor plugins: a package name or a path (relative to this file), and its config block.
+  executors: z
+    .array(z.strictObject({ module: text, config: z.unknown().optional() }))
+    .default(() => []),
+  security: z
+    .strictObject({
+      // Signs buttons and forms; without it a random secret is kept in the store (fine for one replica).
+      actionSecret: optionalText,
+      actionTtl: duration.default('1h'),
+    })
+    .prefault({}),
 });
 
 /** The whole of millwright.yml. `audit.path` defaults to `<store.path>/audit.jsonl`. */
@@ -165,8 +177,8 @@ interface NestingDef {
 }
 
 /** The keys the strict mapping at `path` accepts, for "did you mean" hints on unknown keys. */
-export function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema = unwrap(millwrightConfigSchema);
+export function knownKeysAt(path: readonly PropertyKey[], root: z.ZodType = millwrightConfigSchema): string[] {
+  let schema = unwrap(root);
   for (const segment of path) {
     const def = nestingDef(schema);
     const next = def.shape?.[String(segment)] ?? def.element ?? def.valueType;

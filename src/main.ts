@@ -1,13 +1,15 @@
 // Composition root and command-line entry: reads config, builds every service, starts the
 // surface. The only module allowed to reach adapters/ and commands/ (by path, at run time).
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FileAuditLog, verifyAuditTrail } from './audit/index.js';
-import { AccessControl } from './auth/index.js';
+import { type AuditLog, FileAuditLog, verifyAuditTrail } from './audit/index.js';
+import { AccessControl, ActionSigner } from './auth/index.js';
 import {
   checkConfig,
+  formatProblem,
   isChatPlatformConfigured,
   type LoadedConfig,
   loadConfig,
@@ -19,12 +21,16 @@ import {
   CommandRegistry,
   createLogger,
   type Logger,
+  parseDuration,
   Router,
   type RouterOptions,
   type Services,
   systemClock,
 } from './core/index.js';
-import { LowdbStore } from './store/index.js';
+import { registerBuiltInExecutors } from './executors/builtins.js';
+import { ExecutorHost } from './executors/host.js';
+import { loadRunbooks, RunbookService } from './runbooks/index.js';
+import { LowdbStore, type Store } from './store/index.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** commands/ and adapters/ sit beside src/ both in the repo (tsx) and in dist/. */
@@ -63,29 +69,97 @@ export async function buildRuntime(
   options: { logger: Logger; clock?: Clock },
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
+  const { logger } = options;
   const { config } = loaded;
-  const store = await LowdbStore.open(config.store.path, { clock });
-  let audit: FileAuditLog;
+  // Whatever opened before a failure is closed again, so a refused start leaves nothing half-open.
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
   try {
-    audit = await FileAuditLog.open(auditPath(loaded), { clock, secrets: loaded.secrets });
+    const store = await LowdbStore.open(config.store.path, { clock });
+    closers.push(() => store.close());
+    const audit = await FileAuditLog.open(auditPath(loaded), { clock, secrets: loaded.secrets });
+    closers.push(() => audit.close());
+    const registry = new CommandRegistry();
+    await registry.loadDirectory(path.join(ROOT, 'commands'));
+    const access = new AccessControl(config.access);
+    const actions = new ActionSigner(
+      config.security.actionSecret ?? (await storedActionSecret(store)),
+      parseDuration(config.security.actionTtl) / 1000,
+      () => clock.now(),
+    );
+    const executors = await buildExecutorHost(loaded, { audit, logger, clock });
+    closers.push(() => executors.close());
+    const runbooks = new RunbookService({
+      dir: config.runbooks.dir,
+      host: executors,
+      access,
+      audit,
+      clock,
+      roles: Object.keys(config.access.roles),
+    });
+    await runbooks.load();
+    for (const problem of runbooks.problems) logger.warn({ problem }, 'runbook not loaded');
+    const services: Services = { config, store, audit, registry, access, actions, executors, runbooks };
+    return { loaded, services, logger, clock, close };
   } catch (error) {
-    await store.close();
+    await close();
     throw error;
   }
-  const registry = new CommandRegistry();
-  await registry.loadDirectory(path.join(ROOT, 'commands'));
-  const access = new AccessControl(config.access);
-  const services: Services = { config, store, audit, registry, access };
-  return {
-    loaded,
-    services,
-    logger: options.logger,
-    clock,
-    close: async () => {
-      await audit.close();
-      await store.close();
-    },
+}
+
+/** The built-in executors for the configured systems, and every third-party plugin from the config. */
+async function buildExecutorHost(
+  loaded: LoadedConfig,
+  options: { audit: AuditLog; logger: Logger; clock: Clock },
+): Promise<ExecutorHost> {
+  const executors = new ExecutorHost(options);
+  await registerBuiltInExecutors(executors, loaded.config, options.logger);
+  for (const plugin of loaded.config.executors) {
+    await executors.load(plugin.module, plugin.config, path.dirname(loaded.path));
+  }
+  return executors;
+}
+
+/** `millwright runbooks lint [DIR]`: every problem as file:line:column path: message; exit 1 if any. */
+async function lintRunbooksCommand(configPath: string, dir: string | undefined, io: MainIO): Promise<number> {
+  const loaded = await loadConfig(configPath, { env: io.env });
+  const refuse = async (): Promise<never> => {
+    throw new Error('lint runs no executor');
   };
+  const logger = createLogger({ level: 'silent' });
+  const lintAudit: AuditLog = {
+    append: refuse,
+    recent: refuse,
+    flush: async () => {},
+    close: async () => {},
+  };
+  const host = await buildExecutorHost(loaded, { audit: lintAudit, logger, clock: systemClock });
+  const folder = path.resolve(io.cwd, dir ?? loaded.config.runbooks.dir);
+  const { runbooks, problems } = await loadRunbooks(
+    folder,
+    { action: (uses) => host.action(uses), roles: Object.keys(loaded.config.access.roles) },
+    io.cwd,
+  );
+  await host.close();
+  if (problems.length > 0) {
+    io.stderr.write(`${problems.map(formatProblem).join('\n')}\n`);
+    io.stderr.write(`${problems.length} problem(s); ${runbooks.size} runbook(s) ok\n`);
+    return 1;
+  }
+  io.stdout.write(`${runbooks.size} runbook(s) ok in ${path.relative(io.cwd, folder) || '.'}\n`);
+  return 0;
+}
+
+/** Without a configured secret, one random secret per store signs buttons (enough for one replica). */
+async function storedActionSecret(store: Store): Promise<string> {
+  const record = await store.update<{ id: string; value: string }>(
+    'secrets',
+    'action-signing',
+    (current) => current ?? { id: 'action-signing', value: randomBytes(32).toString('hex') },
+  );
+  return record!.value;
 }
 
 function auditPath(loaded: LoadedConfig): string {
@@ -138,6 +212,10 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         const result = await checkConfig(file, io.env);
         (result.ok ? io.stdout : io.stderr).write(`${result.lines.join('\n')}\n`);
         return result.ok ? 0 : 1;
+      }
+      case 'runbooks': {
+        if (sub !== 'lint') return fail(`unknown: runbooks ${sub ?? ''}; did you mean "runbooks lint"?`);
+        return await lintRunbooksCommand(configPath, positionals[2], io);
       }
       case 'audit': {
         if (sub !== 'verify') return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify"?`);

@@ -64,3 +64,25 @@ export function verifyAction(
   if (payload.channel !== options.channel) throw refuse('belongs to another channel');
   return payload;
 }
+
+/**
+ * Signs and checks button and form payloads with one secret and lifetime; built once in main.
+ *
+ * @example
+ * const token = ctx.services.actions.sign({ command: 'runbook run restart-deployment deployment=checkout --yes', channel: ctx.channel });
+ */
+export class ActionSigner {
+  constructor(
+    private readonly secret: string,
+    private readonly ttlSeconds: number,
+    private readonly now: () => Date,
+  ) {}
+
+  sign(payload: { command: string; channel: string; requestedBy?: string }): string {
+    return signAction(payload, this.secret, { ttlSeconds: this.ttlSeconds, now: this.now() });
+  }
+
+  verify(token: string, channel: string): ActionPayload {
+    return verifyAction(token, this.secret, { now: this.now(), channel });
+  }
+}

@@ -6,4 +6,4 @@ export {
   type RoleSpec,
   type Subject,
 } from './access-control.js';
-export { type ActionPayload, signAction, verifyAction } from './action-token.js';
+export { type ActionPayload, ActionSigner, signAction, verifyAction } from './action-token.js';

@@ -2,8 +2,10 @@
 // use, and a way to post progress while long work runs.
 
 import type { AuditLog, AuditOutcome, AuditRecord } from '../audit/types.js';
-import type { AccessControl } from '../auth/index.js';
+import type { AccessControl, ActionSigner } from '../auth/index.js';
 import type { MillwrightConfig } from '../config/index.js';
+import type { ExecutorHost } from '../executors/host.js';
+import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
@@ -39,6 +41,17 @@ export interface Services {
   audit: AuditLog;
   registry: CommandRegistry;
   access: AccessControl;
+  /** Signs the buttons and forms a reply carries; adapters verify them on click. */
+  actions: ActionSigner;
+  executors: ExecutorHost;
+  runbooks: RunbookService;
+  /** Posts messages nobody asked for (break-glass notices, digests) through the running chat adapter. */
+  notifier?: Notifier;
+}
+
+/** Where unsolicited messages go: the chat adapter that is running (or the shell's output). */
+export interface Notifier {
+  post(target: string, reply: Reply): Promise<MessageHandle>;
 }
 
 /**

@@ -17,6 +17,10 @@ export const ErrorCode = {
   DependencyUnavailable: 'millwright_dependency_unavailable',
   Cancelled: 'millwright_cancelled',
   Internal: 'millwright_internal',
+  /** An outside system (GitHub, an HTTP target) refused or failed a call; `details.status` has its HTTP status. */
+  UpstreamError: 'millwright_upstream_error',
+  /** An outside system's rate limit is used up; the message says when it resets. */
+  RateLimited: 'millwright_rate_limited',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

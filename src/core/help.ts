@@ -13,6 +13,7 @@ export function usageLine(path: string, spec: CommandSpec): string {
     const value = option.type === 'enum' ? option.values!.join('|') : option.type;
     parts.push(option.required ? `${key}=${value}` : `[${key}=${value}]`);
   }
+  if (spec.extraOptions !== undefined) parts.push('[key=value...]');
   for (const flag of Object.keys(spec.flags ?? {})) parts.push(`[--${flag}]`);
   return parts.join(' ');
 }
@@ -58,6 +59,7 @@ export function helpFor(definition: CommandDefinition): Reply {
         ([key, option]) =>
           `${key}=: ${option.description}${option.default !== undefined ? ` (default ${String(option.default)})` : ''}`,
       ),
+      ...(spec.extraOptions !== undefined ? [`key=value: ${spec.extraOptions}`] : []),
       ...Object.entries(spec.flags ?? {}).map(([flag, description]) => `--${flag}: ${description}`),
     ];
     if (details.length) blocks.push(list(details));

@@ -1,7 +1,7 @@
 // Public face of the command core.
 export type { Adapter } from './adapter.js';
 export { type Clock, fixedClock, systemClock } from './clock.js';
-export type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
+export type { Actor, Context, MessageHandle, Notifier, ReplySink, Services, Surface } from './context.js';
 export { formatDuration, isDuration, parseDuration } from './duration.js';
 export {
   asMillwrightError,

@@ -39,6 +39,8 @@ export interface CommandArgs {
   positionals: Record<string, string>;
   options: Record<string, OptionValue>;
   flags: Set<string>;
+  /** key=value pairs the spec does not declare, as typed (only when the spec has `extraOptions`). */
+  extra: Record<string, string>;
   /** The line as typed, for echoing back and for the audit trail. */
   line: string;
 }
@@ -58,6 +60,13 @@ export interface CommandSpec {
   options?: Readonly<Record<string, OptionSpec>>;
   /** `--flag` switches and what they do. `--public` and `--help` are global. */
   flags?: Readonly<Record<string, string>>;
+  /**
+   * When set, key=value pairs beyond `options` are accepted untyped into `args.extra` (runbook
+   * parameters, checked by the runbook itself); the text describes them in help.
+   */
+  extraOptions?: string;
+  /** Deadline for this command, when it legitimately runs longer than the router's default. */
+  timeoutMs?: number;
   handler: CommandHandler;
 }
 
@@ -248,8 +257,13 @@ function checkArgs(
 
   const known = spec.options ?? {};
   const options: Record<string, OptionValue> = {};
+  const extra: Record<string, string> = {};
   for (const [key, raw] of Object.entries(parsed.options)) {
     const option = known[key];
+    if (!option && spec.extraOptions !== undefined) {
+      extra[key] = raw;
+      continue;
+    }
     if (!option) {
       const guess = nearest(key, Object.keys(known));
       const accepted = Object.keys(known);
@@ -287,7 +301,7 @@ function checkArgs(
     const guess = nearest(flag, Object.keys(spec.flags ?? {}));
     throw badArgument(`${name} does not take --${flag}`, guess ? `did you mean --${guess}?` : usage);
   }
-  return { positionals, options, flags, line };
+  return { positionals, options, flags, extra, line };
 }
 
 const TRUE = new Set(['true', 'yes', 'on', '1']);

@@ -145,7 +145,7 @@ export class Router {
 
   async #run(invocation: Invocation, request: CommandRequest, actor: Actor, ref: string): Promise<Reply> {
     const { services, clock, logger } = this.options;
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = invocation.spec.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException('deadline', 'TimeoutError')), timeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
@@ -218,7 +218,11 @@ function auditArgs(invocation: Invocation): Record<string, unknown> {
   const options = Object.fromEntries(
     Object.entries(invocation.args.options).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]),
   );
-  const args: Record<string, unknown> = { ...invocation.args.positionals, ...options };
+  const args: Record<string, unknown> = {
+    ...invocation.args.positionals,
+    ...options,
+    ...invocation.args.extra,
+  };
   if (invocation.args.flags.size) args.flags = [...invocation.args.flags];
   return args;
 }

@@ -36,11 +36,17 @@ export interface TestBot {
 }
 
 export async function startTestBot(
-  options: { config?: string; clock?: Clock; logger?: Logger; prepare?: (runtime: Runtime) => void } = {},
+  options: {
+    config?: string | ((dir: string) => string);
+    clock?: Clock;
+    logger?: Logger;
+    prepare?: (runtime: Runtime) => void;
+  } = {},
 ): Promise<TestBot> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-test-'));
   const file = path.join(dir, 'millwright.yml');
-  await writeFile(file, `store:\n  path: ./data\n${options.config ?? TEST_ACCESS}`);
+  const extra = typeof options.config === 'function' ? options.config(dir) : (options.config ?? TEST_ACCESS);
+  await writeFile(file, `store:\n  path: ./data\n${extra}`);
   const loaded = await loadConfig(file, { env: {} });
   const runtime = await buildRuntime(loaded, {
     logger: options.logger ?? silentLogger(),

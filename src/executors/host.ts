@@ -1,0 +1,262 @@
+// The executor host: holds the plugins, checks each against the contract, validates every input
+// against the action's schema, enforces the deadline, and audits every call before and after.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { AuditLog } from '../audit/types.js';
+import type { Clock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
+import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import {
+  type ActionMetadata,
+  EXECUTOR_PROTOCOL_VERSION,
+  type ExecutionResult,
+  type Executor,
+  type ExecutorFactory,
+  type ExecutorMetadata,
+} from './types.js';
+
+/** One executor call as the runbook engine (or a command) asks for it. */
+export interface ExecutorCall {
+  /** `kubernetes.restart` */
+  uses: string;
+  input: Record<string, unknown>;
+  dryRun: boolean;
+  actor: string;
+  surface: string;
+  channel: string;
+  ref: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** What asked for the call, for the audit record (`runbook restart-deployment step restart`). */
+  origin?: string;
+}
+
+interface Registered {
+  executor: Executor;
+  metadata: ExecutorMetadata;
+  validators: Map<string, ValidateFunction>;
+}
+
+const EXECUTOR_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+export class ExecutorHost {
+  readonly #executors = new Map<string, Registered>();
+  readonly #ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
+
+  constructor(private readonly options: { audit: AuditLog; logger: Logger; clock: Clock }) {}
+
+  /** Adds an executor after checking it keeps the contract; throws a message naming it otherwise. */
+  register(executor: Executor, source = 'built-in'): void {
+    const where = `executor from ${source}`;
+    if (!executor || typeof executor.metadata !== 'function' || typeof executor.execute !== 'function') {
+      throw contractError(where, 'must have metadata() and execute(ctx, request)');
+    }
+    let metadata: ExecutorMetadata;
+    try {
+      metadata = executor.metadata();
+    } catch (error) {
+      throw contractError(where, `metadata() threw: ${asMillwrightError(error).message}`);
+    }
+    if (!metadata || typeof metadata.name !== 'string' || !EXECUTOR_NAME.test(metadata.name)) {
+      throw contractError(where, 'metadata().name must be a lowercase name like "pager"');
+    }
+    const named = `executor "${metadata.name}" (${source})`;
+    if (metadata.protocolVersion !== EXECUTOR_PROTOCOL_VERSION) {
+      throw contractError(
+        named,
+        `speaks executor protocol ${String(metadata.protocolVersion)}; this Millwright speaks ${EXECUTOR_PROTOCOL_VERSION}`,
+      );
+    }
+    if (this.#executors.has(metadata.name)) throw contractError(named, 'is registered twice');
+    if (
+      !metadata.actions ||
+      typeof metadata.actions !== 'object' ||
+      Object.keys(metadata.actions).length === 0
+    ) {
+      throw contractError(named, 'offers no actions');
+    }
+    const validators = new Map<string, ValidateFunction>();
+    for (const [action, spec] of Object.entries(metadata.actions)) {
+      if (!EXECUTOR_NAME.test(action)) throw contractError(named, `action "${action}" is not a valid name`);
+      if (spec.effect !== 'read' && spec.effect !== 'write') {
+        throw contractError(named, `action ${action} must declare effect: read or write`);
+      }
+      if (spec.input?.type !== 'object')
+        throw contractError(named, `action ${action} needs an object input schema`);
+      try {
+        validators.set(action, this.#ajv.compile(spec.input));
+      } catch (error) {
+        throw contractError(
+          named,
+          `action ${action} has an invalid input schema: ${asMillwrightError(error).message}`,
+        );
+      }
+    }
+    this.#executors.set(metadata.name, { executor, metadata, validators });
+  }
+
+  /** Loads a third-party executor module (package name or path) and registers it. */
+  async load(module: string, config: unknown, baseDir: string): Promise<void> {
+    const specifier =
+      module.startsWith('.') || path.isAbsolute(module)
+        ? pathToFileURL(path.resolve(baseDir, module)).href
+        : module;
+    let factory: ExecutorFactory | undefined;
+    try {
+      factory = ((await import(specifier)) as { default?: ExecutorFactory }).default;
+    } catch (error) {
+      throw contractError(
+        `executor module ${module}`,
+        `could not be loaded: ${asMillwrightError(error).message}`,
+      );
+    }
+    if (typeof factory !== 'function') {
+      throw contractError(
+        `executor module ${module}`,
+        'must export a default factory function (config, tools) => Executor',
+      );
+    }
+    let executor: Executor;
+    try {
+      executor = await factory(config ?? {}, { logger: this.options.logger.child({ executor: module }) });
+    } catch (error) {
+      throw contractError(
+        `executor module ${module}`,
+        `failed to start: ${asMillwrightError(error).message}`,
+      );
+    }
+    this.register(executor, module);
+  }
+
+  /** The action's metadata, or undefined when no executor offers it. */
+  action(uses: string): ActionMetadata | undefined {
+    const [name, action] = uses.split('.');
+    return this.#executors.get(name ?? '')?.metadata.actions[action ?? ''];
+  }
+
+  list(): ExecutorMetadata[] {
+    return [...this.#executors.values()].map((entry) => entry.metadata);
+  }
+
+  /**
+   * Validates and runs one call under its deadline, with an audit record before (intent) and after
+   * (outcome). Retrying transient failures is the executor's business: only it knows which are safe.
+   */
+  async invoke(call: ExecutorCall): Promise<ExecutionResult> {
+    const [name = '', action = ''] = call.uses.split('.');
+    const entry = this.#executors.get(name);
+    const spec = entry?.metadata.actions[action];
+    if (!entry || !spec) {
+      throw new MillwrightError(ErrorCode.NotConfigured, `no executor offers ${call.uses}`, {
+        hint: `configured executors: ${[...this.#executors.keys()].join(', ') || 'none'}; check the runbook's uses: and millwright.yml`,
+      });
+    }
+    const input = structuredClone(call.input);
+    const validate = entry.validators.get(action)!;
+    if (!validate(input)) throw inputError(call.uses, validate.errors ?? []);
+
+    const { audit, clock, logger } = this.options;
+    const record = (outcome: string, extra: Record<string, unknown> = {}) =>
+      audit.append({
+        actor: call.actor,
+        surface: call.surface,
+        channel: call.channel,
+        action: `executor.${call.uses}`,
+        args: {
+          ...input,
+          ...(call.dryRun ? { dryRun: true } : {}),
+          ...(call.origin ? { origin: call.origin } : {}),
+          ...extra,
+        },
+        outcome,
+        ref: call.ref,
+      });
+    // The intent is on disk before anything touches the world.
+    await record('started');
+    const deadline = new Date(clock.now().getTime() + call.timeoutMs);
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException('deadline', 'TimeoutError')),
+      call.timeoutMs,
+    );
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout.signal]) : timeout.signal;
+    try {
+      const cutOff = new Promise<never>((_, reject) => {
+        signal.addEventListener(
+          'abort',
+          () =>
+            reject(
+              timeout.signal.aborted
+                ? new MillwrightError(
+                    ErrorCode.Timeout,
+                    `${call.uses} did not finish within ${formatDuration(call.timeoutMs)} and was cut off`,
+                    {
+                      hint: 'the system it talks to may be slow or hanging; check it, then check the outcome before running again',
+                    },
+                  )
+                : new MillwrightError(ErrorCode.Cancelled, `${call.uses} was cancelled`),
+            ),
+          { once: true },
+        );
+      });
+      const result = await Promise.race([
+        entry.executor.execute(
+          {
+            signal,
+            deadline,
+            dryRun: call.dryRun,
+            actor: call.actor,
+            ref: call.ref,
+            logger: logger.child({ ref: call.ref, executor: call.uses }),
+          },
+          { action, input },
+        ),
+        cutOff,
+      ]);
+      await record(call.dryRun ? 'dry-run' : 'ok', { summary: result.summary });
+      return result;
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      await record('error', { code: failure.code, error: failure.message });
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const { executor, metadata } of this.#executors.values()) {
+      try {
+        await executor.close?.();
+      } catch (error) {
+        this.options.logger.warn({ err: error, executor: metadata.name }, 'executor close failed');
+      }
+    }
+  }
+}
+
+function contractError(where: string, problem: string): MillwrightError {
+  return new MillwrightError(ErrorCode.ConfigInvalid, `${where} ${problem}`, {
+    hint: 'fix or remove it under executors: in millwright.yml; see "Writing an executor" in the README',
+  });
+}
+
+function inputError(uses: string, errors: ErrorObject[]): MillwrightError {
+  const first = errors[0];
+  const field =
+    first?.instancePath.replace(/^\//, '').replace(/\//g, '.') ||
+    String(first?.params?.missingProperty ?? '');
+  const what =
+    first?.keyword === 'additionalProperties'
+      ? `does not take ${String(first.params.additionalProperty)}`
+      : first?.keyword === 'required'
+        ? `needs ${String(first.params.missingProperty)}`
+        : `${field} ${first?.message ?? 'is invalid'}`;
+  return badArgument(
+    `${uses} ${what}`,
+    'check the value against the runbook parameter it comes from',
+    field || undefined,
+  );
+}

@@ -1,0 +1,196 @@
+// The step engine: runs a runbook's steps in order through the executor host, honours `when`,
+// `onFailure` and the runbook's timeout, runs rollback steps when asked, and reports each step.
+import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
+import { asMillwrightError, ErrorCode } from '../core/errors.js';
+import type { ExecutorHost } from '../executors/host.js';
+import type { ParamValue } from './params.js';
+import type { RunbookSpec, RunbookStep, StepCondition } from './schema.js';
+import { render, type TemplateScope } from './template.js';
+
+export interface RunContext {
+  actor: string;
+  surface: string;
+  channel: string;
+  ref: string;
+  clock: Clock;
+  signal?: AbortSignal;
+}
+
+export type StepStatus = 'ok' | 'failed' | 'skipped' | 'dry-run' | 'not-run';
+
+export interface StepOutcome {
+  phase: 'main' | 'rollback';
+  /** Position in its phase, from 1. */
+  position: number;
+  label: string;
+  uses: string;
+  status: StepStatus;
+  durationMs: number;
+  summary: string;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export type RunStatus =
+  | 'succeeded'
+  | 'succeeded-with-failures'
+  | 'failed'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'dry-run';
+
+export interface RunOutcome {
+  runbook: string;
+  status: RunStatus;
+  steps: StepOutcome[];
+  durationMs: number;
+}
+
+export interface RunOptions {
+  host: ExecutorHost;
+  context: RunContext;
+  dryRun: boolean;
+  /** Called after each step, for progress messages. */
+  onStep?: (outcome: StepOutcome, totalSteps: number) => Promise<void> | void;
+}
+
+/**
+ * Runs a validated runbook with validated parameters.
+ *
+ * @example
+ * const outcome = await runRunbook(runbook, { deployment: 'checkout' }, { host, context, dryRun: false });
+ */
+export async function runRunbook(
+  runbook: RunbookSpec,
+  params: Record<string, ParamValue>,
+  options: RunOptions,
+): Promise<RunOutcome> {
+  const { context, host } = options;
+  const started = context.clock.now().getTime();
+  const deadline = started + parseDuration(runbook.spec.timeout);
+  const scope: TemplateScope = { params, steps: {} };
+  const outcomes: StepOutcome[] = [];
+  const total = runbook.spec.steps.length;
+  let status: RunStatus = options.dryRun ? 'dry-run' : 'succeeded';
+
+  const runStep = async (
+    step: RunbookStep,
+    phase: StepOutcome['phase'],
+    position: number,
+  ): Promise<StepOutcome> => {
+    const label = step.name ?? step.id ?? `step ${position}`;
+    const base = { phase, position, label, uses: step.uses };
+    if (step.when !== undefined && !conditionHolds(step.when, scope)) {
+      return { ...base, status: 'skipped', durationMs: 0, summary: 'condition not met' };
+    }
+    const remaining = deadline - context.clock.now().getTime();
+    if (remaining <= 0) {
+      const message = `the runbook's timeout of ${runbook.spec.timeout} ran out before this step`;
+      const hint = 'raise spec.timeout in the runbook if its steps legitimately take longer';
+      return {
+        ...base,
+        status: 'failed',
+        durationMs: 0,
+        summary: message,
+        error: { code: ErrorCode.Timeout, message, hint },
+      };
+    }
+    const stepStarted = performance.now();
+    try {
+      const timeoutMs = Math.min(remaining, step.timeout ? parseDuration(step.timeout) : remaining);
+      const result = await host.invoke({
+        uses: step.uses,
+        input: render(step.with, scope) as Record<string, unknown>,
+        dryRun: options.dryRun,
+        actor: context.actor,
+        surface: context.surface,
+        channel: context.channel,
+        ref: context.ref,
+        timeoutMs,
+        ...(context.signal ? { signal: context.signal } : {}),
+        origin: `runbook ${runbook.metadata.name} ${phase === 'rollback' ? 'rollback ' : ''}${label}`,
+      });
+      if (step.id) scope.steps[step.id] = { outputs: result.output };
+      return {
+        ...base,
+        status: options.dryRun ? 'dry-run' : 'ok',
+        durationMs: performance.now() - stepStarted,
+        summary: result.summary,
+      };
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      return {
+        ...base,
+        status: 'failed',
+        durationMs: performance.now() - stepStarted,
+        summary: failure.message,
+        error: {
+          code: failure.code,
+          message: failure.message,
+          ...(failure.hint ? { hint: failure.hint } : {}),
+        },
+      };
+    }
+  };
+
+  let rollback = false;
+  for (const [index, step] of runbook.spec.steps.entries()) {
+    const outcome = await runStep(step, 'main', index + 1);
+    outcomes.push(outcome);
+    await options.onStep?.(outcome, total);
+    if (outcome.status !== 'failed') continue;
+    if (step.onFailure === 'continue') {
+      status = 'succeeded-with-failures';
+      continue;
+    }
+    status = 'failed';
+    rollback = step.onFailure === 'rollback';
+    for (const [rest, skipped] of runbook.spec.steps.slice(index + 1).entries()) {
+      outcomes.push({
+        phase: 'main',
+        position: index + rest + 2,
+        label: skipped.name ?? skipped.id ?? `step ${index + rest + 2}`,
+        uses: skipped.uses,
+        status: 'not-run',
+        durationMs: 0,
+        summary: 'not run: an earlier step failed',
+      });
+    }
+    break;
+  }
+
+  if (rollback) {
+    status = 'rolled-back';
+    for (const [index, step] of runbook.spec.rollback.entries()) {
+      const outcome = await runStep(step, 'rollback', index + 1);
+      outcomes.push(outcome);
+      await options.onStep?.(outcome, total);
+      if (outcome.status === 'failed') {
+        status = 'rollback-failed';
+        break;
+      }
+    }
+  }
+  return {
+    runbook: runbook.metadata.name,
+    status,
+    steps: outcomes,
+    durationMs: context.clock.now().getTime() - started,
+  };
+}
+
+/** A `when` holds for true, a non-empty string other than "false", a non-zero number, or an (in)equality. */
+export function conditionHolds(condition: StepCondition, scope: TemplateScope): boolean {
+  if (typeof condition === 'string') return truthy(render(condition, scope));
+  const value = render(condition.value, scope);
+  if (condition.equals !== undefined) return String(value) === String(condition.equals);
+  if (condition.notEquals !== undefined) return String(value) !== String(condition.notEquals);
+  return truthy(value);
+}
+
+function truthy(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value !== 0;
+  if (typeof value === 'string') return value !== '' && value.toLowerCase() !== 'false' && value !== '0';
+  return value !== undefined && value !== null;
+}

@@ -1,0 +1,168 @@
+// Runbooks as a service: the loaded catalog, who may run which runbook where (with break-glass),
+// parameter checks, and the run itself with progress, audit and the outcome.
+
+import type { AuditLog } from '../audit/types.js';
+import type { AccessControl } from '../auth/index.js';
+import type { ConfigProblem } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Actor } from '../core/context.js';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
+import { nearest } from '../core/suggest.js';
+import type { ExecutorHost } from '../executors/host.js';
+import { type LoadedRunbook, loadRunbooks } from './catalog.js';
+import { type RunContext, type RunOutcome, runRunbook, type StepOutcome } from './engine.js';
+import { type ParamValue, validateParams } from './params.js';
+
+export interface RunbookDecision {
+  allowed: boolean;
+  breakGlass: boolean;
+  reason: string;
+}
+
+/** The permission that lets a role run any runbook anywhere, loudly, with a reason. */
+export const BREAK_GLASS_PERMISSION = 'runbook.break-glass';
+
+export class RunbookService {
+  #runbooks = new Map<string, LoadedRunbook>();
+  #problems: ConfigProblem[] = [];
+
+  constructor(
+    private readonly options: {
+      dir: string;
+      host: ExecutorHost;
+      access: AccessControl;
+      audit: AuditLog;
+      clock: Clock;
+      roles: readonly string[];
+    },
+  ) {}
+
+  /** (Re)reads the folder. Runbooks with problems are left out and reported by `problems`. */
+  async load(): Promise<void> {
+    const { runbooks, problems } = await loadRunbooks(this.options.dir, {
+      action: (uses) => this.options.host.action(uses),
+      roles: this.options.roles,
+    });
+    this.#runbooks = runbooks;
+    this.#problems = problems;
+  }
+
+  get problems(): readonly ConfigProblem[] {
+    return this.#problems;
+  }
+
+  list(filter: { service?: string; tag?: string } = {}): LoadedRunbook[] {
+    return [...this.#runbooks.values()]
+      .filter(({ spec }) => !filter.service || spec.metadata.services.includes(filter.service))
+      .filter(({ spec }) => !filter.tag || spec.metadata.tags.includes(filter.tag))
+      .sort((a, b) => a.spec.metadata.name.localeCompare(b.spec.metadata.name));
+  }
+
+  /** The runbook, or a not-found error that suggests the nearest name. */
+  get(name: string): LoadedRunbook {
+    const found = this.#runbooks.get(name);
+    if (found) return found;
+    const broken = this.#problems.find(
+      (p) => p.file.endsWith(`${name}.yml`) || p.file.endsWith(`${name}.yaml`),
+    );
+    if (broken) {
+      throw new MillwrightError(ErrorCode.NotFound, `runbook ${name} did not load: ${broken.message}`, {
+        hint: `run millwright runbooks lint to see every problem (${broken.file}:${broken.line})`,
+      });
+    }
+    const guess = nearest(name, this.#runbooks.keys());
+    throw new MillwrightError(ErrorCode.NotFound, `there is no runbook ${name}`, {
+      hint: guess ? `did you mean ${guess}?` : 'runbook list shows the runbooks you can run',
+    });
+  }
+
+  /**
+   * Who may run this runbook here: one of its roles, in one of its channels. Without
+   * `permissions` nobody may. Break-glass lets a role holding runbook.break-glass through anyway.
+   */
+  authorize(
+    actor: Actor,
+    runbook: LoadedRunbook,
+    channel: string,
+    breakGlassReason?: string,
+  ): RunbookDecision {
+    const { permissions } = runbook.spec.spec;
+    const name = runbook.spec.metadata.name;
+    let reason: string;
+    if (!permissions) {
+      reason = `${name} declares no permissions, so nobody may run it`;
+    } else {
+      const role = permissions.roles.find((r) => actor.roles.includes(r));
+      const channels = permissions.channels;
+      if (!role) {
+        reason = `${name} may be run by roles ${permissions.roles.join(', ')}; ${actor.id} has ${actor.roles.join(', ') || 'none'}`;
+      } else if (channels && !channels.includes('*') && !channels.includes(channel)) {
+        reason = `${name} may only be run in ${channels.join(', ')}, not in ${channel}`;
+      } else {
+        return { allowed: true, breakGlass: false, reason: `role ${role} may run ${name}` };
+      }
+    }
+    if (breakGlassReason !== undefined) {
+      if (!this.options.access.check(actor, BREAK_GLASS_PERMISSION, channel).allowed) {
+        return {
+          allowed: false,
+          breakGlass: false,
+          reason: `${reason}, and ${actor.id} holds no break-glass role`,
+        };
+      }
+      if (breakGlassReason.trim().length < 10) {
+        return {
+          allowed: false,
+          breakGlass: false,
+          reason: 'break-glass needs a reason of at least 10 characters',
+        };
+      }
+      return { allowed: true, breakGlass: true, reason: `break-glass by ${actor.id}: ${breakGlassReason}` };
+    }
+    return { allowed: false, breakGlass: false, reason };
+  }
+
+  params(runbook: LoadedRunbook, raw: Record<string, string>): Record<string, ParamValue> {
+    return validateParams(runbook.spec, raw);
+  }
+
+  /** Runs (or dry-runs) the runbook, auditing its start and its outcome around the steps. */
+  async run(
+    runbook: LoadedRunbook,
+    params: Record<string, ParamValue>,
+    context: RunContext,
+    options: {
+      dryRun: boolean;
+      breakGlass?: string;
+      onStep?: (step: StepOutcome, total: number) => Promise<void> | void;
+    },
+  ): Promise<RunOutcome> {
+    const { audit, host } = this.options;
+    const base = {
+      actor: context.actor,
+      surface: context.surface,
+      channel: context.channel,
+      ref: context.ref,
+    };
+    const action = `runbook.${options.dryRun ? 'dry-run' : 'run'}`;
+    const args = {
+      runbook: runbook.spec.metadata.name,
+      params,
+      ...(options.breakGlass ? { breakGlass: options.breakGlass } : {}),
+    };
+    await audit.append({ ...base, action, args, outcome: 'started' });
+    const outcome = await runRunbook(runbook.spec, params, {
+      host,
+      context,
+      dryRun: options.dryRun,
+      ...(options.onStep ? { onStep: options.onStep } : {}),
+    });
+    await audit.append({
+      ...base,
+      action,
+      args: { ...args, durationMs: Math.round(outcome.durationMs) },
+      outcome: outcome.status,
+    });
+    return outcome;
+  }
+}

@@ -28,6 +28,7 @@ import {
   systemClock,
 } from './core/index.js';
 import { registerBuiltInExecutors } from './executors/builtins.js';
+import { ChangeService, storeIncidentSource } from './changes/index.js';
 import { ExecutorHost } from './executors/host.js';
 import { loadRunbooks, RunbookService } from './runbooks/index.js';
 import { LowdbStore, type Store } from './store/index.js';
@@ -101,7 +102,19 @@ export async function buildRuntime(
     });
     await runbooks.load();
     for (const problem of runbooks.problems) logger.warn({ problem }, 'runbook not loaded');
-    const services: Services = { config, store, audit, registry, access, actions, executors, runbooks };
+    const changes = new ChangeService({
+      store,
+      audit,
+      runbooks,
+      policy: config.policy,
+      gate: { incidents: storeIncidentSource(store) },
+      clock,
+      logger: logger.child({ service: 'changes' }),
+      // Adapters set the notifier once they run; read it when a notice is due.
+      notifier: () => services.notifier,
+    });
+    const services: Services = { config, store, audit, registry, access, actions, executors, runbooks, changes };
+    closers.push(() => changes.stop());
     return { loaded, services, logger, clock, close };
   } catch (error) {
     await close();

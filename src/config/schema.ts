@@ -2,8 +2,10 @@
 // empty file runs a local shell bot.
 import { join } from 'node:path';
 import { z } from 'zod';
+import { policySchema } from '../changes/policy-schema.js';
 import { isDuration } from '../core/duration.js';
 import { closest } from '../core/suggest.js';
+import { sloSpecSchema } from '../slo/spec.js';
 
 const text = z.string().min(1, { error: 'must not be empty' });
 /** Optional text where empty (`key:`, or `${VAR:-}` with VAR unset) means "not set", the usual way to switch a secret off. */
@@ -89,15 +91,44 @@ const teams = z
     appId: text,
     appPassword: optionalText,
     tenantId: optionalText,
+    // Defaults live in adapters/teams (SingleTenant; the public cloud's endpoints), so sovereign
+    // clouds override only what differs.
+    appType: z.enum(['SingleTenant', 'MultiTenant']).optional(),
+    // Instead of appPassword: a certificate credential (PEM private key and its SHA-1 thumbprint).
+    certificate: z.strictObject({ thumbprint: text, privateKey: text, x5c: optionalText }).optional(),
+    // Incoming requests: where the channel publishes its signing keys, and who issues its tokens.
+    openIdMetadataUrl: httpUrl.optional(),
+    tokenIssuer: optionalText,
+    // Outgoing calls: the authority that issues the bot's tokens, the hosts trusted without an online
+    // authority check, and the scope asked for.
+    loginAuthority: z
+      .url({
+        protocol: /^https$/,
+        error: 'expected an https URL like https://login.microsoftonline.com/TENANT',
+      })
+      .optional(),
+    knownAuthorities: z.array(text).optional(),
+    oauthScope: optionalText,
     allowUnauthenticated: flag.default(false),
   })
   .superRefine((section, ctx) => {
     // Without a password the bot cannot verify who is calling; that must be a deliberate choice.
-    if (section.appPassword === undefined && !section.allowUnauthenticated) {
+    if (
+      section.appPassword === undefined &&
+      section.certificate === undefined &&
+      !section.allowUnauthenticated
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['appPassword'],
-        message: 'required unless allowUnauthenticated is true (local development only)',
+        message: 'required (or certificate) unless allowUnauthenticated is true (local development only)',
+      });
+    }
+    if (section.appPassword !== undefined && section.certificate !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificate'],
+        message: 'give appPassword or certificate, not both',
       });
     }
   });
@@ -114,8 +145,20 @@ const configObject = z.strictObject({
   slack: slack.optional(),
   teams: teams.optional(),
   prometheus: z
-    .strictObject({ url: httpUrl, bearerToken: optionalText, timeout: duration.default('10s') })
+    .strictObject({
+      url: httpUrl,
+      bearerToken: optionalText,
+      // Basic auth, for a Prometheus behind a proxy or with web.config basic_auth_users.
+      basicAuth: z.strictObject({ username: text, password: text }).optional(),
+      timeout: duration.default('10s'),
+      // Queries in flight at once, so `budget` over many SLOs does not flood Prometheus.
+      concurrency: z.int().min(1).max(64).default(8),
+    })
     .optional(),
+  // Error budgets: where SLO files live, and whether `budget` reads the rules `millwright slo rules` writes.
+  slo: z
+    .strictObject({ dir: text.default('./slos'), useRecordingRules: flag.default(false) })
+    .prefault({}),
   github: z
     .strictObject({ baseUrl: httpUrl.default('https://api.github.com'), token: optionalText })
     .optional(),
@@ -130,8 +173,8 @@ const configObject = z.strictObject({
   runbooks: z.strictObject({ dir: text.default('./runbooks') }).prefault({}),
   // Sections that later features define; accepted loosely until they own their schema.
   services: z.record(z.string(), z.looseObject({})).default(() => ({})),
-  slos: z.array(z.unknown()).default(() => []),
-  policy: z.looseObject({}).default(() => ({})),
+  slos: z.array(sloSpecSchema).default(() => []),
+  policy: policySchema,
   digests: z.array(z.unknown()).default(() => []),
   // Third-party executor plugins: a package name or a path (relative to this file), and its config block.
   executors: z

@@ -4,6 +4,7 @@
 import type { AuditLog, AuditOutcome, AuditRecord } from '../audit/types.js';
 import type { AccessControl, ActionSigner } from '../auth/index.js';
 import type { MillwrightConfig } from '../config/index.js';
+import type { ChangeService } from '../changes/index.js';
 import type { ExecutorHost } from '../executors/host.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
@@ -45,6 +46,7 @@ export interface Services {
   actions: ActionSigner;
   executors: ExecutorHost;
   runbooks: RunbookService;
+  changes: ChangeService;
   /** Posts messages nobody asked for (break-glass notices, digests) through the running chat adapter. */
   notifier?: Notifier;
 }

@@ -21,6 +21,12 @@ export const ErrorCode = {
   UpstreamError: 'millwright_upstream_error',
   /** An outside system's rate limit is used up; the message says when it resets. */
   RateLimited: 'millwright_rate_limited',
+  /** Prometheus is down, timed out or refused the credentials; SLO numbers are unknown until it answers. */
+  PrometheusUnavailable: 'millwright_prometheus_unavailable',
+  /** Prometheus rejected a query (bad PromQL, or it could not be executed). */
+  PrometheusQueryError: 'millwright_prometheus_query_error',
+  /** An SLO file or spec is invalid, or uses a form Millwright cannot import. */
+  SloInvalid: 'millwright_slo_invalid',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -45,3 +45,4 @@ export {
 } from './router.js';
 export { closest, nearest } from './suggest.js';
 export { formatAbsolute, formatWhen } from './time.js';
+export { isTimeZone, parseZoned, type WallTime, wallTime, zonedToInstant } from './zoned-time.js';

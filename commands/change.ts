@@ -1,0 +1,364 @@
+// change request|approve|deny|list|show|cancel|done|freeze|unfreeze|stats: approval-free changes
+// through an explainable policy gate, with people in the loop only where the policy needs them.
+import type { ChangeRequest } from '../src/changes/index.js';
+import { explainRule } from '../src/changes/index.js';
+import {
+  type ActionsBlock,
+  type Block,
+  badArgument,
+  type Context,
+  context,
+  defineCommand,
+  fields,
+  formatWhen,
+  header,
+  isDuration,
+  list,
+  parseDuration,
+  type Reply,
+  reply,
+  table,
+  text,
+} from '../src/core/index.js';
+
+const origin = (ctx: Context) => ({
+  actor: ctx.actor,
+  channel: ctx.channel,
+  surface: ctx.surface,
+  ref: ctx.ref,
+});
+
+const HEADLINES: Record<ChangeRequest['state'], string> = {
+  'pending-approval': 'waits for approval',
+  approved: 'is approved and queued',
+  executing: 'is executing',
+  'in-progress': 'is approved: go ahead',
+  verifying: 'ran and is being verified',
+  succeeded: 'succeeded',
+  failed: 'FAILED',
+  'rolled-back': 'failed and was rolled back',
+  denied: 'was denied',
+  cancelled: 'was cancelled',
+  expired: 'expired',
+};
+
+function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
+  const latest = change.evaluations.at(-1);
+  const blocks: Block[] = [
+    header(`${change.id} ${HEADLINES[change.state]}: ${change.summary}`),
+    fields({
+      service: change.service,
+      requested: `${change.requestedBy}, ${formatWhen(new Date(change.requestedAt), ctx.clock.now())}`,
+      risk: `${change.risk} (${change.changeClass} change)`,
+      ...(change.reason ? { reason: change.reason } : {}),
+      ...(change.notBefore ? { 'runs at': formatWhen(new Date(change.notBefore), ctx.clock.now()) } : {}),
+      ...(change.approvals.length ? { 'approved by': change.approvals.map((a) => a.by).join(', ') } : {}),
+    }),
+  ];
+  if (latest) {
+    blocks.push(
+      text(`*Policy gate (${latest.purpose}): ${latest.decision}*`),
+      list(latest.rules.map(explainRule)),
+    );
+  }
+  if (change.state === 'pending-approval') {
+    const approve = `change approve ${change.id}`;
+    const deny = `change deny ${change.id} reason="not now"`;
+    const buttons: ActionsBlock = {
+      type: 'actions',
+      actions: [
+        {
+          id: 'approve',
+          label: 'Approve',
+          style: 'primary',
+          command: approve,
+          token: ctx.services.actions.sign({ command: approve, channel: ctx.channel }),
+        },
+        {
+          id: 'deny',
+          label: 'Deny',
+          style: 'danger',
+          command: deny,
+          token: ctx.services.actions.sign({ command: deny, channel: ctx.channel }),
+        },
+      ],
+    };
+    blocks.push(buttons);
+  }
+  return blocks;
+}
+
+const publicReply = (...blocks: Block[]): Reply => ({ ...reply(...blocks), visibility: 'public' });
+
+export default defineCommand({
+  name: 'change',
+  summary: 'File, approve and follow changes through the policy gate',
+  examples: ['change request restart-deployment deployment=checkout', 'change list service=checkout'],
+  subcommands: {
+    request: {
+      summary: 'Request a change: a runbook Millwright runs, or a change a person performs',
+      examples: [
+        'change request restart-deployment deployment=checkout reason="stuck connections"',
+        'change request service=checkout summary="raise db pool to 50" risk=low',
+      ],
+      positionals: [
+        { name: 'runbook', description: 'the runbook to run (leave out for a change you perform yourself)' },
+      ],
+      options: {
+        service: { type: 'string', description: 'the service the change is for' },
+        summary: { type: 'string', description: 'what a person will change (manual changes)' },
+        risk: { type: 'enum', values: ['low', 'medium', 'high'], description: 'risk of a manual change' },
+        reason: { type: 'string', description: 'why' },
+        at: { type: 'time', description: 'run later, at this time (ISO, for example 2026-11-26T22:00Z)' },
+      },
+      extraOptions: "the runbook's parameters",
+      timeoutMs: 60 * 60_000,
+      handler: async (ctx, args) => {
+        const o = args.options as {
+          service?: string;
+          summary?: string;
+          risk?: 'low' | 'medium' | 'high';
+          reason?: string;
+          at?: Date;
+        };
+        const runbook = args.positionals.runbook;
+        if (!runbook && Object.keys(args.extra).length)
+          throw badArgument(
+            `unknown option ${Object.keys(args.extra)[0]}=`,
+            'runbook parameters need a runbook name first',
+          );
+        // `at=2h` means two hours from now here, not ago.
+        const at =
+          o.at && o.at < ctx.clock.now() ? new Date(2 * ctx.clock.now().getTime() - o.at.getTime()) : o.at;
+        const change = await ctx.services.changes.request(origin(ctx), {
+          ...(runbook ? { runbook, params: args.extra } : {}),
+          ...(o.service ? { service: o.service } : {}),
+          ...(o.summary ? { summary: o.summary } : {}),
+          ...(o.risk ? { risk: o.risk } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+          ...(at ? { at } : {}),
+        });
+        const answer = publicReply(...decisionBlocks(ctx, change));
+        if (change.state === 'denied' || change.state === 'failed' || change.state === 'rolled-back') {
+          answer.ok = false;
+          const blockers = change.evaluations.at(-1)?.rules.filter((r) => r.status !== 'pass') ?? [];
+          answer.error = {
+            code: change.state === 'denied' ? 'millwright_change_denied' : 'millwright_change_failed',
+            message: `${change.id} ${HEADLINES[change.state]}${blockers.length ? `: ${blockers.map((r) => r.evidence).join('; ')}` : ''}`,
+            ...(blockers[0]?.fix ? { hint: blockers[0].fix } : {}),
+          };
+        }
+        return answer;
+      },
+    },
+    approve: {
+      summary: 'Approve a change that waits for approval (not your own)',
+      examples: ['change approve CR-12', 'change approve CR-12 reason="checked the dashboards"'],
+      positionals: [{ name: 'id', description: 'the change', required: true }],
+      options: { reason: { type: 'string', description: 'why' } },
+      timeoutMs: 60 * 60_000,
+      handler: async (ctx, args) => {
+        const reason = args.options.reason as string | undefined;
+        const change = await ctx.services.changes.approve(origin(ctx), args.positionals.id!, reason);
+        return publicReply(...decisionBlocks(ctx, change), context(`approved by ${ctx.actor.id}`));
+      },
+    },
+    deny: {
+      summary: 'Deny a change, with a reason',
+      examples: ['change deny CR-12 reason="wait for the incident to close"'],
+      positionals: [{ name: 'id', description: 'the change', required: true }],
+      options: { reason: { type: 'string', description: 'why', required: true } },
+      handler: async (ctx, args) => {
+        const change = await ctx.services.changes.deny(
+          origin(ctx),
+          args.positionals.id!,
+          args.options.reason as string,
+        );
+        return publicReply(
+          header(`${change.id} was denied by ${ctx.actor.id}`),
+          text(String(args.options.reason)),
+        );
+      },
+    },
+    cancel: {
+      summary: 'Cancel a change that has not run yet',
+      examples: ['change cancel CR-12'],
+      positionals: [{ name: 'id', description: 'the change', required: true }],
+      handler: async (ctx, args) => {
+        const change = await ctx.services.changes.cancel(origin(ctx), args.positionals.id!);
+        return publicReply(header(`${change.id} was cancelled by ${ctx.actor.id}`));
+      },
+    },
+    done: {
+      summary: 'Close a change you performed yourself',
+      examples: ['change done CR-12', 'change done CR-12 outcome=failed'],
+      positionals: [{ name: 'id', description: 'the change', required: true }],
+      options: {
+        outcome: {
+          type: 'enum',
+          values: ['success', 'failed'],
+          default: 'success',
+          description: 'how it went',
+        },
+      },
+      handler: async (ctx, args) => {
+        const change = await ctx.services.changes.done(
+          origin(ctx),
+          args.positionals.id!,
+          args.options.outcome as 'success' | 'failed',
+        );
+        return publicReply(...decisionBlocks(ctx, change));
+      },
+    },
+    list: {
+      summary: 'List changes, newest first',
+      examples: ['change list', 'change list service=checkout state=pending-approval', 'change list --mine'],
+      options: {
+        service: { type: 'string', description: 'only this service' },
+        state: { type: 'string', description: 'only changes in this state' },
+        n: { type: 'int', description: 'how many', default: 20, min: 1, max: 200 },
+      },
+      flags: { mine: 'only changes you requested' },
+      handler: async (ctx, args) => {
+        const { service, state, n } = args.options as { service?: string; state?: string; n: number };
+        const changes = (
+          await ctx.services.changes.list({
+            ...(service ? { service } : {}),
+            ...(state ? { state } : {}),
+            ...(args.flags.has('mine') ? { requestedBy: ctx.actor.id } : {}),
+          })
+        ).slice(0, n);
+        if (changes.length === 0) return reply(text('No changes match.'));
+        return reply(
+          table(
+            ['id', 'state', 'service', 'what', 'by', 'requested'],
+            changes.map((c) => [
+              c.id,
+              c.state,
+              c.service,
+              c.summary,
+              c.requestedBy,
+              formatWhen(new Date(c.requestedAt), ctx.clock.now()),
+            ]),
+          ),
+        );
+      },
+    },
+    show: {
+      summary: 'Show a change with its full timeline and every rule the gate evaluated',
+      examples: ['change show CR-12'],
+      positionals: [{ name: 'id', description: 'the change', required: true }],
+      handler: async (ctx, args) => {
+        const change = await ctx.services.changes.get(args.positionals.id!);
+        const now = ctx.clock.now();
+        return reply(
+          ...decisionBlocks(ctx, change),
+          table(
+            ['when', 'event', 'by', 'detail'],
+            change.timeline.map((t) => [formatWhen(new Date(t.at), now), t.event, t.by, t.detail ?? '']),
+          ),
+          ...(change.verification?.samples.length
+            ? [list(change.verification.samples.map((s) => `${formatWhen(new Date(s.at), now)}: ${s.note}`))]
+            : []),
+        );
+      },
+    },
+    freeze: {
+      summary: 'Freeze changes to a service until a time',
+      examples: ['change freeze service=checkout until=2026-11-30T18:00Z reason="black friday"'],
+      options: {
+        service: { type: 'string', required: true, description: 'the service' },
+        until: {
+          type: 'string',
+          required: true,
+          description: 'when the freeze ends (ISO time, or a duration like 4h)',
+        },
+        reason: { type: 'string', required: true, description: 'why' },
+      },
+      handler: async (ctx, args) => {
+        const { service, until, reason } = args.options as { service: string; until: string; reason: string };
+        const end = parseUntil(until, ctx.clock.now());
+        const freeze = await ctx.services.changes.freeze(origin(ctx), service, end, reason);
+        return publicReply(
+          header(`${service} is frozen until ${formatWhen(new Date(freeze.until), ctx.clock.now())}`),
+          text(reason),
+        );
+      },
+    },
+    unfreeze: {
+      summary: 'Lift an ad-hoc freeze',
+      examples: ['change unfreeze service=checkout'],
+      options: { service: { type: 'string', required: true, description: 'the service' } },
+      handler: async (ctx, args) => {
+        const service = args.options.service as string;
+        const removed = await ctx.services.changes.unfreeze(origin(ctx), service);
+        return publicReply(
+          text(removed ? `${service} is no longer frozen.` : `${service} had no ad-hoc freeze.`),
+        );
+      },
+    },
+    stats: {
+      summary: 'Change statistics: frequency, failure rate, approvals avoided',
+      examples: ['change stats', 'change stats service=checkout days=7'],
+      options: {
+        service: { type: 'string', description: 'only this service' },
+        days: { type: 'int', default: 30, min: 1, max: 365, description: 'how far back' },
+      },
+      handler: async (ctx, args) => {
+        const { service, days } = args.options as { service?: string; days: number };
+        const since = ctx.clock.now().getTime() - days * 86_400_000;
+        const changes = (await ctx.services.changes.list(service ? { service } : {})).filter(
+          (c) => new Date(c.requestedAt).getTime() >= since,
+        );
+        const ran = changes.filter((c) => c.execution);
+        const failed = ran.filter((c) => c.state === 'failed' || c.state === 'rolled-back');
+        const auto = changes.filter((c) =>
+          c.timeline.some((t) => t.event === 'approved' && t.by === 'millwright'),
+        );
+        const restore = await timeToRestore(ctx, service, since);
+        return reply(
+          header(`Changes${service ? ` to ${service}` : ''} in the last ${days} days`),
+          fields({
+            'changes executed': `${ran.length} (${(ran.length / days).toFixed(2)} per day)`,
+            'change failure rate': ran.length
+              ? `${((100 * failed.length) / ran.length).toFixed(1)}% (${failed.length} of ${ran.length})`
+              : 'no changes executed',
+            'time to restore': restore,
+            'approvals avoided': `${auto.length} change(s) went through with no human in the loop`,
+            'waiting for approval': String(changes.filter((c) => c.state === 'pending-approval').length),
+          }),
+        );
+      },
+    },
+  },
+});
+
+function parseUntil(raw: string, now: Date): Date {
+  if (isDuration(raw)) return new Date(now.getTime() + parseDuration(raw));
+  const at = new Date(raw);
+  if (Number.isNaN(at.getTime()))
+    throw badArgument(`until must be an ISO time or a duration like 4h, got "${raw}"`, undefined, 'until');
+  return at;
+}
+
+async function timeToRestore(ctx: Context, service: string | undefined, since: number): Promise<string> {
+  const incidents = await ctx.services.store.list<{
+    id: string;
+    service: string;
+    declaredAt?: string;
+    resolvedAt?: string;
+  }>(
+    'incidents',
+    (i) =>
+      (!service || i.service === service) &&
+      Boolean(i.resolvedAt) &&
+      new Date(i.declaredAt ?? 0).getTime() >= since,
+  );
+  if (incidents.length === 0) return 'no resolved incidents in this period';
+  const mean =
+    incidents.reduce(
+      (sum, i) => sum + (new Date(i.resolvedAt!).getTime() - new Date(i.declaredAt!).getTime()),
+      0,
+    ) / incidents.length;
+  return `${Math.round(mean / 60_000)} min mean over ${incidents.length} incident(s)`;
+}

@@ -1,0 +1,13 @@
+// Public face of changes: the service, the gate, the policy schema and the record types.
+export { ChangeService, type ChangeServiceOptions, type NewChange } from './change-service.js';
+export { storeIncidentSource } from './incident-source.js';
+export {
+  type AdHocFreeze,
+  activeFreezeWindow,
+  decide,
+  evaluateGate,
+  explainRule,
+  type GateInputs,
+} from './policy-gate.js';
+export { type FreezeWindow, type PolicyConfig, type PolicyRule, policySchema } from './policy-schema.js';
+export * from './types.js';

@@ -1,0 +1,273 @@
+// The policy gate: evaluates the ordered rules for one change and explains each with its numbers.
+// A hard failure denies, a rule that cannot decide asks a person, a soft failure asks approvers.
+import { asMillwrightError } from '../core/errors.js';
+import { formatAbsolute } from '../core/time.js';
+import { parseZoned, wallTime } from '../core/zoned-time.js';
+import type { Store, StoredRecord } from '../store/store.js';
+import type { FreezeWindow, PolicyRule } from './policy-schema.js';
+import type {
+  BudgetSource,
+  ChangeRequest,
+  GateDecision,
+  GateEvaluation,
+  IncidentSource,
+  RuleResult,
+} from './types.js';
+
+export interface AdHocFreeze extends StoredRecord {
+  id: string;
+  service: string;
+  until: string;
+  reason: string;
+  by: string;
+  at: string;
+}
+
+export interface GateInputs {
+  budgets?: BudgetSource;
+  incidents: IncidentSource;
+  store: Store;
+}
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const pct = (value: number) => `${value.toFixed(1)}%`;
+
+/** The window that is in force at `at`, if any. Recurring windows compare wall-clock time in their zone. */
+export function activeFreezeWindow(windows: readonly FreezeWindow[], at: Date): FreezeWindow | undefined {
+  return windows.find((window) => {
+    if ('days' in window) {
+      const local = wallTime(at, window.timeZone);
+      const minutes = local.hour * 60 + local.minute;
+      const [fromH, fromM] = window.from.split(':').map(Number) as [number, number];
+      const [toH, toM] = window.to.split(':').map(Number) as [number, number];
+      const from = fromH * 60 + fromM;
+      const to = toH * 60 + toM;
+      const today = DAYS[local.weekday] as (typeof window.days)[number];
+      const yesterday = DAYS[(local.weekday + 6) % 7] as (typeof window.days)[number];
+      // A window like fri 18:00 -> 08:00 runs past midnight into the next day.
+      if (from <= to) return window.days.includes(today) && minutes >= from && minutes < to;
+      return (
+        (window.days.includes(today) && minutes >= from) || (window.days.includes(yesterday) && minutes < to)
+      );
+    }
+    const from = parseZoned(window.from, window.timeZone);
+    const to = parseZoned(window.to, window.timeZone);
+    return from !== undefined && to !== undefined && at >= from && at < to;
+  });
+}
+
+function describeWindow(window: FreezeWindow): string {
+  if ('days' in window)
+    return `freeze "${window.name}" (${window.days.join(', ')} ${window.from}-${window.to} ${window.timeZone})`;
+  return `freeze "${window.name}" until ${window.to.replace('T', ' ')} ${window.timeZone}`;
+}
+
+async function evaluateRule(
+  rule: PolicyRule,
+  change: ChangeRequest,
+  purpose: GateEvaluation['purpose'],
+  inputs: GateInputs,
+  at: Date,
+): Promise<RuleResult[]> {
+  const { severity } = rule;
+  const result = (status: RuleResult['status'], evidence: string, fix?: string): RuleResult => ({
+    kind: rule.kind,
+    status,
+    severity,
+    evidence,
+    ...(fix ? { fix } : {}),
+  });
+  switch (rule.kind) {
+    case 'change-class': {
+      if (change.changeClass === 'standard' && change.risk !== 'high') {
+        return [result('pass', `standard change, ${change.risk} risk`)];
+      }
+      const why = change.changeClass === 'normal' ? 'normal change' : 'high risk';
+      return [result('fail', `${why}: a person must approve`, 'approvals from the approver role')];
+    }
+    case 'error-budget':
+    case 'burn-state': {
+      if (!inputs.budgets) {
+        return [
+          result(
+            'unknown',
+            'error budget: Prometheus is not configured, so the budget cannot be checked',
+            'configure prometheus and the service SLOs',
+          ),
+        ];
+      }
+      let statuses: Awaited<ReturnType<BudgetSource['statusFor']>>;
+      try {
+        statuses = await inputs.budgets.statusFor(change.service, at);
+      } catch (error) {
+        return [
+          result(
+            'unknown',
+            `error budget of ${change.service} could not be read: ${asMillwrightError(error).message}`,
+            'retry when Prometheus answers, or have an approver decide',
+          ),
+        ];
+      }
+      if (statuses.length === 0) {
+        return [
+          result(
+            'unknown',
+            `${change.service} has no SLOs, so no budget can vouch for it`,
+            'define an SLO for the service',
+          ),
+        ];
+      }
+      return statuses.map((status) => {
+        if (rule.kind === 'error-budget') {
+          if (status.remainingPercent === undefined) {
+            return result(
+              'unknown',
+              `error budget ${status.slo}: unknown (${status.detail ?? status.burnState})`,
+            );
+          }
+          const ok = status.remainingPercent >= rule.minRemainingPercent;
+          return result(
+            ok ? 'pass' : 'fail',
+            `error budget ${status.slo}: ${pct(status.remainingPercent)} left ${ok ? '≥' : '<'} ${rule.minRemainingPercent}%`,
+            ok ? undefined : 'wait for the budget to recover, or have an approver accept the risk',
+          );
+        }
+        if (status.burnState === 'unknown')
+          return result('unknown', `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`);
+        const burning = (rule.block as readonly string[]).includes(status.burnState);
+        const rate = status.burnRate1h === undefined ? '' : `, 1h burn ${status.burnRate1h.toFixed(1)}x`;
+        return result(
+          burning ? 'fail' : 'pass',
+          `burn state ${status.slo}: ${status.burnState}${rate}`,
+          burning ? 'wait until the service stops burning budget' : undefined,
+        );
+      });
+    }
+    case 'freeze': {
+      const freezes = await inputs.store.list<AdHocFreeze>(
+        'freezes',
+        (f) => f.service === change.service && new Date(f.until) > at,
+      );
+      const adHoc = freezes[0];
+      if (adHoc) {
+        return [
+          result(
+            'fail',
+            `freeze on ${change.service} until ${formatAbsolute(new Date(adHoc.until))} by ${adHoc.by}: ${adHoc.reason}`,
+            `change unfreeze service=${change.service}, or wait`,
+          ),
+        ];
+      }
+      const window = activeFreezeWindow(rule.windows, at);
+      if (window) return [result('fail', describeWindow(window), 'wait for the freeze to end')];
+      return [result('pass', 'no freeze in effect')];
+    }
+    case 'open-incident': {
+      let open: Awaited<ReturnType<IncidentSource['openFor']>>;
+      try {
+        open = await inputs.incidents.openFor(change.service);
+      } catch (error) {
+        return [
+          result(
+            'unknown',
+            `open incidents on ${change.service} could not be read: ${asMillwrightError(error).message}`,
+          ),
+        ];
+      }
+      const blocking = open.filter((incident) =>
+        (rule.severities as readonly number[]).includes(incident.severity),
+      );
+      if (blocking.length === 0)
+        return [result('pass', `no open SEV${rule.severities.join('/')} incident on ${change.service}`)];
+      return [
+        result(
+          'fail',
+          `open incident ${blocking.map((i) => `${i.id} (SEV${i.severity}: ${i.title})`).join(', ')} on ${change.service}`,
+          'resolve the incident first',
+        ),
+      ];
+    }
+    case 'daily-limit': {
+      const since = at.getTime() - 86_400_000;
+      const executed = await inputs.store.list<ChangeRequest>(
+        'changes',
+        (c) =>
+          c.service === change.service &&
+          c.id !== change.id &&
+          c.execution !== undefined &&
+          new Date(c.execution.startedAt).getTime() >= since,
+      );
+      const ok = executed.length < rule.max;
+      return [
+        result(
+          ok ? 'pass' : 'fail',
+          `${executed.length} change(s) to ${change.service} in the last 24h ${ok ? '<' : '≥'} ${rule.max}`,
+          ok ? undefined : 'wait, or have an approver accept one more',
+        ),
+      ];
+    }
+    case 'lock': {
+      // At execution the lock is taken, not judged: a busy lock makes the change wait its turn.
+      if (purpose === 'execution') return [result('pass', 'lock is taken at execution')];
+      const lock = await inputs.store.get<{ id: string; owner: string; expiresAt: string }>(
+        'locks',
+        `change:${change.service}`,
+      );
+      const held = lock && lock.owner !== change.id && new Date(lock.expiresAt) > at;
+      return [
+        result(
+          held ? 'fail' : 'pass',
+          held
+            ? `change lock on ${change.service} held by ${lock.owner}`
+            : `change lock on ${change.service} is free`,
+          held ? `wait for ${lock.owner} to finish` : undefined,
+        ),
+      ];
+    }
+  }
+}
+
+/** Combines rule results: any hard failure denies; anything unknown goes to a person; soft failures need approval. */
+export function decide(rules: readonly RuleResult[]): GateDecision {
+  if (rules.some((r) => r.status === 'fail' && r.severity === 'hard')) return 'denied';
+  if (rules.some((r) => r.status === 'unknown')) return 'unknown';
+  if (rules.some((r) => r.status === 'fail')) return 'needs-approval';
+  return 'approved';
+}
+
+/**
+ * Evaluates every rule, in order, for a change.
+ *
+ * @example
+ * const evaluation = await evaluateGate(change, policy.rules, { budgets, incidents, store }, clock.now(), 'request');
+ */
+export async function evaluateGate(
+  change: ChangeRequest,
+  rules: readonly PolicyRule[],
+  inputs: GateInputs,
+  at: Date,
+  purpose: GateEvaluation['purpose'],
+): Promise<GateEvaluation> {
+  const results: RuleResult[] = [];
+  for (const rule of rules) {
+    try {
+      results.push(...(await evaluateRule(rule, change, purpose, inputs, at)));
+    } catch (error) {
+      // A rule that breaks cannot vouch for the change: fail closed, with the reason.
+      results.push({
+        kind: rule.kind,
+        status: 'unknown',
+        severity: rule.severity,
+        evidence: `${rule.kind} could not be evaluated: ${asMillwrightError(error).message}`,
+      });
+    }
+  }
+  return { at: at.toISOString(), purpose, decision: decide(results), rules: results };
+}
+
+/** `✔`, `✘` or `?` and the evidence: the line people read. */
+export function explainRule(rule: RuleResult): string {
+  const mark = rule.status === 'pass' ? '✔' : rule.status === 'fail' ? '✘' : '?';
+  const hard = rule.status === 'fail' && rule.severity === 'hard' ? ' (blocks)' : '';
+  return `${rule.evidence} ${mark}${hard}${rule.status !== 'pass' && rule.fix ? ` — ${rule.fix}` : ''}`;
+}

@@ -1,0 +1,103 @@
+// The `policy:` section of millwright.yml: the ordered gate rules, who approves, and how a change
+// is verified after it lands.
+import { z } from 'zod';
+import { isDuration } from '../core/duration.js';
+import { isTimeZone } from '../core/zoned-time.js';
+
+const text = z.string().min(1, { error: 'must not be empty' });
+const duration = z.string().refine(isDuration, { error: 'expected a duration like 15m, 24h or 1d' });
+const timeZone = z
+  .string()
+  .refine(isTimeZone, { error: 'expected an IANA time zone like Europe/Berlin or UTC' });
+const clock = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'expected a time of day like 18:00' });
+const localDateTime = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d)?$/, {
+    error: 'expected a local date and time like 2026-11-27T00:00',
+  });
+const day = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const severity = z.enum(['hard', 'soft']);
+
+const recurring = z.strictObject({
+  name: text,
+  days: z.array(day).min(1),
+  from: clock,
+  to: clock,
+  timeZone: timeZone.default('UTC'),
+});
+const dateRange = z.strictObject({
+  name: text,
+  from: localDateTime,
+  to: localDateTime,
+  timeZone: timeZone.default('UTC'),
+});
+
+const rule = z.discriminatedUnion('kind', [
+  // Standard changes with low or medium risk pass; normal changes or high risk need a person.
+  z.strictObject({ kind: z.literal('change-class'), severity: severity.default('soft') }),
+  z.strictObject({
+    kind: z.literal('error-budget'),
+    minRemainingPercent: z.number().min(0).max(100).default(25),
+    severity: severity.default('soft'),
+  }),
+  z.strictObject({
+    kind: z.literal('burn-state'),
+    block: z.array(z.enum(['page', 'ticket'])).default(() => ['page' as const, 'ticket' as const]),
+    severity: severity.default('soft'),
+  }),
+  z.strictObject({
+    kind: z.literal('freeze'),
+    windows: z.array(z.union([recurring, dateRange])).default(() => []),
+    severity: severity.default('hard'),
+  }),
+  z.strictObject({
+    kind: z.literal('open-incident'),
+    severities: z.array(z.int().min(1).max(4)).default(() => [1, 2]),
+    severity: severity.default('hard'),
+  }),
+  z.strictObject({
+    kind: z.literal('daily-limit'),
+    max: z.int().positive(),
+    severity: severity.default('soft'),
+  }),
+  z.strictObject({ kind: z.literal('lock'), severity: severity.default('soft') }),
+]);
+
+type PolicyRuleInput = z.output<typeof rule>;
+
+export const policySchema = z
+  .strictObject({
+    rules: z.array(rule).default((): PolicyRuleInput[] => [
+      { kind: 'change-class', severity: 'soft' },
+      { kind: 'freeze', windows: [], severity: 'hard' },
+      { kind: 'open-incident', severities: [1, 2], severity: 'hard' },
+      { kind: 'error-budget', minRemainingPercent: 25, severity: 'soft' },
+      { kind: 'burn-state', block: ['page', 'ticket'], severity: 'soft' },
+      { kind: 'lock', severity: 'soft' },
+    ]),
+    approvals: z
+      .strictObject({
+        role: text.default('approver'),
+        required: z.int().min(1).max(5).default(1),
+        ttl: duration.default('24h'),
+      })
+      .prefault({}),
+    verify: z
+      .strictObject({
+        window: duration.default('15m'),
+        interval: duration.default('1m'),
+        // A change fails verification when the short-window burn rate exceeds the pre-change
+        // baseline times this factor (and is above 1x, so a quiet service is not flagged for noise).
+        tolerance: z.number().min(1).default(2),
+        rollback: z.boolean().default(true),
+      })
+      .prefault({}),
+    lockTtl: duration.default('30m'),
+  })
+  .prefault({});
+
+export type PolicyConfig = z.output<typeof policySchema>;
+export type PolicyRule = PolicyConfig['rules'][number];
+export type FreezeWindow = z.output<typeof recurring> | z.output<typeof dateRange>;

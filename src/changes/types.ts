@@ -1,0 +1,117 @@
+// Change requests and the gate's verdicts, as stored: every transition and every rule's evidence
+// stays with the change, so `change show` can tell the whole story after any restart.
+import type { StoredRecord } from '../store/store.js';
+
+export type ChangeState =
+  | 'pending-approval'
+  | 'approved'
+  | 'executing'
+  | 'in-progress'
+  | 'verifying'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'denied'
+  | 'cancelled'
+  | 'expired';
+
+export const FINAL_STATES: readonly ChangeState[] = [
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'denied',
+  'cancelled',
+  'expired',
+];
+
+export type GateDecision = 'approved' | 'needs-approval' | 'denied' | 'unknown';
+
+export interface RuleResult {
+  kind: string;
+  status: 'pass' | 'fail' | 'unknown';
+  severity: 'hard' | 'soft';
+  /** One line with the numbers: `error budget checkout-availability: 62.4% left ≥ 25%`. */
+  evidence: string;
+  /** What would make a failing rule pass. */
+  fix?: string;
+}
+
+export interface GateEvaluation {
+  at: string;
+  purpose: 'request' | 'execution';
+  decision: GateDecision;
+  rules: RuleResult[];
+}
+
+export interface TimelineEntry {
+  at: string;
+  event: string;
+  by: string;
+  detail?: string;
+}
+
+export interface VerificationSample {
+  at: string;
+  worstBurnRate?: number;
+  page: boolean;
+  note: string;
+}
+
+export interface ChangeRequest extends StoredRecord {
+  id: string;
+  kind: 'runbook' | 'manual';
+  service: string;
+  runbook?: string;
+  params?: Record<string, string | number | boolean>;
+  summary: string;
+  reason?: string;
+  risk: 'low' | 'medium' | 'high';
+  changeClass: 'standard' | 'normal';
+  requestedBy: string;
+  channel: string;
+  surface: string;
+  requestedAt: string;
+  notBefore?: string;
+  expiresAt: string;
+  state: ChangeState;
+  approvals: Array<{ by: string; at: string; reason?: string }>;
+  /** Set when a person approved it, so an execution-time re-check accepts the soft rules they saw. */
+  humanApproved: boolean;
+  evaluations: GateEvaluation[];
+  timeline: TimelineEntry[];
+  execution?: { startedAt: string; finishedAt?: string; status?: string; detail?: string };
+  verification?: {
+    startedAt: string;
+    until: string;
+    nextSampleAt: string;
+    baselineBurnRate?: number;
+    samples: VerificationSample[];
+  };
+}
+
+/** What the SLO side tells the gate about one SLO of a service. Undefined numbers mean unknown. */
+export interface SloStatus {
+  slo: string;
+  remainingPercent?: number;
+  burnState: 'ok' | 'ticket' | 'page' | 'unknown' | 'no-traffic';
+  burnRate5m?: number;
+  burnRate1h?: number;
+  /** Why a value is unknown (Prometheus down, no data), shown as evidence. */
+  detail?: string;
+}
+
+/** The error-budget side of the gate; throws when it cannot be reached (the gate then says unknown). */
+export interface BudgetSource {
+  statusFor(service: string, at: Date): Promise<SloStatus[]>;
+}
+
+export interface OpenIncident {
+  id: string;
+  severity: number;
+  title: string;
+}
+
+/** Open incidents per service (the incidents feature keeps them). */
+export interface IncidentSource {
+  openFor(service: string): Promise<OpenIncident[]>;
+}

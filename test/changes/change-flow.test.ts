@@ -1,0 +1,251 @@
+// Changes end to end through the router: the gate decides, people approve where needed, one
+// change per service runs at a time, and verification decides success or rollback.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChangeService, type SloStatus, storeIncidentSource } from '../../src/changes/index.js';
+import { fixedClock, replyToText, silentLogger } from '../../src/core/index.js';
+import { startTestBot, type TestBot } from '../helpers/runtime.js';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
+
+const config =
+  (freeze = '') =>
+  (dir: string) =>
+    `
+runbooks:
+  dir: ${path.join(FIXTURES, 'runbooks', 'changes')}
+executors:
+  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}
+    config: { callsFile: ${path.join(dir, 'calls.jsonl')} }
+access:
+  defaultRoles: [viewer]
+  roles:
+    viewer: { allow: [help, whoami, audit, change.list, change.show] }
+    operator: { allow: ['change.request', change.cancel, change.done, 'runbook.*'] }
+    approver: { allow: ['change.*'] }
+  subjects:
+    ana: [operator]
+    bo: [operator]
+    cy: [approver, operator]
+    dee: [approver]
+policy:
+  rules:
+    - kind: change-class
+    - kind: freeze
+      windows: [${freeze}]
+    - kind: error-budget
+      minRemainingPercent: 25
+    - kind: burn-state
+    - kind: lock
+  approvals: { role: approver, required: 1, ttl: 24h }
+  verify: { window: 10m, interval: 1m, tolerance: 2, rollback: true }
+`;
+
+describe('change requests', () => {
+  let bot: TestBot;
+  const clock = fixedClock('2026-11-26T10:00:00Z');
+  let slo: SloStatus | Error;
+  const advance = (ms: number) => clock.set(new Date(clock.now().getTime() + ms));
+  const calls = async () =>
+    (await readFile(path.join(bot.dir, 'calls.jsonl'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { action: string; input: { amount: number } });
+
+  const start = async (freeze = '') => {
+    bot = await startTestBot({
+      config: config(freeze),
+      clock,
+      prepare: (runtime) => {
+        const { store, audit, runbooks, config: c } = runtime.services;
+        runtime.services.changes = new ChangeService({
+          store,
+          audit,
+          runbooks,
+          policy: c.policy,
+          gate: {
+            budgets: {
+              statusFor: async () => {
+                if (slo instanceof Error) throw slo;
+                return [slo];
+              },
+            },
+            incidents: storeIncidentSource(store),
+          },
+          clock,
+          logger: silentLogger(),
+        });
+      },
+    });
+  };
+
+  beforeEach(() => {
+    clock.set('2026-11-26T10:00:00Z');
+    slo = {
+      slo: 'checkout-availability',
+      remainingPercent: 62.4,
+      burnState: 'ok',
+      burnRate1h: 0.5,
+      burnRate5m: 0.5,
+    };
+  });
+  afterEach(() => bot.close());
+
+  it('approves and executes a standard change on a healthy service with no human, then verifies it', async () => {
+    await start();
+    const answer = await bot.run('change request bump target=cart reason="stale cache"', 'ana');
+    const text = replyToText(answer);
+    expect(text).toMatch(/^CR-1 ran and is being verified: bump target=cart/);
+    expect(text).toContain('error budget checkout-availability: 62.4% left ≥ 25% ✔');
+    expect(text).toContain('standard change, low risk ✔');
+    expect(await calls()).toHaveLength(1);
+    for (let i = 0; i < 10; i++) {
+      advance(60_000);
+      await bot.runtime.services.changes.tick();
+    }
+    const shown = replyToText(await bot.run('change show CR-1', 'ana'));
+    expect(shown).toMatch(/^CR-1 succeeded/);
+    expect(shown).toMatch(/approved\s+millwright\s+approved by the policy gate/);
+    const transitions = (await bot.runtime.services.audit.recent({ limit: 50 }))
+      .filter((r) => r.action === 'change.transition')
+      .map((r) => r.args.to)
+      .reverse();
+    expect(transitions).toEqual(['approved', 'executing', 'verifying', 'succeeded']);
+  });
+
+  it('asks for approval when the budget is low, and the requester cannot approve their own change', async () => {
+    slo = { slo: 'checkout-availability', remainingPercent: 12, burnState: 'ok', burnRate1h: 1.2 };
+    await start();
+    const answer = await bot.run('change request bump target=cart', 'cy');
+    expect(replyToText(answer)).toMatch(/^CR-1 waits for approval/);
+    expect(replyToText(answer)).toContain('12.0% left < 25% ✘');
+    expect(answer.blocks.some((b) => b.type === 'actions')).toBe(true);
+    const own = await bot.run('change approve CR-1', 'cy');
+    expect(own.error?.message).toBe('cy requested CR-1 and cannot approve it too');
+    const notApprover = await bot.run('change approve CR-1', 'bo');
+    expect(notApprover.error?.code).toBe('millwright_permission_denied');
+    expect(await calls()).toHaveLength(0);
+    const approved = await bot.run('change approve CR-1 reason="known dip"', 'dee');
+    expect(replyToText(approved)).toMatch(/^CR-1 ran and is being verified/);
+    expect(await calls()).toHaveLength(1);
+  });
+
+  it('never auto-approves when the budget cannot be read', async () => {
+    slo = new Error('connect ECONNREFUSED 127.0.0.1:9090');
+    await start();
+    const text = replyToText(await bot.run('change request bump target=cart', 'ana'));
+    expect(text).toMatch(/^CR-1 waits for approval/);
+    expect(text).toContain('Policy gate (request): unknown');
+    expect(text).toContain('could not be read: connect ECONNREFUSED 127.0.0.1:9090 ?');
+    expect(await calls()).toHaveLength(0);
+  });
+
+  it('denies inside a freeze with the reason', async () => {
+    await start(
+      "{ name: 'black friday', from: '2026-11-26T00:00', to: '2026-11-30T18:00', timeZone: Europe/Berlin }",
+    );
+    const answer = await bot.run('change request bump target=cart', 'ana');
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.message).toBe(
+      'CR-1 was denied: freeze "black friday" until 2026-11-30 18:00 Europe/Berlin',
+    );
+    expect(await calls()).toHaveLength(0);
+  });
+
+  it('re-evaluates a scheduled change when its time comes and stops it if the budget drained', async () => {
+    await start();
+    const answer = await bot.run('change request bump target=cart at=2026-11-26T11:00:00Z', 'ana');
+    expect(replyToText(answer)).toMatch(/^CR-1 is approved and queued/);
+    slo = { slo: 'checkout-availability', remainingPercent: 3, burnState: 'page', burnRate1h: 20 };
+    advance(30 * 60_000);
+    await bot.runtime.services.changes.tick();
+    expect((await bot.runtime.services.changes.get('CR-1')).state).toBe('approved');
+    advance(31 * 60_000);
+    await bot.runtime.services.changes.tick();
+    const change = await bot.runtime.services.changes.get('CR-1');
+    expect(change.state).toBe('denied');
+    expect(change.timeline.at(-1)?.detail).toBe('stopped at execution: the gate now says needs-approval');
+    expect(await calls()).toHaveLength(0);
+  });
+
+  it('marks a change failed and rolls it back when an error spike follows it', async () => {
+    await start();
+    await bot.run('change request bump target=cart', 'ana');
+    advance(60_000);
+    await bot.runtime.services.changes.tick();
+    slo = {
+      slo: 'checkout-availability',
+      remainingPercent: 55,
+      burnState: 'ok',
+      burnRate1h: 3,
+      burnRate5m: 9,
+    };
+    advance(60_000);
+    await bot.runtime.services.changes.tick();
+    const change = await bot.runtime.services.changes.get('CR-1');
+    expect(change.state).toBe('rolled-back');
+    expect(change.timeline.map((t) => t.detail)).toContain(
+      'verification failed: 5m burn 9.0x exceeds 1.0x (baseline 0.5x × 2)',
+    );
+    expect((await calls()).map((c) => c.input.amount)).toEqual([1, 0]);
+    // The lock is free again for the next change.
+    expect(replyToText(await bot.run('change request bump target=cart', 'bo'))).toMatch(
+      /^CR-2 ran and is being verified/,
+    );
+  });
+
+  it('finishes a verification after a restart', async () => {
+    await start();
+    await bot.run('change request bump target=cart', 'ana');
+    advance(3 * 60_000);
+    await bot.runtime.services.changes.tick();
+    // A new process on the same store picks the verification up where it was.
+    const { buildRuntime } = await import('../../src/main.js');
+    const { loadConfig } = await import('../../src/config/index.js');
+    await bot.runtime.close();
+    const runtime = await buildRuntime(await loadConfig(path.join(bot.dir, 'millwright.yml'), { env: {} }), {
+      logger: silentLogger(),
+      clock,
+    });
+    const restarted = new ChangeService({
+      store: runtime.services.store,
+      audit: runtime.services.audit,
+      runbooks: runtime.services.runbooks,
+      policy: runtime.services.config.policy,
+      gate: {
+        budgets: { statusFor: async () => [slo as SloStatus] },
+        incidents: storeIncidentSource(runtime.services.store),
+      },
+      clock,
+      logger: silentLogger(),
+    });
+    await restarted.recover();
+    expect((await restarted.get('CR-1')).state).toBe('verifying');
+    advance(10 * 60_000);
+    await restarted.tick();
+    expect((await restarted.get('CR-1')).state).toBe('succeeded');
+    bot.runtime = runtime;
+  });
+
+  it('runs twenty concurrent requests for one service one at a time and loses none', async () => {
+    await start();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => bot.run(`change request bump target=t${i}`, i % 2 ? 'ana' : 'bo')),
+    );
+    expect(new Set(answers.map((a) => a.ref)).size).toBe(20);
+    const states = async () => (await bot.runtime.services.changes.list()).map((c) => c.state);
+    expect((await states()).filter((s) => s === 'verifying')).toHaveLength(1);
+    expect((await states()).filter((s) => s === 'approved')).toHaveLength(19);
+    let rounds = 0;
+    while ((await states()).some((s) => s !== 'succeeded') && rounds++ < 400) {
+      advance(60_000);
+      await bot.runtime.services.changes.tick();
+      expect(
+        (await states()).filter((s) => s === 'verifying' || s === 'executing').length,
+      ).toBeLessThanOrEqual(1);
+    }
+    expect(await states()).toEqual(Array(20).fill('succeeded'));
+    expect(await calls()).toHaveLength(20);
+  });
+});

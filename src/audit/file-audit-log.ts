@@ -138,6 +138,7 @@ export class FileAuditLog implements AuditLog {
       // Records are appended in time order, so the first one older than `since` ends the search.
       if (since !== undefined && Date.parse(record.ts) < since) break;
       if (query.actor !== undefined && record.actor !== query.actor) continue;
+      if (query.channel !== undefined && record.channel !== query.channel) continue;
       found.push(record);
       if (found.length >= limit) break;
     }

@@ -28,6 +28,8 @@ export interface AuditRecord extends AuditEntry {
 export interface AuditQuery {
   limit?: number;
   actor?: string;
+  /** Only records made in this channel (an incident channel's timeline). */
+  channel?: string;
   since?: Date;
 }
 

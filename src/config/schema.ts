@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { policySchema } from '../changes/policy-schema.js';
-import { isDuration } from '../core/duration.js';
+import { isDuration, parseDuration } from '../core/duration.js';
 import { closest } from '../core/suggest.js';
 import { sloSpecSchema } from '../slo/spec.js';
 
@@ -75,8 +75,21 @@ const slack = z
       .regex(/^\/[^\s/]+$/, { error: 'expected a slash command like /sre' })
       .default('/sre'),
     apiUrl: httpUrl.default('https://slack.com/api/'),
+    // Requests older than this are refused, and accepted signatures are remembered this long (replays).
+    replayWindow: duration.default('5m'),
+    // How long Slack user-group membership (usergroups.users.list) is trusted before asking again.
+    groupCacheTtl: duration.default('5m'),
+    // A slash command still running after this gets a private "still working" note; 0s turns it off.
+    stillWorkingAfter: duration.default('3s'),
   })
   .superRefine((section, ctx) => {
+    if (isDuration(section.replayWindow) && parseDuration(section.replayWindow) > 5 * 60_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replayWindow'],
+        message: 'must be 5m or less (Slack and Bolt refuse older requests anyway)',
+      });
+    }
     if (section.socketMode && section.appToken === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -133,6 +146,40 @@ const teams = z
     }
   });
 
+// The service catalog: everything Millwright says about "a service" comes from here.
+const serviceName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+  error: 'expected a service name like checkout (lowercase letters, digits, -)',
+});
+const serviceEntry = z.strictObject({
+  description: optionalText,
+  owners: z.array(text).default(() => []),
+  // Home channel: a Slack channel id or a stored Teams conversation.
+  channel: optionalText,
+  // Invited into incident channels: a Slack user group id or a user id.
+  oncall: optionalText,
+  tags: z.array(text).default(() => []),
+  kubernetes: z
+    .strictObject({
+      context: optionalText,
+      namespace: text,
+      deployments: z.array(text).default(() => []),
+      selector: optionalText,
+    })
+    .optional(),
+  github: z
+    .strictObject({
+      repo: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, {
+          error: 'expected owner/repo like acme/checkout',
+        }),
+      environments: z.array(text).default(() => ['production']),
+    })
+    .optional(),
+  slos: z.array(text).default(() => []),
+  rollbackRunbook: optionalText,
+});
+
 const configObject = z.strictObject({
   server: z.strictObject({ port: port.default(3000), host: text.default('0.0.0.0') }).prefault({}),
   store: z.strictObject({ path: text.default('./.millwright') }).prefault({}),
@@ -156,30 +203,60 @@ const configObject = z.strictObject({
     })
     .optional(),
   // Error budgets: where SLO files live, and whether `budget` reads the rules `millwright slo rules` writes.
-  slo: z
-    .strictObject({ dir: text.default('./slos'), useRecordingRules: flag.default(false) })
-    .prefault({}),
+  slo: z.strictObject({ dir: text.default('./slos'), useRecordingRules: flag.default(false) }).prefault({}),
   github: z
-    .strictObject({ baseUrl: httpUrl.default('https://api.github.com'), token: optionalText })
+    .strictObject({
+      baseUrl: httpUrl.default('https://api.github.com'),
+      token: optionalText,
+      // Repositories runbooks may change (owner/repo or owner/*); absent means any the token reaches.
+      allowedRepos: z
+        .array(
+          z.string().regex(/^[A-Za-z0-9_.-]+\/([A-Za-z0-9_.-]+|\*)$/, {
+            error: 'expected owner/repo or owner/*, like acme/shop',
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+  // The http executor: requests go only to these named targets, under their baseUrl.
+  http: z
+    .strictObject({
+      targets: z
+        .record(
+          z
+            .string()
+            .regex(/^[a-z][a-z0-9-]{0,62}$/, { error: 'target names are lowercase letters, digits and -' }),
+          z.strictObject({
+            baseUrl: httpUrl,
+            // Values usually come from ${ENV}; all but Accept/Content-Type/User-Agent-like ones are redacted.
+            headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), text).optional(),
+            timeout: duration.default('10s'),
+          }),
+        )
+        .default(() => ({})),
+    })
     .optional(),
   kubernetes: z
     .strictObject({
       kubeconfig: optionalText,
       context: optionalText,
       allowedNamespaces: z.array(text).default(() => []),
+      // Replica counts the kubernetes executor's `scale` accepts (default 1..20).
+      scaleBounds: z
+        .strictObject({ min: z.int().min(0), max: z.int().min(0) })
+        .refine((b) => b.min <= b.max, { error: 'min must not be above max' })
+        .optional(),
     })
     .optional(),
   access: access.prefault({}),
   runbooks: z.strictObject({ dir: text.default('./runbooks') }).prefault({}),
   // Sections that later features define; accepted loosely until they own their schema.
-  services: z.record(z.string(), z.looseObject({})).default(() => ({})),
+  services: z.record(serviceName, serviceEntry).default(() => ({})),
   slos: z.array(sloSpecSchema).default(() => []),
   policy: policySchema,
   digests: z.array(z.unknown()).default(() => []),
   // Third-party executor plugins: a package name or a path (relative to this file), and its config block.
-  executors: z
-    .array(z.strictObject({ module: text, config: z.unknown().optional() }))
-    .default(() => []),
+  executors: z.array(z.strictObject({ module: text, config: z.unknown().optional() })).default(() => []),
   security: z
     .strictObject({
       // Signs buttons and forms; without it a random secret is kept in the store (fine for one replica).
@@ -220,7 +297,10 @@ interface NestingDef {
 }
 
 /** The keys the strict mapping at `path` accepts, for "did you mean" hints on unknown keys. */
-export function knownKeysAt(path: readonly PropertyKey[], root: z.ZodType = millwrightConfigSchema): string[] {
+export function knownKeysAt(
+  path: readonly PropertyKey[],
+  root: z.ZodType = millwrightConfigSchema,
+): string[] {
   let schema = unwrap(root);
   for (const segment of path) {
     const def = nestingDef(schema);

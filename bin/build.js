@@ -27,6 +27,8 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // Native addons cannot be bundled; they load from node_modules at run time.
+  external: ['@resvg/resvg-js'],
   // Bundled CommonJS dependencies (pino, yaml) still call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __millwrightRequire } from 'node:module'; const require = __millwrightRequire(import.meta.url);",

@@ -179,7 +179,7 @@ async function run(
       dryRun,
       ...(breakGlass !== undefined ? { breakGlass } : {}),
       onStep: async (step) => {
-        if (!progress || step.phase !== 'main' || step.position >= total) return;
+        if (!progress || step.phase !== 'main' || step.position >= total || step.status === 'failed') return;
         await progress.update(
           reply(
             text(

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AuditLog, FileAuditLog, verifyAuditTrail } from './audit/index.js';
 import { AccessControl, ActionSigner } from './auth/index.js';
+import { ChangeService, storeIncidentSource } from './changes/index.js';
 import {
   checkConfig,
   formatProblem,
@@ -27,10 +28,13 @@ import {
   type Services,
   systemClock,
 } from './core/index.js';
+import { createDeployService } from './deploys/index.js';
 import { registerBuiltInExecutors } from './executors/builtins.js';
-import { ChangeService, storeIncidentSource } from './changes/index.js';
+import { createGitHubClient, type GitHubClient } from './executors/github/index.js';
 import { ExecutorHost } from './executors/host.js';
+import { IncidentService, sloIncidentNumbers } from './incidents/index.js';
 import { loadRunbooks, RunbookService } from './runbooks/index.js';
+import { createSloService, runSloCli } from './slo/index.js';
 import { LowdbStore, type Store } from './store/index.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -53,6 +57,7 @@ const USAGE = `usage: millwright <command> [options]
   serve                 HTTP server for Slack, Teams and Alertmanager, with /healthz /readyz /metrics
   config check [FILE]   validate a config file
   audit verify          check the audit trail's hash chain: [--path FILE]
+  slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
 
@@ -90,7 +95,16 @@ export async function buildRuntime(
       parseDuration(config.security.actionTtl) / 1000,
       () => clock.now(),
     );
-    const executors = await buildExecutorHost(loaded, { audit, logger, clock });
+    // One GitHub client for the executor and `deploys`, so both stop at the same rate-limit gate.
+    const github = config.github
+      ? createGitHubClient({
+          baseUrl: config.github.baseUrl,
+          token: config.github.token,
+          logger: logger.child({ client: 'github' }),
+          clock,
+        })
+      : undefined;
+    const executors = await buildExecutorHost(loaded, { audit, logger, clock, github });
     closers.push(() => executors.close());
     const runbooks = new RunbookService({
       dir: config.runbooks.dir,
@@ -98,22 +112,55 @@ export async function buildRuntime(
       access,
       audit,
       clock,
-      roles: Object.keys(config.access.roles),
     });
     await runbooks.load();
     for (const problem of runbooks.problems) logger.warn({ problem }, 'runbook not loaded');
+    // Error budgets need Prometheus; without it `budget` says so and the gate has no budget source.
+    const slo = config.prometheus
+      ? await createSloService(loaded, { clock, logger: logger.child({ service: 'slo' }) })
+      : undefined;
     const changes = new ChangeService({
       store,
       audit,
       runbooks,
       policy: config.policy,
-      gate: { incidents: storeIncidentSource(store) },
+      gate: { incidents: storeIncidentSource(store), ...(slo ? { budgets: slo } : {}) },
       clock,
       logger: logger.child({ service: 'changes' }),
       // Adapters set the notifier once they run; read it when a notice is due.
       notifier: () => services.notifier,
     });
-    const services: Services = { config, store, audit, registry, access, actions, executors, runbooks, changes };
+    const deploys = createDeployService(config, {
+      github,
+      clock,
+      logger: logger.child({ service: 'deploys' }),
+    });
+    const incidents = new IncidentService({
+      store,
+      audit,
+      runbooks,
+      clock,
+      logger: logger.child({ service: 'incidents' }),
+      contacts: (service) => config.services[service],
+      room: () => services.incidentRoom,
+      notifier: () => services.notifier,
+      ...(slo ? { numbers: sloIncidentNumbers(slo) } : {}),
+      deploys,
+    });
+    const services: Services = {
+      config,
+      store,
+      audit,
+      registry,
+      access,
+      actions,
+      executors,
+      runbooks,
+      changes,
+      incidents,
+      deploys,
+    };
+    if (slo) services.slo = slo;
     closers.push(() => changes.stop());
     return { loaded, services, logger, clock, close };
   } catch (error) {
@@ -125,10 +172,10 @@ export async function buildRuntime(
 /** The built-in executors for the configured systems, and every third-party plugin from the config. */
 async function buildExecutorHost(
   loaded: LoadedConfig,
-  options: { audit: AuditLog; logger: Logger; clock: Clock },
+  options: { audit: AuditLog; logger: Logger; clock: Clock; github?: GitHubClient | undefined },
 ): Promise<ExecutorHost> {
   const executors = new ExecutorHost(options);
-  await registerBuiltInExecutors(executors, loaded.config, options.logger);
+  await registerBuiltInExecutors(executors, loaded.config, { ...options, secrets: loaded.secrets });
   for (const plugin of loaded.config.executors) {
     await executors.load(plugin.module, plugin.config, path.dirname(loaded.path));
   }
@@ -230,6 +277,8 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         if (sub !== 'lint') return fail(`unknown: runbooks ${sub ?? ''}; did you mean "runbooks lint"?`);
         return await lintRunbooksCommand(configPath, positionals[2], io);
       }
+      case 'slo':
+        return await runSloCli(argv, { ...io, configPath });
       case 'audit': {
         if (sub !== 'verify') return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify"?`);
         const file =
@@ -315,6 +364,8 @@ export interface RunningServer {
   port: number;
   /** Resolves once a termination signal has drained the server and flushed the audit trail. */
   stopped: Promise<import('./server/index.js').CloseResult>;
+  /** The chat adapters that were mounted, by name (`teams`). */
+  adapters: Record<string, import('./core/index.js').Adapter>;
 }
 
 /**
@@ -328,6 +379,8 @@ export async function startServer(
     clock?: Clock;
     signals?: import('./server/index.js').SignalSource;
     port?: number;
+    /** I/O for the Teams adapter (tests point its token and key fetches at local doubles). */
+    teams?: import('../adapters/teams/index.js').TeamsIO;
   },
 ): Promise<RunningServer> {
   const { logger } = options;
@@ -347,7 +400,54 @@ export async function startServer(
     track: (work) => server.track(work),
   });
   // Chat adapters (Slack, Teams) and the Alertmanager intake mount their routes on `server` here.
+  const adapters: Record<string, import('./core/index.js').Adapter> = {};
+  if (loaded.config.slack) {
+    try {
+      adapters.slack = await mountSlack(loaded.config.slack, { runtime, router, server, logger });
+    } catch (error) {
+      await runtime.close();
+      throw error;
+    }
+  }
+  if (loaded.config.teams) {
+    try {
+      adapters.teams = await mountTeams(loaded.config.teams, {
+        runtime,
+        router,
+        server,
+        logger,
+        io: options.teams,
+      });
+    } catch (error) {
+      await runtime.close();
+      throw error;
+    }
+  }
+  if (loaded.config.alertmanager) {
+    const { AlertIntake, sloIncidentNumbers } = await import('./incidents/index.js');
+    const { mountAlertmanager } = (await import(
+      pathToFileURL(path.join(ROOT, 'adapters', 'alertmanager', `index${EXT}`)).href
+    )) as typeof import('../adapters/alertmanager/index.js');
+    const { services } = runtime;
+    const intake = new AlertIntake({
+      config: loaded.config.alertmanager,
+      store: services.store,
+      clock: runtime.clock,
+      logger: logger.child({ adapter: 'alertmanager' }),
+      changes: services.changes,
+      incidents: services.incidents,
+      runbooks: services.runbooks,
+      access: services.access,
+      actions: services.actions,
+      ...(services.slo ? { numbers: sloIncidentNumbers(services.slo) } : {}),
+      channelOf: (service) => loaded.config.services[service]?.channel,
+      notifier: () => services.notifier,
+    });
+    mountAlertmanager(server, { intake, config: loaded.config.alertmanager, logger });
+  }
   const { port } = await server.listen();
+  // Scheduled changes, approvals that expire and verifications run in the background.
+  await runtime.services.changes.start();
   for (const platform of ['slack', 'teams'] as const) {
     if (!loaded.config[platform]) logger.info(`${platform} is not configured`);
   }
@@ -356,6 +456,12 @@ export async function startServer(
       async () => {
         logger.info('shutting down: draining in-flight work');
         const result = await server.close({ graceMs: 10_000 });
+        for (const [name, adapter] of Object.entries(adapters)) {
+          // One adapter failing to stop must not keep the audit trail from being flushed.
+          await adapter
+            .stop()
+            .catch((error: unknown) => logger.error({ err: error, adapter: name }, 'adapter stop failed'));
+        }
         await runtime.services.audit.flush();
         await runtime.close();
         logger.info(result, 'shut down');
@@ -364,7 +470,68 @@ export async function startServer(
       { logger, ...(options.signals ? { source: options.signals } : {}) },
     );
   });
-  return { runtime, router, server, port, stopped };
+  return { runtime, router, server, port, stopped, adapters };
+}
+
+/**
+ * Builds the Slack adapter: Bolt on `POST /slack/events`, or Socket Mode when `slack.socketMode` is set.
+ * A wrong bot or app token stops start-up with a clear error (auth.test runs before listening).
+ */
+async function mountSlack(
+  config: NonNullable<LoadedConfig['config']['slack']>,
+  parts: { runtime: Runtime; router: Router; server: import('./server/index.js').HttpServer; logger: Logger },
+): Promise<import('./core/index.js').Adapter> {
+  const { runtime, router, server, logger } = parts;
+  const { SlackAdapter } = (await import(
+    pathToFileURL(path.join(ROOT, 'adapters', 'slack', `index${EXT}`)).href
+  )) as typeof import('../adapters/slack/index.js');
+  const slack = new SlackAdapter({
+    config,
+    handle: (request) => router.handle(request),
+    services: runtime.services,
+    logger: logger.child({ surface: 'slack' }),
+    clock: runtime.clock,
+    track: (work) => server.track(work),
+  });
+  slack.mount(server);
+  await slack.start();
+  runtime.services.notifier ??= slack;
+  return slack;
+}
+
+/** Builds the Teams adapter on `POST /api/messages`; without authentication it says so at every start. */
+async function mountTeams(
+  config: NonNullable<LoadedConfig['config']['teams']>,
+  parts: {
+    runtime: Runtime;
+    router: Router;
+    server: import('./server/index.js').HttpServer;
+    logger: Logger;
+    io: import('../adapters/teams/index.js').TeamsIO | undefined;
+  },
+): Promise<import('./core/index.js').Adapter> {
+  const { runtime, router, server, logger, io } = parts;
+  if (config.allowUnauthenticated) {
+    logger.warn(
+      'TEAMS AUTHENTICATION IS OFF (teams.allowUnauthenticated: true): anyone who can reach /api/messages can run commands as anyone. Use this for local development only.',
+    );
+  }
+  const { TeamsAdapter } = (await import(
+    pathToFileURL(path.join(ROOT, 'adapters', 'teams', `index${EXT}`)).href
+  )) as typeof import('../adapters/teams/index.js');
+  const teams = new TeamsAdapter({
+    config,
+    handle: (request) => router.handle(request),
+    services: runtime.services,
+    logger: logger.child({ surface: 'teams' }),
+    clock: runtime.clock,
+    track: (work) => server.track(work),
+    ...(io ? { io } : {}),
+  });
+  teams.mount(server);
+  await teams.start();
+  runtime.services.notifier ??= teams;
+  return teams;
 }
 
 function defaultIO(): MainIO {

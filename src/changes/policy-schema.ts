@@ -12,11 +12,9 @@ const timeZone = z
 const clock = z
   .string()
   .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'expected a time of day like 18:00' });
-const localDateTime = z
-  .string()
-  .regex(/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d)?$/, {
-    error: 'expected a local date and time like 2026-11-27T00:00',
-  });
+const localDateTime = z.string().regex(/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d)?$/, {
+  error: 'expected a local date and time like 2026-11-27T00:00',
+});
 const day = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 const severity = z.enum(['hard', 'soft']);
 

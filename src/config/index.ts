@@ -2,8 +2,7 @@
 
 export { parseDuration } from '../core/duration.js';
 export { type ConfigCheck, checkConfig } from './check.js';
-export { ConfigError, type ConfigProblem } from './config-error.js';
+export { ConfigError, type ConfigProblem, formatProblem } from './config-error.js';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig, resolveConfigPath } from './load.js';
 export { isChatPlatformConfigured, type MillwrightConfig } from './schema.js';
-export { formatProblem } from './config-error.js';
 export { checkYaml, type YamlCheck } from './yaml-schema.js';

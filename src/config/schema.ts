@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { policySchema } from '../changes/policy-schema.js';
 import { isDuration, parseDuration } from '../core/duration.js';
 import { closest } from '../core/suggest.js';
+import { alertmanagerSchema } from '../incidents/alert-schema.js';
 import { sloSpecSchema } from '../slo/spec.js';
 
 const text = z.string().min(1, { error: 'must not be empty' });
@@ -107,7 +108,7 @@ const teams = z
     // Defaults live in adapters/teams (SingleTenant; the public cloud's endpoints), so sovereign
     // clouds override only what differs.
     appType: z.enum(['SingleTenant', 'MultiTenant']).optional(),
-    // Instead of appPassword: a certificate credential (PEM private key and its SHA-1 thumbprint).
+    // Instead of appPassword: a certificate credential (PEM private key, SHA-256 or SHA-1 thumbprint).
     certificate: z.strictObject({ thumbprint: text, privateKey: text, x5c: optionalText }).optional(),
     // Incoming requests: where the channel publishes its signing keys, and who issues its tokens.
     openIdMetadataUrl: httpUrl.optional(),
@@ -168,11 +169,9 @@ const serviceEntry = z.strictObject({
     .optional(),
   github: z
     .strictObject({
-      repo: z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, {
-          error: 'expected owner/repo like acme/checkout',
-        }),
+      repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, {
+        error: 'expected owner/repo like acme/checkout',
+      }),
       environments: z.array(text).default(() => ['production']),
     })
     .optional(),
@@ -254,6 +253,7 @@ const configObject = z.strictObject({
   services: z.record(serviceName, serviceEntry).default(() => ({})),
   slos: z.array(sloSpecSchema).default(() => []),
   policy: policySchema,
+  alertmanager: alertmanagerSchema.optional(),
   digests: z.array(z.unknown()).default(() => []),
   // Third-party executor plugins: a package name or a path (relative to this file), and its config block.
   executors: z.array(z.strictObject({ module: text, config: z.unknown().optional() })).default(() => []),

@@ -9,7 +9,11 @@ import { describeIssue } from './issue-message.js';
 import { knownKeysAt } from './schema.js';
 
 export type YamlCheck<T> =
-  | { ok: true; data: T; /** line and column of the value at a YAML path */ positionOf: (path: readonly PropertyKey[]) => { line: number; column: number } }
+  | {
+      ok: true;
+      data: T /** line and column of the value at a YAML path */;
+      positionOf: (path: readonly PropertyKey[]) => { line: number; column: number };
+    }
   | { ok: false; problems: ConfigProblem[] };
 
 /**
@@ -19,7 +23,11 @@ export type YamlCheck<T> =
  * const checked = checkYaml(text, 'runbooks/restart.yml', runbookSchema);
  * if (!checked.ok) console.log(checked.problems.map(formatProblem).join('\n'));
  */
-export function checkYaml<S extends z.ZodType>(source: string, file: string, schema: S): YamlCheck<z.output<S>> {
+export function checkYaml<S extends z.ZodType>(
+  source: string,
+  file: string,
+  schema: S,
+): YamlCheck<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
   const index = new DocumentIndex(doc.contents);
@@ -31,7 +39,11 @@ export function checkYaml<S extends z.ZodType>(source: string, file: string, sch
     return {
       ok: false,
       problems: doc.errors.map((error) =>
-        at(error.pos[0], index.pathAt(error.pos[0]), error.message.charAt(0).toLowerCase() + error.message.slice(1)),
+        at(
+          error.pos[0],
+          index.pathAt(error.pos[0]),
+          error.message.charAt(0).toLowerCase() + error.message.slice(1),
+        ),
       ),
     };
   }
@@ -54,7 +66,9 @@ export function checkYaml<S extends z.ZodType>(source: string, file: string, sch
         return at(
           index.keyOffsetOf(path),
           formatPath(path),
-          suggestion ? `unknown key; did you mean "${suggestion}"?` : `unknown key; expected one of: ${known.join(', ')}`,
+          suggestion
+            ? `unknown key; did you mean "${suggestion}"?`
+            : `unknown key; expected one of: ${known.join(', ')}`,
         );
       });
     });

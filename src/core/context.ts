@@ -3,10 +3,13 @@
 
 import type { AuditLog, AuditOutcome, AuditRecord } from '../audit/types.js';
 import type { AccessControl, ActionSigner } from '../auth/index.js';
-import type { MillwrightConfig } from '../config/index.js';
 import type { ChangeService } from '../changes/index.js';
+import type { MillwrightConfig } from '../config/index.js';
+import type { DeployService } from '../deploys/index.js';
 import type { ExecutorHost } from '../executors/host.js';
+import type { IncidentRoom, IncidentService } from '../incidents/index.js';
 import type { RunbookService } from '../runbooks/service.js';
+import type { SloService } from '../slo/index.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
@@ -47,8 +50,15 @@ export interface Services {
   executors: ExecutorHost;
   runbooks: RunbookService;
   changes: ChangeService;
+  incidents: IncidentService;
+  /** Deployment status per service (Kubernetes rollouts merged with GitHub deployments). */
+  deploys: DeployService;
+  /** Creates incident channels; set by the Slack adapter when it runs. */
+  incidentRoom?: IncidentRoom;
   /** Posts messages nobody asked for (break-glass notices, digests) through the running chat adapter. */
   notifier?: Notifier;
+  /** SLOs and error budgets; present only when `prometheus` is configured. */
+  slo?: SloService;
 }
 
 /** Where unsolicited messages go: the chat adapter that is running (or the shell's output). */

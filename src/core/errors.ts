@@ -27,6 +27,10 @@ export const ErrorCode = {
   PrometheusQueryError: 'millwright_prometheus_query_error',
   /** An SLO file or spec is invalid, or uses a form Millwright cannot import. */
   SloInvalid: 'millwright_slo_invalid',
+  /** The target is in a state the change cannot start from (a paused deployment, no earlier revision). */
+  PreconditionFailed: 'millwright_precondition_failed',
+  /** A watched rollout failed (ProgressDeadlineExceeded, ReplicaFailure): `deploys SERVICE --watch`. */
+  RolloutFailed: 'millwright_rollout_failed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

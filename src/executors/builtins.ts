@@ -1,15 +1,86 @@
 // The built-in executors (kubernetes, github, http), built from their config sections. An executor
-// whose section is missing is still known, so runbooks load and a run says what to configure.
+// whose section is missing is still known, so runbooks load and lint, and a run says what to configure.
 import type { MillwrightConfig } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { createGitHubExecutor, type GitHubClient } from './github/index.js';
 import type { ExecutorHost } from './host.js';
+import { createHttpExecutor } from './http/index.js';
+import { createKubernetesExecutor } from './kubernetes/index.js';
+import type { Executor } from './types.js';
+
+// Only used to read the kubernetes executor's metadata when no cluster is configured; never dialled.
+const PLACEHOLDER_KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: none, cluster: { server: "https://127.0.0.1:1" } }]
+users: [{ name: none, user: {} }]
+contexts: [{ name: none, context: { cluster: none, user: none } }]
+current-context: none
+`;
+
+/** Keeps an executor's real metadata but answers every call with what to configure. */
+function notConfigured(template: Executor, hint: string): Executor {
+  const metadata = template.metadata();
+  return {
+    metadata: () => ({ ...metadata, description: `${metadata.description} (not configured)` }),
+    execute: async () => {
+      throw new MillwrightError(ErrorCode.NotConfigured, `${metadata.name} is not configured`, { hint });
+    },
+  } satisfies Executor;
+}
 
 export async function registerBuiltInExecutors(
   host: ExecutorHost,
   config: MillwrightConfig,
-  logger: Logger,
+  options: {
+    logger: Logger;
+    clock: Clock;
+    secrets: readonly string[];
+    /** One GitHub client shared with `deploys`, so both respect one rate-limit gate. */
+    github?: GitHubClient | undefined;
+  },
 ): Promise<void> {
-  void host;
-  void config;
-  void logger;
+  const { logger, clock } = options;
+  const kubernetes = config.kubernetes;
+  host.register(
+    kubernetes
+      ? createKubernetesExecutor({
+          ...(kubernetes.kubeconfig ? { kubeconfigPath: kubernetes.kubeconfig } : {}),
+          ...(kubernetes.context ? { context: kubernetes.context } : {}),
+          allowedNamespaces: kubernetes.allowedNamespaces,
+          ...(kubernetes.scaleBounds ? { scaleBounds: kubernetes.scaleBounds } : {}),
+          logger: logger.child({ executor: 'kubernetes' }),
+          clock,
+        })
+      : notConfigured(
+          createKubernetesExecutor({ kubeconfigYaml: PLACEHOLDER_KUBECONFIG, allowedNamespaces: [], logger }),
+          'set kubernetes.kubeconfig, kubernetes.context and kubernetes.allowedNamespaces in millwright.yml',
+        ),
+  );
+  const github = config.github;
+  host.register(
+    github
+      ? createGitHubExecutor({
+          baseUrl: github.baseUrl,
+          token: github.token,
+          ...(options.github ? { client: options.github } : {}),
+          allowedRepos: github.allowedRepos,
+          logger: logger.child({ executor: 'github' }),
+          clock,
+        })
+      : notConfigured(
+          createGitHubExecutor({ logger }),
+          'set github.token (and github.baseUrl for GitHub Enterprise) in millwright.yml',
+        ),
+  );
+  const targets = config.http?.targets ?? {};
+  host.register(
+    Object.keys(targets).length > 0
+      ? createHttpExecutor({ targets, logger: logger.child({ executor: 'http' }), secrets: options.secrets })
+      : notConfigured(
+          createHttpExecutor({ targets: {}, logger }),
+          'add a target under http.targets in millwright.yml',
+        ),
+  );
 }

@@ -7,7 +7,7 @@ import type { Actor, Notifier } from '../core/context.js';
 import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { type Block, context, fields, header, list, type Reply, reply, table, text } from '../core/reply.js';
+import { type Block, context, fields, header, list, type Reply, table, text } from '../core/reply.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';

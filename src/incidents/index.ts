@@ -1,4 +1,13 @@
 // Public face of incidents.
+
+export { AlertIntake, type AlertIntakeOptions, type AlertOutcome } from './alert-intake.js';
+export {
+  type Alert,
+  type AlertmanagerConfig,
+  type AlertmanagerWebhook,
+  alertmanagerSchema,
+  webhookSchema,
+} from './alert-schema.js';
 export {
   IncidentService,
   type IncidentServiceOptions,

@@ -186,7 +186,10 @@ describe('runbook commands', () => {
   it('lets a break-glass holder through, loudly: an audit record and a notice', async () => {
     const notices: string[] = [];
     bot.runtime.services.notifier = {
-      post: async (target, r) => (notices.push(`${target}: ${replyToText(r)}`), { update: async () => {} }),
+      post: async (target, r) => {
+        notices.push(`${target}: ${replyToText(r)}`);
+        return { update: async () => {} };
+      },
     };
     const answer = await bot.router.handle({
       actor: { id: 'rita' },

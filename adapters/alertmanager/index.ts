@@ -1,0 +1,1 @@
+export { ALERTMANAGER_ROUTE, authorized, mountAlertmanager } from './alertmanager-route.js';

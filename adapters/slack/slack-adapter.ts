@@ -1,0 +1,670 @@
+// The Slack surface: a Bolt app on Millwright's HTTP server (or Socket Mode) that acknowledges at once,
+// runs commands as the Slack user, and renders their replies as Block Kit, buttons and modals.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  App,
+  type BlockAction,
+  type ButtonAction,
+  ExpressReceiver,
+  type SlashCommand,
+  SocketModeReceiver,
+  type ViewSubmitAction,
+  webApi,
+} from '@slack/bolt';
+import type { ActionPayload } from '../../src/auth/index.js';
+import type { MillwrightConfig } from '../../src/config/index.js';
+import {
+  type Adapter,
+  asMillwrightError,
+  type Clock,
+  type CommandRequest,
+  ErrorCode,
+  errorReply,
+  type Logger,
+  type MessageHandle,
+  MillwrightError,
+  newRef,
+  parseDuration,
+  type Reply,
+  type Services,
+} from '../../src/core/index.js';
+import { sendJson } from '../../src/server/index.js';
+import { AckFirstQueue } from './ack-first.js';
+import { ACTION_PREFIX, escapeMrkdwn, FORM_CALLBACK_ID } from './block-kit.js';
+import { boltLogger } from './bolt-logger.js';
+import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
+import { fieldBlockId, type SubmittedValue, submittedLine } from './modal.js';
+import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
+import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
+import { SeenLedger } from './seen-ledger.js';
+import { slackFailure } from './slack-errors.js';
+import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
+import { SlackUserGroups } from './user-groups.js';
+
+export type SlackConfig = NonNullable<MillwrightConfig['slack']>;
+
+/** The one path Slack posts events, slash commands and interactivity to. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+export interface SlackAdapterOptions {
+  config: SlackConfig;
+  /** The router's entry point. */
+  handle: (request: CommandRequest) => Promise<Reply>;
+  /** The store (replay and event records), the button signer, and the config (group names in access.subjects). */
+  services: Pick<Services, 'store' | 'actions' | 'config'>;
+  clock: Clock;
+  logger: Logger;
+  /** Registers work that outlives a request (a command after its ack) so shutdown waits for it. */
+  track?: <T>(work: Promise<T>) => Promise<T>;
+  /** For response_url posts and the Web API client; tests pass one pointed at a double. */
+  fetch?: typeof fetch;
+  /** Web API retry policy (p-retry options); bounded by default, and 429s wait for Retry-After. */
+  retryConfig?: webApi.RetryOptions;
+  /** How long a modal submission waits for its command, to show argument errors next to the field. */
+  formAnswerWithinMs?: number;
+}
+
+/** Something routes can be mounted on; Millwright's HttpServer. */
+export interface RouteTarget {
+  route(
+    method: string,
+    path: string,
+    handler: (req: IncomingMessage, res: ServerResponse, ctx: { readBody(): Promise<Buffer> }) => unknown,
+  ): unknown;
+}
+
+const DEFAULT_RETRIES: webApi.RetryOptions = { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000 };
+/** Retried events come within minutes; one older than this cannot be told apart from a replay. */
+const EVENT_WINDOW_SECONDS = 3600;
+const FUTURE_SECONDS = 60;
+/** Where a request carries the shared replay record's answer, from the HTTP route into Bolt's context. */
+const RECORDED = 'millwrightRecorded';
+
+/**
+ * The Slack adapter.
+ *
+ * @example
+ * const slack = new SlackAdapter({ config: config.slack, handle: (r) => router.handle(r), services, clock, logger });
+ * slack.mount(server);      // POST /slack/events (nothing to mount in Socket Mode)
+ * await slack.start();      // checks the bot token (auth.test); connects in Socket Mode
+ * await slack.post('C0123ABCD', reply(text('Daily digest')));
+ */
+export class SlackAdapter implements Adapter {
+  readonly name = 'slack';
+  /** The Web API client every call goes through (bounded retries, Retry-After honoured). */
+  readonly web: webApi.WebClient;
+  readonly #options: SlackAdapterOptions;
+  readonly #clientOptions: webApi.WebClientOptions;
+  readonly #receiver: ExpressReceiver | SocketModeReceiver;
+  readonly #guard: SlackRequestGuard;
+  readonly #replays: SeenLedger;
+  readonly #events: SeenLedger;
+  readonly #groups: SlackUserGroups;
+  readonly #fetch: typeof fetch;
+  readonly #log: Logger;
+  #app: App | undefined;
+  #botUserId: string | undefined;
+  readonly #ackFirst = new AckFirstQueue();
+
+  constructor(options: SlackAdapterOptions) {
+    this.#options = options;
+    const { config, services, clock, logger } = options;
+    this.#log = logger.child({ component: 'slack' });
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#clientOptions = {
+      // The WebClient appends method names to this, so it must end in a slash (https://slack.com/api/).
+      slackApiUrl: config.apiUrl.endsWith('/') ? config.apiUrl : `${config.apiUrl}/`,
+      logger: boltLogger(logger),
+      retryConfig: options.retryConfig ?? DEFAULT_RETRIES,
+      timeout: 10_000,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    };
+    this.web = new webApi.WebClient(config.botToken, this.#clientOptions);
+    const windowSeconds = parseDuration(config.replayWindow) / 1000;
+    this.#replays = new SeenLedger({
+      store: services.store,
+      collection: 'slack_replay',
+      windowSeconds: windowSeconds + FUTURE_SECONDS,
+      clock,
+      logger: this.#log,
+      // Commands wait for this record anyway, and they start only after acknowledgements are out.
+      schedule: (start) => this.#ackFirst.run(start),
+    });
+    this.#events = new SeenLedger({
+      store: services.store,
+      collection: 'slack_events',
+      windowSeconds: EVENT_WINDOW_SECONDS,
+      clock,
+      logger: this.#log,
+    });
+    this.#guard = new SlackRequestGuard({
+      signingSecret: config.signingSecret,
+      clock,
+      replays: this.#replays,
+      windowSeconds,
+      futureSeconds: FUTURE_SECONDS,
+      onStoreError: (error) =>
+        this.#log.error(
+          { err: error },
+          'could not record a Slack request signature; the request is not acted on',
+        ),
+    });
+    this.#groups = new SlackUserGroups({
+      web: this.web,
+      names: Object.keys(services.config.access.subjects)
+        .filter((subject) => subject.startsWith('group:'))
+        .map((subject) => subject.slice('group:'.length)),
+      ttlMs: parseDuration(config.groupCacheTtl),
+      clock,
+      logger: this.#log,
+    });
+    this.#receiver = config.socketMode
+      ? new SocketModeReceiver({
+          appToken: config.appToken!,
+          logger: boltLogger(logger),
+          installerOptions: { clientOptions: this.#clientOptions },
+        })
+      : new ExpressReceiver({
+          signingSecret: config.signingSecret,
+          endpoints: SLACK_EVENTS_PATH,
+          processBeforeResponse: false,
+          logger: boltLogger(logger),
+          // Hands the shared replay record's answer to the listeners, which wait for it before acting.
+          customPropertiesExtractor: (req) => ({ [RECORDED]: (req as { [RECORDED]?: unknown })[RECORDED] }),
+        });
+    if (this.#receiver instanceof ExpressReceiver) this.#receiver.app.disable('x-powered-by');
+  }
+
+  /**
+   * Mounts `POST /slack/events` on Millwright's server: signature, timestamp and replay checks, then
+   * Bolt (which verifies the signature again). Socket Mode needs no route.
+   */
+  mount(server: RouteTarget): void {
+    if (!(this.#receiver instanceof ExpressReceiver)) return;
+    const express = this.#receiver.app;
+    server.route('POST', SLACK_EVENTS_PATH, async (req, res, ctx) => {
+      if (!this.#app) return sendJson(res, 503, { error: 'the Slack adapter is starting' });
+      res.once('close', this.#ackFirst.requestStarted());
+      const body = await ctx.readBody();
+      const verdict = this.#guard.check(req.headers, body);
+      if (!verdict.ok) {
+        this.#log.warn(
+          { status: verdict.status, reason: verdict.reason },
+          'refused a request to /slack/events',
+        );
+        res.writeHead(verdict.status, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      // Bolt reads the body from `rawBody` instead of the stream we already consumed.
+      Object.assign(req, { rawBody: body, [RECORDED]: verdict.recorded });
+      express(req, res);
+    });
+  }
+
+  /**
+   * Checks the bot token with auth.test (a wrong token is a clear start-up error, not a crash) and
+   * builds the Bolt app; in Socket Mode, connects.
+   */
+  async start(): Promise<void> {
+    if (this.#app) return;
+    const { config } = this.#options;
+    let auth: webApi.AuthTestResponse;
+    try {
+      auth = await this.web.auth.test();
+    } catch (error) {
+      throw startupError(error, 'the bot token (slack.botToken)');
+    }
+    this.#botUserId = auth.user_id;
+    const app = new App({
+      receiver: this.#receiver,
+      token: config.botToken,
+      // With both given, Bolt does not call auth.test again on its own.
+      ...(auth.bot_id ? { botId: auth.bot_id } : {}),
+      ...(auth.user_id ? { botUserId: auth.user_id } : {}),
+      logger: boltLogger(this.#options.logger),
+      clientOptions: this.#clientOptions,
+      convoStore: false,
+    });
+    this.#listen(app);
+    if (this.#receiver instanceof SocketModeReceiver) {
+      try {
+        await app.start();
+      } catch (error) {
+        await app.stop().catch(() => {
+          // Nothing connected, so there is nothing to close; the start-up error is what matters.
+        });
+        throw startupError(error, 'the app-level token (slack.appToken)');
+      }
+    }
+    this.#app = app;
+    this.#log.info(
+      { bot: auth.user_id, team: auth.team_id, mode: config.socketMode ? 'socket' : 'http' },
+      'Slack adapter started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    const app = this.#app;
+    this.#app = undefined;
+    if (app && this.#receiver instanceof SocketModeReceiver) await app.stop();
+    this.#ackFirst.flush();
+    await Promise.all([this.#replays.idle(), this.#events.idle()]);
+  }
+
+  /**
+   * Posts a message nobody asked for (a digest, an alert, a break-glass notice) in a channel, by id.
+   * The handle edits it in place with chat.update.
+   */
+  async post(target: string, reply: Reply): Promise<MessageHandle> {
+    const conversation = this.#conversation({ channel: target, user: '', defaultVisibility: 'public' });
+    return conversation.send({ ...reply, visibility: 'public' });
+  }
+
+  #listen(app: App): void {
+    const { config, clock } = this.#options;
+    app.error(async (error) => {
+      this.#log.error({ err: error }, 'a Slack listener failed');
+    });
+
+    // Slack retries an event it did not see acknowledged in time; the retry must not run twice.
+    app.use(async ({ body, context, next }) => {
+      const event = body as { type?: string; event_id?: unknown; event_time?: unknown };
+      if (event.type === 'event_callback' && typeof event.event_id === 'string') {
+        const now = Math.floor(clock.now().getTime() / 1000);
+        const at = typeof event.event_time === 'number' ? event.event_time : now;
+        let first = false;
+        if (at < now - EVENT_WINDOW_SECONDS) {
+          this.#log.warn({ eventId: event.event_id }, 'ignored an event older than the retry window');
+        } else {
+          try {
+            first = await this.#events.firstSighting(event.event_id, at);
+            if (!first) {
+              this.#log.info(
+                { eventId: event.event_id, retryNum: context.retryNum, retryReason: context.retryReason },
+                'Slack sent an event again that was already handled; not running it twice',
+              );
+            }
+          } catch (error) {
+            // Cannot tell a retry from a new event: running it twice is worse than not at all.
+            this.#log.error(
+              { err: error, eventId: event.event_id },
+              'event record unavailable; event not handled',
+            );
+          }
+        }
+        if (!first) return;
+      }
+      await next();
+    });
+
+    app.command(config.command, async ({ command, ack, context }) => {
+      await ack();
+      const receivedAt = clock.now();
+      this.#background('slash command', () => this.#onSlashCommand(command, receivedAt), {
+        recorded: recordedOf(context),
+        tell: (text) =>
+          this.#responseUrl(command.response_url, receivedAt, 'command').post({
+            response_type: 'ephemeral',
+            text,
+          }),
+      });
+    });
+
+    app.event('app_mention', async ({ event, context }) => {
+      const mention = event as {
+        user?: string;
+        text: string;
+        channel: string;
+        ts: string;
+        thread_ts?: string;
+      };
+      if (!mention.user) return;
+      const user = mention.user;
+      this.#background(
+        'mention',
+        () =>
+          this.#runAndAnswer(
+            {
+              channel: mention.channel,
+              user,
+              threadTs: mention.thread_ts ?? mention.ts,
+              privateInThread: mention.thread_ts !== undefined,
+            },
+            commandFromMention(mention.text, this.#botUserId),
+            { id: user },
+          ),
+        { recorded: recordedOf(context) },
+      );
+    });
+
+    app.message(async ({ message, context }) => {
+      const dm = message as {
+        channel_type?: string;
+        subtype?: string;
+        bot_id?: string;
+        user?: string;
+        text?: string;
+        channel: string;
+      };
+      // Only people writing to the app directly; channel messages arrive as mentions instead.
+      if (dm.channel_type !== 'im' || dm.subtype !== undefined || dm.bot_id || !dm.user) return;
+      const user = dm.user;
+      this.#background(
+        'direct message',
+        () =>
+          this.#runAndAnswer(
+            { channel: dm.channel, user, directMessage: true },
+            commandFromMention(dm.text ?? '', this.#botUserId),
+            { id: user },
+          ),
+        { recorded: recordedOf(context) },
+      );
+    });
+
+    app.action<BlockAction<ButtonAction>>(
+      { action_id: new RegExp(`^${ACTION_PREFIX.replace('.', '\\.')}`) },
+      async ({ ack, body, action, context }) => {
+        await ack();
+        const receivedAt = clock.now();
+        this.#background('button', () => this.#onButton(body, action, receivedAt), {
+          recorded: recordedOf(context),
+          ...(body.response_url
+            ? {
+                tell: (text: string) =>
+                  this.#responseUrl(body.response_url!, receivedAt, 'interaction').post({
+                    response_type: 'ephemeral',
+                    text,
+                    replace_original: false,
+                  }),
+              }
+            : {}),
+        });
+      },
+    );
+
+    app.view<ViewSubmitAction>(FORM_CALLBACK_ID, async ({ ack, body, view, context }) => {
+      const recorded = await (recordedOf(context) ?? Promise.resolve<RecordOutcome>('first'));
+      if (recorded !== 'first') {
+        this.#log.warn(
+          { user: body.user.id, recorded },
+          'form submission not acted on (replayed, or not recorded)',
+        );
+        return ack();
+      }
+      await this.#onFormSubmitted(body, view, ack);
+    });
+  }
+
+  async #onSlashCommand(command: SlashCommand, receivedAt: Date): Promise<void> {
+    const text = decodeSlackText(command.text ?? '').trim() || 'help';
+    await this.#runAndAnswer(
+      {
+        channel: command.channel_id,
+        user: command.user_id,
+        responseUrl: this.#responseUrl(command.response_url, receivedAt, 'command'),
+        ...(command.trigger_id ? { trigger: { id: command.trigger_id, receivedAt } } : {}),
+      },
+      text,
+      { id: command.user_id, ...(command.user_name ? { name: command.user_name } : {}) },
+      { stillWorkingNote: true },
+    );
+  }
+
+  async #onButton(body: BlockAction<ButtonAction>, action: ButtonAction, receivedAt: Date): Promise<void> {
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const user = body.user.id;
+    const where = {
+      user,
+      ...(body.response_url
+        ? { responseUrl: this.#responseUrl(body.response_url, receivedAt, 'interaction') }
+        : {}),
+      ...(body.trigger_id ? { trigger: { id: body.trigger_id, receivedAt } } : {}),
+      ...(body.message?.thread_ts ? { threadTs: body.message.thread_ts, privateInThread: true } : {}),
+    };
+    if (!channel) {
+      this.#log.warn({ actionId: action.action_id }, 'a button click came without a channel; ignored');
+      return;
+    }
+    let payload: ActionPayload;
+    try {
+      payload = this.#options.services.actions.verify(action.value ?? '', channel);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
+      await this.#deliver(
+        this.#conversation({ ...where, channel, defaultVisibility: 'private' }),
+        errorReply(failure, newRef()),
+        channel,
+        user,
+      );
+      return;
+    }
+    // The clicker runs the command: the router checks their permission, not the poster's.
+    await this.#runAndAnswer({ ...where, channel }, payload.command, {
+      id: user,
+      ...(body.user.username ? { name: body.user.username } : {}),
+    });
+  }
+
+  async #onFormSubmitted(
+    body: ViewSubmitAction,
+    view: ViewSubmitAction['view'],
+    ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
+  ): Promise<void> {
+    const receivedAt = this.#options.clock.now();
+    const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
+    const refuse = (message: string) =>
+      firstField ? ack({ response_action: 'errors', errors: { [firstField]: clip(message, 300) } }) : ack();
+    let metadata: FormMetadata;
+    let payload: ActionPayload;
+    try {
+      metadata = JSON.parse(view.private_metadata) as FormMetadata;
+      payload = this.#options.services.actions.verify(metadata.t, metadata.c);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      this.#log.warn({ user: body.user.id, reason: failure.message }, 'refused a form submission');
+      await refuse(
+        failure.code === ErrorCode.PermissionDenied
+          ? `${failure.message}; ${failure.hint ?? ''}`
+          : 'This form is damaged; run the command again.',
+      );
+      return;
+    }
+    const line = submittedLine(
+      payload.command,
+      view.blocks,
+      view.state.values as Record<string, Record<string, SubmittedValue>>,
+    );
+    const place = {
+      channel: metadata.c,
+      user: body.user.id,
+      ...(metadata.r
+        ? { responseUrl: this.#responseUrl(metadata.r, receivedAt, metadata.rk ?? 'interaction') }
+        : {}),
+      ...(metadata.th ? { threadTs: metadata.th, privateInThread: true } : {}),
+      defaultVisibility: asksForPublic(line) ? ('public' as const) : ('private' as const),
+    };
+    const conversation = this.#conversation(place);
+    const running = this.#run(conversation, place.channel, line, {
+      id: body.user.id,
+      ...(body.user.name ? { name: body.user.name } : {}),
+    });
+    // Argument errors come back at once; show them next to their field while the modal is still open.
+    const early = await firstWithin(running, this.#options.formAnswerWithinMs ?? 2_000);
+    if (early && !early.ok && early.error?.code === ErrorCode.BadArgument) {
+      const field = early.error.field ? fieldBlockId(early.error.field) : undefined;
+      const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
+      if (blockId) {
+        const message = early.error.hint
+          ? `${early.error.message} (${early.error.hint})`
+          : early.error.message;
+        await ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } });
+        return;
+      }
+    }
+    await ack();
+    this.#background('form', async () =>
+      this.#deliver(conversation, await running, place.channel, place.user),
+    );
+  }
+
+  /** Runs a command as `actor` and answers in `where`, reporting a failure to deliver to the person. */
+  async #runAndAnswer(
+    where: Omit<ConversationPlace, 'defaultVisibility'>,
+    text: string,
+    actor: { id: string; name?: string },
+    options: { stillWorkingNote?: boolean } = {},
+  ): Promise<void> {
+    const line = text || 'help';
+    const conversation = this.#conversation({
+      ...where,
+      defaultVisibility: asksForPublic(line) ? 'public' : 'private',
+    });
+    const answer = await this.#run(conversation, where.channel, line, actor, options);
+    await this.#deliver(conversation, answer, where.channel, where.user);
+  }
+
+  async #run(
+    conversation: SlackConversation,
+    channel: string,
+    line: string,
+    actor: { id: string; name?: string },
+    options: { stillWorkingNote?: boolean } = {},
+  ): Promise<Reply> {
+    const groups = await this.#groups.groupsOf(actor.id);
+    const delayMs = parseDuration(this.#options.config.stillWorkingAfter);
+    let note: Promise<void> | undefined;
+    const timer =
+      options.stillWorkingNote && delayMs > 0
+        ? setTimeout(() => {
+            note = conversation.notice(
+              `:hourglass_flowing_sand: Still working on \`${escapeMrkdwn(clip(line, 200))}\`…`,
+            );
+          }, delayMs)
+        : undefined;
+    try {
+      return await this.#options.handle({
+        actor: { ...actor, groups },
+        surface: 'slack',
+        channel,
+        text: line,
+        sink: conversation.sink,
+      });
+    } finally {
+      clearTimeout(timer);
+      await note;
+    }
+  }
+
+  /** Posts the answer; when Slack refuses it, tells the person why in a direct message with the app. */
+  async #deliver(
+    conversation: SlackConversation,
+    answer: Reply,
+    channel: string,
+    user: string,
+  ): Promise<void> {
+    try {
+      await conversation.send(answer);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      this.#log.warn(
+        { ref: answer.ref, code: failure.code, channel },
+        `could not deliver a reply: ${failure.message}`,
+      );
+      if (!user) return;
+      try {
+        await this.web.chat.postMessage({
+          channel: user,
+          text: `I could not answer you in <#${channel}>: ${escapeMrkdwn(failure.message)}.${failure.hint ? ` ${escapeMrkdwn(failure.hint)}` : ''}${answer.ref ? ` (reference ${answer.ref})` : ''}`,
+        });
+      } catch (dmError) {
+        this.#log.error(
+          { err: dmError, ref: answer.ref },
+          'could not tell the person their answer was not delivered',
+        );
+      }
+    }
+  }
+
+  #conversation(place: ConversationPlace): SlackConversation {
+    const { clock } = this.#options;
+    return new SlackConversation(place, {
+      web: this.web,
+      clock,
+      logger: this.#log,
+      sign: (command, channel, requestedBy) =>
+        this.#options.services.actions.sign({ command, channel, ...(requestedBy ? { requestedBy } : {}) }),
+    });
+  }
+
+  #responseUrl(url: string, receivedAt: Date, kind: ResponseUrlKind): ResponseUrl {
+    return new ResponseUrl(url, receivedAt, { kind, fetch: this.#fetch, clock: this.#options.clock });
+  }
+
+  /**
+   * Runs work after the acknowledgement, once acknowledgements still on their way out have gone
+   * (see AckFirstQueue), and only when the shared record says the request is not a replay.
+   */
+  #background(
+    what: string,
+    work: () => Promise<void>,
+    gate: { recorded?: Promise<RecordOutcome> | undefined; tell?: (text: string) => Promise<void> } = {},
+  ): void {
+    let begin!: () => void;
+    const started = new Promise<void>((resolve) => {
+      begin = resolve;
+    });
+    const job = started
+      .then(async () => {
+        const recorded = await gate.recorded;
+        if (recorded === 'replay') {
+          this.#log.warn({ what }, 'a replayed Slack request reached this replica; not acting on it');
+          return;
+        }
+        if (recorded === 'unavailable') {
+          await gate.tell?.(
+            ':warning: Millwright could not record this request, so it did not run it. Try again in a moment.',
+          );
+          return;
+        }
+        await work();
+      })
+      .catch((error: unknown) => {
+        this.#log.error({ err: error }, `Slack ${what} failed`);
+      });
+    void (this.#options.track ? this.#options.track(job) : job);
+    this.#ackFirst.run(begin);
+  }
+}
+
+/** The shared replay record's answer for this request; undefined in Socket Mode (no signatures). */
+function recordedOf(context: Record<string, unknown>): Promise<RecordOutcome> | undefined {
+  const recorded = context[RECORDED];
+  return recorded instanceof Promise ? (recorded as Promise<RecordOutcome>) : undefined;
+}
+
+function startupError(error: unknown, what: string): MillwrightError {
+  const failure = slackFailure(error, what);
+  return new MillwrightError(failure.code, `Slack start-up failed, checking ${what}: ${failure.message}`, {
+    ...(failure.hint ? { hint: failure.hint } : {}),
+    cause: error,
+  });
+}
+
+/** The promise's value if it settles within `ms`, else undefined (the work keeps running). */
+async function firstWithin<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function clip(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,671 @@
+// The Microsoft Teams surface: botbuilder's CloudAdapter on POST /api/messages, the same command
+// grammar in personal chats, group chats and channels, and Replies rendered as Adaptive Cards.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { INetworkModule } from '@azure/msal-node';
+import {
+  type Activity,
+  ActivityTypes,
+  type Request as BotRequest,
+  type Response as BotResponse,
+  CloudAdapter,
+  type ConversationReference,
+  TeamsInfo,
+  TurnContext,
+} from 'botbuilder';
+import type { ActionPayload } from '../../src/auth/index.js';
+import {
+  type Adapter,
+  asMillwrightError,
+  type Clock,
+  type CommandRequest,
+  context as contextBlock,
+  ErrorCode,
+  formatAbsolute,
+  header,
+  type Logger,
+  type MessageHandle,
+  MillwrightError,
+  newRef,
+  type Reply,
+  type ReplySink,
+  reply,
+  replyToText,
+  type Services,
+  systemClock,
+  text,
+} from '../../src/core/index.js';
+import { type HttpServer, type RequestContext, sendJson } from '../../src/server/index.js';
+import {
+  type AdaptiveCard,
+  CARD_CONTENT_TYPE,
+  type CardElement,
+  callout,
+  type FormState,
+  renderCard,
+  textBlock,
+} from './adaptive-card.js';
+import { BotCredentials, createBotAuthentication, resolveTeamsAuth, type TeamsConfig } from './bot-auth.js';
+import { CardLedger, cardKey, type StoredCard } from './card-ledger.js';
+import { toCardMarkdown } from './card-markdown.js';
+import { type CardSubmission, formCommand, formValues, readSubmission } from './card-submission.js';
+import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
+import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
+
+/** Injected I/O, so tests meet real libraries pointed at local doubles. */
+export interface TeamsIO {
+  /** MSAL's HTTP client for the bot's own tokens (its default in production). */
+  msalNetworkClient?: INetworkModule;
+  /** Reads the OpenID metadata and signing keys of incoming tokens. */
+  fetch?: typeof fetch;
+  /** How long a card click waits for its command before answering "running" and updating later. Default 4 s. */
+  invokeWaitMs?: number;
+}
+
+export interface TeamsAdapterOptions {
+  config: TeamsConfig;
+  /** The router's entry point. */
+  handle: (request: CommandRequest) => Promise<Reply>;
+  services: Pick<Services, 'store' | 'actions'>;
+  logger: Logger;
+  clock?: Clock;
+  /** Registers work that outlives a request (a command run after the 200) so shutdown waits for it. */
+  track?: <T>(work: Promise<T>) => Promise<T>;
+  io?: TeamsIO;
+}
+
+export const MESSAGES_ROUTE = '/api/messages';
+const NAME_CACHE_MS = 3600_000;
+
+/** Who clicked or typed, as the router and the card see them. */
+interface Speaker {
+  actor: CommandRequest['actor'];
+  /** How the card names them. */
+  shown: string;
+}
+
+/**
+ * Millwright in Microsoft Teams.
+ *
+ * @example
+ * const teams = new TeamsAdapter({ config: config.teams, handle: (r) => router.handle(r), services, logger });
+ * teams.mount(server);
+ * await teams.post('19:ops@thread.tacv2', reply(text('nightly digest')));
+ */
+export class TeamsAdapter implements Adapter {
+  readonly name = 'teams';
+  readonly #options: TeamsAdapterOptions;
+  readonly #clock: Clock;
+  readonly #appId: string;
+  readonly #cloud: CloudAdapter;
+  readonly #tokens: ChannelTokenValidator | undefined;
+  readonly #conversations: ConversationDirectory;
+  readonly #cards: CardLedger;
+  readonly #names = new Map<string, { name: string; at: number }>();
+
+  constructor(options: TeamsAdapterOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    const auth = resolveTeamsAuth(options.config);
+    this.#appId = auth.verifyIncoming ? auth.appId : '';
+    const credentials = new BotCredentials(options.config, auth, {
+      ...(options.io?.msalNetworkClient ? { networkClient: options.io.msalNetworkClient } : {}),
+    });
+    // No onTurnError: it would swallow a failed send inside a proactive turn, and the caller must hear of it.
+    this.#cloud = new CloudAdapter(createBotAuthentication(auth, credentials, options.config.tenantId));
+    this.#tokens = auth.verifyIncoming
+      ? new ChannelTokenValidator({
+          appId: auth.appId,
+          openIdMetadataUrl: auth.openIdMetadataUrl,
+          issuer: auth.tokenIssuer,
+          clock: this.#clock,
+          logger: options.logger,
+          ...(options.io?.fetch ? { fetch: options.io.fetch } : {}),
+        })
+      : undefined;
+    const now = () => this.#clock.now();
+    this.#conversations = new ConversationDirectory(options.services.store, now);
+    this.#cards = new CardLedger(options.services.store, now);
+  }
+
+  /** Mounts `POST /api/messages` on Millwright's HTTP server. */
+  mount(server: HttpServer): void {
+    server.route('POST', MESSAGES_ROUTE, (req, res, ctx) => this.#receive(req, res, ctx));
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  /**
+   * Posts to a stored conversation: its id, a channel id, or `user:<AAD object id>` for a personal chat.
+   *
+   * @example
+   * const handle = await teams.post('19:ops@thread.tacv2', reply(text('checkout: 62% of the error budget left')));
+   */
+  async post(target: string, message: Reply): Promise<MessageHandle> {
+    const conversation = await this.#conversations.find(target);
+    return this.#postReply(conversation.reference as ConversationReference, channelOf(conversation), message);
+  }
+
+  async #receive(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+    const { logger } = this.#options;
+    let activity: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse((await ctx.readBody()).toString('utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('not an object');
+      activity = parsed as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'PayloadTooLargeError') throw error;
+      return sendJson(res, 400, { error: 'the body must be a JSON activity' });
+    }
+    if (this.#tokens) {
+      try {
+        await this.#tokens.verify(req.headers.authorization, {
+          serviceUrl: typeof activity.serviceUrl === 'string' ? activity.serviceUrl : undefined,
+          channelId: typeof activity.channelId === 'string' ? activity.channelId : undefined,
+        });
+      } catch (error) {
+        if (!(error instanceof ChannelAuthError)) throw error;
+        logger.warn(
+          { route: ctx.route, status: error.status, reason: error.reason },
+          'teams: request refused',
+        );
+        if (error.status === 503) {
+          return sendJson(
+            res,
+            503,
+            { error: 'the caller cannot be verified right now' },
+            { 'retry-after': '30' },
+          );
+        }
+        return sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+      }
+    }
+    const request: BotRequest = { method: 'POST', headers: req.headers, body: activity };
+    await this.#cloud.process(request, responseFor(res), (turn) => this.#turn(turn, ctx.track));
+  }
+
+  async #turn(turn: TurnContext, track: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+    const activity = turn.activity;
+    const ref = newRef();
+    try {
+      switch (activity.type) {
+        case ActivityTypes.Message:
+          return await this.#onMessage(turn, track);
+        case ActivityTypes.Invoke:
+          return await this.#onInvoke(turn, track);
+        case ActivityTypes.ConversationUpdate:
+          return await this.#onConversationUpdate(turn);
+        case ActivityTypes.InstallationUpdate:
+          if (/^remove/.test(activity.action ?? '')) await this.#conversations.forget(activity);
+          else await this.#conversations.remember(activity);
+          return;
+        default:
+          return;
+      }
+    } catch (error) {
+      this.#options.logger.error({ ref, err: error, type: activity.type }, 'teams: activity failed');
+      if (activity.type === ActivityTypes.Invoke) {
+        await invokeResponse(turn, 500, {
+          statusCode: 500,
+          type: 'application/vnd.microsoft.error',
+          value: { code: 'InternalError', message: `something broke on our side (reference ${ref})` },
+        });
+      }
+    }
+  }
+
+  async #onMessage(turn: TurnContext, track: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+    const activity = turn.activity;
+    await this.#conversations.remember(activity);
+    const reference = TurnContext.getConversationReference(activity) as ConversationReference;
+    const channel = routerChannel(activity);
+    const submission = readSubmission(activity.value);
+    if (submission) {
+      // Action.Submit: the card is updated in place once the command has run.
+      void track(
+        this.#click(submission, activity, channel).catch((error) => this.#failed(error, 'card submit')),
+      );
+      return;
+    }
+    const line = commandText(activity);
+    void track(
+      this.#runMessage(reference, activity, channel, line).catch((error) => this.#failed(error, 'message')),
+    );
+  }
+
+  async #onInvoke(turn: TurnContext, track: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+    const activity = turn.activity;
+    if (activity.name !== 'adaptiveCard/action') return invokeResponse(turn, 200, undefined);
+    await this.#conversations.remember(activity);
+    const submission = readSubmission(activity.value);
+    if (!submission) {
+      return invokeResponse(turn, 200, {
+        statusCode: 400,
+        type: 'application/vnd.microsoft.error',
+        value: { code: 'BadRequest', message: 'this is not a Millwright card action' },
+      });
+    }
+    const work = this.#click(submission, activity, routerChannel(activity));
+    const waitMs = this.#options.io?.invokeWaitMs ?? 4000;
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs);
+    });
+    const done = await Promise.race([work, slow]).finally(() => clearTimeout(timer));
+    const card = done ?? (await this.#interimCard(submission, activity));
+    if (!done) void track(work.catch((error) => this.#failed(error, 'card action')));
+    await invokeResponse(turn, 200, { statusCode: 200, type: CARD_CONTENT_TYPE, value: card });
+  }
+
+  async #onConversationUpdate(turn: TurnContext): Promise<void> {
+    const activity = turn.activity;
+    const botId = activity.recipient?.id;
+    if (activity.membersRemoved?.some((member) => member.id === botId)) {
+      await this.#conversations.forget(activity);
+      return;
+    }
+    await this.#conversations.remember(activity);
+    if (activity.membersAdded?.some((member) => member.id === botId)) {
+      const welcome = reply(
+        header('Millwright is here'),
+        text(
+          activity.conversation?.conversationType === 'personal'
+            ? 'Type a command, like *help* or *deploys checkout*.'
+            : 'Mention me with a command, like *@Millwright help* or *@Millwright deploys checkout*.',
+        ),
+        contextBlock('Every command and decision is recorded in the audit trail.'),
+      );
+      await this.#postReply(
+        TurnContext.getConversationReference(activity) as ConversationReference,
+        routerChannel(activity),
+        welcome,
+      );
+    }
+  }
+
+  async #runMessage(
+    reference: ConversationReference,
+    activity: Activity,
+    channel: string,
+    line: string,
+  ): Promise<void> {
+    const speaker = await this.#speaker(activity, reference);
+    const sink: ReplySink = { send: (progress) => this.#postReply(reference, channel, progress) };
+    const answer = await this.#options.handle({
+      actor: speaker.actor,
+      surface: 'teams',
+      channel,
+      text: line,
+      sink,
+    });
+    await this.#postReply(reference, channel, answer);
+  }
+
+  /**
+   * A button or form on a Millwright card: check its token, run its command as the clicker (the
+   * router re-checks their permission), and redraw the card to say who decided what, or why not.
+   */
+  async #click(submission: CardSubmission, activity: Activity, channel: string): Promise<AdaptiveCard> {
+    const speaker = await this.#speaker(activity);
+    const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
+    const stored = key ? await this.#cards.get(key) : undefined;
+    const refuse = async (why: string, hint?: string): Promise<AdaptiveCard> => {
+      const notice = [refusal(speaker.shown, why, hint)];
+      const card = key && stored ? await this.#cards.note(key, notice) : undefined;
+      return this.#redraw(card, notice, channel);
+    };
+
+    let payload: ActionPayload;
+    try {
+      payload = this.#options.services.actions.verify(submission.token, channel);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      return refuse(failure.message, failure.hint);
+    }
+    let command = payload.command;
+    let values: Record<string, string> = {};
+    if (submission.kind === 'form') {
+      const form = stored?.reply.blocks[submission.block];
+      if (form?.type !== 'form')
+        return refuse('this form is no longer known', 'run the command again to get a fresh form');
+      values = formValues(form, submission.block, submission.inputs);
+      command = formCommand(payload.command, values);
+    }
+    if (key && stored) {
+      const claim = await this.#cards.claim(key, submission.block, speaker.shown);
+      if (!claim.ok) {
+        const { holder } = claim;
+        return holder.state === 'done'
+          ? refuse(`this was already done by ${holder.by}`)
+          : refuse(`${holder.by} is already running this`, 'wait for their result on this card');
+      }
+    }
+
+    const threadOfCard = stored
+      ? ({ ...stored.reference, activityId: stored.activityId } as ConversationReference)
+      : (TurnContext.getConversationReference(activity) as ConversationReference);
+    const answer = await this.#options.handle({
+      actor: speaker.actor,
+      surface: 'teams',
+      channel,
+      text: command,
+      sink: { send: (progress) => this.#postReply(threadOfCard, channel, progress) },
+    });
+
+    const at = formatAbsolute(this.#clock.now());
+    let shown: CardElement[];
+    let formState: FormState | undefined;
+    if (answer.ok) {
+      const interactive = hasInteraction(answer);
+      shown = [
+        decision(
+          speaker.shown,
+          command,
+          at,
+          interactive ? [] : renderCard(answer, this.#signer(channel)).body,
+        ),
+      ];
+      // A reply with its own buttons gets its own message, so its clicks find their card.
+      if (interactive) await this.#postReply(threadOfCard, channel, answer);
+    } else {
+      const error = answer.error;
+      const field = error?.field;
+      if (submission.kind === 'form' && field) {
+        formState = { block: submission.block, values, errors: { [field]: error.message } };
+      }
+      shown = [refusal(speaker.shown, error?.message ?? 'the command failed', error?.hint, answer)];
+    }
+    const card =
+      key && stored
+        ? await this.#cards.settle(key, submission.block, {
+            ok: answer.ok,
+            shown,
+            ...(formState ? { formState } : {}),
+          })
+        : undefined;
+    return this.#redraw(card, shown, channel);
+  }
+
+  /**
+   * Draws the card as it stands now and updates the posted message in place for everyone. Without
+   * a stored card (forgotten, or never Millwright's) only the outcome is drawn, for the clicker.
+   */
+  async #redraw(
+    card: StoredCard | undefined,
+    outcome: CardElement[],
+    channel: string,
+  ): Promise<AdaptiveCard> {
+    if (!card) return renderCard(reply(), { ...this.#signer(channel), after: outcome });
+    const drawn = renderCard(card.reply, {
+      ...this.#signer(card.channel, card.tokens),
+      omit: new Set(card.spent),
+      after: [...(card.decision ?? []), ...(card.notice ?? [])],
+      ...(card.formState ? { formState: card.formState } : {}),
+    });
+    await this.#update(card.reference as ConversationReference, card.activityId, drawn, card.reply);
+    return drawn;
+  }
+
+  async #interimCard(submission: CardSubmission, activity: Activity): Promise<AdaptiveCard> {
+    const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
+    const stored = key ? await this.#cards.get(key) : undefined;
+    const running = callout('accent', [
+      textBlock(
+        `**${this.#displayName(activity)}** pressed it; the command is still running and this card will update.`,
+      ),
+    ]);
+    if (!stored) return renderCard(reply(), { ...this.#signer(routerChannel(activity)), after: [running] });
+    return renderCard(stored.reply, {
+      ...this.#signer(stored.channel, stored.tokens),
+      omit: new Set([...stored.spent, submission.block]),
+      after: [running],
+    });
+  }
+
+  /** Sends a reply as a card; replies with buttons or forms are remembered for their clicks. */
+  async #postReply(
+    reference: ConversationReference,
+    channel: string,
+    message: Reply,
+  ): Promise<MessageHandle> {
+    const tokens: Record<string, string> = {};
+    const card = renderCard(message, this.#signer(channel, tokens));
+    const activityId = await this.#send(reference, cardActivity(card, message));
+    const remember = async (current: Reply) => {
+      if (!hasInteraction(current) || !activityId) return;
+      const { activityId: _thread, ...where } = reference;
+      await this.#cards.save({
+        conversationId: reference.conversation.id,
+        activityId,
+        channel,
+        reference: where,
+        reply: current,
+        tokens: { ...tokens },
+      });
+    };
+    await remember(message);
+    return {
+      update: async (next) => {
+        if (!activityId) return;
+        await this.#update(reference, activityId, renderCard(next, this.#signer(channel, tokens)), next);
+        await remember(next);
+      },
+    };
+  }
+
+  /**
+   * Sends through a proactive turn. The reference is applied here rather than by the turn, whose
+   * continuation activity has an id of its own that would become the replyToId.
+   */
+  async #send(reference: ConversationReference, activity: Partial<Activity>): Promise<string | undefined> {
+    let id: string | undefined;
+    try {
+      await this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
+        const outgoing = TurnContext.applyConversationReference(
+          { ...activity },
+          reference,
+        ) as Partial<Activity>;
+        const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
+        id = response?.id;
+      });
+    } catch (error) {
+      throw connectorError(error, 'post');
+    }
+    return id;
+  }
+
+  async #update(
+    reference: ConversationReference,
+    activityId: string,
+    card: AdaptiveCard,
+    message: Reply,
+  ): Promise<void> {
+    const { activityId: _thread, ...where } = reference;
+    try {
+      await this.#cloud.continueConversationAsync(
+        this.#appId,
+        where as ConversationReference,
+        async (turn) => {
+          const outgoing = TurnContext.applyConversationReference(
+            { ...cardActivity(card, message), id: activityId },
+            where,
+          ) as Partial<Activity>;
+          await turn.adapter.updateActivity(turn, outgoing);
+        },
+      );
+    } catch (error) {
+      throw connectorError(error, 'update');
+    }
+  }
+
+  /**
+   * Signs button and form commands for a channel. With `tokens`, a command keeps the token it was
+   * first signed with (and its expiry) every time the card is drawn again.
+   */
+  #signer(channel: string, tokens?: Record<string, string>): { sign: (command: string) => string } {
+    return {
+      sign: (command) => {
+        const known = tokens?.[command];
+        if (known) return known;
+        const token = this.#options.services.actions.sign({ command, channel });
+        if (tokens) tokens[command] = token;
+        return token;
+      },
+    };
+  }
+
+  /** The actor: AAD object id, named by UPN when the roster has it (looked up once an hour). */
+  async #speaker(activity: Activity, reference?: ConversationReference): Promise<Speaker> {
+    const from = activity.from;
+    const id = from?.aadObjectId ?? from?.id ?? 'unknown';
+    const cached = this.#names.get(id);
+    let name = cached && this.#clock.now().getTime() - cached.at < NAME_CACHE_MS ? cached.name : undefined;
+    if (name === undefined && reference && from?.id) {
+      name = await this.#lookUpName(reference, from.id);
+      if (name) this.#names.set(id, { name, at: this.#clock.now().getTime() });
+    }
+    const shown = name ?? this.#displayName(activity);
+    return { actor: { id, ...(shown ? { name: shown } : {}) }, shown };
+  }
+
+  #displayName(activity: Activity): string {
+    return activity.from?.name || activity.from?.aadObjectId || activity.from?.id || 'someone';
+  }
+
+  async #lookUpName(reference: ConversationReference, userId: string): Promise<string | undefined> {
+    try {
+      let upn: string | undefined;
+      await this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
+        upn = (await TeamsInfo.getMember(turn, userId)).userPrincipalName;
+      });
+      return upn;
+    } catch (error) {
+      // The display name from the activity is good enough to go on with.
+      this.#options.logger.debug({ err: error }, 'teams: roster lookup failed');
+      return undefined;
+    }
+  }
+
+  #failed(error: unknown, what: string): void {
+    const failure = asMillwrightError(error);
+    this.#options.logger.error({ err: failure.cause ?? failure, what }, 'teams: could not answer');
+  }
+}
+
+/**
+ * A failed Bot Connector call as one line a person can act on. The connector client has already
+ * retried what is worth retrying (429 after Retry-After, 5xx, dropped connections).
+ */
+function connectorError(error: unknown, what: 'post' | 'update'): MillwrightError {
+  const failure = error as { statusCode?: number; code?: string };
+  const status = failure.statusCode
+    ? ` (HTTP ${failure.statusCode}${failure.code ? ` ${failure.code}` : ''})`
+    : '';
+  return new MillwrightError(
+    ErrorCode.DependencyUnavailable,
+    `Teams did not accept the ${what === 'post' ? 'message' : 'card update'}${status}`,
+    {
+      hint:
+        failure.statusCode === 401 || failure.statusCode === 403
+          ? 'check teams.appId and its password or certificate, and that the app is still installed in that team or chat'
+          : 'the Bot Connector service may be down; try again shortly',
+      cause: error,
+    },
+  );
+}
+
+function channelOf(conversation: StoredConversation): string {
+  return conversation.channelId ?? conversation.id;
+}
+
+/**
+ * The command line in a message: mentions of the bot removed, other mentions kept as names; an
+ * empty message (just the mention) asks for help.
+ *
+ * @example
+ * commandText({ text: '<at>Millwright</at> deploys checkout', recipient: { id: '28:bot', name: 'Millwright' } }) // 'deploys checkout'
+ */
+export function commandText(activity: Partial<Activity>): string {
+  let line = activity.text ?? '';
+  const botId = activity.recipient?.id;
+  for (const entity of activity.entities ?? []) {
+    const mention = entity as { type?: string; text?: string; mentioned?: { id?: string } };
+    if (mention.type === 'mention' && mention.text && mention.mentioned?.id === botId) {
+      line = line.split(mention.text).join(' ');
+    }
+  }
+  line = line
+    .replace(/<at>([^<]*)<\/at>/g, '$1')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .trim();
+  return line === '' ? 'help' : line;
+}
+
+function hasInteraction(message: Reply): boolean {
+  return message.blocks.some((block) => block.type === 'actions' || block.type === 'form');
+}
+
+function cardActivity(card: AdaptiveCard, message: Reply): Partial<Activity> {
+  const summary = replyToText(message).split('\n', 1)[0]?.slice(0, 200);
+  return {
+    type: ActivityTypes.Message,
+    attachments: [{ contentType: CARD_CONTENT_TYPE, content: card }],
+    ...(summary ? { summary } : {}),
+  };
+}
+
+function decision(who: string, command: string, at: string, result: CardElement[]): CardElement {
+  return callout('good', [textBlock(`**${who}** ran ${command} · ${at}`, { weight: 'bolder' }), ...result]);
+}
+
+function refusal(who: string, why: string, hint?: string, answer?: Reply): CardElement {
+  const items = [textBlock(`**${who}** was refused: ${toCardMarkdown(why)}`, { color: 'attention' })];
+  if (hint) items.push(textBlock(`Hint: ${toCardMarkdown(hint)}`, { isSubtle: true }));
+  if (answer?.ref && answer.error?.code === 'millwright_internal') {
+    items.push(textBlock(`Reference: ${answer.ref}`, { isSubtle: true, size: 'small' }));
+  }
+  return callout('attention', items);
+}
+
+async function invokeResponse(turn: TurnContext, status: number, body: unknown): Promise<void> {
+  await turn.sendActivity({ type: 'invokeResponse', value: { status, body } });
+}
+
+/** An express-like response over node's, which is all CloudAdapter.process needs. */
+function responseFor(res: ServerResponse): BotResponse {
+  let status = 200;
+  let body: unknown;
+  const response: BotResponse = {
+    socket: res.socket,
+    status: (code: number) => {
+      status = code;
+      return response;
+    },
+    header: (name: string, value: unknown) => {
+      res.setHeader(name, String(value));
+      return response;
+    },
+    send: (value: unknown) => {
+      body = value;
+      return response;
+    },
+    end: () => {
+      if (res.headersSent) return response;
+      if (body === undefined) {
+        res.writeHead(status, { 'content-length': 0 });
+        res.end();
+      } else if (typeof body === 'string') {
+        // botbuilder sends error text here; the detail is in the log, not for the caller.
+        sendJson(res, status, { error: status >= 500 ? 'internal error' : body });
+      } else sendJson(res, status, body);
+      return response;
+    },
+  };
+  return response;
+}

@@ -1,0 +1,134 @@
+// Does `deploys` over 200 services cost about what its API calls cost? Prints the ratio of the
+// command's time to the same calls made raw and in parallel (https/fetch, no clients) in the same run.
+import { Agent, request } from 'node:https';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/index.js';
+import { fixedClock, silentLogger } from '../src/core/index.js';
+import { buildRuntime, createRouter } from '../src/main.js';
+import { startGitHubApi } from '../test/doubles/github-api.js';
+import { loadKubernetesScenario, startKubernetesApi } from '../test/doubles/kubernetes-api.js';
+
+const SERVICES = 200;
+const ROUNDS = 10;
+const TARGET = 2;
+const NOW = new Date('2025-01-01T12:00:00Z');
+const TOKEN = 'ghp_bench';
+
+const names = Array.from({ length: SERVICES }, (_, i) => `svc-${String(i).padStart(3, '0')}`);
+const kubernetes = await startKubernetesApi({
+  now: () => NOW,
+  objects: names.flatMap((name) =>
+    loadKubernetesScenario('healthy', { deployment: name, now: NOW }).filter((o) => o.kind !== 'PodLog'),
+  ),
+});
+const github = await startGitHubApi({ token: TOKEN, now: () => NOW });
+github.state.setRateLimit({ limit: 100_000_000, remaining: 100_000_000 });
+for (const name of names) {
+  github.state.addRepo(`acme/${name}`);
+  github.state.addDeployment(`acme/${name}`, {
+    ref: 'v1.4.2',
+    environment: 'production',
+    creator: 'ana',
+    createdAt: new Date(NOW.getTime() - 3_600_000),
+    statuses: [{ state: 'success', createdAt: new Date(NOW.getTime() - 3_000_000) }],
+  });
+}
+const dir = await mkdtemp(path.join(tmpdir(), 'millwright-bench-deploys-'));
+try {
+  const catalog = names
+    .map(
+      (name) =>
+        `  ${name}:\n    kubernetes: { namespace: shop, deployments: [${name}] }\n    github: { repo: acme/${name} }`,
+    )
+    .join('\n');
+  await writeFile(
+    path.join(dir, 'millwright.yml'),
+    `store:\n  path: ./data\nlog:\n  level: silent\nkubernetes:\n  kubeconfig: ${kubernetes.kubeconfigPath}\ngithub:\n  baseUrl: ${github.url}\n  token: ${TOKEN}\naccess:\n  roles:\n    viewer: { allow: ['*'] }\nservices:\n${catalog}\n`,
+  );
+  const loaded = await loadConfig(path.join(dir, 'millwright.yml'), { env: {} });
+  const runtime = await buildRuntime(loaded, { logger: silentLogger(), clock: fixedClock(NOW) });
+  const router = createRouter(runtime);
+  const deploys = async () => {
+    const answer = await router.handle({ actor: { id: 'bench' }, surface: 'shell', channel: 'bench', text: 'deploys' });
+    const rows = answer.blocks.find((block) => block.type === 'table');
+    if (!answer.ok || rows?.type !== 'table' || rows.rows.length !== SERVICES) {
+      throw new Error(`deploys failed: ${answer.error?.message ?? 'not every service listed'}`);
+    }
+  };
+
+  // The floor: per service the deployment, and GitHub's newest deployment then its status, all in parallel.
+  const agent = new Agent({ ca: kubernetes.caPem, keepAlive: true });
+  const kubeGet = (name: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        `${kubernetes.url}/apis/apps/v1/namespaces/shop/deployments/${name}`,
+        { agent, headers: { authorization: `Bearer ${kubernetes.token}`, accept: 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const body = JSON.parse(Buffer.concat(chunks).toString()) as { status?: { readyReplicas?: number } };
+            if (body.status?.readyReplicas !== 3) reject(new Error(`unexpected deployment ${name}`));
+            else resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  const githubGet = async (route: string) => {
+    const response = await fetch(`${github.url}${route}`, {
+      headers: { authorization: `token ${TOKEN}`, accept: 'application/vnd.github+json' },
+    });
+    if (!response.ok) throw new Error(`GitHub answered ${response.status} for ${route}`);
+    return (await response.json()) as Array<{ id: number; state?: string }>;
+  };
+  const rawCalls = () =>
+    Promise.all(
+      names.map(async (name) => {
+        await Promise.all([
+          kubeGet(name),
+          (async () => {
+            const [latest] = await githubGet(`/repos/acme/${name}/deployments?environment=production&per_page=1`);
+            const [status] = await githubGet(`/repos/acme/${name}/deployments/${latest!.id}/statuses?per_page=1`);
+            if (status?.state !== 'success') throw new Error(`unexpected status for ${name}`);
+          })(),
+        ]);
+      }),
+    );
+
+  for (let i = 0; i < 3; i++) {
+    await deploys();
+    await rawCalls();
+  }
+  kubernetes.clearRequests();
+  const githubBefore = github.requests.length;
+  await deploys();
+  const calls = { kubernetes: kubernetes.requests.length, github: github.requests.length - githubBefore };
+
+  // Alternating rounds keep drift in machine speed from landing on one side only.
+  const deploysMs: number[] = [];
+  const rawMs: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let t = performance.now();
+    await deploys();
+    deploysMs.push(performance.now() - t);
+    t = performance.now();
+    await rawCalls();
+    rawMs.push(performance.now() - t);
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const ratio = median(deploysMs) / median(rawMs);
+  console.log(
+    `deploys: ${SERVICES} services / the same API calls made raw in parallel = ${ratio.toFixed(2)} (target <= ${TARGET}); ` +
+      `${calls.kubernetes} Kubernetes + ${calls.github} GitHub calls per deploys (${median(deploysMs).toFixed(1)} ms vs ${median(rawMs).toFixed(1)} ms)`,
+  );
+  agent.destroy();
+  await runtime.close();
+} finally {
+  await Promise.all([kubernetes.close(), github.close()]);
+  await rm(dir, { recursive: true, force: true });
+}

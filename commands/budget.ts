@@ -1,0 +1,231 @@
+// budget [SERVICE|SLO] [at=TIME] [--explain]: error budget left, burn rates, burn state and time to
+// exhaustion for every SLO (worst first), or the detail and a chart for one service or SLO.
+import {
+  type Block,
+  context,
+  defineCommand,
+  ErrorCode,
+  fields,
+  formatWhen,
+  header,
+  type ImageBlock,
+  MillwrightError,
+  nearest,
+  type Reply,
+  reply,
+  table,
+  text,
+} from '../src/core/index.js';
+import {
+  describeReading,
+  formatBurn,
+  formatExhaustion,
+  formatRemaining,
+  formatSli,
+  formatSoonestExhaustion,
+  type Reading,
+  type SloEvaluation,
+  type SloService,
+  sloLabel,
+  summarizeEvaluation,
+} from '../src/slo/index.js';
+
+const image = (url: string, alt: string): ImageBlock => ({ type: 'image', url, alt });
+
+function ratioText(reading: Reading): string {
+  if (reading.kind !== 'value') return describeReading(reading);
+  return `${Number((reading.value * 100).toPrecision(4))}%`;
+}
+
+/** Readings that are not numbers, with the query that gave them, so the gap can be fixed. */
+function gaps(evaluation: SloEvaluation): string[] {
+  const seen = new Map<string, string>();
+  const readings: Array<[string, Reading]> = [
+    [evaluation.slo.window, evaluation.errorRatio],
+    ...evaluation.burnRates.map((burn) => [burn.window, burn.errorRatio] as [string, Reading]),
+  ];
+  for (const [window, reading] of readings) {
+    if (reading.kind === 'no_data')
+      seen.set(`no data ${reading.query}`, `no data for ${window}: \`${reading.query}\``);
+    if (reading.kind === 'unknown')
+      seen.set(`unknown ${reading.message}`, `unknown for ${window}: ${reading.message}`);
+  }
+  return [...seen.values()];
+}
+
+function exhaustionText(evaluation: SloEvaluation): string {
+  return evaluation.exhaustion
+    .map((exhaustion) => {
+      const when =
+        exhaustion.status === 'burning'
+          ? formatWhen(new Date(evaluation.at.getTime() + exhaustion.inMs!), evaluation.at)
+          : formatExhaustion(exhaustion);
+      return `at the ${exhaustion.window} rate (${formatBurn(exhaustion.burnRate)}): ${when}`;
+    })
+    .join('; ');
+}
+
+function listReply(evaluations: SloEvaluation[], at: Date, now: Date, service: SloService): Reply {
+  const worst = evaluations[0]!;
+  const blocks: Block[] = [
+    text(`*${summarizeEvaluation(worst)}*`),
+    table(
+      ['service', 'SLO', 'objective', 'SLI', 'budget left', 'burn 1h', 'state', 'runs out'],
+      evaluations.map((evaluation) => [
+        evaluation.slo.service,
+        evaluation.slo.name,
+        `${evaluation.slo.objective}% / ${evaluation.slo.window}`,
+        formatSli(evaluation.sli),
+        formatRemaining(evaluation.budgetRemaining),
+        formatBurn(evaluation.burnRates.find((burn) => burn.window === '1h')!.burnRate),
+        evaluation.state,
+        formatSoonestExhaustion(evaluation),
+      ]),
+    ),
+  ];
+  const problems = evaluations.flatMap((evaluation) =>
+    gaps(evaluation)
+      .slice(0, 2)
+      .map((gap) => `${sloLabel(evaluation.slo)}: ${gap}`),
+  );
+  if (problems.length > 0) blocks.push(context(problems.slice(0, 10).join('\n')));
+  blocks.push(
+    context(
+      `${evaluations.length} SLO${evaluations.length === 1 ? '' : 's'}, worst budget first; evaluated at ${formatWhen(at, now)} from ${service.usesRecordingRules ? 'recording rules' : 'raw queries'}. Detail and chart: budget SERVICE`,
+    ),
+  );
+  return reply(...blocks);
+}
+
+async function detailBlocks(
+  evaluation: SloEvaluation,
+  service: SloService,
+  explain: boolean,
+  signal: AbortSignal,
+): Promise<Block[]> {
+  const { slo } = evaluation;
+  const blocks: Block[] = [
+    header(sloLabel(slo)),
+    text(`*${summarizeEvaluation(evaluation)}*${slo.description ? `\n${slo.description}` : ''}`),
+    fields([
+      {
+        label: 'objective',
+        value: `${slo.objective}% over ${slo.window} (error budget ${Number((slo.errorBudget * 100).toPrecision(6))}%)`,
+      },
+      { label: 'SLI', value: formatSli(evaluation.sli) },
+      { label: 'budget spent', value: formatRemaining(evaluation.budgetConsumed) },
+      { label: 'budget left', value: formatRemaining(evaluation.budgetRemaining) },
+      { label: 'burn state', value: `${evaluation.state}: ${evaluation.stateReason}` },
+      { label: 'runs out', value: exhaustionText(evaluation) },
+    ]),
+    table(
+      ['window', 'error ratio', 'burn rate'],
+      evaluation.burnRates.map((burn) => [
+        burn.window,
+        ratioText(burn.errorRatio),
+        formatBurn(burn.burnRate),
+      ]),
+    ),
+  ];
+  const missing = gaps(evaluation);
+  if (missing.length > 0) blocks.push(context(missing.join('\n')));
+  let chartQueries: { errors: string; total: string } | undefined;
+  if (evaluation.budgetRemaining.kind === 'value') {
+    try {
+      const chart = await service.chart(evaluation, signal);
+      chartQueries = chart.history.queries;
+      const first = chart.history.points[0]?.remaining ?? 1;
+      blocks.push(
+        image(
+          chart.url,
+          `budget left over ${slo.window}: ${formatRemaining({ kind: 'value', value: first })} ${chart.sparkline} ${formatRemaining(evaluation.budgetRemaining)}`,
+        ),
+      );
+    } catch (error) {
+      if (signal.aborted) throw error;
+      blocks.push(context(`chart not drawn: ${(error as Error).message}`));
+    }
+  }
+  if (explain) {
+    const unix = evaluation.at.getTime() / 1000;
+    const lines = [
+      `evaluated at ${evaluation.at.toISOString()} (time=${unix}) from ${evaluation.source === 'raw' ? 'raw SLI queries' : 'recording rules'}`,
+      `${slo.window}: ${evaluation.windowQuery}`,
+      ...evaluation.burnRates.map((burn) => `${burn.window}: ${burn.query}`),
+      ...(chartQueries
+        ? [`chart (bad events): ${chartQueries.errors}`, `chart (all events): ${chartQueries.total}`]
+        : []),
+    ];
+    blocks.push(text(`\`\`\`\n${lines.join('\n')}\n\`\`\``));
+  }
+  return blocks;
+}
+
+export default defineCommand({
+  name: 'budget',
+  summary: 'Error budgets: how much is left, how fast it burns, and when it runs out',
+  description:
+    'Without arguments, every SLO with the worst budget first. With a service, an SLO name or service/name, ' +
+    'the numbers per burn-rate window and a chart of the budget over the SLO window. Burn states follow the ' +
+    'SRE Workbook: page when 1h and 5m both burn above 14.4×, or 6h and 30m above 6×; ticket when 1d and 2h ' +
+    'both burn above 3×, or 3d and 6h above 1×.',
+  examples: ['budget', 'budget checkout', 'budget checkout/availability --explain', 'budget payments at=2h'],
+  positionals: [{ name: 'slo', description: 'a service, an SLO name, or service/name' }],
+  options: {
+    at: {
+      type: 'time',
+      description: 'evaluate at this time instead of now (2h means two hours ago, or an ISO time)',
+    },
+  },
+  flags: { explain: 'add the exact PromQL and the evaluation time' },
+  handler: async (ctx, args) => {
+    const service = ctx.services.slo;
+    if (!service) {
+      throw new MillwrightError(ErrorCode.NotConfigured, 'budget needs Prometheus, which is not configured', {
+        hint: 'set prometheus.url in millwright.yml',
+      });
+    }
+    const all = service.list();
+    if (all.length === 0) {
+      return reply(
+        text('No SLOs are defined, so there is no error budget to show.'),
+        context(
+          'Add SLO files under slos/ (see slos/checkout.yml) or slos: in millwright.yml, then run millwright slo lint.',
+        ),
+      );
+    }
+    const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
+    const term = args.positionals.slo;
+    if (term === undefined) {
+      const evaluations = await service.evaluateMany(all, at, ctx.signal);
+      const down = evaluations.every(
+        (evaluation) =>
+          evaluation.errorRatio.kind === 'unknown' &&
+          evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
+      );
+      if (down) {
+        const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
+        throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
+          hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
+        });
+      }
+      return listReply(evaluations, at, ctx.clock.now(), service);
+    }
+    const matched = service.find(term);
+    if (matched.length === 0) {
+      const names = [...new Set(all.flatMap((slo) => [slo.service, sloLabel(slo)]))];
+      const guess = nearest(term, names);
+      throw new MillwrightError(ErrorCode.NotFound, `no SLO or service named "${term}"`, {
+        hint: guess
+          ? `did you mean "${guess}"? type budget for the list`
+          : 'type budget for the list of SLOs',
+      });
+    }
+    const evaluations = await service.evaluateMany(matched, at, ctx.signal);
+    const blocks: Block[] = [];
+    for (const evaluation of evaluations) {
+      blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));
+    }
+    return reply(...blocks);
+  },
+});

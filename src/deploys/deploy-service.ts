@@ -1,0 +1,533 @@
+// Deployment status per service from the catalog: what the cluster runs merged with what GitHub
+// deployed, for every service in parallel (bounded), one service in detail, or one rollout watched.
+import type { MillwrightConfig } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
+import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { abortableSleep } from '../core/retry.js';
+import { nearest } from '../core/suggest.js';
+import type { GitHubClient } from '../executors/github/index.js';
+import {
+  type CallOptions,
+  describeDeployment,
+  type KubernetesClient,
+  listReplicaSets,
+  type RetryPolicy,
+} from '../executors/kubernetes/index.js';
+import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
+import { mapBounded } from './bounded.js';
+import { ClusterConnections, type DeploymentReading, readDeploymentObjects, readingOf } from './cluster.js';
+import { combineDrift, type DriftVerdict, judgeDrift } from './drift.js';
+import { readDeploymentHistory, readLatestDeployments } from './github-history.js';
+import { compareRevision, imageVersion, runningRevision, shortSha } from './image-revision.js';
+import {
+  type DeploymentDetail,
+  type DeployProblem,
+  type GitHubSide,
+  type ServiceDetail,
+  type ServiceEntry,
+  type ServiceOverview,
+  type ServiceState,
+  STATE_ORDER,
+  type WatchOutcome,
+  type WatchResult,
+  type WatchSnapshot,
+} from './types.js';
+
+export interface DeployServiceOptions {
+  /** The service catalog (`services` in millwright.yml). */
+  catalog: Readonly<Record<string, ServiceEntry>>;
+  clusters: ClusterConnections;
+  /** The GitHub client shared with the github executor (one rate-limit gate); absent when not configured. */
+  github?: GitHubClient | undefined;
+  clock: Clock;
+  logger: Logger;
+  /** Services read at once; default 16. */
+  concurrency?: number;
+  /** Waits between watch polls; injected so tests do not wait in real time. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface WatchOptions {
+  signal?: AbortSignal | undefined;
+  /** Longest the watch runs, by the service's clock. */
+  timeoutMs: number;
+  /** Pause between two looks at the rollout. */
+  intervalMs: number;
+  /** Called after every look, in order; the command updates its message from it. */
+  onProgress?: (snapshot: WatchSnapshot) => Promise<void> | void;
+}
+
+/** Consecutive failed reads after which a watch stops with `unreachable`. */
+const WATCH_FAILURE_LIMIT = 3;
+/** How far back `recentDeploys` reads GitHub deployments, per environment. */
+const RECENT_DEPTH = 20;
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; problem: DeployProblem };
+
+/**
+ * Answers "is my deploy out, and is it healthy?" for the services in the catalog. Also the
+ * incident brief's `DeployHistory` (GitHub deployments and Kubernetes rollouts since a time).
+ *
+ * @example
+ * const deploys = createDeployService(config, { github, clock, logger });
+ * const rows = await deploys.overview({ signal });   // worst first
+ * const detail = await deploys.detail('checkout', { signal });
+ */
+export class DeployService implements DeployHistory {
+  readonly #options: DeployServiceOptions;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(options: DeployServiceOptions) {
+    this.#options = options;
+    this.#sleep = options.sleep ?? abortableSleep;
+  }
+
+  /** Names in the catalog, sorted. */
+  services(): string[] {
+    return Object.keys(this.#options.catalog).sort();
+  }
+
+  /** The catalog entry, or `millwright_not_found` with the nearest name. */
+  entry(service: string): ServiceEntry {
+    const entry = Object.hasOwn(this.#options.catalog, service) ? this.#options.catalog[service] : undefined;
+    if (entry) return entry;
+    const names = this.services();
+    const guess = nearest(service, names);
+    throw new MillwrightError(ErrorCode.NotFound, `no service "${service}" in the catalog`, {
+      hint: guess
+        ? `did you mean "${guess}"? deploys lists them all`
+        : names.length > 0
+          ? `known services: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''}`
+          : 'add it under services: in millwright.yml, with its kubernetes and github sections',
+    });
+  }
+
+  /**
+   * Every service (or the ones named), worst first: failed, error, degraded, progressing, paused,
+   * healthy, unknown; drift first within a state. A failing cluster or repository becomes a problem
+   * on that service's row, never a failed answer.
+   */
+  async overview(
+    options: { signal?: AbortSignal | undefined; services?: string[] } = {},
+  ): Promise<ServiceOverview[]> {
+    const names = options.services ?? this.services();
+    const rows = await mapBounded(names, this.#options.concurrency ?? 16, (name) =>
+      this.#overviewOf(name, this.entry(name), options.signal),
+    );
+    return rows.sort(worstFirst);
+  }
+
+  /** One service in full: conditions, ReplicaSet revisions, pods, GitHub deployments, drift. */
+  async detail(service: string, options: { signal?: AbortSignal | undefined } = {}): Promise<ServiceDetail> {
+    const entry = this.entry(service);
+    const { signal } = options;
+    const [cluster, github] = await Promise.all([
+      entry.kubernetes
+        ? this.#attempt('kubernetes', signal, () => this.#describeCluster(service, entry, signal))
+        : undefined,
+      entry.github
+        ? this.#attempt('github', signal, () => this.#readGitHub(entry, signal, 'detail'))
+        : undefined,
+    ]);
+    const readings: Outcome<DeploymentReading[]> | undefined =
+      cluster && (cluster.ok ? { ok: true, value: cluster.value.map((d) => d.reading) } : cluster);
+    const { deployments: _readings, ...merged } = this.#merge(service, entry, readings, github);
+    return {
+      ...merged,
+      namespace: entry.kubernetes?.namespace,
+      context: (cluster?.ok ? cluster.value[0]?.context : undefined) ?? entry.kubernetes?.context,
+      deployments: cluster?.ok
+        ? cluster.value.map(({ context: _context, ...d }) => ({
+            ...d,
+            drift: this.#driftOf(entry, d.reading, github),
+          }))
+        : [],
+    };
+  }
+
+  /**
+   * Follows a service's rollout until every deployment is healthy (`complete`), one failed or is
+   * paused, the reads keep failing (`unreachable`), or `timeoutMs` passes (`timeout`).
+   *
+   * @example
+   * const { outcome } = await deploys.watch('checkout', { timeoutMs: 600_000, intervalMs: 5_000, onProgress: show });
+   */
+  async watch(service: string, options: WatchOptions): Promise<WatchResult> {
+    const entry = this.entry(service);
+    const spec = entry.kubernetes;
+    if (!spec) {
+      throw new MillwrightError(ErrorCode.NotConfigured, `${service} has no Kubernetes side to watch`, {
+        hint: `add services.${service}.kubernetes (namespace, deployments or selector) to millwright.yml`,
+      });
+    }
+    const { clock } = this.#options;
+    const client = this.#options.clusters.client(spec.context);
+    const started = clock.now().getTime();
+    let failures = 0;
+    for (let polls = 1; ; polls++) {
+      let snapshot: WatchSnapshot;
+      try {
+        const objects = await readDeploymentObjects(client, service, spec, callOptions(options.signal));
+        const readings = objects.map((object) => readingOf(object, service));
+        failures = 0;
+        const { state, message } = stateOf(readings);
+        snapshot = {
+          service,
+          state,
+          message,
+          deployments: readings.map((r) => r.status),
+          elapsedMs: clock.now().getTime() - started,
+          polls,
+        };
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        failures++;
+        const problem = toProblem('kubernetes', error);
+        this.#options.logger.warn({ service, err: error, failures }, 'rollout read failed while watching');
+        snapshot = {
+          service,
+          state: 'error',
+          message: problem.message,
+          deployments: [],
+          elapsedMs: clock.now().getTime() - started,
+          polls,
+          problem,
+        };
+      }
+      await options.onProgress?.(snapshot);
+      const outcome = watchOutcome(snapshot, failures);
+      if (outcome) return { outcome, last: snapshot };
+      const left = started + options.timeoutMs - clock.now().getTime();
+      if (left <= 0) return { outcome: 'timeout', last: snapshot };
+      await this.#sleep(Math.min(options.intervalMs, left), options.signal);
+    }
+  }
+
+  /**
+   * Deploys of a service since a time, newest first: GitHub deployments to its environments and
+   * Kubernetes rollouts (new ReplicaSets) that no GitHub deployment explains. For incident suspects.
+   * A source that fails is logged and left out; when every source fails, the first failure is thrown.
+   *
+   * @example
+   * const suspects = await deploys.recentDeploys('checkout', new Date(Date.now() - 6 * 3_600_000));
+   */
+  async recentDeploys(service: string, since: Date): Promise<RecentDeploy[]> {
+    const entry = Object.hasOwn(this.#options.catalog, service) ? this.#options.catalog[service] : undefined;
+    if (!entry) return [];
+    const { github } = this.#options;
+    const fromGitHub =
+      entry.github && github
+        ? readDeploymentHistory(github, entry.github, undefined, RECENT_DEPTH).then((side) =>
+            side.recent.filter((d) => new Date(d.createdAt) >= since),
+          )
+        : Promise.resolve([]);
+    const fromCluster = entry.kubernetes ? this.#recentRollouts(service, entry, since) : Promise.resolve([]);
+    const [deployments, rollouts] = await Promise.allSettled([fromGitHub, fromCluster]);
+    const failed = [deployments, rollouts].filter((r) => r.status === 'rejected');
+    for (const failure of failed) {
+      this.#options.logger.warn({ service, err: failure.reason }, 'a deploy source could not be read');
+    }
+    if (failed.length === 2) throw failed[0]!.reason;
+    const found: RecentDeploy[] = [];
+    const githubDeployments = deployments.status === 'fulfilled' ? deployments.value : [];
+    for (const d of githubDeployments) {
+      found.push({
+        at: d.createdAt,
+        what: `${d.environment} deployment ${d.ref} (${shortSha(d.sha)}): ${d.state.replace('_', ' ')}`,
+        by: d.creator ?? 'unknown',
+        link: d.link,
+      });
+    }
+    if (rollouts.status === 'fulfilled') {
+      for (const rollout of rollouts.value) {
+        // A rollout GitHub already lists is the same event; the deployment says more about it.
+        const explained = githubDeployments.some((d) =>
+          rollout.images.some((image) => compareRevision(runningRevision(image), d) === 'same'),
+        );
+        if (!explained) found.push(rollout.deploy);
+      }
+    }
+    return found.sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  async #recentRollouts(
+    service: string,
+    entry: ServiceEntry,
+    since: Date,
+  ): Promise<Array<{ deploy: RecentDeploy; images: string[] }>> {
+    const spec = entry.kubernetes!;
+    const client = this.#options.clusters.client(spec.context);
+    const objects = await readDeploymentObjects(client, service, spec, {});
+    const lists = await Promise.all(
+      objects.map(async (object) => {
+        const target = {
+          namespace: object.metadata?.namespace ?? spec.namespace,
+          name: object.metadata?.name ?? '',
+        };
+        const revisions = await listReplicaSets(client, target);
+        return revisions
+          .filter((rs) => rs.createdAt !== null && new Date(rs.createdAt) >= since)
+          .map((rs) => ({
+            images: rs.images.map((i) => i.image),
+            deploy: {
+              at: rs.createdAt!,
+              what: `rollout ${target.namespace}/${target.name} revision ${rs.revision ?? '?'}: ${rs.images.map((i) => imageVersion(i.image)).join(', ')}`,
+              by: 'kubernetes (no GitHub deployment)',
+            },
+          }));
+      }),
+    );
+    return lists.flat();
+  }
+
+  async #overviewOf(
+    service: string,
+    entry: ServiceEntry,
+    signal: AbortSignal | undefined,
+  ): Promise<ServiceOverview> {
+    const [cluster, github] = await Promise.all([
+      entry.kubernetes
+        ? this.#attempt('kubernetes', signal, () => this.#readCluster(service, entry, signal))
+        : undefined,
+      entry.github
+        ? this.#attempt('github', signal, () => this.#readGitHub(entry, signal, 'overview'))
+        : undefined,
+    ]);
+    return this.#merge(service, entry, cluster, github);
+  }
+
+  async #readCluster(
+    service: string,
+    entry: ServiceEntry,
+    signal: AbortSignal | undefined,
+  ): Promise<DeploymentReading[]> {
+    const spec = entry.kubernetes!;
+    const client = this.#options.clusters.client(spec.context);
+    const objects = await readDeploymentObjects(client, service, spec, callOptions(signal));
+    return objects.map((object) => readingOf(object, service));
+  }
+
+  async #describeCluster(
+    service: string,
+    entry: ServiceEntry,
+    signal: AbortSignal | undefined,
+  ): Promise<Array<Omit<DeploymentDetail, 'drift'> & { context: string }>> {
+    const spec = entry.kubernetes!;
+    const client: KubernetesClient = this.#options.clusters.client(spec.context);
+    const call = callOptions(signal);
+    const objects = await readDeploymentObjects(client, service, spec, call);
+    return Promise.all(
+      objects.map(async (object) => {
+        const reading = readingOf(object, service);
+        const described = await describeDeployment(
+          client,
+          { namespace: reading.status.namespace, name: reading.status.name },
+          call,
+        );
+        return {
+          reading,
+          replicaSets: described.replicaSets,
+          pods: described.pods,
+          context: client.context,
+        };
+      }),
+    );
+  }
+
+  async #readGitHub(
+    entry: ServiceEntry,
+    signal: AbortSignal | undefined,
+    view: 'overview' | 'detail',
+  ): Promise<GitHubSide> {
+    const client = this.#options.github;
+    if (!client) {
+      throw new MillwrightError(ErrorCode.NotConfigured, 'GitHub is not configured', {
+        hint: 'set github.token (and github.baseUrl for GitHub Enterprise) in millwright.yml',
+      });
+    }
+    return view === 'overview'
+      ? readLatestDeployments(client, entry.github!, signal)
+      : readDeploymentHistory(client, entry.github!, signal);
+  }
+
+  /** Runs one side's read; a failure becomes a problem on the row (unless the command was cancelled). */
+  async #attempt<T>(
+    source: DeployProblem['source'],
+    signal: AbortSignal | undefined,
+    read: () => Promise<T>,
+  ): Promise<Outcome<T>> {
+    try {
+      return { ok: true, value: await read() };
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      return { ok: false, problem: toProblem(source, error) };
+    }
+  }
+
+  #merge(
+    service: string,
+    entry: ServiceEntry,
+    cluster: Outcome<DeploymentReading[]> | undefined,
+    github: Outcome<GitHubSide> | undefined,
+  ): ServiceOverview {
+    const problems: DeployProblem[] = [];
+    const readings = cluster?.ok ? cluster.value : [];
+    if (cluster && !cluster.ok) problems.push(cluster.problem);
+    if (github && !github.ok) problems.push(github.problem);
+    for (const problem of problems) {
+      this.#options.logger.warn({ service, source: problem.source, code: problem.code }, problem.message);
+    }
+
+    let state: ServiceState;
+    let message: string;
+    if (!entry.kubernetes) {
+      state = 'unknown';
+      message = `no kubernetes section for ${service} in the catalog`;
+    } else if (!cluster?.ok) {
+      state = 'error';
+      message = problems.find((p) => p.source === 'kubernetes')?.message ?? 'the cluster could not be read';
+    } else {
+      ({ state, message } = stateOf(readings));
+    }
+
+    const versions = [...new Set(readings.map((r) => (r.image ? imageVersion(r.image) : '-')))];
+    const drift = combineDrift(
+      readings.map((reading) => ({
+        name: reading.status.name,
+        verdict: this.#driftOf(entry, reading, github),
+      })),
+    );
+    return {
+      service,
+      state,
+      message,
+      deployments: readings,
+      versions,
+      ready: readings.reduce((sum, r) => sum + r.status.replicas.ready, 0),
+      desired: readings.reduce((sum, r) => sum + r.status.replicas.desired, 0),
+      github: github?.ok ? github.value : undefined,
+      drift:
+        readings.length > 0
+          ? drift
+          : {
+              status: 'unknown',
+              reason: entry.kubernetes
+                ? 'the cluster could not be read, so what runs is unknown'
+                : `no kubernetes section for ${service} in the catalog, so what runs is unknown`,
+            },
+      problems,
+    };
+  }
+
+  #driftOf(
+    entry: ServiceEntry,
+    reading: DeploymentReading,
+    github: Outcome<GitHubSide> | undefined,
+  ): DriftVerdict {
+    if (!reading.running) {
+      return { status: 'unknown', reason: `deployment ${reading.status.name} has no container image` };
+    }
+    if (!entry.github) {
+      return {
+        status: 'unknown',
+        reason: 'no github repo for this service in the catalog to compare with',
+      };
+    }
+    if (!github?.ok) {
+      return {
+        status: 'unknown',
+        reason: `GitHub could not be read (${github?.ok === false ? github.problem.message : 'not asked'})`,
+      };
+    }
+    const side = github.value;
+    return judgeDrift({
+      running: reading.running,
+      environment: side.environment,
+      latest: side.latest,
+      lastSuccess: side.lastSuccess,
+      searched: side.searched,
+    });
+  }
+}
+
+/** The service state is its worst deployment's; the message is that deployment's. */
+function stateOf(readings: DeploymentReading[]): { state: ServiceState; message: string } {
+  const worst = [...readings].sort(
+    (a, b) => STATE_ORDER.indexOf(a.status.state) - STATE_ORDER.indexOf(b.status.state),
+  )[0];
+  if (!worst) return { state: 'unknown', message: 'no deployments' };
+  return { state: worst.status.state, message: worst.status.message };
+}
+
+function watchOutcome(snapshot: WatchSnapshot, failures: number): WatchOutcome | undefined {
+  if (snapshot.state === 'healthy') return 'complete';
+  if (snapshot.state === 'failed') return 'failed';
+  if (snapshot.state === 'paused') return 'paused';
+  if (failures >= WATCH_FAILURE_LIMIT) return 'unreachable';
+  return undefined;
+}
+
+const DRIFT_ORDER = { drift: 0, unknown: 1, 'rolling-out': 2, 'in-sync': 3 } as const;
+
+function worstFirst(a: ServiceOverview, b: ServiceOverview): number {
+  return (
+    STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) ||
+    DRIFT_ORDER[a.drift.status] - DRIFT_ORDER[b.drift.status] ||
+    a.service.localeCompare(b.service)
+  );
+}
+
+function toProblem(source: DeployProblem['source'], error: unknown): DeployProblem {
+  const failure = asMillwrightError(error);
+  return {
+    source,
+    code: failure.code,
+    message: failure.code === ErrorCode.Internal ? `unexpected failure: ${failure.message}` : failure.message,
+    hint: failure.hint,
+  };
+}
+
+function callOptions(signal: AbortSignal | undefined): CallOptions {
+  return signal ? { signal } : {};
+}
+
+/**
+ * Builds the service from the config: one Kubernetes client per context (config `kubernetes`),
+ * and the shared GitHub client when `github` is configured.
+ *
+ * @example
+ * const deploys = createDeployService(config, { github: createGitHubClient({ ... }), clock, logger });
+ */
+export function createDeployService(
+  config: Pick<MillwrightConfig, 'services' | 'kubernetes'>,
+  options: {
+    github?: GitHubClient | undefined;
+    clock: Clock;
+    logger: Logger;
+    concurrency?: number;
+    sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+    /** Kubernetes retry policy (tests pass a sleep that does not wait). */
+    retries?: RetryPolicy;
+    /** kubeconfig text instead of `kubernetes.kubeconfig`. */
+    kubeconfigYaml?: string;
+  },
+): DeployService {
+  const clusters = new ClusterConnections({
+    kubeconfigPath: config.kubernetes?.kubeconfig,
+    kubeconfigYaml: options.kubeconfigYaml,
+    defaultContext: config.kubernetes?.context,
+    logger: options.logger,
+    clock: options.clock,
+    retries: options.retries,
+  });
+  return new DeployService({
+    catalog: config.services,
+    clusters,
+    github: options.github,
+    clock: options.clock,
+    logger: options.logger,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+}

@@ -1,0 +1,101 @@
+// What `deploys` knows about a service: its rollout state merged from Kubernetes and GitHub, the
+// problems met on the way, and the shapes of the detail and watch answers.
+import type { MillwrightConfig } from '../config/index.js';
+import type { GitHubDeployment } from '../executors/github/index.js';
+import type { DeploymentStatus, PodSummary, ReplicaSetRevision } from '../executors/kubernetes/index.js';
+import type { DeploymentReading } from './cluster.js';
+import type { DriftVerdict } from './drift.js';
+
+/** One entry of the service catalog (`services.NAME` in millwright.yml). */
+export type ServiceEntry = MillwrightConfig['services'][string];
+export type ServiceKubernetes = NonNullable<ServiceEntry['kubernetes']>;
+export type ServiceGitHub = NonNullable<ServiceEntry['github']>;
+
+/**
+ * A service's rollout state, worst first when sorted: `failed` (a rollout gave up), `error` (the
+ * cluster could not be read), `degraded` (rolled out, fewer replicas available than wanted),
+ * `progressing`, `paused`, `healthy`, and `unknown` (no Kubernetes side in the catalog).
+ */
+export type ServiceState = 'failed' | 'error' | 'degraded' | 'progressing' | 'paused' | 'healthy' | 'unknown';
+
+export const STATE_ORDER: readonly ServiceState[] = [
+  'failed',
+  'error',
+  'degraded',
+  'progressing',
+  'paused',
+  'healthy',
+  'unknown',
+];
+
+/** A dependency that failed for one service; the rest of the answer still stands. */
+export interface DeployProblem {
+  source: 'kubernetes' | 'github';
+  code: string;
+  message: string;
+  hint?: string | undefined;
+}
+
+/** What GitHub says about the service's first environment. */
+export interface GitHubSide {
+  repo: string;
+  environment: string;
+  /** The newest deployment to the environment, any state. */
+  latest?: GitHubDeployment | undefined;
+  /** The newest successful one among the `searched` newest. */
+  lastSuccess?: GitHubDeployment | undefined;
+  searched: number;
+  /** The newest deployments read (all the service's environments in the detail view), newest first. */
+  recent: GitHubDeployment[];
+}
+
+/** One row of `deploys`. */
+export interface ServiceOverview {
+  service: string;
+  state: ServiceState;
+  /** One line: the worst deployment's message, or why the state is unknown. */
+  message: string;
+  deployments: DeploymentReading[];
+  /** Image versions of the main containers, distinct, in deployment order. */
+  versions: string[];
+  ready: number;
+  desired: number;
+  github?: GitHubSide | undefined;
+  drift: DriftVerdict;
+  problems: DeployProblem[];
+}
+
+/** One deployment in full, for `deploys SERVICE`. */
+export interface DeploymentDetail {
+  reading: DeploymentReading;
+  replicaSets: ReplicaSetRevision[];
+  pods: PodSummary[];
+  drift: DriftVerdict;
+}
+
+export interface ServiceDetail extends Omit<ServiceOverview, 'deployments'> {
+  namespace?: string | undefined;
+  context?: string | undefined;
+  deployments: DeploymentDetail[];
+}
+
+/** How a watched rollout ended. */
+export type WatchOutcome = 'complete' | 'failed' | 'paused' | 'timeout' | 'unreachable';
+
+/** One look at a rollout while it is watched. */
+export interface WatchSnapshot {
+  service: string;
+  state: ServiceState;
+  message: string;
+  deployments: DeploymentStatus[];
+  /** Milliseconds since the watch began, by the injected clock. */
+  elapsedMs: number;
+  polls: number;
+  /** The last read's failure, while it is retried. */
+  problem?: DeployProblem | undefined;
+}
+
+export interface WatchResult {
+  outcome: WatchOutcome;
+  last: WatchSnapshot;
+}

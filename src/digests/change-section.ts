@@ -1,0 +1,58 @@
+// Changes in a digest: those the policy gate let through without a human, those that needed a
+// person, and those that failed, in the period.
+import type { ChangeRequest } from '../changes/types.js';
+import { fields, list, text } from '../core/reply.js';
+import { inPeriod, plural, type SectionInput, type SectionResult } from './section.js';
+
+const TITLE = text('*Changes*');
+/** Who the change service writes as when it decides on its own. */
+const GATE = 'millwright';
+const MAX_ITEMS = 10;
+
+const line = (change: ChangeRequest) => `${change.id} ${change.service}: ${change.summary} (${change.state})`;
+
+function itemsOf(changes: ChangeRequest[]): string[] {
+  const shown = changes.slice(0, MAX_ITEMS).map(line);
+  if (changes.length > MAX_ITEMS) shown.push(`and ${changes.length - MAX_ITEMS} more (change list)`);
+  return shown;
+}
+
+/**
+ * The changes section, from each change's timeline: `approved` by millwright in the period means
+ * approved without a human; `awaiting approval` means a person had to decide; `failed` or
+ * `rolled-back` means it failed.
+ *
+ * @example
+ * const { headline } = await changeSection(input); // '3 changes approved without a human, 1 failed'
+ */
+export async function changeSection(input: SectionInput): Promise<SectionResult> {
+  const source = input.sources.changes();
+  if (!source) return { blocks: [TITLE, text('Change requests are not available here.')] };
+  const changes = (await source.list()).filter((change) => input.scope.includes(change.service));
+  const during = (change: ChangeRequest, match: (event: string, by: string) => boolean) =>
+    change.timeline.some((entry) => match(entry.event, entry.by) && inPeriod(input.period, entry.at));
+  const automatic = changes.filter((change) => during(change, (event, by) => event === 'approved' && by === GATE));
+  const needed = changes.filter(
+    (change) =>
+      during(change, (event) => event === 'awaiting approval') ||
+      (change.state === 'pending-approval' && Date.parse(change.requestedAt) <= input.period.until.getTime()),
+  );
+  const failed = changes.filter((change) => during(change, (event) => event === 'failed' || event === 'rolled-back'));
+  if (automatic.length + needed.length + failed.length === 0) {
+    return { blocks: [TITLE, text('No changes were requested, approved or failed in this period.')], headline: 'no changes' };
+  }
+  const blocks = [
+    TITLE,
+    fields([
+      { label: 'approved without a human', value: String(automatic.length) },
+      { label: 'needed approval', value: String(needed.length) },
+      { label: 'failed', value: String(failed.length) },
+    ]),
+  ];
+  if (automatic.length > 0) blocks.push(text('_Approved by the policy gate:_'), list(itemsOf(automatic)));
+  if (needed.length > 0) blocks.push(text('_Needed a person:_'), list(itemsOf(needed)));
+  if (failed.length > 0) blocks.push(text('_Failed:_'), list(itemsOf(failed)));
+  const parts = [`${plural(automatic.length, 'change')} approved without a human`];
+  if (failed.length > 0) parts.push(`${failed.length} failed`);
+  return { blocks, headline: parts.join(', ') };
+}

@@ -1,0 +1,61 @@
+// What a digest reads, as small interfaces the real services already satisfy, so a missing source
+// (no Prometheus, no deploys yet) becomes a sentence in the digest instead of a failure.
+import type { AuditRecord } from '../audit/types.js';
+import type { ChangeRequest } from '../changes/types.js';
+import type { Incident, RecentDeploy } from '../incidents/types.js';
+import type { LoadedRunbook } from '../runbooks/catalog.js';
+import type { Slo, SloEvaluation } from '../slo/index.js';
+
+/** Error budgets (`SloService`). */
+export interface BudgetSource {
+  list(): readonly Slo[];
+  evaluateMany(slos: readonly Slo[], at: Date, signal?: AbortSignal): Promise<SloEvaluation[]>;
+}
+
+/** One service's rollout state and drift, as `deploys` shows it (`ServiceOverview`, trimmed). */
+export interface DeployOverviewRow {
+  service: string;
+  state: string;
+  message: string;
+  drift: { status: string; reason: string };
+  problems: Array<{ source: string; message: string }>;
+}
+
+/** Deployments per service (`DeployService`). */
+export interface DeploySource {
+  recentDeploys(service: string, since: Date): Promise<RecentDeploy[]>;
+  overview(options: { signal?: AbortSignal | undefined; services?: string[] }): Promise<DeployOverviewRow[]>;
+}
+
+/** Change requests (`ChangeService`). */
+export interface ChangeSource {
+  list(filter?: { service?: string }): Promise<ChangeRequest[]>;
+}
+
+/** Incidents (`IncidentService`). */
+export interface IncidentSource {
+  list(which: 'open' | 'all'): Promise<Incident[]>;
+}
+
+/** The runbook catalog (`RunbookService`), for each runbook's estimated manual minutes. */
+export interface RunbookCatalog {
+  list(): LoadedRunbook[];
+}
+
+/** The audit trail, where every runbook run is recorded with its outcome. */
+export interface AuditSource {
+  recent(query: { since?: Date; limit?: number }): Promise<AuditRecord[]>;
+}
+
+/**
+ * Everything a digest may draw on. Getters, not values: the Slack adapter sets the notifier after
+ * the service is built, and a service that is absent is simply left out.
+ */
+export interface DigestSources {
+  budgets: () => BudgetSource | undefined;
+  deploys: () => DeploySource | undefined;
+  changes: () => ChangeSource | undefined;
+  incidents: () => IncidentSource | undefined;
+  runbooks: () => RunbookCatalog | undefined;
+  audit: () => AuditSource | undefined;
+}

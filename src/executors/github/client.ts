@@ -1,0 +1,228 @@
+// One Octokit per GitHub endpoint, with the only retry policy in play (bounded, reads only), a
+// per-request timeout, and a rate-limit gate that stops calling GitHub until the limit resets.
+import { Octokit } from '@octokit/rest';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { formatDuration } from '../../core/duration.js';
+import { ErrorCode, MillwrightError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { redactText } from '../../core/redact.js';
+import { isConnectionError, type RetryOptions, withRetries } from '../../core/retry.js';
+import { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
+
+export interface GitHubRetryOptions {
+  /** Total attempts for a read, including the first; default 3. Writes always get one. */
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Injected for tests. */
+  sleep?: RetryOptions['sleep'];
+}
+
+export interface GitHubClientOptions {
+  /** REST API root: https://api.github.com, https://ghe.example.com/api/v3, or a test double. */
+  baseUrl: string;
+  /** A token; without one GitHub answers only public data, 60 requests an hour. */
+  token?: string | undefined;
+  logger: Logger;
+  /** Injected for tests and proxies; defaults to the global fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Reads rate-limit reset times against this clock. */
+  clock?: Clock;
+  retries?: GitHubRetryOptions;
+  /** Longest wait for one HTTP answer; default 10 s. The caller's signal still cuts it sooner. */
+  requestTimeoutMs?: number;
+  /** Web root for links people click; derived from baseUrl when absent (api.github.com -> github.com). */
+  webUrl?: string;
+}
+
+/** A GitHub connection shared by the executor and by readers such as `deploys`. */
+export interface GitHubClient {
+  readonly octokit: Octokit;
+  readonly baseUrl: string;
+  /** Web root for links (https://github.com, or the GHE host). */
+  readonly webUrl: string;
+  readonly clock: Clock;
+  /**
+   * Runs one operation (which may make several requests) and turns any failure into a
+   * MillwrightError naming what was asked: 404 "repository acme/shop not found, or the token
+   * cannot see it", 403 rate limit with its reset time, 5xx after bounded retries.
+   */
+  run<T>(operation: GitHubOperation, work: () => Promise<T>): Promise<T>;
+}
+
+/** Where each request's attempt count is kept, so failure messages can say "after 3 attempts". */
+const attemptsMade = new WeakMap<object, number>();
+
+interface PrimaryLimit {
+  resetAt: Date;
+  resource: string;
+  limit: string | undefined;
+}
+
+/**
+ * Builds the client. Octokit here carries no retry or throttling plugin (@octokit/rest 22 ships
+ * none), so the policy below is the only one: reads retried on 5xx and connection errors, writes
+ * sent once, rate limits never retried.
+ *
+ * @example
+ * const github = createGitHubClient({ baseUrl: 'https://api.github.com', token: process.env.GITHUB_TOKEN, logger });
+ * const deployments = await listDeployments(github, { owner: 'acme', repo: 'shop', environment: 'production', limit: 5 });
+ */
+export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const retries = options.retries ?? {};
+  const octokit = new Octokit({
+    baseUrl,
+    userAgent: 'millwright',
+    ...(options.token ? { auth: options.token } : {}),
+    request: options.fetch ? { fetch: options.fetch } : {},
+    // Octokit's own request log would print request options at debug level; ours says less.
+    log: {
+      debug: () => {},
+      info: (message: string) => logger.debug({ github: redactText(String(message)) }, 'github request'),
+      warn: (message: string) => logger.warn({ github: redactText(String(message)) }, 'github warning'),
+      error: (message: string) =>
+        logger.debug({ github: redactText(String(message)) }, 'github request failed'),
+    },
+  });
+
+  let limited: PrimaryLimit | undefined;
+  const gate = () => {
+    if (!limited) return;
+    const now = clock.now();
+    if (now.getTime() >= limited.resetAt.getTime()) {
+      limited = undefined;
+      return;
+    }
+    // Calling again before the reset only burns goodwill (GitHub may ban integrations that do).
+    throw rateLimitError(limited.resetAt, now, { resource: limited.resource, limit: limited.limit });
+  };
+  const observe = (headers: Record<string, unknown> | undefined) => {
+    if (!headers || String(headers['x-ratelimit-remaining']) !== '0') return;
+    const reset = Number(headers['x-ratelimit-reset']);
+    if (!Number.isFinite(reset)) return;
+    limited = {
+      resetAt: new Date(reset * 1000),
+      resource: String(headers['x-ratelimit-resource'] ?? 'core'),
+      limit: headers['x-ratelimit-limit'] === undefined ? undefined : String(headers['x-ratelimit-limit']),
+    };
+  };
+
+  octokit.hook.wrap('request', async (request, requestOptions) => {
+    const method = String(requestOptions.method ?? 'GET').toUpperCase();
+    const callerSignal = requestOptions.request?.signal as AbortSignal | undefined;
+    const attempt = async () => {
+      gate();
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+      // before-after-hook binds the original options object into every inner hook, so an outer hook
+      // changes what is sent by changing that object, not by passing a new one.
+      requestOptions.request = { ...requestOptions.request, signal };
+      try {
+        const response = await request(requestOptions);
+        observe(response.headers as Record<string, unknown>);
+        return response;
+      } catch (error) {
+        observe((error as { response?: { headers?: Record<string, unknown> } }).response?.headers);
+        if (callerSignal?.aborted) throw callerSignal.reason ?? error;
+        if (timeout.aborted) {
+          throw new MillwrightError(
+            ErrorCode.Timeout,
+            `GitHub did not answer within ${formatDuration(timeoutMs)}`,
+            {
+              hint: 'GitHub may be slow or unreachable from here; try again, or check https://www.githubstatus.com',
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
+    };
+    if (method !== 'GET' && method !== 'HEAD') return attempt();
+    let attempts = 0;
+    try {
+      return await withRetries(
+        () => {
+          attempts++;
+          return attempt();
+        },
+        {
+          attempts: retries.attempts ?? 3,
+          baseDelayMs: retries.baseDelayMs ?? 300,
+          maxDelayMs: retries.maxDelayMs ?? 3_000,
+          retryable: isTransientFailure,
+          ...(callerSignal ? { signal: callerSignal } : {}),
+          ...(retries.sleep ? { sleep: retries.sleep } : {}),
+          onRetry: (error, attempt, delayMs) =>
+            logger.warn(
+              {
+                method,
+                url: requestOptions.url,
+                status: statusOf(error),
+                attempt,
+                delayMs: Math.round(delayMs),
+              },
+              'GitHub read failed; retrying',
+            ),
+        },
+      );
+    } catch (error) {
+      if (error !== null && typeof error === 'object') attemptsMade.set(error, attempts);
+      throw error;
+    }
+  });
+
+  return {
+    octokit,
+    baseUrl,
+    webUrl: (options.webUrl ?? webUrlFor(baseUrl)).replace(/\/+$/, ''),
+    clock,
+    run: async (operation, work) => {
+      try {
+        return await work();
+      } catch (error) {
+        throw describeGitHubFailure(error, operation, {
+          now: clock.now(),
+          attempts: error !== null && typeof error === 'object' ? attemptsMade.get(error) : undefined,
+          baseUrl,
+        });
+      }
+    },
+  };
+}
+
+/** 5xx (not 501) and dropped connections; never 4xx, rate limits, timeouts or cancellations. */
+function isTransientFailure(error: unknown): boolean {
+  if (error instanceof MillwrightError) return false;
+  const status = statusOf(error);
+  if (status !== undefined && status >= 500 && status !== 501) {
+    // Octokit reports a failed fetch as a 500 without a response; only a real answer counts here.
+    return (error as { response?: unknown }).response !== undefined || isConnectionError(error);
+  }
+  return isConnectionError(error);
+}
+
+export function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * The web root for links people click, from the API root.
+ *
+ * @example
+ * webUrlFor('https://api.github.com')          // 'https://github.com'
+ * webUrlFor('https://ghe.example.com/api/v3')  // 'https://ghe.example.com'
+ */
+export function webUrlFor(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  if (url.hostname === 'api.github.com') return 'https://github.com';
+  if (url.hostname.startsWith('api.') && url.hostname.endsWith('.ghe.com')) {
+    return `${url.protocol}//${url.hostname.slice(4)}`;
+  }
+  const path = url.pathname.replace(/\/api\/v3\/?$/, '').replace(/\/+$/, '');
+  return `${url.origin}${path}`;
+}

@@ -1,0 +1,74 @@
+// Public face of src/slo: SLO specs, the Prometheus client, error-budget and burn-rate math, the
+// SloService commands use, rules generation and the `millwright slo` command line.
+export {
+  type BurnState,
+  type BurnStateResult,
+  burnRate,
+  burnState,
+  describeReading,
+  type Exhaustion,
+  formatBurn,
+  formatExhaustion,
+  formatPercent,
+  timeToExhaustion,
+} from './burn-rate.js';
+export { availableChartFonts, budgetChartSpec, renderBudgetChart, sparkline } from './chart.js';
+export { runSloCli, type SloCliIO } from './cli.js';
+export {
+  type EvaluateOptions,
+  EXHAUSTION_WINDOWS,
+  errorRatio,
+  evaluateSlo,
+  evaluateSlos,
+  type SloEvaluation,
+  type WindowBurn,
+  worstFirst,
+} from './evaluate.js';
+export {
+  currentBurn,
+  formatRemaining,
+  formatSli,
+  formatSoonestExhaustion,
+  soonestExhaustion,
+  summarizeEvaluation,
+} from './format.js';
+export { type BudgetHistory, type BudgetPoint, budgetHistory } from './history.js';
+export { importOpenSlo, importSloth } from './import.js';
+export { lintSlos } from './lint.js';
+export {
+  formatSloProblem,
+  type LoadedSlos,
+  loadSloDirectory,
+  loadSloFile,
+  parseSloFile,
+  type SloProblem,
+} from './load.js';
+export {
+  type InstantSample,
+  PrometheusClient,
+  type PrometheusClientOptions,
+  type RangeSeries,
+} from './prometheus-client.js';
+export { errorRatioQuery, recordedMetric, recordedQuery } from './queries.js';
+export { isValue, type Reading } from './reading.js';
+export { type RuleGroup, type RulesFormat, sloRuleGroups, sloRulesYaml } from './rules.js';
+export {
+  type BudgetChart,
+  createSloService,
+  type SloBudgetStatus,
+  SloService,
+  type SloServiceOptions,
+} from './slo-service.js';
+export {
+  type BurnRule,
+  canonicalWindow,
+  DEFAULT_BURN_RULES,
+  DEFAULT_BURN_WINDOWS,
+  normalizeSlo,
+  promDuration,
+  renderQuery,
+  type Slo,
+  type SloSpec,
+  sloLabel,
+  sloSpecSchema,
+} from './spec.js';

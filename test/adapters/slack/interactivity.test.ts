@@ -1,0 +1,492 @@
+// Buttons, modals and messages updated in place: a click runs the button's command as the person who
+// clicked, a form opens as a modal with typed inputs, and argument errors show next to their field.
+import {
+  badArgument,
+  type Context,
+  defineCommand,
+  ErrorCode,
+  errorReply,
+  type FormBlock,
+  fields,
+  header,
+  MillwrightError,
+  type Reply,
+  reply,
+  text,
+} from '../../../src/core/index.js';
+import type { SlackApiCall } from '../../doubles/slack-api.js';
+import { fixture, type SlackHarness, startSlackHarness, visibleText } from './harness.js';
+
+const APPROVAL_ACCESS = `
+access:
+  defaultRoles: [engineer]
+  roles:
+    engineer: { allow: [help, whoami, release.request, scale, watch] }
+    approver: { allow: ['release.*'] }
+  subjects:
+    U0APPROVER: [approver]
+`;
+
+interface Button {
+  action_id: string;
+  value: string;
+  text: { text: string };
+}
+
+function buttonsIn(call: SlackApiCall | { body: Record<string, unknown> }): Button[] {
+  const blocks = ('args' in call ? call.args.blocks : call.body.blocks) as Array<Record<string, unknown>>;
+  return blocks.flatMap((block) => {
+    if (block.type === 'actions') return block.elements as Button[];
+    if (block.type === 'section' && block.accessory) return [block.accessory as Button];
+    return [];
+  });
+}
+
+/** A block_actions payload shaped like Slack's example, for a click on `button` by `user` in `channel`. */
+function click(h: SlackHarness, button: Button, user: string, channel: string) {
+  const payload = fixture('block-actions.json') as Record<string, unknown> & Record<string, never>;
+  const responseUrl = h.slack.responseUrl('actions');
+  return {
+    responseUrl,
+    payload: {
+      ...payload,
+      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0001' },
+      channel: { id: channel, name: 'ops' },
+      container: {
+        type: 'message',
+        message_ts: '1548261231.000200',
+        channel_id: channel,
+        is_ephemeral: false,
+      },
+      trigger_id: h.slack.triggerId(),
+      response_url: responseUrl,
+      actions: [
+        {
+          action_id: button.action_id,
+          block_id: 'b1',
+          text: { type: 'plain_text', text: button.text.text, emoji: true },
+          value: button.value,
+          type: 'button',
+          action_ts: `${h.nowSeconds()}.000100`,
+        },
+      ],
+    },
+  };
+}
+
+describe('Slack buttons', () => {
+  let h: SlackHarness;
+  let approved: string[];
+
+  beforeEach(async () => {
+    h = await startSlackHarness({ access: APPROVAL_ACCESS });
+    approved = [];
+    h.register(
+      defineCommand({
+        name: 'release',
+        summary: 'ask for a release and decide on it',
+        examples: ['release request checkout'],
+        subcommands: {
+          request: {
+            summary: 'ask for approval',
+            examples: ['release request checkout'],
+            positionals: [{ name: 'service', description: 'service', required: true }],
+            handler: (_ctx, args) => ({
+              ...reply(header(`Release of ${args.positionals.service} needs an approver`), {
+                type: 'actions',
+                actions: [
+                  {
+                    id: 'approve',
+                    label: 'Approve',
+                    style: 'primary',
+                    command: `release approve ${args.positionals.service}`,
+                  },
+                  {
+                    id: 'deny',
+                    label: 'Deny',
+                    style: 'danger',
+                    command: `release deny ${args.positionals.service}`,
+                  },
+                ],
+              }),
+              visibility: 'public',
+            }),
+          },
+          approve: {
+            summary: 'approve',
+            examples: ['release approve checkout'],
+            positionals: [{ name: 'service', description: 'service', required: true }],
+            handler: (ctx, args) => {
+              approved.push(`${args.positionals.service} by ${ctx.actor.id}`);
+              return {
+                ...reply(text(`Release of ${args.positionals.service} approved by ${ctx.actor.id}`)),
+                visibility: 'public',
+              };
+            },
+          },
+          deny: {
+            summary: 'deny',
+            examples: ['release deny checkout'],
+            positionals: [{ name: 'service', description: 'service', required: true }],
+            handler: (_ctx, args) => ({
+              ...reply(text(`denied ${args.positionals.service}`)),
+              visibility: 'public',
+            }),
+          },
+        },
+      }),
+    );
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function requestRelease(): Promise<Button[]> {
+    await h.sendSlash('release request checkout', { user_id: 'U0ASKER', channel_id: 'C0OPS' });
+    const message = await h.slack.waitForCall('chat.postMessage');
+    expect(visibleText(message.args.blocks)).toContain('Release of checkout needs an approver');
+    return buttonsIn(message);
+  }
+
+  it('refuses an approval by someone without the approver role, though the button was shown to them', async () => {
+    const [approve] = await requestRelease();
+    expect(approve!.text.text).toBe('Approve');
+
+    const byEngineer = click(h, approve!, 'U0ENGINEER', 'C0OPS');
+    expect((await h.sendInteraction(byEngineer.payload)).status).toBe(200);
+    const refusal = await h.slack.waitForResponse((post) => post.url === byEngineer.responseUrl);
+    expect(refusal.body.response_type).toBe('ephemeral');
+    expect(visibleText(refusal.body.blocks)).toMatch(
+      /permission denied: U0ENGINEER \(roles: engineer\) may not run release\.approve/,
+    );
+    expect(approved).toEqual([]);
+
+    const byApprover = click(h, approve!, 'U0APPROVER', 'C0OPS');
+    await h.sendInteraction(byApprover.payload);
+    const decision = await h.slack.waitForCall('chat.postMessage', (call) =>
+      visibleText(call.args.blocks).includes('approved by U0APPROVER'),
+    );
+    expect(decision.args.channel).toBe('C0OPS');
+    expect(approved).toEqual(['checkout by U0APPROVER']);
+    const denied = (await h.runtime.services.audit.recent({ limit: 10 })).find(
+      (r) => r.action === 'command.release.approve' && r.outcome === 'denied',
+    );
+    expect(denied?.actor).toBe('U0ENGINEER');
+  });
+
+  it('refuses a button moved to another channel, a forged one and an expired one, running nothing', async () => {
+    const [approve] = await requestRelease();
+    const elsewhere = click(h, approve!, 'U0APPROVER', 'C0ELSEWHERE');
+    await h.sendInteraction(elsewhere.payload);
+    const moved = await h.slack.waitForResponse((post) => post.url === elsewhere.responseUrl);
+    expect(visibleText(moved.body.blocks)).toContain('this button belongs to another channel');
+
+    const [body, signature] = approve!.value.split('.');
+    const payload = JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const tampered = Buffer.from(
+      JSON.stringify({ ...payload, command: 'release approve payments' }),
+    ).toString('base64url');
+    const forged = click(h, { ...approve!, value: `${tampered}.${signature}` }, 'U0APPROVER', 'C0OPS');
+    await h.sendInteraction(forged.payload);
+    const refusedForgery = await h.slack.waitForResponse((post) => post.url === forged.responseUrl);
+    expect(visibleText(refusedForgery.body.blocks)).toContain('this button has an invalid signature');
+
+    // Two hours later on Millwright's clock: past security.actionTtl (1h).
+    h.clock.shift(2 * 60 * 60 * 1000);
+    const late = click(h, approve!, 'U0APPROVER', 'C0OPS');
+    await h.sendInteraction(late.payload);
+    const expired = await h.slack.waitForResponse((post) => post.url === late.responseUrl);
+    expect(visibleText(expired.body.blocks)).toContain('this button has expired');
+    expect(approved).toEqual([]);
+  });
+
+  it("asks before a danger button runs, and keeps Slack's button limits", async () => {
+    const [, deny] = await requestRelease();
+    const button = deny as unknown as Record<string, unknown>;
+    expect(button.style).toBe('danger');
+    expect(button.confirm).toMatchObject({ title: { text: 'Are you sure?' }, deny: { text: 'Cancel' } });
+    expect(String(button.value).length).toBeLessThanOrEqual(2000);
+  });
+});
+
+describe('Slack modals for forms', () => {
+  let h: SlackHarness;
+  let scaled: string[];
+
+  /** Like `runbook run`: without its values it answers with the error and a form asking for them. */
+  function scaleForm(ctx: Context): FormBlock {
+    return {
+      type: 'form',
+      title: 'Scale a service',
+      submitLabel: 'Scale',
+      command: 'scale',
+      fields: [
+        { name: 'service', label: 'Service', type: 'enum', required: true, options: ['checkout', 'cart'] },
+        {
+          name: 'replicas',
+          label: 'Replicas',
+          type: 'int',
+          required: true,
+          min: 1,
+          max: 10,
+          description: 'pods to run',
+        },
+        { name: 'reason', label: 'Reason', type: 'string', required: false },
+      ],
+      token: ctx.services.actions.sign({ command: 'scale', channel: ctx.channel, requestedBy: ctx.actor.id }),
+    };
+  }
+
+  beforeEach(async () => {
+    h = await startSlackHarness({ access: APPROVAL_ACCESS, adapter: { formAnswerWithinMs: 5_000 } });
+    scaled = [];
+    h.register(
+      defineCommand({
+        name: 'scale',
+        summary: 'scale a service',
+        examples: ['scale service=checkout replicas=3'],
+        extraOptions: 'service=NAME replicas=N',
+        handler: (ctx, args): Reply => {
+          const { service, replicas } = args.extra;
+          if (service === undefined || replicas === undefined) {
+            const failure = errorReply(
+              badArgument('scale needs service= and replicas=', 'fill in the form'),
+              ctx.ref,
+            );
+            failure.blocks.push(scaleForm(ctx));
+            return failure;
+          }
+          const count = Number(replicas);
+          if (!Number.isInteger(count) || count < 1 || count > 10) {
+            throw badArgument(
+              `replicas must be between 1 and 10, got ${replicas}`,
+              'like replicas=3',
+              'replicas',
+            );
+          }
+          if (service === 'payments') throw new MillwrightError(ErrorCode.NotFound, 'no service payments');
+          scaled.push(
+            `${service}=${count} by ${ctx.actor.id}${args.extra.reason ? ` (${args.extra.reason})` : ''}`,
+          );
+          return reply(text(`Scaled ${service} to ${count} replicas`), fields({ by: ctx.actor.id }));
+        },
+      }),
+    );
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function openForm() {
+    const { responseUrl } = await h.sendSlash('scale', { user_id: 'U0ENGINEER', channel_id: 'C0OPS' });
+    const opened = await h.slack.waitForCall('views.open');
+    expect(opened.response.ok).toBe(true);
+    return {
+      responseUrl,
+      view: opened.args.view as Record<string, unknown> & {
+        blocks: Array<Record<string, unknown>>;
+        private_metadata: string;
+      },
+    };
+  }
+
+  function submission(
+    view: { blocks: unknown[]; private_metadata: string },
+    values: Record<string, unknown>,
+  ) {
+    const payload = fixture('view-submission.json') as Record<string, unknown> & {
+      view: Record<string, unknown>;
+    };
+    return {
+      ...payload,
+      user: { id: 'U0ENGINEER', username: 'eng', name: 'eng', team_id: 'T0001' },
+      view: {
+        ...payload.view,
+        callback_id: 'mw.form',
+        blocks: view.blocks,
+        private_metadata: view.private_metadata,
+        state: { values },
+      },
+    };
+  }
+
+  it('opens a modal with typed inputs when a command is run without its values', async () => {
+    const { view } = await openForm();
+    expect(view).toMatchObject({
+      type: 'modal',
+      callback_id: 'mw.form',
+      title: { text: 'Scale a service' },
+      submit: { text: 'Scale' },
+    });
+    const inputs = view.blocks.filter((block) => block.type === 'input');
+    expect(
+      inputs.map((input) => [input.block_id, (input.element as { type: string }).type, input.optional]),
+    ).toEqual([
+      ['field.service', 'static_select', false],
+      ['field.replicas', 'number_input', false],
+      ['field.reason', 'plain_text_input', true],
+    ]);
+    expect(inputs[0]!.element).toMatchObject({ options: [{ value: 'checkout' }, { value: 'cart' }] });
+    expect(inputs[1]!.element).toMatchObject({ is_decimal_allowed: false, min_value: '1', max_value: '10' });
+    // The modal asked for the values, so no "needs service=" error was posted on top of it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.slack.responsePosts).toHaveLength(0);
+  });
+
+  it('shows an argument error next to its field and keeps the modal open', async () => {
+    const { view } = await openForm();
+    const response = await h.sendInteraction(
+      submission(view, {
+        'field.service': {
+          value: {
+            type: 'static_select',
+            selected_option: { text: { type: 'plain_text', text: 'checkout' }, value: 'checkout' },
+          },
+        },
+        'field.replicas': { value: { type: 'number_input', value: '40' } },
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      response_action: 'errors',
+      errors: { 'field.replicas': 'replicas must be between 1 and 10, got 40 (like replicas=3)' },
+    });
+    expect(scaled).toEqual([]);
+  });
+
+  it('runs the submitted command as the submitter and answers where the command was typed', async () => {
+    const { view, responseUrl } = await openForm();
+    const response = await h.sendInteraction(
+      submission(view, {
+        'field.service': {
+          value: {
+            type: 'static_select',
+            selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+          },
+        },
+        'field.replicas': { value: { type: 'number_input', value: '3' } },
+        'field.reason': { value: { type: 'plain_text_input', value: 'black "friday"' } },
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+    const answer = await h.slack.waitForResponse((post) => post.url === responseUrl);
+    expect(visibleText(answer.body.blocks)).toContain('Scaled cart to 3 replicas');
+    expect(scaled).toEqual(['cart=3 by U0ENGINEER (black "friday")']);
+  });
+
+  it('turns the form into a button when no modal can be opened, and the button opens it', async () => {
+    const event = fixture('app-mention.json') as Record<string, unknown> & { event: Record<string, unknown> };
+    event.event = { ...event.event, text: '<@U0BOT> scale', user: 'U0ENGINEER', channel: 'C0OPS' };
+    event.event_time = h.nowSeconds();
+    await h.sendEvent(event);
+    const asked = await h.slack.waitForCall('chat.postEphemeral');
+    const seen = visibleText(asked.args.blocks);
+    expect(seen).toContain('scale needs service= and replicas=');
+    expect(seen).toContain('Scale a service');
+    const [fillIn] = buttonsIn(asked);
+    expect(fillIn!.text.text).toBe('Fill in: Scale');
+    await h.sendInteraction(click(h, fillIn!, 'U0ENGINEER', 'C0OPS').payload);
+    const opened = await h.slack.waitForCall('views.open');
+    expect((opened.args.view as { title: { text: string } }).title.text).toBe('Scale a service');
+  });
+});
+
+describe('Slack messages that track progress', () => {
+  let h: SlackHarness;
+  let release: () => void;
+
+  beforeEach(async () => {
+    h = await startSlackHarness({ access: APPROVAL_ACCESS });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.register(
+      defineCommand({
+        name: 'watch',
+        summary: 'follows a rollout',
+        examples: ['watch --public'],
+        handler: async (ctx) => {
+          const progress = await ctx.reply(reply(text('checkout: 1 of 3 pods updated')));
+          await progress.update(reply(text('checkout: 2 of 3 pods updated')));
+          await gate;
+          await progress.update(reply(text('checkout: 3 of 3 pods updated')));
+          return reply(text('checkout rolled out'));
+        },
+      }),
+    );
+  });
+  afterEach(async () => {
+    release();
+    await h.close();
+  });
+
+  it('edits a public progress message in place with chat.update', async () => {
+    await h.sendSlash('watch --public', { channel_id: 'C0OPS' });
+    const first = await h.slack.waitForCall('chat.postMessage');
+    expect(visibleText(first.args.blocks)).toBe('checkout: 1 of 3 pods updated');
+    const ts = (first.response as { ts: string }).ts;
+    await h.slack.waitForCall(
+      'chat.update',
+      (call) => visibleText(call.args.blocks) === 'checkout: 2 of 3 pods updated',
+    );
+    release();
+    await h.slack.waitForCall(
+      'chat.update',
+      (call) => visibleText(call.args.blocks) === 'checkout: 3 of 3 pods updated',
+    );
+    const updates = h.slack.callsTo('chat.update');
+    expect(updates.every((call) => call.args.ts === ts && call.args.channel === 'C0OPS')).toBe(true);
+    expect(h.slack.messages.find((m) => m.ts === ts)?.updates).toBe(2);
+    await h.slack.waitForCall(
+      'chat.postMessage',
+      (call) => visibleText(call.args.blocks) === 'checkout rolled out',
+    );
+  });
+
+  it('carries on when Slack refuses to show progress, and still delivers the answer', async () => {
+    h.slack.failNext('chat.update', { error: 'message_not_found' }, 2);
+    await h.sendSlash('watch --public', { channel_id: 'C0OPS' });
+    await h.slack.waitForCall('chat.postMessage');
+    release();
+    const answer = await h.slack.waitForCall(
+      'chat.postMessage',
+      (call) => visibleText(call.args.blocks) === 'checkout rolled out',
+    );
+    expect(answer.args.channel).toBe('C0OPS');
+    expect(h.slack.callsTo('chat.update').map((call) => call.response.ok)).toEqual([false, false]);
+  });
+
+  it('never overwrites the message holding the button when a click reports progress privately', async () => {
+    const handle = await h.adapter.post('C0OPS', {
+      ...reply(text('checkout v42 is ready'), {
+        type: 'actions',
+        actions: [{ id: 'watch', label: 'Watch rollout', command: 'watch' }],
+      }),
+    });
+    expect(handle).toBeDefined();
+    const [watch] = buttonsIn(h.slack.callsTo('chat.postMessage')[0]!);
+    const clicked = click(h, watch!, 'U0ENGINEER', 'C0OPS');
+    await h.sendInteraction(clicked.payload);
+    await h.slack.waitForResponse((post) => post.url === clicked.responseUrl);
+    release();
+    await h.slack.waitForResponse(
+      (post) => post.url === clicked.responseUrl && visibleText(post.body.blocks) === 'checkout rolled out',
+    );
+    const posts = h.slack.responsePosts.filter((post) => post.url === clicked.responseUrl);
+    expect(posts.map((post) => post.body.replace_original)).toEqual([false, false]);
+  });
+
+  it('replaces a private progress message through response_url, within its five posts', async () => {
+    const { responseUrl } = await h.sendSlash('watch');
+    await h.slack.waitForResponse((post) => post.url === responseUrl && post.body.replace_original === true);
+    release();
+    const final = await h.slack.waitForResponse(
+      (post) => visibleText(post.body.blocks) === 'checkout rolled out',
+    );
+    const posts = h.slack.responsePosts.filter((post) => post.url === responseUrl);
+    expect(posts.length).toBeLessThanOrEqual(5);
+    expect(posts[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(final.status).toBe(200);
+  });
+});

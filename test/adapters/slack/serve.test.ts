@@ -1,0 +1,108 @@
+// `millwright serve` with a slack section: the adapter on the real server (HTTP), or connected over
+// Socket Mode, started and stopped by startServer like in production.
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../../src/config/index.js';
+import { silentLogger } from '../../../src/core/index.js';
+import { type RunningServer, startServer } from '../../../src/main.js';
+import { SlackApiDouble } from '../../doubles/slack-api.js';
+import { fixture, SIGNING_SECRET, slackSignature, visibleText } from './harness.js';
+
+describe('millwright serve with Slack', () => {
+  let dir: string;
+  let slack: SlackApiDouble;
+  let running: RunningServer | undefined;
+  const signals = new EventEmitter();
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-slack-serve-'));
+    slack = await SlackApiDouble.start();
+  });
+  afterEach(async () => {
+    if (running) {
+      signals.emit('SIGTERM', 'SIGTERM');
+      await running.stopped;
+      running = undefined;
+    }
+    await slack.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function serve(slackSection: string, botToken = slack.botToken) {
+    const file = path.join(dir, 'millwright.yml');
+    await writeFile(
+      file,
+      [
+        'server:\n  host: 127.0.0.1\n  port: 0',
+        'store:\n  path: ./data',
+        `slack:\n  botToken: \${SLACK_BOT_TOKEN}\n  signingSecret: \${SLACK_SIGNING_SECRET}\n  apiUrl: ${slack.apiUrl}\n${slackSection}`,
+        'access:\n  defaultRoles: [viewer]\n  roles:\n    viewer: { allow: [help, whoami] }\n  subjects: {}',
+      ].join('\n'),
+    );
+    const env = {
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_APP_TOKEN: slack.appToken,
+    };
+    running = await startServer(await loadConfig(file, { env }), { logger: silentLogger(), signals });
+    return running;
+  }
+
+  it('mounts Bolt on POST /slack/events of the one server and answers a signed slash command', async () => {
+    const server = await serve('  command: /millwright');
+    expect(server.adapters.slack?.name).toBe('slack');
+    expect(server.runtime.services.notifier).toBe(server.adapters.slack);
+    const params = new URLSearchParams(fixture('slash-command.txt'));
+    const responseUrl = slack.responseUrl();
+    params.set('command', '/millwright');
+    params.set('text', 'whoami');
+    params.set('response_url', responseUrl);
+    const body = params.toString();
+    const response = await fetch(`http://127.0.0.1:${server.port}/slack/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...slackSignature(body, Math.floor(Date.now() / 1000)),
+      },
+      body,
+    });
+    expect(response.status).toBe(200);
+    const answer = await slack.waitForResponse((post) => post.url === responseUrl);
+    expect(visibleText(answer.body.blocks)).toContain('You are Steve');
+    expect(visibleText(answer.body.blocks)).toContain('U2147483697');
+    // The other routes still answer on the same server.
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+  });
+
+  it('connects over Socket Mode instead when slack.socketMode is set', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
+    const server = await serve('  socketMode: true\n  appToken: ${SLACK_APP_TOKEN}');
+    await slack.waitForSocketClient();
+    expect(slack.callsTo('apps.connections.open')[0]?.token).toBe(slack.appToken);
+    const command = Object.fromEntries(new URLSearchParams(fixture('slash-command.txt')));
+    const responseUrl = slack.responseUrl();
+    const ack = await slack.sendEnvelope('slash_commands', {
+      ...command,
+      command: '/sre',
+      text: 'whoami',
+      response_url: responseUrl,
+    });
+    expect(ack.envelope_id).toEqual(expect.any(String));
+    const answer = await slack.waitForResponse((post) => post.url === responseUrl);
+    expect(visibleText(answer.body.blocks)).toContain('You are Steve');
+    // No HTTP route for Slack in Socket Mode.
+    expect((await fetch(`http://127.0.0.1:${server.port}/slack/events`, { method: 'POST' })).status).toBe(
+      404,
+    );
+  });
+
+  it('refuses to start with a bot token Slack rejects, saying which setting to fix', async () => {
+    await expect(serve('', 'xoxb-revoked-last-week')).rejects.toMatchObject({
+      code: 'millwright_slack_auth_failed',
+      hint: expect.stringContaining('slack.botToken'),
+    });
+    running = undefined;
+  });
+});

@@ -1,0 +1,262 @@
+// `deploys`: one row per service, worst first, merged from the Kubernetes and GitHub doubles; a
+// failing cluster or repository is an error on that row, never a failed command.
+import { fixedClock, replyToText, silentLogger, type TableBlock } from '../../src/core/index.js';
+import { createDeployService } from '../../src/deploys/index.js';
+import { createGitHubClient } from '../../src/executors/github/index.js';
+import { startTestBot, TEST_ACCESS, type TestBot } from '../helpers/runtime.js';
+import { type Fleet, GITHUB_TOKEN, NOW, startFleet } from './fleet.js';
+
+function rowsOf(answer: { blocks: unknown[] }): Record<string, Record<string, string>> {
+  const tableBlock = answer.blocks.find((b) => (b as TableBlock).type === 'table') as TableBlock;
+  return Object.fromEntries(
+    tableBlock.rows.map((row) => [
+      row[0],
+      Object.fromEntries(tableBlock.columns.map((column, i) => [column, row[i] ?? ''])),
+    ]),
+  );
+}
+
+function order(answer: { blocks: unknown[] }): string[] {
+  const tableBlock = answer.blocks.find((b) => (b as TableBlock).type === 'table') as TableBlock;
+  return tableBlock.rows.map((row) => row[0]!);
+}
+
+describe('deploys (every service)', () => {
+  let fleet: Fleet | undefined;
+  let bot: TestBot | undefined;
+
+  afterEach(async () => {
+    await bot?.close();
+    await fleet?.close();
+    bot = undefined;
+    fleet = undefined;
+  });
+
+  it('lists every service worst first with state, version, replicas, last deploy and drift', async () => {
+    fleet = await startFleet();
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    const answer = await bot.run('deploys');
+    expect(answer.ok).toBe(true);
+    expect(order(answer)).toEqual([
+      'payments', // failed
+      'cart', // degraded
+      'orders',
+      'pricing', // progressing, drifted: it runs a deployment GitHub marks failed
+      'search', // progressing
+      'inventory', // healthy, drifted
+      'legacy', // healthy, drift unknown
+      'checkout', // healthy, in sync
+      'ledger',
+    ]);
+    const rows = rowsOf(answer);
+    expect(rows.payments).toEqual({
+      service: 'payments',
+      state: 'failed',
+      version: '1.5.0',
+      ready: '3/3', // the previous revision still serves
+      'last deploy': 'v1.5.0 by bo, in progress, 40m ago (2025-01-01 11:20 UTC)',
+      drift: 'rolling out',
+    });
+    expect(rows.cart).toMatchObject({ state: 'degraded', version: '1.4.2', ready: '1/3', drift: 'no' });
+    expect(rows.search).toMatchObject({
+      state: 'progressing',
+      version: '1.5.0',
+      'last deploy': 'v1.5.0 by ana, in progress, 5m ago (2025-01-01 11:55 UTC)',
+      drift: 'rolling out',
+    });
+    expect(rows.inventory).toMatchObject({ state: 'healthy', version: '9f8e7d6c5b4a', drift: 'DRIFT' });
+    expect(rows.legacy).toMatchObject({ version: 'latest', drift: 'unknown' });
+    expect(rows.checkout).toEqual({
+      service: 'checkout',
+      state: 'healthy',
+      version: '1.4.2',
+      ready: '3/3',
+      'last deploy': 'v1.4.2 by ana, 1d2h ago (2024-12-31 10:00 UTC)',
+      drift: 'no',
+    });
+    expect(rows.ledger).toMatchObject({ version: 'sha-7638417', drift: 'no' });
+
+    const text = replyToText(answer);
+    expect(text.split('\n')[0]).toBe(
+      '3 of 9 services need attention: payments failed, cart degraded, orders degraded; 2 drifted from GitHub (pricing, inventory)',
+    );
+    expect(text).toContain(
+      'inventory drift: runs 9f8e7d6c5b4a, but the last successful production deployment is main (0c1d2e3) by github-actions[bot]',
+    );
+    expect(text).toContain('Detail, pods and drift: deploys SERVICE');
+  });
+
+  it('reads each service with the fewest calls: one per deployment, two to GitHub when the newest deploy succeeded', async () => {
+    fleet = await startFleet(['checkout', 'payments']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    fleet.kubernetes.clearRequests();
+    expect((await bot.run('deploys')).ok).toBe(true);
+    const kube = fleet.kubernetes.requests.map((r) => `${r.method} ${r.path}`).sort();
+    expect(kube).toEqual([
+      'GET /apis/apps/v1/namespaces/shop/deployments/checkout',
+      'GET /apis/apps/v1/namespaces/shop/deployments/payments',
+    ]);
+    // checkout: its newest deployment succeeded, so the list and one status answer everything.
+    expect(fleet.github.count('GET', /^\/repos\/acme\/checkout\//)).toBe(2);
+    // payments: the newest is still in progress, so older ones are read to find the last success.
+    expect(fleet.github.count('GET', '/repos/acme/payments/deployments')).toBe(2);
+  });
+
+  it('shows the other services when GitHub answers 403 rate-limited for one of them', async () => {
+    fleet = await startFleet(['checkout', 'cart', 'payments']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    fleet.github.state.fail({
+      path: '/repos/acme/cart/deployments',
+      times: Number.POSITIVE_INFINITY,
+      answer: 'secondaryRateLimited',
+    });
+    const answer = await bot.run('deploys');
+    expect(answer.ok).toBe(true);
+    const rows = rowsOf(answer);
+    // cart still shows what the cluster runs; only its GitHub columns are missing.
+    expect(rows.cart).toMatchObject({
+      state: 'degraded',
+      version: '1.4.2',
+      ready: '1/3',
+      'last deploy': 'GitHub unavailable',
+      drift: 'unknown',
+    });
+    expect(rows.checkout).toMatchObject({
+      'last deploy': 'v1.4.2 by ana, 1d2h ago (2024-12-31 10:00 UTC)',
+      drift: 'no',
+    });
+    expect(rows.payments).toMatchObject({
+      'last deploy': 'v1.5.0 by bo, in progress, 40m ago (2025-01-01 11:20 UTC)',
+    });
+    expect(replyToText(answer)).toContain(
+      'cart: GitHub: GitHub secondary rate limit hit while trying to list production deployments in acme/cart; retry after 1m',
+    );
+  });
+
+  it('stops calling GitHub once its primary rate limit is used up, and still shows every cluster', async () => {
+    fleet = await startFleet(['checkout', 'cart', 'payments']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    fleet.github.state.setRateLimit({
+      remaining: 0,
+      resetAt: new Date(fleet.clock.now().getTime() + 20 * 60_000),
+    });
+    const answer = await bot.run('deploys');
+    expect(answer.ok).toBe(true);
+    const rows = rowsOf(answer);
+    expect(Object.values(rows).map((r) => [r.service, r.state, r['last deploy']])).toEqual([
+      ['payments', 'failed', 'GitHub unavailable'],
+      ['cart', 'degraded', 'GitHub unavailable'],
+      ['checkout', 'healthy', 'GitHub unavailable'],
+    ]);
+    expect(replyToText(answer)).toContain('GitHub: GitHub rate limit reached; resets at 12:20 UTC (in 20m)');
+    // Until the reset, the shared gate answers without calling GitHub at all.
+    const seen = fleet.github.requests.length;
+    const again = await bot.run('deploys');
+    expect(rowsOf(again).checkout).toMatchObject({ state: 'healthy', 'last deploy': 'GitHub unavailable' });
+    expect(fleet.github.requests.length).toBe(seen);
+  });
+
+  it('turns a cluster that refuses one service, and a context that does not exist, into error rows', async () => {
+    fleet = await startFleet(['checkout', 'cart']);
+    bot = await startTestBot({
+      clock: fleet.clock,
+      config: fleet.config(`  billing:
+    kubernetes: { context: staging, namespace: billing, deployments: [billing] }
+`),
+    });
+    fleet.kubernetes.inject({
+      path: '/apis/apps/v1/namespaces/shop/deployments/cart',
+      method: 'GET',
+      times: Number.POSITIVE_INFINITY,
+      fault: 403,
+    });
+    const answer = await bot.run('deploys');
+    expect(answer.ok).toBe(true);
+    const rows = rowsOf(answer);
+    expect(order(answer)).toEqual(['billing', 'cart', 'checkout']);
+    expect(rows.billing).toMatchObject({
+      state: 'error',
+      version: '-',
+      ready: '-',
+      'last deploy': '-',
+      drift: 'unknown',
+    });
+    expect(rows.cart).toMatchObject({
+      state: 'error',
+      'last deploy': 'v1.4.2 by ana, 5h ago (2025-01-01 07:00 UTC)',
+    });
+    expect(rows.checkout).toMatchObject({ state: 'healthy', drift: 'no' });
+    const text = replyToText(answer);
+    expect(text).toContain('billing: Kubernetes: kubeconfig context "staging" has no cluster');
+    expect(text).toContain(
+      'cart: Kubernetes: the Kubernetes API refused to get deployment shop/cart (403 Forbidden, RBAC)',
+    );
+  });
+
+  it('reads services in parallel, never more at once than the bound', async () => {
+    fleet = await startFleet(['checkout']);
+    let inFlight = 0;
+    let most = 0;
+    const github = createGitHubClient({
+      baseUrl: fleet.github.url,
+      token: GITHUB_TOKEN,
+      logger: silentLogger(),
+      clock: fleet.clock,
+      // Each service makes one GitHub call at a time here, so calls in flight are services in flight.
+      fetch: async (input, init) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await fetch(input, init);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const catalog = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `svc-${i}`,
+        {
+          owners: [],
+          tags: [],
+          slos: [],
+          kubernetes: { namespace: 'shop', deployments: ['checkout'] },
+          github: { repo: 'acme/checkout', environments: ['production'] },
+        },
+      ]),
+    );
+    const deploys = createDeployService(
+      {
+        services: catalog,
+        kubernetes: { kubeconfig: fleet.kubernetes.kubeconfigPath, allowedNamespaces: [] },
+      },
+      { github, clock: fixedClock(NOW), logger: silentLogger(), concurrency: 3 },
+    );
+    const rows = await deploys.overview();
+    expect(rows).toHaveLength(12);
+    expect(rows.every((row) => row.state === 'healthy' && row.drift.status === 'in-sync')).toBe(true);
+    expect(most).toBe(3);
+  });
+
+  it('says how to fill an empty catalog', async () => {
+    bot = await startTestBot({ config: `${TEST_ACCESS}services: {}\n` });
+    const answer = await bot.run('deploys');
+    expect(answer.error).toMatchObject({
+      code: 'millwright_not_configured',
+      message: 'the service catalog is empty',
+    });
+  });
+
+  it('shows times in the time zone asked for, and refuses an unknown one', async () => {
+    fleet = await startFleet(['checkout']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    const berlin = await bot.run('deploys tz=Europe/Berlin');
+    expect(rowsOf(berlin).checkout?.['last deploy']).toBe('v1.4.2 by ana, 1d2h ago (2024-12-31 11:00 CET)');
+    const bad = await bot.run('deploys tz=Mars/Olympus');
+    expect(bad.error).toMatchObject({
+      code: 'millwright_bad_argument',
+      message: 'unknown time zone "Mars/Olympus"',
+    });
+  });
+});

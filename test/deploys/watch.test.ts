@@ -1,0 +1,180 @@
+// `deploys SERVICE --watch`: follows a rollout on an injected clock and sleep until it completes,
+// fails, stops being readable or times out; one message is posted and then edited in place.
+import { PassThrough } from 'node:stream';
+import { ShellAdapter } from '../../adapters/shell/index.js';
+import { type MessageHandle, type Reply, type ReplySink, replyToText } from '../../src/core/index.js';
+import { createDeployService } from '../../src/deploys/index.js';
+import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import { type Fleet, startFleet } from './fleet.js';
+
+/** A reply sink that keeps what was posted and every edit of it, like a chat message's history. */
+function recordingSink(): ReplySink & { posted: Reply[]; edits: Reply[] } {
+  const posted: Reply[] = [];
+  const edits: Reply[] = [];
+  return {
+    posted,
+    edits,
+    send: async (reply): Promise<MessageHandle> => {
+      posted.push(reply);
+      return { update: async (next) => void edits.push(next) };
+    },
+  };
+}
+
+describe('deploys SERVICE --watch', () => {
+  let fleet: Fleet;
+  let bot: TestBot;
+  /** What each fake sleep does to the cluster before the next look, in order. */
+  let script: Array<() => void>;
+  let sleeps: number[];
+
+  beforeEach(async () => {
+    fleet = await startFleet(['search', 'cart']);
+    script = [];
+    sleeps = [];
+    bot = await startTestBot({
+      clock: fleet.clock,
+      config: fleet.config(),
+      // The same service as main.ts builds, with a sleep that moves the clock instead of waiting.
+      prepare: (runtime) => {
+        runtime.services.deploys = createDeployService(runtime.services.config, {
+          clock: fleet.clock,
+          logger: runtime.logger,
+          sleep: async (ms) => {
+            sleeps.push(ms);
+            fleet.clock.set(new Date(fleet.clock.now().getTime() + ms));
+            script.shift()?.();
+          },
+        });
+      },
+    });
+  });
+  afterEach(async () => {
+    await bot.close();
+    await fleet.close();
+  });
+
+  it('follows a rollout to completion, editing one message as it goes', async () => {
+    script = [() => {}, () => fleet.kubernetes.state.reconcile('catalog', 'search')];
+    const sink = recordingSink();
+    const answer = await bot.run('deploys search --watch interval=10s', 'ana', { sink });
+    expect(answer.ok).toBe(true);
+    expect(sleeps).toEqual([10_000, 10_000]);
+    // Posted once while progressing; the look that saw no change edited nothing.
+    expect(sink.posted).toHaveLength(1);
+    expect(replyToText(sink.posted[0]!)).toContain(
+      'Waiting for deployment "search" rollout to finish: 2 out of 3 new replicas have been updated...',
+    );
+    expect(sink.edits.map((e) => replyToText(e).split('\n')[0])).toEqual([
+      'search: healthy',
+      'search: rollout complete after 20s.',
+    ]);
+    const text = replyToText(answer);
+    expect(text.split('\n')[0]).toBe('search: rollout complete after 20s');
+    expect(text).toContain('catalog/search  healthy  3        3      3          3        1.5.0');
+  });
+
+  it('ends as soon as the rollout fails, with a failing answer that names the reason', async () => {
+    script = [
+      () => {
+        const search = fleet.kubernetes.state.get('Deployment', 'catalog', 'search')!;
+        const progressing = search.status!.conditions!.find((c) => c.type === 'Progressing')!;
+        Object.assign(progressing, {
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: 'ReplicaSet "search-7b9c6f5d48" has timed out progressing.',
+        });
+        fleet.kubernetes.state.apply(search);
+      },
+    ];
+    const answer = await bot.run('deploys search --watch');
+    expect(sleeps).toEqual([5_000]);
+    expect(answer.ok).toBe(false);
+    expect(answer.error).toEqual({
+      code: 'millwright_rollout_failed',
+      message: 'search rollout failed: deployment "search" exceeded its progress deadline',
+      hint: 'see deploys search for conditions and pods; roll back with its rollback runbook if it has one',
+    });
+    expect(replyToText(answer)).toContain('search: rollout failed after 5s');
+  });
+
+  it('gives up at the timeout, measured on the injected clock', async () => {
+    const answer = await bot.run('deploys cart --watch timeout=30s interval=10s');
+    expect(sleeps).toEqual([10_000, 10_000, 10_000]);
+    expect(answer.error).toMatchObject({
+      code: 'millwright_timeout',
+      message:
+        'cart rollout did not finish within 30s: deployment "cart" rolled out, but only 1 of 3 replicas are available',
+    });
+    expect(replyToText(answer)).toContain('Watching for 30s (look 4)');
+  });
+
+  it('keeps looking through a failed read, and stops after three in a row', async () => {
+    fleet.kubernetes.inject({
+      path: '/apis/apps/v1/namespaces/shop/deployments/cart',
+      method: 'GET',
+      times: 1,
+      fault: 403,
+    });
+    script = [
+      () => {},
+      () =>
+        fleet.kubernetes.inject({
+          path: '/apis/apps/v1/namespaces/shop/deployments/cart',
+          method: 'GET',
+          times: Number.POSITIVE_INFINITY,
+          fault: 403,
+        }),
+    ];
+    const sink = recordingSink();
+    const answer = await bot.run('deploys cart --watch', 'ana', { sink });
+    // Look 1 failed, look 2 read the cart, looks 3 to 5 failed.
+    expect(sleeps).toHaveLength(4);
+    expect(replyToText(sink.posted[0]!)).toMatch(
+      /^cart: error\n\nthe Kubernetes API refused to get deployment shop\/cart/,
+    );
+    expect(answer.error).toMatchObject({
+      code: 'millwright_dependency_unavailable',
+      message:
+        'stopped watching cart: the Kubernetes API refused to get deployment shop/cart (403 Forbidden, RBAC): deployments.apps "cart" is forbidden: User "system:serviceaccount:ops:millwright" cannot get resource "deployments" in API group "apps" in the namespace "shop"',
+    });
+  });
+
+  it('prints every change in the shell', async () => {
+    script = [() => fleet.kubernetes.state.reconcile('catalog', 'search')];
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    const shell = new ShellAdapter({
+      handle: (request) => bot.router.handle(request),
+      actor: 'ana',
+      input: new PassThrough(),
+      output,
+    });
+    expect((await shell.runLine('deploys search --watch')).ok).toBe(true);
+    const printedReplies = printed.split(/\n\n(?=search: |\(update\) )/);
+    expect(printedReplies.map((reply) => reply.split('\n')[0])).toEqual([
+      'search: progressing',
+      '(update) search: healthy',
+      '(update) search: rollout complete after 5s.',
+      'search: rollout complete after 5s',
+    ]);
+  });
+
+  it('refuses watch options that make no sense', async () => {
+    expect((await bot.run('deploys --watch')).error?.message).toBe('deploys --watch needs SERVICE');
+    expect((await bot.run('deploys cart timeout=5m')).error?.message).toBe(
+      'timeout= and interval= only apply with --watch',
+    );
+    expect((await bot.run('deploys cart --watch interval=100ms')).error).toMatchObject({
+      message: 'interval must be between 1s and 5m',
+      field: 'interval',
+    });
+    expect((await bot.run('deploys cart --watch timeout=2h')).error?.message).toBe(
+      'timeout must be between 1s and 1h',
+    );
+    expect(sleeps).toEqual([]);
+  });
+});

@@ -1,0 +1,552 @@
+// In-memory objects of the Kubernetes API double (Deployments, ReplicaSets, Pods, pod logs) and a
+// small deployment controller, so restart, scale and undo leave the revisions a real cluster would.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Json } from './patches.js';
+import type { Labels } from './selectors.js';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Labels;
+  annotations?: Labels;
+  ownerReferences?: OwnerReference[];
+  [key: string]: unknown;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  [key: string]: unknown;
+}
+
+export interface PodTemplateSpec {
+  metadata?: { labels?: Labels; annotations?: Labels; [key: string]: unknown };
+  spec: { containers: Container[]; [key: string]: unknown };
+}
+
+export interface LabelSelectorSpec {
+  matchLabels?: Labels;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+}
+
+export interface DeploymentObject {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ObjectMeta;
+  spec: {
+    replicas?: number;
+    selector: LabelSelectorSpec;
+    template: PodTemplateSpec;
+    paused?: boolean;
+    progressDeadlineSeconds?: number;
+    revisionHistoryLimit?: number;
+    [key: string]: unknown;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    unavailableReplicas?: number;
+    conditions?: Condition[];
+    [key: string]: unknown;
+  };
+}
+
+export interface ReplicaSetObject {
+  apiVersion: 'apps/v1';
+  kind: 'ReplicaSet';
+  metadata: ObjectMeta;
+  spec: { replicas?: number; selector: LabelSelectorSpec; template: PodTemplateSpec; [key: string]: unknown };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    fullyLabeledReplicas?: number;
+    observedGeneration?: number;
+    [key: string]: unknown;
+  };
+}
+
+export interface PodObject {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: ObjectMeta;
+  spec: { containers: Container[]; nodeName?: string; [key: string]: unknown };
+  status?: {
+    phase?: string;
+    reason?: string;
+    conditions?: Condition[];
+    containerStatuses?: Json[];
+    initContainerStatuses?: Json[];
+    startTime?: string;
+    [key: string]: unknown;
+  };
+}
+
+/** A fixture-only document carrying a container's log text; never served as an object. */
+export interface PodLogFixture {
+  apiVersion: 'double.millwright.test/v1';
+  kind: 'PodLog';
+  metadata: { name: string; namespace?: string };
+  container: string;
+  previous?: boolean;
+  text: string;
+}
+
+export type KubeObject = DeploymentObject | ReplicaSetObject | PodObject;
+export type ServedKind = KubeObject['kind'];
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export const REVISION = 'deployment.kubernetes.io/revision';
+export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+/** How the double's deployment controller behaves after a spec change. */
+export type ControllerMode = 'instant' | 'manual';
+
+type Listener = (type: WatchEventType, object: KubeObject) => void;
+
+const key = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+/**
+ * The double's store. Objects go in and come out as plain JSON copies; every change bumps the
+ * resourceVersion and is pushed to open watches.
+ *
+ * @example
+ * double.state.apply(loadKubernetesScenario('crashloop'));
+ * double.state.get('Deployment', 'shop', 'checkout')?.status?.readyReplicas;
+ */
+export class ClusterState {
+  private readonly objects = new Map<string, KubeObject>();
+  private readonly logs = new Map<string, string>();
+  private readonly listeners = new Set<Listener>();
+  private version = 1000;
+
+  constructor(
+    private readonly now: () => Date,
+    /** `instant`: a spec change rolls out at once. `manual`: it waits for `reconcile()`. */
+    public controller: ControllerMode = 'instant',
+  ) {}
+
+  /** The current resourceVersion of the whole store (what a list answers with). */
+  get resourceVersion(): string {
+    return String(this.version);
+  }
+
+  /** Adds or replaces objects (and PodLog fixtures), filling uid, timestamps and resourceVersion. */
+  apply(input: KubeObject | PodLogFixture | (KubeObject | PodLogFixture)[]): void {
+    for (const item of Array.isArray(input) ? input : [input]) {
+      if (item.kind === 'PodLog') {
+        const log = item as PodLogFixture;
+        this.setLogs(log.metadata.namespace ?? 'default', log.metadata.name, log.container, log.text, {
+          previous: log.previous === true,
+        });
+        continue;
+      }
+      this.store(structuredClone(item as KubeObject));
+    }
+  }
+
+  get<K extends ServedKind>(
+    kind: K,
+    namespace: string,
+    name: string,
+  ): Extract<KubeObject, { kind: K }> | undefined {
+    const found = this.objects.get(key(kind, namespace, name));
+    return found ? (structuredClone(found) as Extract<KubeObject, { kind: K }>) : undefined;
+  }
+
+  /** Objects of a kind, in one namespace or all, optionally filtered, sorted by name like the server's list. */
+  list<K extends ServedKind>(
+    kind: K,
+    namespace?: string,
+    where: (object: KubeObject) => boolean = () => true,
+  ): Extract<KubeObject, { kind: K }>[] {
+    // Filter before copying: a bench may hold thousands of pods.
+    return [...this.objects.values()]
+      .filter(
+        (o) => o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace) && where(o),
+      )
+      .sort((a, b) =>
+        `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(
+          `${b.metadata.namespace}/${b.metadata.name}`,
+        ),
+      )
+      .map((o) => structuredClone(o) as Extract<KubeObject, { kind: K }>);
+  }
+
+  namespaces(): string[] {
+    return [
+      ...new Set(['default', ...[...this.objects.values()].map((o) => o.metadata.namespace ?? 'default')]),
+    ].sort();
+  }
+
+  remove(kind: ServedKind, namespace: string, name: string): boolean {
+    const existing = this.objects.get(key(kind, namespace, name));
+    if (!existing) return false;
+    this.objects.delete(key(kind, namespace, name));
+    this.version++;
+    this.emit('DELETED', existing);
+    return true;
+  }
+
+  /** Sets what `GET .../pods/{name}/log?container=` answers (previous: the last terminated run). */
+  setLogs(
+    namespace: string,
+    pod: string,
+    container: string,
+    text: string,
+    options: { previous?: boolean } = {},
+  ): void {
+    this.logs.set(`${namespace}/${pod}/${container}/${options.previous === true}`, text);
+  }
+
+  getLogs(namespace: string, pod: string, container: string, previous: boolean): string | undefined {
+    return this.logs.get(`${namespace}/${pod}/${container}/${previous}`);
+  }
+
+  /** Observes every change (used by watches). Returns the unsubscribe function. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Stores a write that came through the API: bumps generation when the spec changed, and runs the
+   * controller for deployments. With `dryRun` nothing is stored and the would-be object is returned.
+   */
+  write(next: KubeObject, options: { dryRun?: boolean } = {}): KubeObject {
+    const namespace = next.metadata.namespace ?? 'default';
+    const previous = this.objects.get(key(next.kind, namespace, next.metadata.name));
+    const candidate = structuredClone(next);
+    if (previous) {
+      candidate.metadata.uid = previous.metadata.uid;
+      candidate.metadata.creationTimestamp = previous.metadata.creationTimestamp;
+      candidate.metadata.generation = previous.metadata.generation;
+      if (candidate.kind !== 'Pod' && JSON.stringify(candidate.spec) !== JSON.stringify(previous.spec)) {
+        candidate.metadata.generation = (previous.metadata.generation ?? 1) + 1;
+      }
+    }
+    if (options.dryRun) {
+      return this.withDefaults(candidate, previous?.metadata.resourceVersion);
+    }
+    const stored = this.store(candidate);
+    const specChanged = !previous || JSON.stringify(previous.spec) !== JSON.stringify(stored.spec);
+    if (stored.kind === 'Deployment' && this.controller === 'instant' && specChanged) {
+      this.reconcile(namespace, stored.metadata.name);
+    }
+    // The API server answers with the object as written; the controller acts on it afterwards.
+    return stored;
+  }
+
+  /**
+   * Runs the deployment controller for one deployment (or all): picks or creates the ReplicaSet
+   * for the current template, gives it the newest revision, scales it to `spec.replicas` with
+   * ready pods, scales the old ones to zero and marks the rollout complete.
+   */
+  reconcile(namespace?: string, name?: string): void {
+    for (const deployment of this.list('Deployment', namespace)) {
+      if (name !== undefined && deployment.metadata.name !== name) continue;
+      if (deployment.spec.paused) continue;
+      const current = this.syncRevision(deployment);
+      const replicas = deployment.spec.replicas ?? 1;
+      for (const rs of this.ownedReplicaSets(deployment)) {
+        const isCurrent = rs.metadata.name === current.metadata.name;
+        const wanted = isCurrent ? replicas : 0;
+        rs.spec.replicas = wanted;
+        rs.status = {
+          ...rs.status,
+          replicas: wanted,
+          fullyLabeledReplicas: wanted,
+          readyReplicas: wanted,
+          availableReplicas: wanted,
+          observedGeneration: rs.metadata.generation ?? 1,
+        };
+        rs.metadata.annotations = {
+          ...rs.metadata.annotations,
+          'deployment.kubernetes.io/desired-replicas': String(replicas),
+          'deployment.kubernetes.io/max-replicas': String(replicas + Math.ceil(replicas / 4)),
+        };
+        this.store(rs);
+        this.syncPods(rs, wanted);
+      }
+      const fresh = this.get(
+        'Deployment',
+        deployment.metadata.namespace ?? 'default',
+        deployment.metadata.name,
+      );
+      if (!fresh) continue;
+      const at = this.now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z');
+      fresh.status = {
+        observedGeneration: fresh.metadata.generation ?? 1,
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+        conditions: [
+          {
+            type: 'Available',
+            status: 'True',
+            lastUpdateTime: at,
+            lastTransitionTime: at,
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          },
+          {
+            type: 'Progressing',
+            status: 'True',
+            lastUpdateTime: at,
+            lastTransitionTime: at,
+            reason: 'NewReplicaSetAvailable',
+            message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
+          },
+        ],
+      };
+      if (replicas === 0) {
+        delete fresh.status.readyReplicas;
+        delete fresh.status.availableReplicas;
+      }
+      this.store(fresh);
+    }
+  }
+
+  /** ReplicaSets whose controller owner is this deployment. */
+  ownedReplicaSets(deployment: DeploymentObject): ReplicaSetObject[] {
+    return this.list('ReplicaSet', deployment.metadata.namespace).filter((rs) =>
+      (rs.metadata.ownerReferences ?? []).some(
+        (ref) => ref.controller && ref.uid === deployment.metadata.uid,
+      ),
+    );
+  }
+
+  /** Makes sure the current template has a ReplicaSet with the newest revision; returns it. */
+  private syncRevision(deployment: DeploymentObject): ReplicaSetObject {
+    const owned = this.ownedReplicaSets(deployment);
+    const maxRevision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0)));
+    let current = owned.find((rs) => sameTemplate(rs.spec.template, deployment.spec.template));
+    const namespace = deployment.metadata.namespace ?? 'default';
+    if (!current) {
+      const hash = templateHash(deployment.spec.template);
+      const template = structuredClone(deployment.spec.template);
+      template.metadata = {
+        ...template.metadata,
+        labels: { ...template.metadata?.labels, [POD_TEMPLATE_HASH]: hash },
+      };
+      current = {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: `${deployment.metadata.name}-${hash}`,
+          namespace,
+          labels: { ...deployment.spec.template.metadata?.labels, [POD_TEMPLATE_HASH]: hash },
+          annotations: { [REVISION]: String(maxRevision + 1) },
+          ownerReferences: [controllerRef('apps/v1', 'Deployment', deployment.metadata)],
+          generation: 1,
+        },
+        spec: {
+          replicas: 0,
+          selector: {
+            ...deployment.spec.selector,
+            matchLabels: { ...deployment.spec.selector.matchLabels, [POD_TEMPLATE_HASH]: hash },
+          },
+          template,
+        },
+        status: { replicas: 0, observedGeneration: 1 },
+      };
+      current = this.store(current) as ReplicaSetObject;
+    } else {
+      const revision = Number(current.metadata.annotations?.[REVISION] ?? 0);
+      const newest = owned.every(
+        (rs) => rs === current || Number(rs.metadata.annotations?.[REVISION] ?? 0) < revision,
+      );
+      if (!newest) {
+        // A rollback: the old ReplicaSet becomes the newest revision and remembers its old number.
+        const history = current.metadata.annotations?.[REVISION_HISTORY];
+        current.metadata.annotations = {
+          ...current.metadata.annotations,
+          [REVISION]: String(maxRevision + 1),
+          [REVISION_HISTORY]: history ? `${history},${revision}` : String(revision),
+        };
+        current = this.store(current) as ReplicaSetObject;
+      }
+    }
+    const revision = current.metadata.annotations?.[REVISION] ?? '1';
+    const stored = this.objects.get(
+      key('Deployment', namespace, deployment.metadata.name),
+    ) as DeploymentObject;
+    if (stored && stored.metadata.annotations?.[REVISION] !== revision) {
+      stored.metadata.annotations = { ...stored.metadata.annotations, [REVISION]: revision };
+      this.store(structuredClone(stored));
+    }
+    return current;
+  }
+
+  /** Deletes the pods of a ReplicaSet beyond `wanted` and creates ready ones up to it. */
+  private syncPods(rs: ReplicaSetObject, wanted: number): void {
+    const namespace = rs.metadata.namespace ?? 'default';
+    const pods = this.list('Pod', namespace).filter((pod) =>
+      (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === rs.metadata.uid),
+    );
+    for (const pod of pods.slice(wanted)) this.remove('Pod', namespace, pod.metadata.name);
+    const at = this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    for (let i = pods.length; i < wanted; i++) {
+      const template = rs.spec.template;
+      const name = `${rs.metadata.name}-${randomSuffix()}`;
+      this.store({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          namespace,
+          labels: { ...template.metadata?.labels },
+          ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
+          ownerReferences: [controllerRef('apps/v1', 'ReplicaSet', rs.metadata)],
+        },
+        spec: { ...structuredClone(template.spec), nodeName: 'node-1' },
+        status: {
+          phase: 'Running',
+          conditions: [
+            { type: 'Initialized', status: 'True', lastTransitionTime: at },
+            { type: 'Ready', status: 'True', lastTransitionTime: at },
+            { type: 'ContainersReady', status: 'True', lastTransitionTime: at },
+            { type: 'PodScheduled', status: 'True', lastTransitionTime: at },
+          ],
+          hostIP: '10.0.0.10',
+          podIP: `10.244.0.${10 + i}`,
+          startTime: at,
+          containerStatuses: template.spec.containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imageID: `${c.image}@sha256:${createHash('sha256').update(c.image).digest('hex')}`,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: at } },
+            lastState: {},
+          })),
+        },
+      });
+    }
+  }
+
+  private withDefaults(object: KubeObject, resourceVersion?: string): KubeObject {
+    const meta = object.metadata;
+    meta.namespace ??= 'default';
+    meta.uid ??= randomUUID();
+    meta.creationTimestamp ??= this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    if (object.kind !== 'Pod') meta.generation ??= 1;
+    meta.resourceVersion = resourceVersion ?? String(this.version);
+    return object;
+  }
+
+  private store(object: KubeObject): KubeObject {
+    const namespace = object.metadata.namespace ?? 'default';
+    const id = key(object.kind, namespace, object.metadata.name);
+    const existed = this.objects.has(id);
+    const previous = this.objects.get(id);
+    if (previous) {
+      object.metadata.uid ??= previous.metadata.uid;
+      object.metadata.creationTimestamp ??= previous.metadata.creationTimestamp;
+    }
+    this.version++;
+    this.withDefaults(object, String(this.version));
+    this.objects.set(id, object);
+    this.emit(existed ? 'MODIFIED' : 'ADDED', object);
+    return structuredClone(object);
+  }
+
+  private emit(type: WatchEventType, object: KubeObject): void {
+    for (const listener of this.listeners) listener(type, structuredClone(object));
+  }
+}
+
+function controllerRef(apiVersion: string, kind: string, meta: ObjectMeta): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: meta.name,
+    uid: meta.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** Whether two pod templates are the same once the pod-template-hash label is ignored. */
+export function sameTemplate(a: PodTemplateSpec, b: PodTemplateSpec): boolean {
+  return canonical(withoutHash(a)) === canonical(withoutHash(b));
+}
+
+function withoutHash(template: PodTemplateSpec): PodTemplateSpec {
+  const copy = structuredClone(template);
+  if (copy.metadata?.labels) {
+    delete copy.metadata.labels[POD_TEMPLATE_HASH];
+    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
+  }
+  if (copy.metadata && Object.keys(copy.metadata).length === 0) delete copy.metadata;
+  return copy;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// The controller's "safe" alphabet (no vowels, no look-alikes), as in k8s.io/apimachinery rand.
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+
+function safeEncode(bytes: Buffer, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += SAFE[(bytes[i] ?? 0) % SAFE.length];
+  return out;
+}
+
+/** A stable 10-character pod-template-hash for a template. */
+export function templateHash(template: PodTemplateSpec): string {
+  return safeEncode(
+    createHash('sha256')
+      .update(canonical(withoutHash(template)))
+      .digest(),
+    10,
+  );
+}
+
+function randomSuffix(): string {
+  return safeEncode(Buffer.from(randomUUID().replace(/-/g, ''), 'hex'), 5);
+}

@@ -1,4 +1,4 @@
-// Every Reply block as an Adaptive Card 1.5, checked against the official schema, and the
+// Every Reply block as an Adaptive Card 1.5, checked against our schema of the published format, and the
 // markdown subset in the dialect cards render.
 
 import { toCardMarkdown } from '../../../adapters/teams/card-markdown.js';
@@ -261,7 +261,7 @@ describe('rendering a Reply as an Adaptive Card', () => {
       cardProblems({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Input.Text', label: 'no id' }] }),
     ).not.toEqual([]);
     expect(
-      cardProblems({ type: 'AdaptiveCard', version: '1.5', msteams: { width: 'Full' }, body: [] }),
+      cardProblems({ type: 'AdaptiveCard', version: '1.5', msteams: { width: 'Wide' }, body: [] }),
     ).not.toEqual([]);
     expect(cardProblems({ type: 'AdaptiveCard', version: '1.2', body: [] })).toEqual([
       '/version is 1.2, not 1.5',

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const CONCURRENT = 200;
-const ROUNDS = 8;
+const ROUNDS = 15;
 const SECRET = 'bench-signing-secret-0123456789ab';
 const HERE = fileURLToPath(import.meta.url);
 

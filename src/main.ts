@@ -29,6 +29,7 @@ import {
   systemClock,
 } from './core/index.js';
 import { createDeployService } from './deploys/index.js';
+import { DigestService } from './digests/index.js';
 import { registerBuiltInExecutors } from './executors/builtins.js';
 import { createGitHubClient, type GitHubClient } from './executors/github/index.js';
 import { ExecutorHost } from './executors/host.js';
@@ -147,6 +148,24 @@ export async function buildRuntime(
       ...(slo ? { numbers: sloIncidentNumbers(slo) } : {}),
       deploys,
     });
+    // Digests read the other services through getters: a chat adapter sets the notifier later.
+    const digests = new DigestService({
+      digests: config.digests,
+      catalog: config.services,
+      sources: {
+        budgets: () => services.slo,
+        deploys: () => services.deploys,
+        changes: () => services.changes,
+        incidents: () => services.incidents,
+        runbooks: () => services.runbooks,
+        audit: () => services.audit,
+      },
+      store,
+      audit,
+      notifier: () => services.notifier,
+      clock,
+      logger: logger.child({ service: 'digests' }),
+    });
     const services: Services = {
       config,
       store,
@@ -159,9 +178,12 @@ export async function buildRuntime(
       changes,
       incidents,
       deploys,
+      digests,
     };
     if (slo) services.slo = slo;
     closers.push(() => changes.stop());
+    // Stops the schedule (started by startServer) before the store and audit trail close.
+    closers.push(() => digests.stop());
     return { loaded, services, logger, clock, close };
   } catch (error) {
     await close();
@@ -381,6 +403,8 @@ export async function startServer(
     port?: number;
     /** I/O for the Teams adapter (tests point its token and key fetches at local doubles). */
     teams?: import('../adapters/teams/index.js').TeamsIO;
+    /** The digest scheduler's node-cron heartbeat (default every 15 s); tests tick every second. */
+    digests?: { heartbeat?: string };
   },
 ): Promise<RunningServer> {
   const { logger } = options;
@@ -448,6 +472,8 @@ export async function startServer(
   const { port } = await server.listen();
   // Scheduled changes, approvals that expire and verifications run in the background.
   await runtime.services.changes.start();
+  // Digests post on schedule from the server only; the shell previews them.
+  await runtime.services.digests.start(options.digests);
   for (const platform of ['slack', 'teams'] as const) {
     if (!loaded.config[platform]) logger.info(`${platform} is not configured`);
   }
@@ -456,6 +482,10 @@ export async function startServer(
       async () => {
         logger.info('shutting down: draining in-flight work');
         const result = await server.close({ graceMs: 10_000 });
+        // A digest being posted finishes while its chat adapter is still up.
+        await runtime.services.digests
+          .stop()
+          .catch((error: unknown) => logger.error({ err: error }, 'digest scheduler stop failed'));
         for (const [name, adapter] of Object.entries(adapters)) {
           // One adapter failing to stop must not keep the audit trail from being flushed.
           await adapter
@@ -496,6 +526,15 @@ async function mountSlack(
   slack.mount(server);
   await slack.start();
   runtime.services.notifier ??= slack;
+  // Incidents get their own Slack channel, with the brief pinned.
+  const { SlackIncidentRoom } = (await import(
+    pathToFileURL(path.join(ROOT, 'adapters', 'slack', `index${EXT}`)).href
+  )) as typeof import('../adapters/slack/index.js');
+  runtime.services.incidentRoom = new SlackIncidentRoom({
+    web: slack.web,
+    logger: logger.child({ surface: 'slack', part: 'incidents' }),
+    signButton: (command, channel) => runtime.services.actions.sign({ command, channel }),
+  });
   return slack;
 }
 

@@ -337,6 +337,9 @@ export function escapeMrkdwn(value: string): string {
 /**
  * Splits mrkdwn into pieces of at most `limit` characters at line breaks, closing and reopening a
  * ``` fence that a split falls inside.
+ *
+ * @example
+ * splitMrkdwn(longLog, 3000).map((piece) => ({ type: 'section', text: { type: 'mrkdwn', text: piece } }))
  */
 export function splitMrkdwn(text: string, limit: number): string[] {
   if (text.length <= limit) return [text];

@@ -7,6 +7,7 @@ export {
   renderMessage,
   SLACK_LIMITS,
 } from './block-kit.js';
+export { SlackIncidentRoom, type SlackIncidentRoomOptions } from './incident-room.js';
 export { formToModal, submittedLine } from './modal.js';
 export { type GuardVerdict, type RecordOutcome, SlackRequestGuard } from './request-guard.js';
 export { SeenLedger } from './seen-ledger.js';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { policySchema } from '../changes/policy-schema.js';
 import { isDuration, parseDuration } from '../core/duration.js';
 import { closest } from '../core/suggest.js';
+import { digestsSchema } from '../digests/schema.js';
 import { alertmanagerSchema } from '../incidents/alert-schema.js';
 import { sloSpecSchema } from '../slo/spec.js';
 
@@ -254,7 +255,7 @@ const configObject = z.strictObject({
   slos: z.array(sloSpecSchema).default(() => []),
   policy: policySchema,
   alertmanager: alertmanagerSchema.optional(),
-  digests: z.array(z.unknown()).default(() => []),
+  digests: digestsSchema,
   // Third-party executor plugins: a package name or a path (relative to this file), and its config block.
   executors: z.array(z.strictObject({ module: text, config: z.unknown().optional() })).default(() => []),
   security: z

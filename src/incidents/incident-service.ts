@@ -176,28 +176,41 @@ export class IncidentService {
   }
 
   async note(origin: Origin, incident: Incident, textValue: string): Promise<Incident> {
-    return this.#record(origin, incident, { kind: 'note', text: textValue }, 'incident.note');
+    return this.#record(origin, incident, {}, { kind: 'note', text: textValue }, 'incident.note');
   }
 
   async setStatus(origin: Origin, incident: Incident, status: IncidentStatus): Promise<Incident> {
     if (status === 'resolved') return this.resolve(origin, incident);
-    incident.status = status;
-    return this.#record(origin, incident, { kind: 'status', text: `status: ${status}` }, 'incident.status');
+    return this.#record(
+      origin,
+      incident,
+      { status },
+      { kind: 'status', text: `status: ${status}` },
+      'incident.status',
+    );
   }
 
   async setCommander(origin: Origin, incident: Incident, commander: string): Promise<Incident> {
-    incident.commander = commander;
-    return this.#record(origin, incident, { kind: 'role', text: `commander: ${commander}` }, 'incident.role');
+    return this.#record(
+      origin,
+      incident,
+      { commander },
+      { kind: 'role', text: `commander: ${commander}` },
+      'incident.role',
+    );
   }
 
   async resolve(origin: Origin, incident: Incident, summary?: string): Promise<Incident> {
     if (incident.status === 'resolved') throw badArgument(`${incident.id} is already resolved`);
-    incident.status = 'resolved';
-    incident.resolvedAt = this.options.clock.now().toISOString();
-    if (summary) incident.summary = summary;
+    const resolved = {
+      status: 'resolved' as const,
+      resolvedAt: this.options.clock.now().toISOString(),
+      ...(summary ? { summary } : {}),
+    };
     return this.#record(
       origin,
       incident,
+      resolved,
       { kind: 'resolved', text: summary ? `resolved: ${summary}` : 'resolved' },
       'incident.resolve',
     );
@@ -420,10 +433,10 @@ export class IncidentService {
       '|  |  |  |  |',
     );
     const markdown = lines.join('\n');
-    incident.postmortem = markdown;
     await this.#record(
       origin,
       incident,
+      { postmortem: markdown },
       { kind: 'postmortem', text: 'postmortem draft generated' },
       'incident.postmortem',
     );
@@ -439,16 +452,26 @@ export class IncidentService {
     }
   }
 
+  /** One atomic change to the stored incident, so notes and status changes typed at once all land. */
   async #record(
     origin: Origin,
     incident: Incident,
+    fields: Partial<Incident>,
     event: Omit<IncidentEvent, 'at' | 'by'>,
     action: string,
   ): Promise<Incident> {
-    incident.events.push({ at: this.options.clock.now().toISOString(), by: origin.actor.id, ...event });
-    await this.options.store.put(COLLECTION, incident);
-    await this.#audit(origin, action, incident, { text: event.text });
-    return incident;
+    const entry: IncidentEvent = {
+      at: this.options.clock.now().toISOString(),
+      by: origin.actor.id,
+      ...event,
+    };
+    const updated = (await this.options.store.update<Incident>(COLLECTION, incident.id, (current) => {
+      const base = current ?? incident;
+      return { ...base, ...fields, events: [...base.events, entry] };
+    }))!;
+    Object.assign(incident, updated);
+    await this.#audit(origin, action, updated, { text: event.text });
+    return updated;
   }
 
   async #audit(

@@ -48,6 +48,8 @@ export interface PostedMessage {
   text?: string;
   blocks?: unknown[];
   updates: number;
+  /** Set by pins.add. */
+  pinned?: boolean;
 }
 
 export interface SlackUserGroup {
@@ -90,6 +92,8 @@ const TRIGGER_SECONDS = 3;
  */
 export class SlackApiDouble {
   readonly calls: SlackApiCall[] = [];
+  /** Channel topics set with conversations.setTopic. */
+  readonly topics = new Map<string, string>();
   readonly responsePosts: ResponseUrlPost[] = [];
   readonly messages: PostedMessage[] = [];
   readonly uploads: Array<{
@@ -466,6 +470,23 @@ export class SlackApiDouble {
           ok: true,
           channel: channelObject(id, name, args.is_private === 'true' || args.is_private === true),
         };
+      }
+      case 'pins.add': {
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return problem;
+        const message = this.messages.find((m) => m.channel === args.channel && m.ts === args.timestamp);
+        if (!message) return { ok: false, error: 'message_not_found' };
+        if (message.pinned) return { ok: false, error: 'already_pinned' };
+        message.pinned = true;
+        return { ok: true };
+      }
+      case 'conversations.setTopic': {
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return problem;
+        if (String(args.topic ?? '').length > 250) return { ok: false, error: 'too_long' };
+        const name = [...this.#channelNames].find(([, id]) => id === args.channel)?.[0] ?? 'general';
+        this.topics.set(String(args.channel), String(args.topic ?? ''));
+        return { ok: true, channel: channelObject(String(args.channel), name, false) };
       }
       case 'conversations.invite': {
         const problem = this.#channelProblem(args.channel);

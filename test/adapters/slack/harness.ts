@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SlackAdapter, type SlackAdapterOptions } from '../../../adapters/slack/index.js';
+import { SlackAdapter, type SlackAdapterOptions, SlackIncidentRoom } from '../../../adapters/slack/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { type Clock, type CommandDefinition, type Router, silentLogger } from '../../../src/core/index.js';
 import type { Logger } from '../../../src/core/logger.js';
@@ -89,6 +89,8 @@ export interface SlackHarness {
 
 export interface HarnessOptions {
   access?: string;
+  /** More top-level config (services, runbooks ...), appended as written. */
+  extraConfig?: string;
   /** Extra lines inside the `slack:` section. */
   slackConfig?: string;
   routerTimeoutMs?: number;
@@ -112,6 +114,7 @@ export async function startSlackHarness(options: HarnessOptions = {}): Promise<S
       ...(options.slackConfig?.includes('stillWorkingAfter') ? [] : ['  stillWorkingAfter: 0s']),
       ...(options.slackConfig ? options.slackConfig.split('\n').map((line) => `  ${line}`) : []),
       options.access ?? ADMIN_ACCESS,
+      options.extraConfig ?? '',
     ].join('\n'),
   );
   const clock = movableClock();
@@ -144,6 +147,11 @@ export async function startSlackHarness(options: HarnessOptions = {}): Promise<S
   adapter.mount(server);
   await adapter.start();
   runtime.services.notifier = adapter;
+  runtime.services.incidentRoom = new SlackIncidentRoom({
+    web: adapter.web,
+    logger,
+    signButton: (command, channel) => runtime.services.actions.sign({ command, channel }),
+  });
   const { port } = await server.listen();
   const eventsUrl = `http://127.0.0.1:${port}/slack/events`;
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);

@@ -52,6 +52,7 @@ interface Origin {
 
 export class ChangeService {
   #timer: NodeJS.Timeout | undefined;
+  readonly #busy = new Map<string, Promise<void>>();
   #ticking: Promise<void> | undefined;
 
   constructor(private readonly options: ChangeServiceOptions) {}
@@ -165,7 +166,7 @@ export class ChangeService {
       summary: change.summary,
       decision: evaluation.decision,
     });
-    await this.#applyDecision(change, evaluation, origin);
+    await this.#exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
     return this.get(change.id);
   }
 
@@ -190,7 +191,11 @@ export class ChangeService {
 
   // --- people deciding -----------------------------------------------------------------------
 
-  async approve(origin: Origin, id: string, reason?: string): Promise<ChangeRequest> {
+  approve(origin: Origin, id: string, reason?: string): Promise<ChangeRequest> {
+    return this.#exclusive(id, () => this.#approve(origin, id, reason));
+  }
+
+  async #approve(origin: Origin, id: string, reason?: string): Promise<ChangeRequest> {
     const change = await this.get(id);
     const { role, required } = this.options.policy.approvals;
     this.#expectState(change, ['pending-approval'], 'approve');
@@ -248,7 +253,11 @@ export class ChangeService {
     return this.get(change.id);
   }
 
-  async deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {
+  deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {
+    return this.#exclusive(id, () => this.#deny(origin, id, reason));
+  }
+
+  async #deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {
     const change = await this.get(id);
     this.#expectState(change, ['pending-approval', 'approved'], 'deny');
     if (
@@ -264,7 +273,11 @@ export class ChangeService {
     return change;
   }
 
-  async cancel(origin: Origin, id: string): Promise<ChangeRequest> {
+  cancel(origin: Origin, id: string): Promise<ChangeRequest> {
+    return this.#exclusive(id, () => this.#cancel(origin, id));
+  }
+
+  async #cancel(origin: Origin, id: string): Promise<ChangeRequest> {
     const change = await this.get(id);
     this.#expectState(change, ['pending-approval', 'approved'], 'cancel');
     if (
@@ -281,7 +294,11 @@ export class ChangeService {
   }
 
   /** A person finished a manual change; verification starts on success. */
-  async done(origin: Origin, id: string, outcome: 'success' | 'failed'): Promise<ChangeRequest> {
+  done(origin: Origin, id: string, outcome: 'success' | 'failed'): Promise<ChangeRequest> {
+    return this.#exclusive(id, () => this.#done(origin, id, outcome));
+  }
+
+  async #done(origin: Origin, id: string, outcome: 'success' | 'failed'): Promise<ChangeRequest> {
     const change = await this.get(id);
     if (change.kind !== 'manual')
       throw badArgument(`${change.id} runs a runbook; Millwright finishes it by itself`);
@@ -400,24 +417,24 @@ export class ChangeService {
 
   async #tick(): Promise<void> {
     const now = this.options.clock.now();
-    for (const change of await this.list()) {
+    for (const listed of await this.list()) {
       try {
-        if (change.state === 'pending-approval' && new Date(change.expiresAt) <= now) {
-          await this.#transition(
-            change,
-            'expired',
-            SYSTEM,
-            'no decision before the request expired',
-            undefined,
-          );
-        } else if (change.state === 'approved') {
-          await this.#startWhenDue(change, undefined);
-        } else if (change.state === 'verifying' && new Date(change.verification!.nextSampleAt) <= now) {
-          await this.#sample(change);
-        }
+        // Re-read under the change's lock: an approval may have landed since the list was taken.
+        await this.#exclusive(listed.id, () => this.#due(listed.id, now));
       } catch (error) {
-        this.options.logger.error({ err: error, change: change.id }, 'change worker step failed');
+        this.options.logger.error({ err: error, change: listed.id }, 'change worker step failed');
       }
+    }
+  }
+
+  async #due(id: string, now: Date): Promise<void> {
+    const change = await this.get(id);
+    if (change.state === 'pending-approval' && new Date(change.expiresAt) <= now) {
+      await this.#transition(change, 'expired', SYSTEM, 'no decision before the request expired', undefined);
+    } else if (change.state === 'approved') {
+      await this.#startWhenDue(change, undefined);
+    } else if (change.state === 'verifying' && new Date(change.verification!.nextSampleAt) <= now) {
+      await this.#sample(change);
     }
   }
 
@@ -655,6 +672,23 @@ export class ChangeService {
       change,
       `${change.id} failed verification: ${why}${rolledBack ? '; it was rolled back' : ''}`,
     );
+  }
+
+  /** Runs `work` alone for one change, so an approval and the worker never overwrite each other. */
+  async #exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const key = id.toUpperCase();
+    const before = this.#busy.get(key) ?? Promise.resolve();
+    const run = before.then(work, work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#busy.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#busy.get(key) === settled) this.#busy.delete(key);
+    }
   }
 
   // --- helpers ---------------------------------------------------------------------------------

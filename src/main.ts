@@ -136,6 +136,8 @@ export async function buildRuntime(
       clock,
       logger: logger.child({ service: 'deploys' }),
     });
+    // Kubernetes connections kept open between reads.
+    closers.push(async () => deploys.close());
     const incidents = new IncidentService({
       store,
       audit,
@@ -446,6 +448,14 @@ export async function startServer(
       await runtime.close();
       throw error;
     }
+  }
+  if (adapters.slack && adapters.teams) {
+    // Both platforms: Slack ids (channels C/G/D, users U/W) go to Slack, anything else (Teams conversations) to Teams.
+    const slack = adapters.slack;
+    const teams = adapters.teams;
+    runtime.services.notifier = {
+      post: (target, message) => (/^[CGDUW][A-Z0-9]{6,}$/.test(target) ? slack : teams).post(target, message),
+    };
   }
   if (loaded.config.alertmanager) {
     const { AlertIntake, sloIncidentNumbers } = await import('./incidents/index.js');

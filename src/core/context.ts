@@ -6,6 +6,7 @@ import type { AccessControl, ActionSigner } from '../auth/index.js';
 import type { ChangeService } from '../changes/index.js';
 import type { MillwrightConfig } from '../config/index.js';
 import type { DeployService } from '../deploys/index.js';
+import type { DigestService } from '../digests/index.js';
 import type { ExecutorHost } from '../executors/host.js';
 import type { IncidentRoom, IncidentService } from '../incidents/index.js';
 import type { RunbookService } from '../runbooks/service.js';
@@ -59,6 +60,8 @@ export interface Services {
   notifier?: Notifier;
   /** SLOs and error budgets; present only when `prometheus` is configured. */
   slo?: SloService;
+  /** Scheduled digests: their state, previews and posts on demand; the server runs the schedule. */
+  digests: DigestService;
 }
 
 /** Where unsolicited messages go: the chat adapter that is running (or the shell's output). */

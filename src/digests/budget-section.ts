@@ -1,6 +1,6 @@
 // Error budgets in a digest: the SLOs below the digest's threshold or burning, and how much budget
 // each has gained or lost since the last digest.
-import { context, table, text } from '../core/reply.js';
+import { type Block, context, table, text } from '../core/reply.js';
 import { currentBurn, formatBurn, formatRemaining, type SloEvaluation, sloLabel } from '../slo/index.js';
 import { plural, type SectionInput, type SectionResult } from './section.js';
 
@@ -44,14 +44,17 @@ export async function budgetSection(input: SectionInput): Promise<SectionResult>
   const evaluations = await source.evaluateMany(slos, input.period.until, input.signal);
   const budgets: Record<string, number> = {};
   for (const evaluation of evaluations) {
-    if (evaluation.budgetRemaining.kind === 'value') budgets[evaluation.slo.id] = evaluation.budgetRemaining.value;
+    if (evaluation.budgetRemaining.kind === 'value')
+      budgets[evaluation.slo.id] = evaluation.budgetRemaining.value;
   }
   const below = input.digest.budgetBelow;
   const flagged = evaluations.filter((evaluation) => needsAttention(evaluation, below));
-  const blocks = [TITLE];
+  const blocks: Block[] = [TITLE];
   if (flagged.length === 0) {
     blocks.push(
-      text(`All ${plural(slos.length, 'SLO')} have at least ${below}% of their error budget left and none is burning.`),
+      text(
+        `All ${plural(slos.length, 'SLO')} have at least ${below}% of their error budget left and none is burning.`,
+      ),
     );
   } else {
     blocks.push(
@@ -84,7 +87,9 @@ export async function budgetSection(input: SectionInput): Promise<SectionResult>
   return {
     blocks: blocks.filter((block) => block.type !== 'context' || block.text.length > 0),
     headline:
-      flagged.length === 0 ? 'budgets healthy' : `${flagged.length} of ${plural(slos.length, 'SLO')} need attention`,
+      flagged.length === 0
+        ? 'budgets healthy'
+        : `${flagged.length} of ${plural(slos.length, 'SLO')} need attention`,
     budgets,
   };
 }

@@ -1,7 +1,7 @@
 // Changes in a digest: those the policy gate let through without a human, those that needed a
 // person, and those that failed, in the period.
 import type { ChangeRequest } from '../changes/types.js';
-import { fields, list, text } from '../core/reply.js';
+import { type Block, fields, list, text } from '../core/reply.js';
 import { inPeriod, plural, type SectionInput, type SectionResult } from './section.js';
 
 const TITLE = text('*Changes*');
@@ -31,17 +31,24 @@ export async function changeSection(input: SectionInput): Promise<SectionResult>
   const changes = (await source.list()).filter((change) => input.scope.includes(change.service));
   const during = (change: ChangeRequest, match: (event: string, by: string) => boolean) =>
     change.timeline.some((entry) => match(entry.event, entry.by) && inPeriod(input.period, entry.at));
-  const automatic = changes.filter((change) => during(change, (event, by) => event === 'approved' && by === GATE));
+  const automatic = changes.filter((change) =>
+    during(change, (event, by) => event === 'approved' && by === GATE),
+  );
   const needed = changes.filter(
     (change) =>
       during(change, (event) => event === 'awaiting approval') ||
       (change.state === 'pending-approval' && Date.parse(change.requestedAt) <= input.period.until.getTime()),
   );
-  const failed = changes.filter((change) => during(change, (event) => event === 'failed' || event === 'rolled-back'));
+  const failed = changes.filter((change) =>
+    during(change, (event) => event === 'failed' || event === 'rolled-back'),
+  );
   if (automatic.length + needed.length + failed.length === 0) {
-    return { blocks: [TITLE, text('No changes were requested, approved or failed in this period.')], headline: 'no changes' };
+    return {
+      blocks: [TITLE, text('No changes were requested, approved or failed in this period.')],
+      headline: 'no changes',
+    };
   }
-  const blocks = [
+  const blocks: Block[] = [
     TITLE,
     fields([
       { label: 'approved without a human', value: String(automatic.length) },
@@ -53,6 +60,8 @@ export async function changeSection(input: SectionInput): Promise<SectionResult>
   if (needed.length > 0) blocks.push(text('_Needed a person:_'), list(itemsOf(needed)));
   if (failed.length > 0) blocks.push(text('_Failed:_'), list(itemsOf(failed)));
   const parts = [`${plural(automatic.length, 'change')} approved without a human`];
+  const waiting = needed.filter((change) => change.state === 'pending-approval').length;
+  if (waiting > 0) parts.push(`${waiting} waiting for a person`);
   if (failed.length > 0) parts.push(`${failed.length} failed`);
   return { blocks, headline: parts.join(', ') };
 }

@@ -9,7 +9,10 @@ import type { DigestSection } from './schema.js';
 import { type SectionInput, type SectionResult, when } from './section.js';
 import { toilLedger } from './toil-ledger.js';
 
-const SECTIONS: Record<DigestSection, { title: string; build: (input: SectionInput) => Promise<SectionResult> }> = {
+const SECTIONS: Record<
+  DigestSection,
+  { title: string; build: (input: SectionInput) => Promise<SectionResult> }
+> = {
   budgets: { title: 'Error budgets', build: budgetSection },
   deploys: { title: 'Deploys', build: deploySection },
   changes: { title: 'Changes', build: changeSection },
@@ -49,9 +52,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  * @example
  * const { reply } = await composeDigest({ digest, period: { since, until }, scope, catalog, sources, previousBudgets: {}, signal });
  */
-export async function composeDigest(
-  input: SectionInput & { note?: string },
-): Promise<ComposedDigest> {
+export async function composeDigest(input: SectionInput & { note?: string }): Promise<ComposedDigest> {
   const { digest, period } = input;
   const results = await Promise.all(
     digest.sections.map(async (name): Promise<SectionResult> => {
@@ -72,15 +73,22 @@ export async function composeDigest(
     }),
   );
   const headlines = results.map((result) => result.headline).filter((line): line is string => Boolean(line));
-  const scope = input.scope.all ? 'all services' : [...input.scope.services].sort().join(', ') || 'no services';
+  const scope = input.scope.all
+    ? 'all services'
+    : [...input.scope.services].sort().join(', ') || 'no services';
   const blocks = [
     header(`${digest.description ?? `${digest.name} digest`}: ${when(digest, period.until)}`),
     ...(headlines.length > 0 ? [text(`*${headlines.join(' · ')}*`)] : []),
     ...results.flatMap((result) => result.blocks),
     context(
-      [`Since ${when(digest, period.since)} · ${scope}`, input.note].filter((part): part is string => Boolean(part)).join(' · '),
+      [`Since ${when(digest, period.since)} · ${scope}`, input.note]
+        .filter((part): part is string => Boolean(part))
+        .join(' · '),
     ),
   ];
-  const budgets = Object.assign({}, ...results.map((result) => result.budgets ?? {})) as Record<string, number>;
-  return { reply: { ...reply(...blocks), visibility: 'public' }, budgets };
+  const budgets = Object.assign({}, ...results.map((result) => result.budgets ?? {})) as Record<
+    string,
+    number
+  >;
+  return { reply: reply(...blocks), budgets };
 }

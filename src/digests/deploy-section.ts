@@ -1,6 +1,6 @@
 // Deploys in a digest: what shipped since the last digest (GitHub deployments and rollouts the
 // cluster made), and which services run something other than what was last deployed.
-import { context, list, table, text } from '../core/reply.js';
+import { type Block, context, list, table, text } from '../core/reply.js';
 import type { RecentDeploy } from '../incidents/types.js';
 import { plural, type SectionInput, type SectionResult, when } from './section.js';
 
@@ -39,13 +39,17 @@ export async function deploySection(input: SectionInput): Promise<SectionResult>
   const source = input.sources.deploys();
   if (!source) return { blocks: [TITLE, text('Deploy status is not available here.')] };
   const names = [...input.scope.services]
-    .filter((name) => input.catalog[name]?.kubernetes !== undefined || input.catalog[name]?.github !== undefined)
+    .filter(
+      (name) => input.catalog[name]?.kubernetes !== undefined || input.catalog[name]?.github !== undefined,
+    )
     .sort();
   if (names.length === 0) {
     return {
       blocks: [
         TITLE,
-        text('No service in scope has a kubernetes or github section in the catalog, so there are no deploys to report.'),
+        text(
+          'No service in scope has a kubernetes or github section in the catalog, so there are no deploys to report.',
+        ),
       ],
     };
   }
@@ -61,22 +65,27 @@ export async function deploySection(input: SectionInput): Promise<SectionResult>
   const problems: string[] = [];
   recent.forEach((result, i) => {
     const service = names[i]!;
-    if (result.status === 'rejected') problems.push(`${service}: deploys could not be read (${reasonOf(result.reason)})`);
+    if (result.status === 'rejected')
+      problems.push(`${service}: deploys could not be read (${reasonOf(result.reason)})`);
     else
-      for (const deploy of result.value) if (Date.parse(deploy.at) <= until.getTime()) shipped.push({ ...deploy, service });
+      for (const deploy of result.value)
+        if (Date.parse(deploy.at) <= until.getTime()) shipped.push({ ...deploy, service });
   });
   shipped.sort((a, b) => b.at.localeCompare(a.at));
 
-  const blocks = [TITLE];
+  const blocks: Block[] = [TITLE];
   if (shipped.length === 0) blocks.push(text(`No deploys since ${when(input.digest, since)}.`));
   else {
     blocks.push(
       table(
         ['when', 'service', 'what', 'by'],
-        shipped.slice(0, MAX_ROWS).map((deploy) => [when(input.digest, deploy.at), deploy.service, deploy.what, deploy.by]),
+        shipped
+          .slice(0, MAX_ROWS)
+          .map((deploy) => [when(input.digest, deploy.at), deploy.service, deploy.what, deploy.by]),
       ),
     );
-    if (shipped.length > MAX_ROWS) blocks.push(context(`and ${shipped.length - MAX_ROWS} more; deploys SERVICE shows each.`));
+    if (shipped.length > MAX_ROWS)
+      blocks.push(context(`and ${shipped.length - MAX_ROWS} more; deploys SERVICE shows each.`));
   }
 
   let drifting = 0;
@@ -88,7 +97,8 @@ export async function deploySection(input: SectionInput): Promise<SectionResult>
         notes.push(`${row.service}: drift: ${row.drift.reason}`);
       }
       if (TROUBLED.has(row.state)) notes.push(`${row.service}: ${row.state}: ${row.message}`);
-      for (const problem of row.problems) problems.push(`${row.service}: ${problem.source}: ${problem.message}`);
+      for (const problem of row.problems)
+        problems.push(`${row.service}: ${problem.source}: ${problem.message}`);
     }
     if (notes.length > 0) blocks.push(list(notes));
     else blocks.push(text('Every service runs what was last deployed, and no rollout is in trouble.'));

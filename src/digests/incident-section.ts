@@ -18,7 +18,8 @@ export async function incidentSection(input: SectionInput): Promise<SectionResul
     .filter((incident) => input.scope.includes(incident.service))
     .filter((incident) => Date.parse(incident.declaredAt) <= input.period.until.getTime())
     .sort((a, b) => a.severity - b.severity || a.declaredAt.localeCompare(b.declaredAt));
-  if (open.length === 0) return { blocks: [TITLE, text('No open incidents.')], headline: 'no open incidents' };
+  if (open.length === 0)
+    return { blocks: [TITLE, text('No open incidents.')], headline: 'no open incidents' };
   const until = input.period.until.getTime();
   return {
     blocks: [

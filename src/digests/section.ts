@@ -1,7 +1,8 @@
 // What every digest section gets (the period, the services in scope, the sources) and gives back
 // (blocks, and a few words for the digest's first line).
-import { formatAbsolute } from '../core/time.js';
+
 import type { Block } from '../core/reply.js';
+import { formatAbsolute } from '../core/time.js';
 import type { DigestConfig } from './schema.js';
 import type { DigestSources } from './sources.js';
 

@@ -40,6 +40,13 @@ const WATCH_INTERVAL_MS = 5_000;
 const WATCH_INTERVAL_MIN_MS = 1_000;
 const WATCH_INTERVAL_MAX_MS = 5 * 60_000;
 
+/** The last-deploy cell when GitHub could not be read; the note under the table says more. */
+const GITHUB_PROBLEM_CELL: Record<string, string> = {
+  [ErrorCode.RateLimited]: 'GitHub rate-limited',
+  [ErrorCode.NotConfigured]: 'GitHub not configured',
+  [ErrorCode.NotFound]: 'repo not found',
+};
+
 interface View {
   now: Date;
   tz: string;
@@ -51,7 +58,8 @@ const when = (at: string | null | undefined, view: View) =>
 function lastDeployCell(row: ServiceOverview, view: View): string {
   const latest = row.github?.latest;
   if (!latest) {
-    if (row.problems.some((p) => p.source === 'github')) return 'GitHub unavailable';
+    const problem = row.problems.find((p) => p.source === 'github');
+    if (problem) return GITHUB_PROBLEM_CELL[problem.code] ?? 'GitHub unavailable';
     return row.github ? `no ${row.github.environment} deployments` : '-';
   }
   const state = latest.state === 'success' ? '' : `, ${latest.state.replace('_', ' ')}`;
@@ -281,7 +289,7 @@ function progressBlocks(snapshot: WatchSnapshot, timeoutMs: number): Block[] {
   if (snapshot.problem?.hint) blocks.push(context(snapshot.problem.hint));
   blocks.push(
     context(
-      `Watching for ${formatDuration(snapshot.elapsedMs)} (look ${snapshot.polls}); stops when the rollout completes, fails, or after ${formatDuration(timeoutMs)}.`,
+      `${snapshot.polls === 1 ? 'Watching' : `Watching for ${formatDuration(snapshot.elapsedMs)}`} (look ${snapshot.polls}); stops when the rollout completes, fails, or after ${formatDuration(timeoutMs)}.`,
     ),
   );
   return blocks;
@@ -295,10 +303,14 @@ const OUTCOME_WORDS: Record<WatchOutcome, string> = {
   unreachable: 'rollout status unreadable',
 };
 
-function finalReply(result: WatchResult, timeoutMs: number): Reply {
+/** `after 2m30s`, or `at the first look` when nothing needed waiting for. */
+function settled(last: WatchSnapshot): string {
+  return last.polls === 1 ? 'at the first look' : `after ${formatDuration(last.elapsedMs)}`;
+}
+
+function finalReply(result: WatchResult, timeoutMs: number, rollbackRunbook: string | undefined): Reply {
   const { outcome, last } = result;
-  const after = formatDuration(last.elapsedMs || 0);
-  const title = `${last.service}: ${OUTCOME_WORDS[outcome]} after ${after}`;
+  const title = `${last.service}: ${OUTCOME_WORDS[outcome]} ${settled(last)}`;
   const answer: Reply = {
     ok: outcome === 'complete',
     blocks: [header(title), ...progressBlocks(last, timeoutMs).slice(1)],
@@ -310,7 +322,9 @@ function finalReply(result: WatchResult, timeoutMs: number): Reply {
     failed: {
       code: ErrorCode.RolloutFailed,
       message: `${last.service} rollout failed: ${last.message}`,
-      hint: `see deploys ${last.service} for conditions and pods; roll back with its rollback runbook if it has one`,
+      hint: rollbackRunbook
+        ? `see deploys ${last.service} for conditions and pods; to roll back: runbook show ${rollbackRunbook}`
+        : `see deploys ${last.service} for conditions and pods`,
     },
     paused: {
       code: ErrorCode.PreconditionFailed,
@@ -334,11 +348,7 @@ function finalReply(result: WatchResult, timeoutMs: number): Reply {
 
 /** The progress line that is kept in place once the watch ends. */
 function closingLine(result: WatchResult): Reply {
-  return reply(
-    text(
-      `${result.last.service}: ${OUTCOME_WORDS[result.outcome]} after ${formatDuration(result.last.elapsedMs || 0)}.`,
-    ),
-  );
+  return reply(text(`${result.last.service}: ${OUTCOME_WORDS[result.outcome]} ${settled(result.last)}.`));
 }
 
 /** What changed between two looks, so chat is not edited (nor the shell printed) for nothing. */
@@ -358,6 +368,8 @@ async function watch(ctx: Context, service: string, timeoutMs: number, intervalM
     timeoutMs,
     intervalMs,
     onProgress: async (snapshot) => {
+      // Settled at the first look: the answer says it all, no progress message needed.
+      if (!handle && snapshot.outcome) return;
       const print = fingerprint(snapshot);
       if (print === shown) return;
       shown = print;
@@ -367,7 +379,7 @@ async function watch(ctx: Context, service: string, timeoutMs: number, intervalM
     },
   });
   if (handle) await handle.update(closingLine(result));
-  return finalReply(result, timeoutMs);
+  return finalReply(result, timeoutMs, ctx.services.config.services[service]?.rollbackRunbook);
 }
 
 function durationOption(value: unknown, fallback: number): number {
@@ -380,7 +392,7 @@ export default defineCommand({
   description:
     'Without SERVICE: one row per service in the catalog, worst first (failed, error, degraded, progressing, paused, healthy). ' +
     'With SERVICE: rollout conditions, current and previous ReplicaSets, pods that are not ready, the last five GitHub deployments, and drift. ' +
-    'Drift compares the running image with the last successful GitHub deployment: an image tag that is a commit sha (or sha-<sha>), ' +
+    'Drift compares the running image with the last successful GitHub deployment: an image tag that is a commit sha (or sha-COMMIT), ' +
     'a release version matched against the deployment ref (1.4.2 = v1.4.2), or the org.opencontainers.image.revision pod annotation.',
   examples: [
     'deploys',

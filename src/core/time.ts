@@ -18,10 +18,14 @@ export function formatWhen(at: Date, now: Date, timeZone = 'UTC'): string {
   return `${relative} (${formatAbsolute(at, timeZone)})`;
 }
 
+// Building an Intl.DateTimeFormat is costly; a table of 200 rows would build 200 of them.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** `2026-11-26 14:04 CET` in the given IANA time zone. */
 export function formatAbsolute(at: Date, timeZone = 'UTC'): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
       timeZone,
       year: 'numeric',
       month: '2-digit',
@@ -30,9 +34,9 @@ export function formatAbsolute(at: Date, timeZone = 'UTC'): string {
       minute: '2-digit',
       hourCycle: 'h23',
       timeZoneName: 'short',
-    })
-      .formatToParts(at)
-      .map((part) => [part.type, part.value]),
-  );
+    });
+    formatters.set(timeZone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
 }

@@ -1,24 +1,37 @@
-// Parallel work with a ceiling, so 200 services do not open 200 connections to one API server.
+// A ceiling on calls in flight to one upstream (an API server, GitHub), shared by every command, so
+// 200 services do not open 200 connections at once, and a slow upstream does not hold up the other.
 
 /**
- * Maps `items` with at most `limit` calls in flight, keeping order.
+ * Runs work with at most `limit` calls in flight; the rest wait their turn in order.
  *
  * @example
- * const rows = await mapBounded(services, 16, (name) => overviewOf(name));
+ * const github = new Limiter(16);
+ * const sides = await Promise.all(repos.map((repo) => github.run(() => readLatestDeployments(client, repo))));
  */
-export async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T, index);
+export class Limiter {
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a whole number >= 1, got ${limit}`);
+  }
+
+  /** Calls in flight now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    // A finishing call hands its slot straight to the next waiter, so a newcomer cannot slip past.
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#active++;
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
+  }
 }

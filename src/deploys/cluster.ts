@@ -13,6 +13,7 @@ import {
   type RetryPolicy,
   summarizeDeployment,
 } from '../executors/kubernetes/index.js';
+import { ConnectionPool } from './connection-pool.js';
 import { type RunningRevision, runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
 import type { ServiceKubernetes } from './types.js';
 
@@ -40,8 +41,8 @@ export interface ClusterConnectionsOptions {
 }
 
 /**
- * Clients per kubeconfig context, made on first use. A context that cannot be loaded is not kept,
- * so a kubeconfig mounted later is picked up on the next read.
+ * Clients per kubeconfig context, made on first use, sharing kept-open connections. A context that
+ * cannot be loaded is not kept, so a kubeconfig mounted later is picked up on the next read.
  *
  * @example
  * const clusters = new ClusterConnections({ kubeconfigPath: '~/.kube/config', logger, clock });
@@ -49,6 +50,7 @@ export interface ClusterConnectionsOptions {
  */
 export class ClusterConnections {
   readonly #clients = new Map<string, KubernetesClient>();
+  readonly #pool = new ConnectionPool();
 
   constructor(private readonly options: ClusterConnectionsOptions) {}
 
@@ -70,8 +72,15 @@ export class ClusterConnections {
       ...(this.options.retries ? { retries: this.options.retries } : {}),
       defaultTimeoutMs: this.options.callTimeoutMs ?? 10_000,
     });
-    this.#clients.set(key, client);
-    return client;
+    const pooled = this.#pool.wrap(client);
+    this.#clients.set(key, pooled);
+    return pooled;
+  }
+
+  /** Closes the connections kept open between reads. */
+  close(): void {
+    this.#pool.close();
+    this.#clients.clear();
   }
 }
 
@@ -120,6 +129,64 @@ export async function readDeploymentObjects(
       );
     }),
   );
+}
+
+/** The deployment names a catalog entry reads one by one; undefined when it finds them by selector. */
+export function namedDeployments(service: string, spec: ServiceKubernetes): string[] | undefined {
+  if (spec.deployments.length === 0 && spec.selector) return undefined;
+  return spec.deployments.length > 0 ? spec.deployments : [service];
+}
+
+/** Deployments per list page, as kubectl asks for them. */
+const LIST_PAGE = 500;
+
+/**
+ * Every deployment in a namespace by name, read in pages of 500 (one request for most namespaces).
+ * `deploys` uses it when several services live in one namespace: one list instead of a get each.
+ *
+ * @example
+ * const byName = await listNamespaceDeployments(cluster, 'shop', { signal });
+ */
+export async function listNamespaceDeployments(
+  client: KubernetesClient,
+  namespace: string,
+  call: CallOptions,
+): Promise<Map<string, V1Deployment>> {
+  const checked = client.namespace(namespace);
+  const byName = new Map<string, V1Deployment>();
+  let next: string | undefined;
+  do {
+    const token = next;
+    const page = await client.call(
+      { verb: 'list', what: 'deployments', resource: 'deployments', namespace: checked },
+      'read',
+      call,
+      (options) =>
+        client.apps.listNamespacedDeployment(
+          { namespace: checked, limit: LIST_PAGE, ...(token ? { _continue: token } : {}) },
+          options,
+        ),
+    );
+    for (const item of page.items) byName.set(item.metadata?.name ?? '', item);
+    next = page.metadata?._continue || undefined;
+  } while (next);
+  return byName;
+}
+
+/** The named deployments out of a namespace listing; a missing one fails like a get would (not found). */
+export function pickDeployments(
+  byName: Map<string, V1Deployment>,
+  names: readonly string[],
+  namespace: string,
+  context: string,
+): V1Deployment[] {
+  return names.map((name) => {
+    const found = byName.get(name);
+    if (found) return found;
+    throw new MillwrightError(ErrorCode.NotFound, `deployment ${name} not found in namespace ${namespace}`, {
+      hint: `check the name and namespace: kubectl get deployments -n ${namespace} --context ${context}`,
+    });
+  });
 }
 
 /**

@@ -1,5 +1,8 @@
 // Deployment status per service from the catalog: what the cluster runs merged with what GitHub
 // deployed, for every service in parallel (bounded), one service in detail, or one rollout watched.
+
+import { setMaxListeners } from 'node:events';
+import type { V1Deployment } from '@kubernetes/client-node';
 import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
@@ -15,8 +18,16 @@ import {
   type RetryPolicy,
 } from '../executors/kubernetes/index.js';
 import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
-import { mapBounded } from './bounded.js';
-import { ClusterConnections, type DeploymentReading, readDeploymentObjects, readingOf } from './cluster.js';
+import { Limiter } from './bounded.js';
+import {
+  ClusterConnections,
+  type DeploymentReading,
+  listNamespaceDeployments,
+  namedDeployments,
+  pickDeployments,
+  readDeploymentObjects,
+  readingOf,
+} from './cluster.js';
 import { combineDrift, type DriftVerdict, judgeDrift } from './drift.js';
 import { readDeploymentHistory, readLatestDeployments } from './github-history.js';
 import { compareRevision, imageVersion, runningRevision, shortSha } from './image-revision.js';
@@ -42,8 +53,8 @@ export interface DeployServiceOptions {
   github?: GitHubClient | undefined;
   clock: Clock;
   logger: Logger;
-  /** Services read at once; default 16. */
-  concurrency?: number;
+  /** Calls in flight at once: per Kubernetes context (default 32) and to GitHub (default 50 services). */
+  concurrency?: Concurrency;
   /** Waits between watch polls; injected so tests do not wait in real time. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -63,6 +74,42 @@ const WATCH_FAILURE_LIMIT = 3;
 /** How far back `recentDeploys` reads GitHub deployments, per environment. */
 const RECENT_DEPTH = 20;
 
+/** Bounds on calls in flight, shared by every command. */
+export interface Concurrency {
+  /** Per kubeconfig context (API server). */
+  kubernetes?: number;
+  /** To GitHub; GitHub's secondary rate limits punish many concurrent requests. */
+  github?: number;
+}
+
+/**
+ * Default bounds: 32 calls per API server, and 50 services reading GitHub at once (each makes one
+ * request at a time, so this stays under the 100 concurrent requests GitHub allows).
+ */
+export const DEFAULT_CONCURRENCY = { kubernetes: 32, github: 50 } as const;
+/** Named deployments in one namespace from which one list call replaces a get each. */
+const LIST_FROM = 3;
+
+/** Namespace listings shared by the services of one `deploys` answer, read once on first use. */
+class NamespaceListings {
+  readonly #loads = new Map<string, Promise<Map<string, V1Deployment>>>();
+
+  constructor(readonly shared: ReadonlySet<string>) {}
+
+  static key(context: string | undefined, namespace: string): string {
+    return `${context ?? ''}\u0000${namespace}`;
+  }
+
+  load(key: string, read: () => Promise<Map<string, V1Deployment>>): Promise<Map<string, V1Deployment>> {
+    let loading = this.#loads.get(key);
+    if (!loading) {
+      loading = read();
+      this.#loads.set(key, loading);
+    }
+    return loading;
+  }
+}
+
 type Outcome<T> = { ok: true; value: T } | { ok: false; problem: DeployProblem };
 
 /**
@@ -77,10 +124,18 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; problem: DeployProblem }
 export class DeployService implements DeployHistory {
   readonly #options: DeployServiceOptions;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #clusterLimits = new Map<string, Limiter>();
+  readonly #githubLimit: Limiter;
 
   constructor(options: DeployServiceOptions) {
     this.#options = options;
     this.#sleep = options.sleep ?? abortableSleep;
+    this.#githubLimit = new Limiter(options.concurrency?.github ?? DEFAULT_CONCURRENCY.github);
+  }
+
+  /** Closes the Kubernetes connections kept open between reads. */
+  close(): void {
+    this.#options.clusters.close();
   }
 
   /** Names in the catalog, sorted. */
@@ -112,10 +167,34 @@ export class DeployService implements DeployHistory {
     options: { signal?: AbortSignal | undefined; services?: string[] } = {},
   ): Promise<ServiceOverview[]> {
     const names = options.services ?? this.services();
-    const rows = await mapBounded(names, this.#options.concurrency ?? 16, (name) =>
-      this.#overviewOf(name, this.entry(name), options.signal),
+    const entries = names.map((name) => [name, this.entry(name)] as const);
+    // Namespaces where the catalog names several deployments are listed once, not read one by one.
+    const wanted = new Map<string, number>();
+    for (const [name, entry] of entries) {
+      const named = entry.kubernetes ? namedDeployments(name, entry.kubernetes) : undefined;
+      if (!named || !entry.kubernetes) continue;
+      const key = NamespaceListings.key(entry.kubernetes.context, entry.kubernetes.namespace);
+      wanted.set(key, (wanted.get(key) ?? 0) + named.length);
+    }
+    const listings = new NamespaceListings(
+      new Set([...wanted].filter(([, count]) => count >= LIST_FROM).map(([key]) => key)),
     );
-    return rows.sort(worstFirst);
+    // Every read of this answer listens on one signal, hundreds at once by design; Node would
+    // otherwise warn of a leak past ten listeners.
+    const scope = new AbortController();
+    setMaxListeners(names.length * 4 + 64, scope.signal);
+    const forward = () => scope.abort(options.signal?.reason);
+    if (options.signal?.aborted) forward();
+    else options.signal?.addEventListener('abort', forward, { once: true });
+    try {
+      // Every service starts at once; the limiters decide how many calls each upstream sees.
+      const rows = await Promise.all(
+        entries.map(([name, entry]) => this.#overviewOf(name, entry, scope.signal, listings)),
+      );
+      return rows.sort(worstFirst);
+    } finally {
+      options.signal?.removeEventListener('abort', forward);
+    }
   }
 
   /** One service in full: conditions, ReplicaSet revisions, pods, GitHub deployments, drift. */
@@ -124,10 +203,14 @@ export class DeployService implements DeployHistory {
     const { signal } = options;
     const [cluster, github] = await Promise.all([
       entry.kubernetes
-        ? this.#attempt('kubernetes', signal, () => this.#describeCluster(service, entry, signal))
+        ? this.#attempt('kubernetes', signal, () =>
+            this.#cluster(entry.kubernetes?.context).run(() => this.#describeCluster(service, entry, signal)),
+          )
         : undefined,
       entry.github
-        ? this.#attempt('github', signal, () => this.#readGitHub(entry, signal, 'detail'))
+        ? this.#attempt('github', signal, () =>
+            this.#githubLimit.run(() => this.#readGitHub(entry, signal, 'detail')),
+          )
         : undefined,
     ]);
     const readings: Outcome<DeploymentReading[]> | undefined =
@@ -168,7 +251,9 @@ export class DeployService implements DeployHistory {
     for (let polls = 1; ; polls++) {
       let snapshot: WatchSnapshot;
       try {
-        const objects = await readDeploymentObjects(client, service, spec, callOptions(options.signal));
+        const objects = await this.#cluster(spec.context).run(() =>
+          readDeploymentObjects(client, service, spec, callOptions(options.signal)),
+        );
         const readings = objects.map((object) => readingOf(object, service));
         failures = 0;
         const { state, message } = stateOf(readings);
@@ -195,8 +280,9 @@ export class DeployService implements DeployHistory {
           problem,
         };
       }
-      await options.onProgress?.(snapshot);
       const outcome = watchOutcome(snapshot, failures);
+      if (outcome) snapshot.outcome = outcome;
+      await options.onProgress?.(snapshot);
       if (outcome) return { outcome, last: snapshot };
       const left = started + options.timeoutMs - clock.now().getTime();
       if (left <= 0) return { outcome: 'timeout', last: snapshot };
@@ -218,17 +304,21 @@ export class DeployService implements DeployHistory {
     const { github } = this.#options;
     const fromGitHub =
       entry.github && github
-        ? readDeploymentHistory(github, entry.github, undefined, RECENT_DEPTH).then((side) =>
-            side.recent.filter((d) => new Date(d.createdAt) >= since),
-          )
+        ? this.#githubLimit
+            .run(() => readDeploymentHistory(github, entry.github!, undefined, RECENT_DEPTH))
+            .then((side) => side.recent.filter((d) => new Date(d.createdAt) >= since))
         : Promise.resolve([]);
-    const fromCluster = entry.kubernetes ? this.#recentRollouts(service, entry, since) : Promise.resolve([]);
+    const fromCluster = entry.kubernetes
+      ? this.#cluster(entry.kubernetes.context).run(() => this.#recentRollouts(service, entry, since))
+      : Promise.resolve([]);
     const [deployments, rollouts] = await Promise.allSettled([fromGitHub, fromCluster]);
     const failed = [deployments, rollouts].filter((r) => r.status === 'rejected');
     for (const failure of failed) {
       this.#options.logger.warn({ service, err: failure.reason }, 'a deploy source could not be read');
     }
-    if (failed.length === 2) throw failed[0]!.reason;
+    // An empty answer would read as "nothing was deployed"; with nothing read, say so instead.
+    const sources = Number(Boolean(entry.github && github)) + Number(Boolean(entry.kubernetes));
+    if (sources > 0 && failed.length === sources) throw failed[0]!.reason;
     const found: RecentDeploy[] = [];
     const githubDeployments = deployments.status === 'fulfilled' ? deployments.value : [];
     for (const d of githubDeployments) {
@@ -281,17 +371,31 @@ export class DeployService implements DeployHistory {
     return lists.flat();
   }
 
+  /** The bound for one kubeconfig context (the default context under the empty key). */
+  #cluster(context: string | undefined): Limiter {
+    const key = context ?? '';
+    let limit = this.#clusterLimits.get(key);
+    if (!limit) {
+      limit = new Limiter(this.#options.concurrency?.kubernetes ?? DEFAULT_CONCURRENCY.kubernetes);
+      this.#clusterLimits.set(key, limit);
+    }
+    return limit;
+  }
+
   async #overviewOf(
     service: string,
     entry: ServiceEntry,
     signal: AbortSignal | undefined,
+    listings: NamespaceListings,
   ): Promise<ServiceOverview> {
     const [cluster, github] = await Promise.all([
       entry.kubernetes
-        ? this.#attempt('kubernetes', signal, () => this.#readCluster(service, entry, signal))
+        ? this.#attempt('kubernetes', signal, () => this.#readCluster(service, entry, signal, listings))
         : undefined,
       entry.github
-        ? this.#attempt('github', signal, () => this.#readGitHub(entry, signal, 'overview'))
+        ? this.#attempt('github', signal, () =>
+            this.#githubLimit.run(() => this.#readGitHub(entry, signal, 'overview')),
+          )
         : undefined,
     ]);
     return this.#merge(service, entry, cluster, github);
@@ -301,10 +405,25 @@ export class DeployService implements DeployHistory {
     service: string,
     entry: ServiceEntry,
     signal: AbortSignal | undefined,
+    listings: NamespaceListings,
   ): Promise<DeploymentReading[]> {
     const spec = entry.kubernetes!;
     const client = this.#options.clusters.client(spec.context);
-    const objects = await readDeploymentObjects(client, service, spec, callOptions(signal));
+    const call = callOptions(signal);
+    const limit = this.#cluster(spec.context);
+    const named = namedDeployments(service, spec);
+    const key = NamespaceListings.key(spec.context, spec.namespace);
+    const objects =
+      named && listings.shared.has(key)
+        ? pickDeployments(
+            await listings.load(key, () =>
+              limit.run(() => listNamespaceDeployments(client, spec.namespace, call)),
+            ),
+            named,
+            spec.namespace,
+            client.context,
+          )
+        : await limit.run(() => readDeploymentObjects(client, service, spec, call));
     return objects.map((object) => readingOf(object, service));
   }
 
@@ -376,7 +495,9 @@ export class DeployService implements DeployHistory {
     if (cluster && !cluster.ok) problems.push(cluster.problem);
     if (github && !github.ok) problems.push(github.problem);
     for (const problem of problems) {
-      this.#options.logger.warn({ service, source: problem.source, code: problem.code }, problem.message);
+      // A side left unconfigured is a setup choice, not a failure worth a warning per service.
+      const level = problem.code === ErrorCode.NotConfigured ? 'debug' : 'warn';
+      this.#options.logger[level]({ service, source: problem.source, code: problem.code }, problem.message);
     }
 
     let state: ServiceState;
@@ -505,7 +626,7 @@ export function createDeployService(
     github?: GitHubClient | undefined;
     clock: Clock;
     logger: Logger;
-    concurrency?: number;
+    concurrency?: Concurrency;
     sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
     /** Kubernetes retry policy (tests pass a sleep that does not wait). */
     retries?: RetryPolicy;

@@ -2,9 +2,12 @@
 import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
 import type { DeployService } from './deploy-service.js';
 
+export { Limiter } from './bounded.js';
 export type { DeploymentReading } from './cluster.js';
 export {
+  type Concurrency,
   createDeployService,
+  DEFAULT_CONCURRENCY,
   DeployService,
   type DeployServiceOptions,
   type WatchOptions,

@@ -93,6 +93,8 @@ export interface WatchSnapshot {
   polls: number;
   /** The last read's failure, while it is retried. */
   problem?: DeployProblem | undefined;
+  /** Set on the last look: how the watch ends. */
+  outcome?: WatchOutcome | undefined;
 }
 
 export interface WatchResult {

@@ -102,6 +102,32 @@ describe('deploys (every service)', () => {
     expect(fleet.github.count('GET', '/repos/acme/payments/deployments')).toBe(2);
   });
 
+  it('lists a namespace once when the catalog names several deployments in it', async () => {
+    fleet = await startFleet(['checkout', 'cart', 'payments', 'search']);
+    bot = await startTestBot({
+      clock: fleet.clock,
+      config: fleet.config(`  ghost:
+    kubernetes: { namespace: shop, deployments: [ghost] }
+`),
+    });
+    fleet.kubernetes.clearRequests();
+    const answer = await bot.run('deploys');
+    expect(
+      fleet.kubernetes.requests
+        .map((r) => `${r.method} ${r.path} ${r.query.labelSelector ?? ''}`.trim())
+        .sort(),
+    ).toEqual([
+      'GET /apis/apps/v1/namespaces/catalog/deployments app=search',
+      'GET /apis/apps/v1/namespaces/shop/deployments',
+    ]);
+    const rows = rowsOf(answer);
+    expect(rows.ghost).toMatchObject({ state: 'error', version: '-' });
+    expect(rows.payments).toMatchObject({ state: 'failed', version: '1.5.0' });
+    expect(replyToText(answer)).toContain(
+      'ghost: Kubernetes: deployment ghost not found in namespace shop (check the name and namespace: kubectl get deployments -n shop --context double)',
+    );
+  });
+
   it('shows the other services when GitHub answers 403 rate-limited for one of them', async () => {
     fleet = await startFleet(['checkout', 'cart', 'payments']);
     bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
@@ -118,7 +144,7 @@ describe('deploys (every service)', () => {
       state: 'degraded',
       version: '1.4.2',
       ready: '1/3',
-      'last deploy': 'GitHub unavailable',
+      'last deploy': 'GitHub rate-limited',
       drift: 'unknown',
     });
     expect(rows.checkout).toMatchObject({
@@ -144,15 +170,15 @@ describe('deploys (every service)', () => {
     expect(answer.ok).toBe(true);
     const rows = rowsOf(answer);
     expect(Object.values(rows).map((r) => [r.service, r.state, r['last deploy']])).toEqual([
-      ['payments', 'failed', 'GitHub unavailable'],
-      ['cart', 'degraded', 'GitHub unavailable'],
-      ['checkout', 'healthy', 'GitHub unavailable'],
+      ['payments', 'failed', 'GitHub rate-limited'],
+      ['cart', 'degraded', 'GitHub rate-limited'],
+      ['checkout', 'healthy', 'GitHub rate-limited'],
     ]);
     expect(replyToText(answer)).toContain('GitHub: GitHub rate limit reached; resets at 12:20 UTC (in 20m)');
     // Until the reset, the shared gate answers without calling GitHub at all.
     const seen = fleet.github.requests.length;
     const again = await bot.run('deploys');
-    expect(rowsOf(again).checkout).toMatchObject({ state: 'healthy', 'last deploy': 'GitHub unavailable' });
+    expect(rowsOf(again).checkout).toMatchObject({ state: 'healthy', 'last deploy': 'GitHub rate-limited' });
     expect(fleet.github.requests.length).toBe(seen);
   });
 
@@ -193,7 +219,7 @@ describe('deploys (every service)', () => {
     );
   });
 
-  it('reads services in parallel, never more at once than the bound', async () => {
+  it('reads services in parallel, never more GitHub calls at once than the bound', async () => {
     fleet = await startFleet(['checkout']);
     let inFlight = 0;
     let most = 0;
@@ -231,12 +257,29 @@ describe('deploys (every service)', () => {
         services: catalog,
         kubernetes: { kubeconfig: fleet.kubernetes.kubeconfigPath, allowedNamespaces: [] },
       },
-      { github, clock: fixedClock(NOW), logger: silentLogger(), concurrency: 3 },
+      { github, clock: fixedClock(NOW), logger: silentLogger(), concurrency: { github: 3 } },
     );
     const rows = await deploys.overview();
     expect(rows).toHaveLength(12);
     expect(rows.every((row) => row.state === 'healthy' && row.drift.status === 'in-sync')).toBe(true);
     expect(most).toBe(3);
+  });
+
+  it('says once that GitHub is not configured, and still shows what the cluster runs', async () => {
+    fleet = await startFleet(['checkout', 'cart']);
+    const withoutGitHub = fleet.config().replace(/\ngithub:\n {2}baseUrl: .*\n {2}token: .*\n/, '\n');
+    bot = await startTestBot({ clock: fleet.clock, config: withoutGitHub });
+    const answer = await bot.run('deploys');
+    expect(Object.values(rowsOf(answer)).map((r) => [r.service, r.state, r['last deploy'], r.drift])).toEqual(
+      [
+        ['cart', 'degraded', 'GitHub not configured', 'unknown'],
+        ['checkout', 'healthy', 'GitHub not configured', 'unknown'],
+      ],
+    );
+    expect(replyToText(answer)).toContain(
+      'cart, checkout: GitHub: GitHub is not configured (set github.token (and github.baseUrl for GitHub Enterprise) in millwright.yml)',
+    );
+    expect(fleet.github.requests).toHaveLength(0);
   });
 
   it('says how to fill an empty catalog', async () => {

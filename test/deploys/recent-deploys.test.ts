@@ -12,7 +12,11 @@ describe('recent deploys', () => {
 
   beforeEach(async () => {
     fleet = await startFleet(['checkout', 'search', 'payments']);
-    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    // docs has only a GitHub side, and its repository is not there.
+    bot = await startTestBot({
+      clock: fleet.clock,
+      config: fleet.config('  docs:\n    github: { repo: acme/docs }\n'),
+    });
   });
   afterEach(async () => {
     await bot.close();
@@ -59,6 +63,10 @@ describe('recent deploys', () => {
     await expect(bot.runtime.services.deploys.recentDeploys('search', hoursAgo(6))).rejects.toMatchObject({
       code: 'millwright_not_found',
       message: expect.stringContaining('acme/search'),
+    });
+    // Its only source failing is not "nothing was deployed".
+    await expect(bot.runtime.services.deploys.recentDeploys('docs', hoursAgo(6))).rejects.toMatchObject({
+      code: 'millwright_not_found',
     });
     expect(await bot.runtime.services.deploys.recentDeploys('not-in-catalog', hoursAgo(6))).toEqual([]);
   });

@@ -29,7 +29,7 @@ describe('deploys SERVICE --watch', () => {
   let sleeps: number[];
 
   beforeEach(async () => {
-    fleet = await startFleet(['search', 'cart']);
+    fleet = await startFleet(['search', 'cart', 'checkout']);
     script = [];
     sleeps = [];
     bot = await startTestBot({
@@ -93,9 +93,18 @@ describe('deploys SERVICE --watch', () => {
     expect(answer.error).toEqual({
       code: 'millwright_rollout_failed',
       message: 'search rollout failed: deployment "search" exceeded its progress deadline',
-      hint: 'see deploys search for conditions and pods; roll back with its rollback runbook if it has one',
+      hint: 'see deploys search for conditions and pods',
     });
     expect(replyToText(answer)).toContain('search: rollout failed after 5s');
+  });
+
+  it('answers at once, without a progress message, when nothing is rolling out', async () => {
+    const sink = recordingSink();
+    const answer = await bot.run('deploys checkout --watch', 'ana', { sink });
+    expect(answer.ok).toBe(true);
+    expect(replyToText(answer).split('\n')[0]).toBe('checkout: rollout complete at the first look');
+    expect(sink.posted).toEqual([]);
+    expect(sleeps).toEqual([]);
   });
 
   it('gives up at the timeout, measured on the injected clock', async () => {

@@ -1,24 +1,8 @@
 // The operator's command line: `millwright audit verify` and `millwright config check`.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millwright.js');
-
-function millwright(args: string[], input = '', env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+import { millwright } from './helpers/spawn.js';
 
 describe('the millwright command line', () => {
   let dir: string;
@@ -31,7 +15,7 @@ describe('the millwright command line', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('audit verify passes on the trail the shell wrote, and names the first edited seq', async () => {
-    await millwright(['shell', '--config', config, '--as', 'ana'], 'whoami\nhelp\naudit\n');
+    await millwright(['shell', '--config', config, '--as', 'ana'], { input: 'whoami\nhelp\naudit\n' });
     const intact = await millwright(['audit', 'verify', '--config', config]);
     expect(intact.code).toBe(0);
     expect(intact.stdout).toMatch(/ok, 3 records, hash chain intact/);

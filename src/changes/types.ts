@@ -1,5 +1,6 @@
 // Change requests and the gate's verdicts, as stored: every transition and every rule's evidence
 // stays with the change, so `change show` can tell the whole story after any restart.
+import type { SloBudgetStatus } from '../slo/slo-service.js';
 import type { StoredRecord } from '../store/store.js';
 
 export type ChangeState =
@@ -90,15 +91,7 @@ export interface ChangeRequest extends StoredRecord {
 }
 
 /** What the SLO side tells the gate about one SLO of a service. Undefined numbers mean unknown. */
-export interface SloStatus {
-  slo: string;
-  remainingPercent?: number;
-  burnState: 'ok' | 'ticket' | 'page' | 'unknown' | 'no-traffic';
-  burnRate5m?: number;
-  burnRate1h?: number;
-  /** Why a value is unknown (Prometheus down, no data), shown as evidence. */
-  detail?: string;
-}
+export type SloStatus = SloBudgetStatus;
 
 /** The error-budget side of the gate; throws when it cannot be reached (the gate then says unknown). */
 export interface BudgetSource {

@@ -1,27 +1,13 @@
 // `millwright runbooks lint` and third-party executors, through the real entry point.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { buildRuntime } from '../../src/main.js';
+import { millwright, ROOT } from '../helpers/spawn.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
-
-function millwright(args: string[], cwd: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'millwright.js'), ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('runbook lint and executor plugins', () => {
   let dir: string;
@@ -35,14 +21,18 @@ describe('runbook lint and executor plugins', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('passes on good runbooks', async () => {
-    const result = await millwright(['runbooks', 'lint', path.join(FIXTURES, 'runbooks', 'recorder')], dir);
+    const result = await millwright(['runbooks', 'lint', path.join(FIXTURES, 'runbooks', 'recorder')], {
+      cwd: dir,
+    });
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^2 runbook\(s\) ok/);
     expect(result.code).toBe(0);
   });
 
   it('fails with file:line:column for each problem in broken runbooks', async () => {
-    const result = await millwright(['runbooks', 'lint', path.join(FIXTURES, 'runbooks', 'broken')], dir);
+    const result = await millwright(['runbooks', 'lint', path.join(FIXTURES, 'runbooks', 'broken')], {
+      cwd: dir,
+    });
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     const at = (file: string) => new RegExp(`runbooks/broken/${file}:\\d+:\\d+ `);

@@ -19,18 +19,18 @@ import {
   table,
   text,
 } from '../src/core/index.js';
-import {
-  DETAIL_DEPLOYMENTS,
-  type DeploymentDetail,
-  type DeployProblem,
-  driftLabel,
-  imageVersion,
-  type ServiceDetail,
-  type ServiceOverview,
-  shortSha,
-  type WatchOutcome,
-  type WatchResult,
-  type WatchSnapshot,
+// Pure helpers by their own modules: the deploys index would load the Kubernetes client at start-up.
+import { driftLabel } from '../src/deploys/drift.js';
+import { DETAIL_DEPLOYMENTS } from '../src/deploys/github-history.js';
+import { imageVersion, shortSha } from '../src/deploys/image-revision.js';
+import type {
+  DeploymentDetail,
+  DeployProblem,
+  ServiceDetail,
+  ServiceOverview,
+  WatchOutcome,
+  WatchResult,
+  WatchSnapshot,
 } from '../src/deploys/index.js';
 import type { GitHubDeployment } from '../src/executors/github/index.js';
 

@@ -28,7 +28,7 @@ import {
   type Services,
   systemClock,
 } from './core/index.js';
-import { createDeployService } from './deploys/index.js';
+import { type Deploys, emptyCatalogDeploys } from './deploys/deploys.js';
 import { DigestService } from './digests/index.js';
 import { registerBuiltInExecutors } from './executors/builtins.js';
 import { createGitHubClient, type GitHubClient } from './executors/github/index.js';
@@ -131,11 +131,12 @@ export async function buildRuntime(
       // Adapters set the notifier once they run; read it when a notice is due.
       notifier: () => services.notifier,
     });
-    const deploys = createDeployService(config, {
-      github,
-      clock,
-      logger: logger.child({ service: 'deploys' }),
-    });
+    // The deploy reader pulls in the Kubernetes client library; a config without services never needs it.
+    let deploys: Deploys = emptyCatalogDeploys();
+    if (Object.keys(config.services).length > 0) {
+      const { createDeployService } = await import('./deploys/index.js');
+      deploys = createDeployService(config, { github, clock, logger: logger.child({ service: 'deploys' }) });
+    }
     // Kubernetes connections kept open between reads.
     closers.push(async () => deploys.close());
     const incidents = new IncidentService({

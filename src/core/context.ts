@@ -5,7 +5,7 @@ import type { AuditLog, AuditOutcome, AuditRecord } from '../audit/types.js';
 import type { AccessControl, ActionSigner } from '../auth/index.js';
 import type { ChangeService } from '../changes/index.js';
 import type { MillwrightConfig } from '../config/index.js';
-import type { DeployService } from '../deploys/index.js';
+import type { Deploys } from '../deploys/deploys.js';
 import type { DigestService } from '../digests/index.js';
 import type { ExecutorHost } from '../executors/host.js';
 import type { IncidentRoom, IncidentService } from '../incidents/index.js';
@@ -53,7 +53,7 @@ export interface Services {
   changes: ChangeService;
   incidents: IncidentService;
   /** Deployment status per service (Kubernetes rollouts merged with GitHub deployments). */
-  deploys: DeployService;
+  deploys: Deploys;
   /** Creates incident channels; set by the Slack adapter when it runs. */
   incidentRoom?: IncidentRoom;
   /** Posts messages nobody asked for (break-glass notices, digests) through the running chat adapter. */

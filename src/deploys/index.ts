@@ -42,3 +42,4 @@ export function recentDeploys(deploys: DeployService, service: string, since: Da
 export function deployHistory(deploys: DeployService): DeployHistory {
   return { recentDeploys: (service, since) => deploys.recentDeploys(service, since) };
 }
+export { type Deploys, emptyCatalogDeploys } from './deploys.js';

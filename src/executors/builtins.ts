@@ -7,17 +7,21 @@ import type { Logger } from '../core/logger.js';
 import { createGitHubExecutor, type GitHubClient } from './github/index.js';
 import type { ExecutorHost } from './host.js';
 import { createHttpExecutor } from './http/index.js';
-import { createKubernetesExecutor } from './kubernetes/index.js';
-import type { Executor } from './types.js';
+import { DEFAULT_SCALE_BOUNDS, KUBERNETES_CONFIG_SCHEMA, kubernetesActions } from './kubernetes/metadata.js';
+import { EXECUTOR_PROTOCOL_VERSION, type Executor } from './types.js';
 
-// Only used to read the kubernetes executor's metadata when no cluster is configured; never dialled.
-const PLACEHOLDER_KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters: [{ name: none, cluster: { server: "https://127.0.0.1:1" } }]
-users: [{ name: none, user: {} }]
-contexts: [{ name: none, context: { cluster: none, user: none } }]
-current-context: none
-`;
+/** The kubernetes executor's offer without loading its client (a large library) when no cluster is set. */
+const UNCONFIGURED_KUBERNETES: Executor = {
+  metadata: () => ({
+    name: 'kubernetes',
+    version: '1.0.0',
+    protocolVersion: EXECUTOR_PROTOCOL_VERSION,
+    description: 'Deployments through a kubeconfig context',
+    configSchema: KUBERNETES_CONFIG_SCHEMA,
+    actions: kubernetesActions(DEFAULT_SCALE_BOUNDS),
+  }),
+  execute: async () => ({ summary: '', output: {} }),
+};
 
 /** Keeps an executor's real metadata but answers every call with what to configure. */
 function notConfigured(template: Executor, hint: string): Executor {
@@ -43,21 +47,27 @@ export async function registerBuiltInExecutors(
 ): Promise<void> {
   const { logger, clock } = options;
   const kubernetes = config.kubernetes;
-  host.register(
-    kubernetes
-      ? createKubernetesExecutor({
-          ...(kubernetes.kubeconfig ? { kubeconfigPath: kubernetes.kubeconfig } : {}),
-          ...(kubernetes.context ? { context: kubernetes.context } : {}),
-          allowedNamespaces: kubernetes.allowedNamespaces,
-          ...(kubernetes.scaleBounds ? { scaleBounds: kubernetes.scaleBounds } : {}),
-          logger: logger.child({ executor: 'kubernetes' }),
-          clock,
-        })
-      : notConfigured(
-          createKubernetesExecutor({ kubeconfigYaml: PLACEHOLDER_KUBECONFIG, allowedNamespaces: [], logger }),
-          'set kubernetes.kubeconfig, kubernetes.context and kubernetes.allowedNamespaces in millwright.yml',
-        ),
-  );
+  if (kubernetes) {
+    // Loaded only when a cluster is configured: the client library alone costs a quarter second.
+    const { createKubernetesExecutor } = await import('./kubernetes/index.js');
+    host.register(
+      createKubernetesExecutor({
+        ...(kubernetes.kubeconfig ? { kubeconfigPath: kubernetes.kubeconfig } : {}),
+        ...(kubernetes.context ? { context: kubernetes.context } : {}),
+        allowedNamespaces: kubernetes.allowedNamespaces,
+        ...(kubernetes.scaleBounds ? { scaleBounds: kubernetes.scaleBounds } : {}),
+        logger: logger.child({ executor: 'kubernetes' }),
+        clock,
+      }),
+    );
+  } else {
+    host.register(
+      notConfigured(
+        UNCONFIGURED_KUBERNETES,
+        'set kubernetes.kubeconfig, kubernetes.context and kubernetes.allowedNamespaces in millwright.yml',
+      ),
+    );
+  }
   const github = config.github;
   host.register(
     github

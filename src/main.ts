@@ -31,7 +31,7 @@ import {
 import { type Deploys, emptyCatalogDeploys } from './deploys/deploys.js';
 import { DigestService } from './digests/index.js';
 import { registerBuiltInExecutors } from './executors/builtins.js';
-import { createGitHubClient, type GitHubClient } from './executors/github/index.js';
+import type { GitHubClient } from './executors/github/client.js';
 import { ExecutorHost } from './executors/host.js';
 import { IncidentService, sloIncidentNumbers } from './incidents/index.js';
 import { loadRunbooks, RunbookService } from './runbooks/index.js';
@@ -98,7 +98,7 @@ export async function buildRuntime(
     );
     // One GitHub client for the executor and `deploys`, so both stop at the same rate-limit gate.
     const github = config.github
-      ? createGitHubClient({
+      ? (await import('./executors/github/client.js')).createGitHubClient({
           baseUrl: config.github.baseUrl,
           token: config.github.token,
           logger: logger.child({ client: 'github' }),

@@ -1,6 +1,7 @@
 // The GitHub side of a service: its newest deployments and the last successful one, read with as
 // few requests as the question needs (the newest alone usually answers both).
-import { type GitHubClient, type GitHubDeployment, listDeployments } from '../executors/github/index.js';
+import type { GitHubClient } from '../executors/github/client.js';
+import { type GitHubDeployment, listDeployments } from '../executors/github/deployments.js';
 import type { GitHubSide, ServiceGitHub } from './types.js';
 
 /** How far back the last successful deployment is looked for. */

@@ -2,7 +2,7 @@
 // against the action's schema, enforces the deadline, and audits every call before and after.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { AuditLog } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
@@ -43,7 +43,8 @@ const EXECUTOR_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 export class ExecutorHost {
   readonly #executors = new Map<string, Registered>();
-  readonly #ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
+  // The JSON Schema compiler loads on first use: a shell that runs no executor never pays for it.
+  #ajv: Promise<Ajv> | undefined;
 
   constructor(private readonly options: { audit: AuditLog; logger: Logger; clock: Clock }) {}
 
@@ -85,16 +86,37 @@ export class ExecutorHost {
       }
       if (spec.input?.type !== 'object')
         throw contractError(named, `action ${action} needs an object input schema`);
-      try {
-        validators.set(action, this.#ajv.compile(spec.input));
-      } catch (error) {
-        throw contractError(
-          named,
-          `action ${action} has an invalid input schema: ${asMillwrightError(error).message}`,
-        );
-      }
     }
     this.#executors.set(metadata.name, { executor, metadata, validators });
+  }
+
+  /** Compiles every input schema of an executor now, so a plugin with a broken schema stops start-up. */
+  async checkSchemas(name: string): Promise<void> {
+    const entry = this.#executors.get(name);
+    if (!entry) return;
+    for (const action of Object.keys(entry.metadata.actions)) await this.#validator(entry, action);
+  }
+
+  async #validator(entry: Registered, action: string): Promise<ValidateFunction> {
+    const known = entry.validators.get(action);
+    if (known) return known;
+    this.#ajv ??= import('ajv').then((module) => {
+      // ajv is CommonJS: bundled builds expose it on `default`, Node on the named export.
+      const loaded = module as unknown as { Ajv?: typeof Ajv; default?: { Ajv?: typeof Ajv } & typeof Ajv };
+      const Compiler = loaded.Ajv ?? loaded.default?.Ajv ?? loaded.default!;
+      return new Compiler({ allErrors: false, strict: false, useDefaults: true });
+    });
+    const ajv = await this.#ajv;
+    try {
+      const validate = ajv.compile(entry.metadata.actions[action]!.input);
+      entry.validators.set(action, validate);
+      return validate;
+    } catch (error) {
+      throw contractError(
+        `executor "${entry.metadata.name}"`,
+        `action ${action} has an invalid input schema: ${asMillwrightError(error).message}`,
+      );
+    }
   }
 
   /** Loads a third-party executor module (package name or path) and registers it. */
@@ -128,6 +150,7 @@ export class ExecutorHost {
       );
     }
     this.register(executor, module);
+    await this.checkSchemas(executor.metadata().name);
   }
 
   /** The action's metadata, or undefined when no executor offers it. */
@@ -154,7 +177,7 @@ export class ExecutorHost {
       });
     }
     const input = structuredClone(call.input);
-    const validate = entry.validators.get(action)!;
+    const validate = await this.#validator(entry, action);
     if (!validate(input)) throw inputError(call.uses, validate.errors ?? []);
 
     const { audit, clock, logger } = this.options;

@@ -13,7 +13,7 @@ import {
   type Executor,
   type ExecutorMetadata,
 } from '../types.js';
-import { createGitHubClient, type GitHubClient, type GitHubRetryOptions } from './client.js';
+import type { GitHubClient, GitHubRetryOptions } from './client.js';
 import { createDeployment, type GitHubDeployment, listDeployments, type ReadOptions } from './deployments.js';
 import {
   createDeploymentInput,
@@ -272,18 +272,23 @@ type ActionName = keyof typeof ACTIONS;
  * await github.execute(ctx, { action: 'rerun-failed-jobs', input: { owner: 'acme', repo: 'shop', runId: 42 } });
  */
 export function createGitHubExecutor(options: GitHubExecutorOptions): Executor {
-  const client =
-    options.client ??
-    createGitHubClient({
-      baseUrl: options.baseUrl ?? 'https://api.github.com',
-      token: options.token,
-      logger: options.logger,
-      ...(options.retries ? { retries: options.retries } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-      ...(options.webUrl ? { webUrl: options.webUrl } : {}),
-    });
+  // The client (Octokit) loads on the first call, so a Millwright that never calls GitHub never loads it.
+  let client: Promise<GitHubClient> | undefined = options.client
+    ? Promise.resolve(options.client)
+    : undefined;
+  const connect = () =>
+    (client ??= import('./client.js').then(({ createGitHubClient }) =>
+      createGitHubClient({
+        baseUrl: options.baseUrl ?? 'https://api.github.com',
+        token: options.token,
+        logger: options.logger,
+        ...(options.retries ? { retries: options.retries } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+        ...(options.webUrl ? { webUrl: options.webUrl } : {}),
+      }),
+    ));
   const allowed = options.allowedRepos?.map((entry) => entry.toLowerCase());
   const metadata: ExecutorMetadata = {
     name: 'github',
@@ -346,7 +351,7 @@ export function createGitHubExecutor(options: GitHubExecutorOptions): Executor {
         repo: string;
       };
       checkAllowed(input.owner, input.repo);
-      const result = await spec.run(ctx, input, client);
+      const result = await spec.run(ctx, input, await connect());
       ctx.logger.info(
         {
           executor: 'github',

@@ -86,21 +86,13 @@ export async function restartDeployment(
     );
   }
   const patch = restartPatch(client.clock.now());
-  await client.call(
-    { verb: 'patch', what: 'deployment', resource: 'deployments', namespace, name },
-    'write',
+  await patchDeployment(
+    client,
     call,
-    (request) =>
-      client.apps.patchNamespacedDeployment(
-        {
-          name,
-          namespace,
-          body: patch,
-          fieldManager: 'millwright',
-          ...(options.dryRun ? { dryRun: 'All' } : {}),
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, request),
-      ),
+    { namespace, name },
+    patch,
+    PatchStrategy.StrategicMergePatch,
+    options.dryRun,
   );
   return {
     namespace,
@@ -249,22 +241,7 @@ export async function undoDeployment(
     { op: 'replace', path: '/spec/template', value: template },
     { op: 'replace', path: '/metadata/annotations', value: annotations },
   ];
-  await client.call(
-    { verb: 'patch', what: 'deployment', resource: 'deployments', namespace, name },
-    'write',
-    call,
-    (request) =>
-      client.apps.patchNamespacedDeployment(
-        {
-          name,
-          namespace,
-          body: patch,
-          fieldManager: 'millwright',
-          ...(options.dryRun ? { dryRun: 'All' } : {}),
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, request),
-      ),
-  );
+  await patchDeployment(client, call, { namespace, name }, patch, PatchStrategy.JsonPatch, options.dryRun);
   return { ...base, skipped: false };
 }
 
@@ -306,4 +283,26 @@ function revisionToRestore(
 function revisionOf(object: V1Deployment | V1ReplicaSet): number | null {
   const text = object.metadata?.annotations?.[REVISION_ANNOTATION];
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : null;
+}
+
+/** One PATCH of a deployment with the given patch type, as a write (never retried), dry run on request. */
+async function patchDeployment(
+  client: KubernetesClient,
+  call: CallOptions,
+  target: { namespace: string; name: string },
+  patch: object,
+  strategy: PatchStrategy,
+  dryRun: boolean | undefined,
+): Promise<void> {
+  const { namespace, name } = target;
+  await client.call(
+    { verb: 'patch', what: 'deployment', resource: 'deployments', namespace, name },
+    'write',
+    call,
+    (request) =>
+      client.apps.patchNamespacedDeployment(
+        { name, namespace, body: patch, fieldManager: 'millwright', ...(dryRun ? { dryRun: 'All' } : {}) },
+        setHeaderOptions('Content-Type', strategy, request),
+      ),
+  );
 }

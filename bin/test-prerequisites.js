@@ -18,10 +18,15 @@ if (missing.length === 0) process.exit(0);
 const canInstall = has('apt-get') && typeof process.getuid === 'function' && process.getuid() === 0;
 if (!canInstall) {
   console.error(`The tests need these Debian packages: ${missing.join(' ')}`);
-  console.error(`Install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
+  console.error(
+    `Install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`,
+  );
   process.exit(1);
 }
 console.error(`Installing what the tests need: ${missing.join(' ')} (apt-get, about a minute)`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env,
+});

@@ -4,18 +4,16 @@ import type { Clock } from '../../core/clock.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
-  type ActionMetadata,
   EXECUTOR_PROTOCOL_VERSION,
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
-  type JsonSchema,
 } from '../types.js';
 import { type CallOptions, connectKubernetes, type RetryPolicy } from './client.js';
 import { type DeploymentStatus, getDeploymentStatus } from './deployments.js';
 import { DEFAULT_SCALE_BOUNDS, KUBERNETES_CONFIG_SCHEMA, kubernetesActions } from './metadata.js';
-import { checkName, checkNamespace, DNS1123_LABEL, DNS1123_SUBDOMAIN, quoteInput } from './names.js';
-import { listPods, MAX_LOG_LINES, tailLogs } from './pods.js';
+import { checkName, checkNamespace, quoteInput } from './names.js';
+import { listPods, tailLogs } from './pods.js';
 import { restartDeployment, type ScaleBounds, scaleDeployment, undoDeployment } from './rollouts.js';
 
 export interface KubernetesExecutorOptions {

@@ -35,7 +35,6 @@ import type { GitHubClient } from './executors/github/client.js';
 import { ExecutorHost } from './executors/host.js';
 import { IncidentService, sloIncidentNumbers } from './incidents/index.js';
 import { loadRunbooks, RunbookService } from './runbooks/index.js';
-import { createSloService, runSloCli } from './slo/index.js';
 import { LowdbStore, type Store } from './store/index.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -118,7 +117,10 @@ export async function buildRuntime(
     for (const problem of runbooks.problems) logger.warn({ problem }, 'runbook not loaded');
     // Error budgets need Prometheus; without it `budget` says so and the gate has no budget source.
     const slo = config.prometheus
-      ? await createSloService(loaded, { clock, logger: logger.child({ service: 'slo' }) })
+      ? await (await import('./slo/index.js')).createSloService(loaded, {
+          clock,
+          logger: logger.child({ service: 'slo' }),
+        })
       : undefined;
     const changes = new ChangeService({
       store,
@@ -303,7 +305,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         return await lintRunbooksCommand(configPath, positionals[2], io);
       }
       case 'slo':
-        return await runSloCli(argv, { ...io, configPath });
+        return await (await import('./slo/index.js')).runSloCli(argv, { ...io, configPath });
       case 'audit': {
         if (sub !== 'verify') return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify"?`);
         const file =

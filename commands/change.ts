@@ -14,19 +14,13 @@ import {
   header,
   isDuration,
   list,
+  originOf,
   parseDuration,
-  type Reply,
+  publicReply,
   reply,
   table,
   text,
 } from '../src/core/index.js';
-
-const origin = (ctx: Context) => ({
-  actor: ctx.actor,
-  channel: ctx.channel,
-  surface: ctx.surface,
-  ref: ctx.ref,
-});
 
 const HEADLINES: Record<ChangeRequest['state'], string> = {
   'pending-approval': 'waits for approval',
@@ -88,8 +82,6 @@ function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
   return blocks;
 }
 
-const publicReply = (...blocks: Block[]): Reply => ({ ...reply(...blocks), visibility: 'public' });
-
 export default defineCommand({
   name: 'change',
   summary: 'File, approve and follow changes through the policy gate',
@@ -130,7 +122,7 @@ export default defineCommand({
         // `at=2h` means two hours from now here, not ago.
         const at =
           o.at && o.at < ctx.clock.now() ? new Date(2 * ctx.clock.now().getTime() - o.at.getTime()) : o.at;
-        const change = await ctx.services.changes.request(origin(ctx), {
+        const change = await ctx.services.changes.request(originOf(ctx), {
           ...(runbook ? { runbook, params: args.extra } : {}),
           ...(o.service ? { service: o.service } : {}),
           ...(o.summary ? { summary: o.summary } : {}),
@@ -159,7 +151,7 @@ export default defineCommand({
       timeoutMs: 60 * 60_000,
       handler: async (ctx, args) => {
         const reason = args.options.reason as string | undefined;
-        const change = await ctx.services.changes.approve(origin(ctx), args.positionals.id!, reason);
+        const change = await ctx.services.changes.approve(originOf(ctx), args.positionals.id!, reason);
         return publicReply(...decisionBlocks(ctx, change), context(`approved by ${ctx.actor.id}`));
       },
     },
@@ -170,7 +162,7 @@ export default defineCommand({
       options: { reason: { type: 'string', description: 'why', required: true } },
       handler: async (ctx, args) => {
         const change = await ctx.services.changes.deny(
-          origin(ctx),
+          originOf(ctx),
           args.positionals.id!,
           args.options.reason as string,
         );
@@ -185,7 +177,7 @@ export default defineCommand({
       examples: ['change cancel CR-12'],
       positionals: [{ name: 'id', description: 'the change', required: true }],
       handler: async (ctx, args) => {
-        const change = await ctx.services.changes.cancel(origin(ctx), args.positionals.id!);
+        const change = await ctx.services.changes.cancel(originOf(ctx), args.positionals.id!);
         return publicReply(header(`${change.id} was cancelled by ${ctx.actor.id}`));
       },
     },
@@ -203,7 +195,7 @@ export default defineCommand({
       },
       handler: async (ctx, args) => {
         const change = await ctx.services.changes.done(
-          origin(ctx),
+          originOf(ctx),
           args.positionals.id!,
           args.options.outcome as 'success' | 'failed',
         );
@@ -278,7 +270,7 @@ export default defineCommand({
       handler: async (ctx, args) => {
         const { service, until, reason } = args.options as { service: string; until: string; reason: string };
         const end = parseUntil(until, ctx.clock.now());
-        const freeze = await ctx.services.changes.freeze(origin(ctx), service, end, reason);
+        const freeze = await ctx.services.changes.freeze(originOf(ctx), service, end, reason);
         return publicReply(
           header(`${service} is frozen until ${formatWhen(new Date(freeze.until), ctx.clock.now())}`),
           text(reason),
@@ -291,7 +283,7 @@ export default defineCommand({
       options: { service: { type: 'string', required: true, description: 'the service' } },
       handler: async (ctx, args) => {
         const service = args.options.service as string;
-        const removed = await ctx.services.changes.unfreeze(origin(ctx), service);
+        const removed = await ctx.services.changes.unfreeze(originOf(ctx), service);
         return publicReply(
           text(removed ? `${service} is no longer frozen.` : `${service} had no ad-hoc freeze.`),
         );

@@ -8,21 +8,15 @@ import {
   defineCommand,
   formatWhen,
   header,
-  type Reply,
+  originOf,
+  publicReply,
   reply,
   table,
   text,
 } from '../src/core/index.js';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../src/incidents/index.js';
 
-const origin = (ctx: Context) => ({
-  actor: ctx.actor,
-  channel: ctx.channel,
-  surface: ctx.surface,
-  ref: ctx.ref,
-});
 const person = (value: string) => value.replace(/^<@([A-Z0-9]+)(\|[^>]*)?>$/, '$1').replace(/^@/, '');
-const shared = (...blocks: Reply['blocks']): Reply => ({ ...reply(...blocks), visibility: 'public' });
 const incidentOption = {
   id: { type: 'string' as const, description: 'the incident, when not typed in its channel (INC-3)' },
 };
@@ -63,14 +57,14 @@ export default defineCommand({
             'service',
           );
         }
-        const incident = await ctx.services.incidents.declare(origin(ctx), {
+        const incident = await ctx.services.incidents.declare(originOf(ctx), {
           title: args.positionals.title!,
           service,
           severity: sev,
           ...(commander ? { commander: person(commander) } : {}),
         });
         const moved = incident.channel !== ctx.channel;
-        return shared(
+        return publicReply(
           header(`${incident.id} declared: SEV${incident.severity} ${service}`),
           text(moved ? `Follow it in <#${incident.channel}>; the brief is pinned there.` : incident.title),
           ...(moved ? [] : (await ctx.services.incidents.brief(incident)).blocks.slice(1)),
@@ -87,8 +81,8 @@ export default defineCommand({
       options: incidentOption,
       handler: async (ctx, args) => {
         const incident = await current(ctx, args.options.id);
-        await ctx.services.incidents.note(origin(ctx), incident, args.positionals.text!);
-        return shared(context(`${incident.id} noted by ${ctx.actor.id}: ${args.positionals.text}`));
+        await ctx.services.incidents.note(originOf(ctx), incident, args.positionals.text!);
+        return publicReply(context(`${incident.id} noted by ${ctx.actor.id}: ${args.positionals.text}`));
       },
     },
     status: {
@@ -106,11 +100,11 @@ export default defineCommand({
           );
         }
         const incident = await ctx.services.incidents.setStatus(
-          origin(ctx),
+          originOf(ctx),
           await current(ctx, args.options.id),
           status as IncidentStatus,
         );
-        return shared(text(`${incident.id} is now *${incident.status}*.`));
+        return publicReply(text(`${incident.id} is now *${incident.status}*.`));
       },
     },
     role: {
@@ -122,11 +116,11 @@ export default defineCommand({
       },
       handler: async (ctx, args) => {
         const incident = await ctx.services.incidents.setCommander(
-          origin(ctx),
+          originOf(ctx),
           await current(ctx, args.options.id),
           person(args.options.commander as string),
         );
-        return shared(text(`${incident.commander} is now commander of ${incident.id}.`));
+        return publicReply(text(`${incident.commander} is now commander of ${incident.id}.`));
       },
     },
     resolve: {
@@ -139,12 +133,12 @@ export default defineCommand({
       handler: async (ctx, args) => {
         const summary = args.options.summary as string | undefined;
         const incident = await ctx.services.incidents.resolve(
-          origin(ctx),
+          originOf(ctx),
           await current(ctx, args.options.id),
           summary,
         );
         const lasted = new Date(incident.resolvedAt!).getTime() - new Date(incident.startedAt).getTime();
-        return shared(
+        return publicReply(
           header(`${incident.id} resolved after ${Math.round(lasted / 60_000)} min`),
           text('Run incident postmortem for a blameless draft with the numbers and the timeline.'),
         );
@@ -194,8 +188,8 @@ export default defineCommand({
           ? await ctx.services.incidents.find(ctx.channel, id)
           : ((await ctx.services.incidents.list('all')).find((i) => i.channel === ctx.channel) ??
             (await current(ctx, undefined)));
-        const markdown = await ctx.services.incidents.postmortem(origin(ctx), incident);
-        return shared(
+        const markdown = await ctx.services.incidents.postmortem(originOf(ctx), incident);
+        return publicReply(
           header(`Postmortem draft for ${incident.id}`),
           text(`\`\`\`\n${markdown}\n\`\`\``),
           context('Saved with the incident; edit it and share it.'),

@@ -2,7 +2,7 @@
 // lock, verification against the burn rates afterwards, and resumption of in-flight work after a restart.
 import type { AuditLog } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Actor, Notifier } from '../core/context.js';
+import type { Notifier, Origin } from '../core/context.js';
 import { parseDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -41,13 +41,6 @@ export interface NewChange {
   reason?: string;
   risk?: 'low' | 'medium' | 'high';
   at?: Date;
-}
-
-interface Origin {
-  actor: Actor;
-  channel: string;
-  surface: string;
-  ref: string;
 }
 
 export class ChangeService {

@@ -64,6 +64,19 @@ export interface Services {
   digests: DigestService;
 }
 
+/** Who asked, from where: what services record with every decision they make for a command. */
+export interface Origin {
+  actor: Actor;
+  channel: string;
+  surface: string;
+  ref: string;
+}
+
+/** The origin of the command a context belongs to. */
+export function originOf(ctx: Context): Origin {
+  return { actor: ctx.actor, channel: ctx.channel, surface: ctx.surface, ref: ctx.ref };
+}
+
 /** Where unsolicited messages go: the chat adapter that is running (or the shell's output). */
 export interface Notifier {
   post(target: string, reply: Reply): Promise<MessageHandle>;

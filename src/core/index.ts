@@ -1,7 +1,17 @@
 // Public face of the command core.
 export type { Adapter } from './adapter.js';
 export { type Clock, fixedClock, systemClock } from './clock.js';
-export type { Actor, Context, MessageHandle, Notifier, ReplySink, Services, Surface } from './context.js';
+export {
+  type Actor,
+  type Context,
+  type MessageHandle,
+  type Notifier,
+  type Origin,
+  originOf,
+  type ReplySink,
+  type Services,
+  type Surface,
+} from './context.js';
 export { formatDuration, isDuration, parseDuration } from './duration.js';
 export {
   asMillwrightError,

@@ -114,6 +114,11 @@ export function reply(...blocks: Block[]): Reply {
   return { ok: true, blocks };
 }
 
+/** A reply everyone in the channel sees: executions, decisions, incident updates. */
+export function publicReply(...blocks: Block[]): Reply {
+  return { ok: true, blocks, visibility: 'public' };
+}
+
 export const header = (text: string): HeaderBlock => ({ type: 'header', text });
 export const text = (value: string): TextBlock => ({ type: 'text', text: value });
 export const context = (value: string): ContextBlock => ({ type: 'context', text: value });

@@ -5,7 +5,7 @@
 import type { AccessControl, ActionSigner } from '../auth/index.js';
 import type { ChangeService } from '../changes/change-service.js';
 import type { Clock } from '../core/clock.js';
-import type { Actor, MessageHandle, Notifier } from '../core/context.js';
+import type { MessageHandle, Notifier, Origin } from '../core/context.js';
 import { asMillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type ActionsBlock, type Block, context, fields, header, type Reply, text } from '../core/reply.js';
@@ -47,8 +47,6 @@ export interface AlertIntakeOptions {
   channelOf: (service: string) => string | undefined;
   notifier: () => Notifier | undefined;
 }
-
-type AlertOrigin = { actor: Actor; channel: string; surface: string; ref: string };
 
 const labelRef = /\{\{\s*labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -143,7 +141,7 @@ export class AlertIntake {
     return outcome;
   }
 
-  async #remediate(rule: AlertRule, alert: Alert, service: string, origin: AlertOrigin): Promise<string> {
+  async #remediate(rule: AlertRule, alert: Alert, service: string, origin: Origin): Promise<string> {
     const { store, clock, changes } = this.options;
     const remedy = rule.autoRemediate!;
     const hour = clock.now().toISOString().slice(0, 13);
@@ -265,7 +263,7 @@ export class AlertIntake {
     this.#posted.delete(id);
   }
 
-  #origin(ref: string): AlertOrigin {
+  #origin(ref: string): Origin {
     const id = this.options.config.actor;
     return {
       actor: { id, roles: this.options.access.rolesFor({ id }) },

@@ -3,7 +3,7 @@
 import type { AuditLog, AuditRecord } from '../audit/types.js';
 import type { ChangeRequest, SloStatus } from '../changes/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Actor, Notifier } from '../core/context.js';
+import type { Notifier, Origin } from '../core/context.js';
 import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -40,13 +40,6 @@ export interface IncidentServiceOptions {
   deploys?: DeployHistory;
   /** How far back deploys and changes count as suspects. */
   suspectWindowMs?: number;
-}
-
-interface Origin {
-  actor: Actor;
-  channel: string;
-  surface: string;
-  ref: string;
 }
 
 export interface Suspect {

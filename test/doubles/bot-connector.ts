@@ -2,6 +2,7 @@
 // the v3 conversation routes botbuilder calls, answering with ResourceResponse ids and ErrorResponses.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { json, readBody } from './http-body.js';
 
 /** One call the bot made, as the connector saw it. */
 export interface ConnectorCall {
@@ -191,27 +192,6 @@ export async function startBotConnector(
 
 function describe(call: ConnectorCall): string {
   return `${call.method} ${call.conversationId}${call.activityId ? `/${call.activityId}` : ''}`;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    req.once('end', () => resolve(body));
-    req.once('error', reject);
-  });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 function errorResponse(res: ServerResponse, status: number, code: string, message: string): void {

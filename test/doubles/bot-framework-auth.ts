@@ -12,6 +12,7 @@ import {
 } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { INetworkModule, NetworkResponse } from '@azure/msal-node';
+import { json, readBody } from './http-body.js';
 
 export const CHANNEL_ISSUER = 'https://api.botframework.com';
 /** The https authority MSAL is configured with; {@link BotFrameworkAuthDouble.networkClient} routes it here. */
@@ -333,25 +334,4 @@ function checkAssertion(
     typeof claims.exp === 'number' &&
     claims.exp > Date.now() / 1000
   );
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    req.once('end', () => resolve(body));
-    req.once('error', reject);
-  });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -1,38 +1,105 @@
-// npm run build: bundles the entry point, every command and every adapter into dist/ with shared
-// chunks (one copy of src/core), which starts far faster than hundreds of separate modules.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// npm run build: bundles Millwright into one script, dist/millwright.cjs, that bin/millwright.js runs
+// with a V8 code cache, so a start neither resolves hundreds of modules nor parses megabytes of code.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const typescriptIn = (dir, recursive) =>
-  readdirSync(path.join(root, dir), { recursive })
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
-    .map((file) => path.join(dir, file));
+const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+const outdir = path.resolve(root, values.outdir ?? 'dist');
+const relative = (file) => `./${path.relative(root, file).split(path.sep).join('/')}`;
 
-// Each adapter's public face, and each command file (the registry loads commands/ by listing it).
-const adapters = typescriptIn('adapters', true).filter((file) => path.basename(file) === 'index.ts');
-const commands = typescriptIn('commands', false);
-rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+// The adapters load on first use (thunks); the commands are all registered at start.
+const adapters = readdirSync(path.join(root, 'adapters'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+const commands = readdirSync(path.join(root, 'commands'))
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.startsWith('_'))
+  .sort();
+const entry = [
+  "export * from './src/main.ts';",
+  ...commands.map((file, i) => `import command${i} from './commands/${file}';`),
+  "globalThis[Symbol.for('millwright.bundle')] = {",
+  `  adapters: { ${adapters.map((name) => `${JSON.stringify(name)}: () => import('./adapters/${name}/index.ts')`).join(', ')} },`,
+  `  commands: [${commands.map((_, i) => `command${i}`).join(', ')}],`,
+  '};',
+].join('\n');
+
+// zod re-exports every locale it ships (`z.locales`); Millwright's messages are English and never
+// reach for another, so the bundle carries English only (a third of zod's size).
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}zod${path.sep}`)
+        ? { path: 'zod-locales', namespace: 'english-only-zod' }
+        : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'english-only-zod' }, () => ({
+      contents: "export { default as en } from 'zod/v4/locales/en.js';",
+      resolveDir: root,
+    }));
+  },
+};
+
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+const bundle = path.join(outdir, 'millwright.cjs');
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/main.ts', ...adapters, ...commands],
-  outdir: 'dist',
-  outbase: '.',
+  stdin: { contents: entry, resolveDir: root, sourcefile: 'millwright-bundle.ts', loader: 'ts' },
+  outfile: bundle,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  // Licences go beside the bundle; the bundle itself stays ASCII, which the loader relies on.
+  legalComments: 'external',
+  charset: 'ascii',
   logLevel: 'warning',
-  // Native addons cannot be bundled; they load from node_modules at run time.
-  external: ['@resvg/resvg-js'],
-  // Bundled CommonJS dependencies (pino, yaml) still call require() for Node built-ins.
+  plugins: [englishOnlyZod],
+  // A native addon, and vega (top-level await, which a CommonJS bundle cannot hold): both load from
+  // node_modules when a chart is drawn.
+  external: ['@resvg/resvg-js', 'vega', 'vega-lite'],
+  // The script runs as the body of (exports, require, module, __filename, __dirname) => ..., the way
+  // Node runs a CommonJS file; import.meta.url is the bundle's own URL, as each chunk's was.
   banner: {
-    js: "import { createRequire as __millwrightRequire } from 'node:module'; const require = __millwrightRequire(import.meta.url);",
+    js: "(function (exports, require, module, __filename, __dirname) {var __millwrightUrl = require('node:url').pathToFileURL(__filename).href;",
   },
+  footer: { js: '})' },
+  define: { 'import.meta.url': '__millwrightUrl' },
 });
-mkdirSync(path.join(root, 'dist'), { recursive: true });
-writeFileSync(path.join(root, 'dist', '.build-stamp'), `${new Date().toISOString()}\n`);
+const bytes = readFileSync(bundle);
+const wide = bytes.findIndex((byte) => byte > 0x7f);
+if (wide !== -1)
+  throw new Error(`${relative(bundle)} is not ASCII at byte ${wide}; the loader reads it as latin1`);
+writeFileSync(path.join(outdir, '.build-stamp'), `${new Date().toISOString()}\n`);
+console.log(`${relative(bundle)}: ${(bytes.length / 1e6).toFixed(1)} MB`);
+
+// One start leaves the code cache beside the bundle, so the first real start is already fast.
+const scratch = mkdtempSync(path.join(tmpdir(), 'millwright-build-'));
+try {
+  writeFileSync(
+    path.join(scratch, 'millwright.yml'),
+    `store:\n  path: ${JSON.stringify(path.join(scratch, 'data'))}\n`,
+  );
+  execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { runBundle } from ${JSON.stringify(path.join(root, 'bin', 'bundle.js'))}; process.exitCode = await runBundle(${JSON.stringify(outdir)}, ['shell', '--config', ${JSON.stringify(path.join(scratch, 'millwright.yml'))}, '-e', 'help']);`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

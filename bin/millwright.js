@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled build when it is newer than every source file, and the TypeScript sources
-// through tsx otherwise, so a fresh clone works right after `npm ci` with no build step.
+// Runs the single-file build (npm run build) when it is newer than every source file, and the
+// TypeScript sources through tsx otherwise, so a fresh clone works right after `npm ci` with no build step.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,13 +24,13 @@ function buildIsFresh() {
   return ['src', 'commands', 'adapters'].every((dir) => newestSource(path.join(root, dir)) <= built);
 }
 
-let entry;
+const argv = process.argv.slice(2);
 if (buildIsFresh()) {
-  entry = path.join(root, 'dist', 'src', 'main.js');
+  const { runBundle } = await import('./bundle.js');
+  process.exitCode = await runBundle(path.join(root, 'dist'), argv);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  entry = path.join(root, 'src', 'main.ts');
+  const { main } = await import(pathToFileURL(path.join(root, 'src', 'main.ts')).href);
+  process.exitCode = await main(argv);
 }
-const { main } = await import(pathToFileURL(entry).href);
-process.exitCode = await main(process.argv.slice(2));

@@ -19,6 +19,7 @@ import {
 import {
   asMillwrightError,
   type Clock,
+  type CommandDefinition,
   CommandRegistry,
   createLogger,
   type Logger,
@@ -41,6 +42,27 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** commands/ and adapters/ sit beside src/ both in the repo (tsx) and in dist/. */
 const ROOT = path.resolve(HERE, '..');
 const EXT = path.extname(fileURLToPath(import.meta.url));
+
+/**
+ * What a single-file build carries inside itself (its entry sets this before main runs): the adapters
+ * and the commands, which the sources load from their folders instead.
+ */
+interface BundledModules {
+  adapters: Record<string, () => Promise<unknown>>;
+  commands: CommandDefinition[];
+}
+const BUNDLE = Symbol.for('millwright.bundle');
+
+function bundled(): BundledModules | undefined {
+  return (globalThis as { [BUNDLE]?: BundledModules })[BUNDLE];
+}
+
+/** An adapter's module, from the single-file build or from adapters/NAME beside src/. */
+async function loadAdapter<T>(name: 'shell' | 'slack' | 'teams' | 'alertmanager'): Promise<T> {
+  const carried = bundled()?.adapters[name];
+  if (carried) return (await carried()) as T;
+  return (await import(pathToFileURL(path.join(ROOT, 'adapters', name, `index${EXT}`)).href)) as T;
+}
 
 export interface MainIO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -88,7 +110,9 @@ export async function buildRuntime(
     const audit = await FileAuditLog.open(auditPath(loaded), { clock, secrets: loaded.secrets });
     closers.push(() => audit.close());
     const registry = new CommandRegistry();
-    await registry.loadDirectory(path.join(ROOT, 'commands'));
+    const carried = bundled()?.commands;
+    if (carried) for (const command of carried) registry.register(command);
+    else await registry.loadDirectory(path.join(ROOT, 'commands'));
     const access = new AccessControl(config.access);
     const actions = new ActionSigner(
       config.security.actionSecret ?? (await storedActionSecret(store)),
@@ -353,9 +377,7 @@ async function runShell(
   });
   const runtime = await buildRuntime(loaded, { logger });
   const router = createRouter(runtime);
-  const { ShellAdapter } = (await import(
-    pathToFileURL(path.join(ROOT, 'adapters', 'shell', `index${EXT}`)).href
-  )) as typeof import('../adapters/shell/index.js');
+  const { ShellAdapter } = await loadAdapter<typeof import('../adapters/shell/index.js')>('shell');
   const actor =
     typeof values.as === 'string' && values.as ? values.as : (io.env.USER ?? os.userInfo().username);
   const shell = new ShellAdapter({
@@ -462,9 +484,8 @@ export async function startServer(
   }
   if (loaded.config.alertmanager) {
     const { AlertIntake, sloIncidentNumbers } = await import('./incidents/index.js');
-    const { mountAlertmanager } = (await import(
-      pathToFileURL(path.join(ROOT, 'adapters', 'alertmanager', `index${EXT}`)).href
-    )) as typeof import('../adapters/alertmanager/index.js');
+    const { mountAlertmanager } =
+      await loadAdapter<typeof import('../adapters/alertmanager/index.js')>('alertmanager');
     const { services } = runtime;
     const intake = new AlertIntake({
       config: loaded.config.alertmanager,
@@ -525,9 +546,7 @@ async function mountSlack(
   parts: { runtime: Runtime; router: Router; server: import('./server/index.js').HttpServer; logger: Logger },
 ): Promise<import('./core/index.js').Adapter> {
   const { runtime, router, server, logger } = parts;
-  const { SlackAdapter } = (await import(
-    pathToFileURL(path.join(ROOT, 'adapters', 'slack', `index${EXT}`)).href
-  )) as typeof import('../adapters/slack/index.js');
+  const { SlackAdapter } = await loadAdapter<typeof import('../adapters/slack/index.js')>('slack');
   const slack = new SlackAdapter({
     config,
     handle: (request) => router.handle(request),
@@ -540,9 +559,7 @@ async function mountSlack(
   await slack.start();
   runtime.services.notifier ??= slack;
   // Incidents get their own Slack channel, with the brief pinned.
-  const { SlackIncidentRoom } = (await import(
-    pathToFileURL(path.join(ROOT, 'adapters', 'slack', `index${EXT}`)).href
-  )) as typeof import('../adapters/slack/index.js');
+  const { SlackIncidentRoom } = await loadAdapter<typeof import('../adapters/slack/index.js')>('slack');
   runtime.services.incidentRoom = new SlackIncidentRoom({
     web: slack.web,
     logger: logger.child({ surface: 'slack', part: 'incidents' }),
@@ -568,9 +585,7 @@ async function mountTeams(
       'TEAMS AUTHENTICATION IS OFF (teams.allowUnauthenticated: true): anyone who can reach /api/messages can run commands as anyone. Use this for local development only.',
     );
   }
-  const { TeamsAdapter } = (await import(
-    pathToFileURL(path.join(ROOT, 'adapters', 'teams', `index${EXT}`)).href
-  )) as typeof import('../adapters/teams/index.js');
+  const { TeamsAdapter } = await loadAdapter<typeof import('../adapters/teams/index.js')>('teams');
   const teams = new TeamsAdapter({
     config,
     handle: (request) => router.handle(request),

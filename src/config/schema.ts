@@ -9,6 +9,9 @@ import { digestsSchema } from '../digests/schema.js';
 import { alertmanagerSchema } from '../incidents/alert-schema.js';
 import { sloSpecSchema } from '../slo/spec.js';
 
+// Schemas here parse once per start (and per reload); zod's JIT compile costs more than it saves then.
+z.config({ jitless: true });
+
 const text = z.string().min(1, { error: 'must not be empty' });
 /** Optional text where empty (`key:`, or `${VAR:-}` with VAR unset) means "not set", the usual way to switch a secret off. */
 const optionalText = z.preprocess(
@@ -208,6 +211,8 @@ const configObject = z.strictObject({
     .strictObject({
       baseUrl: httpUrl.default('https://api.github.com'),
       token: optionalText,
+      // Repositories per GraphQL query when `deploys` lists every service; lower it if GitHub times out.
+      batchSize: z.int().min(1).max(100).default(50),
       // Repositories runbooks may change (owner/repo or owner/*); absent means any the token reaches.
       allowedRepos: z
         .array(

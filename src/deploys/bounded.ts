@@ -6,7 +6,7 @@
  *
  * @example
  * const github = new Limiter(16);
- * const sides = await Promise.all(repos.map((repo) => github.run(() => readLatestDeployments(client, repo))));
+ * const runs = await Promise.all(repos.map((repo) => github.run(() => listWorkflowRuns(client, repo))));
  */
 export class Limiter {
   #active = 0;

@@ -29,7 +29,7 @@ import {
   readingOf,
 } from './cluster.js';
 import { combineDrift, type DriftVerdict, judgeDrift } from './drift.js';
-import { readDeploymentHistory, readLatestDeployments } from './github-history.js';
+import { readDeploymentHistory, readLatestSides } from './github-history.js';
 import { compareRevision, imageVersion, runningRevision, shortSha } from './image-revision.js';
 import {
   type DeploymentDetail,
@@ -55,6 +55,8 @@ export interface DeployServiceOptions {
   logger: Logger;
   /** Calls in flight at once: per Kubernetes context (default 32) and to GitHub (default 50 services). */
   concurrency?: Concurrency;
+  /** Repositories per GitHub GraphQL query in the `deploys` list (`github.batchSize`; default 50). */
+  githubBatchSize?: number | undefined;
   /** Waits between watch polls; injected so tests do not wait in real time. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -187,9 +189,13 @@ export class DeployService implements DeployHistory {
     if (options.signal?.aborted) forward();
     else options.signal?.addEventListener('abort', forward, { once: true });
     try {
-      // Every service starts at once; the limiters decide how many calls each upstream sees.
+      // GitHub is read in batches (one GraphQL query per batch of repositories), the clusters per
+      // service; every service starts at once and the limiters decide what each upstream sees.
+      const sides = this.#readGitHubSides(entries, scope.signal);
       const rows = await Promise.all(
-        entries.map(([name, entry]) => this.#overviewOf(name, entry, scope.signal, listings)),
+        entries.map(([name, entry]) =>
+          this.#overviewOf(name, entry, scope.signal, listings, sides.get(name)),
+        ),
       );
       return rows.sort(worstFirst);
     } finally {
@@ -208,9 +214,7 @@ export class DeployService implements DeployHistory {
           )
         : undefined,
       entry.github
-        ? this.#attempt('github', signal, () =>
-            this.#githubLimit.run(() => this.#readGitHub(entry, signal, 'detail')),
-          )
+        ? this.#attempt('github', signal, () => this.#githubLimit.run(() => this.#readGitHub(entry, signal)))
         : undefined,
     ]);
     const readings: Outcome<DeploymentReading[]> | undefined =
@@ -387,18 +391,47 @@ export class DeployService implements DeployHistory {
     entry: ServiceEntry,
     signal: AbortSignal | undefined,
     listings: NamespaceListings,
+    side: Promise<GitHubSide> | undefined,
   ): Promise<ServiceOverview> {
     const [cluster, github] = await Promise.all([
       entry.kubernetes
         ? this.#attempt('kubernetes', signal, () => this.#readCluster(service, entry, signal, listings))
         : undefined,
-      entry.github
-        ? this.#attempt('github', signal, () =>
-            this.#githubLimit.run(() => this.#readGitHub(entry, signal, 'overview')),
-          )
-        : undefined,
+      side ? this.#attempt('github', signal, () => side) : undefined,
     ]);
     return this.#merge(service, entry, cluster, github);
+  }
+
+  /** The GitHub side of every service that has one, read in batches; each settles on its own. */
+  #readGitHubSides(
+    entries: ReadonlyArray<readonly [string, ServiceEntry]>,
+    signal: AbortSignal,
+  ): Map<string, Promise<GitHubSide>> {
+    const client = this.#options.github;
+    const withRepo = entries.filter(([, entry]) => entry.github);
+    const all = client
+      ? readLatestSides(
+          client,
+          withRepo.map(([, entry]) => entry.github!),
+          {
+            signal,
+            batchSize: this.#options.githubBatchSize,
+            run: (work) => this.#githubLimit.run(work),
+          },
+        )
+      : Promise.reject(notConfiguredGitHub());
+    // Each row awaits its own promise; the shared one must not count as unhandled on its own.
+    all.catch(() => {});
+    return new Map(
+      withRepo.map(([name], i) => [
+        name,
+        all.then((outcomes) => {
+          const outcome = outcomes[i]!;
+          if (!outcome.ok) throw outcome.error;
+          return outcome.side;
+        }),
+      ]),
+    );
   }
 
   async #readCluster(
@@ -454,20 +487,10 @@ export class DeployService implements DeployHistory {
     );
   }
 
-  async #readGitHub(
-    entry: ServiceEntry,
-    signal: AbortSignal | undefined,
-    view: 'overview' | 'detail',
-  ): Promise<GitHubSide> {
+  async #readGitHub(entry: ServiceEntry, signal: AbortSignal | undefined): Promise<GitHubSide> {
     const client = this.#options.github;
-    if (!client) {
-      throw new MillwrightError(ErrorCode.NotConfigured, 'GitHub is not configured', {
-        hint: 'set github.token (and github.baseUrl for GitHub Enterprise) in millwright.yml',
-      });
-    }
-    return view === 'overview'
-      ? readLatestDeployments(client, entry.github!, signal)
-      : readDeploymentHistory(client, entry.github!, signal);
+    if (!client) throw notConfiguredGitHub();
+    return readDeploymentHistory(client, entry.github!, signal);
   }
 
   /** Runs one side's read; a failure becomes a problem on the row (unless the command was cancelled). */
@@ -599,6 +622,12 @@ function worstFirst(a: ServiceOverview, b: ServiceOverview): number {
   );
 }
 
+function notConfiguredGitHub(): MillwrightError {
+  return new MillwrightError(ErrorCode.NotConfigured, 'GitHub is not configured', {
+    hint: 'set github.token (and github.baseUrl for GitHub Enterprise) in millwright.yml',
+  });
+}
+
 function toProblem(source: DeployProblem['source'], error: unknown): DeployProblem {
   const failure = asMillwrightError(error);
   return {
@@ -621,12 +650,15 @@ function callOptions(signal: AbortSignal | undefined): CallOptions {
  * const deploys = createDeployService(config, { github: createGitHubClient({ ... }), clock, logger });
  */
 export function createDeployService(
-  config: Pick<MillwrightConfig, 'services' | 'kubernetes'>,
+  config: Pick<MillwrightConfig, 'services' | 'kubernetes'> & {
+    github?: Pick<NonNullable<MillwrightConfig['github']>, 'batchSize'> | undefined;
+  },
   options: {
     github?: GitHubClient | undefined;
     clock: Clock;
     logger: Logger;
     concurrency?: Concurrency;
+    githubBatchSize?: number | undefined;
     sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
     /** Kubernetes retry policy (tests pass a sleep that does not wait). */
     retries?: RetryPolicy;
@@ -649,6 +681,7 @@ export function createDeployService(
     clock: options.clock,
     logger: options.logger,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    githubBatchSize: options.githubBatchSize ?? config.github?.batchSize,
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
 }

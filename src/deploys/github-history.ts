@@ -1,7 +1,9 @@
-// The GitHub side of a service: its newest deployments and the last successful one, read with as
-// few requests as the question needs (the newest alone usually answers both).
+// The GitHub side of a service: its newest deployments and the last successful one, read in batches
+// for the list (GraphQL) and per environment for the detail view (REST).
+import type { MillwrightError } from '../core/errors.js';
 import type { GitHubClient } from '../executors/github/client.js';
 import { type GitHubDeployment, listDeployments } from '../executors/github/deployments.js';
+import { readLatestDeployments } from '../executors/github/latest-deployments.js';
 import type { GitHubSide, ServiceGitHub } from './types.js';
 
 /** How far back the last successful deployment is looked for. */
@@ -20,28 +22,38 @@ export function primaryEnvironment(github: ServiceGitHub): string | undefined {
 }
 
 /**
- * The newest deployment and the last successful one, for the `deploys` list. Two requests when the
- * newest succeeded (the list and its status); otherwise the newest ten are read to find a success.
+ * The newest deployments and the last successful one of every service, for the `deploys` list: one
+ * GraphQL query per `batchSize` repositories reads the newest ten deployments of each, with their
+ * latest status. Answers per service, in the order given; a failure belongs to its service(s) only.
  *
  * @example
- * const side = await readLatestDeployments(github, { repo: 'acme/checkout', environments: ['production'] }, signal);
- * side.lastSuccess?.sha // '0c1d2e3f...'
+ * const [checkout] = await readLatestSides(github, [{ repo: 'acme/checkout', environments: ['production'] }], { signal });
+ * if (checkout.ok) checkout.side.lastSuccess?.sha // '0c1d2e3f...'
  */
-export async function readLatestDeployments(
+export async function readLatestSides(
   client: GitHubClient,
-  github: ServiceGitHub,
-  signal: AbortSignal | undefined,
-): Promise<GitHubSide> {
-  const environment = primaryEnvironment(github);
-  const query = { ...repoParts(github), environment };
-  const read = signal ? { signal } : {};
-  const newest = await listDeployments(client, { ...query, limit: 1 }, read);
-  const latest = newest[0];
-  if (!latest || latest.state === 'success') {
-    return side(github, newest, newest.length);
-  }
-  const deeper = await listDeployments(client, { ...query, limit: SUCCESS_SEARCH_DEPTH }, read);
-  return side(github, deeper, deeper.length);
+  services: readonly ServiceGitHub[],
+  options: {
+    signal?: AbortSignal | undefined;
+    batchSize?: number | undefined;
+    run?: <T>(work: () => Promise<T>) => Promise<T>;
+  } = {},
+): Promise<Array<{ ok: true; side: GitHubSide } | { ok: false; error: MillwrightError }>> {
+  const outcomes = await readLatestDeployments(
+    client,
+    services.map((github) => ({ ...repoParts(github), environment: primaryEnvironment(github) })),
+    {
+      first: SUCCESS_SEARCH_DEPTH,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.run ? { run: options.run } : {}),
+    },
+  );
+  return outcomes.map((outcome, i) =>
+    outcome.ok
+      ? { ok: true, side: side(services[i]!, outcome.deployments, outcome.deployments.length) }
+      : outcome,
+  );
 }
 
 /**

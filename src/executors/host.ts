@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import { importExternal } from '../core/external.js';
 import type { Logger } from '../core/logger.js';
 import {
   type ActionMetadata,
@@ -84,8 +85,6 @@ export class ExecutorHost {
       if (spec.effect !== 'read' && spec.effect !== 'write') {
         throw contractError(named, `action ${action} must declare effect: read or write`);
       }
-      if (spec.input?.type !== 'object')
-        throw contractError(named, `action ${action} needs an object input schema`);
     }
     this.#executors.set(metadata.name, { executor, metadata, validators });
   }
@@ -107,8 +106,17 @@ export class ExecutorHost {
       return new Compiler({ allErrors: false, strict: false, useDefaults: true });
     });
     const ajv = await this.#ajv;
+    // Read here, not at registration: built-ins derive their schemas on first use (start-up stays fast);
+    // plugins have checkSchemas run at load, so a bad one still stops start-up.
+    const input = entry.metadata.actions[action]!.input;
+    if (input?.type !== 'object') {
+      throw contractError(
+        `executor "${entry.metadata.name}"`,
+        `action ${action} needs an object input schema`,
+      );
+    }
     try {
-      const validate = ajv.compile(entry.metadata.actions[action]!.input);
+      const validate = ajv.compile(input);
       entry.validators.set(action, validate);
       return validate;
     } catch (error) {
@@ -127,7 +135,7 @@ export class ExecutorHost {
         : module;
     let factory: ExecutorFactory | undefined;
     try {
-      factory = ((await import(specifier)) as { default?: ExecutorFactory }).default;
+      factory = (await importExternal<{ default?: ExecutorFactory }>(specifier)).default;
     } catch (error) {
       throw contractError(
         `executor module ${module}`,

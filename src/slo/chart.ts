@@ -1,6 +1,7 @@
 // The budget chart: a vega-lite spec rendered to SVG by vega (no browser, no canvas), then to PNG by
 // resvg with a font file from disk; and a one-line sparkline for terminals.
 import { existsSync } from 'node:fs';
+import { importExternal } from '../core/external.js';
 import { formatBurn } from './burn-rate.js';
 import type { SloEvaluation } from './evaluate.js';
 import type { BudgetHistory } from './history.js';
@@ -124,12 +125,11 @@ let renderers: Promise<Renderers> | undefined;
 
 function loadRenderers(): Promise<Renderers> {
   renderers ??= (async () => {
-    const vega = await import('vega');
-    const vegaLite = await import('vega-lite');
-    // A native addon: it must load from node_modules at run time, never from the esbuild bundle,
-    // so the specifier is not a literal the bundler would follow.
-    const resvgPackage = '@resvg/resvg-js';
-    const { Resvg } = (await import(resvgPackage)) as typeof import('@resvg/resvg-js');
+    // Loaded from node_modules at run time, never bundled: vega uses top-level await, resvg is a
+    // native addon.
+    const vega = await importExternal<typeof import('vega')>('vega');
+    const vegaLite = await importExternal<typeof import('vega-lite')>('vega-lite');
+    const { Resvg } = await importExternal<typeof import('@resvg/resvg-js')>('@resvg/resvg-js');
     return { vega, vegaLite, Resvg };
   })();
   return renderers;

@@ -47,8 +47,11 @@ export interface Fleet {
   clock: Clock & { set(at: Date | string): void };
   kubernetes: KubernetesApiDouble;
   github: GitHubApiDouble;
-  /** The `services:` catalog (plus kubernetes and github sections) for startTestBot. */
-  config(extra?: string): string;
+  /**
+   * The `services:` catalog (plus kubernetes and github sections) for startTestBot; `githubBatchSize`
+   * sets github.batchSize (repositories per GraphQL query).
+   */
+  config(extra?: string, options?: { githubBatchSize?: number }): string;
   close(): Promise<void>;
 }
 
@@ -102,7 +105,7 @@ export async function startFleet(names: string[] = Object.keys(FLEET.services)):
       });
     }
   }
-  const config = (extra = '') => {
+  const config = (extra = '', options: { githubBatchSize?: number } = {}) => {
     const catalog = names
       .map((name) => {
         const spec = FLEET.services[name]!;
@@ -124,7 +127,7 @@ kubernetes:
 github:
   baseUrl: ${github.url}
   token: ${GITHUB_TOKEN}
-access:
+${options.githubBatchSize === undefined ? '' : `  batchSize: ${options.githubBatchSize}\n`}access:
   roles:
     viewer: { allow: [deploys, help, 'incident.*'] }
   subjects:

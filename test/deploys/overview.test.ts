@@ -86,7 +86,7 @@ describe('deploys (every service)', () => {
     expect(text).toContain('Detail, pods and drift: deploys SERVICE');
   });
 
-  it('reads each service with the fewest calls: one per deployment, two to GitHub when the newest deploy succeeded', async () => {
+  it('reads each service with the fewest calls: one per deployment, one GitHub query for every repository', async () => {
     fleet = await startFleet(['checkout', 'payments']);
     bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
     fleet.kubernetes.clearRequests();
@@ -96,10 +96,25 @@ describe('deploys (every service)', () => {
       'GET /apis/apps/v1/namespaces/shop/deployments/checkout',
       'GET /apis/apps/v1/namespaces/shop/deployments/payments',
     ]);
-    // checkout: its newest deployment succeeded, so the list and one status answer everything.
-    expect(fleet.github.count('GET', /^\/repos\/acme\/checkout\//)).toBe(2);
-    // payments: the newest is still in progress, so older ones are read to find the last success.
-    expect(fleet.github.count('GET', '/repos/acme/payments/deployments')).toBe(2);
+    // Both repositories' newest deployments, with their statuses, in one GraphQL query; no REST calls.
+    expect(fleet.github.count('POST', '/graphql')).toBe(1);
+    expect(fleet.github.requests).toHaveLength(1);
+    const { variables } = fleet.github.requests[0]!.body as { variables: Record<string, unknown> };
+    expect(variables).toMatchObject({ first: 10, n0: 'checkout', e0: ['production'], n1: 'payments' });
+  });
+
+  it('asks GitHub one query per batch of repositories (github.batchSize)', async () => {
+    fleet = await startFleet(['checkout', 'cart', 'payments']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config('', { githubBatchSize: 2 }) });
+    const answer = await bot.run('deploys');
+    expect(Object.values(rowsOf(answer)).map((r) => r['last deploy'])).toEqual([
+      'v1.5.0 by bo, in progress, 40m ago (2025-01-01 11:20 UTC)',
+      expect.stringMatching(/^v1\.4\.2 by /),
+      'v1.4.2 by ana, 1d2h ago (2024-12-31 10:00 UTC)',
+    ]);
+    expect(
+      fleet.github.requests.map((r) => Object.keys((r.body as { variables: object }).variables).length),
+    ).toEqual([7, 4]);
   });
 
   it('lists a namespace once when the catalog names several deployments in it', async () => {
@@ -130,9 +145,11 @@ describe('deploys (every service)', () => {
 
   it('shows the other services when GitHub answers 403 rate-limited for one of them', async () => {
     fleet = await startFleet(['checkout', 'cart', 'payments']);
-    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    // One repository per query, so the query for cart is the one GitHub refuses.
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config('', { githubBatchSize: 1 }) });
     fleet.github.state.fail({
-      path: '/repos/acme/cart/deployments',
+      path: '/graphql',
+      when: (request) => (request.body as { variables?: { n0?: string } }).variables?.n0 === 'cart',
       times: Number.POSITIVE_INFINITY,
       answer: 'secondaryRateLimited',
     });
@@ -182,6 +199,47 @@ describe('deploys (every service)', () => {
     expect(fleet.github.requests.length).toBe(seen);
   });
 
+  it('keeps REST reads going when only the GraphQL budget is used up', async () => {
+    fleet = await startFleet(['checkout', 'cart']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    fleet.github.state.setRateLimit({
+      resource: 'graphql',
+      remaining: 0,
+      resetAt: new Date(fleet.clock.now().getTime() + 30 * 60_000),
+    });
+    const overview = await bot.run('deploys');
+    expect(rowsOf(overview).checkout).toMatchObject({
+      state: 'healthy',
+      'last deploy': 'GitHub rate-limited',
+    });
+    expect(replyToText(overview)).toContain(
+      'GitHub: GitHub rate limit reached; resets at 12:30 UTC (in 30m)',
+    );
+    // The detail view reads REST (the core budget), which GitHub still answers.
+    const detail = await bot.run('deploys checkout');
+    expect(replyToText(detail)).toContain('v1.4.2');
+    expect(replyToText(detail)).not.toContain('rate limit');
+  });
+
+  it('fails only the service whose repository GitHub cannot resolve, in a query shared with others', async () => {
+    fleet = await startFleet(['checkout', 'cart']);
+    bot = await startTestBot({
+      clock: fleet.clock,
+      config: fleet.config(`  ghost:
+    kubernetes: { namespace: shop, deployments: [checkout] }
+    github: { repo: acme/ghost, environments: [production] }
+`),
+    });
+    const answer = await bot.run('deploys');
+    expect(fleet.github.count('POST', '/graphql')).toBe(1);
+    const rows = rowsOf(answer);
+    expect(rows.ghost).toMatchObject({ state: 'healthy', 'last deploy': 'repo not found', drift: 'unknown' });
+    expect(rows.checkout).toMatchObject({ 'last deploy': 'v1.4.2 by ana, 1d2h ago (2024-12-31 10:00 UTC)' });
+    expect(replyToText(answer)).toContain(
+      'ghost: GitHub: repository acme/ghost not found, or the token cannot see it (check the owner/repo spelling, and that github.token has access to it)',
+    );
+  });
+
   it('turns a cluster that refuses one service, and a context that does not exist, into error rows', async () => {
     fleet = await startFleet(['checkout', 'cart']);
     bot = await startTestBot({
@@ -228,7 +286,7 @@ describe('deploys (every service)', () => {
       token: GITHUB_TOKEN,
       logger: silentLogger(),
       clock: fleet.clock,
-      // Each service makes one GitHub call at a time here, so calls in flight are services in flight.
+      // Twelve services, two per GraphQL query: six requests, never more than three at once.
       fetch: async (input, init) => {
         inFlight++;
         most = Math.max(most, inFlight);
@@ -257,12 +315,19 @@ describe('deploys (every service)', () => {
         services: catalog,
         kubernetes: { kubeconfig: fleet.kubernetes.kubeconfigPath, allowedNamespaces: [] },
       },
-      { github, clock: fixedClock(NOW), logger: silentLogger(), concurrency: { github: 3 } },
+      {
+        github,
+        clock: fixedClock(NOW),
+        logger: silentLogger(),
+        concurrency: { github: 3 },
+        githubBatchSize: 2,
+      },
     );
     const rows = await deploys.overview();
     expect(rows).toHaveLength(12);
     expect(rows.every((row) => row.state === 'healthy' && row.drift.status === 'in-sync')).toBe(true);
     expect(most).toBe(3);
+    expect(fleet.github.count('POST', '/graphql')).toBe(6);
   });
 
   it('says once that GitHub is not configured, and still shows what the cluster runs', async () => {

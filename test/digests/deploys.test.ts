@@ -11,14 +11,18 @@ beforeAll(async () => {
   fleet = await startFleet(['checkout', 'payments', 'inventory', 'legacy', 'search']);
   bot = await openDigestBot({
     clock: fleet.clock,
-    config: fleet.config(`digests:
+    config: fleet.config(
+      `digests:
   - name: shop
     schedule: "0 9 * * *"
     timeZone: UTC
     target: C0SHOP
     services: [checkout, payments, inventory, legacy]
     sections: [deploys]
-`),
+`,
+      // One repository per GitHub query, so one failing repository fails alone.
+      { githubBatchSize: 1 },
+    ),
   });
 }, 60_000);
 
@@ -57,8 +61,15 @@ test('deploys since the last digest, newest first, then drift and failed rollout
 });
 
 test('when GitHub fails, the deploys it could not read say so and the rest still show', async () => {
+  // Both ways GitHub is read: the REST history of deploys, and the GraphQL query for the rollout state.
   fleet.github.state.fail({
     path: /^\/repos\/acme\/payments\/deployments/,
+    times: Number.POSITIVE_INFINITY,
+    answer: 'error503',
+  });
+  fleet.github.state.fail({
+    path: '/graphql',
+    when: (request) => JSON.stringify(request.body).includes('"payments"'),
     times: Number.POSITIVE_INFINITY,
     answer: 'error503',
   });

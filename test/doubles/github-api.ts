@@ -3,6 +3,17 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  answerGraphQL,
+  GRAPHQL_DOCS,
+  type GraphQLBackend,
+  type GraphQLHttpAnswer,
+  graphqlNotFound,
+  graphqlRateHeaders,
+  graphqlRateLimitedAnswer,
+  graphqlSecondaryRateLimitedAnswer,
+  type RateWindow,
+} from './github-graphql.js';
 
 // ---------- public types ----------
 
@@ -78,7 +89,8 @@ export type FaultAnswer =
   | 'error503'
   /** Holds the request open until the client gives up or the double closes. */
   | 'hang'
-  /** Primary rate limit: 403, `x-ratelimit-remaining: 0`, the reset header, GitHub's body. */
+  /** Primary rate limit: 403, `x-ratelimit-remaining: 0`, the reset header, GitHub's body (on /graphql:
+   * 200 with a `RATE_LIMITED` error and `x-ratelimit-resource: graphql`, as GitHub answers there). */
   | 'rateLimited'
   /** Secondary rate limit: 403 with `retry-after: 60` and GitHub's body. */
   | 'secondaryRateLimited'
@@ -91,6 +103,8 @@ export interface FaultSpec {
   /** How many matching requests get the fault; default 1. `Infinity` for all. */
   times?: number;
   answer: FaultAnswer;
+  /** Only requests this accepts get the fault, e.g. the GraphQL query whose variables name one repository. */
+  when?: (request: RecordedRequest) => boolean;
 }
 
 export interface RecordedRequest {
@@ -212,8 +226,16 @@ export interface GitHubState {
     context: string,
     state: 'success' | 'failure' | 'pending' | 'error',
   ): void;
-  /** Sets the primary rate limit; `remaining: 0` makes every request answer 403 until `resetAt`. */
-  setRateLimit(limit: { limit?: number; remaining?: number; resetAt?: Date }): void;
+  /**
+   * Sets the primary rate limit; `remaining: 0` makes every request answer 403 until `resetAt`.
+   * `resource` picks the REST (`core`) or the GraphQL (`graphql`, in points) window; without it, both.
+   */
+  setRateLimit(limit: {
+    limit?: number;
+    remaining?: number;
+    resetAt?: Date;
+    resource?: 'core' | 'graphql';
+  }): void;
   /** The next `times` requests matching `path` (and `method`) get `answer`. */
   fail(fault: FaultSpec): void;
   load(fixture: GitHubFixture): void;
@@ -323,6 +345,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     status: 2_000_001,
   };
   const rate = { limit: 5_000, used: 0, resetAt: undefined as Date | undefined };
+  // GraphQL has its own window, counted in points (docs: rate limits for the GraphQL API).
+  const graphqlRate: RateWindow = { limit: 5_000, used: 0, resetAt: undefined };
   let base = '';
 
   const key = (fullName: string) => fullName.toLowerCase();
@@ -480,9 +504,12 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       repo.checks.set(sha, contexts);
     },
     setRateLimit: (limit) => {
-      if (limit.limit !== undefined) rate.limit = limit.limit;
-      if (limit.remaining !== undefined) rate.used = rate.limit - limit.remaining;
-      if (limit.resetAt !== undefined) rate.resetAt = limit.resetAt;
+      const windows = limit.resource ? [limit.resource === 'core' ? rate : graphqlRate] : [rate, graphqlRate];
+      for (const window of windows) {
+        if (limit.limit !== undefined) window.limit = limit.limit;
+        if (limit.remaining !== undefined) window.used = window.limit - limit.remaining;
+        if (limit.resetAt !== undefined) window.resetAt = limit.resetAt;
+      }
     },
     fail: (fault) => {
       faults.push({ ...fault, left: fault.times ?? 1 });
@@ -918,8 +945,12 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     res.writeHead(answer.status, headers).end(isText ? (answer.body as string) : JSON.stringify(answer.body));
   };
 
-  const faultAnswer = (answer: FaultAnswer, anonymous: boolean): HttpAnswer | 'hang' => {
+  const faultAnswer = (answer: FaultAnswer, anonymous: boolean, graphql: boolean): HttpAnswer | 'hang' => {
     if (answer === 'hang') return 'hang';
+    if (graphql && answer === 'rateLimited')
+      return fromGraphQL(graphqlRateLimitedAnswer(graphqlBackend, { exhausted: true }));
+    if (graphql && answer === 'secondaryRateLimited')
+      return fromGraphQL(graphqlSecondaryRateLimitedAnswer(graphqlBackend));
     if (answer === 'error500' || answer === 'error502' || answer === 'error503') {
       const status = Number(answer.slice(5));
       // GitHub's 5xx pages are often not JSON; a 502 is typically an HTML body from the edge.
@@ -966,6 +997,23 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     );
   };
 
+  // ----- GraphQL (POST /graphql; Octokit posts to /api/graphql when given a GHE /api/v3 baseUrl) -----
+
+  const GRAPHQL_PATHS = new Set(['/graphql', '/api/graphql']);
+  const graphqlBackend: GraphQLBackend = {
+    repository: (owner, name) => repos.get(key(`${owner}/${name}`)),
+    viewer: 'millwright-bot',
+    actorId: userId,
+    now,
+    webUrl,
+    window: graphqlRate,
+  };
+  const fromGraphQL = (answer: GraphQLHttpAnswer) =>
+    new HttpAnswer(answer.status, answer.body, {
+      'x-github-media-type': 'github.v4; format=json',
+      ...answer.headers,
+    });
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -982,19 +1030,45 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         badJson = true;
       }
     }
-    requests.push({
+    const recorded: RecordedRequest = {
       method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
       body,
-    });
+    };
+    requests.push(recorded);
 
     const authorization = String(req.headers.authorization ?? '');
     const presented = authorization.replace(/^(token|bearer)\s+/i, '');
     const anonymous = authorization === '';
+    const graphql = GRAPHQL_PATHS.has(url.pathname);
     if (!anonymous && options.token !== undefined && presented !== options.token) {
-      send(res, new HttpAnswer(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' }));
+      send(
+        res,
+        graphql
+          ? fromGraphQL({
+              status: 401,
+              body: { message: 'Bad credentials', documentation_url: GRAPHQL_DOCS },
+              headers: graphqlRateHeaders(graphqlRate, now()),
+            })
+          : new HttpAnswer(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' }),
+      );
+      return;
+    }
+    // Unlike REST, GraphQL has no anonymous access.
+    if (graphql && anonymous) {
+      send(
+        res,
+        fromGraphQL({
+          status: 401,
+          body: {
+            message: 'This endpoint requires you to be authenticated.',
+            documentation_url: `${GRAPHQL_DOCS}/guides/forming-calls-with-graphql#authenticating-with-graphql`,
+          },
+          headers: graphqlRateHeaders(graphqlRate, now()),
+        }),
+      );
       return;
     }
 
@@ -1004,17 +1078,33 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         (!candidate.method || candidate.method.toUpperCase() === method) &&
         (typeof candidate.path === 'string'
           ? candidate.path === url.pathname
-          : candidate.path.test(url.pathname)),
+          : candidate.path.test(url.pathname)) &&
+        (!candidate.when || candidate.when(recorded)),
     );
     if (fault) {
       fault.left -= 1;
-      const answer = faultAnswer(fault.answer, anonymous);
+      const answer = faultAnswer(fault.answer, anonymous, graphql);
       if (answer === 'hang') {
         hung.add(res);
         res.on('close', () => hung.delete(res));
         return;
       }
-      send(res, answer);
+      send(res, answer, graphql ? graphqlRateHeaders(graphqlRate, now()) : {});
+      return;
+    }
+
+    if (graphql) {
+      if (method !== 'POST') send(res, fromGraphQL(graphqlNotFound(graphqlBackend)));
+      else if (badJson)
+        send(
+          res,
+          fromGraphQL({
+            status: 400,
+            body: { message: 'Problems parsing JSON', documentation_url: GRAPHQL_DOCS },
+            headers: graphqlRateHeaders(graphqlRate, now()),
+          }),
+        );
+      else send(res, fromGraphQL(await answerGraphQL(body, graphqlBackend)));
       return;
     }
 

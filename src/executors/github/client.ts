@@ -48,6 +48,8 @@ export interface GitHubClient {
    * cannot see it", 403 rate limit with its reset time, 5xx after bounded retries.
    */
   run<T>(operation: GitHubOperation, work: () => Promise<T>): Promise<T>;
+  /** The MillwrightError `run` would throw for this failure of `operation`. */
+  describe(operation: GitHubOperation, error: unknown): MillwrightError;
 }
 
 /** Where each request's attempt count is kept, so failure messages can say "after 3 attempts". */
@@ -89,33 +91,43 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     },
   });
 
-  let limited: PrimaryLimit | undefined;
-  const gate = () => {
-    if (!limited) return;
+  // One gate per rate-limit resource: a used-up GraphQL budget leaves REST (core) calls alone.
+  const limited = new Map<string, PrimaryLimit>();
+  const gate = (resource: string) => {
+    const limit = limited.get(resource);
+    if (!limit) return;
     const now = clock.now();
-    if (now.getTime() >= limited.resetAt.getTime()) {
-      limited = undefined;
+    if (now.getTime() >= limit.resetAt.getTime()) {
+      limited.delete(resource);
       return;
     }
     // Calling again before the reset only burns goodwill (GitHub may ban integrations that do).
-    throw rateLimitError(limited.resetAt, now, { resource: limited.resource, limit: limited.limit });
+    throw rateLimitError(limit.resetAt, now, { resource: limit.resource, limit: limit.limit });
   };
   const observe = (headers: Record<string, unknown> | undefined) => {
     if (!headers || String(headers['x-ratelimit-remaining']) !== '0') return;
     const reset = Number(headers['x-ratelimit-reset']);
     if (!Number.isFinite(reset)) return;
-    limited = {
+    const resource = String(headers['x-ratelimit-resource'] ?? 'core');
+    limited.set(resource, {
       resetAt: new Date(reset * 1000),
-      resource: String(headers['x-ratelimit-resource'] ?? 'core'),
+      resource,
       limit: headers['x-ratelimit-limit'] === undefined ? undefined : String(headers['x-ratelimit-limit']),
-    };
+    });
   };
 
   octokit.hook.wrap('request', async (request, requestOptions) => {
     const method = String(requestOptions.method ?? 'GET').toUpperCase();
+    const graphql = /\/graphql$/.test(String(requestOptions.url ?? ''));
+    const resource = graphql ? 'graphql' : 'core';
+    // A GraphQL query is a read (retried like a GET); a mutation is a write (sent once).
+    const read =
+      method === 'GET' ||
+      method === 'HEAD' ||
+      (graphql && !/^\s*mutation\b/.test(String((requestOptions as { query?: unknown }).query ?? '')));
     const callerSignal = requestOptions.request?.signal as AbortSignal | undefined;
     const attempt = async () => {
-      gate();
+      gate(resource);
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
       // before-after-hook binds the original options object into every inner hook, so an outer hook
@@ -141,7 +153,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         throw error;
       }
     };
-    if (method !== 'GET' && method !== 'HEAD') return attempt();
+    if (!read) return attempt();
     let attempts = 0;
     try {
       return await withRetries(
@@ -175,20 +187,23 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     }
   });
 
+  const describe = (operation: GitHubOperation, error: unknown) =>
+    describeGitHubFailure(error, operation, {
+      now: clock.now(),
+      attempts: error !== null && typeof error === 'object' ? attemptsMade.get(error) : undefined,
+      baseUrl,
+    });
   return {
     octokit,
     baseUrl,
     webUrl: (options.webUrl ?? webUrlFor(baseUrl)).replace(/\/+$/, ''),
     clock,
+    describe,
     run: async (operation, work) => {
       try {
         return await work();
       } catch (error) {
-        throw describeGitHubFailure(error, operation, {
-          now: clock.now(),
-          attempts: error !== null && typeof error === 'object' ? attemptsMade.get(error) : undefined,
-          baseUrl,
-        });
+        throw describe(operation, error);
       }
     },
   };

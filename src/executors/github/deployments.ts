@@ -10,6 +10,8 @@ export type DeploymentState =
   | 'queued'
   | 'pending'
   | 'in_progress'
+  /** Waiting on an environment's protection rules (GraphQL only). */
+  | 'waiting'
   | 'success'
   | 'failure'
   | 'error'
@@ -197,7 +199,7 @@ function toDeployment(
 ): GitHubDeployment {
   const state =
     status && STATES.has(status.state as DeploymentState) ? (status.state as DeploymentState) : 'created';
-  const page = `${client.webUrl}/${owner}/${repo}/deployments/${encodeURIComponent(deployment.environment)}`;
+  const page = deploymentsPage(client, owner, repo, deployment.environment);
   return {
     id: deployment.id,
     environment: deployment.environment,
@@ -213,6 +215,16 @@ function toDeployment(
     link: status?.log_url || status?.target_url || page,
     environmentUrl: status?.environment_url || null,
   };
+}
+
+/** The repository's deployments page for an environment, the link when a status gave none. */
+export function deploymentsPage(
+  client: GitHubClient,
+  owner: string,
+  repo: string,
+  environment: string,
+): string {
+  return `${client.webUrl}/${owner}/${repo}/deployments/${encodeURIComponent(environment)}`;
 }
 
 /** Octokit's per-call request options: the caller's signal, when there is one. */

@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { closest } from '../../core/suggest.js';
+import { withInputSchema } from '../input-schema.js';
 import {
   type ActionMetadata,
   EXECUTOR_PROTOCOL_VERSION,
@@ -22,7 +23,6 @@ import {
   listRunsInput,
   parseInput,
   rerunFailedJobsInput,
-  toInputSchema,
 } from './inputs.js';
 import {
   dispatchWorkflow,
@@ -315,10 +315,7 @@ export function createGitHubExecutor(options: GitHubExecutorOptions): Executor {
       additionalProperties: false,
     },
     actions: Object.fromEntries(
-      Object.entries(ACTIONS).map(([name, spec]) => [
-        name,
-        { ...spec.metadata, input: toInputSchema(spec.schema) },
-      ]),
+      Object.entries(ACTIONS).map(([name, spec]) => [name, withInputSchema(spec.metadata, spec.schema)]),
     ),
   };
 

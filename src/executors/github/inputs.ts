@@ -158,12 +158,6 @@ export type RerunFailedJobsInput = z.infer<typeof rerunFailedJobsInput>;
 export type CreateDeploymentInput = z.infer<typeof createDeploymentInput>;
 export type ListDeploymentsInput = z.infer<typeof listDeploymentsInput>;
 
-/** The JSON Schema published in the executor's metadata, from the same definition as the check. */
-export function toInputSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  return rest;
-}
-
 /**
  * Checks an action's input and returns it typed, or throws one line naming the field and the rule.
  *

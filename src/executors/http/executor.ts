@@ -7,6 +7,7 @@ import type { Logger } from '../../core/logger.js';
 import { redact, redactText } from '../../core/redact.js';
 import { isConnectionError, type RetryOptions, withRetries } from '../../core/retry.js';
 import { closest } from '../../core/suggest.js';
+import { withInputSchema } from '../input-schema.js';
 import {
   EXECUTOR_PROTOCOL_VERSION,
   type ExecutionContext,
@@ -140,24 +141,26 @@ export function createHttpExecutor(options: HttpExecutorOptions): Executor {
       },
     },
     actions: {
-      request: {
-        description:
-          'Send one HTTP request to an allow-listed target; GET and HEAD are reads, the rest writes',
-        // The effect depends on the method; `write` is the safe reading for the action as a whole.
-        effect: 'write',
-        dryRun: 'describe',
-        input: withoutDialect(z.toJSONSchema(inputSchema, { io: 'input' })),
-        output: {
-          type: 'object',
-          properties: {
-            status: { type: 'integer' },
-            url: { type: 'string' },
-            contentType: { type: ['string', 'null'] },
-            body: { description: 'Parsed JSON when the target answered JSON and it fit, else text' },
-            truncated: { type: 'boolean' },
+      request: withInputSchema(
+        {
+          description:
+            'Send one HTTP request to an allow-listed target; GET and HEAD are reads, the rest writes',
+          // The effect depends on the method; `write` is the safe reading for the action as a whole.
+          effect: 'write' as const,
+          dryRun: 'describe' as const,
+          output: {
+            type: 'object',
+            properties: {
+              status: { type: 'integer' },
+              url: { type: 'string' },
+              contentType: { type: ['string', 'null'] },
+              body: { description: 'Parsed JSON when the target answered JSON and it fit, else text' },
+              truncated: { type: 'boolean' },
+            },
           },
         },
-      },
+        inputSchema,
+      ),
     },
   };
 
@@ -548,9 +551,4 @@ async function readBounded(
   const bytes = Buffer.concat(chunks).subarray(0, limit);
   // A cut may land inside a multi-byte character; the decoder replaces the partial one.
   return { text: new TextDecoder().decode(bytes), truncated };
-}
-
-function withoutDialect(schema: Record<string, unknown>): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = schema;
-  return rest;
 }

@@ -1,0 +1,122 @@
+// The single-file build (npm run build) as bin/millwright.js runs it: same answers as the sources, a
+// code cache V8 accepts, and the parts that load late (the cluster client, plugins, vega) still load.
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startKubernetesApi } from '../doubles/kubernetes-api.js';
+import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
+import { ROOT, runProcess } from '../helpers/spawn.js';
+import { scenarioSeries } from '../slo/scenarios.js';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+const ACCESS =
+  "access:\n  roles:\n    sre: { allow: ['*'] }\n  defaultRoles: []\n  subjects:\n    ana: [sre]\n";
+
+let dir: string;
+let dist: string;
+
+/** `millwright ARGS` through the bundle in `dist`, the way bin/millwright.js runs a fresh build. */
+function bundled(args: string[], input = '') {
+  const loader = path.join(ROOT, 'bin', 'bundle.js');
+  return runProcess(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { runBundle } from ${JSON.stringify(loader)}; process.exitCode = await runBundle(${JSON.stringify(dist)}, JSON.parse(process.env.MILLWRIGHT_ARGV));`,
+    ],
+    { input, cwd: dir, env: { MILLWRIGHT_ARGV: JSON.stringify(args) } },
+  );
+}
+
+async function caches(): Promise<string[]> {
+  return (await readdir(dist)).filter((file) => file.endsWith('.cache'));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-bundle-'));
+  dist = path.join(dir, 'dist');
+  const built = await runProcess(process.execPath, [path.join(ROOT, 'bin', 'build.js'), '--outdir', dist]);
+  expect(built.stderr).toBe('');
+  expect(built.code).toBe(0);
+}, 120_000);
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+it('answers the README quick start like the sources, from a code cache V8 accepts', async () => {
+  // The build ran the bundle once, which left the cache.
+  const [cache] = await caches();
+  expect(cache).toMatch(/^\.millwright\.\d+\.\d+\.cache$/);
+  const before = await stat(path.join(dist, cache!));
+  await writeFile(path.join(dir, 'millwright.yml'), `store:\n  path: ./data\n${ACCESS}`);
+  const run = await bundled(
+    ['shell', '--config', 'millwright.yml', '--as', 'ana', '--json'],
+    'help\nwhoami\nnonsense\n',
+  );
+  expect(run.stderr).toBe('');
+  const replies = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { ok: boolean; text: string; error?: { code: string } });
+  expect(replies.map((reply) => reply.ok)).toEqual([true, true, false]);
+  expect(replies[0]!.text).toContain('deploys');
+  expect(replies[1]!.text).toContain('roles:   sre');
+  expect(replies[2]!.error?.code).toBe('millwright_unknown_command');
+  // An accepted cache is not written again; a refused one would be replaced.
+  expect(await caches()).toEqual([cache]);
+  expect((await stat(path.join(dist, cache!))).mtimeMs).toBe(before.mtimeMs);
+});
+
+it('loads a plugin executor and the Kubernetes client from inside the bundle', async () => {
+  const kubernetes = await startKubernetesApi({ objects: [] });
+  try {
+    const calls = path.join(dir, 'calls.jsonl');
+    await writeFile(
+      path.join(dir, 'plugin.yml'),
+      `store:\n  path: ./data-plugin\n${ACCESS}kubernetes:\n  kubeconfig: ${kubernetes.kubeconfigPath}\n  allowedNamespaces: [shop]\n` +
+        `executors:\n  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}\n    config: { callsFile: ${calls} }\n` +
+        `services:\n  checkout:\n    kubernetes: { namespace: shop, deployments: [checkout] }\n`,
+    );
+    const run = await bundled(['shell', '--config', 'plugin.yml', '--as', 'ana', '-e', 'deploys checkout']);
+    expect(run.stderr).toBe('');
+    // The cluster was reached through the bundled client and answered that there is no such deployment.
+    expect(run.stdout).toContain('deployment checkout not found in namespace shop');
+    expect(kubernetes.requests.some((request) => request.path.endsWith('/deployments/checkout'))).toBe(true);
+  } finally {
+    await kubernetes.close();
+  }
+});
+
+describe('with a real Prometheus', () => {
+  let prometheus: RunningPrometheus;
+  beforeAll(async () => {
+    const end = evaluationEnd();
+    const { series, start } = scenarioSeries(end);
+    prometheus = await startPrometheus({ series, start, end });
+  }, 120_000);
+  afterAll(() => prometheus?.close());
+
+  it('draws the budget chart with vega and resvg, which load from node_modules', async () => {
+    await writeFile(
+      path.join(dir, 'budget.yml'),
+      `store:\n  path: ./data-budget\n${ACCESS}prometheus:\n  url: ${prometheus.url}\nslo:\n  dir: ${path.join(FIXTURES, 'slo', 'scenarios')}\n`,
+    );
+    const run = await bundled([
+      'shell',
+      '--config',
+      'budget.yml',
+      '--as',
+      'ana',
+      '--json',
+      '-e',
+      `budget payments/availability --at=${prometheus.end.toISOString()}`,
+    ]);
+    expect(run.stderr).toBe('');
+    const reply = JSON.parse(run.stdout) as { ok: boolean; blocks: Array<{ type: string; url?: string }> };
+    expect(reply.ok).toBe(true);
+    const image = reply.blocks.find((block) => block.type === 'image');
+    const png = await readFile(fileURLToPath(image!.url!));
+    expect(png.subarray(0, 4)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  });
+});

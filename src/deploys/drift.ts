@@ -28,7 +28,7 @@ export interface DriftEvidence {
   searched: number;
 }
 
-const IN_FLIGHT = new Set(['created', 'queued', 'pending', 'in_progress']);
+const IN_FLIGHT = new Set(['created', 'queued', 'pending', 'in_progress', 'waiting']);
 const HOW_TO_TELL = `tag images with the commit sha (sha-COMMIT works too), or set the ${SOURCE_REVISION_ANNOTATION} annotation on the pod template`;
 
 const named = (deployment: GitHubDeployment) => `${deployment.ref} (${shortSha(deployment.sha)})`;

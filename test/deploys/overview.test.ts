@@ -199,6 +199,46 @@ describe('deploys (every service)', () => {
     expect(fleet.github.requests.length).toBe(seen);
   });
 
+  it.each([
+    ['a 502 after its retries', 'error502' as const],
+    [
+      'an answer that says it timed out',
+      {
+        status: 200,
+        body: {
+          errors: [
+            {
+              message:
+                'Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `0000:1111:2222:3333` when reporting this issue.',
+            },
+          ],
+        },
+      },
+    ],
+  ])('asks again in halves when GitHub cannot finish a query in time (%s)', async (_name, answer) => {
+    fleet = await startFleet(['checkout', 'cart', 'payments']);
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    // GitHub gives up on any query for more than two repositories.
+    const repositoriesIn = (request: { body: unknown }) =>
+      Object.keys((request.body as { variables: object }).variables).filter((key) => key.startsWith('n'))
+        .length;
+    fleet.github.state.fail({
+      path: '/graphql',
+      when: (request) => repositoriesIn(request) > 2,
+      times: Number.POSITIVE_INFINITY,
+      answer,
+    });
+    const reply = await bot.run('deploys');
+    expect(Object.values(rowsOf(reply)).map((r) => [r.service, r['last deploy']])).toEqual([
+      ['payments', 'v1.5.0 by bo, in progress, 40m ago (2025-01-01 11:20 UTC)'],
+      ['cart', expect.stringMatching(/^v1\.4\.2 by /)],
+      ['checkout', 'v1.4.2 by ana, 1d2h ago (2024-12-31 10:00 UTC)'],
+    ]);
+    const asked = fleet.github.requests.map(repositoriesIn);
+    expect(asked.filter((count) => count === 3).length).toBeGreaterThanOrEqual(1);
+    expect(asked.filter((count) => count < 3)).toEqual([2, 1]);
+  });
+
   it('keeps REST reads going when only the GraphQL budget is used up', async () => {
     fleet = await startFleet(['checkout', 'cart']);
     bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });

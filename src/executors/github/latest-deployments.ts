@@ -91,8 +91,9 @@ export function latestDeploymentsVariables(
 /**
  * Reads the `first` newest deployments (with their latest status) of every repository, one GraphQL
  * request per `batchSize` repositories, `run` deciding how many requests are in flight. A repository
- * GitHub cannot resolve fails alone; a request that fails (rate limit, 5xx after retries) fails the
- * repositories of its batch, each with a message naming it.
+ * GitHub cannot resolve fails alone; a query GitHub cannot finish in time is asked again in halves; a
+ * request that fails otherwise (rate limit, 5xx after retries) fails the repositories of its batch,
+ * each with a message naming it.
  *
  * @example
  * const [checkout] = await readLatestDeployments(github, [{ owner: 'acme', repo: 'checkout', environment: 'production' }], { first: 10 });
@@ -132,6 +133,13 @@ async function readBatch(
     write: false,
     ...options,
   });
+  // GitHub gives up on a query that takes too long (502/504, or an error saying so); the same
+  // repositories asked in halves usually answer. Inside the caller's slot, so the bound still holds.
+  const inHalves = async () => {
+    const half = Math.ceil(batch.length / 2);
+    const front = await readBatch(client, batch.slice(0, half), first, options);
+    return [...front, ...(await readBatch(client, batch.slice(half), first, options))];
+  };
   let data: Record<string, unknown>;
   let errors: GraphqlError[] = [];
   let headers: Record<string, unknown> = {};
@@ -143,6 +151,7 @@ async function readBatch(
   } catch (error) {
     const answered = error as { name?: string; data?: unknown; errors?: unknown; headers?: unknown };
     if (answered.name !== 'GraphqlResponseError') {
+      if (batch.length > 1 && !options.signal?.aborted && tooHeavy(error)) return inHalves();
       // No GraphQL answer at all (401, 403, 5xx, timeout): every repository of the batch says why.
       return batch.map((query) => ({ ok: false, error: client.describe(operationOf(query), error) }));
     }
@@ -151,6 +160,7 @@ async function readBatch(
     headers = (answered.headers ?? {}) as Record<string, unknown>;
   }
   const whole = errors.find((error) => !error.path || error.path.length === 0);
+  if (whole && batch.length > 1 && tooHeavyAnswer(whole)) return inHalves();
   return batch.map((query, i) => {
     const alias = `r${i}`;
     const own = errors.find((error) => error.path?.[0] === alias);
@@ -166,6 +176,18 @@ async function readBatch(
         .map((node) => toDeployment(client, query, node)),
     };
   });
+}
+
+/** A failed request that a smaller query may get through: GitHub's 502/504, or our own timeout. */
+function tooHeavy(error: unknown): boolean {
+  if (error instanceof MillwrightError) return error.code === ErrorCode.Timeout;
+  const status = (error as { status?: unknown }).status;
+  return status === 502 || status === 504;
+}
+
+/** GraphQL's own words for a query too big or too slow to answer. */
+function tooHeavyAnswer(error: GraphqlError): boolean {
+  return error.type === 'MAX_NODE_LIMIT_EXCEEDED' || /timeout|timed out/i.test(error.message ?? '');
 }
 
 /** A GraphQL error (HTTP 200) as the MillwrightError a REST read of the repository would give. */

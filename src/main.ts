@@ -546,7 +546,8 @@ async function mountSlack(
   parts: { runtime: Runtime; router: Router; server: import('./server/index.js').HttpServer; logger: Logger },
 ): Promise<import('./core/index.js').Adapter> {
   const { runtime, router, server, logger } = parts;
-  const { SlackAdapter } = await loadAdapter<typeof import('../adapters/slack/index.js')>('slack');
+  const { SlackAdapter, SlackIncidentRoom } =
+    await loadAdapter<typeof import('../adapters/slack/index.js')>('slack');
   const slack = new SlackAdapter({
     config,
     handle: (request) => router.handle(request),
@@ -559,7 +560,6 @@ async function mountSlack(
   await slack.start();
   runtime.services.notifier ??= slack;
   // Incidents get their own Slack channel, with the brief pinned.
-  const { SlackIncidentRoom } = await loadAdapter<typeof import('../adapters/slack/index.js')>('slack');
   runtime.services.incidentRoom = new SlackIncidentRoom({
     web: slack.web,
     logger: logger.child({ surface: 'slack', part: 'incidents' }),

@@ -65,15 +65,28 @@ interface StatusData {
   environment_url?: string | null;
 }
 
-const STATES = new Set<DeploymentState>([
+const STATES = new Set<string>([
   'queued',
   'pending',
   'in_progress',
+  'waiting',
   'success',
   'failure',
   'error',
   'inactive',
 ]);
+
+/**
+ * A status state as GitHub writes it (REST `in_progress`, GraphQL `IN_PROGRESS`), or `created`
+ * when there is no status yet or one this code does not know.
+ *
+ * @example
+ * deploymentState('SUCCESS') // 'success'
+ */
+export function deploymentState(raw: string | undefined): DeploymentState {
+  const state = raw?.toLowerCase();
+  return state !== undefined && STATES.has(state) ? (state as DeploymentState) : 'created';
+}
 
 /**
  * The newest deployments of a repository (optionally one environment), each with its latest status.
@@ -197,8 +210,7 @@ function toDeployment(
   deployment: DeploymentData,
   status: StatusData | undefined,
 ): GitHubDeployment {
-  const state =
-    status && STATES.has(status.state as DeploymentState) ? (status.state as DeploymentState) : 'created';
+  const state = deploymentState(status?.state);
   const page = deploymentsPage(client, owner, repo, deployment.environment);
   return {
     id: deployment.id,

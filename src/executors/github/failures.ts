@@ -64,6 +64,42 @@ export function rateLimitError(
 }
 
 /**
+ * The used-up primary rate limit GitHub's `x-ratelimit-*` headers describe (an hour from now when
+ * they name no reset).
+ *
+ * @example
+ * throw rateLimitFromHeaders(response.headers, clock.now(), { status: 403 });
+ */
+export function rateLimitFromHeaders(
+  headers: Record<string, unknown>,
+  now: Date,
+  extra: { status?: number; cause?: unknown } = {},
+): MillwrightError {
+  const reset = Number(headers['x-ratelimit-reset']);
+  const resetAt = Number.isFinite(reset) ? new Date(reset * 1000) : new Date(now.getTime() + 3_600_000);
+  return rateLimitError(resetAt, now, {
+    resource: String(headers['x-ratelimit-resource'] ?? 'core'),
+    limit: headers['x-ratelimit-limit'] === undefined ? undefined : String(headers['x-ratelimit-limit']),
+    ...extra,
+  });
+}
+
+/** A repository GitHub does not show this token: it does not exist, or the token cannot see it. */
+export function repositoryNotFound(
+  where: string,
+  extra: { details?: Record<string, unknown>; cause?: unknown } = {},
+): MillwrightError {
+  return new MillwrightError(
+    ErrorCode.NotFound,
+    `repository ${where} not found, or the token cannot see it`,
+    {
+      hint: 'check the owner/repo spelling, and that github.token has access to it',
+      ...extra,
+    },
+  );
+}
+
+/**
  * Maps any failure from an Octokit call to a MillwrightError.
  *
  * @example
@@ -103,16 +139,7 @@ export function describeGitHubFailure(
   const details = { status, requestId: headers['x-github-request-id'] };
 
   if ((status === 403 || status === 429) && String(headers['x-ratelimit-remaining']) === '0') {
-    const reset = Number(headers['x-ratelimit-reset']);
-    const resetAt = Number.isFinite(reset)
-      ? new Date(reset * 1000)
-      : new Date(context.now.getTime() + 3_600_000);
-    return rateLimitError(resetAt, context.now, {
-      resource: String(headers['x-ratelimit-resource'] ?? 'core'),
-      limit: headers['x-ratelimit-limit'] === undefined ? undefined : String(headers['x-ratelimit-limit']),
-      status,
-      cause: error,
-    });
+    return rateLimitFromHeaders(headers, context.now, { status, cause: error });
   }
   if (
     (status === 403 || status === 429) &&
@@ -148,16 +175,16 @@ export function describeGitHubFailure(
         },
       );
     case 404: {
-      const message = operation.subject
-        ? `${operation.subject} not found in ${where}, or the token cannot see it`
-        : `repository ${where} not found, or the token cannot see it`;
-      return new MillwrightError(ErrorCode.NotFound, message, {
-        hint: operation.subject
-          ? `check the name, and that github.token can read ${where}`
-          : 'check the owner/repo spelling, and that github.token has access to it',
-        details,
-        cause: error,
-      });
+      if (!operation.subject) return repositoryNotFound(where, { details, cause: error });
+      return new MillwrightError(
+        ErrorCode.NotFound,
+        `${operation.subject} not found in ${where}, or the token cannot see it`,
+        {
+          hint: `check the name, and that github.token can read ${where}`,
+          details,
+          cause: error,
+        },
+      );
     }
     case 409:
       return new MillwrightError(

@@ -3,13 +3,8 @@
 import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import { redactText } from '../../core/redact.js';
 import type { GitHubClient } from './client.js';
-import {
-  type DeploymentState,
-  deploymentsPage,
-  type GitHubDeployment,
-  type ReadOptions,
-} from './deployments.js';
-import { type GitHubOperation, rateLimitError } from './failures.js';
+import { deploymentState, deploymentsPage, type GitHubDeployment, type ReadOptions } from './deployments.js';
+import { type GitHubOperation, rateLimitFromHeaders, repositoryNotFound } from './failures.js';
 
 /** One repository to read, and the environment wanted (all of them when absent). */
 export interface LatestDeploymentsQuery {
@@ -199,26 +194,9 @@ function graphqlFailure(
 ): MillwrightError {
   const where = `${operation.owner}/${operation.repo}`;
   const said = redactText(String(error?.message ?? 'no data for the repository')).slice(0, 300);
-  if (error?.type === 'NOT_FOUND') {
-    return new MillwrightError(
-      ErrorCode.NotFound,
-      `repository ${where} not found, or the token cannot see it`,
-      {
-        hint: 'check the owner/repo spelling, and that github.token has access to it',
-      },
-    );
-  }
+  if (error?.type === 'NOT_FOUND') return repositoryNotFound(where);
   if (error?.type === 'RATE_LIMITED') {
-    const reset = Number(headers['x-ratelimit-reset']);
-    const now = client.clock.now();
-    return rateLimitError(
-      Number.isFinite(reset) ? new Date(reset * 1000) : new Date(now.getTime() + 3_600_000),
-      now,
-      {
-        resource: 'graphql',
-        limit: headers['x-ratelimit-limit'] === undefined ? undefined : String(headers['x-ratelimit-limit']),
-      },
-    );
+    return rateLimitFromHeaders({ 'x-ratelimit-resource': 'graphql', ...headers }, client.clock.now());
   }
   if (error?.type === 'FORBIDDEN') {
     return new MillwrightError(
@@ -238,24 +216,12 @@ function graphqlFailure(
   );
 }
 
-const STATES = new Set<DeploymentState>([
-  'queued',
-  'pending',
-  'in_progress',
-  'waiting',
-  'success',
-  'failure',
-  'error',
-  'inactive',
-]);
-
 function toDeployment(
   client: GitHubClient,
   query: LatestDeploymentsQuery,
   node: DeploymentNode,
 ): GitHubDeployment {
   const status = node.latestStatus;
-  const lower = status?.state.toLowerCase() as DeploymentState | undefined;
   const environment = node.environment ?? query.environment ?? '';
   return {
     id: node.databaseId ?? 0,
@@ -267,7 +233,7 @@ function toDeployment(
     // GraphQL names a bot `github-actions`; REST (and the detail view) says `github-actions[bot]`.
     creator: node.creator ? botLogin(node.creator) : null,
     createdAt: node.createdAt,
-    state: lower && STATES.has(lower) ? lower : 'created',
+    state: deploymentState(status?.state),
     stateAt: status?.createdAt ?? null,
     stateDescription: status?.description || null,
     link: status?.logUrl || deploymentsPage(client, query.owner, query.repo, environment),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfig } from '../src/app.js';
 import { fixedClock, silentLogger } from '../src/core/index.js';
 import { buildRuntime, createRouter } from '../src/main.js';
 import { evaluationEnd, type SeriesFixture, startPrometheus } from '../test/doubles/prometheus.js';

@@ -7,7 +7,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfig } from '../src/app.js';
 import { fixedClock, silentLogger } from '../src/core/index.js';
 import { DEFAULT_CONCURRENCY, Limiter } from '../src/deploys/index.js';
 import {

@@ -41,7 +41,7 @@ async function serveBare(): Promise<void> {
 
 /** Millwright as `millwright serve` runs it, with Slack pointed at the bench's Web API double. */
 async function serveMillwright(apiUrl: string): Promise<void> {
-  const { loadConfig } = await import('../src/config/index.js');
+  const { loadConfig } = await import('../src/app.js');
   const { createLogger } = await import('../src/core/index.js');
   const { startServer } = await import('../src/main.js');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'millwright-bench-slack-'));

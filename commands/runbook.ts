@@ -232,9 +232,9 @@ async function announceBreakGlass(
 ): Promise<void> {
   const target = ctx.services.config.access.breakGlass.notify;
   await ctx.audit('runbook.break-glass', { runbook: name, reason: why, status: outcome.status }, 'used');
-  if (!target || !ctx.services.notifier) return;
+  if (!target || !ctx.services.notices.available) return;
   try {
-    await ctx.services.notifier.post(
+    await ctx.services.notices.post(
       target,
       reply(
         header(`Break-glass: ${ctx.actor.id} ran ${name}`),

@@ -2,11 +2,11 @@
 // bounds and parses the body, and hands the alerts to the intake; it holds no rule of its own.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../src/core/index.js';
+import type { Logger, RouteHost } from '../../src/core/index.js';
 import { newRef } from '../../src/core/index.js';
 import type { AlertIntake, AlertmanagerConfig } from '../../src/incidents/index.js';
 import { webhookSchema } from '../../src/incidents/index.js';
-import { type HttpServer, sendJson } from '../../src/server/index.js';
+import { sendJson } from '../../src/server/index.js';
 
 export const ALERTMANAGER_ROUTE = '/hooks/alertmanager';
 
@@ -37,7 +37,7 @@ export function authorized(header: string | undefined, config: AlertmanagerConfi
  * mountAlertmanager(server, { intake, config: loaded.config.alertmanager, logger });
  */
 export function mountAlertmanager(
-  server: HttpServer,
+  server: RouteHost,
   options: { intake: AlertIntake; config: AlertmanagerConfig; logger: Logger },
 ): void {
   const { intake, config, logger } = options;

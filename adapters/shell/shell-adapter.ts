@@ -42,6 +42,11 @@ export class ShellAdapter implements Adapter {
     this.#readline?.close();
   }
 
+  /** The shell prints every notice to its own output. */
+  owns(_target: string): boolean {
+    return true;
+  }
+
   async post(target: string, message: Reply): Promise<MessageHandle> {
     this.#write(message, { target });
     return { update: async (next) => this.#write(next, { target, update: true }) };

@@ -33,6 +33,7 @@ import { AckFirstQueue } from './ack-first.js';
 import { ACTION_PREFIX, escapeMrkdwn, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
+import { SlackIncidentRoom } from './incident-room.js';
 import { fieldBlockId, type SubmittedValue, submittedLine } from './modal.js';
 import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
 import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
@@ -93,6 +94,8 @@ export class SlackAdapter implements Adapter {
   readonly name = 'slack';
   /** The Web API client every call goes through (bounded retries, Retry-After honoured). */
   readonly web: webApi.WebClient;
+  /** Incidents get their own Slack channel, with the brief pinned. */
+  readonly room: SlackIncidentRoom;
   readonly #options: SlackAdapterOptions;
   readonly #clientOptions: webApi.WebClientOptions;
   readonly #receiver: ExpressReceiver | SocketModeReceiver;
@@ -120,6 +123,11 @@ export class SlackAdapter implements Adapter {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     this.web = new webApi.WebClient(config.botToken, this.#clientOptions);
+    this.room = new SlackIncidentRoom({
+      web: this.web,
+      logger: logger.child({ surface: 'slack', part: 'incidents' }),
+      signButton: (command, channel) => services.actions.sign({ command, channel }),
+    });
     const windowSeconds = parseDuration(config.replayWindow) / 1000;
     this.#replays = new SeenLedger({
       store: services.store,
@@ -206,6 +214,11 @@ export class SlackAdapter implements Adapter {
    * Checks the bot token with auth.test (a wrong token is a clear start-up error, not a crash) and
    * builds the Bolt app; in Socket Mode, connects.
    */
+  /** Slack ids: channels (C, G, D) and users (U, W). */
+  owns(target: string): boolean {
+    return /^[CGDUW][A-Z0-9]{6,}$/.test(target);
+  }
+
   async start(): Promise<void> {
     if (this.#app) return;
     const { config } = this.#options;

@@ -28,13 +28,14 @@ import {
   newRef,
   type Reply,
   type ReplySink,
+  type RouteHost,
   reply,
   replyToText,
   type Services,
   systemClock,
   text,
 } from '../../src/core/index.js';
-import { type HttpServer, type RequestContext, sendJson } from '../../src/server/index.js';
+import { type RequestContext, sendJson } from '../../src/server/index.js';
 import {
   type AdaptiveCard,
   CARD_CONTENT_TYPE,
@@ -128,8 +129,13 @@ export class TeamsAdapter implements Adapter {
   }
 
   /** Mounts `POST /api/messages` on Millwright's HTTP server. */
-  mount(server: HttpServer): void {
+  mount(server: RouteHost): void {
     server.route('POST', MESSAGES_ROUTE, (req, res, ctx) => this.#receive(req, res, ctx));
+  }
+
+  /** Teams takes every target Slack does not claim: stored conversations, `user:<AAD id>`. */
+  owns(_target: string): boolean {
+    return true;
   }
 
   async start(): Promise<void> {}

@@ -1,5 +1,8 @@
 // Who may run what, where: roles grant permission patterns, subjects (users and groups) get
 // roles, and a role may be limited to some channels. Deny by default.
+import type { AccessDecision } from '../core/access.js';
+
+export type { AccessDecision };
 
 export interface RoleSpec {
   /** Permission patterns: `audit`, `runbook.*`, `*`. */
@@ -18,12 +21,6 @@ export interface AccessSpec {
 export interface Subject {
   id: string;
   groups?: readonly string[];
-}
-
-export interface AccessDecision {
-  allowed: boolean;
-  /** Why, in one line a person can act on. */
-  reason: string;
 }
 
 /** Whether a permission pattern covers a permission (`runbook.*` covers `runbook.run`). */

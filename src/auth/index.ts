@@ -1,3 +1,4 @@
+export { type ActionPayload, ActionSigner, signAction, verifyAction } from '../core/action-token.js';
 export {
   AccessControl,
   type AccessDecision,
@@ -6,4 +7,3 @@ export {
   type RoleSpec,
   type Subject,
 } from './access-control.js';
-export { type ActionPayload, ActionSigner, signAction, verifyAction } from './action-token.js';

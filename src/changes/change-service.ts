@@ -2,11 +2,12 @@
 // lock, verification against the burn rates afterwards, and resumption of in-flight work after a restart.
 import type { AuditLog } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Notifier, Origin } from '../core/context.js';
+import type { Origin } from '../core/context.js';
 import { parseDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { fields, header, list, reply, text } from '../core/reply.js';
+import type { Notices } from '../core/surfaces.js';
 import type { ParamValue, RunbookService } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
 import { type AdHocFreeze, evaluateGate, explainRule, type GateInputs } from './policy-gate.js';
@@ -30,7 +31,7 @@ export interface ChangeServiceOptions {
   gate: Omit<GateInputs, 'store'>;
   clock: Clock;
   logger: Logger;
-  notifier?: () => Notifier | undefined;
+  notices?: Notices;
 }
 
 export interface NewChange {
@@ -783,8 +784,8 @@ export class ChangeService {
   }
 
   async #tell(change: ChangeRequest, message: string): Promise<void> {
-    const notifier = this.options.notifier?.();
-    if (!notifier) return;
+    const notifier = this.options.notices;
+    if (!notifier?.available) return;
     try {
       await notifier.post(
         change.channel,

@@ -1,6 +1,7 @@
 // `millwright config check`: one "ok" line naming which integrations are set up, or every problem found.
 import { ConfigError, formatProblem } from './config-error.js';
 import { displayName, loadConfig } from './load.js';
+import type { ConfigSchema } from './schema.js';
 
 const INTEGRATIONS = ['slack', 'teams', 'prometheus', 'github', 'kubernetes'] as const;
 
@@ -19,12 +20,13 @@ export interface ConfigCheck {
 export async function checkConfig(
   path: string,
   env: NodeJS.ProcessEnv,
-  options: { cwd?: string } = {},
+  options: { cwd?: string; schema: ConfigSchema },
 ): Promise<ConfigCheck> {
   const cwd = options.cwd ?? process.cwd();
   try {
-    const { config } = await loadConfig(path, { env, cwd });
-    const status = INTEGRATIONS.map((name) => `${name}: ${config[name] ? 'configured' : 'not configured'}`);
+    const { config } = await loadConfig(path, { env, cwd, schema: options.schema });
+    const sections = config as unknown as Record<string, unknown>;
+    const status = INTEGRATIONS.map((name) => `${name}: ${sections[name] ? 'configured' : 'not configured'}`);
     return { ok: true, lines: [`${displayName(path, cwd)}: ok (${status.join(', ')})`] };
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, lines: error.problems.map(formatProblem) };

@@ -11,7 +11,7 @@ import { ConfigError, type ConfigProblem } from './config-error.js';
 import { DocumentIndex, formatPath, type PathSegment } from './document-index.js';
 import { interpolate } from './interpolate.js';
 import { describeIssue } from './issue-message.js';
-import { knownKeysAt, type MillwrightConfig, millwrightConfigSchema } from './schema.js';
+import { type ConfigSchema, knownKeysAt, type MillwrightConfig } from './schema.js';
 
 export interface LoadedConfig {
   /** Absolute path of the file that was read. */
@@ -25,6 +25,8 @@ export interface LoadConfigOptions {
   env: NodeJS.ProcessEnv;
   /** Directory a relative `path` is read from and error messages are shown relative to; `process.cwd()` by default. */
   cwd?: string;
+  /** The base sections composed with every module's (`composeConfigSchema`). */
+  schema: ConfigSchema;
 }
 
 /**
@@ -82,12 +84,12 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
     throw new ConfigError([problemAt(0, '', message)], { cause: error });
   }
 
-  const parsed = millwrightConfigSchema.safeParse(withoutEmptySections(data), { error: describeIssue });
+  const parsed = options.schema.schema.safeParse(withoutEmptySections(data), { error: describeIssue });
   if (!parsed.success || environment.problems.length > 0) {
     const schemaProblems = parsed.success
       ? []
       : parsed.error.issues
-          .flatMap((issue) => schemaProblemsFor(issue, index, problemAt))
+          .flatMap((issue) => schemaProblemsFor(issue, index, problemAt, options.schema.schema))
           .filter((problem) => !unsetPaths.has(problem.path));
     for (const problem of schemaProblems)
       problem.message = scrub(problem.message, environment.interpolatedValues);
@@ -96,7 +98,7 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   }
   return {
     path: absolutePath,
-    config: resolvePaths(parsed.data, dirname(absolutePath)),
+    config: resolvePaths(parsed.data, options.schema.paths, dirname(absolutePath)),
     secrets: [...environment.secrets],
   };
 }
@@ -185,12 +187,13 @@ function schemaProblemsFor(
   issue: z.core.$ZodIssue,
   index: DocumentIndex,
   problemAt: ProblemAt,
+  root: z.ZodType,
 ): ConfigProblem[] {
   if (issue.code !== 'unrecognized_keys') {
     return [problemAt(index.offsetOf(issue.path), formatPath(issue.path), issue.message)];
   }
   // One problem per unknown key, each at the key itself, so the editor jumps to the typo.
-  const known = knownKeysAt(issue.path);
+  const known = knownKeysAt(issue.path, root);
   return issue.keys.map((key) => {
     const path = [...issue.path, key];
     const suggestion = closest(key, known);
@@ -221,17 +224,19 @@ function withoutEmptySections(data: unknown): unknown {
   return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== null));
 }
 
-function resolvePaths(config: MillwrightConfig, baseDir: string): MillwrightConfig {
+/** Makes every declared path value absolute (`~/` is the home directory), leaving absent ones absent. */
+function resolvePaths(config: MillwrightConfig, paths: readonly string[], baseDir: string): MillwrightConfig {
   const absolute = (path: string) =>
     path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(baseDir, path);
-  const { kubernetes } = config;
-  return {
-    ...config,
-    store: { ...config.store, path: absolute(config.store.path) },
-    audit: { ...config.audit, path: absolute(config.audit.path) },
-    runbooks: { ...config.runbooks, dir: absolute(config.runbooks.dir) },
-    kubernetes: kubernetes?.kubeconfig
-      ? { ...kubernetes, kubeconfig: absolute(kubernetes.kubeconfig) }
-      : kubernetes,
-  };
+  const resolved = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const dotted of paths) {
+    const keys = dotted.split('.');
+    const last = keys.pop()!;
+    let holder: unknown = resolved;
+    for (const key of keys) holder = (holder as Record<string, unknown> | undefined)?.[key];
+    if (typeof holder !== 'object' || holder === null) continue;
+    const value = (holder as Record<string, unknown>)[last];
+    if (typeof value === 'string') (holder as Record<string, unknown>)[last] = absolute(value);
+  }
+  return resolved as unknown as MillwrightConfig;
 }

@@ -1,14 +1,11 @@
-// The contract every surface (shell, Slack, Teams) implements: a small transport, no rules.
-import type { MessageHandle } from './context.js';
-import type { Reply } from './reply.js';
+// The contract every chat surface (Slack, Teams) implements: a small transport, no rules.
+import type { ChatSurface } from './surfaces.js';
 
-export interface Adapter {
-  readonly name: string;
+/**
+ * A chat surface that starts and stops with the server. `post` takes a target the adapter owns
+ * (a Slack channel id, a stored Teams conversation); `owns` says which targets those are.
+ */
+export interface Adapter extends ChatSurface {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /**
-   * Posts a message nobody asked for (a digest, an alert) to a target the adapter understands:
-   * a Slack channel id, a stored Teams conversation, or the shell's output.
-   */
-  post(target: string, reply: Reply): Promise<MessageHandle>;
 }

@@ -1,21 +1,15 @@
 // The one typed context that flows through a command: who asked, where, the services they may
 // use, and a way to post progress while long work runs.
 
-import type { AuditLog, AuditOutcome, AuditRecord } from '../audit/types.js';
-import type { AccessControl, ActionSigner } from '../auth/index.js';
-import type { ChangeService } from '../changes/index.js';
-import type { MillwrightConfig } from '../config/index.js';
-import type { Deploys } from '../deploys/deploys.js';
-import type { DigestService } from '../digests/index.js';
-import type { ExecutorHost } from '../executors/host.js';
-import type { IncidentRoom, IncidentService } from '../incidents/index.js';
-import type { RunbookService } from '../runbooks/service.js';
-import type { SloService } from '../slo/index.js';
-import type { Store } from '../store/store.js';
+import type { AccessDecision } from './access.js';
+import type { ActionSigner } from './action-token.js';
+import type { AuditLog, AuditOutcome, AuditRecord } from './audit.js';
 import type { Clock } from './clock.js';
+import type { EventBus } from './events.js';
 import type { Logger } from './logger.js';
 import type { CommandRegistry } from './registry.js';
 import type { Reply } from './reply.js';
+import type { SurfaceHub } from './surfaces.js';
 
 /** Where a command came from. */
 export type Surface = 'shell' | 'slack' | 'teams' | 'alertmanager' | 'scheduler' | (string & {});
@@ -39,29 +33,33 @@ export interface ReplySink {
   send(reply: Reply): Promise<MessageHandle>;
 }
 
-/** Everything a command may use; built once in src/main.ts. Later features add services here. */
+/**
+ * Everything a command may use. Core declares only what it owns; each feature adds its own service
+ * from its folder by declaration merging, so core never imports a feature:
+ *
+ * @example
+ * declare module '../core/context.js' {
+ *   interface Services { changes: ChangeService }
+ * }
+ */
 export interface Services {
-  config: MillwrightConfig;
-  store: Store;
-  audit: AuditLog;
   registry: CommandRegistry;
-  access: AccessControl;
-  /** Signs the buttons and forms a reply carries; adapters verify them on click. */
+  /** The audit trail (src/audit implements it). */
+  audit: AuditLog;
+  /** Who may run what where (src/auth implements it). */
+  access: AccessPolicy;
+  /** Signs the buttons and forms a reply carries; the shared interaction flow verifies them on click. */
   actions: ActionSigner;
-  executors: ExecutorHost;
-  runbooks: RunbookService;
-  changes: ChangeService;
-  incidents: IncidentService;
-  /** Deployment status per service (Kubernetes rollouts merged with GitHub deployments). */
-  deploys: Deploys;
-  /** Creates incident channels; set by the Slack adapter when it runs. */
-  incidentRoom?: IncidentRoom;
-  /** Posts messages nobody asked for (break-glass notices, digests) through the running chat adapter. */
-  notifier?: Notifier;
-  /** SLOs and error budgets; present only when `prometheus` is configured. */
-  slo?: SloService;
-  /** Scheduled digests: their state, previews and posts on demand; the server runs the schedule. */
-  digests: DigestService;
+  /** Typed domain events: services emit, notices and ledgers subscribe. */
+  events: EventBus;
+  /** The chat surfaces that are running: posts messages nobody asked for to the surface that owns the target. */
+  notices: SurfaceHub;
+}
+
+/** What the router and the interaction flow ask of access control. */
+export interface AccessPolicy {
+  rolesFor(subject: { id: string; groups?: readonly string[] }): string[];
+  check(actor: Actor, permission: string, channel: string): AccessDecision;
 }
 
 /** Who asked, from where: what services record with every decision they make for a command. */

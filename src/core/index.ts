@@ -1,7 +1,19 @@
 // Public face of the command core.
+export type { AccessDecision } from './access.js';
+export { type ActionPayload, ActionSigner, signAction, verifyAction } from './action-token.js';
 export type { Adapter } from './adapter.js';
+export type {
+  AuditEntry,
+  AuditLog,
+  AuditOutcome,
+  AuditQuery,
+  AuditRecord,
+  AuditVerifyResult,
+} from './audit.js';
 export { type Clock, fixedClock, systemClock } from './clock.js';
+export { type ComposeOptions, type Composition, composeModules } from './compose.js';
 export {
+  type AccessPolicy,
   type Actor,
   type Context,
   type MessageHandle,
@@ -21,8 +33,21 @@ export {
   MillwrightError,
   type MillwrightErrorOptions,
 } from './errors.js';
+export { type DomainEvents, EventBus, type EventHandler, type EventName } from './events.js';
 export { helpFor, helpOverview, usageLine } from './help.js';
 export { createLogger, type Logger, silentLogger } from './logger.js';
+export {
+  defineModule,
+  type MillwrightModule,
+  type ModuleContext,
+  orderModules,
+  type RequestContext,
+  type RouteHandler,
+  type RouteHost,
+  type RunMode,
+  type ServeContext,
+  type ServiceName,
+} from './module.js';
 export { MAX_COMMAND_LENGTH, type ParsedLine, parseLine } from './parser.js';
 export { isSecretKey, REDACTED, redact, redactText } from './redact.js';
 export {
@@ -54,5 +79,6 @@ export {
   type RouterOptions,
 } from './router.js';
 export { closest, nearest } from './suggest.js';
+export { type ChatSurface, type IncidentRoom, type Notices, SurfaceHub } from './surfaces.js';
 export { formatAbsolute, formatWhen } from './time.js';
 export { isTimeZone, parseZoned, type WallTime, wallTime, zonedToInstant } from './zoned-time.js';

@@ -1,7 +1,7 @@
 // The router: one entry point for every surface. It parses, resolves, checks permission, runs
 // the command under a deadline, turns every failure into a reply, and audits the outcome.
 import { randomBytes } from 'node:crypto';
-import type { AuditOutcome } from '../audit/types.js';
+import type { AuditOutcome } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
 import { formatDuration } from './duration.js';

@@ -30,7 +30,7 @@ function needsAttention(evaluation: SloEvaluation, belowPercent: number): boolea
  * const { blocks, headline, budgets } = await budgetSection(input); // headline: '2 of 7 SLOs need attention'
  */
 export async function budgetSection(input: SectionInput): Promise<SectionResult> {
-  const source = input.sources.budgets();
+  const source = input.sources.budgets;
   if (!source) {
     return {
       blocks: [TITLE, text('Prometheus is not configured, so there are no error budgets to report.')],

@@ -26,7 +26,7 @@ function itemsOf(changes: ChangeRequest[]): string[] {
  * const { headline } = await changeSection(input); // '3 changes approved without a human, 1 failed'
  */
 export async function changeSection(input: SectionInput): Promise<SectionResult> {
-  const source = input.sources.changes();
+  const source = input.sources.changes;
   if (!source) return { blocks: [TITLE, text('Change requests are not available here.')] };
   const changes = (await source.list()).filter((change) => input.scope.includes(change.service));
   const during = (change: ChangeRequest, match: (event: string, by: string) => boolean) =>

@@ -36,7 +36,7 @@ const reasonOf = (error: unknown) => (error instanceof Error ? error.message : S
  * const { blocks, headline } = await deploySection(input); // headline: '6 deploys, 1 drifting'
  */
 export async function deploySection(input: SectionInput): Promise<SectionResult> {
-  const source = input.sources.deploys();
+  const source = input.sources.deploys;
   if (!source) return { blocks: [TITLE, text('Deploy status is not available here.')] };
   const names = [...input.scope.services]
     .filter(

@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { AuditEntry } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Notifier } from '../core/context.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Reply } from '../core/reply.js';
 import { nearest } from '../core/suggest.js';
+import type { Notices } from '../core/surfaces.js';
 import type { Store } from '../store/store.js';
 import { type ComposedDigest, composeDigest } from './compose.js';
 import { CronSchedule } from './cron-schedule.js';
@@ -32,8 +32,8 @@ export interface DigestServiceOptions {
   store: Store;
   /** Where runs are recorded (`digest.post`). */
   audit: { append(entry: AuditEntry): Promise<unknown> };
-  /** The running chat adapter's notifier; read when a digest is posted, since adapters start later. */
-  notifier: () => Notifier | undefined;
+  /** The running chat surfaces, where digests are posted. */
+  notices: Notices;
   clock: Clock;
   logger: Logger;
   /** Names this replica in locks and run history; default host:pid:random. */
@@ -163,7 +163,7 @@ export class DigestService {
   ): Promise<RunHistoryEntry> {
     const by = origin.actor;
     const digest = this.get(name);
-    if (!this.#options.notifier()) {
+    if (!this.#options.notices.available) {
       throw new MillwrightError(
         ErrorCode.NotConfigured,
         `no chat platform is running here to post ${name} to ${digest.target}`,
@@ -244,7 +244,7 @@ export class DigestService {
       },
     };
     const { store, clock, logger } = this.#options;
-    if (this.#options.digests.length > 0 && !this.#options.notifier()) {
+    if (this.#options.digests.length > 0 && !this.#options.notices.available) {
       logger.warn('digests are scheduled but no chat platform is running; each run will fail until one is');
     }
     this.#scheduler = new DigestScheduler({
@@ -319,7 +319,7 @@ export class DigestService {
   }
 
   async #deliver(target: string, composed: ComposedDigest): Promise<void> {
-    const notifier = this.#options.notifier();
+    const notifier = this.#options.notices.available ? this.#options.notices : undefined;
     if (!notifier) {
       throw new MillwrightError(ErrorCode.NotConfigured, `no chat platform is running to post to ${target}`, {
         hint: 'configure slack: or teams: in millwright.yml and run millwright serve',

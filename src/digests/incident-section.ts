@@ -12,7 +12,7 @@ const TITLE = text('*Open incidents*');
  * const { headline } = await incidentSection(input); // '1 open incident (SEV2)'
  */
 export async function incidentSection(input: SectionInput): Promise<SectionResult> {
-  const source = input.sources.incidents();
+  const source = input.sources.incidents;
   if (!source) return { blocks: [TITLE, text('Incidents are not available here.')] };
   const open = (await source.list('open'))
     .filter((incident) => input.scope.includes(incident.service))

@@ -47,15 +47,12 @@ export interface AuditSource {
   recent(query: { since?: Date; limit?: number }): Promise<AuditRecord[]>;
 }
 
-/**
- * Everything a digest may draw on. Getters, not values: the Slack adapter sets the notifier after
- * the service is built, and a service that is absent is simply left out.
- */
+/** Everything a digest may draw on; a service that is absent (no Prometheus) is left out. */
 export interface DigestSources {
-  budgets: () => BudgetSource | undefined;
-  deploys: () => DeploySource | undefined;
-  changes: () => ChangeSource | undefined;
-  incidents: () => IncidentSource | undefined;
-  runbooks: () => RunbookCatalog | undefined;
-  audit: () => AuditSource | undefined;
+  budgets?: BudgetSource | undefined;
+  deploys?: DeploySource | undefined;
+  changes?: ChangeSource | undefined;
+  incidents?: IncidentSource | undefined;
+  runbooks?: RunbookCatalog | undefined;
+  audit?: AuditSource | undefined;
 }

@@ -30,8 +30,8 @@ function minutesText(minutes: number): string {
  * const { headline } = await toilLedger(input); // '2h30m of hand work saved'
  */
 export async function toilLedger(input: SectionInput): Promise<SectionResult> {
-  const audit = input.sources.audit();
-  const catalog = input.sources.runbooks();
+  const audit = input.sources.audit;
+  const catalog = input.sources.runbooks;
   if (!audit || !catalog) return { blocks: [TITLE, text('The audit trail is not available here.')] };
   const runbooks = new Map(
     catalog.list().map((runbook) => [runbook.spec.metadata.name, runbook.spec.metadata]),

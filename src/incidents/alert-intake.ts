@@ -2,13 +2,14 @@
 // service's runbooks, remediate through the change gate (never around it), declare incidents, and
 // update the message when an alert resolves. Each alert acts once per firing, by fingerprint.
 
-import type { AccessControl, ActionSigner } from '../auth/index.js';
 import type { ChangeService } from '../changes/change-service.js';
+import type { ActionSigner } from '../core/action-token.js';
 import type { Clock } from '../core/clock.js';
-import type { MessageHandle, Notifier, Origin } from '../core/context.js';
+import type { AccessPolicy, MessageHandle, Origin } from '../core/context.js';
 import { asMillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type ActionsBlock, type Block, context, fields, header, type Reply, text } from '../core/reply.js';
+import type { Notices } from '../core/surfaces.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store, StoredRecord } from '../store/store.js';
 import type { Alert, AlertmanagerConfig, AlertmanagerWebhook, AlertRule } from './alert-schema.js';
@@ -40,12 +41,12 @@ export interface AlertIntakeOptions {
   changes: ChangeService;
   incidents: IncidentService;
   runbooks: RunbookService;
-  access: AccessControl;
+  access: AccessPolicy;
   actions: ActionSigner;
   numbers?: IncidentNumbers;
   /** The channel of each service, from the catalog. */
   channelOf: (service: string) => string | undefined;
-  notifier: () => Notifier | undefined;
+  notices: Notices;
 }
 
 const labelRef = /\{\{\s*labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
@@ -175,7 +176,7 @@ export class AlertIntake {
   }
 
   async #post(alert: Alert, service: string, id: string): Promise<string> {
-    const notifier = this.options.notifier();
+    const notifier = this.options.notices.available ? this.options.notices : undefined;
     const channel = this.options.channelOf(service);
     if (!notifier || !channel) {
       this.options.logger.info(
@@ -252,7 +253,7 @@ export class AlertIntake {
       else {
         const service = alert.labels[this.options.config.serviceLabel];
         const channel = service ? this.options.channelOf(service) : undefined;
-        if (channel) await this.options.notifier()?.post(channel, message);
+        if (channel && this.options.notices.available) await this.options.notices.post(channel, message);
       }
     } catch (error) {
       this.options.logger.error(

@@ -3,22 +3,16 @@
 import type { AuditLog, AuditRecord } from '../audit/types.js';
 import type { ChangeRequest, SloStatus } from '../changes/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Notifier, Origin } from '../core/context.js';
+import type { Origin } from '../core/context.js';
 import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type Block, context, fields, header, list, type Reply, table, text } from '../core/reply.js';
+import type { Notices } from '../core/surfaces.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
-import type {
-  DeployHistory,
-  Incident,
-  IncidentEvent,
-  IncidentNumbers,
-  IncidentRoom,
-  IncidentStatus,
-} from './types.js';
+import type { DeployHistory, Incident, IncidentEvent, IncidentNumbers, IncidentStatus } from './types.js';
 
 export interface ServiceContacts {
   owners?: readonly string[];
@@ -34,8 +28,8 @@ export interface IncidentServiceOptions {
   logger: Logger;
   /** Who to invite and where a service lives, from the service catalog. */
   contacts: (service: string) => ServiceContacts | undefined;
-  room?: () => IncidentRoom | undefined;
-  notifier?: () => Notifier | undefined;
+  /** The running chat surfaces: an incident room where one can be created, else a post to the service's channel. */
+  notices?: Notices;
   numbers?: IncidentNumbers;
   deploys?: DeployHistory;
   /** How far back deploys and changes count as suspects. */
@@ -82,7 +76,7 @@ export class IncidentService {
     const id = `INC-${counter!.value}`;
     const contacts = this.options.contacts(input.service) ?? {};
     const commander = input.commander ?? origin.actor.id;
-    const room = this.options.room?.();
+    const room = this.options.notices?.room;
     const invitees = [
       ...new Set([
         origin.actor.id,
@@ -134,7 +128,8 @@ export class IncidentService {
     const brief = await this.brief(incident);
     try {
       if (room) await room.postPinned(channel, brief);
-      else if (channel !== origin.channel) await this.options.notifier?.()?.post(channel, brief);
+      else if (channel !== origin.channel && this.options.notices?.available)
+        await this.options.notices.post(channel, brief);
     } catch (error) {
       this.options.logger.error({ err: error, incident: id }, 'incident brief could not be posted');
     }

@@ -1,8 +1,6 @@
 // Incidents as stored, and what the incident feature asks of the rest of Millwright through small
 // interfaces: a room to talk in, the budget and impact numbers, and recent deploys.
 import type { SloStatus } from '../changes/types.js';
-import type { MessageHandle } from '../core/context.js';
-import type { Reply } from '../core/reply.js';
 import type { StoredRecord } from '../store/store.js';
 
 export const INCIDENT_STATUSES = ['investigating', 'identified', 'monitoring', 'resolved'] as const;
@@ -34,13 +32,8 @@ export interface Incident extends StoredRecord {
   postmortem?: string;
 }
 
-/** Where an incident is talked about. The Slack adapter creates a channel; others reuse one. */
-export interface IncidentRoom {
-  /** Creates (or picks) the channel and invites people; returns the channel id. */
-  open(name: string, topic: string, invitees: readonly string[]): Promise<string>;
-  /** Posts a message and pins it (the brief). */
-  postPinned(channel: string, reply: Reply): Promise<MessageHandle>;
-}
+/** Where an incident is talked about: a surface capability, declared in core. */
+export type { IncidentRoom } from '../core/surfaces.js';
 
 /** Budget consumed and peak burn for one SLO over an incident window, from Prometheus. */
 export interface SloImpact {

@@ -2,10 +2,9 @@
 // parameter checks, and the run itself with progress, audit and the outcome.
 
 import type { AuditLog } from '../audit/types.js';
-import type { AccessControl } from '../auth/index.js';
 import type { ConfigProblem } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
-import type { Actor } from '../core/context.js';
+import type { AccessPolicy, Actor } from '../core/context.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { nearest } from '../core/suggest.js';
 import type { ExecutorHost } from '../executors/host.js';
@@ -30,7 +29,7 @@ export class RunbookService {
     private readonly options: {
       dir: string;
       host: ExecutorHost;
-      access: AccessControl;
+      access: AccessPolicy;
       audit: AuditLog;
       clock: Clock;
     },

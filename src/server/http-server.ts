@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.js';
+import type { RequestContext, RouteHandler } from '../core/module.js';
 import type { Metrics } from './metrics.js';
 
 /** What `/readyz` reports: each check is `'ok'` or a short reason (`'prometheus unreachable'`). */
@@ -23,17 +24,7 @@ export interface HttpServerOptions {
   bodyLimitBytes?: number;
 }
 
-/** Helpers handed to every route handler next to the node request and response. */
-export interface RequestContext {
-  /** The mounted path (`/slack/events`); log this, not the raw URL, which may carry tokens. */
-  readonly route: string;
-  /** Reads the whole body, refusing more than `bodyLimitBytes` (the server then answers 413). */
-  readBody(): Promise<Buffer>;
-  /** Registers work that outlives the response (a command run after the ack) so shutdown waits for it. */
-  track<T>(work: Promise<T>): Promise<T>;
-}
-
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => unknown;
+export type { RequestContext, RouteHandler };
 
 export interface CloseResult {
   /** Every in-flight request and tracked unit of work finished within the grace period. */

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { loadConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import { asMillwrightError } from '../core/errors.js';
 import { lintSlos } from './lint.js';
 import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile } from './load.js';
@@ -18,6 +18,8 @@ export interface SloCliIO {
   cwd: string;
   /** The config file `--config`/`MILLWRIGHT_CONFIG` resolved to. */
   configPath: string;
+  /** Reads the config with every module's sections (the composition root's loadConfig). */
+  loadConfig(file: string, options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<LoadedConfig>;
 }
 
 const USAGE = `usage: millwright slo <subcommand>
@@ -126,7 +128,7 @@ async function sloSources(
     const absolute = path.resolve(io.cwd, dir);
     return { loaded: await loadSloDirectory(absolute, { required: true, cwd: io.cwd }), where: dir };
   }
-  const config = await loadConfig(io.configPath, { env: io.env, cwd: io.cwd });
+  const config = await io.loadConfig(io.configPath, { env: io.env, cwd: io.cwd });
   const base = path.dirname(config.path);
   const sloDir = path.resolve(base, config.config.slo.dir);
   const fromFiles = await loadSloDirectory(sloDir, { cwd: io.cwd });

@@ -202,7 +202,7 @@ describe('change requests', () => {
     await bot.runtime.services.changes.tick();
     // A new process on the same store picks the verification up where it was.
     const { buildRuntime } = await import('../../src/main.js');
-    const { loadConfig } = await import('../../src/config/index.js');
+    const { loadConfig } = await import('../../src/app.js');
     await bot.runtime.close();
     const runtime = await buildRuntime(await loadConfig(path.join(bot.dir, 'millwright.yml'), { env: {} }), {
       logger: silentLogger(),

@@ -1,6 +1,6 @@
 // `millwright config check`: one line that says ok and what is configured, or every problem, never a secret.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text under test holds literal ${VAR} references
-import { checkConfig } from '../../src/config/index.js';
+import { checkConfig } from '../../src/app.js';
 import { type TempConfigDir, tempConfigDir } from './temp-config.js';
 
 let temp: TempConfigDir;

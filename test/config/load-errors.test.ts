@@ -2,7 +2,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text under test holds literal ${VAR} references
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
+import { ConfigError } from '../../src/config/index.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { type TempConfigDir, tempConfigDir } from './temp-config.js';
 

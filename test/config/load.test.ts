@@ -3,7 +3,8 @@
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isChatPlatformConfigured, loadConfig, resolveConfigPath } from '../../src/config/index.js';
+import { isChatPlatformConfigured, loadConfig } from '../../src/app.js';
+import { resolveConfigPath } from '../../src/config/index.js';
 import { type TempConfigDir, tempConfigDir } from './temp-config.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/config/', import.meta.url));

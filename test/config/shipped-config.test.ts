@@ -1,7 +1,7 @@
 // The millwright.yml in the repo is what `npm start` reads on a fresh clone; its commented examples must work too.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
 import { type TempConfigDir, tempConfigDir } from './temp-config.js';
 
 const shipped = fileURLToPath(new URL('../../millwright.yml', import.meta.url));

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { createTask } from 'node-cron';
-import { checkConfig } from '../../src/config/index.js';
+import { checkConfig } from '../../src/app.js';
 import { CronSchedule, cronProblem } from '../../src/digests/index.js';
 import { openDigestBot, removeDir } from './harness.js';
 

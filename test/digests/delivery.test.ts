@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
 import { type Clock, replyToText, silentLogger } from '../../src/core/index.js';
 import type { DigestRunRecord } from '../../src/digests/index.js';
 import { main, type RunningServer, startServer } from '../../src/main.js';

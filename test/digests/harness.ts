@@ -3,15 +3,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
 import {
+  type ChatSurface,
   type Clock,
   type MessageHandle,
   MillwrightError,
-  type Notifier,
   type Reply,
   type Router,
   replyToText,
+  SurfaceHub,
   silentLogger,
 } from '../../src/core/index.js';
 import { buildRuntime, createRouter, type Runtime } from '../../src/main.js';
@@ -39,7 +40,7 @@ export interface RecordedPost {
  * Stands in for a running chat adapter's notifier: records each post, or fails the next ones the
  * way an adapter does (a MillwrightError with the platform's reason).
  */
-export class RecordingNotifier implements Notifier {
+export class RecordingNotifier implements ChatSurface {
   readonly posts: RecordedPost[] = [];
   #failures: string[] = [];
 
@@ -47,6 +48,10 @@ export class RecordingNotifier implements Notifier {
     readonly name = 'recorder',
     private readonly clock: Clock = { now: () => new Date() },
   ) {}
+
+  owns(_target: string): boolean {
+    return true;
+  }
 
   /** The next `times` posts fail with `reason` (like Slack's not_in_channel). */
   failNext(reason: string, times = 1): void {
@@ -78,6 +83,13 @@ export interface DigestBot {
   close(): Promise<void>;
 }
 
+/** A surface hub with these surfaces registered, for a DigestService built by hand. */
+export function surfacesOf(...surfaces: ChatSurface[]): SurfaceHub {
+  const hub = new SurfaceHub();
+  for (const surface of surfaces) hub.register(surface);
+  return hub;
+}
+
 /**
  * Opens a runtime on `dir` (a new temp folder by default) with `config` after the store section.
  *
@@ -89,7 +101,7 @@ export async function openDigestBot(options: {
   config: string | ((dir: string) => string);
   dir?: string;
   clock?: Clock;
-  notifier?: Notifier;
+  notifier?: ChatSurface;
 }): Promise<DigestBot> {
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'millwright-digests-')));
   const file = path.join(dir, 'millwright.yml');
@@ -100,7 +112,7 @@ export async function openDigestBot(options: {
     logger: silentLogger(),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  if (options.notifier) runtime.services.notifier = options.notifier;
+  if (options.notifier) runtime.services.notices.register(options.notifier);
   const router = createRouter(runtime);
   return {
     dir,

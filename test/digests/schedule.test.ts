@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { wallTime } from '../../src/core/index.js';
 import type { DigestRunRecord } from '../../src/digests/index.js';
-import { ADMIN, type DigestBot, openDigestBot, RecordingNotifier, removeDir } from './harness.js';
+import { ADMIN, type DigestBot, openDigestBot, RecordingNotifier, removeDir, surfacesOf } from './harness.js';
 
 const BERLIN = 'Europe/Berlin';
 
@@ -239,17 +239,10 @@ describe('restarts and replicas', () => {
     const b = new DigestService({
       digests: services.config.digests,
       catalog: services.config.services,
-      sources: {
-        budgets: () => undefined,
-        deploys: () => undefined,
-        changes: () => undefined,
-        incidents: () => services.incidents,
-        runbooks: () => undefined,
-        audit: () => undefined,
-      },
+      sources: { incidents: services.incidents },
       store: services.store,
       audit: services.audit,
-      notifier: () => other,
+      notices: surfacesOf(other),
       clock: { now: () => new Date() },
       logger: a.bot.runtime.logger,
       instanceId: 'replica-b',
@@ -349,7 +342,7 @@ describe('failed posts', () => {
     });
     expect(await store.tryLock('digest:standup', 'replica-gone', 10 * 60_000)).toBe(true);
     await store.put('digest-runs', dying(1));
-    const notifier = bot.runtime.services.notifier as RecordingNotifier;
+    const notifier = bot.runtime.services.notices.surfaces[0] as RecordingNotifier;
     jest.setSystemTime(new Date('2026-11-26T08:01:00Z'));
     await bot.runtime.services.digests.start();
     await advanceTo('2026-11-26T08:20:00Z');

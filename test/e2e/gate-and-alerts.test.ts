@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
 import { fixedClock, type Reply, replyToText, silentLogger } from '../../src/core/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import {
@@ -149,14 +149,16 @@ alertmanager:
       clock: fixedClock(prometheus.end),
       signals,
     });
-    running.runtime.services.notifier = {
+    running.runtime.services.notices.register({
+      name: 'recorder',
+      owns: () => true,
       post: async (target, r) => {
         posts.push({ target, text: replyToText(r) });
         return {
           update: async (next) => void posts.push({ target, text: `(updated) ${replyToText(next)}` }),
         };
       },
-    };
+    });
     url = `http://127.0.0.1:${running.port}`;
   }, 120_000);
 

@@ -185,12 +185,14 @@ describe('runbook commands', () => {
 
   it('lets a break-glass holder through, loudly: an audit record and a notice', async () => {
     const notices: string[] = [];
-    bot.runtime.services.notifier = {
+    bot.runtime.services.notices.register({
+      name: 'recorder',
+      owns: () => true,
       post: async (target, r) => {
         notices.push(`${target}: ${replyToText(r)}`);
         return { update: async () => {} };
       },
-    };
+    });
     const answer = await bot.router.handle({
       actor: { id: 'rita' },
       surface: 'slack',

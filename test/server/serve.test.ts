@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
 import { defineCommand, reply, replyToText, silentLogger, text } from '../../src/core/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 

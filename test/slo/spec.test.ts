@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/app.js';
 import { silentLogger } from '../../src/core/index.js';
 import { buildRuntime } from '../../src/main.js';
 import {

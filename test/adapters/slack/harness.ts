@@ -6,8 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SlackAdapter, type SlackAdapterOptions, SlackIncidentRoom } from '../../../adapters/slack/index.js';
-import { loadConfig } from '../../../src/config/index.js';
+import { SlackAdapter, type SlackAdapterOptions } from '../../../adapters/slack/index.js';
+import { loadConfig } from '../../../src/app.js';
 import { type Clock, type CommandDefinition, type Router, silentLogger } from '../../../src/core/index.js';
 import type { Logger } from '../../../src/core/logger.js';
 import { buildRuntime, createRouter, type Runtime } from '../../../src/main.js';
@@ -146,12 +146,7 @@ export async function startSlackHarness(options: HarnessOptions = {}): Promise<S
   });
   adapter.mount(server);
   await adapter.start();
-  runtime.services.notifier = adapter;
-  runtime.services.incidentRoom = new SlackIncidentRoom({
-    web: adapter.web,
-    logger,
-    signButton: (command, channel) => runtime.services.actions.sign({ command, channel }),
-  });
+  runtime.services.notices.register(adapter);
   const { port } = await server.listen();
   const eventsUrl = `http://127.0.0.1:${port}/slack/events`;
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { SLACK_EVENTS_PATH } from '../../../adapters/slack/index.js';
-import { millwrightConfigSchema } from '../../../src/config/schema.js';
+import { millwrightConfigSchema } from '../../../src/app.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -37,7 +37,7 @@ describe('manifest.yml', () => {
   });
 
   it('declares the default slash command with a usage hint, unescaped as the adapter expects', () => {
-    const defaults = millwrightConfigSchema.parse({ slack: { botToken: 'x', signingSecret: 'y' } });
+    const defaults = millwrightConfigSchema().parse({ slack: { botToken: 'x', signingSecret: 'y' } });
     const [command] = manifest.features.slash_commands;
     expect(command).toMatchObject({ command: defaults.slack!.command, should_escape: false });
     expect(command!.usage_hint).toContain('help');

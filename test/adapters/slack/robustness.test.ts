@@ -1,7 +1,7 @@
 // When Slack or a command misbehaves: rate limits, channels the bot is not in, a command that hangs,
 // a wrong token at start-up, and user groups Slack cannot list.
 import { SlackAdapter } from '../../../adapters/slack/index.js';
-import { loadConfig } from '../../../src/config/index.js';
+import { loadConfig } from '../../../src/app.js';
 import { defineCommand, fields, reply, silentLogger, text } from '../../../src/core/index.js';
 import type { Executor } from '../../../src/executors/types.js';
 import { buildRuntime } from '../../../src/main.js';

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../../src/config/index.js';
+import { loadConfig } from '../../../src/app.js';
 import { silentLogger } from '../../../src/core/index.js';
 import { type RunningServer, startServer } from '../../../src/main.js';
 import { SlackApiDouble } from '../../doubles/slack-api.js';
@@ -53,7 +53,7 @@ describe('millwright serve with Slack', () => {
   it('mounts Bolt on POST /slack/events of the one server and answers a signed slash command', async () => {
     const server = await serve('  command: /millwright');
     expect(server.adapters.slack?.name).toBe('slack');
-    expect(server.runtime.services.notifier).toBe(server.adapters.slack);
+    expect(server.runtime.services.notices.surfaceFor('C0123ABCD')).toBe(server.adapters.slack);
     const params = new URLSearchParams(fixture('slash-command.txt'));
     const responseUrl = slack.responseUrl();
     params.set('command', '/millwright');

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CARD_CONTENT_TYPE } from '../../../adapters/teams/index.js';
-import { loadConfig } from '../../../src/config/index.js';
+import { loadConfig } from '../../../src/app.js';
 import { type CommandDefinition, type Logger, silentLogger } from '../../../src/core/index.js';
 import { type RunningServer, startServer } from '../../../src/main.js';
 import {

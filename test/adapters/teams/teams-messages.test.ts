@@ -157,7 +157,7 @@ describe('Teams messages', () => {
     await handle.update(reply(text('Nightly digest: checkout 61% budget left')));
     const edited = await bot.connector.waitFor('the digest edit', (call) => call.method === 'PUT');
     expect(edited.activityId).toBe(digest.id);
-    expect(bot.running.runtime.services.notifier).toBe(teams);
+    expect(bot.running.runtime.services.notices.surfaceFor('19:ops@thread.tacv2')).toBe(teams);
   });
 
   test('a personal chat is remembered on first message and reachable as user:<AAD object id>', async () => {

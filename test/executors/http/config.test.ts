@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../../../src/config/index.js';
+import { loadConfig } from '../../../src/app.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { createHttpExecutor } from '../../../src/executors/http/index.js';
 import { type HttpTargetDouble, startHttpTarget } from '../../doubles/http-target.js';

@@ -1,7 +1,7 @@
 // Signed, expiring button payloads: a button carries the command line it runs, bound to a channel
 // and an expiry, signed with HMAC-SHA256 so a forged or replayed-late click is refused.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, MillwrightError } from '../core/errors.js';
+import { ErrorCode, MillwrightError } from './errors.js';
 
 export interface ActionPayload {
   /** The command line the button runs (`change approve CR-12`). */

@@ -1,0 +1,39 @@
+// The Alertmanager intake: POST /hooks/alertmanager, alerts turned into notices, incidents and
+// suggested runbooks.
+import type { z } from 'zod';
+import { defineModule } from '../../src/core/index.js';
+import { alertmanagerSchema } from '../../src/incidents/alert-schema.js';
+
+declare module '../../src/config/schema.js' {
+  interface MillwrightConfig {
+    alertmanager?: z.output<typeof alertmanagerSchema>;
+  }
+}
+
+export const alertmanagerModule = defineModule({
+  name: 'alertmanager',
+  config: { alertmanager: alertmanagerSchema.optional() },
+  needs: ['config', 'store', 'changes', 'incidents', 'runbooks', 'access', 'actions', 'notices'],
+  uses: ['slo'],
+  enabled: ({ config }) => config.alertmanager !== undefined,
+  async serve({ services, routes, clock, logger }) {
+    const { AlertIntake, sloIncidentNumbers } = await import('../../src/incidents/index.js');
+    const { mountAlertmanager } = await import('./alertmanager-route.js');
+    const config = services.config.alertmanager!;
+    const intake = new AlertIntake({
+      config,
+      store: services.store,
+      clock,
+      logger: logger.child({ adapter: 'alertmanager' }),
+      changes: services.changes,
+      incidents: services.incidents,
+      runbooks: services.runbooks,
+      access: services.access,
+      actions: services.actions,
+      ...(services.slo ? { numbers: sloIncidentNumbers(services.slo) } : {}),
+      channelOf: (service) => services.config.services[service]?.channel,
+      notices: services.notices,
+    });
+    mountAlertmanager(routes, { intake, config, logger });
+  },
+});

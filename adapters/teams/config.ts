@@ -1,0 +1,50 @@
+// The teams section of millwright.yml.
+import { z } from 'zod';
+import { flag, httpUrl, optionalText, text } from '../../src/config/fields.js';
+
+export const teamsSchema = z
+  .strictObject({
+    appId: text,
+    appPassword: optionalText,
+    tenantId: optionalText,
+    // Defaults live in adapters/teams (SingleTenant; the public cloud's endpoints), so sovereign
+    // clouds override only what differs.
+    appType: z.enum(['SingleTenant', 'MultiTenant']).optional(),
+    // Instead of appPassword: a certificate credential (PEM private key, SHA-256 or SHA-1 thumbprint).
+    certificate: z.strictObject({ thumbprint: text, privateKey: text, x5c: optionalText }).optional(),
+    // Incoming requests: where the channel publishes its signing keys, and who issues its tokens.
+    openIdMetadataUrl: httpUrl.optional(),
+    tokenIssuer: optionalText,
+    // Outgoing calls: the authority that issues the bot's tokens, the hosts trusted without an online
+    // authority check, and the scope asked for.
+    loginAuthority: z
+      .url({
+        protocol: /^https$/,
+        error: 'expected an https URL like https://login.microsoftonline.com/TENANT',
+      })
+      .optional(),
+    knownAuthorities: z.array(text).optional(),
+    oauthScope: optionalText,
+    allowUnauthenticated: flag.default(false),
+  })
+  .superRefine((section, ctx) => {
+    // Without a password the bot cannot verify who is calling; that must be a deliberate choice.
+    if (
+      section.appPassword === undefined &&
+      section.certificate === undefined &&
+      !section.allowUnauthenticated
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appPassword'],
+        message: 'required (or certificate) unless allowUnauthenticated is true (local development only)',
+      });
+    }
+    if (section.appPassword !== undefined && section.certificate !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificate'],
+        message: 'give appPassword or certificate, not both',
+      });
+    }
+  });

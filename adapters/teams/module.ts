@@ -1,0 +1,43 @@
+// The Teams surface: Bot Framework activities on POST /api/messages; without authentication it says
+// so at every start.
+import type { z } from 'zod';
+import { defineModule } from '../../src/core/index.js';
+import { teamsSchema } from './config.js';
+import type { TeamsIO } from './teams-adapter.js';
+
+declare module '../../src/config/schema.js' {
+  interface MillwrightConfig {
+    teams?: z.output<typeof teamsSchema>;
+  }
+}
+
+export const teamsModule = defineModule({
+  name: 'teams',
+  kind: 'surface',
+  config: { teams: teamsSchema.optional() },
+  needs: ['config', 'store', 'actions', 'notices'],
+  enabled: ({ config }) => config.teams !== undefined,
+  async serve({ services, routes, handle, track, clock, logger, options, onClose }) {
+    const config = services.config.teams!;
+    if (config.allowUnauthenticated) {
+      logger.warn(
+        'TEAMS AUTHENTICATION IS OFF (teams.allowUnauthenticated: true): anyone who can reach /api/messages can run commands as anyone. Use this for local development only.',
+      );
+    }
+    const { TeamsAdapter } = await import('./teams-adapter.js');
+    const io = options.teams as TeamsIO | undefined;
+    const teams = new TeamsAdapter({
+      config,
+      handle,
+      services,
+      logger: logger.child({ surface: 'teams' }),
+      clock,
+      track,
+      ...(io ? { io } : {}),
+    });
+    teams.mount(routes);
+    await teams.start();
+    services.notices.register(teams);
+    onClose(() => teams.stop());
+  },
+});

@@ -1,0 +1,245 @@
+// The composition root: the list of modules, the config schema they compose, and the runtime and
+// server built from them. With src/main.ts, the only code that reaches adapters/ and commands/.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { alertmanagerModule } from '../adapters/alertmanager/module.js';
+import { slackModule } from '../adapters/slack/module.js';
+import { teamsModule } from '../adapters/teams/module.js';
+import { auditModule } from './audit/module.js';
+import { authModule } from './auth/module.js';
+import { changesModule } from './changes/module.js';
+import type { LoadConfigOptions, LoadedConfig } from './config/index.js';
+import * as configFiles from './config/index.js';
+import {
+  type Clock,
+  type CommandDefinition,
+  CommandRegistry,
+  type Composition,
+  composeModules,
+  EventBus,
+  type Logger,
+  type MillwrightModule,
+  Router,
+  type RouterOptions,
+  type RunMode,
+  type Services,
+  SurfaceHub,
+  systemClock,
+} from './core/index.js';
+import { deploysModule } from './deploys/module.js';
+import { digestsModule } from './digests/module.js';
+import { executorsModule } from './executors/module.js';
+import { incidentsModule } from './incidents/module.js';
+import { runbooksModule } from './runbooks/module.js';
+import { sloModule } from './slo/module.js';
+import { storeModule } from './store/module.js';
+import { upstreamsModule } from './upstreams/module.js';
+
+/**
+ * Every module Millwright loads, features first, then the surfaces. A new feature or chat platform
+ * is one line here.
+ */
+export const MODULES: readonly MillwrightModule[] = [
+  storeModule,
+  auditModule,
+  authModule,
+  upstreamsModule,
+  executorsModule,
+  runbooksModule,
+  sloModule,
+  deploysModule,
+  changesModule,
+  incidentsModule,
+  digestsModule,
+  alertmanagerModule,
+  slackModule,
+  teamsModule,
+];
+
+/** The schema of millwright.yml: the base sections with every module's. */
+export function configSchemaFor(modules: readonly MillwrightModule[] = MODULES): configFiles.ConfigSchema {
+  return configFiles.composeConfigSchema(
+    modules.map((module) => ({
+      owner: `module ${module.name}`,
+      ...(module.config ? { sections: module.config } : {}),
+      ...(module.configPaths ? { paths: module.configPaths } : {}),
+    })),
+  );
+}
+
+let defaultSchema: configFiles.ConfigSchema | undefined;
+function schemaOf(modules?: readonly MillwrightModule[]): configFiles.ConfigSchema {
+  if (modules) return configSchemaFor(modules);
+  defaultSchema ??= configSchemaFor();
+  return defaultSchema;
+}
+
+/** The composed schema itself (zod), for tools that parse a config object directly. */
+export function millwrightConfigSchema(modules?: readonly MillwrightModule[]) {
+  return schemaOf(modules).schema;
+}
+
+/**
+ * Reads, interpolates and validates a config file against every module's sections.
+ *
+ * @example
+ * const loaded = await loadConfig('millwright.yml', { env: process.env });
+ */
+export function loadConfig(
+  file: string,
+  options: Omit<LoadConfigOptions, 'schema'> & { modules?: readonly MillwrightModule[] },
+): Promise<LoadedConfig> {
+  const { modules, ...rest } = options;
+  return configFiles.loadConfig(file, { ...rest, schema: schemaOf(modules) });
+}
+
+/** `millwright config check`: one ok line or every problem. */
+export function checkConfig(file: string, env: NodeJS.ProcessEnv, options: { cwd?: string } = {}) {
+  return configFiles.checkConfig(file, env, { ...options, schema: schemaOf() });
+}
+
+/** Whether a chat surface is set up; without one `npm start` runs the shell. */
+export function isChatPlatformConfigured(
+  config: LoadedConfig['config'],
+  modules: readonly MillwrightModule[] = MODULES,
+): boolean {
+  const services = { config } as Services;
+  return modules.some((module) => module.kind === 'surface' && (module.enabled?.(services) ?? true));
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BUNDLE = Symbol.for('millwright.bundle');
+
+/** The commands in commands/: carried by the single-file build, else read from the folder. */
+async function registerCommands(registry: CommandRegistry): Promise<void> {
+  const carried = (globalThis as { [BUNDLE]?: { commands: CommandDefinition[] } })[BUNDLE]?.commands;
+  if (carried) for (const command of carried) registry.register(command);
+  else await registry.loadDirectory(path.join(HERE, '..', 'commands'));
+}
+
+export interface Runtime {
+  loaded: LoadedConfig;
+  services: Services;
+  logger: Logger;
+  clock: Clock;
+  /** The composed modules: their serve/start hooks, for the server. */
+  app: Composition;
+  close(): Promise<void>;
+}
+
+/** Builds every service from a loaded config. Tests call this with a temp config. */
+export async function buildRuntime(
+  loaded: LoadedConfig,
+  options: { logger: Logger; clock?: Clock; mode?: RunMode; modules?: readonly MillwrightModule[] },
+): Promise<Runtime> {
+  const clock = options.clock ?? systemClock;
+  const { logger } = options;
+  const registry = new CommandRegistry();
+  await registerCommands(registry);
+  const app = await composeModules({
+    modules: options.modules ?? MODULES,
+    seed: {
+      config: loaded.config,
+      configFile: loaded.path,
+      configSecrets: loaded.secrets,
+      registry,
+      events: new EventBus(logger.child({ part: 'events' })),
+      notices: new SurfaceHub(),
+    },
+    clock,
+    logger,
+    mode: options.mode ?? 'shell',
+    configDir: path.dirname(loaded.path),
+  });
+  return { loaded, services: app.services, logger, clock, app, close: () => app.close() };
+}
+
+export function createRouter(runtime: Runtime, extra: Partial<RouterOptions> = {}): Router {
+  return new Router({ services: runtime.services, clock: runtime.clock, logger: runtime.logger, ...extra });
+}
+
+export interface RunningServer {
+  runtime: Runtime;
+  router: Router;
+  server: import('./server/index.js').HttpServer;
+  port: number;
+  /** Resolves once a termination signal has drained the server and flushed the audit trail. */
+  stopped: Promise<import('./server/index.js').CloseResult>;
+  /** The chat surfaces that are running, by name (`teams`). */
+  adapters: Record<string, import('./core/index.js').ChatSurface>;
+}
+
+/**
+ * Starts the HTTP server with every enabled module served, and wires SIGTERM/SIGINT to a graceful
+ * shutdown: stop accepting, drain in-flight commands for up to 10 s, stop the modules, flush the trail.
+ */
+export async function startServer(
+  loaded: LoadedConfig,
+  options: {
+    logger: Logger;
+    clock?: Clock;
+    signals?: import('./server/index.js').SignalSource;
+    port?: number;
+    modules?: readonly MillwrightModule[];
+    /** I/O for the Teams adapter (tests point its token and key fetches at local doubles). */
+    teams?: unknown;
+    /** The digest scheduler's node-cron heartbeat (default every 15 s); tests tick every second. */
+    digests?: { heartbeat?: string };
+  },
+): Promise<RunningServer> {
+  const { logger } = options;
+  const { createMetrics, HttpServer, onTerminate } = await import('./server/index.js');
+  const runtime = await buildRuntime(loaded, {
+    logger,
+    mode: 'server',
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.modules ? { modules: options.modules } : {}),
+  });
+  const { services } = runtime;
+  const metrics = createMetrics({ verbs: services.registry.list().map((command) => command.name) });
+  const server = new HttpServer({
+    port: options.port ?? loaded.config.server.port,
+    host: loaded.config.server.host,
+    logger,
+    metrics,
+    // Reaching this check means config, store and audit trail opened; shutdown flips it via the server.
+    readiness: async () => ({ ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok' } }),
+  });
+  const router = createRouter(runtime, {
+    observe: (observation) => metrics.observeCommand(observation),
+    track: (work) => server.track(work),
+  });
+  try {
+    await runtime.app.serve({
+      routes: server,
+      handle: (request) => router.handle(request),
+      track: (work) => server.track(work),
+      options: {
+        ...(options.teams ? { teams: options.teams } : {}),
+        ...(options.digests ? { digests: options.digests } : {}),
+      },
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  const { port } = await server.listen();
+  await runtime.app.start();
+  for (const platform of ['slack', 'teams']) {
+    if (!services.notices.names.includes(platform)) logger.info(`${platform} is not configured`);
+  }
+  const stopped = new Promise<import('./server/index.js').CloseResult>((resolve) => {
+    onTerminate(
+      async () => {
+        logger.info('shutting down: draining in-flight work');
+        const result = await server.close({ graceMs: 10_000 });
+        await runtime.close();
+        logger.info(result, 'shut down');
+        resolve(result);
+      },
+      { logger, ...(options.signals ? { source: options.signals } : {}) },
+    );
+  });
+  const adapters = Object.fromEntries(services.notices.surfaces.map((surface) => [surface.name, surface]));
+  return { runtime, router, server, port, stopped, adapters };
+}

@@ -1,0 +1,48 @@
+// The access and security sections of millwright.yml: roles, subjects, break-glass, and the button secret.
+import { z } from 'zod';
+import { duration, optionalText, text } from '../config/fields.js';
+import { closest } from '../core/suggest.js';
+
+const permission = z.string().regex(/^(\*|[a-z][a-z0-9-]*(\.([a-z][a-z0-9-]*|\*))*)$/, {
+  error: 'expected a permission like help, runbook.list, runbook.* or *',
+});
+const role = z.strictObject({ allow: z.array(permission), channels: z.array(text).optional() });
+const defaultRoles = () => ({ viewer: { allow: ['help', 'whoami', 'audit'] } });
+
+export const accessSchema = z
+  .strictObject({
+    defaultRoles: z.array(text).default(() => ['viewer']),
+    roles: z.record(text, role).default(defaultRoles),
+    subjects: z.record(text, z.array(text)).default(() => ({})),
+    // Where a break-glass run is announced (a Slack channel id or a stored Teams conversation).
+    breakGlass: z.strictObject({ notify: optionalText }).prefault({}),
+  })
+  .superRefine((section, ctx) => {
+    const known = Object.keys(section.roles);
+    const check = (name: string, path: (string | number)[], fix = '') => {
+      if (known.includes(name)) return;
+      const suggestion = closest(name, known);
+      const hint = suggestion
+        ? `; did you mean "${suggestion}"?`
+        : ` (defined: ${known.join(', ') || 'none'})${fix}`;
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `role ${JSON.stringify(name)} is not defined in access.roles${hint}`,
+      });
+    };
+    // defaultRoles is [viewer] when not written, so a file that defines its own roles may trip on it unseen.
+    const defaultFix = '; define it or set access.defaultRoles';
+    for (const [i, name] of section.defaultRoles.entries()) check(name, ['defaultRoles', i], defaultFix);
+    for (const [subject, names] of Object.entries(section.subjects)) {
+      for (const [i, name] of names.entries()) check(name, ['subjects', subject, i]);
+    }
+  });
+
+export const securitySchema = z
+  .strictObject({
+    // Signs buttons and forms; without it a random secret is kept in the store (fine for one replica).
+    actionSecret: optionalText,
+    actionTtl: duration.default('1h'),
+  })
+  .prefault({});

@@ -1,0 +1,43 @@
+// The changes module: change requests, the policy gate and the worker that runs approved changes.
+import type { z } from 'zod';
+import { defineModule } from '../core/module.js';
+import { ChangeService } from './change-service.js';
+import { storeIncidentSource } from './incident-source.js';
+import { policySchema } from './policy-schema.js';
+
+declare module '../config/schema.js' {
+  interface MillwrightConfig {
+    policy: z.output<typeof policySchema>;
+  }
+}
+
+declare module '../core/context.js' {
+  interface Services {
+    changes: ChangeService;
+  }
+}
+
+export const changesModule = defineModule({
+  name: 'changes',
+  config: { policy: policySchema },
+  needs: ['config', 'store', 'audit', 'runbooks', 'notices'],
+  uses: ['slo'],
+  provides: ['changes'],
+  create({ services, clock, logger }) {
+    const { config, store, audit, runbooks, slo, notices } = services;
+    const changes = new ChangeService({
+      store,
+      audit,
+      runbooks,
+      policy: config.policy,
+      gate: { incidents: storeIncidentSource(store), ...(slo ? { budgets: slo } : {}) },
+      clock,
+      logger: logger.child({ service: 'changes' }),
+      notices,
+    });
+    return { changes };
+  },
+  // Scheduled changes, approvals that expire and verifications run in the background.
+  start: ({ services }) => services.changes.start(),
+  stop: ({ services }) => services.changes.stop(),
+});

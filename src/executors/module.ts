@@ -1,0 +1,70 @@
+// The executors module: the built-in executors for the configured systems and every third-party
+// plugin from the config, behind the one audited host.
+import type { z } from 'zod';
+import type { MillwrightConfig } from '../config/schema.js';
+import type { AuditLog } from '../core/audit.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { defineModule } from '../core/module.js';
+import { registerBuiltInExecutors } from './builtins.js';
+import { executorSections } from './config.js';
+import type { GitHubClient } from './github/client.js';
+import { ExecutorHost } from './host.js';
+
+declare module '../config/schema.js' {
+  interface MillwrightConfig {
+    http?: z.output<typeof executorSections.http>;
+    executors: z.output<typeof executorSections.executors>;
+  }
+}
+
+declare module '../core/context.js' {
+  interface Services {
+    executors: ExecutorHost;
+  }
+}
+
+/**
+ * The built-in executors for the configured systems, and every third-party plugin from the config.
+ *
+ * @example
+ * const host = await buildExecutorHost(config, { audit, logger, clock, secrets: [], configDir: '.' });
+ */
+export async function buildExecutorHost(
+  config: MillwrightConfig,
+  options: {
+    audit: AuditLog;
+    logger: Logger;
+    clock: Clock;
+    secrets: readonly string[];
+    configDir: string;
+    github?: GitHubClient | undefined;
+  },
+): Promise<ExecutorHost> {
+  const executors = new ExecutorHost(options);
+  await registerBuiltInExecutors(executors, config, options);
+  for (const plugin of config.executors) {
+    await executors.load(plugin.module, plugin.config, options.configDir);
+  }
+  return executors;
+}
+
+export const executorsModule = defineModule({
+  name: 'executors',
+  config: executorSections,
+  needs: ['config', 'configSecrets', 'audit'],
+  uses: ['github'],
+  provides: ['executors'],
+  async create({ services, clock, logger, configDir, onClose }) {
+    const executors = await buildExecutorHost(services.config, {
+      audit: services.audit,
+      logger,
+      clock,
+      secrets: services.configSecrets,
+      configDir,
+      github: services.github,
+    });
+    onClose(() => executors.close());
+    return { executors };
+  },
+});

@@ -1,0 +1,37 @@
+// The SLO module: SLOs and error budgets from Prometheus. Loaded only when prometheus is configured;
+// without it `budget` says so and the gate has no budget source.
+import type { z } from 'zod';
+import { defineModule } from '../core/module.js';
+import { sloSections } from './config.js';
+import type { SloService } from './slo-service.js';
+
+declare module '../config/schema.js' {
+  interface MillwrightConfig {
+    prometheus?: z.output<typeof sloSections.prometheus>;
+    slo: z.output<typeof sloSections.slo>;
+    slos: z.output<typeof sloSections.slos>;
+  }
+}
+
+declare module '../core/context.js' {
+  interface Services {
+    /** SLOs and error budgets; present only when `prometheus` is configured. */
+    slo?: SloService;
+  }
+}
+
+export const sloModule = defineModule({
+  name: 'slo',
+  config: sloSections,
+  needs: ['config', 'configFile'],
+  provides: ['slo'],
+  enabled: ({ config }) => config.prometheus !== undefined,
+  async create({ services, clock, logger }) {
+    const { createSloService } = await import('./slo-service.js');
+    const slo = await createSloService(
+      { path: services.configFile, config: services.config, secrets: [...services.configSecrets] },
+      { clock, logger: logger.child({ service: 'slo' }) },
+    );
+    return { slo };
+  },
+});

@@ -1,0 +1,21 @@
+// The store module: the embedded lowdb store under store.path, opened first and closed last.
+import { defineModule } from '../core/module.js';
+import { LowdbStore } from './lowdb-store.js';
+import type { Store } from './store.js';
+
+declare module '../core/context.js' {
+  interface Services {
+    store: Store;
+  }
+}
+
+export const storeModule = defineModule({
+  name: 'store',
+  needs: ['config'],
+  provides: ['store'],
+  async create({ services, clock, onClose }) {
+    const store = await LowdbStore.open(services.config.store.path, { clock });
+    onClose(() => store.close());
+    return { store };
+  },
+});

@@ -1,0 +1,34 @@
+// The sections of millwright.yml for the systems Millwright reads and changes: GitHub and Kubernetes.
+import { z } from 'zod';
+import { httpUrl, optionalText, text } from '../config/fields.js';
+
+export const upstreamSections = {
+  github: z
+    .strictObject({
+      baseUrl: httpUrl.default('https://api.github.com'),
+      token: optionalText,
+      // Repositories per GraphQL query when `deploys` lists every service; lower it if GitHub times out.
+      batchSize: z.int().min(1).max(100).default(50),
+      // Repositories runbooks may change (owner/repo or owner/*); absent means any the token reaches.
+      allowedRepos: z
+        .array(
+          z.string().regex(/^[A-Za-z0-9_.-]+\/([A-Za-z0-9_.-]+|\*)$/, {
+            error: 'expected owner/repo or owner/*, like acme/shop',
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+  kubernetes: z
+    .strictObject({
+      kubeconfig: optionalText,
+      context: optionalText,
+      allowedNamespaces: z.array(text).default(() => []),
+      // Replica counts the kubernetes executor's `scale` accepts (default 1..20).
+      scaleBounds: z
+        .strictObject({ min: z.int().min(0), max: z.int().min(0) })
+        .refine((b) => b.min <= b.max, { error: 'min must not be above max' })
+        .optional(),
+    })
+    .optional(),
+};

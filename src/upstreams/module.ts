@@ -1,0 +1,41 @@
+// The upstreams module: one GitHub client shared by the github executor and `deploys`, so both stop
+// at the same rate-limit gate. Kubernetes clients are built per context by their users.
+import type { z } from 'zod';
+import { defineModule } from '../core/module.js';
+import type { GitHubClient } from '../executors/github/client.js';
+import { upstreamSections } from './config.js';
+
+declare module '../config/schema.js' {
+  interface MillwrightConfig {
+    github?: z.output<typeof upstreamSections.github>;
+    kubernetes?: z.output<typeof upstreamSections.kubernetes>;
+  }
+}
+
+declare module '../core/context.js' {
+  interface Services {
+    /** Present when `github` is configured. */
+    github: GitHubClient | undefined;
+  }
+}
+
+export const upstreamsModule = defineModule({
+  name: 'upstreams',
+  config: upstreamSections,
+  configPaths: ['kubernetes.kubeconfig'],
+  needs: ['config'],
+  provides: ['github'],
+  async create({ services, clock, logger }) {
+    const { github } = services.config;
+    if (!github) return { github: undefined };
+    const { createGitHubClient } = await import('../executors/github/client.js');
+    return {
+      github: createGitHubClient({
+        baseUrl: github.baseUrl,
+        token: github.token,
+        logger: logger.child({ client: 'github' }),
+        clock,
+      }),
+    };
+  },
+});

@@ -5,11 +5,9 @@ import type { AccessDecision } from './access.js';
 import type { ActionSigner } from './action-token.js';
 import type { AuditLog, AuditOutcome, AuditRecord } from './audit.js';
 import type { Clock } from './clock.js';
-import type { EventBus } from './events.js';
 import type { Logger } from './logger.js';
-import type { CommandRegistry } from './registry.js';
+import type { MessageHandle } from './messages.js';
 import type { Reply } from './reply.js';
-import type { SurfaceHub } from './surfaces.js';
 
 /** Where a command came from. */
 export type Surface = 'shell' | 'slack' | 'teams' | 'alertmanager' | 'scheduler' | (string & {});
@@ -23,15 +21,7 @@ export interface Actor {
   roles: readonly string[];
 }
 
-/** A message already posted, which can be edited in place (chat.update, updateActivity). */
-export interface MessageHandle {
-  update(reply: Reply): Promise<void>;
-}
-
-/** How an adapter receives the replies a command posts while it runs. */
-export interface ReplySink {
-  send(reply: Reply): Promise<MessageHandle>;
-}
+export type { MessageHandle, Notifier, ReplySink } from './messages.js';
 
 /**
  * Everything a command may use. Core declares only what it owns; each feature adds its own service
@@ -43,17 +33,12 @@ export interface ReplySink {
  * }
  */
 export interface Services {
-  registry: CommandRegistry;
   /** The audit trail (src/audit implements it). */
   audit: AuditLog;
   /** Who may run what where (src/auth implements it). */
   access: AccessPolicy;
   /** Signs the buttons and forms a reply carries; the shared interaction flow verifies them on click. */
   actions: ActionSigner;
-  /** Typed domain events: services emit, notices and ledgers subscribe. */
-  events: EventBus;
-  /** The chat surfaces that are running: posts messages nobody asked for to the surface that owns the target. */
-  notices: SurfaceHub;
 }
 
 /** What the router and the interaction flow ask of access control. */
@@ -73,11 +58,6 @@ export interface Origin {
 /** The origin of the command a context belongs to. */
 export function originOf(ctx: Context): Origin {
   return { actor: ctx.actor, channel: ctx.channel, surface: ctx.surface, ref: ctx.ref };
-}
-
-/** Where unsolicited messages go: the chat adapter that is running (or the shell's output). */
-export interface Notifier {
-  post(target: string, reply: Reply): Promise<MessageHandle>;
 }
 
 /**

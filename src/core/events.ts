@@ -2,6 +2,13 @@
 // A feature adds its events to `DomainEvents` from its own folder by declaration merging.
 import type { Logger } from './logger.js';
 
+declare module './context.js' {
+  interface Services {
+    /** Typed domain events: services emit, notices and ledgers subscribe. */
+    events: EventBus;
+  }
+}
+
 /**
  * Every event name and its payload. Empty in core; features extend it.
  *

@@ -10,6 +10,13 @@ import type { ParsedLine } from './parser.js';
 import type { Reply } from './reply.js';
 import { nearest } from './suggest.js';
 
+declare module './context.js' {
+  interface Services {
+    /** Every command, for help and the router. */
+    registry: CommandRegistry;
+  }
+}
+
 export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'enum' | 'duration' | 'time';
 
 export interface OptionSpec {

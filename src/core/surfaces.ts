@@ -1,8 +1,16 @@
 // The chat surfaces that are running, as one place to post to: each surface says which targets it
 // owns, and a message nobody asked for (a notice, a digest) goes to the one that owns its target.
-import type { MessageHandle, Notifier } from './context.js';
+
 import { ErrorCode, MillwrightError } from './errors.js';
+import type { MessageHandle, Notifier } from './messages.js';
 import type { Reply } from './reply.js';
+
+declare module './context.js' {
+  interface Services {
+    /** The chat surfaces that are running: posts messages nobody asked for to the surface that owns the target. */
+    notices: SurfaceHub;
+  }
+}
 
 /** Where an incident is talked about. A surface that can create channels (Slack) offers one. */
 export interface IncidentRoom {

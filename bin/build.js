@@ -13,11 +13,7 @@ const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
 const outdir = path.resolve(root, values.outdir ?? 'dist');
 const relative = (file) => `./${path.relative(root, file).split(path.sep).join('/')}`;
 
-// The adapters load on first use (thunks); the commands are all registered at start.
-const adapters = readdirSync(path.join(root, 'adapters'), { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name)
-  .sort();
+// The commands are all registered at start; the adapters load on first use through their modules.
 const commands = readdirSync(path.join(root, 'commands'))
   .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.startsWith('_'))
   .sort();
@@ -25,7 +21,6 @@ const entry = [
   "export * from './src/main.ts';",
   ...commands.map((file, i) => `import command${i} from './commands/${file}';`),
   "globalThis[Symbol.for('millwright.bundle')] = {",
-  `  adapters: { ${adapters.map((name) => `${JSON.stringify(name)}: () => import('./adapters/${name}/index.ts')`).join(', ')} },`,
   `  commands: [${commands.map((_, i) => `command${i}`).join(', ')}],`,
   '};',
 ].join('\n');

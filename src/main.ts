@@ -32,11 +32,11 @@ import {
 import { type Deploys, emptyCatalogDeploys } from './deploys/deploys.js';
 import { DigestService } from './digests/index.js';
 import { registerBuiltInExecutors } from './executors/builtins.js';
-import type { GitHubClient } from './executors/github/client.js';
 import { ExecutorHost } from './executors/host.js';
 import { IncidentService, sloIncidentNumbers } from './incidents/index.js';
 import { loadRunbooks, RunbookService } from './runbooks/index.js';
 import { LowdbStore, type Store } from './store/index.js';
+import type { GitHubClient } from './upstreams/github/client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** commands/ and adapters/ sit beside src/ both in the repo (tsx) and in dist/. */
@@ -121,7 +121,7 @@ export async function buildRuntime(
     );
     // One GitHub client for the executor and `deploys`, so both stop at the same rate-limit gate.
     const github = config.github
-      ? (await import('./executors/github/client.js')).createGitHubClient({
+      ? (await import('./upstreams/github/client.js')).createGitHubClient({
           baseUrl: config.github.baseUrl,
           token: config.github.token,
           logger: logger.child({ client: 'github' }),

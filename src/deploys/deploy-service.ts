@@ -9,7 +9,6 @@ import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js
 import type { Logger } from '../core/logger.js';
 import { abortableSleep } from '../core/retry.js';
 import { nearest } from '../core/suggest.js';
-import type { GitHubClient } from '../executors/github/index.js';
 import {
   type CallOptions,
   describeDeployment,
@@ -18,6 +17,7 @@ import {
   type RetryPolicy,
 } from '../executors/kubernetes/index.js';
 import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
+import type { GitHubClient } from '../upstreams/github/index.js';
 import { Limiter } from './bounded.js';
 import {
   ClusterConnections,

@@ -9,18 +9,18 @@ import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js
 import type { Logger } from '../core/logger.js';
 import { abortableSleep } from '../core/retry.js';
 import { nearest } from '../core/suggest.js';
+import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
+import type { GitHubClient } from '../upstreams/github/index.js';
 import {
   type CallOptions,
+  ClusterConnections,
   describeDeployment,
   type KubernetesClient,
   listReplicaSets,
   type RetryPolicy,
-} from '../executors/kubernetes/index.js';
-import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
-import type { GitHubClient } from '../upstreams/github/index.js';
+} from '../upstreams/kubernetes/index.js';
 import { Limiter } from './bounded.js';
 import {
-  ClusterConnections,
   type DeploymentReading,
   listNamespaceDeployments,
   namedDeployments,

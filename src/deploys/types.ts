@@ -1,8 +1,8 @@
 // What `deploys` knows about a service: its rollout state merged from Kubernetes and GitHub, the
 // problems met on the way, and the shapes of the detail and watch answers.
 import type { MillwrightConfig } from '../config/index.js';
-import type { DeploymentStatus, PodSummary, ReplicaSetRevision } from '../executors/kubernetes/index.js';
 import type { GitHubDeployment } from '../upstreams/github/index.js';
+import type { DeploymentStatus, PodSummary, ReplicaSetRevision } from '../upstreams/kubernetes/index.js';
 import type { DeploymentReading } from './cluster.js';
 import type { DriftVerdict } from './drift.js';
 

@@ -3,17 +3,17 @@
 import type { Clock } from '../../core/clock.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { type CallOptions, connectKubernetes, type RetryPolicy } from '../../upstreams/kubernetes/client.js';
+import { type DeploymentStatus, getDeploymentStatus } from '../../upstreams/kubernetes/deployments.js';
+import { checkName, checkNamespace, quoteInput } from '../../upstreams/kubernetes/names.js';
+import { listPods, tailLogs } from '../../upstreams/kubernetes/pods.js';
 import {
   EXECUTOR_PROTOCOL_VERSION,
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
 } from '../types.js';
-import { type CallOptions, connectKubernetes, type RetryPolicy } from './client.js';
-import { type DeploymentStatus, getDeploymentStatus } from './deployments.js';
 import { DEFAULT_SCALE_BOUNDS, KUBERNETES_CONFIG_SCHEMA, kubernetesActions } from './metadata.js';
-import { checkName, checkNamespace, quoteInput } from './names.js';
-import { listPods, tailLogs } from './pods.js';
 import { restartDeployment, type ScaleBounds, scaleDeployment, undoDeployment } from './rollouts.js';
 
 export interface KubernetesExecutorOptions {

@@ -1,14 +1,16 @@
 // What the kubernetes executor offers (action schemas and its config schema), kept apart from the
 // client so Millwright can load runbooks without loading @kubernetes/client-node.
+
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../../upstreams/kubernetes/names.js';
+import { MAX_LOG_LINES } from '../../upstreams/kubernetes/pods.js';
 import type { ActionMetadata, JsonSchema } from '../types.js';
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names.js';
 import type { ScaleBounds } from './rollouts.js';
 
 /** Replica counts `scale` accepts unless the config says otherwise. */
 export const DEFAULT_SCALE_BOUNDS: ScaleBounds = { min: 1, max: 20 };
 
 /** Longest log tail `logs` returns. */
-export const MAX_LOG_LINES = 500;
+export { MAX_LOG_LINES };
 
 const namespaceSchema = {
   type: 'string',

@@ -8,7 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
-import type { CallOptions, KubernetesClient } from './client.js';
+import type { CallOptions, KubernetesClient } from '../../upstreams/kubernetes/client.js';
 import {
   type ContainerImage,
   type DeploymentTarget,
@@ -18,8 +18,8 @@ import {
   POD_TEMPLATE_HASH,
   REVISION_ANNOTATION,
   readDeployment,
-} from './deployments.js';
-import { checkName } from './names.js';
+} from '../../upstreams/kubernetes/deployments.js';
+import { checkName } from '../../upstreams/kubernetes/names.js';
 
 /** The annotation `kubectl rollout restart` stamps on the pod template. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';

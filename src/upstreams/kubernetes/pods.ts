@@ -6,7 +6,6 @@ import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import { redactText } from '../../core/redact.js';
 import type { CallOptions, KubernetesClient } from './client.js';
 import { type DeploymentTarget, POD_TEMPLATE_HASH, readDeployment, selectorString } from './deployments.js';
-import { MAX_LOG_LINES } from './metadata.js';
 import { checkName } from './names.js';
 
 export interface ContainerSummary {
@@ -49,8 +48,8 @@ export interface PodSummary {
   containers: ContainerSummary[];
 }
 
-/** At most this many log lines come back, whatever is asked. */
-export { MAX_LOG_LINES };
+/** At most this many log lines come back, whatever is asked (the `logs` action's limit too). */
+export const MAX_LOG_LINES = 500;
 
 const MAX_LOG_BYTES = 512 * 1024;
 

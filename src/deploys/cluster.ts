@@ -5,21 +5,11 @@ import { ErrorCode, MillwrightError } from '../core/errors.js';
 import {
   type CallOptions,
   checkName,
-  type DeploymentStatus,
   type KubernetesClient,
   summarizeDeployment,
 } from '../upstreams/kubernetes/index.js';
-import { type RunningRevision, runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
-import type { ServiceKubernetes } from './types.js';
-
-/** One deployment of a service as `deploys` needs it. */
-export interface DeploymentReading {
-  status: DeploymentStatus;
-  /** The container whose image is the service's version (named after the deployment, else the first). */
-  container: string | null;
-  image: string | null;
-  running: RunningRevision | null;
-}
+import { runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
+import type { DeploymentReading, ServiceKubernetes } from './types.js';
 
 /**
  * The deployments behind a service: the ones it names, else those its label selector matches, else

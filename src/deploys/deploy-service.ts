@@ -9,7 +9,6 @@ import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js
 import type { Logger } from '../core/logger.js';
 import { abortableSleep } from '../core/retry.js';
 import { nearest } from '../core/suggest.js';
-import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
 import type { GitHubClient } from '../upstreams/github/index.js';
 import {
   type CallOptions,
@@ -21,7 +20,6 @@ import {
 } from '../upstreams/kubernetes/index.js';
 import { Limiter } from './bounded.js';
 import {
-  type DeploymentReading,
   listNamespaceDeployments,
   namedDeployments,
   pickDeployments,
@@ -32,9 +30,12 @@ import { combineDrift, type DriftVerdict, judgeDrift } from './drift.js';
 import { readDeploymentHistory, readLatestSides } from './github-history.js';
 import { compareRevision, imageVersion, runningRevision, shortSha } from './image-revision.js';
 import {
+  type DeployHistory,
   type DeploymentDetail,
+  type DeploymentReading,
   type DeployProblem,
   type GitHubSide,
+  type RecentDeploy,
   type ServiceDetail,
   type ServiceEntry,
   type ServiceOverview,

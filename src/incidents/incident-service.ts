@@ -9,16 +9,10 @@ import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../c
 import type { Logger } from '../core/logger.js';
 import { type Block, context, fields, header, list, type Reply, table, text } from '../core/reply.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
+import type { DeployHistory } from '../deploys/types.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
-import type {
-  DeployHistory,
-  Incident,
-  IncidentEvent,
-  IncidentNumbers,
-  IncidentRoom,
-  IncidentStatus,
-} from './types.js';
+import type { Incident, IncidentEvent, IncidentNumbers, IncidentRoom, IncidentStatus } from './types.js';
 
 export interface ServiceContacts {
   owners?: readonly string[];

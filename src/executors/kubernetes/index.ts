@@ -5,12 +5,12 @@ export {
   DEFAULT_SCALE_BOUNDS,
   type KubernetesExecutorOptions,
 } from './executor.js';
+export type { ScaleBounds } from './inputs.js';
 export {
   RESTARTED_AT_ANNOTATION,
   type RestartResult,
   restartDeployment,
   restartPatch,
-  type ScaleBounds,
   type ScaleResult,
   scaleDeployment,
   type UndoResult,

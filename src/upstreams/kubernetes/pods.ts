@@ -53,6 +53,11 @@ export const MAX_LOG_LINES = 500;
 
 const MAX_LOG_BYTES = 512 * 1024;
 
+/** The refusal of a log tail length outside 1..MAX_LOG_LINES. */
+export function badLogLines(lines: unknown): MillwrightError {
+  return badArgument(`lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(lines)}`);
+}
+
 /**
  * Summarises a pod the way `kubectl get pods` derives its STATUS, plus the reason behind it.
  *
@@ -265,11 +270,7 @@ export async function tailLogs(
 ): Promise<PodLogs> {
   const namespace = client.namespace(request.namespace);
   const wanted = request.lines ?? 100;
-  if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_LOG_LINES) {
-    throw badArgument(
-      `lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(wanted)}`,
-    );
-  }
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_LOG_LINES) throw badLogLines(wanted);
   const container =
     request.container === undefined ? undefined : checkName(request.container, 'container', 'label');
   let pod: string;

@@ -122,7 +122,9 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
         bounds,
         deployment: { namespace: input.namespace, name: input.deployment ?? '' },
       };
-      return (KUBERNETES_ACTION_HANDLERS[name] as ActionHandler<KubernetesActionName>)(input as never, run);
+      // The input was parsed with inputs[name]; TypeScript cannot tie that to the handler's type by itself.
+      const handler = KUBERNETES_ACTION_HANDLERS[name] as ActionHandler<KubernetesActionName>;
+      return handler(input as never, run);
     },
   } satisfies Executor;
 }

@@ -10,12 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/app.js';
 import { fixedClock, silentLogger } from '../src/core/index.js';
 import { DEFAULT_CONCURRENCY, Limiter } from '../src/deploys/index.js';
+import { buildRuntime, createRouter } from '../src/main.js';
 import {
   DEFAULT_BATCH_SIZE,
   latestDeploymentsQuery,
   latestDeploymentsVariables,
-} from '../src/executors/github/latest-deployments.js';
-import { buildRuntime, createRouter } from '../src/main.js';
+} from '../src/upstreams/github/latest-deployments.js';
 import { startGitHubApi } from '../test/doubles/github-api.js';
 import { loadKubernetesScenario, startKubernetesApi } from '../test/doubles/kubernetes-api.js';
 

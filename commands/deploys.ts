@@ -32,7 +32,7 @@ import type {
   WatchResult,
   WatchSnapshot,
 } from '../src/deploys/index.js';
-import type { GitHubDeployment } from '../src/executors/github/index.js';
+import type { GitHubDeployment } from '../src/upstreams/github/index.js';
 
 const WATCH_TIMEOUT_MS = 10 * 60_000;
 const WATCH_TIMEOUT_MAX_MS = 60 * 60_000;

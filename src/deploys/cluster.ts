@@ -1,88 +1,16 @@
-// The Kubernetes side of a service: one client per kubeconfig context (made once, reused), and the
-// service's deployments read by name or by label selector, with what commit each one runs.
-import type { V1Deployment } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.js';
+// The Kubernetes side of a service: its deployments read by name or by label selector, and what
+// commit each one runs. Clients per context come from src/upstreams/kubernetes.
+
 import { ErrorCode, MillwrightError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { V1Deployment } from '../upstreams/kubernetes/index.js';
 import {
   type CallOptions,
   checkName,
-  connectKubernetes,
-  type DeploymentStatus,
   type KubernetesClient,
-  type RetryPolicy,
   summarizeDeployment,
-} from '../executors/kubernetes/index.js';
-import { ConnectionPool } from './connection-pool.js';
-import { type RunningRevision, runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
-import type { ServiceKubernetes } from './types.js';
-
-/** One deployment of a service as `deploys` needs it. */
-export interface DeploymentReading {
-  status: DeploymentStatus;
-  /** The container whose image is the service's version (named after the deployment, else the first). */
-  container: string | null;
-  image: string | null;
-  running: RunningRevision | null;
-}
-
-export interface ClusterConnectionsOptions {
-  /** kubeconfig path (config `kubernetes.kubeconfig`); the default loading rules when absent. */
-  kubeconfigPath?: string | undefined;
-  /** kubeconfig text, for tests and for embedding; wins over the path. */
-  kubeconfigYaml?: string | undefined;
-  /** Context for services that name none (config `kubernetes.context`). */
-  defaultContext?: string | undefined;
-  logger: Logger;
-  clock: Clock;
-  retries?: RetryPolicy | undefined;
-  /** Deadline of one API call; default 10 s. */
-  callTimeoutMs?: number | undefined;
-}
-
-/**
- * Clients per kubeconfig context, made on first use, sharing kept-open connections. A context that
- * cannot be loaded is not kept, so a kubeconfig mounted later is picked up on the next read.
- *
- * @example
- * const clusters = new ClusterConnections({ kubeconfigPath: '~/.kube/config', logger, clock });
- * const cluster = clusters.client('prod');
- */
-export class ClusterConnections {
-  readonly #clients = new Map<string, KubernetesClient>();
-  readonly #pool = new ConnectionPool();
-
-  constructor(private readonly options: ClusterConnectionsOptions) {}
-
-  /** The client for `context` (or the default one); throws `millwright_not_configured` when it cannot load. */
-  client(context?: string): KubernetesClient {
-    const wanted = context ?? this.options.defaultContext;
-    const key = wanted ?? '';
-    const known = this.#clients.get(key);
-    if (known) return known;
-    const client = connectKubernetes({
-      ...(this.options.kubeconfigYaml !== undefined
-        ? { kubeconfigYaml: this.options.kubeconfigYaml }
-        : this.options.kubeconfigPath !== undefined
-          ? { kubeconfigPath: this.options.kubeconfigPath }
-          : {}),
-      ...(wanted !== undefined ? { context: wanted } : {}),
-      logger: this.options.logger,
-      clock: this.options.clock,
-      ...(this.options.retries ? { retries: this.options.retries } : {}),
-      defaultTimeoutMs: this.options.callTimeoutMs ?? 10_000,
-    });
-    const pooled = this.#pool.wrap(client);
-    this.#clients.set(key, pooled);
-    return pooled;
-  }
-
-  /** Closes the connections kept open between reads. */
-  close(): void {
-    this.#pool.close();
-    this.#clients.clear();
-  }
-}
+} from '../upstreams/kubernetes/index.js';
+import { runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
+import type { DeploymentReading, ServiceKubernetes } from './types.js';
 
 /**
  * The deployments behind a service: the ones it names, else those its label selector matches, else

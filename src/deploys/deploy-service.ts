@@ -2,26 +2,24 @@
 // deployed, for every service in parallel (bounded), one service in detail, or one rollout watched.
 
 import { setMaxListeners } from 'node:events';
-import type { V1Deployment } from '@kubernetes/client-node';
 import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { abortableSleep } from '../core/retry.js';
 import { nearest } from '../core/suggest.js';
-import type { GitHubClient } from '../executors/github/index.js';
+import type { GitHubClient } from '../upstreams/github/index.js';
+import type { V1Deployment } from '../upstreams/kubernetes/index.js';
 import {
   type CallOptions,
+  ClusterConnections,
   describeDeployment,
   type KubernetesClient,
   listReplicaSets,
   type RetryPolicy,
-} from '../executors/kubernetes/index.js';
-import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
+} from '../upstreams/kubernetes/index.js';
 import { Limiter } from './bounded.js';
 import {
-  ClusterConnections,
-  type DeploymentReading,
   listNamespaceDeployments,
   namedDeployments,
   pickDeployments,
@@ -32,9 +30,12 @@ import { combineDrift, type DriftVerdict, judgeDrift } from './drift.js';
 import { readDeploymentHistory, readLatestSides } from './github-history.js';
 import { compareRevision, imageVersion, runningRevision, shortSha } from './image-revision.js';
 import {
+  type DeployHistory,
   type DeploymentDetail,
+  type DeploymentReading,
   type DeployProblem,
   type GitHubSide,
+  type RecentDeploy,
   type ServiceDetail,
   type ServiceEntry,
   type ServiceOverview,

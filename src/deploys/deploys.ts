@@ -1,9 +1,8 @@
 // What the rest of Millwright may ask about deployments; DeployService answers it for a catalog, and
 // an empty catalog answers it without loading the Kubernetes client library at all.
 import { ErrorCode, MillwrightError } from '../core/errors.js';
-import type { RecentDeploy } from '../incidents/types.js';
 import type { WatchOptions } from './deploy-service.js';
-import type { ServiceDetail, ServiceOverview, WatchResult } from './types.js';
+import type { RecentDeploy, ServiceDetail, ServiceOverview, WatchResult } from './types.js';
 
 export interface Deploys {
   services(): string[];

@@ -1,6 +1,6 @@
 // Drift: whether the cluster runs what GitHub last deployed successfully to the service's
 // environment, and in plain words why not (or why Millwright cannot tell).
-import type { GitHubDeployment } from '../executors/github/index.js';
+import type { GitHubDeployment } from '../upstreams/github/index.js';
 import {
   compareRevision,
   type RunningRevision,

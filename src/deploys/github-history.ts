@@ -1,9 +1,9 @@
 // The GitHub side of a service: its newest deployments and the last successful one, read in batches
 // for the list (GraphQL) and per environment for the detail view (REST).
 import type { MillwrightError } from '../core/errors.js';
-import type { GitHubClient } from '../executors/github/client.js';
-import { type GitHubDeployment, listDeployments } from '../executors/github/deployments.js';
-import { readLatestDeployments } from '../executors/github/latest-deployments.js';
+import type { GitHubClient } from '../upstreams/github/client.js';
+import { type GitHubDeployment, listDeployments } from '../upstreams/github/deployments.js';
+import { readLatestDeployments } from '../upstreams/github/latest-deployments.js';
 import type { GitHubSide, ServiceGitHub } from './types.js';
 
 /** How far back the last successful deployment is looked for. */

@@ -1,6 +1,6 @@
 // Which commit a running container image is: read from the image tag (a commit sha or a release
 // version) or from the OCI source-revision annotation, and compared with a GitHub deployment.
-import type { GitHubDeployment } from '../executors/github/index.js';
+import type { GitHubDeployment } from '../upstreams/github/index.js';
 
 /** The OCI image-spec annotation for the source revision; Millwright reads it from the pod template. */
 export const SOURCE_REVISION_ANNOTATION = 'org.opencontainers.image.revision';

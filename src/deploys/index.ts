@@ -1,9 +1,8 @@
 // Public face of deployment status: the service, its answers, drift and image-to-commit rules.
-import type { DeployHistory, RecentDeploy } from '../incidents/types.js';
 import type { DeployService } from './deploy-service.js';
+import type { DeployHistory, RecentDeploy } from './types.js';
 
 export { Limiter } from './bounded.js';
-export type { DeploymentReading } from './cluster.js';
 export {
   type Concurrency,
   createDeployService,

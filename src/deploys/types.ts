@@ -1,15 +1,24 @@
 // What `deploys` knows about a service: its rollout state merged from Kubernetes and GitHub, the
 // problems met on the way, and the shapes of the detail and watch answers.
 import type { MillwrightConfig } from '../config/index.js';
-import type { GitHubDeployment } from '../executors/github/index.js';
-import type { DeploymentStatus, PodSummary, ReplicaSetRevision } from '../executors/kubernetes/index.js';
-import type { DeploymentReading } from './cluster.js';
+import type { GitHubDeployment } from '../upstreams/github/index.js';
+import type { DeploymentStatus, PodSummary, ReplicaSetRevision } from '../upstreams/kubernetes/index.js';
 import type { DriftVerdict } from './drift.js';
+import type { RunningRevision } from './image-revision.js';
 
 /** One entry of the service catalog (`services.NAME` in millwright.yml). */
 export type ServiceEntry = MillwrightConfig['services'][string];
 export type ServiceKubernetes = NonNullable<ServiceEntry['kubernetes']>;
 export type ServiceGitHub = NonNullable<ServiceEntry['github']>;
+
+/** One deployment of a service as `deploys` needs it. */
+export interface DeploymentReading {
+  status: DeploymentStatus;
+  /** The container whose image is the service's version (named after the deployment, else the first). */
+  container: string | null;
+  image: string | null;
+  running: RunningRevision | null;
+}
 
 /**
  * A service's rollout state, worst first when sorted: `failed` (a rollout gave up), `error` (the
@@ -100,4 +109,17 @@ export interface WatchSnapshot {
 export interface WatchResult {
   outcome: WatchOutcome;
   last: WatchSnapshot;
+}
+
+/** A deploy of a service as an incident brief and a digest list it: when, what, who, where to look. */
+export interface RecentDeploy {
+  at: string;
+  what: string;
+  by: string;
+  link?: string;
+}
+
+/** Where the incident service reads a service's recent deploys from (backed by `deploys`). */
+export interface DeployHistory {
+  recentDeploys(service: string, since: Date): Promise<RecentDeploy[]>;
 }

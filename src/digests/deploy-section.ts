@@ -1,7 +1,7 @@
 // Deploys in a digest: what shipped since the last digest (GitHub deployments and rollouts the
 // cluster made), and which services run something other than what was last deployed.
 import { type Block, context, list, table, text } from '../core/reply.js';
-import type { RecentDeploy } from '../incidents/types.js';
+import type { RecentDeploy } from '../deploys/types.js';
 import { plural, type SectionInput, type SectionResult, when } from './section.js';
 
 const TITLE = text('*Deploys*');

@@ -2,7 +2,8 @@
 // (no Prometheus, no deploys yet) becomes a sentence in the digest instead of a failure.
 import type { AuditRecord } from '../audit/types.js';
 import type { ChangeRequest } from '../changes/types.js';
-import type { Incident, RecentDeploy } from '../incidents/types.js';
+import type { RecentDeploy } from '../deploys/types.js';
+import type { Incident } from '../incidents/types.js';
 import type { LoadedRunbook } from '../runbooks/catalog.js';
 import type { Slo, SloEvaluation } from '../slo/index.js';
 

@@ -4,7 +4,7 @@ import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { GitHubClient } from './github/client.js';
+import type { GitHubClient } from '../upstreams/github/client.js';
 import { createGitHubExecutor } from './github/executor.js';
 import type { ExecutorHost } from './host.js';
 import { createHttpExecutor } from './http/index.js';

@@ -6,9 +6,9 @@ import type { AuditLog } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { defineModule } from '../core/module.js';
+import type { GitHubClient } from '../upstreams/github/client.js';
 import { registerBuiltInExecutors } from './builtins.js';
 import { executorSections } from './config.js';
-import type { GitHubClient } from './github/client.js';
 import { ExecutorHost } from './host.js';
 
 declare module '../config/schema.js' {

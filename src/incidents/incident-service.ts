@@ -10,9 +10,10 @@ import type { Logger } from '../core/logger.js';
 import { type Block, context, fields, header, list, type Reply, table, text } from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
+import type { DeployHistory } from '../deploys/types.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
-import type { DeployHistory, Incident, IncidentEvent, IncidentNumbers, IncidentStatus } from './types.js';
+import type { Incident, IncidentEvent, IncidentNumbers, IncidentStatus } from './types.js';
 
 export interface ServiceContacts {
   owners?: readonly string[];

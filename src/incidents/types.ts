@@ -48,14 +48,3 @@ export interface IncidentNumbers {
   status(service: string, at: Date): Promise<SloStatus[]>;
   impact(service: string, from: Date, to: Date): Promise<SloImpact[]>;
 }
-
-export interface RecentDeploy {
-  at: string;
-  what: string;
-  by: string;
-  link?: string;
-}
-
-export interface DeployHistory {
-  recentDeploys(service: string, since: Date): Promise<RecentDeploy[]>;
-}

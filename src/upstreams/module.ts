@@ -2,8 +2,8 @@
 // at the same rate-limit gate. Kubernetes clients are built per context by their users.
 import type { z } from 'zod';
 import { defineModule } from '../core/module.js';
-import type { GitHubClient } from '../executors/github/client.js';
 import { upstreamSections } from './config.js';
+import type { GitHubClient } from './github/client.js';
 
 declare module '../config/schema.js' {
   interface MillwrightConfig {
@@ -28,7 +28,7 @@ export const upstreamsModule = defineModule({
   async create({ services, clock, logger }) {
     const { github } = services.config;
     if (!github) return { github: undefined };
-    const { createGitHubClient } = await import('../executors/github/client.js');
+    const { createGitHubClient } = await import('./github/client.js');
     return {
       github: createGitHubClient({
         baseUrl: github.baseUrl,

@@ -3,7 +3,7 @@
 import type http from 'node:http';
 import https from 'node:https';
 import { HttpMethod, type ObservableMiddleware, RequestContext } from '@kubernetes/client-node';
-import { ConnectionPool } from '../../src/deploys/connection-pool.js';
+import { ConnectionPool } from '../../src/upstreams/kubernetes/connection-pool.js';
 
 async function agentAfter(pool: ConnectionPool, agent: http.Agent): Promise<http.Agent | undefined> {
   const request = new RequestContext(

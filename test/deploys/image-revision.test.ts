@@ -8,7 +8,7 @@ import {
   parseImage,
   runningRevision,
 } from '../../src/deploys/index.js';
-import type { GitHubDeployment } from '../../src/executors/github/index.js';
+import type { GitHubDeployment } from '../../src/upstreams/github/index.js';
 
 function deployment(overrides: Partial<GitHubDeployment>): GitHubDeployment {
   return {

@@ -2,7 +2,7 @@
 // failing cluster or repository is an error on that row, never a failed command.
 import { fixedClock, replyToText, silentLogger, type TableBlock } from '../../src/core/index.js';
 import { createDeployService } from '../../src/deploys/index.js';
-import { createGitHubClient } from '../../src/executors/github/index.js';
+import { createGitHubClient } from '../../src/upstreams/github/index.js';
 import { startTestBot, TEST_ACCESS, type TestBot } from '../helpers/runtime.js';
 import { type Fleet, GITHUB_TOKEN, NOW, startFleet } from './fleet.js';
 

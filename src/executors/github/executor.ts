@@ -5,6 +5,19 @@ import type { Clock } from '../../core/clock.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { closest } from '../../core/suggest.js';
+import type { GitHubClient, GitHubRetryOptions } from '../../upstreams/github/client.js';
+import {
+  type GitHubDeployment,
+  listDeployments,
+  type ReadOptions,
+} from '../../upstreams/github/deployments.js';
+import {
+  getWorkflow,
+  getWorkflowRun,
+  listWorkflowRuns,
+  resolveRef,
+  type WorkflowRunSummary,
+} from '../../upstreams/github/workflows.js';
 import { withInputSchema } from '../input-schema.js';
 import {
   type ActionMetadata,
@@ -14,8 +27,7 @@ import {
   type Executor,
   type ExecutorMetadata,
 } from '../types.js';
-import type { GitHubClient, GitHubRetryOptions } from './client.js';
-import { createDeployment, type GitHubDeployment, listDeployments, type ReadOptions } from './deployments.js';
+import { createDeployment } from './create-deployment.js';
 import {
   createDeploymentInput,
   dispatchWorkflowInput,
@@ -24,15 +36,7 @@ import {
   parseInput,
   rerunFailedJobsInput,
 } from './inputs.js';
-import {
-  dispatchWorkflow,
-  getWorkflow,
-  getWorkflowRun,
-  listWorkflowRuns,
-  rerunFailedJobs,
-  resolveRef,
-  type WorkflowRunSummary,
-} from './workflows.js';
+import { dispatchWorkflow, rerunFailedJobs } from './workflows.js';
 
 export interface GitHubExecutorOptions {
   /** REST API root (config `github.baseUrl`). Ignored when `client` is given. */
@@ -277,7 +281,7 @@ export function createGitHubExecutor(options: GitHubExecutorOptions): Executor {
     ? Promise.resolve(options.client)
     : undefined;
   const connect = () =>
-    (client ??= import('./client.js').then(({ createGitHubClient }) =>
+    (client ??= import('../../upstreams/github/client.js').then(({ createGitHubClient }) =>
       createGitHubClient({
         baseUrl: options.baseUrl ?? 'https://api.github.com',
         token: options.token,

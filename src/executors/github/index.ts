@@ -1,26 +1,5 @@
-// Public face of the github executor and of the GitHub readers other features reuse (deploys).
-export {
-  createGitHubClient,
-  type GitHubClient,
-  type GitHubClientOptions,
-  type GitHubRetryOptions,
-  webUrlFor,
-} from './client.js';
-export {
-  createDeployment,
-  type DeploymentState,
-  type GitHubDeployment,
-  listDeployments,
-  type ReadOptions,
-} from './deployments.js';
+// Public face of the github executor: the workflow and deployment writes runbooks make. The client
+// and the readers it shares with `deploys` live in src/upstreams/github.
+export { createDeployment } from './create-deployment.js';
 export { createGitHubExecutor, type GitHubExecutorOptions } from './executor.js';
-export { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
-export {
-  dispatchWorkflow,
-  getWorkflow,
-  getWorkflowRun,
-  listWorkflowRuns,
-  rerunFailedJobs,
-  resolveRef,
-  type WorkflowRunSummary,
-} from './workflows.js';
+export { dispatchWorkflow, rerunFailedJobs } from './workflows.js';

@@ -2,6 +2,7 @@
 // a runbook linter sees and the check run before any request are the same rules.
 import { z } from 'zod';
 import { badArgument, type MillwrightError } from '../../core/errors.js';
+import { RUN_STATES } from '../../upstreams/github/workflows.js';
 
 /** A user or organisation: letters, digits and single inner hyphens, at most 39 (underscore for managed users). */
 export const OWNER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
@@ -29,25 +30,6 @@ export const DESCRIPTION_PATTERN = /^[^\p{Cc}`$]{0,140}$/u;
 /** A commit status context name (`ci/build`). */
 export const CONTEXT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 ._:/()-]{0,99}$/;
 export const TASK_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:_.-]{0,49}$/;
-
-/** Workflow run states GitHub filters on (`status=` takes a status or a conclusion). */
-export const RUN_STATES = [
-  'completed',
-  'action_required',
-  'cancelled',
-  'failure',
-  'neutral',
-  'skipped',
-  'stale',
-  'success',
-  'timed_out',
-  'in_progress',
-  'queued',
-  'requested',
-  'waiting',
-  'pending',
-] as const;
-export type RunState = (typeof RUN_STATES)[number];
 
 const owner = z
   .string()

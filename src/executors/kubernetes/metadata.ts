@@ -1,42 +1,44 @@
-// What the kubernetes executor offers (action schemas and its config schema), kept apart from the
+// What the kubernetes executor offers (action metadata and its config schema), kept apart from the
 // client so Millwright can load runbooks without loading @kubernetes/client-node.
+
+import { DNS1123_LABEL } from '../../upstreams/kubernetes/names.js';
+import { MAX_LOG_LINES } from '../../upstreams/kubernetes/pods.js';
+import { withInputSchema } from '../input-schema.js';
 import type { ActionMetadata, JsonSchema } from '../types.js';
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names.js';
-import type { ScaleBounds } from './rollouts.js';
+import {
+  type KubernetesActionName,
+  type KubernetesInputs,
+  kubernetesInputs,
+  type ScaleBounds,
+} from './inputs.js';
 
 /** Replica counts `scale` accepts unless the config says otherwise. */
 export const DEFAULT_SCALE_BOUNDS: ScaleBounds = { min: 1, max: 20 };
 
 /** Longest log tail `logs` returns. */
-export const MAX_LOG_LINES = 500;
-
-const namespaceSchema = {
-  type: 'string',
-  pattern: DNS1123_LABEL,
-  maxLength: 63,
-  description: 'Kubernetes namespace (must be in kubernetes.allowedNamespaces)',
-};
-const deploymentSchema = {
-  type: 'string',
-  pattern: DNS1123_SUBDOMAIN,
-  maxLength: 253,
-  description: 'Deployment name (DNS-1123)',
-};
+export { MAX_LOG_LINES };
 
 function objectSchema(properties: Record<string, JsonSchema>, required: string[]): JsonSchema {
   return { type: 'object', properties, required, additionalProperties: false };
 }
 
-const target = { namespace: namespaceSchema, deployment: deploymentSchema };
-
-export function kubernetesActions(bounds: ScaleBounds): Record<string, ActionMetadata> {
-  return {
+/**
+ * Each action's metadata; its input schema is the JSON Schema of `inputs` (the schemas the executor
+ * checks input with), derived on first read.
+ *
+ * @example
+ * kubernetesActions(DEFAULT_SCALE_BOUNDS).scale.effect // 'write'
+ */
+export function kubernetesActions(
+  bounds: ScaleBounds,
+  inputs: KubernetesInputs = kubernetesInputs(bounds),
+): Record<KubernetesActionName, ActionMetadata> {
+  const offered: Record<KubernetesActionName, Omit<ActionMetadata, 'input'>> = {
     'rollout-status': {
       description:
         'How a deployment rollout stands: healthy, progressing, degraded, failed or paused, with replicas, conditions, images and revision',
       effect: 'read',
       dryRun: 'native',
-      input: objectSchema(target, ['namespace', 'deployment']),
       output: objectSchema(
         {
           state: { type: 'string', enum: ['healthy', 'progressing', 'degraded', 'failed', 'paused'] },
@@ -55,7 +57,6 @@ export function kubernetesActions(bounds: ScaleBounds): Record<string, ActionMet
       description: 'Rolling restart of a deployment, the same patch `kubectl rollout restart` sends',
       effect: 'write',
       dryRun: 'native',
-      input: objectSchema(target, ['namespace', 'deployment']),
       output: objectSchema(
         { restartedAt: { type: 'string' }, previousRevision: { type: ['integer', 'null'] } },
         [],
@@ -66,18 +67,6 @@ export function kubernetesActions(bounds: ScaleBounds): Record<string, ActionMet
       effect: 'write',
       idempotent: true,
       dryRun: 'native',
-      input: objectSchema(
-        {
-          ...target,
-          replicas: {
-            type: 'integer',
-            minimum: bounds.min,
-            maximum: bounds.max,
-            description: 'Wanted replicas',
-          },
-        },
-        ['namespace', 'deployment', 'replicas'],
-      ),
       output: objectSchema(
         {
           previousReplicas: { type: 'integer' },
@@ -92,17 +81,6 @@ export function kubernetesActions(bounds: ScaleBounds): Record<string, ActionMet
         'Roll a deployment back to its previous ReplicaSet revision (or a given one), like `kubectl rollout undo`',
       effect: 'write',
       dryRun: 'native',
-      input: objectSchema(
-        {
-          ...target,
-          toRevision: {
-            type: 'integer',
-            minimum: 1,
-            description: 'Revision to restore; the previous one when absent',
-          },
-        },
-        ['namespace', 'deployment'],
-      ),
       output: objectSchema(
         {
           fromRevision: { type: ['integer', 'null'] },
@@ -118,45 +96,23 @@ export function kubernetesActions(bounds: ScaleBounds): Record<string, ActionMet
         "A deployment's pods: phase, ready, restarts, reason (CrashLoopBackOff, ImagePullBackOff, OOMKilled) and age",
       effect: 'read',
       dryRun: 'native',
-      input: objectSchema(target, ['namespace', 'deployment']),
       output: objectSchema({ pods: { type: 'array' }, notReady: { type: 'integer' } }, ['pods']),
     },
     logs: {
       description: `The last lines (at most ${MAX_LOG_LINES}) of a pod's log, or of the deployment's first pod`,
       effect: 'read',
       dryRun: 'native',
-      input: objectSchema(
-        {
-          namespace: namespaceSchema,
-          deployment: deploymentSchema,
-          pod: {
-            type: 'string',
-            pattern: DNS1123_SUBDOMAIN,
-            maxLength: 253,
-            description: "Pod name; the deployment's first pod when absent",
-          },
-          container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63, description: 'Container name' },
-          lines: {
-            type: 'integer',
-            minimum: 1,
-            maximum: MAX_LOG_LINES,
-            default: 100,
-            description: 'Lines from the end',
-          },
-          previous: {
-            type: 'boolean',
-            default: false,
-            description: 'The previous (crashed) run of the container',
-          },
-        },
-        ['namespace'],
-      ),
       output: objectSchema(
         { pod: { type: 'string' }, container: { type: ['string', 'null'] }, lines: { type: 'array' } },
         ['lines'],
       ),
     },
   };
+  const actions = {} as Record<KubernetesActionName, ActionMetadata>;
+  for (const name of Object.keys(offered) as KubernetesActionName[]) {
+    actions[name] = withInputSchema(offered[name], inputs[name]);
+  }
+  return actions;
 }
 
 export const KUBERNETES_CONFIG_SCHEMA: JsonSchema = {

@@ -8,7 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
-import type { CallOptions, KubernetesClient } from './client.js';
+import type { CallOptions, KubernetesClient } from '../../upstreams/kubernetes/client.js';
 import {
   type ContainerImage,
   type DeploymentTarget,
@@ -18,8 +18,9 @@ import {
   POD_TEMPLATE_HASH,
   REVISION_ANNOTATION,
   readDeployment,
-} from './deployments.js';
-import { checkName } from './names.js';
+} from '../../upstreams/kubernetes/deployments.js';
+import { checkName } from '../../upstreams/kubernetes/names.js';
+import { badRevision, replicasOutsideBounds, type ScaleBounds } from './inputs.js';
 
 /** The annotation `kubectl rollout restart` stamps on the pod template. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
@@ -103,11 +104,6 @@ export async function restartDeployment(
   };
 }
 
-export interface ScaleBounds {
-  min: number;
-  max: number;
-}
-
 export interface ScaleResult {
   namespace: string;
   name: string;
@@ -134,10 +130,7 @@ export async function scaleDeployment(
   call: CallOptions = {},
 ): Promise<ScaleResult> {
   if (!Number.isInteger(replicas) || replicas < bounds.min || replicas > bounds.max) {
-    throw badArgument(
-      `replicas ${JSON.stringify(replicas)} is outside the allowed range ${bounds.min}..${bounds.max}`,
-      `pick a whole number from ${bounds.min} to ${bounds.max}; the bounds are the kubernetes executor's scaleBounds`,
-    );
+    throw replicasOutsideBounds(replicas, bounds);
   }
   const namespace = client.namespace(target.namespace);
   const name = checkName(target.name, 'deployment', 'subdomain');
@@ -197,9 +190,7 @@ export async function undoDeployment(
 ): Promise<UndoResult> {
   const wanted = options.toRevision ?? 0;
   if (!Number.isInteger(wanted) || wanted < 0) {
-    throw badArgument(
-      `toRevision must be a whole number of 1 or more, got ${JSON.stringify(options.toRevision)}`,
-    );
+    throw badRevision(options.toRevision);
   }
   const deployment = await readDeployment(client, target, call);
   const namespace = target.namespace;

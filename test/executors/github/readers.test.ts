@@ -3,16 +3,16 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { fixedClock } from '../../../src/core/clock.js';
 import { silentLogger } from '../../../src/core/logger.js';
+import { createGitHubExecutor } from '../../../src/executors/github/index.js';
 import {
   createGitHubClient,
-  createGitHubExecutor,
   type GitHubClient,
   getWorkflowRun,
   listDeployments,
   listWorkflowRuns,
   resolveRef,
   webUrlFor,
-} from '../../../src/executors/github/index.js';
+} from '../../../src/upstreams/github/index.js';
 import { type GitHubApiDouble, startGitHubApi } from '../../doubles/github-api.js';
 import { executionContext, NOW, shopFixture, TOKEN } from './setup.js';
 

@@ -2,7 +2,7 @@
 // repeated (except the idempotent scale), deadlines that cut hung calls, and errors a person can act on.
 import { createServer } from 'node:net';
 import { silentLogger } from '../../../src/core/logger.js';
-import { connectKubernetes, getDeploymentStatus } from '../../../src/executors/kubernetes/index.js';
+import { connectKubernetes, getDeploymentStatus } from '../../../src/upstreams/kubernetes/index.js';
 import {
   type KubernetesApiDouble,
   kubeconfigYaml,

@@ -8,7 +8,7 @@ import {
   listDeployments,
   listPods,
   listReplicaSets,
-} from '../../../src/executors/kubernetes/index.js';
+} from '../../../src/upstreams/kubernetes/index.js';
 import {
   type KubernetesApiDouble,
   loadKubernetesScenario,

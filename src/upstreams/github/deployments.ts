@@ -1,6 +1,5 @@
 // GitHub deployments as the on-call sees them: what went where, from which ref and sha, who did
 // it, and how its latest status reads. Shared by the github executor and by `deploys`.
-import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { GitHubClient } from './client.js';
 import { collectPages } from './pages.js';
 
@@ -45,7 +44,8 @@ export interface ReadOptions {
   deadline?: Date;
 }
 
-interface DeploymentData {
+/** A deployment as the REST API answers it. */
+export interface DeploymentData {
   id: number;
   sha: string;
   ref: string;
@@ -132,56 +132,6 @@ export async function listDeployments(
   });
 }
 
-/**
- * Creates a deployment (GitHub answers 201). With `autoMerge` GitHub may instead merge the default
- * branch into `ref` and answer 202; that is reported as a refusal, since nothing was deployed.
- *
- * @example
- * const deployment = await createDeployment(github, { owner: 'acme', repo: 'shop', ref: 'main', environment: 'production' });
- */
-export async function createDeployment(
-  client: GitHubClient,
-  input: {
-    owner: string;
-    repo: string;
-    ref: string;
-    environment: string;
-    task?: string;
-    description?: string | undefined;
-    autoMerge?: boolean;
-    requiredContexts?: string[] | undefined;
-  },
-  options: ReadOptions = {},
-): Promise<GitHubDeployment> {
-  const { owner, repo } = input;
-  const verb = `create a ${input.environment} deployment of ${input.ref}`;
-  const response = await client.run({ verb, owner, repo, write: true, ...options }, () =>
-    client.octokit.request('POST /repos/{owner}/{repo}/deployments', {
-      owner,
-      repo,
-      ref: input.ref,
-      environment: input.environment,
-      task: input.task ?? 'deploy',
-      auto_merge: input.autoMerge ?? false,
-      ...(input.description === undefined ? {} : { description: input.description }),
-      ...(input.requiredContexts === undefined ? {} : { required_contexts: input.requiredContexts }),
-      request: requestOptions(options),
-    }),
-  );
-  const data = response.data as Partial<DeploymentData> & { message?: string };
-  if (response.status === 202 || typeof data.id !== 'number') {
-    throw new MillwrightError(
-      ErrorCode.UpstreamError,
-      `GitHub did not create the deployment in ${owner}/${repo}: ${data.message ?? `it answered ${response.status}`}`,
-      {
-        hint: 'GitHub merged the default branch into the ref instead; run it again to deploy the merged ref',
-        details: { status: response.status },
-      },
-    );
-  }
-  return toDeployment(client, owner, repo, data as DeploymentData, undefined);
-}
-
 async function latestStatus(
   client: GitHubClient,
   owner: string,
@@ -203,7 +153,8 @@ async function latestStatus(
   return (response.data as StatusData[])[0];
 }
 
-function toDeployment(
+/** A REST deployment and its latest status, flattened to plain JSON. */
+export function toDeployment(
   client: GitHubClient,
   owner: string,
   repo: string,

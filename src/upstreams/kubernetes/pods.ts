@@ -6,7 +6,6 @@ import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import { redactText } from '../../core/redact.js';
 import type { CallOptions, KubernetesClient } from './client.js';
 import { type DeploymentTarget, POD_TEMPLATE_HASH, readDeployment, selectorString } from './deployments.js';
-import { MAX_LOG_LINES } from './metadata.js';
 import { checkName } from './names.js';
 
 export interface ContainerSummary {
@@ -49,10 +48,15 @@ export interface PodSummary {
   containers: ContainerSummary[];
 }
 
-/** At most this many log lines come back, whatever is asked. */
-export { MAX_LOG_LINES };
+/** At most this many log lines come back, whatever is asked (the `logs` action's limit too). */
+export const MAX_LOG_LINES = 500;
 
 const MAX_LOG_BYTES = 512 * 1024;
+
+/** The refusal of a log tail length outside 1..MAX_LOG_LINES. */
+export function badLogLines(lines: unknown): MillwrightError {
+  return badArgument(`lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(lines)}`);
+}
 
 /**
  * Summarises a pod the way `kubectl get pods` derives its STATUS, plus the reason behind it.
@@ -266,11 +270,7 @@ export async function tailLogs(
 ): Promise<PodLogs> {
   const namespace = client.namespace(request.namespace);
   const wanted = request.lines ?? 100;
-  if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_LOG_LINES) {
-    throw badArgument(
-      `lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(wanted)}`,
-    );
-  }
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_LOG_LINES) throw badLogLines(wanted);
   const container =
     request.container === undefined ? undefined : checkName(request.container, 'container', 'label');
   let pod: string;

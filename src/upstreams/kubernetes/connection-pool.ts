@@ -10,7 +10,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import type { KubernetesClient } from '../executors/kubernetes/index.js';
+import type { KubernetesClient } from './client.js';
 
 /** TLS settings that decide whether two agents may share connections. */
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;

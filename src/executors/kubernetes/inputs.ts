@@ -1,0 +1,178 @@
+// What the kubernetes executor accepts, one zod schema per action: the action metadata's JSON Schema
+// is derived from it, and every input is checked against it, with the messages kubectl users know.
+import { z } from 'zod';
+import { badArgument, type MillwrightError } from '../../core/errors.js';
+import {
+  checkName,
+  checkNamespace,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  quoteInput,
+} from '../../upstreams/kubernetes/names.js';
+import { badLogLines, MAX_LOG_LINES } from '../../upstreams/kubernetes/pods.js';
+
+/** Replica counts `scale` accepts. */
+export interface ScaleBounds {
+  min: number;
+  max: number;
+}
+
+const namespace = z
+  .string()
+  .regex(new RegExp(DNS1123_LABEL))
+  .max(63)
+  .describe('Kubernetes namespace (must be in kubernetes.allowedNamespaces)');
+const deployment = z.string().regex(new RegExp(DNS1123_SUBDOMAIN)).max(253);
+const target = { namespace, deployment: deployment.describe('Deployment name (DNS-1123)') };
+
+/**
+ * The input schema of each action; `bounds` are the replica counts `scale` accepts.
+ *
+ * @example
+ * const inputs = kubernetesInputs({ min: 2, max: 10 });
+ * parseKubernetesInput('scale', inputs.scale, { namespace: 'shop', deployment: 'checkout', replicas: 5 }, { bounds, allowedNamespaces: ['shop'] });
+ */
+export function kubernetesInputs(bounds: ScaleBounds) {
+  return {
+    'rollout-status': z.strictObject(target),
+    restart: z.strictObject(target),
+    scale: z.strictObject({
+      ...target,
+      replicas: z.int().min(bounds.min).max(bounds.max).describe('Wanted replicas'),
+    }),
+    undo: z.strictObject({
+      ...target,
+      toRevision: z.int().min(1).optional().describe('Revision to restore; the previous one when absent'),
+    }),
+    'list-pods': z.strictObject(target),
+    logs: z
+      .strictObject({
+        namespace,
+        deployment: deployment.optional().describe('Deployment name (DNS-1123)'),
+        pod: deployment.optional().describe("Pod name; the deployment's first pod when absent"),
+        container: z.string().regex(new RegExp(DNS1123_LABEL)).max(63).optional().describe('Container name'),
+        lines: z.int().min(1).max(MAX_LOG_LINES).default(100).describe('Lines from the end'),
+        previous: z.boolean().default(false).describe('The previous (crashed) run of the container'),
+      })
+      .refine((input) => input.pod !== undefined || input.deployment !== undefined, {
+        error: 'logs need a pod or a deployment',
+      }),
+  };
+}
+
+export type KubernetesInputs = ReturnType<typeof kubernetesInputs>;
+export type KubernetesActionName = keyof KubernetesInputs;
+
+/**
+ * The order problems are reported in, whatever order zod lists them: names first, then the action's
+ * own rule ('': logs need a target), then numbers and flags, and ranges after every other problem.
+ */
+const FIELD_ORDER = [
+  'namespace',
+  'deployment',
+  'pod',
+  'container',
+  '',
+  'replicas',
+  'toRevision',
+  'lines',
+  'previous',
+];
+
+/**
+ * Checks an action's input against its schema and the allowed namespaces; returns it typed (defaults
+ * filled in) or throws `millwright_bad_argument` (`millwright_permission_denied` for a namespace
+ * outside the allow-list) naming the first problem.
+ *
+ * @example
+ * parseKubernetesInput('restart', inputs.restart, { namespace: 'shop', deployment: 'checkout' }, { bounds, allowedNamespaces: ['shop'] });
+ */
+export function parseKubernetesInput<S extends z.ZodObject>(
+  action: string,
+  schema: S,
+  raw: unknown,
+  rules: { bounds: ScaleBounds; allowedNamespaces: readonly string[] },
+): z.infer<S> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw badArgument(`${action} needs an object of inputs`);
+  const input = raw as Record<string, unknown>;
+  const result = schema.safeParse(input);
+  const issues = result.success ? [] : result.error.issues;
+  const unknown = issues.find((issue) => issue.code === 'unrecognized_keys');
+  if (unknown?.code === 'unrecognized_keys') {
+    throw badArgument(
+      `kubernetes.${action} does not take ${quoteInput(unknown.keys[0])}`,
+      `inputs: ${Object.keys(schema.shape).join(', ')}`,
+    );
+  }
+  // Shape first, then the allow-list from config, before any other field is looked at.
+  checkNamespace(input.namespace, rules.allowedNamespaces);
+  if (result.success) return result.data as z.infer<S>;
+  const first = [...issues, ...objectRuleIssues(schema, input, issues)].sort((a, b) => rank(a) - rank(b))[0];
+  throw describeIssue(action, first, input, rules.bounds);
+}
+
+/**
+ * zod skips an object's own rules once a field failed; they are checked again on the fields that
+ * passed, so a broken rule is reported before a later field's problem, in FIELD_ORDER.
+ */
+function objectRuleIssues(
+  schema: z.ZodObject,
+  input: Record<string, unknown>,
+  issues: readonly z.core.$ZodIssue[],
+): z.core.$ZodIssue[] {
+  if (issues.some((issue) => issue.path.length === 0 && issue.code === 'custom')) return [];
+  const failed = new Set(issues.map((issue) => String(issue.path[0])));
+  const passed = Object.fromEntries(Object.entries(input).filter(([key]) => !failed.has(key)));
+  const again = schema.safeParse(passed);
+  return again.success
+    ? []
+    : again.error.issues.filter((issue) => issue.path.length === 0 && issue.code === 'custom');
+}
+
+function rank(issue: z.core.$ZodIssue): number {
+  const index = FIELD_ORDER.indexOf(issue.path.length === 0 ? '' : String(issue.path[0]));
+  // A number out of range is reported after every other problem, as scale, undo and logs refuse it.
+  const range = (issue.code === 'too_small' || issue.code === 'too_big') && issue.origin !== 'string';
+  return (index === -1 ? FIELD_ORDER.length : index) + (range ? FIELD_ORDER.length + 1 : 0);
+}
+
+function describeIssue(
+  action: string,
+  issue: z.core.$ZodIssue | undefined,
+  input: Record<string, unknown>,
+  bounds: ScaleBounds,
+): MillwrightError {
+  if (!issue) return badArgument(`kubernetes.${action}: invalid input`);
+  const field = issue.path.length === 0 ? '' : String(issue.path[0]);
+  const value = input[field];
+  // The name checks throw the message kubectl users know; each refuses exactly what the schema refuses.
+  if (field === 'deployment' || field === 'pod') checkName(value, field, 'subdomain');
+  if (field === 'container') checkName(value, field, 'label');
+  if (field === '' && issue.code === 'custom') {
+    return badArgument(issue.message, 'give pod=NAME or deployment=NAME');
+  }
+  if (field === 'replicas' || field === 'toRevision' || field === 'lines') {
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      return badArgument(`${field} must be a whole number, got ${quoteInput(value)}`);
+    }
+    if (field === 'replicas') return replicasOutsideBounds(value, bounds);
+    if (field === 'toRevision') return badRevision(value);
+    return badLogLines(value);
+  }
+  if (field === 'previous') return badArgument(`previous must be true or false, got ${quoteInput(value)}`);
+  return badArgument(`kubernetes.${action}: ${field || 'input'} ${issue.message}`);
+}
+
+/** The refusal of a replica count outside the configured bounds. */
+export function replicasOutsideBounds(replicas: unknown, bounds: ScaleBounds): MillwrightError {
+  return badArgument(
+    `replicas ${JSON.stringify(replicas)} is outside the allowed range ${bounds.min}..${bounds.max}`,
+    `pick a whole number from ${bounds.min} to ${bounds.max}; the bounds are the kubernetes executor's scaleBounds`,
+  );
+}
+
+/** The refusal of a revision to roll back to that cannot be one. */
+export function badRevision(toRevision: unknown): MillwrightError {
+  return badArgument(`toRevision must be a whole number of 1 or more, got ${JSON.stringify(toRevision)}`);
+}

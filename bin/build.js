@@ -42,6 +42,36 @@ const englishOnlyZod = {
   },
 };
 
+// The chat platforms' SDKs and the cluster and GitHub clients weigh six times the rest together, and
+// only a module that uses them loads them. Each group is its own bundle under vendor/, required when
+// that module first runs, so a shell start neither reads nor compiles them. They hold no state shared
+// with Millwright's own code, which stays in one bundle.
+const VENDORS = {
+  kubernetes: ['@kubernetes/client-node', '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js'],
+  slack: ['@slack/bolt', '@slack/web-api'],
+  teams: ['botbuilder', 'botframework-connector', 'botframework-schema', '@azure/msal-node'],
+  github: ['@octokit/rest', '@octokit/graphql'],
+};
+const vendorOf = new Map(
+  Object.entries(VENDORS).flatMap(([group, packages]) => packages.map((name) => [name, group])),
+);
+const vendorChunks = {
+  name: 'vendor-chunks',
+  setup(builder) {
+    builder.onResolve({ filter: /^[@a-z]/ }, (args) =>
+      vendorOf.has(args.path) ? { path: args.path, namespace: 'millwright-vendor' } : undefined,
+    );
+    builder.onResolve({ filter: /^\.\/vendor\// }, (args) =>
+      args.namespace === 'millwright-vendor' ? { path: args.path, external: true } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'millwright-vendor' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`./vendor/${vendorOf.get(args.path)}.cjs`)})[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 const bundle = path.join(outdir, 'millwright.cjs');
@@ -60,7 +90,7 @@ await build({
   legalComments: 'external',
   charset: 'ascii',
   logLevel: 'warning',
-  plugins: [englishOnlyZod],
+  plugins: [englishOnlyZod, vendorChunks],
   // A native addon, and vega (top-level await, which a CommonJS bundle cannot hold): both load from
   // node_modules when a chart is drawn.
   external: ['@resvg/resvg-js', 'vega', 'vega-lite'],
@@ -72,6 +102,26 @@ await build({
   footer: { js: '})' },
   define: { 'import.meta.url': '__millwrightUrl' },
 });
+for (const [group, packages] of Object.entries(VENDORS)) {
+  await build({
+    absWorkingDir: root,
+    stdin: {
+      contents: `module.exports = {${packages.map((name) => `${JSON.stringify(name)}: require(${JSON.stringify(name)})`).join(', ')}};`,
+      resolveDir: root,
+      sourcefile: `vendor-${group}.js`,
+      loader: 'js',
+    },
+    outfile: path.join(outdir, 'vendor', `${group}.cjs`),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'external',
+    logLevel: 'warning',
+  });
+}
 const bytes = readFileSync(bundle);
 const wide = bytes.findIndex((byte) => byte > 0x7f);
 if (wide !== -1)

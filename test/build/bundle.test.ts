@@ -1,5 +1,7 @@
 // The single-file build (npm run build) as bin/millwright.js runs it: same answers as the sources, a
 // code cache V8 accepts, and the parts that load late (the cluster client, plugins, vega) still load.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +87,52 @@ it('loads a plugin executor and the Kubernetes client from inside the bundle', a
     expect(kubernetes.requests.some((request) => request.path.endsWith('/deployments/checkout'))).toBe(true);
   } finally {
     await kubernetes.close();
+  }
+});
+
+it('serves Teams from the build: the Bot Framework SDK loads from its own chunk under dist/vendor', async () => {
+  expect((await readdir(path.join(dist, 'vendor'))).filter((file) => file.endsWith('.cjs')).sort()).toEqual([
+    'github.cjs',
+    'kubernetes.cjs',
+    'slack.cjs',
+    'teams.cjs',
+  ]);
+  await writeFile(
+    path.join(dir, 'teams.yml'),
+    'store:\n  path: ./data-teams\nserver:\n  port: 0\n  host: 127.0.0.1\nteams:\n  appId: bundle-test\n  allowUnauthenticated: true\n',
+  );
+  const loader = path.join(ROOT, 'bin', 'bundle.js');
+  const server = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { runBundle } from ${JSON.stringify(loader)}; process.exitCode = await runBundle(${JSON.stringify(dist)}, ['serve', '--config', 'teams.yml']);`,
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  try {
+    let output = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const listening = /millwright listening on [\d.]+:(\d+)/.exec(output);
+        if (listening) resolve(Number(listening[1]));
+      });
+      server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+    });
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // The adapter (built on botbuilder's CloudAdapter) answers; a body that is not JSON is refused.
+    const refused = await fetch(`http://127.0.0.1:${port}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'not json',
+    });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBeLessThan(500);
+  } finally {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
   }
 });
 

@@ -2,16 +2,16 @@
 // lock, verification against the burn rates afterwards, and resumption of in-flight work after a restart.
 import type { AuditLog } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Origin } from '../core/context.js';
+import type { AccessPolicy, Origin } from '../core/context.js';
 import { parseDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { fields, header, list, reply, text } from '../core/reply.js';
-import type { Notices } from '../core/surfaces.js';
 import type { ParamValue, RunbookService } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
 import { type AdHocFreeze, evaluateGate, explainRule, type GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
+import { assertMove, type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
 import {
   type ChangeRequest,
   type ChangeState,
@@ -31,7 +31,20 @@ export interface ChangeServiceOptions {
   gate: Omit<GateInputs, 'store'>;
   clock: Clock;
   logger: Logger;
-  notices?: Notices;
+  /** Where transitions are told (src/notices renders and posts them); without it nobody hears. */
+  events?: EventBus;
+  /** Who holds which role; without it the roles resolved on the actor count. */
+  access?: Pick<AccessPolicy, 'rolesFor'>;
+}
+
+/** One state change as the service asks for it; `by` defaults to Millwright itself. */
+interface Move {
+  mover: Mover;
+  by?: string;
+  detail: string;
+  ref?: string | undefined;
+  /** Free the service's change lock before anyone hears of it (the change is done with it). */
+  release?: boolean;
 }
 
 export interface NewChange {
@@ -166,12 +179,20 @@ export class ChangeService {
 
   async #applyDecision(change: ChangeRequest, evaluation: GateEvaluation, origin: Origin): Promise<void> {
     if (evaluation.decision === 'denied') {
-      await this.#transition(change, 'denied', SYSTEM, 'denied by the policy gate', origin.ref);
+      await this.#transition(change, 'denied', {
+        mover: 'system',
+        detail: 'denied by the policy gate',
+        ref: origin.ref,
+      });
       return;
     }
     if (evaluation.decision === 'approved') {
       this.#note(change, 'approved', SYSTEM, 'every rule passed: approved without a human');
-      await this.#transition(change, 'approved', SYSTEM, 'approved by the policy gate', origin.ref);
+      await this.#transition(change, 'approved', {
+        mover: 'system',
+        detail: 'approved by the policy gate',
+        ref: origin.ref,
+      });
       await this.#startWhenDue(change, origin.ref);
       return;
     }
@@ -192,8 +213,9 @@ export class ChangeService {
   async #approve(origin: Origin, id: string, reason?: string): Promise<ChangeRequest> {
     const change = await this.get(id);
     const { role, required } = this.options.policy.approvals;
-    this.#expectState(change, ['pending-approval'], 'approve');
-    if (change.requestedBy === origin.actor.id) {
+    this.#expectState(change, 'approved', 'approve');
+    const movers = this.#moversOf(origin, change);
+    if (movers.includes('requester')) {
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `${origin.actor.id} requested ${change.id} and cannot approve it too`,
@@ -202,10 +224,11 @@ export class ChangeService {
         },
       );
     }
-    if (!origin.actor.roles.includes(role)) {
+    if (!mayMove(change, 'approved', movers)) {
+      const roles = this.#rolesOf(origin);
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
-        `approving changes needs the ${role} role; ${origin.actor.id} has ${origin.actor.roles.join(', ') || 'none'}`,
+        `approving changes needs the ${role} role; ${origin.actor.id} has ${roles.join(', ') || 'none'}`,
         {
           hint: `ask someone with the ${role} role`,
         },
@@ -214,13 +237,11 @@ export class ChangeService {
     if (change.approvals.some((a) => a.by === origin.actor.id))
       throw badArgument(`${origin.actor.id} already approved ${change.id}`);
     if (new Date(change.expiresAt) <= this.options.clock.now()) {
-      await this.#transition(
-        change,
-        'expired',
-        SYSTEM,
-        'the request expired before enough approvals',
-        origin.ref,
-      );
+      await this.#transition(change, 'expired', {
+        mover: 'system',
+        detail: 'the request expired before enough approvals',
+        ref: origin.ref,
+      });
       throw new MillwrightError(ErrorCode.BadArgument, `${change.id} expired at ${change.expiresAt}`, {
         hint: 'file the change again',
       });
@@ -236,13 +257,12 @@ export class ChangeService {
       return change;
     }
     change.humanApproved = true;
-    await this.#transition(
-      change,
-      'approved',
-      origin.actor.id,
-      `approved by ${change.approvals.map((a) => a.by).join(', ')}`,
-      origin.ref,
-    );
+    await this.#transition(change, 'approved', {
+      mover: 'approver',
+      by: origin.actor.id,
+      detail: `approved by ${change.approvals.map((a) => a.by).join(', ')}`,
+      ref: origin.ref,
+    });
     await this.#startWhenDue(change, origin.ref);
     return this.get(change.id);
   }
@@ -253,17 +273,15 @@ export class ChangeService {
 
   async #deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {
     const change = await this.get(id);
-    this.#expectState(change, ['pending-approval', 'approved'], 'deny');
-    if (
-      !origin.actor.roles.includes(this.options.policy.approvals.role) &&
-      change.requestedBy !== origin.actor.id
-    ) {
+    this.#expectState(change, 'denied', 'deny');
+    const [mover] = this.#moversOf(origin, change);
+    if (!mover || !mayMove(change, 'denied', [mover])) {
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `denying changes needs the ${this.options.policy.approvals.role} role`,
       );
     }
-    await this.#transition(change, 'denied', origin.actor.id, reason, origin.ref);
+    await this.#transition(change, 'denied', { mover, by: origin.actor.id, detail: reason, ref: origin.ref });
     return change;
   }
 
@@ -273,17 +291,20 @@ export class ChangeService {
 
   async #cancel(origin: Origin, id: string): Promise<ChangeRequest> {
     const change = await this.get(id);
-    this.#expectState(change, ['pending-approval', 'approved'], 'cancel');
-    if (
-      change.requestedBy !== origin.actor.id &&
-      !origin.actor.roles.includes(this.options.policy.approvals.role)
-    ) {
+    this.#expectState(change, 'cancelled', 'cancel');
+    const [mover] = this.#moversOf(origin, change);
+    if (!mover || !mayMove(change, 'cancelled', [mover])) {
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `only ${change.requestedBy} or an approver may cancel ${change.id}`,
       );
     }
-    await this.#transition(change, 'cancelled', origin.actor.id, 'cancelled', origin.ref);
+    await this.#transition(change, 'cancelled', {
+      mover,
+      by: origin.actor.id,
+      detail: 'cancelled',
+      ref: origin.ref,
+    });
     return change;
   }
 
@@ -296,8 +317,8 @@ export class ChangeService {
     const change = await this.get(id);
     if (change.kind !== 'manual')
       throw badArgument(`${change.id} runs a runbook; Millwright finishes it by itself`);
-    this.#expectState(change, ['in-progress'], 'close');
-    if (change.requestedBy !== origin.actor.id)
+    this.#expectState(change, outcome === 'failed' ? 'failed' : 'verifying', 'close');
+    if (!mayMove(change, outcome === 'failed' ? 'failed' : 'verifying', this.#moversOf(origin, change)))
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `only ${change.requestedBy} may close ${change.id}`,
@@ -308,17 +329,16 @@ export class ChangeService {
       status: outcome,
     };
     if (outcome === 'failed') {
-      await this.#transition(
-        change,
-        'failed',
-        origin.actor.id,
-        'the person performing it reported failure',
-        origin.ref,
-      );
-      await this.#release(change);
+      await this.#transition(change, 'failed', {
+        mover: 'requester',
+        by: origin.actor.id,
+        detail: 'the person performing it reported failure',
+        ref: origin.ref,
+        release: true,
+      });
       return change;
     }
-    await this.#beginVerification(change, origin.ref);
+    await this.#beginVerification(change, 'requester', origin.ref);
     return this.get(change.id);
   }
 
@@ -386,18 +406,12 @@ export class ChangeService {
         finishedAt: this.options.clock.now().toISOString(),
         status: 'interrupted',
       };
-      await this.#transition(
-        change,
-        'failed',
-        SYSTEM,
-        'Millwright restarted while this change was executing; check the audit trail for which steps ran',
-        undefined,
-      );
-      await this.#release(change);
-      await this.#tell(
-        change,
-        `${change.id} was interrupted by a restart and marked failed; check what ran before retrying`,
-      );
+      await this.#transition(change, 'failed', {
+        mover: 'system',
+        detail:
+          'Millwright restarted while this change was executing; check the audit trail for which steps ran',
+        release: true,
+      });
     }
   }
 
@@ -424,7 +438,10 @@ export class ChangeService {
   async #due(id: string, now: Date): Promise<void> {
     const change = await this.get(id);
     if (change.state === 'pending-approval' && new Date(change.expiresAt) <= now) {
-      await this.#transition(change, 'expired', SYSTEM, 'no decision before the request expired', undefined);
+      await this.#transition(change, 'expired', {
+        mover: 'system',
+        detail: 'no decision before the request expired',
+      });
     } else if (change.state === 'approved') {
       await this.#startWhenDue(change, undefined);
     } else if (change.state === 'verifying' && new Date(change.verification!.nextSampleAt) <= now) {
@@ -457,33 +474,22 @@ export class ChangeService {
       evaluation.decision === 'approved' ||
       (change.humanApproved && evaluation.decision === 'needs-approval' && !newFailures(change, evaluation));
     if (!stillFine) {
-      await this.#transition(
-        change,
-        'denied',
-        SYSTEM,
-        `stopped at execution: the gate now says ${evaluation.decision}`,
+      await this.#transition(change, 'denied', {
+        mover: 'system',
+        detail: `stopped at execution: the gate now says ${evaluation.decision}`,
         ref,
-      );
-      await this.#release(change);
-      await this.#tell(
-        change,
-        `${change.id} was stopped before it ran: ${evaluation.rules
-          .filter((r) => r.status !== 'pass')
-          .map(explainRule)
-          .join('; ')}`,
-      );
+        release: true,
+      });
       return;
     }
     const baseline = await this.#worstBurn(change.service, '1h');
     change.execution = { startedAt: clock.now().toISOString() };
     if (change.kind === 'manual') {
-      await this.#transition(
-        change,
-        'in-progress',
-        SYSTEM,
-        `${change.requestedBy} may go ahead; close it with change done ${change.id}`,
+      await this.#transition(change, 'in-progress', {
+        mover: 'system',
+        detail: `${change.requestedBy} may go ahead; close it with change done ${change.id}`,
         ref,
-      );
+      });
       change.verification = {
         startedAt: '',
         until: '',
@@ -494,7 +500,11 @@ export class ChangeService {
       await this.#save(change);
       return;
     }
-    await this.#transition(change, 'executing', SYSTEM, `running ${change.runbook}`, ref);
+    await this.#transition(change, 'executing', {
+      mover: 'system',
+      detail: `running ${change.runbook}`,
+      ref,
+    });
     const runbook = this.options.runbooks.get(change.runbook!);
     const outcome = await this.options.runbooks.run(
       runbook,
@@ -512,15 +522,12 @@ export class ChangeService {
     if (outcome.status !== 'succeeded') {
       const state: ChangeState = outcome.status === 'rolled-back' ? 'rolled-back' : 'failed';
       const failed = outcome.steps.find((s) => s.status === 'failed');
-      await this.#transition(
-        change,
-        state,
-        SYSTEM,
-        `${change.runbook} ${outcome.status}${failed ? ` at ${failed.label}: ${failed.summary}` : ''}`,
+      await this.#transition(change, state, {
+        mover: 'system',
+        detail: `${change.runbook} ${outcome.status}${failed ? ` at ${failed.label}: ${failed.summary}` : ''}`,
         ref,
-      );
-      await this.#release(change);
-      await this.#tell(change, `${change.id} ${state}: ${change.runbook} ${outcome.status}`);
+        release: true,
+      });
       return;
     }
     change.verification = {
@@ -530,10 +537,10 @@ export class ChangeService {
       samples: [],
       ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
     };
-    await this.#beginVerification(change, ref);
+    await this.#beginVerification(change, 'system', ref);
   }
 
-  async #beginVerification(change: ChangeRequest, ref: string | undefined): Promise<void> {
+  async #beginVerification(change: ChangeRequest, mover: Mover, ref: string | undefined): Promise<void> {
     const now = this.options.clock.now();
     const { window, interval } = this.options.policy.verify;
     change.verification = {
@@ -543,13 +550,11 @@ export class ChangeService {
       until: new Date(now.getTime() + parseDuration(window)).toISOString(),
       nextSampleAt: new Date(now.getTime() + parseDuration(interval)).toISOString(),
     };
-    await this.#transition(
-      change,
-      'verifying',
-      SYSTEM,
-      `watching the burn rates of ${change.service} for ${window}`,
+    await this.#transition(change, 'verifying', {
+      mover,
+      detail: `watching the burn rates of ${change.service} for ${window}`,
       ref,
-    );
+    });
   }
 
   async #sample(change: ChangeRequest): Promise<void> {
@@ -598,28 +603,19 @@ export class ChangeService {
       const unread = verification.samples.every((s) => s.worstBurnRate === undefined && !s.page);
       if (unread && this.options.gate.budgets) {
         // Nothing could be measured: do not call it a success.
-        await this.#transition(
-          change,
-          'failed',
-          SYSTEM,
-          'verification could not read any burn rate; a person must check the service',
-          undefined,
-        );
-        await this.#release(change);
-        await this.#tell(
-          change,
-          `${change.id} could not be verified (no burn-rate data); please check ${change.service}`,
-        );
+        await this.#transition(change, 'failed', {
+          mover: 'system',
+          detail: 'verification could not read any burn rate; a person must check the service',
+          release: true,
+        });
+        await this.options.events?.emit('change.verification-failed', { change, reason: 'unmeasured' });
         return;
       }
-      await this.#transition(
-        change,
-        'succeeded',
-        SYSTEM,
-        `no regression in ${policy.verify.window} after the change`,
-        undefined,
-      );
-      await this.#release(change);
+      await this.#transition(change, 'succeeded', {
+        mover: 'system',
+        detail: `no regression in ${policy.verify.window} after the change`,
+        release: true,
+      });
       return;
     }
     await this.#save(change);
@@ -627,7 +623,7 @@ export class ChangeService {
 
   async #failVerification(change: ChangeRequest, why: string): Promise<void> {
     const { runbooks, policy, clock } = this.options;
-    await this.#transition(change, 'failed', SYSTEM, `verification failed: ${why}`, undefined);
+    await this.#transition(change, 'failed', { mover: 'system', detail: `verification failed: ${why}` });
     let rolledBack = false;
     if (policy.verify.rollback && change.kind === 'runbook') {
       const runbook = runbooks.get(change.runbook!);
@@ -652,20 +648,19 @@ export class ChangeService {
           { dryRun: false },
         );
         rolledBack = outcome.status === 'succeeded';
-        await this.#transition(
-          change,
-          rolledBack ? 'rolled-back' : 'failed',
-          SYSTEM,
-          rolledBack ? 'rollback steps ran' : `rollback ${outcome.status}`,
-          undefined,
-        );
+        await this.#transition(change, rolledBack ? 'rolled-back' : 'failed', {
+          mover: 'system',
+          detail: rolledBack ? 'rollback steps ran' : `rollback ${outcome.status}`,
+        });
       }
     }
     await this.#release(change);
-    await this.#tell(
+    await this.options.events?.emit('change.verification-failed', {
       change,
-      `${change.id} failed verification: ${why}${rolledBack ? '; it was rolled back' : ''}`,
-    );
+      reason: 'regressed',
+      why,
+      rolledBack,
+    });
   }
 
   /** Runs `work` alone for one change, so an approval and the worker never overwrite each other. */
@@ -719,7 +714,9 @@ export class ChangeService {
     }
   }
 
-  #expectState(change: ChangeRequest, states: ChangeState[], verb: string): void {
+  /** Refuses a person's command on a change in a state from which people cannot move it to `to`. */
+  #expectState(change: ChangeRequest, to: ChangeState, verb: string): void {
+    const states = sourcesOf(to, PEOPLE);
     if (!states.includes(change.state)) {
       throw badArgument(
         `${change.id} is ${change.state}; only a change that is ${states.join(' or ')} can be told to ${verb}`,
@@ -736,14 +733,23 @@ export class ChangeService {
     });
   }
 
-  /** One audited transition: the record, then the state, both on disk before anyone hears of it. */
-  async #transition(
-    change: ChangeRequest,
-    state: ChangeState,
-    by: string,
-    detail: string,
-    ref: string | undefined,
-  ): Promise<void> {
+  /** The roles of the person behind `origin`, as access control sees them. */
+  #rolesOf(origin: Origin): readonly string[] {
+    return this.options.access?.rolesFor(origin.actor) ?? origin.actor.roles;
+  }
+
+  #moversOf(origin: Origin, change: ChangeRequest): Mover[] {
+    return moversOf(origin.actor.id, this.#rolesOf(origin), change, this.options.policy.approvals.role);
+  }
+
+  /**
+   * One audited transition, allowed by the table: the record, then the state, both on disk (and the
+   * lock freed when asked) before anyone hears of it.
+   */
+  async #transition(change: ChangeRequest, state: ChangeState, move: Move): Promise<void> {
+    assertMove(change, state, move.mover);
+    const { detail, ref } = move;
+    const by = move.by ?? SYSTEM;
     const from = change.state;
     change.state = state;
     this.#note(change, state, by, detail);
@@ -757,6 +763,16 @@ export class ChangeService {
       ...(ref ? { ref } : {}),
     });
     await this.#save(change);
+    if (move.release) await this.#release(change);
+    await this.options.events?.emit('change.transitioned', {
+      change,
+      from,
+      to: state,
+      mover: move.mover,
+      by,
+      detail,
+      ...(ref ? { ref } : {}),
+    });
   }
 
   async #save(
@@ -781,24 +797,6 @@ export class ChangeService {
 
   async #release(change: ChangeRequest): Promise<void> {
     await this.options.store.unlock(`change:${change.service}`, change.id);
-  }
-
-  async #tell(change: ChangeRequest, message: string): Promise<void> {
-    const notifier = this.options.notices;
-    if (!notifier?.available) return;
-    try {
-      await notifier.post(
-        change.channel,
-        reply(
-          header(message),
-          fields({ change: change.id, service: change.service, requester: change.requestedBy }),
-          list(change.timeline.slice(-3).map((t) => `${t.event}: ${t.detail ?? ''}`)),
-          text(`change show ${change.id} has the full timeline`),
-        ),
-      );
-    } catch (error) {
-      this.options.logger.error({ err: error, change: change.id }, 'change notice could not be posted');
-    }
   }
 
   async #nextId(): Promise<string> {

@@ -1,5 +1,5 @@
-// Incidents: declare (a room, a pinned brief with suspects), keep the timeline, resolve, and draft
-// a blameless postmortem with numbers from Prometheus and actions from the audit trail.
+// Incidents: declare (a room, and a brief with suspects that src/notices pins there), keep the timeline,
+// resolve, and draft a blameless postmortem with numbers from Prometheus and actions from the audit trail.
 import type { AuditLog, AuditRecord } from '../audit/types.js';
 import type { ChangeRequest, SloStatus } from '../changes/types.js';
 import type { Clock } from '../core/clock.js';

@@ -15,6 +15,7 @@ import {
   header,
   list,
   MillwrightError,
+  originOf,
   type Reply,
   reply,
   table,
@@ -224,6 +225,7 @@ async function run(
   return answer;
 }
 
+/** Audits a break-glass run and tells of it; src/notices announces it where access.breakGlass.notify says. */
 async function announceBreakGlass(
   ctx: Context,
   name: string,
@@ -232,19 +234,14 @@ async function announceBreakGlass(
 ): Promise<void> {
   const target = ctx.services.config.access.breakGlass.notify;
   await ctx.audit('runbook.break-glass', { runbook: name, reason: why, status: outcome.status }, 'used');
-  if (!target || !ctx.services.notices.available) return;
-  try {
-    await ctx.services.notices.post(
-      target,
-      reply(
-        header(`Break-glass: ${ctx.actor.id} ran ${name}`),
-        fields({ reason: why, channel: ctx.channel, outcome: outcome.status, reference: ctx.ref }),
-      ),
-    );
-  } catch (error) {
-    // The run happened and is audited; a failed notice must not turn it into a failure.
-    ctx.logger.error({ err: error, target }, 'break-glass notice could not be posted');
-  }
+  // The run happened and is audited; the bus logs a failed notice and never fails the run for it.
+  await ctx.services.events.emit('runbook.break-glass', {
+    runbook: name,
+    reason: why,
+    status: outcome.status,
+    origin: originOf(ctx),
+    ...(target ? { target } : {}),
+  });
 }
 
 export default defineCommand({

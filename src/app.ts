@@ -30,6 +30,7 @@ import { deploysModule } from './deploys/module.js';
 import { digestsModule } from './digests/module.js';
 import { executorsModule } from './executors/module.js';
 import { incidentsModule } from './incidents/module.js';
+import { noticesModule } from './notices/module.js';
 import { runbooksModule } from './runbooks/module.js';
 import { sloModule } from './slo/module.js';
 import { storeModule } from './store/module.js';
@@ -50,6 +51,7 @@ export const MODULES: readonly MillwrightModule[] = [
   deploysModule,
   changesModule,
   incidentsModule,
+  noticesModule,
   digestsModule,
   alertmanagerModule,
   slackModule,

@@ -1,5 +1,5 @@
-// The Alertmanager intake: POST /hooks/alertmanager, alerts turned into notices, incidents and
-// suggested runbooks.
+// The Alertmanager intake: POST /hooks/alertmanager, alerts turned into events (src/notices posts
+// them with suggested runbooks), incidents and remediations.
 import type { z } from 'zod';
 import { defineModule } from '../../src/core/index.js';
 import { alertmanagerSchema } from '../../src/incidents/alert-schema.js';
@@ -13,11 +13,10 @@ declare module '../../src/config/schema.js' {
 export const alertmanagerModule = defineModule({
   name: 'alertmanager',
   config: { alertmanager: alertmanagerSchema.optional() },
-  needs: ['config', 'store', 'changes', 'incidents', 'runbooks', 'access', 'actions', 'notices'],
-  uses: ['slo'],
+  needs: ['config', 'store', 'changes', 'incidents', 'access', 'notices', 'events'],
   enabled: ({ config }) => config.alertmanager !== undefined,
   async serve({ services, routes, clock, logger }) {
-    const { AlertIntake, sloIncidentNumbers } = await import('../../src/incidents/index.js');
+    const { AlertIntake } = await import('../../src/incidents/index.js');
     const { mountAlertmanager } = await import('./alertmanager-route.js');
     const config = services.config.alertmanager!;
     const intake = new AlertIntake({
@@ -27,12 +26,10 @@ export const alertmanagerModule = defineModule({
       logger: logger.child({ adapter: 'alertmanager' }),
       changes: services.changes,
       incidents: services.incidents,
-      runbooks: services.runbooks,
       access: services.access,
-      actions: services.actions,
-      ...(services.slo ? { numbers: sloIncidentNumbers(services.slo) } : {}),
       channelOf: (service) => services.config.services[service]?.channel,
       notices: services.notices,
+      events: services.events,
     });
     mountAlertmanager(routes, { intake, config, logger });
   },

@@ -1,27 +1,20 @@
-// Change requests end to end: request, gate, approvals, one-at-a-time execution per service under a
-// lock, verification against the burn rates afterwards, and resumption of in-flight work after a restart.
+// Change requests as people make them: request, the gate's decision, approvals, denials, cancels and
+// freezes. The ledger keeps the records and transitions; the worker runs, verifies and resumes them.
 import type { AuditLog } from '../audit/types.js';
 import type { Clock } from '../core/clock.js';
-import type { Origin } from '../core/context.js';
+import type { AccessPolicy, Origin } from '../core/context.js';
 import { parseDuration } from '../core/duration.js';
-import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import { badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { fields, header, list, reply, text } from '../core/reply.js';
-import type { Notices } from '../core/surfaces.js';
-import type { ParamValue, RunbookService } from '../runbooks/index.js';
+import type { RunbookService } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
-import { type AdHocFreeze, evaluateGate, explainRule, type GateInputs } from './policy-gate.js';
+import { ChangeLedger, SYSTEM } from './ledger.js';
+import type { AdHocFreeze, GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
-import {
-  type ChangeRequest,
-  type ChangeState,
-  FINAL_STATES,
-  type GateEvaluation,
-  type SloStatus,
-} from './types.js';
-
-const COLLECTION = 'changes';
-const SYSTEM = 'millwright';
+import { type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
+import { type ChangeRequest, type ChangeState, FINAL_STATES, type GateEvaluation } from './types.js';
+import { ChangeWorker } from './worker.js';
 
 export interface ChangeServiceOptions {
   store: Store;
@@ -31,7 +24,10 @@ export interface ChangeServiceOptions {
   gate: Omit<GateInputs, 'store'>;
   clock: Clock;
   logger: Logger;
-  notices?: Notices;
+  /** Where transitions are told (src/notices renders and posts them); without it nobody hears. */
+  events?: EventBus;
+  /** Who holds which role; without it the roles resolved on the actor count. */
+  access?: Pick<AccessPolicy, 'rolesFor'>;
 }
 
 export interface NewChange {
@@ -45,34 +41,22 @@ export interface NewChange {
 }
 
 export class ChangeService {
-  #timer: NodeJS.Timeout | undefined;
-  readonly #busy = new Map<string, Promise<void>>();
-  #ticking: Promise<void> | undefined;
+  readonly #ledger: ChangeLedger;
+  readonly #worker: ChangeWorker;
 
-  constructor(private readonly options: ChangeServiceOptions) {}
+  constructor(private readonly options: ChangeServiceOptions) {
+    this.#ledger = new ChangeLedger(options);
+    this.#worker = new ChangeWorker(this.#ledger, options);
+  }
 
   // --- reading -------------------------------------------------------------------------------
 
-  async get(id: string): Promise<ChangeRequest> {
-    const change = await this.options.store.get<ChangeRequest>(COLLECTION, id.toUpperCase());
-    if (!change)
-      throw new MillwrightError(ErrorCode.NotFound, `there is no change ${id}`, {
-        hint: 'change list shows recent changes',
-      });
-    return change;
+  get(id: string): Promise<ChangeRequest> {
+    return this.#ledger.get(id);
   }
 
-  async list(
-    filter: { service?: string; state?: string; requestedBy?: string } = {},
-  ): Promise<ChangeRequest[]> {
-    const found = await this.options.store.list<ChangeRequest>(
-      COLLECTION,
-      (c) =>
-        (!filter.service || c.service === filter.service) &&
-        (!filter.state || c.state === filter.state) &&
-        (!filter.requestedBy || c.requestedBy === filter.requestedBy),
-    );
-    return found.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
+  list(filter: { service?: string; state?: string; requestedBy?: string } = {}): Promise<ChangeRequest[]> {
+    return this.#ledger.list(filter);
   }
 
   // --- requesting ----------------------------------------------------------------------------
@@ -119,7 +103,7 @@ export class ChangeService {
       }
       change = {
         ...base,
-        id: await this.#nextId(),
+        id: await this.#ledger.nextId(),
         kind: 'runbook',
         service,
         runbook: runbook.spec.metadata.name,
@@ -146,7 +130,7 @@ export class ChangeService {
       const risk = input.risk ?? 'medium';
       change = {
         ...base,
-        id: await this.#nextId(),
+        id: await this.#ledger.nextId(),
         kind: 'manual',
         service: input.service,
         summary: input.summary,
@@ -154,46 +138,55 @@ export class ChangeService {
         changeClass: risk === 'low' ? 'standard' : 'normal',
       };
     }
-    this.#note(change, 'requested', origin.actor.id, change.summary);
-    const evaluation = await this.#evaluate(change, 'request');
-    await this.#save(change, origin, 'change.request', {
+    this.#ledger.note(change, 'requested', origin.actor.id, change.summary);
+    const evaluation = await this.#ledger.evaluate(change, 'request');
+    await this.#ledger.save(change, origin, 'change.request', {
       summary: change.summary,
       decision: evaluation.decision,
     });
-    await this.#exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
+    await this.#ledger.exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
     return this.get(change.id);
   }
 
   async #applyDecision(change: ChangeRequest, evaluation: GateEvaluation, origin: Origin): Promise<void> {
     if (evaluation.decision === 'denied') {
-      await this.#transition(change, 'denied', SYSTEM, 'denied by the policy gate', origin.ref);
+      await this.#ledger.transition(change, 'denied', {
+        mover: 'system',
+        detail: 'denied by the policy gate',
+        ref: origin.ref,
+      });
       return;
     }
     if (evaluation.decision === 'approved') {
-      this.#note(change, 'approved', SYSTEM, 'every rule passed: approved without a human');
-      await this.#transition(change, 'approved', SYSTEM, 'approved by the policy gate', origin.ref);
-      await this.#startWhenDue(change, origin.ref);
+      this.#ledger.note(change, 'approved', SYSTEM, 'every rule passed: approved without a human');
+      await this.#ledger.transition(change, 'approved', {
+        mover: 'system',
+        detail: 'approved by the policy gate',
+        ref: origin.ref,
+      });
+      await this.#worker.startWhenDue(change, origin.ref);
       return;
     }
     const why =
       evaluation.decision === 'unknown'
         ? 'the gate could not decide; a person must approve'
         : 'needs approval';
-    this.#note(change, 'awaiting approval', SYSTEM, why);
-    await this.#save(change, undefined, 'change.evaluate', { decision: evaluation.decision });
+    this.#ledger.note(change, 'awaiting approval', SYSTEM, why);
+    await this.#ledger.save(change, undefined, 'change.evaluate', { decision: evaluation.decision });
   }
 
   // --- people deciding -----------------------------------------------------------------------
 
   approve(origin: Origin, id: string, reason?: string): Promise<ChangeRequest> {
-    return this.#exclusive(id, () => this.#approve(origin, id, reason));
+    return this.#ledger.exclusive(id, () => this.#approve(origin, id, reason));
   }
 
   async #approve(origin: Origin, id: string, reason?: string): Promise<ChangeRequest> {
     const change = await this.get(id);
     const { role, required } = this.options.policy.approvals;
-    this.#expectState(change, ['pending-approval'], 'approve');
-    if (change.requestedBy === origin.actor.id) {
+    this.#expectState(change, 'approved', 'approve');
+    const movers = this.#moversOf(origin, change);
+    if (movers.includes('requester')) {
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `${origin.actor.id} requested ${change.id} and cannot approve it too`,
@@ -202,10 +195,11 @@ export class ChangeService {
         },
       );
     }
-    if (!origin.actor.roles.includes(role)) {
+    if (!mayMove(change, 'approved', movers)) {
+      const roles = this.#rolesOf(origin);
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
-        `approving changes needs the ${role} role; ${origin.actor.id} has ${origin.actor.roles.join(', ') || 'none'}`,
+        `approving changes needs the ${role} role; ${origin.actor.id} has ${roles.join(', ') || 'none'}`,
         {
           hint: `ask someone with the ${role} role`,
         },
@@ -214,13 +208,11 @@ export class ChangeService {
     if (change.approvals.some((a) => a.by === origin.actor.id))
       throw badArgument(`${origin.actor.id} already approved ${change.id}`);
     if (new Date(change.expiresAt) <= this.options.clock.now()) {
-      await this.#transition(
-        change,
-        'expired',
-        SYSTEM,
-        'the request expired before enough approvals',
-        origin.ref,
-      );
+      await this.#ledger.transition(change, 'expired', {
+        mover: 'system',
+        detail: 'the request expired before enough approvals',
+        ref: origin.ref,
+      });
       throw new MillwrightError(ErrorCode.BadArgument, `${change.id} expired at ${change.expiresAt}`, {
         hint: 'file the change again',
       });
@@ -230,74 +222,87 @@ export class ChangeService {
       at: this.options.clock.now().toISOString(),
       ...(reason ? { reason } : {}),
     });
-    this.#note(change, 'approval', origin.actor.id, reason ?? `${change.approvals.length} of ${required}`);
+    this.#ledger.note(
+      change,
+      'approval',
+      origin.actor.id,
+      reason ?? `${change.approvals.length} of ${required}`,
+    );
     if (change.approvals.length < required) {
-      await this.#save(change, origin, 'change.approve', { approvals: change.approvals.length, required });
+      await this.#ledger.save(change, origin, 'change.approve', {
+        approvals: change.approvals.length,
+        required,
+      });
       return change;
     }
     change.humanApproved = true;
-    await this.#transition(
-      change,
-      'approved',
-      origin.actor.id,
-      `approved by ${change.approvals.map((a) => a.by).join(', ')}`,
-      origin.ref,
-    );
-    await this.#startWhenDue(change, origin.ref);
+    await this.#ledger.transition(change, 'approved', {
+      mover: 'approver',
+      by: origin.actor.id,
+      detail: `approved by ${change.approvals.map((a) => a.by).join(', ')}`,
+      ref: origin.ref,
+    });
+    await this.#worker.startWhenDue(change, origin.ref);
     return this.get(change.id);
   }
 
   deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {
-    return this.#exclusive(id, () => this.#deny(origin, id, reason));
+    return this.#ledger.exclusive(id, () => this.#deny(origin, id, reason));
   }
 
   async #deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {
     const change = await this.get(id);
-    this.#expectState(change, ['pending-approval', 'approved'], 'deny');
-    if (
-      !origin.actor.roles.includes(this.options.policy.approvals.role) &&
-      change.requestedBy !== origin.actor.id
-    ) {
+    this.#expectState(change, 'denied', 'deny');
+    const [mover] = this.#moversOf(origin, change);
+    if (!mover || !mayMove(change, 'denied', [mover])) {
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `denying changes needs the ${this.options.policy.approvals.role} role`,
       );
     }
-    await this.#transition(change, 'denied', origin.actor.id, reason, origin.ref);
+    await this.#ledger.transition(change, 'denied', {
+      mover,
+      by: origin.actor.id,
+      detail: reason,
+      ref: origin.ref,
+    });
     return change;
   }
 
   cancel(origin: Origin, id: string): Promise<ChangeRequest> {
-    return this.#exclusive(id, () => this.#cancel(origin, id));
+    return this.#ledger.exclusive(id, () => this.#cancel(origin, id));
   }
 
   async #cancel(origin: Origin, id: string): Promise<ChangeRequest> {
     const change = await this.get(id);
-    this.#expectState(change, ['pending-approval', 'approved'], 'cancel');
-    if (
-      change.requestedBy !== origin.actor.id &&
-      !origin.actor.roles.includes(this.options.policy.approvals.role)
-    ) {
+    this.#expectState(change, 'cancelled', 'cancel');
+    const [mover] = this.#moversOf(origin, change);
+    if (!mover || !mayMove(change, 'cancelled', [mover])) {
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `only ${change.requestedBy} or an approver may cancel ${change.id}`,
       );
     }
-    await this.#transition(change, 'cancelled', origin.actor.id, 'cancelled', origin.ref);
+    await this.#ledger.transition(change, 'cancelled', {
+      mover,
+      by: origin.actor.id,
+      detail: 'cancelled',
+      ref: origin.ref,
+    });
     return change;
   }
 
   /** A person finished a manual change; verification starts on success. */
   done(origin: Origin, id: string, outcome: 'success' | 'failed'): Promise<ChangeRequest> {
-    return this.#exclusive(id, () => this.#done(origin, id, outcome));
+    return this.#ledger.exclusive(id, () => this.#done(origin, id, outcome));
   }
 
   async #done(origin: Origin, id: string, outcome: 'success' | 'failed'): Promise<ChangeRequest> {
     const change = await this.get(id);
     if (change.kind !== 'manual')
       throw badArgument(`${change.id} runs a runbook; Millwright finishes it by itself`);
-    this.#expectState(change, ['in-progress'], 'close');
-    if (change.requestedBy !== origin.actor.id)
+    this.#expectState(change, outcome === 'failed' ? 'failed' : 'verifying', 'close');
+    if (!mayMove(change, outcome === 'failed' ? 'failed' : 'verifying', this.#moversOf(origin, change)))
       throw new MillwrightError(
         ErrorCode.PermissionDenied,
         `only ${change.requestedBy} may close ${change.id}`,
@@ -308,17 +313,16 @@ export class ChangeService {
       status: outcome,
     };
     if (outcome === 'failed') {
-      await this.#transition(
-        change,
-        'failed',
-        origin.actor.id,
-        'the person performing it reported failure',
-        origin.ref,
-      );
-      await this.#release(change);
+      await this.#ledger.transition(change, 'failed', {
+        mover: 'requester',
+        by: origin.actor.id,
+        detail: 'the person performing it reported failure',
+        ref: origin.ref,
+        release: true,
+      });
       return change;
     }
-    await this.#beginVerification(change, origin.ref);
+    await this.#worker.beginVerification(change, 'requester', origin.ref);
     return this.get(change.id);
   }
 
@@ -363,363 +367,29 @@ export class ChangeService {
   // --- the worker ----------------------------------------------------------------------------
 
   /** Resumes in-flight work and ticks every `intervalMs` until `stop()`. */
-  async start(intervalMs = 15_000): Promise<void> {
-    await this.recover();
-    this.#timer = setInterval(() => void this.tick(), intervalMs);
-    this.#timer.unref();
+  start(intervalMs = 15_000): Promise<void> {
+    return this.#worker.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#ticking;
+  stop(): Promise<void> {
+    return this.#worker.stop();
   }
 
-  /**
-   * After a restart: a change caught mid-execution cannot safely be re-run, so it is marked failed
-   * for a person to check; verifications simply continue from their stored samples.
-   */
-  async recover(): Promise<void> {
-    for (const change of await this.list({ state: 'executing' })) {
-      change.execution = {
-        ...change.execution!,
-        finishedAt: this.options.clock.now().toISOString(),
-        status: 'interrupted',
-      };
-      await this.#transition(
-        change,
-        'failed',
-        SYSTEM,
-        'Millwright restarted while this change was executing; check the audit trail for which steps ran',
-        undefined,
-      );
-      await this.#release(change);
-      await this.#tell(
-        change,
-        `${change.id} was interrupted by a restart and marked failed; check what ran before retrying`,
-      );
-    }
+  /** After a restart: marks changes caught mid-execution failed; verifications continue. */
+  recover(): Promise<void> {
+    return this.#worker.recover();
   }
 
   /** One pass over due work: expiries, scheduled and queued executions, verification samples. */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick().finally(() => {
-      this.#ticking = undefined;
-    });
-    return this.#ticking;
-  }
-
-  async #tick(): Promise<void> {
-    const now = this.options.clock.now();
-    for (const listed of await this.list()) {
-      try {
-        // Re-read under the change's lock: an approval may have landed since the list was taken.
-        await this.#exclusive(listed.id, () => this.#due(listed.id, now));
-      } catch (error) {
-        this.options.logger.error({ err: error, change: listed.id }, 'change worker step failed');
-      }
-    }
-  }
-
-  async #due(id: string, now: Date): Promise<void> {
-    const change = await this.get(id);
-    if (change.state === 'pending-approval' && new Date(change.expiresAt) <= now) {
-      await this.#transition(change, 'expired', SYSTEM, 'no decision before the request expired', undefined);
-    } else if (change.state === 'approved') {
-      await this.#startWhenDue(change, undefined);
-    } else if (change.state === 'verifying' && new Date(change.verification!.nextSampleAt) <= now) {
-      await this.#sample(change);
-    }
-  }
-
-  // --- execution -----------------------------------------------------------------------------
-
-  async #startWhenDue(change: ChangeRequest, ref: string | undefined): Promise<void> {
-    const { store, policy, clock } = this.options;
-    if (change.notBefore && new Date(change.notBefore) > clock.now()) {
-      this.#note(change, 'scheduled', SYSTEM, `runs at ${change.notBefore}`);
-      await this.#save(change);
-      return;
-    }
-    const lockTtl = parseDuration(policy.lockTtl) + parseDuration(policy.verify.window);
-    if (!(await store.tryLock(`change:${change.service}`, change.id, lockTtl))) {
-      const holder = await store.get<{ id: string; owner: string }>('locks', `change:${change.service}`);
-      const waiting = `waiting for the change lock on ${change.service}${holder ? ` (held by ${holder.owner})` : ''}`;
-      if (change.timeline.at(-1)?.detail !== waiting) {
-        this.#note(change, 'queued', SYSTEM, waiting);
-        await this.#save(change);
-      }
-      return;
-    }
-    // The budget may have drained while the change waited: decide again before touching anything.
-    const evaluation = await this.#evaluate(change, 'execution');
-    const stillFine =
-      evaluation.decision === 'approved' ||
-      (change.humanApproved && evaluation.decision === 'needs-approval' && !newFailures(change, evaluation));
-    if (!stillFine) {
-      await this.#transition(
-        change,
-        'denied',
-        SYSTEM,
-        `stopped at execution: the gate now says ${evaluation.decision}`,
-        ref,
-      );
-      await this.#release(change);
-      await this.#tell(
-        change,
-        `${change.id} was stopped before it ran: ${evaluation.rules
-          .filter((r) => r.status !== 'pass')
-          .map(explainRule)
-          .join('; ')}`,
-      );
-      return;
-    }
-    const baseline = await this.#worstBurn(change.service, '1h');
-    change.execution = { startedAt: clock.now().toISOString() };
-    if (change.kind === 'manual') {
-      await this.#transition(
-        change,
-        'in-progress',
-        SYSTEM,
-        `${change.requestedBy} may go ahead; close it with change done ${change.id}`,
-        ref,
-      );
-      change.verification = {
-        startedAt: '',
-        until: '',
-        nextSampleAt: '',
-        samples: [],
-        ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
-      };
-      await this.#save(change);
-      return;
-    }
-    await this.#transition(change, 'executing', SYSTEM, `running ${change.runbook}`, ref);
-    const runbook = this.options.runbooks.get(change.runbook!);
-    const outcome = await this.options.runbooks.run(
-      runbook,
-      change.params as Record<string, ParamValue>,
-      {
-        actor: change.requestedBy,
-        surface: 'scheduler',
-        channel: change.channel,
-        ref: ref ?? change.id,
-        clock,
-      },
-      { dryRun: false },
-    );
-    change.execution = { ...change.execution, finishedAt: clock.now().toISOString(), status: outcome.status };
-    if (outcome.status !== 'succeeded') {
-      const state: ChangeState = outcome.status === 'rolled-back' ? 'rolled-back' : 'failed';
-      const failed = outcome.steps.find((s) => s.status === 'failed');
-      await this.#transition(
-        change,
-        state,
-        SYSTEM,
-        `${change.runbook} ${outcome.status}${failed ? ` at ${failed.label}: ${failed.summary}` : ''}`,
-        ref,
-      );
-      await this.#release(change);
-      await this.#tell(change, `${change.id} ${state}: ${change.runbook} ${outcome.status}`);
-      return;
-    }
-    change.verification = {
-      startedAt: '',
-      until: '',
-      nextSampleAt: '',
-      samples: [],
-      ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
-    };
-    await this.#beginVerification(change, ref);
-  }
-
-  async #beginVerification(change: ChangeRequest, ref: string | undefined): Promise<void> {
-    const now = this.options.clock.now();
-    const { window, interval } = this.options.policy.verify;
-    change.verification = {
-      samples: [],
-      ...change.verification,
-      startedAt: now.toISOString(),
-      until: new Date(now.getTime() + parseDuration(window)).toISOString(),
-      nextSampleAt: new Date(now.getTime() + parseDuration(interval)).toISOString(),
-    };
-    await this.#transition(
-      change,
-      'verifying',
-      SYSTEM,
-      `watching the burn rates of ${change.service} for ${window}`,
-      ref,
-    );
-  }
-
-  async #sample(change: ChangeRequest): Promise<void> {
-    const { clock, policy } = this.options;
-    const now = clock.now();
-    const verification = change.verification!;
-    let statuses: SloStatus[] | undefined;
-    let note: string;
-    try {
-      statuses = this.options.gate.budgets
-        ? await this.options.gate.budgets.statusFor(change.service, now)
-        : undefined;
-      note = statuses
-        ? statuses
-            .map(
-              (s) =>
-                `${s.slo}: ${s.burnState}${s.burnRate5m !== undefined ? `, 5m burn ${s.burnRate5m.toFixed(1)}x` : ''}`,
-            )
-            .join('; ')
-        : 'no error budget source';
-    } catch (error) {
-      note = `could not read burn rates: ${asMillwrightError(error).message}`;
-    }
-    const page = statuses?.some((s) => s.burnState === 'page') ?? false;
-    const worst = statuses?.reduce<number | undefined>(
-      (max, s) => (s.burnRate5m === undefined ? max : Math.max(max ?? 0, s.burnRate5m)),
-      undefined,
-    );
-    const limit = Math.max(1, (verification.baselineBurnRate ?? 0) * policy.verify.tolerance);
-    const regressed = page || (worst !== undefined && worst > limit);
-    verification.samples.push({
-      at: now.toISOString(),
-      ...(worst !== undefined ? { worstBurnRate: worst } : {}),
-      page,
-      note,
-    });
-    verification.nextSampleAt = new Date(now.getTime() + parseDuration(policy.verify.interval)).toISOString();
-    if (regressed) {
-      const why = page
-        ? `the page condition fired (${note})`
-        : `5m burn ${worst!.toFixed(1)}x exceeds ${limit.toFixed(1)}x (baseline ${verification.baselineBurnRate?.toFixed(1) ?? '0'}x × ${policy.verify.tolerance})`;
-      await this.#failVerification(change, why);
-      return;
-    }
-    if (now >= new Date(verification.until)) {
-      const unread = verification.samples.every((s) => s.worstBurnRate === undefined && !s.page);
-      if (unread && this.options.gate.budgets) {
-        // Nothing could be measured: do not call it a success.
-        await this.#transition(
-          change,
-          'failed',
-          SYSTEM,
-          'verification could not read any burn rate; a person must check the service',
-          undefined,
-        );
-        await this.#release(change);
-        await this.#tell(
-          change,
-          `${change.id} could not be verified (no burn-rate data); please check ${change.service}`,
-        );
-        return;
-      }
-      await this.#transition(
-        change,
-        'succeeded',
-        SYSTEM,
-        `no regression in ${policy.verify.window} after the change`,
-        undefined,
-      );
-      await this.#release(change);
-      return;
-    }
-    await this.#save(change);
-  }
-
-  async #failVerification(change: ChangeRequest, why: string): Promise<void> {
-    const { runbooks, policy, clock } = this.options;
-    await this.#transition(change, 'failed', SYSTEM, `verification failed: ${why}`, undefined);
-    let rolledBack = false;
-    if (policy.verify.rollback && change.kind === 'runbook') {
-      const runbook = runbooks.get(change.runbook!);
-      if (runbook.spec.spec.rollback.length > 0) {
-        const rollbackOnly = {
-          ...runbook,
-          spec: {
-            ...runbook.spec,
-            spec: { ...runbook.spec.spec, steps: runbook.spec.spec.rollback, rollback: [] },
-          },
-        };
-        this.#note(
-          change,
-          'rollback',
-          SYSTEM,
-          'policy.verify.rollback allows rolling back a change that failed verification',
-        );
-        const outcome = await runbooks.run(
-          rollbackOnly,
-          change.params as Record<string, ParamValue>,
-          { actor: change.requestedBy, surface: 'scheduler', channel: change.channel, ref: change.id, clock },
-          { dryRun: false },
-        );
-        rolledBack = outcome.status === 'succeeded';
-        await this.#transition(
-          change,
-          rolledBack ? 'rolled-back' : 'failed',
-          SYSTEM,
-          rolledBack ? 'rollback steps ran' : `rollback ${outcome.status}`,
-          undefined,
-        );
-      }
-    }
-    await this.#release(change);
-    await this.#tell(
-      change,
-      `${change.id} failed verification: ${why}${rolledBack ? '; it was rolled back' : ''}`,
-    );
-  }
-
-  /** Runs `work` alone for one change, so an approval and the worker never overwrite each other. */
-  async #exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
-    const key = id.toUpperCase();
-    const before = this.#busy.get(key) ?? Promise.resolve();
-    const run = before.then(work, work);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#busy.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.#busy.get(key) === settled) this.#busy.delete(key);
-    }
+    return this.#worker.tick();
   }
 
   // --- helpers ---------------------------------------------------------------------------------
 
-  async #evaluate(change: ChangeRequest, purpose: GateEvaluation['purpose']): Promise<GateEvaluation> {
-    const evaluation = await evaluateGate(
-      change,
-      this.options.policy.rules,
-      { ...this.options.gate, store: this.options.store },
-      this.options.clock.now(),
-      purpose,
-    );
-    change.evaluations.push(evaluation);
-    this.#note(
-      change,
-      `evaluated (${purpose})`,
-      SYSTEM,
-      `${evaluation.decision}: ${evaluation.rules.map(explainRule).join('; ')}`,
-    );
-    return evaluation;
-  }
-
-  async #worstBurn(service: string, window: '1h'): Promise<number | undefined> {
-    try {
-      const statuses = await this.options.gate.budgets?.statusFor(service, this.options.clock.now());
-      const key = window === '1h' ? 'burnRate1h' : 'burnRate5m';
-      return statuses?.reduce<number | undefined>(
-        (max, s) => (s[key] === undefined ? max : Math.max(max ?? 0, s[key]!)),
-        undefined,
-      );
-    } catch (error) {
-      this.options.logger.warn({ err: error, service }, 'baseline burn rate unavailable');
-      return undefined;
-    }
-  }
-
-  #expectState(change: ChangeRequest, states: ChangeState[], verb: string): void {
+  /** Refuses a person's command on a change in a state from which people cannot move it to `to`. */
+  #expectState(change: ChangeRequest, to: ChangeState, verb: string): void {
+    const states = sourcesOf(to, PEOPLE);
     if (!states.includes(change.state)) {
       throw badArgument(
         `${change.id} is ${change.state}; only a change that is ${states.join(' or ')} can be told to ${verb}`,
@@ -727,98 +397,14 @@ export class ChangeService {
     }
   }
 
-  #note(change: ChangeRequest, event: string, by: string, detail?: string): void {
-    change.timeline.push({
-      at: this.options.clock.now().toISOString(),
-      event,
-      by,
-      ...(detail ? { detail } : {}),
-    });
+  /** The roles of the person behind `origin`, as access control sees them. */
+  #rolesOf(origin: Origin): readonly string[] {
+    return this.options.access?.rolesFor(origin.actor) ?? origin.actor.roles;
   }
 
-  /** One audited transition: the record, then the state, both on disk before anyone hears of it. */
-  async #transition(
-    change: ChangeRequest,
-    state: ChangeState,
-    by: string,
-    detail: string,
-    ref: string | undefined,
-  ): Promise<void> {
-    const from = change.state;
-    change.state = state;
-    this.#note(change, state, by, detail);
-    await this.options.audit.append({
-      actor: by,
-      surface: 'scheduler',
-      channel: change.channel,
-      action: 'change.transition',
-      args: { change: change.id, service: change.service, from, to: state, detail },
-      outcome: state,
-      ...(ref ? { ref } : {}),
-    });
-    await this.#save(change);
+  #moversOf(origin: Origin, change: ChangeRequest): Mover[] {
+    return moversOf(origin.actor.id, this.#rolesOf(origin), change, this.options.policy.approvals.role);
   }
-
-  async #save(
-    change: ChangeRequest,
-    origin?: Origin,
-    action?: string,
-    args?: Record<string, unknown>,
-  ): Promise<void> {
-    if (origin && action) {
-      await this.options.audit.append({
-        actor: origin.actor.id,
-        surface: origin.surface,
-        channel: origin.channel,
-        action,
-        args: { change: change.id, ...args },
-        outcome: 'ok',
-        ref: origin.ref,
-      });
-    }
-    await this.options.store.put(COLLECTION, change);
-  }
-
-  async #release(change: ChangeRequest): Promise<void> {
-    await this.options.store.unlock(`change:${change.service}`, change.id);
-  }
-
-  async #tell(change: ChangeRequest, message: string): Promise<void> {
-    const notifier = this.options.notices;
-    if (!notifier?.available) return;
-    try {
-      await notifier.post(
-        change.channel,
-        reply(
-          header(message),
-          fields({ change: change.id, service: change.service, requester: change.requestedBy }),
-          list(change.timeline.slice(-3).map((t) => `${t.event}: ${t.detail ?? ''}`)),
-          text(`change show ${change.id} has the full timeline`),
-        ),
-      );
-    } catch (error) {
-      this.options.logger.error({ err: error, change: change.id }, 'change notice could not be posted');
-    }
-  }
-
-  async #nextId(): Promise<string> {
-    const counter = await this.options.store.update<{ id: string; value: number }>(
-      'counters',
-      'changes',
-      (current) => ({ id: 'changes', value: (current?.value ?? 0) + 1 }),
-    );
-    return `CR-${counter!.value}`;
-  }
-}
-
-/** Whether a rule that passed when people approved now fails (the budget drained meanwhile). */
-function newFailures(change: ChangeRequest, latest: GateEvaluation): boolean {
-  const approvedOn = change.evaluations.find((e) => e.purpose === 'request');
-  if (!approvedOn) return true;
-  const failing = (e: GateEvaluation) =>
-    new Set(e.rules.filter((r) => r.status !== 'pass').map((r) => r.evidence.split(':')[0]));
-  const before = failing(approvedOn);
-  return [...failing(latest)].some((rule) => !before.has(rule));
 }
 
 export { FINAL_STATES };

@@ -1,5 +1,6 @@
 // Public face of changes: the service, the gate, the policy schema and the record types.
 export { ChangeService, type ChangeServiceOptions, type NewChange } from './change-service.js';
+export type { ChangeTransitioned, ChangeVerificationFailed } from './events.js';
 export { storeIncidentSource } from './incident-source.js';
 export {
   type AdHocFreeze,
@@ -10,4 +11,14 @@ export {
   type GateInputs,
 } from './policy-gate.js';
 export { type FreezeWindow, type PolicyConfig, type PolicyRule, policySchema } from './policy-schema.js';
+export {
+  assertMove,
+  type Mover,
+  mayMove,
+  moversOf,
+  nextStates,
+  PEOPLE,
+  sourcesOf,
+  TRANSITIONS,
+} from './transitions.js';
 export * from './types.js';

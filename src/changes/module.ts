@@ -20,11 +20,11 @@ declare module '../core/context.js' {
 export const changesModule = defineModule({
   name: 'changes',
   config: { policy: policySchema },
-  needs: ['config', 'store', 'audit', 'runbooks', 'notices'],
+  needs: ['config', 'store', 'audit', 'runbooks', 'access', 'events'],
   uses: ['slo'],
   provides: ['changes'],
   create({ services, clock, logger }) {
-    const { config, store, audit, runbooks, slo, notices } = services;
+    const { config, store, audit, runbooks, slo, access, events } = services;
     const changes = new ChangeService({
       store,
       audit,
@@ -33,7 +33,8 @@ export const changesModule = defineModule({
       gate: { incidents: storeIncidentSource(store), ...(slo ? { budgets: slo } : {}) },
       clock,
       logger: logger.child({ service: 'changes' }),
-      notices,
+      events,
+      access,
     });
     return { changes };
   },

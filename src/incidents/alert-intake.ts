@@ -1,20 +1,18 @@
-// Alerts from Alertmanager: map each to a service, post firing page alerts with the budget and the
-// service's runbooks, remediate through the change gate (never around it), declare incidents, and
-// update the message when an alert resolves. Each alert acts once per firing, by fingerprint.
+// Alerts from Alertmanager: map each to a service, tell of firing page alerts (src/notices posts them
+// with the budget and the service's runbooks), remediate through the change gate (never around it),
+// declare incidents, and tell when an alert resolves. Each alert acts once per firing, by fingerprint.
 
 import type { ChangeService } from '../changes/change-service.js';
-import type { ActionSigner } from '../core/action-token.js';
 import type { Clock } from '../core/clock.js';
-import type { AccessPolicy, MessageHandle, Origin } from '../core/context.js';
+import type { AccessPolicy, Origin } from '../core/context.js';
 import { asMillwrightError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { type ActionsBlock, type Block, context, fields, header, type Reply, text } from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
-import type { RunbookService } from '../runbooks/service.js';
 import type { Store, StoredRecord } from '../store/store.js';
 import type { Alert, AlertmanagerConfig, AlertmanagerWebhook, AlertRule } from './alert-schema.js';
+import type { NoticeDelivery } from './events.js';
 import type { IncidentService } from './incident-service.js';
-import type { IncidentNumbers } from './types.js';
 
 interface SeenAlert extends StoredRecord {
   /** fingerprint + startsAt: one firing of one alert. */
@@ -40,21 +38,18 @@ export interface AlertIntakeOptions {
   logger: Logger;
   changes: ChangeService;
   incidents: IncidentService;
-  runbooks: RunbookService;
   access: AccessPolicy;
-  actions: ActionSigner;
-  numbers?: IncidentNumbers;
   /** The channel of each service, from the catalog. */
   channelOf: (service: string) => string | undefined;
-  notices: Notices;
+  /** Whether any chat surface runs to post to. */
+  notices: Pick<Notices, 'available'>;
+  /** Where firing and resolved alerts are told (src/notices renders and posts them). */
+  events: EventBus;
 }
 
 const labelRef = /\{\{\s*labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 export class AlertIntake {
-  // Messages posted for firing alerts, so a resolve edits them in place (until a restart).
-  readonly #posted = new Map<string, MessageHandle>();
-
   constructor(private readonly options: AlertIntakeOptions) {}
 
   async receive(payload: AlertmanagerWebhook, ref: string): Promise<AlertOutcome[]> {
@@ -175,93 +170,33 @@ export class AlertIntake {
     }
   }
 
+  /** Tells of a firing alert in its service's channel; says whether the notice went out. */
   async #post(alert: Alert, service: string, id: string): Promise<string> {
-    const notifier = this.options.notices.available ? this.options.notices : undefined;
+    const available = this.options.notices.available;
     const channel = this.options.channelOf(service);
-    if (!notifier || !channel) {
+    if (!available || !channel) {
       this.options.logger.info(
         { service },
         'firing alert not posted: no chat adapter or no channel for the service',
       );
-      return notifier
+      return available
         ? `not posted: ${service} has no channel in the service catalog`
         : 'not posted: no chat platform';
     }
-    const blocks: Block[] = [
-      header(`Firing: ${alert.labels.alertname ?? 'alert'} on ${service}`),
-      text(alert.annotations.summary ?? alert.annotations.description ?? ''),
-      fields({
-        since: alert.startsAt,
-        severity: alert.labels.severity ?? 'unknown',
-        ...(alert.labels.sloth_slo ? { SLO: alert.labels.sloth_slo } : {}),
-      }),
-    ];
-    if (this.options.numbers) {
-      try {
-        const statuses = await this.options.numbers.status(service, this.options.clock.now());
-        for (const s of statuses) {
-          blocks.push(
-            context(
-              `${s.slo}: ${s.remainingPercent === undefined ? 'budget unknown' : `${s.remainingPercent.toFixed(1)}% budget left`}, ${s.burnState}${s.burnRate1h !== undefined ? `, 1h burn ${s.burnRate1h.toFixed(1)}x` : ''}`,
-            ),
-          );
-        }
-      } catch (error) {
-        blocks.push(context(`budget unavailable: ${asMillwrightError(error).message}`));
-      }
-    }
-    const runbooks = this.options.runbooks.list({ service }).slice(0, 5);
-    if (runbooks.length > 0) {
-      const buttons: ActionsBlock = {
-        type: 'actions',
-        actions: runbooks.map((r) => {
-          const command = `runbook run ${r.spec.metadata.name}`;
-          return {
-            id: r.spec.metadata.name,
-            label: r.spec.metadata.name,
-            command,
-            token: this.options.actions.sign({ command, channel }),
-          };
-        }),
-      };
-      blocks.push(buttons);
-    }
-    const message: Reply = { ok: true, visibility: 'public', blocks };
-    try {
-      this.#posted.set(id, await notifier.post(channel, message));
-      return 'posted';
-    } catch (error) {
-      this.options.logger.error({ err: error, service, channel }, 'alert message could not be posted');
-      return `not posted: ${asMillwrightError(error).message}`;
-    }
+    const delivery: NoticeDelivery = { posted: false, failure: 'nothing posts alert notices' };
+    await this.options.events.emit('alert.firing', { id, alert, service, channel, delivery });
+    return delivery.posted ? 'posted' : `not posted: ${delivery.failure}`;
   }
 
   async #resolved(alert: Alert, id: string): Promise<void> {
-    const message: Reply = {
-      ok: true,
-      visibility: 'public',
-      blocks: [
-        header(
-          `Resolved: ${alert.labels.alertname ?? 'alert'}${alert.labels[this.options.config.serviceLabel] ? ` on ${alert.labels[this.options.config.serviceLabel]}` : ''}`,
-        ),
-        context(`firing since ${alert.startsAt}, resolved ${alert.endsAt ?? 'now'}`),
-      ],
-    };
-    const handle = this.#posted.get(id);
-    try {
-      if (handle) await handle.update(message);
-      else {
-        const service = alert.labels[this.options.config.serviceLabel];
-        const channel = service ? this.options.channelOf(service) : undefined;
-        if (channel && this.options.notices.available) await this.options.notices.post(channel, message);
-      }
-    } catch (error) {
-      this.options.logger.error(
-        { err: error, fingerprint: alert.fingerprint },
-        'resolved alert message could not be posted',
-      );
-    }
-    this.#posted.delete(id);
+    const service = alert.labels[this.options.config.serviceLabel];
+    const channel = service ? this.options.channelOf(service) : undefined;
+    await this.options.events.emit('alert.resolved', {
+      id,
+      alert,
+      ...(service ? { service } : {}),
+      ...(channel ? { channel } : {}),
+    });
   }
 
   #origin(ref: string): Origin {

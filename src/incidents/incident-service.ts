@@ -1,11 +1,12 @@
-// Incidents: declare (a room, a pinned brief with suspects), keep the timeline, resolve, and draft
-// a blameless postmortem with numbers from Prometheus and actions from the audit trail.
+// Incidents: declare (a room, and a brief with suspects that src/notices pins there), keep the timeline,
+// resolve, and draft a blameless postmortem with numbers from Prometheus and actions from the audit trail.
 import type { AuditLog, AuditRecord } from '../audit/types.js';
 import type { ChangeRequest, SloStatus } from '../changes/types.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
 import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { type Block, context, fields, header, list, type Reply, table, text } from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
@@ -29,8 +30,10 @@ export interface IncidentServiceOptions {
   logger: Logger;
   /** Who to invite and where a service lives, from the service catalog. */
   contacts: (service: string) => ServiceContacts | undefined;
-  /** The running chat surfaces: an incident room where one can be created, else a post to the service's channel. */
-  notices?: Notices;
+  /** The running chat surfaces: opens an incident room where one can be created. */
+  notices?: Pick<Notices, 'room'>;
+  /** Where a declared incident is told (src/notices posts and pins its brief). */
+  events?: EventBus;
   numbers?: IncidentNumbers;
   deploys?: DeployHistory;
   /** How far back deploys and changes count as suspects. */
@@ -126,14 +129,7 @@ export class IncidentService {
       severity: input.severity,
       channel,
     });
-    const brief = await this.brief(incident);
-    try {
-      if (room) await room.postPinned(channel, brief);
-      else if (channel !== origin.channel && this.options.notices?.available)
-        await this.options.notices.post(channel, brief);
-    } catch (error) {
-      this.options.logger.error({ err: error, incident: id }, 'incident brief could not be posted');
-    }
+    await this.options.events?.emit('incident.declared', { incident, origin });
     return incident;
   }
 

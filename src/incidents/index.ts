@@ -8,6 +8,7 @@ export {
   alertmanagerSchema,
   webhookSchema,
 } from './alert-schema.js';
+export type { AlertFiring, AlertResolved, IncidentDeclared, NoticeDelivery } from './events.js';
 export {
   IncidentService,
   type IncidentServiceOptions,

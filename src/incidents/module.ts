@@ -11,11 +11,11 @@ declare module '../core/context.js' {
 
 export const incidentsModule = defineModule({
   name: 'incidents',
-  needs: ['config', 'store', 'audit', 'runbooks', 'deploys', 'notices'],
+  needs: ['config', 'store', 'audit', 'runbooks', 'deploys', 'notices', 'events'],
   uses: ['slo'],
   provides: ['incidents'],
   create({ services, clock, logger }) {
-    const { config, store, audit, runbooks, deploys, slo, notices } = services;
+    const { config, store, audit, runbooks, deploys, slo, notices, events } = services;
     const incidents = new IncidentService({
       store,
       audit,
@@ -24,6 +24,7 @@ export const incidentsModule = defineModule({
       logger: logger.child({ service: 'incidents' }),
       contacts: (service) => config.services[service],
       notices,
+      events,
       ...(slo ? { numbers: sloIncidentNumbers(slo) } : {}),
       deploys,
     });

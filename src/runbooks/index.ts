@@ -9,6 +9,7 @@ export {
   type StepOutcome,
   type StepStatus,
 } from './engine.js';
+export type { RunbookBreakGlass } from './events.js';
 export { type ParamValue, validateParams } from './params.js';
 export {
   DNS_1123_LABEL,

@@ -1,0 +1,31 @@
+// What the change service tells the rest of Millwright: every state change, and a verification that
+// failed. Plain records; src/notices decides which of them a person hears about, and in what words.
+
+import type { Mover } from './transitions.js';
+import type { ChangeRequest, ChangeState } from './types.js';
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    /** A change moved from one state to another; recorded and saved before it is emitted. */
+    'change.transitioned': ChangeTransitioned;
+    /** Verification after a change ended badly: a regression (maybe rolled back) or nothing measurable. */
+    'change.verification-failed': ChangeVerificationFailed;
+  }
+}
+
+export interface ChangeTransitioned {
+  change: ChangeRequest;
+  from: ChangeState;
+  to: ChangeState;
+  /** Who moved it, in the terms of the transition table. */
+  mover: Mover;
+  /** The id recorded in the audit trail (a person, or `millwright`). */
+  by: string;
+  detail: string;
+  /** The correlation id of the command that caused it; absent for the background worker. */
+  ref?: string;
+}
+
+export type ChangeVerificationFailed =
+  | { change: ChangeRequest; reason: 'regressed'; why: string; rolledBack: boolean }
+  | { change: ChangeRequest; reason: 'unmeasured' };

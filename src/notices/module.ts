@@ -1,0 +1,58 @@
+// The notices module: subscribes to the domain events people must hear of (change outcomes, declared
+// incidents, alerts, break-glass runs), renders them and posts them through the running surfaces.
+import { defineModule } from '../core/module.js';
+import { sloIncidentNumbers } from '../incidents/slo-numbers.js';
+import { AlertNotices } from './alert-notices.js';
+import { breakGlassNotice } from './break-glass-notices.js';
+import { changeTransitionNotice, verificationFailedNotice } from './change-notices.js';
+import { postIncidentBrief } from './incident-notices.js';
+import { postNotice } from './post.js';
+
+export const noticesModule = defineModule({
+  name: 'notices',
+  needs: ['events', 'notices', 'incidents', 'runbooks', 'actions'],
+  uses: ['slo'],
+  create({ services, clock, logger, onClose }) {
+    const { events, notices, incidents, runbooks, actions, slo } = services;
+    const log = logger.child({ part: 'notices' });
+    const changeFailure = (id: string) => ({
+      fields: { change: id },
+      message: 'change notice could not be posted',
+    });
+    const alerts = new AlertNotices({
+      notices,
+      runbooks,
+      actions,
+      numbers: slo ? sloIncidentNumbers(slo) : undefined,
+      clock,
+      logger: log,
+    });
+    const subscriptions = [
+      events.on('change.transitioned', async (event) => {
+        const notice = changeTransitionNotice(event);
+        if (notice)
+          await postNotice(notices, log, event.change.channel, notice, changeFailure(event.change.id));
+      }),
+      events.on('change.verification-failed', async (event) => {
+        const notice = verificationFailedNotice(event);
+        await postNotice(notices, log, event.change.channel, notice, changeFailure(event.change.id));
+      }),
+      events.on('incident.declared', (event) =>
+        postIncidentBrief(event, { notices, incidents, logger: log }),
+      ),
+      events.on('alert.firing', (event) => alerts.firing(event)),
+      events.on('alert.resolved', (event) => alerts.resolved(event)),
+      events.on('runbook.break-glass', async (event) => {
+        if (!event.target) return;
+        await postNotice(notices, log, event.target, breakGlassNotice(event), {
+          fields: { target: event.target },
+          message: 'break-glass notice could not be posted',
+        });
+      }),
+    ];
+    onClose(async () => {
+      for (const unsubscribe of subscriptions) unsubscribe();
+    });
+    return undefined;
+  },
+});

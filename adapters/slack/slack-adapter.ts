@@ -11,7 +11,6 @@ import {
   type ViewSubmitAction,
   webApi,
 } from '@slack/bolt';
-import type { ActionPayload } from '../../src/auth/index.js';
 import type { MillwrightConfig } from '../../src/config/index.js';
 import {
   type Adapter,
@@ -20,12 +19,16 @@ import {
   type CommandRequest,
   ErrorCode,
   errorReply,
+  formError,
+  type InteractionRequest,
+  type InteractionSurface,
   type Logger,
   type MessageHandle,
   MillwrightError,
   newRef,
   parseDuration,
   type Reply,
+  runInteraction,
   type Services,
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
@@ -34,7 +37,7 @@ import { ACTION_PREFIX, escapeMrkdwn, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
 import { SlackIncidentRoom } from './incident-room.js';
-import { fieldBlockId, type SubmittedValue, submittedLine } from './modal.js';
+import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
 import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
 import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
 import { SeenLedger } from './seen-ledger.js';
@@ -427,7 +430,12 @@ export class SlackAdapter implements Adapter {
   async #onButton(body: BlockAction<ButtonAction>, action: ButtonAction, receivedAt: Date): Promise<void> {
     const channel = body.channel?.id ?? body.container?.channel_id;
     const user = body.user.id;
+    if (!channel) {
+      this.#log.warn({ actionId: action.action_id }, 'a button click came without a channel; ignored');
+      return;
+    }
     const where = {
+      channel,
       user,
       ...(body.response_url
         ? { responseUrl: this.#responseUrl(body.response_url, receivedAt, 'interaction') }
@@ -435,29 +443,23 @@ export class SlackAdapter implements Adapter {
       ...(body.trigger_id ? { trigger: { id: body.trigger_id, receivedAt } } : {}),
       ...(body.message?.thread_ts ? { threadTs: body.message.thread_ts, privateInThread: true } : {}),
     };
-    if (!channel) {
-      this.#log.warn({ actionId: action.action_id }, 'a button click came without a channel; ignored');
-      return;
-    }
-    let payload: ActionPayload;
-    try {
-      payload = this.#options.services.actions.verify(action.value ?? '', channel);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
-      await this.#deliver(
-        this.#conversation({ ...where, channel, defaultVisibility: 'private' }),
-        errorReply(failure, newRef()),
+    const answerIn = this.#answerPlace(where);
+    await this.#interaction(
+      {
         channel,
-        user,
-      );
-      return;
-    }
-    // The clicker runs the command: the router checks their permission, not the poster's.
-    await this.#runAndAnswer({ ...where, channel }, payload.command, {
-      id: user,
-      ...(body.user.username ? { name: body.user.username } : {}),
-    });
+        token: action.value ?? '',
+        actor: { id: user, ...(body.user.username ? { name: body.user.username } : {}) },
+      },
+      {
+        refuse: async (failure) => {
+          this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
+          const conversation = this.#conversation({ ...where, defaultVisibility: 'private' });
+          await this.#deliver(conversation, errorReply(failure, newRef()), channel, user);
+        },
+        sink: (line) => answerIn(line).sink,
+        deliver: (answer, line) => this.#deliver(answerIn(line), answer, channel, user),
+      },
+    );
   }
 
   async #onFormSubmitted(
@@ -466,60 +468,89 @@ export class SlackAdapter implements Adapter {
     ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
   ): Promise<void> {
     const receivedAt = this.#options.clock.now();
+    const user = body.user.id;
     const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
-    const refuse = (message: string) =>
-      firstField ? ack({ response_action: 'errors', errors: { [firstField]: clip(message, 300) } }) : ack();
-    let metadata: FormMetadata;
-    let payload: ActionPayload;
-    try {
-      metadata = JSON.parse(view.private_metadata) as FormMetadata;
-      payload = this.#options.services.actions.verify(metadata.t, metadata.c);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      this.#log.warn({ user: body.user.id, reason: failure.message }, 'refused a form submission');
-      await refuse(
+    const showBeside = (blockId: string | undefined, message: string) =>
+      blockId ? ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } }) : ack();
+    const refuse = async (failure: MillwrightError) => {
+      this.#log.warn({ user, reason: failure.message }, 'refused a form submission');
+      await showBeside(
+        firstField,
         failure.code === ErrorCode.PermissionDenied
           ? `${failure.message}; ${failure.hint ?? ''}`
           : 'This form is damaged; run the command again.',
       );
-      return;
+    };
+    let metadata: FormMetadata;
+    try {
+      metadata = JSON.parse(view.private_metadata) as FormMetadata;
+    } catch (error) {
+      return refuse(asMillwrightError(error));
     }
-    const line = submittedLine(
-      payload.command,
-      view.blocks,
-      view.state.values as Record<string, Record<string, SubmittedValue>>,
-    );
-    const place = {
-      channel: metadata.c,
-      user: body.user.id,
+    const channel = metadata.c;
+    const answerIn = this.#answerPlace({
+      channel,
+      user,
       ...(metadata.r
         ? { responseUrl: this.#responseUrl(metadata.r, receivedAt, metadata.rk ?? 'interaction') }
         : {}),
       ...(metadata.th ? { threadTs: metadata.th, privateInThread: true } : {}),
-      defaultVisibility: asksForPublic(line) ? ('public' as const) : ('private' as const),
-    };
-    const conversation = this.#conversation(place);
-    const running = this.#run(conversation, place.channel, line, {
-      id: body.user.id,
-      ...(body.user.name ? { name: body.user.name } : {}),
     });
-    // Argument errors come back at once; show them next to their field while the modal is still open.
-    const early = await firstWithin(running, this.#options.formAnswerWithinMs ?? 2_000);
-    if (early && !early.ok && early.error?.code === ErrorCode.BadArgument) {
-      const field = early.error.field ? fieldBlockId(early.error.field) : undefined;
-      const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
-      if (blockId) {
-        const message = early.error.hint
-          ? `${early.error.message} (${early.error.hint})`
-          : early.error.message;
-        await ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } });
-        return;
-      }
-    }
-    await ack();
-    this.#background('form', async () =>
-      this.#deliver(conversation, await running, place.channel, place.user),
+    await this.#interaction(
+      {
+        channel,
+        token: metadata.t,
+        actor: { id: user, ...(body.user.name ? { name: body.user.name } : {}) },
+        form: submittedValues(
+          view.blocks,
+          view.state.values as Record<string, Record<string, SubmittedValue>>,
+        ),
+        answerWithinMs: this.#options.formAnswerWithinMs ?? 2_000,
+      },
+      {
+        refuse,
+        sink: (line) => answerIn(line).sink,
+        // Argument errors come back at once; show them next to their field while the modal is still open.
+        showInForm: async (answer) => {
+          const error = formError(answer);
+          const field = error?.field ? fieldBlockId(error.field) : undefined;
+          const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
+          if (!error || !blockId) return false;
+          await showBeside(blockId, error.message);
+          return true;
+        },
+        acknowledge: () => ack(),
+        later: (work) => this.#background('form', work),
+        deliver: (answer, line) => this.#deliver(answerIn(line), answer, channel, user),
+      },
     );
+  }
+
+  /** Runs a click or form through the shared flow as the Slack user, with their user groups. */
+  #interaction(
+    request: Omit<InteractionRequest, 'surface' | 'actor'> & { actor: { id: string; name?: string } },
+    surface: InteractionSurface,
+  ): Promise<void> {
+    const { actor } = request;
+    return runInteraction(
+      {
+        ...request,
+        surface: 'slack',
+        actor: async () => ({ ...actor, groups: await this.#groups.groupsOf(actor.id) }),
+      },
+      this.#options,
+      surface,
+    );
+  }
+
+  /** The conversation a command answers in, made once its line is known (`--public` answers in the channel). */
+  #answerPlace(where: Omit<ConversationPlace, 'defaultVisibility'>): (line: string) => SlackConversation {
+    let conversation: SlackConversation | undefined;
+    return (line) =>
+      (conversation ??= this.#conversation({
+        ...where,
+        defaultVisibility: asksForPublic(line) ? 'public' : 'private',
+      }));
   }
 
   /** Runs a command as `actor` and answers in `where`, reporting a failure to deliver to the person. */
@@ -530,10 +561,7 @@ export class SlackAdapter implements Adapter {
     options: { stillWorkingNote?: boolean } = {},
   ): Promise<void> {
     const line = text || 'help';
-    const conversation = this.#conversation({
-      ...where,
-      defaultVisibility: asksForPublic(line) ? 'public' : 'private',
-    });
+    const conversation = this.#answerPlace(where)(line);
     const answer = await this.#run(conversation, where.channel, line, actor, options);
     await this.#deliver(conversation, answer, where.channel, where.user);
   }
@@ -663,19 +691,6 @@ function startupError(error: unknown, what: string): MillwrightError {
     ...(failure.hint ? { hint: failure.hint } : {}),
     cause: error,
   });
-}
-
-/** The promise's value if it settles within `ms`, else undefined (the work keeps running). */
-async function firstWithin<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function clip(value: string, max: number): string {

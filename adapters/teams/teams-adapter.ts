@@ -12,7 +12,6 @@ import {
   TeamsInfo,
   TurnContext,
 } from 'botbuilder';
-import type { ActionPayload } from '../../src/auth/index.js';
 import {
   type Adapter,
   asMillwrightError,
@@ -31,6 +30,7 @@ import {
   type RouteHost,
   reply,
   replyToText,
+  runInteraction,
   type Services,
   systemClock,
   text,
@@ -48,7 +48,7 @@ import {
 import { BotCredentials, createBotAuthentication, resolveTeamsAuth, type TeamsConfig } from './bot-auth.js';
 import { CardLedger, cardKey, type StoredCard } from './card-ledger.js';
 import { toCardMarkdown } from './card-markdown.js';
-import { type CardSubmission, formCommand, formValues, readSubmission } from './card-submission.js';
+import { type CardSubmission, formValues, readSubmission } from './card-submission.js';
 import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
 
@@ -231,7 +231,9 @@ export class TeamsAdapter implements Adapter {
     if (submission) {
       // Action.Submit: the card is updated in place once the command has run.
       void track(
-        this.#click(submission, activity, channel).catch((error) => this.#failed(error, 'card submit')),
+        this.#click(submission, activity, channel, track).catch((error) =>
+          this.#failed(error, 'card submit'),
+        ),
       );
       return;
     }
@@ -253,15 +255,8 @@ export class TeamsAdapter implements Adapter {
         value: { code: 'BadRequest', message: 'this is not a Millwright card action' },
       });
     }
-    const work = this.#click(submission, activity, routerChannel(activity));
     const waitMs = this.#options.io?.invokeWaitMs ?? 4000;
-    let timer: NodeJS.Timeout | undefined;
-    const slow = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), waitMs);
-    });
-    const done = await Promise.race([work, slow]).finally(() => clearTimeout(timer));
-    const card = done ?? (await this.#interimCard(submission, activity));
-    if (!done) void track(work.catch((error) => this.#failed(error, 'card action')));
+    const card = await this.#click(submission, activity, routerChannel(activity), track, waitMs);
     await invokeResponse(turn, 200, { statusCode: 200, type: CARD_CONTENT_TYPE, value: card });
   }
 
@@ -310,88 +305,102 @@ export class TeamsAdapter implements Adapter {
   }
 
   /**
-   * A button or form on a Millwright card: check its token, run its command as the clicker (the
-   * router re-checks their permission), and redraw the card to say who decided what, or why not.
+   * A button or form on a Millwright card, through the shared interaction flow; the card is redrawn
+   * to say who decided what, or why not. Resolves with the card to answer with: the outcome, or a
+   * "still running" card when the command outlasts `waitMs` (the card is updated when it is done).
    */
-  async #click(submission: CardSubmission, activity: Activity, channel: string): Promise<AdaptiveCard> {
+  async #click(
+    submission: CardSubmission,
+    activity: Activity,
+    channel: string,
+    track: <T>(work: Promise<T>) => Promise<T>,
+    waitMs?: number,
+  ): Promise<AdaptiveCard> {
     const speaker = await this.#speaker(activity);
     const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
     const stored = key ? await this.#cards.get(key) : undefined;
-    const refuse = async (why: string, hint?: string): Promise<AdaptiveCard> => {
-      const notice = [refusal(speaker.shown, why, hint)];
-      const card = key && stored ? await this.#cards.note(key, notice) : undefined;
-      return this.#redraw(card, notice, channel);
-    };
-
-    let payload: ActionPayload;
-    try {
-      payload = this.#options.services.actions.verify(submission.token, channel);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      return refuse(failure.message, failure.hint);
-    }
-    let command = payload.command;
-    let values: Record<string, string> = {};
-    if (submission.kind === 'form') {
-      const form = stored?.reply.blocks[submission.block];
-      if (form?.type !== 'form')
-        return refuse('this form is no longer known', 'run the command again to get a fresh form');
-      values = formValues(form, submission.block, submission.inputs);
-      command = formCommand(payload.command, values);
-    }
-    if (key && stored) {
-      const claim = await this.#cards.claim(key, submission.block, speaker.shown);
-      if (!claim.ok) {
-        const { holder } = claim;
-        return holder.state === 'done'
-          ? refuse(`this was already done by ${holder.by}`)
-          : refuse(`${holder.by} is already running this`, 'wait for their result on this card');
-      }
-    }
-
     const threadOfCard = stored
       ? ({ ...stored.reference, activityId: stored.activityId } as ConversationReference)
       : (TurnContext.getConversationReference(activity) as ConversationReference);
-    const answer = await this.#options.handle({
-      actor: speaker.actor,
-      surface: 'teams',
-      channel,
-      text: command,
-      sink: { send: (progress) => this.#postReply(threadOfCard, channel, progress) },
-    });
-
-    const at = formatAbsolute(this.#clock.now());
-    let shown: CardElement[];
-    let formState: FormState | undefined;
-    if (answer.ok) {
-      const interactive = hasInteraction(answer);
-      shown = [
-        decision(
-          speaker.shown,
-          command,
-          at,
-          interactive ? [] : renderCard(answer, this.#signer(channel)).body,
-        ),
-      ];
-      // A reply with its own buttons gets its own message, so its clicks find their card.
-      if (interactive) await this.#postReply(threadOfCard, channel, answer);
-    } else {
-      const error = answer.error;
-      const field = error?.field;
-      if (submission.kind === 'form' && field) {
-        formState = { block: submission.block, values, errors: { [field]: error.message } };
+    let values: Record<string, string> = {};
+    let card: AdaptiveCard | undefined;
+    const readForm = () => {
+      const form = stored?.reply.blocks[submission.block];
+      if (form?.type !== 'form') {
+        throw new MillwrightError(ErrorCode.NotFound, 'this form is no longer known', {
+          hint: 'run the command again to get a fresh form',
+        });
       }
-      shown = [refusal(speaker.shown, error?.message ?? 'the command failed', error?.hint, answer)];
-    }
-    const card =
-      key && stored
-        ? await this.#cards.settle(key, submission.block, {
-            ok: answer.ok,
-            shown,
-            ...(formState ? { formState } : {}),
-          })
-        : undefined;
-    return this.#redraw(card, shown, channel);
+      values = formValues(form, submission.block, submission.inputs);
+      return values;
+    };
+    await runInteraction(
+      {
+        surface: 'teams',
+        channel,
+        token: submission.token,
+        actor: speaker.actor,
+        ...(submission.kind === 'form' ? { form: readForm } : {}),
+        ...(waitMs === undefined ? {} : { answerWithinMs: waitMs }),
+      },
+      this.#options,
+      {
+        refuse: async (failure) => {
+          const notice = [refusal(speaker.shown, failure.message, failure.hint)];
+          card = await this.#redraw(
+            key && stored ? await this.#cards.note(key, notice) : undefined,
+            notice,
+            channel,
+          );
+        },
+        // Single use: the first click claims the card; a late or concurrent one is refused.
+        claim: async () => {
+          const claim =
+            key && stored ? await this.#cards.claim(key, submission.block, speaker.shown) : undefined;
+          if (!claim || claim.ok) return undefined;
+          const { holder } = claim;
+          return holder.state === 'done'
+            ? new MillwrightError(ErrorCode.PermissionDenied, `this was already done by ${holder.by}`)
+            : new MillwrightError(ErrorCode.PermissionDenied, `${holder.by} is already running this`, {
+                hint: 'wait for their result on this card',
+              });
+        },
+        sink: () => ({ send: (progress) => this.#postReply(threadOfCard, channel, progress) }),
+        pending: async () => {
+          card = await this.#interimCard(submission, activity);
+        },
+        later: (work) => void track(work().catch((error) => this.#failed(error, 'card action'))),
+        deliver: async (answer, command) => {
+          const at = formatAbsolute(this.#clock.now());
+          let shown: CardElement[];
+          let formState: FormState | undefined;
+          if (answer.ok) {
+            const interactive = hasInteraction(answer);
+            const result = interactive ? [] : renderCard(answer, this.#signer(channel)).body;
+            shown = [decision(speaker.shown, command, at, result)];
+            // A reply with its own buttons gets its own message, so its clicks find their card.
+            if (interactive) await this.#postReply(threadOfCard, channel, answer);
+          } else {
+            const error = answer.error;
+            const field = error?.field;
+            if (submission.kind === 'form' && field) {
+              formState = { block: submission.block, values, errors: { [field]: error.message } };
+            }
+            shown = [refusal(speaker.shown, error?.message ?? 'the command failed', error?.hint, answer)];
+          }
+          const settled =
+            key && stored
+              ? await this.#cards.settle(key, submission.block, {
+                  ok: answer.ok,
+                  shown,
+                  ...(formState ? { formState } : {}),
+                })
+              : undefined;
+          card = await this.#redraw(settled, shown, channel);
+        },
+      },
+    );
+    return card!;
   }
 
   /**

@@ -24,7 +24,7 @@ import {
   type InteractionSurface,
   type Logger,
   type MessageHandle,
-  MillwrightError,
+  type MillwrightError,
   newRef,
   parseDuration,
   type Reply,
@@ -32,16 +32,17 @@ import {
   type Services,
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
-import { AckFirstQueue } from './ack-first.js';
+import { AfterAck, RECORDED, recordedOf } from './after-ack.js';
 import { ACTION_PREFIX, escapeMrkdwn, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
+import { eventsOnce } from './event-retries.js';
 import { SlackIncidentRoom } from './incident-room.js';
 import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
 import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
 import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
 import { SeenLedger } from './seen-ledger.js';
-import { slackFailure } from './slack-errors.js';
+import { slackStartupError } from './slack-errors.js';
 import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
 import { SlackUserGroups } from './user-groups.js';
 
@@ -81,8 +82,6 @@ const DEFAULT_RETRIES: webApi.RetryOptions = { retries: 2, factor: 2, minTimeout
 /** Retried events come within minutes; one older than this cannot be told apart from a replay. */
 const EVENT_WINDOW_SECONDS = 3600;
 const FUTURE_SECONDS = 60;
-/** Where a request carries the shared replay record's answer, from the HTTP route into Bolt's context. */
-const RECORDED = 'millwrightRecorded';
 
 /**
  * The Slack adapter.
@@ -110,12 +109,13 @@ export class SlackAdapter implements Adapter {
   readonly #log: Logger;
   #app: App | undefined;
   #botUserId: string | undefined;
-  readonly #ackFirst = new AckFirstQueue();
+  readonly #afterAck: AfterAck;
 
   constructor(options: SlackAdapterOptions) {
     this.#options = options;
     const { config, services, clock, logger } = options;
     this.#log = logger.child({ component: 'slack' });
+    this.#afterAck = new AfterAck({ logger: this.#log, track: options.track });
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clientOptions = {
       // The WebClient appends method names to this, so it must end in a slash (https://slack.com/api/).
@@ -139,7 +139,7 @@ export class SlackAdapter implements Adapter {
       clock,
       logger: this.#log,
       // Commands wait for this record anyway, and they start only after acknowledgements are out.
-      schedule: (start) => this.#ackFirst.run(start),
+      schedule: (start) => this.#afterAck.queue.run(start),
     });
     this.#events = new SeenLedger({
       store: services.store,
@@ -195,7 +195,7 @@ export class SlackAdapter implements Adapter {
     const express = this.#receiver.app;
     server.route('POST', SLACK_EVENTS_PATH, async (req, res, ctx) => {
       if (!this.#app) return sendJson(res, 503, { error: 'the Slack adapter is starting' });
-      res.once('close', this.#ackFirst.requestStarted());
+      res.once('close', this.#afterAck.queue.requestStarted());
       const body = await ctx.readBody();
       const verdict = this.#guard.check(req.headers, body);
       if (!verdict.ok) {
@@ -229,7 +229,7 @@ export class SlackAdapter implements Adapter {
     try {
       auth = await this.web.auth.test();
     } catch (error) {
-      throw startupError(error, 'the bot token (slack.botToken)');
+      throw slackStartupError(error, 'the bot token (slack.botToken)');
     }
     this.#botUserId = auth.user_id;
     const app = new App({
@@ -250,7 +250,7 @@ export class SlackAdapter implements Adapter {
         await app.stop().catch(() => {
           // Nothing connected, so there is nothing to close; the start-up error is what matters.
         });
-        throw startupError(error, 'the app-level token (slack.appToken)');
+        throw slackStartupError(error, 'the app-level token (slack.appToken)');
       }
     }
     this.#app = app;
@@ -264,7 +264,7 @@ export class SlackAdapter implements Adapter {
     const app = this.#app;
     this.#app = undefined;
     if (app && this.#receiver instanceof SocketModeReceiver) await app.stop();
-    this.#ackFirst.flush();
+    this.#afterAck.queue.flush();
     await Promise.all([this.#replays.idle(), this.#events.idle()]);
   }
 
@@ -284,40 +284,12 @@ export class SlackAdapter implements Adapter {
     });
 
     // Slack retries an event it did not see acknowledged in time; the retry must not run twice.
-    app.use(async ({ body, context, next }) => {
-      const event = body as { type?: string; event_id?: unknown; event_time?: unknown };
-      if (event.type === 'event_callback' && typeof event.event_id === 'string') {
-        const now = Math.floor(clock.now().getTime() / 1000);
-        const at = typeof event.event_time === 'number' ? event.event_time : now;
-        let first = false;
-        if (at < now - EVENT_WINDOW_SECONDS) {
-          this.#log.warn({ eventId: event.event_id }, 'ignored an event older than the retry window');
-        } else {
-          try {
-            first = await this.#events.firstSighting(event.event_id, at);
-            if (!first) {
-              this.#log.info(
-                { eventId: event.event_id, retryNum: context.retryNum, retryReason: context.retryReason },
-                'Slack sent an event again that was already handled; not running it twice',
-              );
-            }
-          } catch (error) {
-            // Cannot tell a retry from a new event: running it twice is worse than not at all.
-            this.#log.error(
-              { err: error, eventId: event.event_id },
-              'event record unavailable; event not handled',
-            );
-          }
-        }
-        if (!first) return;
-      }
-      await next();
-    });
+    app.use(eventsOnce(this.#events, { clock, logger: this.#log, windowSeconds: EVENT_WINDOW_SECONDS }));
 
     app.command(config.command, async ({ command, ack, context }) => {
       await ack();
       const receivedAt = clock.now();
-      this.#background('slash command', () => this.#onSlashCommand(command, receivedAt), {
+      this.#afterAck.run('slash command', () => this.#onSlashCommand(command, receivedAt), {
         recorded: recordedOf(context),
         tell: (text) =>
           this.#responseUrl(command.response_url, receivedAt, 'command').post({
@@ -337,7 +309,7 @@ export class SlackAdapter implements Adapter {
       };
       if (!mention.user) return;
       const user = mention.user;
-      this.#background(
+      this.#afterAck.run(
         'mention',
         () =>
           this.#runAndAnswer(
@@ -366,7 +338,7 @@ export class SlackAdapter implements Adapter {
       // Only people writing to the app directly; channel messages arrive as mentions instead.
       if (dm.channel_type !== 'im' || dm.subtype !== undefined || dm.bot_id || !dm.user) return;
       const user = dm.user;
-      this.#background(
+      this.#afterAck.run(
         'direct message',
         () =>
           this.#runAndAnswer(
@@ -383,7 +355,7 @@ export class SlackAdapter implements Adapter {
       async ({ ack, body, action, context }) => {
         await ack();
         const receivedAt = clock.now();
-        this.#background('button', () => this.#onButton(body, action, receivedAt), {
+        this.#afterAck.run('button', () => this.#onButton(body, action, receivedAt), {
           recorded: recordedOf(context),
           ...(body.response_url
             ? {
@@ -454,10 +426,10 @@ export class SlackAdapter implements Adapter {
         refuse: async (failure) => {
           this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
           const conversation = this.#conversation({ ...where, defaultVisibility: 'private' });
-          await this.#deliver(conversation, errorReply(failure, newRef()), channel, user);
+          await conversation.deliver(errorReply(failure, newRef()));
         },
         sink: (line) => answerIn(line).sink,
-        deliver: (answer, line) => this.#deliver(answerIn(line), answer, channel, user),
+        deliver: (answer, line) => answerIn(line).deliver(answer),
       },
     );
   }
@@ -520,8 +492,8 @@ export class SlackAdapter implements Adapter {
           return true;
         },
         acknowledge: () => ack(),
-        later: (work) => this.#background('form', work),
-        deliver: (answer, line) => this.#deliver(answerIn(line), answer, channel, user),
+        later: (work) => this.#afterAck.run('form', work),
+        deliver: (answer, line) => answerIn(line).deliver(answer),
       },
     );
   }
@@ -563,7 +535,7 @@ export class SlackAdapter implements Adapter {
     const line = text || 'help';
     const conversation = this.#answerPlace(where)(line);
     const answer = await this.#run(conversation, where.channel, line, actor, options);
-    await this.#deliver(conversation, answer, where.channel, where.user);
+    await conversation.deliver(answer);
   }
 
   async #run(
@@ -598,36 +570,6 @@ export class SlackAdapter implements Adapter {
     }
   }
 
-  /** Posts the answer; when Slack refuses it, tells the person why in a direct message with the app. */
-  async #deliver(
-    conversation: SlackConversation,
-    answer: Reply,
-    channel: string,
-    user: string,
-  ): Promise<void> {
-    try {
-      await conversation.send(answer);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      this.#log.warn(
-        { ref: answer.ref, code: failure.code, channel },
-        `could not deliver a reply: ${failure.message}`,
-      );
-      if (!user) return;
-      try {
-        await this.web.chat.postMessage({
-          channel: user,
-          text: `I could not answer you in <#${channel}>: ${escapeMrkdwn(failure.message)}.${failure.hint ? ` ${escapeMrkdwn(failure.hint)}` : ''}${answer.ref ? ` (reference ${answer.ref})` : ''}`,
-        });
-      } catch (dmError) {
-        this.#log.error(
-          { err: dmError, ref: answer.ref },
-          'could not tell the person their answer was not delivered',
-        );
-      }
-    }
-  }
-
   #conversation(place: ConversationPlace): SlackConversation {
     const { clock } = this.#options;
     return new SlackConversation(place, {
@@ -642,55 +584,6 @@ export class SlackAdapter implements Adapter {
   #responseUrl(url: string, receivedAt: Date, kind: ResponseUrlKind): ResponseUrl {
     return new ResponseUrl(url, receivedAt, { kind, fetch: this.#fetch, clock: this.#options.clock });
   }
-
-  /**
-   * Runs work after the acknowledgement, once acknowledgements still on their way out have gone
-   * (see AckFirstQueue), and only when the shared record says the request is not a replay.
-   */
-  #background(
-    what: string,
-    work: () => Promise<void>,
-    gate: { recorded?: Promise<RecordOutcome> | undefined; tell?: (text: string) => Promise<void> } = {},
-  ): void {
-    let begin!: () => void;
-    const started = new Promise<void>((resolve) => {
-      begin = resolve;
-    });
-    const job = started
-      .then(async () => {
-        const recorded = await gate.recorded;
-        if (recorded === 'replay') {
-          this.#log.warn({ what }, 'a replayed Slack request reached this replica; not acting on it');
-          return;
-        }
-        if (recorded === 'unavailable') {
-          await gate.tell?.(
-            ':warning: Millwright could not record this request, so it did not run it. Try again in a moment.',
-          );
-          return;
-        }
-        await work();
-      })
-      .catch((error: unknown) => {
-        this.#log.error({ err: error }, `Slack ${what} failed`);
-      });
-    void (this.#options.track ? this.#options.track(job) : job);
-    this.#ackFirst.run(begin);
-  }
-}
-
-/** The shared replay record's answer for this request; undefined in Socket Mode (no signatures). */
-function recordedOf(context: Record<string, unknown>): Promise<RecordOutcome> | undefined {
-  const recorded = context[RECORDED];
-  return recorded instanceof Promise ? (recorded as Promise<RecordOutcome>) : undefined;
-}
-
-function startupError(error: unknown, what: string): MillwrightError {
-  const failure = slackFailure(error, what);
-  return new MillwrightError(failure.code, `Slack start-up failed, checking ${what}: ${failure.message}`, {
-    ...(failure.hint ? { hint: failure.hint } : {}),
-    cause: error,
-  });
 }
 
 function clip(value: string, max: number): string {

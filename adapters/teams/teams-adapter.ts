@@ -6,7 +6,6 @@ import {
   type Activity,
   ActivityTypes,
   type Request as BotRequest,
-  type Response as BotResponse,
   CloudAdapter,
   type ConversationReference,
   TeamsInfo,
@@ -29,7 +28,6 @@ import {
   type ReplySink,
   type RouteHost,
   reply,
-  replyToText,
   runInteraction,
   type Services,
   systemClock,
@@ -41,15 +39,17 @@ import {
   CARD_CONTENT_TYPE,
   type CardElement,
   callout,
-  type FormState,
   renderCard,
   textBlock,
 } from './adaptive-card.js';
+import { cardActivity, invokeResponse, responseFor } from './bot-activities.js';
 import { BotCredentials, createBotAuthentication, resolveTeamsAuth, type TeamsConfig } from './bot-auth.js';
 import { CardLedger, cardKey, type StoredCard } from './card-ledger.js';
-import { toCardMarkdown } from './card-markdown.js';
+import { clickOutcome, hasInteraction, refusal } from './card-outcome.js';
 import { type CardSubmission, formValues, readSubmission } from './card-submission.js';
 import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
+import { commandText } from './command-text.js';
+import { connectorError } from './connector-error.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
 
 /** Injected I/O, so tests meet real libraries pointed at local doubles. */
@@ -371,23 +371,15 @@ export class TeamsAdapter implements Adapter {
         },
         later: (work) => void track(work().catch((error) => this.#failed(error, 'card action'))),
         deliver: async (answer, command) => {
-          const at = formatAbsolute(this.#clock.now());
-          let shown: CardElement[];
-          let formState: FormState | undefined;
-          if (answer.ok) {
-            const interactive = hasInteraction(answer);
-            const result = interactive ? [] : renderCard(answer, this.#signer(channel)).body;
-            shown = [decision(speaker.shown, command, at, result)];
-            // A reply with its own buttons gets its own message, so its clicks find their card.
-            if (interactive) await this.#postReply(threadOfCard, channel, answer);
-          } else {
-            const error = answer.error;
-            const field = error?.field;
-            if (submission.kind === 'form' && field) {
-              formState = { block: submission.block, values, errors: { [field]: error.message } };
-            }
-            shown = [refusal(speaker.shown, error?.message ?? 'the command failed', error?.hint, answer)];
-          }
+          const { shown, formState, interactive } = clickOutcome(answer, {
+            who: speaker.shown,
+            command,
+            at: formatAbsolute(this.#clock.now()),
+            draw: (result) => renderCard(result, this.#signer(channel)).body,
+            ...(submission.kind === 'form' ? { form: { block: submission.block, values } } : {}),
+          });
+          // A reply with its own buttons gets its own message, so its clicks find their card.
+          if (interactive) await this.#postReply(threadOfCard, channel, answer);
           const settled =
             key && stored
               ? await this.#cards.settle(key, submission.block, {
@@ -569,118 +561,6 @@ export class TeamsAdapter implements Adapter {
   }
 }
 
-/**
- * A failed Bot Connector call as one line a person can act on. The connector client has already
- * retried what is worth retrying (429 after Retry-After, 5xx, dropped connections).
- */
-function connectorError(error: unknown, what: 'post' | 'update'): MillwrightError {
-  const failure = error as { statusCode?: number; code?: string };
-  const status = failure.statusCode
-    ? ` (HTTP ${failure.statusCode}${failure.code ? ` ${failure.code}` : ''})`
-    : '';
-  return new MillwrightError(
-    ErrorCode.DependencyUnavailable,
-    `Teams did not accept the ${what === 'post' ? 'message' : 'card update'}${status}`,
-    {
-      hint:
-        failure.statusCode === 401 || failure.statusCode === 403
-          ? 'check teams.appId and its password or certificate, and that the app is still installed in that team or chat'
-          : 'the Bot Connector service may be down; try again shortly',
-      cause: error,
-    },
-  );
-}
-
 function channelOf(conversation: StoredConversation): string {
   return conversation.channelId ?? conversation.id;
-}
-
-/**
- * The command line in a message: mentions of the bot removed, other mentions kept as names; an
- * empty message (just the mention) asks for help.
- *
- * @example
- * commandText({ text: '<at>Millwright</at> deploys checkout', recipient: { id: '28:bot', name: 'Millwright' } }) // 'deploys checkout'
- */
-export function commandText(activity: Partial<Activity>): string {
-  let line = activity.text ?? '';
-  const botId = activity.recipient?.id;
-  for (const entity of activity.entities ?? []) {
-    const mention = entity as { type?: string; text?: string; mentioned?: { id?: string } };
-    if (mention.type === 'mention' && mention.text && mention.mentioned?.id === botId) {
-      line = line.split(mention.text).join(' ');
-    }
-  }
-  line = line
-    .replace(/<at>([^<]*)<\/at>/g, '$1')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, '&')
-    .trim();
-  return line === '' ? 'help' : line;
-}
-
-function hasInteraction(message: Reply): boolean {
-  return message.blocks.some((block) => block.type === 'actions' || block.type === 'form');
-}
-
-function cardActivity(card: AdaptiveCard, message: Reply): Partial<Activity> {
-  const summary = replyToText(message).split('\n', 1)[0]?.slice(0, 200);
-  return {
-    type: ActivityTypes.Message,
-    attachments: [{ contentType: CARD_CONTENT_TYPE, content: card }],
-    ...(summary ? { summary } : {}),
-  };
-}
-
-function decision(who: string, command: string, at: string, result: CardElement[]): CardElement {
-  return callout('good', [textBlock(`**${who}** ran ${command} · ${at}`, { weight: 'bolder' }), ...result]);
-}
-
-function refusal(who: string, why: string, hint?: string, answer?: Reply): CardElement {
-  const items = [textBlock(`**${who}** was refused: ${toCardMarkdown(why)}`, { color: 'attention' })];
-  if (hint) items.push(textBlock(`Hint: ${toCardMarkdown(hint)}`, { isSubtle: true }));
-  if (answer?.ref && answer.error?.code === 'millwright_internal') {
-    items.push(textBlock(`Reference: ${answer.ref}`, { isSubtle: true, size: 'small' }));
-  }
-  return callout('attention', items);
-}
-
-async function invokeResponse(turn: TurnContext, status: number, body: unknown): Promise<void> {
-  await turn.sendActivity({ type: 'invokeResponse', value: { status, body } });
-}
-
-/** An express-like response over node's, which is all CloudAdapter.process needs. */
-function responseFor(res: ServerResponse): BotResponse {
-  let status = 200;
-  let body: unknown;
-  const response: BotResponse = {
-    socket: res.socket,
-    status: (code: number) => {
-      status = code;
-      return response;
-    },
-    header: (name: string, value: unknown) => {
-      res.setHeader(name, String(value));
-      return response;
-    },
-    send: (value: unknown) => {
-      body = value;
-      return response;
-    },
-    end: () => {
-      if (res.headersSent) return response;
-      if (body === undefined) {
-        res.writeHead(status, { 'content-length': 0 });
-        res.end();
-      } else if (typeof body === 'string') {
-        // botbuilder sends error text here; the detail is in the log, not for the caller.
-        sendJson(res, status, { error: status >= 500 ? 'internal error' : body });
-      } else sendJson(res, status, body);
-      return response;
-    },
-  };
-  return response;
 }

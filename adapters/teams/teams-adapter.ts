@@ -8,7 +8,6 @@ import {
   type Request as BotRequest,
   CloudAdapter,
   type ConversationReference,
-  TeamsInfo,
   TurnContext,
 } from 'botbuilder';
 import {
@@ -51,6 +50,7 @@ import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
 import { commandText } from './command-text.js';
 import { connectorError } from './connector-error.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
+import { displayName, Roster } from './roster.js';
 
 /** Injected I/O, so tests meet real libraries pointed at local doubles. */
 export interface TeamsIO {
@@ -75,14 +75,6 @@ export interface TeamsAdapterOptions {
 }
 
 export const MESSAGES_ROUTE = '/api/messages';
-const NAME_CACHE_MS = 3600_000;
-
-/** Who clicked or typed, as the router and the card see them. */
-interface Speaker {
-  actor: CommandRequest['actor'];
-  /** How the card names them. */
-  shown: string;
-}
 
 /**
  * Millwright in Microsoft Teams.
@@ -101,7 +93,7 @@ export class TeamsAdapter implements Adapter {
   readonly #tokens: ChannelTokenValidator | undefined;
   readonly #conversations: ConversationDirectory;
   readonly #cards: CardLedger;
-  readonly #names = new Map<string, { name: string; at: number }>();
+  readonly #roster: Roster;
 
   constructor(options: TeamsAdapterOptions) {
     this.#options = options;
@@ -126,6 +118,12 @@ export class TeamsAdapter implements Adapter {
     const now = () => this.#clock.now();
     this.#conversations = new ConversationDirectory(options.services.store, now);
     this.#cards = new CardLedger(options.services.store, now);
+    this.#roster = new Roster({
+      cloud: this.#cloud,
+      appId: this.#appId,
+      clock: this.#clock,
+      logger: options.logger,
+    });
   }
 
   /** Mounts `POST /api/messages` on Millwright's HTTP server. */
@@ -292,7 +290,7 @@ export class TeamsAdapter implements Adapter {
     channel: string,
     line: string,
   ): Promise<void> {
-    const speaker = await this.#speaker(activity, reference);
+    const speaker = await this.#roster.speaker(activity, reference);
     const sink: ReplySink = { send: (progress) => this.#postReply(reference, channel, progress) };
     const answer = await this.#options.handle({
       actor: speaker.actor,
@@ -316,7 +314,7 @@ export class TeamsAdapter implements Adapter {
     track: <T>(work: Promise<T>) => Promise<T>,
     waitMs?: number,
   ): Promise<AdaptiveCard> {
-    const speaker = await this.#speaker(activity);
+    const speaker = await this.#roster.speaker(activity);
     const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
     const stored = key ? await this.#cards.get(key) : undefined;
     const threadOfCard = stored
@@ -420,7 +418,7 @@ export class TeamsAdapter implements Adapter {
     const stored = key ? await this.#cards.get(key) : undefined;
     const running = callout('accent', [
       textBlock(
-        `**${this.#displayName(activity)}** pressed it; the command is still running and this card will update.`,
+        `**${displayName(activity)}** pressed it; the command is still running and this card will update.`,
       ),
     ]);
     if (!stored) return renderCard(reply(), { ...this.#signer(routerChannel(activity)), after: [running] });
@@ -521,38 +519,6 @@ export class TeamsAdapter implements Adapter {
         return token;
       },
     };
-  }
-
-  /** The actor: AAD object id, named by UPN when the roster has it (looked up once an hour). */
-  async #speaker(activity: Activity, reference?: ConversationReference): Promise<Speaker> {
-    const from = activity.from;
-    const id = from?.aadObjectId ?? from?.id ?? 'unknown';
-    const cached = this.#names.get(id);
-    let name = cached && this.#clock.now().getTime() - cached.at < NAME_CACHE_MS ? cached.name : undefined;
-    if (name === undefined && reference && from?.id) {
-      name = await this.#lookUpName(reference, from.id);
-      if (name) this.#names.set(id, { name, at: this.#clock.now().getTime() });
-    }
-    const shown = name ?? this.#displayName(activity);
-    return { actor: { id, ...(shown ? { name: shown } : {}) }, shown };
-  }
-
-  #displayName(activity: Activity): string {
-    return activity.from?.name || activity.from?.aadObjectId || activity.from?.id || 'someone';
-  }
-
-  async #lookUpName(reference: ConversationReference, userId: string): Promise<string | undefined> {
-    try {
-      let upn: string | undefined;
-      await this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
-        upn = (await TeamsInfo.getMember(turn, userId)).userPrincipalName;
-      });
-      return upn;
-    } catch (error) {
-      // The display name from the activity is good enough to go on with.
-      this.#options.logger.debug({ err: error }, 'teams: roster lookup failed');
-      return undefined;
-    }
   }
 
   #failed(error: unknown, what: string): void {

@@ -134,6 +134,26 @@ export class SlackConversation {
     }
   }
 
+  /**
+   * Posts the "still working" note if `line` is still running after `delayMs` (0: never); the returned
+   * function cancels it, waiting for a note already on its way.
+   */
+  noteWhenSlow(line: string, delayMs: number): () => Promise<void> {
+    let note: Promise<void> | undefined;
+    const timer =
+      delayMs > 0
+        ? setTimeout(() => {
+            note = this.notice(
+              `:hourglass_flowing_sand: Still working on \`${escapeMrkdwn(clip(line, 200))}\`…`,
+            );
+          }, delayMs)
+        : undefined;
+    return async () => {
+      clearTimeout(timer);
+      await note;
+    };
+  }
+
   /** A private "still working" note, replaced by the answer when it is private too. */
   async notice(text: string): Promise<void> {
     const url = this.#place.responseUrl;
@@ -335,4 +355,8 @@ function serialized(apply: (reply: Reply) => Promise<void>): MessageHandle {
       return run;
     },
   };
+}
+
+function clip(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }

@@ -33,7 +33,7 @@ import {
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
 import { AfterAck, RECORDED, recordedOf } from './after-ack.js';
-import { ACTION_PREFIX, escapeMrkdwn, FORM_CALLBACK_ID } from './block-kit.js';
+import { ACTION_PREFIX, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
 import { eventsOnce } from './event-retries.js';
@@ -525,7 +525,7 @@ export class SlackAdapter implements Adapter {
       }));
   }
 
-  /** Runs a command as `actor` and answers in `where`, reporting a failure to deliver to the person. */
+  /** Runs a typed command as `actor` and answers in `where`; a slow slash command gets a "still working" note. */
   async #runAndAnswer(
     where: Omit<ConversationPlace, 'defaultVisibility'>,
     text: string,
@@ -534,40 +534,22 @@ export class SlackAdapter implements Adapter {
   ): Promise<void> {
     const line = text || 'help';
     const conversation = this.#answerPlace(where)(line);
-    const answer = await this.#run(conversation, where.channel, line, actor, options);
-    await conversation.deliver(answer);
-  }
-
-  async #run(
-    conversation: SlackConversation,
-    channel: string,
-    line: string,
-    actor: { id: string; name?: string },
-    options: { stillWorkingNote?: boolean } = {},
-  ): Promise<Reply> {
     const groups = await this.#groups.groupsOf(actor.id);
-    const delayMs = parseDuration(this.#options.config.stillWorkingAfter);
-    let note: Promise<void> | undefined;
-    const timer =
-      options.stillWorkingNote && delayMs > 0
-        ? setTimeout(() => {
-            note = conversation.notice(
-              `:hourglass_flowing_sand: Still working on \`${escapeMrkdwn(clip(line, 200))}\`…`,
-            );
-          }, delayMs)
-        : undefined;
+    const delayMs = options.stillWorkingNote ? parseDuration(this.#options.config.stillWorkingAfter) : 0;
+    const stopNote = conversation.noteWhenSlow(line, delayMs);
+    let answer: Reply;
     try {
-      return await this.#options.handle({
+      answer = await this.#options.handle({
         actor: { ...actor, groups },
         surface: 'slack',
-        channel,
+        channel: where.channel,
         text: line,
         sink: conversation.sink,
       });
     } finally {
-      clearTimeout(timer);
-      await note;
+      await stopNote();
     }
+    await conversation.deliver(answer);
   }
 
   #conversation(place: ConversationPlace): SlackConversation {

@@ -8,10 +8,18 @@ import { z } from 'zod';
 import { buildRuntime, loadConfig, MODULES, startServer } from '../../src/app.js';
 import { ConfigError } from '../../src/config/index.js';
 import {
+  ActionSigner,
+  badArgument,
   type ChatSurface,
   type CommandDefinition,
+  type CommandRequest,
   defineCommand,
   defineModule,
+  ErrorCode,
+  errorReply,
+  formError,
+  type InteractionSurface,
+  MillwrightError,
   type Reply,
   reply,
   replyToText,
@@ -287,5 +295,100 @@ describe('a feature written as a module with its own config section and command'
       await runtime.close();
       await config.remove();
     }
+  });
+});
+
+describe('the order of a click, as a surface sees it', () => {
+  const signer = new ActionSigner('a-secret-of-at-least-some-length', 3600, () => new Date());
+  const token = signer.sign({ command: 'scale', channel: 'ops' });
+
+  /** A surface that writes down each step it is asked to take. */
+  function recordingSurface(steps: string[], extra: Partial<InteractionSurface> = {}): InteractionSurface {
+    return {
+      refuse: async (failure) => void steps.push(`refuse: ${failure.message}`),
+      acknowledge: async () => void steps.push('acknowledge'),
+      pending: async () => void steps.push('pending'),
+      later: (work) => {
+        steps.push('later');
+        void work();
+      },
+      deliver: async (answer, line) => void steps.push(`deliver ${answer.ok ? 'ok' : 'error'}: ${line}`),
+      ...extra,
+    };
+  }
+
+  test('a form answer with a bad value is shown in the form and never delivered', async () => {
+    const steps: string[] = [];
+    await runInteraction(
+      {
+        surface: 'test',
+        channel: 'ops',
+        token,
+        actor: { id: 'ana' },
+        form: [['replicas', '50']],
+        answerWithinMs: 1000,
+      },
+      {
+        services: { actions: signer },
+        handle: async () => errorReply(badArgument('too many', undefined, 'replicas'), 'r1'),
+      },
+      recordingSurface(steps, {
+        showInForm: async (answer) => {
+          steps.push(`show beside ${formError(answer)?.field}`);
+          return true;
+        },
+      }),
+    );
+    expect(steps).toEqual(['show beside replicas']);
+  });
+
+  test('a slow command is acknowledged, shown as pending, and delivered once later', async () => {
+    const steps: string[] = [];
+    let finish!: (answer: Reply) => void;
+    const answer = new Promise<Reply>((resolve) => {
+      finish = resolve;
+    });
+    const lines: string[] = [];
+    await runInteraction(
+      {
+        surface: 'test',
+        channel: 'ops',
+        token,
+        actor: { id: 'ana' },
+        form: { note: 'say "hi"' },
+        answerWithinMs: 10,
+      },
+      {
+        services: { actions: signer },
+        handle: (request) => {
+          lines.push(request.text);
+          return answer;
+        },
+      },
+      recordingSurface(steps),
+    );
+    expect(steps).toEqual(['acknowledge', 'pending', 'later']);
+    finish(reply(text('scaled')));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(steps).toEqual(['acknowledge', 'pending', 'later', 'deliver ok: scale note="say \\"hi\\""']);
+    expect(lines).toEqual(['scale note="say \\"hi\\""']);
+  });
+
+  test('a claimed button is refused before its command runs', async () => {
+    const steps: string[] = [];
+    const asked: CommandRequest[] = [];
+    const handle = async (request: CommandRequest) => {
+      asked.push(request);
+      return reply(text('ran'));
+    };
+    await runInteraction(
+      { surface: 'test', channel: 'ops', token, actor: { id: 'ben' } },
+      { services: { actions: signer }, handle },
+      recordingSurface(steps, {
+        claim: async () => new MillwrightError(ErrorCode.PermissionDenied, 'this was already done by ana'),
+      }),
+    );
+    expect(steps).toEqual(['refuse: this was already done by ana']);
+    expect(asked).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import {
   type Reply,
   type ReplySink,
 } from '../../src/core/index.js';
-import { type ChartUpload, type RenderedMessage, renderMessage } from './block-kit.js';
+import { type ChartUpload, escapeMrkdwn, type RenderedMessage, renderMessage } from './block-kit.js';
 import { formToModal } from './modal.js';
 import type { ResponseUrl, ResponseUrlKind } from './response-url.js';
 import { slackErrorOf, slackFailure } from './slack-errors.js';
@@ -105,6 +105,53 @@ export class SlackConversation {
       visibility === 'public' ? await this.#postPublic(rendered) : await this.#postPrivate(rendered);
     if (rendered.charts.length > 0) await this.#uploadCharts(rendered.charts);
     return handle;
+  }
+
+  /** Posts a command's answer; when Slack refuses it, tells the person why in a direct message with the app. */
+  async deliver(answer: Reply): Promise<void> {
+    const { channel, user } = this.#place;
+    const { web, logger } = this.#tools;
+    try {
+      await this.send(answer);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      logger.warn(
+        { ref: answer.ref, code: failure.code, channel },
+        `could not deliver a reply: ${failure.message}`,
+      );
+      if (!user) return;
+      try {
+        await web.chat.postMessage({
+          channel: user,
+          text: `I could not answer you in <#${channel}>: ${escapeMrkdwn(failure.message)}.${failure.hint ? ` ${escapeMrkdwn(failure.hint)}` : ''}${answer.ref ? ` (reference ${answer.ref})` : ''}`,
+        });
+      } catch (dmError) {
+        logger.error(
+          { err: dmError, ref: answer.ref },
+          'could not tell the person their answer was not delivered',
+        );
+      }
+    }
+  }
+
+  /**
+   * Posts the "still working" note if `line` is still running after `delayMs` (0: never); the returned
+   * function cancels it, waiting for a note already on its way.
+   */
+  noteWhenSlow(line: string, delayMs: number): () => Promise<void> {
+    let note: Promise<void> | undefined;
+    const timer =
+      delayMs > 0
+        ? setTimeout(() => {
+            note = this.notice(
+              `:hourglass_flowing_sand: Still working on \`${escapeMrkdwn(clip(line, 200))}\`…`,
+            );
+          }, delayMs)
+        : undefined;
+    return async () => {
+      clearTimeout(timer);
+      await note;
+    };
   }
 
   /** A private "still working" note, replaced by the answer when it is private too. */
@@ -308,4 +355,8 @@ function serialized(apply: (reply: Reply) => Promise<void>): MessageHandle {
       return run;
     },
   };
+}
+
+function clip(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }

@@ -1,7 +1,7 @@
 // A Reply form as a Slack modal (typed inputs: selects for enums, bounded number inputs) and a
 // submitted modal back into a command line of `name="value"` pairs.
 import type { types } from '@slack/bolt';
-import type { FormBlock, FormField } from '../../src/core/index.js';
+import { type FormBlock, type FormField, formLine } from '../../src/core/index.js';
 import { FORM_CALLBACK_ID } from './block-kit.js';
 
 type ModalView = types.ModalView;
@@ -131,6 +131,33 @@ function bounds(field: FormField): string {
 }
 
 /**
+ * The values a submitted modal carries, as `[name, value]` pairs in the order the modal shows them;
+ * empty inputs are left out.
+ *
+ * @example
+ * submittedValues([{ block_id: 'field.replicas' }], { 'field.replicas': { value: { type: 'number_input', value: '3' } } })
+ * // [['replicas', '3']]
+ */
+export function submittedValues(
+  blocks: ReadonlyArray<{ block_id?: string }>,
+  values: Record<string, Record<string, SubmittedValue>>,
+): Array<[string, string]> {
+  const order = blocks
+    .map((block) => block.block_id)
+    .filter((id): id is string => !!id?.startsWith(FIELD_PREFIX));
+  for (const id of Object.keys(values))
+    if (id.startsWith(FIELD_PREFIX) && !order.includes(id)) order.push(id);
+  const pairs: Array<[string, string]> = [];
+  for (const id of order) {
+    const submitted = values[id]?.[VALUE_ACTION];
+    const value = submitted?.selected_option?.value ?? submitted?.value;
+    if (value === undefined || value === null || value === '') continue;
+    pairs.push([id.slice(FIELD_PREFIX.length), value]);
+  }
+  return pairs;
+}
+
+/**
  * The command line a submitted modal runs: the form's command followed by `name="value"` for every
  * field that has a value, in the order the modal shows them.
  *
@@ -143,20 +170,7 @@ export function submittedLine(
   blocks: ReadonlyArray<{ block_id?: string }>,
   values: Record<string, Record<string, SubmittedValue>>,
 ): string {
-  const order = blocks
-    .map((block) => block.block_id)
-    .filter((id): id is string => !!id?.startsWith(FIELD_PREFIX));
-  for (const id of Object.keys(values))
-    if (id.startsWith(FIELD_PREFIX) && !order.includes(id)) order.push(id);
-  const pairs: string[] = [];
-  for (const id of order) {
-    const submitted = values[id]?.[VALUE_ACTION];
-    const value = submitted?.selected_option?.value ?? submitted?.value;
-    if (value === undefined || value === null || value === '') continue;
-    const name = id.slice(FIELD_PREFIX.length);
-    pairs.push(`${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
-  }
-  return [command, ...pairs].join(' ');
+  return formLine(command, submittedValues(blocks, values));
 }
 
 function clip(value: string, max: number): string {

@@ -11,7 +11,6 @@ import {
   type ViewSubmitAction,
   webApi,
 } from '@slack/bolt';
-import type { ActionPayload } from '../../src/auth/index.js';
 import type { MillwrightConfig } from '../../src/config/index.js';
 import {
   type Adapter,
@@ -20,25 +19,30 @@ import {
   type CommandRequest,
   ErrorCode,
   errorReply,
+  formError,
+  type InteractionRequest,
+  type InteractionSurface,
   type Logger,
   type MessageHandle,
-  MillwrightError,
+  type MillwrightError,
   newRef,
   parseDuration,
   type Reply,
+  runInteraction,
   type Services,
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
-import { AckFirstQueue } from './ack-first.js';
-import { ACTION_PREFIX, escapeMrkdwn, FORM_CALLBACK_ID } from './block-kit.js';
+import { AfterAck, RECORDED, recordedOf } from './after-ack.js';
+import { ACTION_PREFIX, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
+import { eventsOnce } from './event-retries.js';
 import { SlackIncidentRoom } from './incident-room.js';
-import { fieldBlockId, type SubmittedValue, submittedLine } from './modal.js';
+import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
 import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
 import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
 import { SeenLedger } from './seen-ledger.js';
-import { slackFailure } from './slack-errors.js';
+import { slackStartupError } from './slack-errors.js';
 import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
 import { SlackUserGroups } from './user-groups.js';
 
@@ -78,8 +82,6 @@ const DEFAULT_RETRIES: webApi.RetryOptions = { retries: 2, factor: 2, minTimeout
 /** Retried events come within minutes; one older than this cannot be told apart from a replay. */
 const EVENT_WINDOW_SECONDS = 3600;
 const FUTURE_SECONDS = 60;
-/** Where a request carries the shared replay record's answer, from the HTTP route into Bolt's context. */
-const RECORDED = 'millwrightRecorded';
 
 /**
  * The Slack adapter.
@@ -107,12 +109,13 @@ export class SlackAdapter implements Adapter {
   readonly #log: Logger;
   #app: App | undefined;
   #botUserId: string | undefined;
-  readonly #ackFirst = new AckFirstQueue();
+  readonly #afterAck: AfterAck;
 
   constructor(options: SlackAdapterOptions) {
     this.#options = options;
     const { config, services, clock, logger } = options;
     this.#log = logger.child({ component: 'slack' });
+    this.#afterAck = new AfterAck({ logger: this.#log, track: options.track });
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clientOptions = {
       // The WebClient appends method names to this, so it must end in a slash (https://slack.com/api/).
@@ -136,7 +139,7 @@ export class SlackAdapter implements Adapter {
       clock,
       logger: this.#log,
       // Commands wait for this record anyway, and they start only after acknowledgements are out.
-      schedule: (start) => this.#ackFirst.run(start),
+      schedule: (start) => this.#afterAck.queue.run(start),
     });
     this.#events = new SeenLedger({
       store: services.store,
@@ -192,7 +195,7 @@ export class SlackAdapter implements Adapter {
     const express = this.#receiver.app;
     server.route('POST', SLACK_EVENTS_PATH, async (req, res, ctx) => {
       if (!this.#app) return sendJson(res, 503, { error: 'the Slack adapter is starting' });
-      res.once('close', this.#ackFirst.requestStarted());
+      res.once('close', this.#afterAck.queue.requestStarted());
       const body = await ctx.readBody();
       const verdict = this.#guard.check(req.headers, body);
       if (!verdict.ok) {
@@ -226,7 +229,7 @@ export class SlackAdapter implements Adapter {
     try {
       auth = await this.web.auth.test();
     } catch (error) {
-      throw startupError(error, 'the bot token (slack.botToken)');
+      throw slackStartupError(error, 'the bot token (slack.botToken)');
     }
     this.#botUserId = auth.user_id;
     const app = new App({
@@ -247,7 +250,7 @@ export class SlackAdapter implements Adapter {
         await app.stop().catch(() => {
           // Nothing connected, so there is nothing to close; the start-up error is what matters.
         });
-        throw startupError(error, 'the app-level token (slack.appToken)');
+        throw slackStartupError(error, 'the app-level token (slack.appToken)');
       }
     }
     this.#app = app;
@@ -261,7 +264,7 @@ export class SlackAdapter implements Adapter {
     const app = this.#app;
     this.#app = undefined;
     if (app && this.#receiver instanceof SocketModeReceiver) await app.stop();
-    this.#ackFirst.flush();
+    this.#afterAck.queue.flush();
     await Promise.all([this.#replays.idle(), this.#events.idle()]);
   }
 
@@ -281,40 +284,12 @@ export class SlackAdapter implements Adapter {
     });
 
     // Slack retries an event it did not see acknowledged in time; the retry must not run twice.
-    app.use(async ({ body, context, next }) => {
-      const event = body as { type?: string; event_id?: unknown; event_time?: unknown };
-      if (event.type === 'event_callback' && typeof event.event_id === 'string') {
-        const now = Math.floor(clock.now().getTime() / 1000);
-        const at = typeof event.event_time === 'number' ? event.event_time : now;
-        let first = false;
-        if (at < now - EVENT_WINDOW_SECONDS) {
-          this.#log.warn({ eventId: event.event_id }, 'ignored an event older than the retry window');
-        } else {
-          try {
-            first = await this.#events.firstSighting(event.event_id, at);
-            if (!first) {
-              this.#log.info(
-                { eventId: event.event_id, retryNum: context.retryNum, retryReason: context.retryReason },
-                'Slack sent an event again that was already handled; not running it twice',
-              );
-            }
-          } catch (error) {
-            // Cannot tell a retry from a new event: running it twice is worse than not at all.
-            this.#log.error(
-              { err: error, eventId: event.event_id },
-              'event record unavailable; event not handled',
-            );
-          }
-        }
-        if (!first) return;
-      }
-      await next();
-    });
+    app.use(eventsOnce(this.#events, { clock, logger: this.#log, windowSeconds: EVENT_WINDOW_SECONDS }));
 
     app.command(config.command, async ({ command, ack, context }) => {
       await ack();
       const receivedAt = clock.now();
-      this.#background('slash command', () => this.#onSlashCommand(command, receivedAt), {
+      this.#afterAck.run('slash command', () => this.#onSlashCommand(command, receivedAt), {
         recorded: recordedOf(context),
         tell: (text) =>
           this.#responseUrl(command.response_url, receivedAt, 'command').post({
@@ -334,7 +309,7 @@ export class SlackAdapter implements Adapter {
       };
       if (!mention.user) return;
       const user = mention.user;
-      this.#background(
+      this.#afterAck.run(
         'mention',
         () =>
           this.#runAndAnswer(
@@ -363,7 +338,7 @@ export class SlackAdapter implements Adapter {
       // Only people writing to the app directly; channel messages arrive as mentions instead.
       if (dm.channel_type !== 'im' || dm.subtype !== undefined || dm.bot_id || !dm.user) return;
       const user = dm.user;
-      this.#background(
+      this.#afterAck.run(
         'direct message',
         () =>
           this.#runAndAnswer(
@@ -380,7 +355,7 @@ export class SlackAdapter implements Adapter {
       async ({ ack, body, action, context }) => {
         await ack();
         const receivedAt = clock.now();
-        this.#background('button', () => this.#onButton(body, action, receivedAt), {
+        this.#afterAck.run('button', () => this.#onButton(body, action, receivedAt), {
           recorded: recordedOf(context),
           ...(body.response_url
             ? {
@@ -427,7 +402,12 @@ export class SlackAdapter implements Adapter {
   async #onButton(body: BlockAction<ButtonAction>, action: ButtonAction, receivedAt: Date): Promise<void> {
     const channel = body.channel?.id ?? body.container?.channel_id;
     const user = body.user.id;
+    if (!channel) {
+      this.#log.warn({ actionId: action.action_id }, 'a button click came without a channel; ignored');
+      return;
+    }
     const where = {
+      channel,
       user,
       ...(body.response_url
         ? { responseUrl: this.#responseUrl(body.response_url, receivedAt, 'interaction') }
@@ -435,29 +415,23 @@ export class SlackAdapter implements Adapter {
       ...(body.trigger_id ? { trigger: { id: body.trigger_id, receivedAt } } : {}),
       ...(body.message?.thread_ts ? { threadTs: body.message.thread_ts, privateInThread: true } : {}),
     };
-    if (!channel) {
-      this.#log.warn({ actionId: action.action_id }, 'a button click came without a channel; ignored');
-      return;
-    }
-    let payload: ActionPayload;
-    try {
-      payload = this.#options.services.actions.verify(action.value ?? '', channel);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
-      await this.#deliver(
-        this.#conversation({ ...where, channel, defaultVisibility: 'private' }),
-        errorReply(failure, newRef()),
+    const answerIn = this.#answerPlace(where);
+    await this.#interaction(
+      {
         channel,
-        user,
-      );
-      return;
-    }
-    // The clicker runs the command: the router checks their permission, not the poster's.
-    await this.#runAndAnswer({ ...where, channel }, payload.command, {
-      id: user,
-      ...(body.user.username ? { name: body.user.username } : {}),
-    });
+        token: action.value ?? '',
+        actor: { id: user, ...(body.user.username ? { name: body.user.username } : {}) },
+      },
+      {
+        refuse: async (failure) => {
+          this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
+          const conversation = this.#conversation({ ...where, defaultVisibility: 'private' });
+          await conversation.deliver(errorReply(failure, newRef()));
+        },
+        sink: (line) => answerIn(line).sink,
+        deliver: (answer, line) => answerIn(line).deliver(answer),
+      },
+    );
   }
 
   async #onFormSubmitted(
@@ -466,63 +440,92 @@ export class SlackAdapter implements Adapter {
     ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
   ): Promise<void> {
     const receivedAt = this.#options.clock.now();
+    const user = body.user.id;
     const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
-    const refuse = (message: string) =>
-      firstField ? ack({ response_action: 'errors', errors: { [firstField]: clip(message, 300) } }) : ack();
-    let metadata: FormMetadata;
-    let payload: ActionPayload;
-    try {
-      metadata = JSON.parse(view.private_metadata) as FormMetadata;
-      payload = this.#options.services.actions.verify(metadata.t, metadata.c);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      this.#log.warn({ user: body.user.id, reason: failure.message }, 'refused a form submission');
-      await refuse(
+    const showBeside = (blockId: string | undefined, message: string) =>
+      blockId ? ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } }) : ack();
+    const refuse = async (failure: MillwrightError) => {
+      this.#log.warn({ user, reason: failure.message }, 'refused a form submission');
+      await showBeside(
+        firstField,
         failure.code === ErrorCode.PermissionDenied
           ? `${failure.message}; ${failure.hint ?? ''}`
           : 'This form is damaged; run the command again.',
       );
-      return;
+    };
+    let metadata: FormMetadata;
+    try {
+      metadata = JSON.parse(view.private_metadata) as FormMetadata;
+    } catch (error) {
+      return refuse(asMillwrightError(error));
     }
-    const line = submittedLine(
-      payload.command,
-      view.blocks,
-      view.state.values as Record<string, Record<string, SubmittedValue>>,
-    );
-    const place = {
-      channel: metadata.c,
-      user: body.user.id,
+    const channel = metadata.c;
+    const answerIn = this.#answerPlace({
+      channel,
+      user,
       ...(metadata.r
         ? { responseUrl: this.#responseUrl(metadata.r, receivedAt, metadata.rk ?? 'interaction') }
         : {}),
       ...(metadata.th ? { threadTs: metadata.th, privateInThread: true } : {}),
-      defaultVisibility: asksForPublic(line) ? ('public' as const) : ('private' as const),
-    };
-    const conversation = this.#conversation(place);
-    const running = this.#run(conversation, place.channel, line, {
-      id: body.user.id,
-      ...(body.user.name ? { name: body.user.name } : {}),
     });
-    // Argument errors come back at once; show them next to their field while the modal is still open.
-    const early = await firstWithin(running, this.#options.formAnswerWithinMs ?? 2_000);
-    if (early && !early.ok && early.error?.code === ErrorCode.BadArgument) {
-      const field = early.error.field ? fieldBlockId(early.error.field) : undefined;
-      const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
-      if (blockId) {
-        const message = early.error.hint
-          ? `${early.error.message} (${early.error.hint})`
-          : early.error.message;
-        await ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } });
-        return;
-      }
-    }
-    await ack();
-    this.#background('form', async () =>
-      this.#deliver(conversation, await running, place.channel, place.user),
+    await this.#interaction(
+      {
+        channel,
+        token: metadata.t,
+        actor: { id: user, ...(body.user.name ? { name: body.user.name } : {}) },
+        form: submittedValues(
+          view.blocks,
+          view.state.values as Record<string, Record<string, SubmittedValue>>,
+        ),
+        answerWithinMs: this.#options.formAnswerWithinMs ?? 2_000,
+      },
+      {
+        refuse,
+        sink: (line) => answerIn(line).sink,
+        // Argument errors come back at once; show them next to their field while the modal is still open.
+        showInForm: async (answer) => {
+          const error = formError(answer);
+          const field = error?.field ? fieldBlockId(error.field) : undefined;
+          const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
+          if (!error || !blockId) return false;
+          await showBeside(blockId, error.message);
+          return true;
+        },
+        acknowledge: () => ack(),
+        later: (work) => this.#afterAck.run('form', work),
+        deliver: (answer, line) => answerIn(line).deliver(answer),
+      },
     );
   }
 
-  /** Runs a command as `actor` and answers in `where`, reporting a failure to deliver to the person. */
+  /** Runs a click or form through the shared flow as the Slack user, with their user groups. */
+  #interaction(
+    request: Omit<InteractionRequest, 'surface' | 'actor'> & { actor: { id: string; name?: string } },
+    surface: InteractionSurface,
+  ): Promise<void> {
+    const { actor } = request;
+    return runInteraction(
+      {
+        ...request,
+        surface: 'slack',
+        actor: async () => ({ ...actor, groups: await this.#groups.groupsOf(actor.id) }),
+      },
+      this.#options,
+      surface,
+    );
+  }
+
+  /** The conversation a command answers in, made once its line is known (`--public` answers in the channel). */
+  #answerPlace(where: Omit<ConversationPlace, 'defaultVisibility'>): (line: string) => SlackConversation {
+    let conversation: SlackConversation | undefined;
+    return (line) =>
+      (conversation ??= this.#conversation({
+        ...where,
+        defaultVisibility: asksForPublic(line) ? 'public' : 'private',
+      }));
+  }
+
+  /** Runs a typed command as `actor` and answers in `where`; a slow slash command gets a "still working" note. */
   async #runAndAnswer(
     where: Omit<ConversationPlace, 'defaultVisibility'>,
     text: string,
@@ -530,74 +533,23 @@ export class SlackAdapter implements Adapter {
     options: { stillWorkingNote?: boolean } = {},
   ): Promise<void> {
     const line = text || 'help';
-    const conversation = this.#conversation({
-      ...where,
-      defaultVisibility: asksForPublic(line) ? 'public' : 'private',
-    });
-    const answer = await this.#run(conversation, where.channel, line, actor, options);
-    await this.#deliver(conversation, answer, where.channel, where.user);
-  }
-
-  async #run(
-    conversation: SlackConversation,
-    channel: string,
-    line: string,
-    actor: { id: string; name?: string },
-    options: { stillWorkingNote?: boolean } = {},
-  ): Promise<Reply> {
+    const conversation = this.#answerPlace(where)(line);
     const groups = await this.#groups.groupsOf(actor.id);
-    const delayMs = parseDuration(this.#options.config.stillWorkingAfter);
-    let note: Promise<void> | undefined;
-    const timer =
-      options.stillWorkingNote && delayMs > 0
-        ? setTimeout(() => {
-            note = conversation.notice(
-              `:hourglass_flowing_sand: Still working on \`${escapeMrkdwn(clip(line, 200))}\`…`,
-            );
-          }, delayMs)
-        : undefined;
+    const delayMs = options.stillWorkingNote ? parseDuration(this.#options.config.stillWorkingAfter) : 0;
+    const stopNote = conversation.noteWhenSlow(line, delayMs);
+    let answer: Reply;
     try {
-      return await this.#options.handle({
+      answer = await this.#options.handle({
         actor: { ...actor, groups },
         surface: 'slack',
-        channel,
+        channel: where.channel,
         text: line,
         sink: conversation.sink,
       });
     } finally {
-      clearTimeout(timer);
-      await note;
+      await stopNote();
     }
-  }
-
-  /** Posts the answer; when Slack refuses it, tells the person why in a direct message with the app. */
-  async #deliver(
-    conversation: SlackConversation,
-    answer: Reply,
-    channel: string,
-    user: string,
-  ): Promise<void> {
-    try {
-      await conversation.send(answer);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      this.#log.warn(
-        { ref: answer.ref, code: failure.code, channel },
-        `could not deliver a reply: ${failure.message}`,
-      );
-      if (!user) return;
-      try {
-        await this.web.chat.postMessage({
-          channel: user,
-          text: `I could not answer you in <#${channel}>: ${escapeMrkdwn(failure.message)}.${failure.hint ? ` ${escapeMrkdwn(failure.hint)}` : ''}${answer.ref ? ` (reference ${answer.ref})` : ''}`,
-        });
-      } catch (dmError) {
-        this.#log.error(
-          { err: dmError, ref: answer.ref },
-          'could not tell the person their answer was not delivered',
-        );
-      }
-    }
+    await conversation.deliver(answer);
   }
 
   #conversation(place: ConversationPlace): SlackConversation {
@@ -613,68 +565,6 @@ export class SlackAdapter implements Adapter {
 
   #responseUrl(url: string, receivedAt: Date, kind: ResponseUrlKind): ResponseUrl {
     return new ResponseUrl(url, receivedAt, { kind, fetch: this.#fetch, clock: this.#options.clock });
-  }
-
-  /**
-   * Runs work after the acknowledgement, once acknowledgements still on their way out have gone
-   * (see AckFirstQueue), and only when the shared record says the request is not a replay.
-   */
-  #background(
-    what: string,
-    work: () => Promise<void>,
-    gate: { recorded?: Promise<RecordOutcome> | undefined; tell?: (text: string) => Promise<void> } = {},
-  ): void {
-    let begin!: () => void;
-    const started = new Promise<void>((resolve) => {
-      begin = resolve;
-    });
-    const job = started
-      .then(async () => {
-        const recorded = await gate.recorded;
-        if (recorded === 'replay') {
-          this.#log.warn({ what }, 'a replayed Slack request reached this replica; not acting on it');
-          return;
-        }
-        if (recorded === 'unavailable') {
-          await gate.tell?.(
-            ':warning: Millwright could not record this request, so it did not run it. Try again in a moment.',
-          );
-          return;
-        }
-        await work();
-      })
-      .catch((error: unknown) => {
-        this.#log.error({ err: error }, `Slack ${what} failed`);
-      });
-    void (this.#options.track ? this.#options.track(job) : job);
-    this.#ackFirst.run(begin);
-  }
-}
-
-/** The shared replay record's answer for this request; undefined in Socket Mode (no signatures). */
-function recordedOf(context: Record<string, unknown>): Promise<RecordOutcome> | undefined {
-  const recorded = context[RECORDED];
-  return recorded instanceof Promise ? (recorded as Promise<RecordOutcome>) : undefined;
-}
-
-function startupError(error: unknown, what: string): MillwrightError {
-  const failure = slackFailure(error, what);
-  return new MillwrightError(failure.code, `Slack start-up failed, checking ${what}: ${failure.message}`, {
-    ...(failure.hint ? { hint: failure.hint } : {}),
-    cause: error,
-  });
-}
-
-/** The promise's value if it settles within `ms`, else undefined (the work keeps running). */
-async function firstWithin<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

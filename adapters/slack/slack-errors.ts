@@ -112,3 +112,12 @@ export function slackFailure(error: unknown, where: string): MillwrightError {
     },
   );
 }
+
+/** A failed start-up check (auth.test, the Socket Mode connection) as one line naming what to fix. */
+export function slackStartupError(error: unknown, what: string): MillwrightError {
+  const failure = slackFailure(error, what);
+  return new MillwrightError(failure.code, `Slack start-up failed, checking ${what}: ${failure.message}`, {
+    ...(failure.hint ? { hint: failure.hint } : {}),
+    cause: error,
+  });
+}

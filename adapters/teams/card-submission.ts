@@ -1,6 +1,6 @@
 // Reads what a clicked Millwright button or submitted form sends back (Action.Execute invoke or
 // Action.Submit message) and turns a form into the command line the submitter runs.
-import type { FormBlock } from '../../src/core/index.js';
+import { type FormBlock, formLine } from '../../src/core/index.js';
 import { type CardActionData, inputId } from './adaptive-card.js';
 
 export interface CardSubmission extends CardActionData {
@@ -59,8 +59,7 @@ export function formValues(
  * formCommand('runbook run scale', { replicas: '3', note: 'say "hi"' }) // 'runbook run scale replicas="3" note="say \"hi\""'
  */
 export function formCommand(command: string, values: Record<string, string>): string {
-  const pairs = Object.entries(values).map(([name, value]) => `${name}="${value.replace(/[\\"]/g, '\\$&')}"`);
-  return [command, ...pairs].join(' ');
+  return formLine(command, values);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

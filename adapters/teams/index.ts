@@ -14,9 +14,9 @@ export { PUBLIC_CLOUD, type ResolvedTeamsAuth, resolveTeamsAuth, type TeamsConfi
 export { CARDS } from './card-ledger.js';
 export { formCommand, readSubmission } from './card-submission.js';
 export { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
+export { commandText } from './command-text.js';
 export { CONVERSATIONS, type StoredConversation } from './conversations.js';
 export {
-  commandText,
   MESSAGES_ROUTE,
   TeamsAdapter,
   type TeamsAdapterOptions,

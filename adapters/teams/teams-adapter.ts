@@ -6,13 +6,10 @@ import {
   type Activity,
   ActivityTypes,
   type Request as BotRequest,
-  type Response as BotResponse,
   CloudAdapter,
   type ConversationReference,
-  TeamsInfo,
   TurnContext,
 } from 'botbuilder';
-import type { ActionPayload } from '../../src/auth/index.js';
 import {
   type Adapter,
   asMillwrightError,
@@ -30,7 +27,7 @@ import {
   type ReplySink,
   type RouteHost,
   reply,
-  replyToText,
+  runInteraction,
   type Services,
   systemClock,
   text,
@@ -41,16 +38,19 @@ import {
   CARD_CONTENT_TYPE,
   type CardElement,
   callout,
-  type FormState,
   renderCard,
   textBlock,
 } from './adaptive-card.js';
+import { cardActivity, invokeResponse, responseFor } from './bot-activities.js';
 import { BotCredentials, createBotAuthentication, resolveTeamsAuth, type TeamsConfig } from './bot-auth.js';
 import { CardLedger, cardKey, type StoredCard } from './card-ledger.js';
-import { toCardMarkdown } from './card-markdown.js';
-import { type CardSubmission, formCommand, formValues, readSubmission } from './card-submission.js';
+import { clickOutcome, hasInteraction, refusal } from './card-outcome.js';
+import { type CardSubmission, formValues, readSubmission } from './card-submission.js';
 import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
+import { commandText } from './command-text.js';
+import { connectorError } from './connector-error.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
+import { displayName, Roster } from './roster.js';
 
 /** Injected I/O, so tests meet real libraries pointed at local doubles. */
 export interface TeamsIO {
@@ -75,14 +75,6 @@ export interface TeamsAdapterOptions {
 }
 
 export const MESSAGES_ROUTE = '/api/messages';
-const NAME_CACHE_MS = 3600_000;
-
-/** Who clicked or typed, as the router and the card see them. */
-interface Speaker {
-  actor: CommandRequest['actor'];
-  /** How the card names them. */
-  shown: string;
-}
 
 /**
  * Millwright in Microsoft Teams.
@@ -101,7 +93,7 @@ export class TeamsAdapter implements Adapter {
   readonly #tokens: ChannelTokenValidator | undefined;
   readonly #conversations: ConversationDirectory;
   readonly #cards: CardLedger;
-  readonly #names = new Map<string, { name: string; at: number }>();
+  readonly #roster: Roster;
 
   constructor(options: TeamsAdapterOptions) {
     this.#options = options;
@@ -126,6 +118,12 @@ export class TeamsAdapter implements Adapter {
     const now = () => this.#clock.now();
     this.#conversations = new ConversationDirectory(options.services.store, now);
     this.#cards = new CardLedger(options.services.store, now);
+    this.#roster = new Roster({
+      cloud: this.#cloud,
+      appId: this.#appId,
+      clock: this.#clock,
+      logger: options.logger,
+    });
   }
 
   /** Mounts `POST /api/messages` on Millwright's HTTP server. */
@@ -231,7 +229,9 @@ export class TeamsAdapter implements Adapter {
     if (submission) {
       // Action.Submit: the card is updated in place once the command has run.
       void track(
-        this.#click(submission, activity, channel).catch((error) => this.#failed(error, 'card submit')),
+        this.#click(submission, activity, channel, track).catch((error) =>
+          this.#failed(error, 'card submit'),
+        ),
       );
       return;
     }
@@ -253,15 +253,8 @@ export class TeamsAdapter implements Adapter {
         value: { code: 'BadRequest', message: 'this is not a Millwright card action' },
       });
     }
-    const work = this.#click(submission, activity, routerChannel(activity));
     const waitMs = this.#options.io?.invokeWaitMs ?? 4000;
-    let timer: NodeJS.Timeout | undefined;
-    const slow = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), waitMs);
-    });
-    const done = await Promise.race([work, slow]).finally(() => clearTimeout(timer));
-    const card = done ?? (await this.#interimCard(submission, activity));
-    if (!done) void track(work.catch((error) => this.#failed(error, 'card action')));
+    const card = await this.#click(submission, activity, routerChannel(activity), track, waitMs);
     await invokeResponse(turn, 200, { statusCode: 200, type: CARD_CONTENT_TYPE, value: card });
   }
 
@@ -297,7 +290,7 @@ export class TeamsAdapter implements Adapter {
     channel: string,
     line: string,
   ): Promise<void> {
-    const speaker = await this.#speaker(activity, reference);
+    const speaker = await this.#roster.speaker(activity, reference);
     const sink: ReplySink = { send: (progress) => this.#postReply(reference, channel, progress) };
     const answer = await this.#options.handle({
       actor: speaker.actor,
@@ -310,88 +303,94 @@ export class TeamsAdapter implements Adapter {
   }
 
   /**
-   * A button or form on a Millwright card: check its token, run its command as the clicker (the
-   * router re-checks their permission), and redraw the card to say who decided what, or why not.
+   * A button or form on a Millwright card, through the shared interaction flow; the card is redrawn
+   * to say who decided what, or why not. Resolves with the card to answer with: the outcome, or a
+   * "still running" card when the command outlasts `waitMs` (the card is updated when it is done).
    */
-  async #click(submission: CardSubmission, activity: Activity, channel: string): Promise<AdaptiveCard> {
-    const speaker = await this.#speaker(activity);
+  async #click(
+    submission: CardSubmission,
+    activity: Activity,
+    channel: string,
+    track: <T>(work: Promise<T>) => Promise<T>,
+    waitMs?: number,
+  ): Promise<AdaptiveCard> {
+    const speaker = await this.#roster.speaker(activity);
     const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
     const stored = key ? await this.#cards.get(key) : undefined;
-    const refuse = async (why: string, hint?: string): Promise<AdaptiveCard> => {
-      const notice = [refusal(speaker.shown, why, hint)];
-      const card = key && stored ? await this.#cards.note(key, notice) : undefined;
-      return this.#redraw(card, notice, channel);
-    };
-
-    let payload: ActionPayload;
-    try {
-      payload = this.#options.services.actions.verify(submission.token, channel);
-    } catch (error) {
-      const failure = asMillwrightError(error);
-      return refuse(failure.message, failure.hint);
-    }
-    let command = payload.command;
-    let values: Record<string, string> = {};
-    if (submission.kind === 'form') {
-      const form = stored?.reply.blocks[submission.block];
-      if (form?.type !== 'form')
-        return refuse('this form is no longer known', 'run the command again to get a fresh form');
-      values = formValues(form, submission.block, submission.inputs);
-      command = formCommand(payload.command, values);
-    }
-    if (key && stored) {
-      const claim = await this.#cards.claim(key, submission.block, speaker.shown);
-      if (!claim.ok) {
-        const { holder } = claim;
-        return holder.state === 'done'
-          ? refuse(`this was already done by ${holder.by}`)
-          : refuse(`${holder.by} is already running this`, 'wait for their result on this card');
-      }
-    }
-
     const threadOfCard = stored
       ? ({ ...stored.reference, activityId: stored.activityId } as ConversationReference)
       : (TurnContext.getConversationReference(activity) as ConversationReference);
-    const answer = await this.#options.handle({
-      actor: speaker.actor,
-      surface: 'teams',
-      channel,
-      text: command,
-      sink: { send: (progress) => this.#postReply(threadOfCard, channel, progress) },
-    });
-
-    const at = formatAbsolute(this.#clock.now());
-    let shown: CardElement[];
-    let formState: FormState | undefined;
-    if (answer.ok) {
-      const interactive = hasInteraction(answer);
-      shown = [
-        decision(
-          speaker.shown,
-          command,
-          at,
-          interactive ? [] : renderCard(answer, this.#signer(channel)).body,
-        ),
-      ];
-      // A reply with its own buttons gets its own message, so its clicks find their card.
-      if (interactive) await this.#postReply(threadOfCard, channel, answer);
-    } else {
-      const error = answer.error;
-      const field = error?.field;
-      if (submission.kind === 'form' && field) {
-        formState = { block: submission.block, values, errors: { [field]: error.message } };
+    let values: Record<string, string> = {};
+    let card: AdaptiveCard | undefined;
+    const readForm = () => {
+      const form = stored?.reply.blocks[submission.block];
+      if (form?.type !== 'form') {
+        throw new MillwrightError(ErrorCode.NotFound, 'this form is no longer known', {
+          hint: 'run the command again to get a fresh form',
+        });
       }
-      shown = [refusal(speaker.shown, error?.message ?? 'the command failed', error?.hint, answer)];
-    }
-    const card =
-      key && stored
-        ? await this.#cards.settle(key, submission.block, {
-            ok: answer.ok,
-            shown,
-            ...(formState ? { formState } : {}),
-          })
-        : undefined;
-    return this.#redraw(card, shown, channel);
+      values = formValues(form, submission.block, submission.inputs);
+      return values;
+    };
+    await runInteraction(
+      {
+        surface: 'teams',
+        channel,
+        token: submission.token,
+        actor: speaker.actor,
+        ...(submission.kind === 'form' ? { form: readForm } : {}),
+        ...(waitMs === undefined ? {} : { answerWithinMs: waitMs }),
+      },
+      this.#options,
+      {
+        refuse: async (failure) => {
+          const notice = [refusal(speaker.shown, failure.message, failure.hint)];
+          card = await this.#redraw(
+            key && stored ? await this.#cards.note(key, notice) : undefined,
+            notice,
+            channel,
+          );
+        },
+        // Single use: the first click claims the card; a late or concurrent one is refused.
+        claim: async () => {
+          const claim =
+            key && stored ? await this.#cards.claim(key, submission.block, speaker.shown) : undefined;
+          if (!claim || claim.ok) return undefined;
+          const { holder } = claim;
+          return holder.state === 'done'
+            ? new MillwrightError(ErrorCode.PermissionDenied, `this was already done by ${holder.by}`)
+            : new MillwrightError(ErrorCode.PermissionDenied, `${holder.by} is already running this`, {
+                hint: 'wait for their result on this card',
+              });
+        },
+        sink: () => ({ send: (progress) => this.#postReply(threadOfCard, channel, progress) }),
+        pending: async () => {
+          card = await this.#interimCard(submission, activity);
+        },
+        later: (work) => void track(work().catch((error) => this.#failed(error, 'card action'))),
+        deliver: async (answer, command) => {
+          const { shown, formState, interactive } = clickOutcome(answer, {
+            who: speaker.shown,
+            command,
+            at: formatAbsolute(this.#clock.now()),
+            draw: (result) => renderCard(result, this.#signer(channel)).body,
+            ...(submission.kind === 'form' ? { form: { block: submission.block, values } } : {}),
+          });
+          // A reply with its own buttons gets its own message, so its clicks find their card.
+          if (interactive) await this.#postReply(threadOfCard, channel, answer);
+          const settled =
+            key && stored
+              ? await this.#cards.settle(key, submission.block, {
+                  ok: answer.ok,
+                  shown,
+                  ...(formState ? { formState } : {}),
+                })
+              : undefined;
+          card = await this.#redraw(settled, shown, channel);
+        },
+      },
+    );
+    return card!;
   }
 
   /**
@@ -419,7 +418,7 @@ export class TeamsAdapter implements Adapter {
     const stored = key ? await this.#cards.get(key) : undefined;
     const running = callout('accent', [
       textBlock(
-        `**${this.#displayName(activity)}** pressed it; the command is still running and this card will update.`,
+        `**${displayName(activity)}** pressed it; the command is still running and this card will update.`,
       ),
     ]);
     if (!stored) return renderCard(reply(), { ...this.#signer(routerChannel(activity)), after: [running] });
@@ -522,156 +521,12 @@ export class TeamsAdapter implements Adapter {
     };
   }
 
-  /** The actor: AAD object id, named by UPN when the roster has it (looked up once an hour). */
-  async #speaker(activity: Activity, reference?: ConversationReference): Promise<Speaker> {
-    const from = activity.from;
-    const id = from?.aadObjectId ?? from?.id ?? 'unknown';
-    const cached = this.#names.get(id);
-    let name = cached && this.#clock.now().getTime() - cached.at < NAME_CACHE_MS ? cached.name : undefined;
-    if (name === undefined && reference && from?.id) {
-      name = await this.#lookUpName(reference, from.id);
-      if (name) this.#names.set(id, { name, at: this.#clock.now().getTime() });
-    }
-    const shown = name ?? this.#displayName(activity);
-    return { actor: { id, ...(shown ? { name: shown } : {}) }, shown };
-  }
-
-  #displayName(activity: Activity): string {
-    return activity.from?.name || activity.from?.aadObjectId || activity.from?.id || 'someone';
-  }
-
-  async #lookUpName(reference: ConversationReference, userId: string): Promise<string | undefined> {
-    try {
-      let upn: string | undefined;
-      await this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
-        upn = (await TeamsInfo.getMember(turn, userId)).userPrincipalName;
-      });
-      return upn;
-    } catch (error) {
-      // The display name from the activity is good enough to go on with.
-      this.#options.logger.debug({ err: error }, 'teams: roster lookup failed');
-      return undefined;
-    }
-  }
-
   #failed(error: unknown, what: string): void {
     const failure = asMillwrightError(error);
     this.#options.logger.error({ err: failure.cause ?? failure, what }, 'teams: could not answer');
   }
 }
 
-/**
- * A failed Bot Connector call as one line a person can act on. The connector client has already
- * retried what is worth retrying (429 after Retry-After, 5xx, dropped connections).
- */
-function connectorError(error: unknown, what: 'post' | 'update'): MillwrightError {
-  const failure = error as { statusCode?: number; code?: string };
-  const status = failure.statusCode
-    ? ` (HTTP ${failure.statusCode}${failure.code ? ` ${failure.code}` : ''})`
-    : '';
-  return new MillwrightError(
-    ErrorCode.DependencyUnavailable,
-    `Teams did not accept the ${what === 'post' ? 'message' : 'card update'}${status}`,
-    {
-      hint:
-        failure.statusCode === 401 || failure.statusCode === 403
-          ? 'check teams.appId and its password or certificate, and that the app is still installed in that team or chat'
-          : 'the Bot Connector service may be down; try again shortly',
-      cause: error,
-    },
-  );
-}
-
 function channelOf(conversation: StoredConversation): string {
   return conversation.channelId ?? conversation.id;
-}
-
-/**
- * The command line in a message: mentions of the bot removed, other mentions kept as names; an
- * empty message (just the mention) asks for help.
- *
- * @example
- * commandText({ text: '<at>Millwright</at> deploys checkout', recipient: { id: '28:bot', name: 'Millwright' } }) // 'deploys checkout'
- */
-export function commandText(activity: Partial<Activity>): string {
-  let line = activity.text ?? '';
-  const botId = activity.recipient?.id;
-  for (const entity of activity.entities ?? []) {
-    const mention = entity as { type?: string; text?: string; mentioned?: { id?: string } };
-    if (mention.type === 'mention' && mention.text && mention.mentioned?.id === botId) {
-      line = line.split(mention.text).join(' ');
-    }
-  }
-  line = line
-    .replace(/<at>([^<]*)<\/at>/g, '$1')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, '&')
-    .trim();
-  return line === '' ? 'help' : line;
-}
-
-function hasInteraction(message: Reply): boolean {
-  return message.blocks.some((block) => block.type === 'actions' || block.type === 'form');
-}
-
-function cardActivity(card: AdaptiveCard, message: Reply): Partial<Activity> {
-  const summary = replyToText(message).split('\n', 1)[0]?.slice(0, 200);
-  return {
-    type: ActivityTypes.Message,
-    attachments: [{ contentType: CARD_CONTENT_TYPE, content: card }],
-    ...(summary ? { summary } : {}),
-  };
-}
-
-function decision(who: string, command: string, at: string, result: CardElement[]): CardElement {
-  return callout('good', [textBlock(`**${who}** ran ${command} · ${at}`, { weight: 'bolder' }), ...result]);
-}
-
-function refusal(who: string, why: string, hint?: string, answer?: Reply): CardElement {
-  const items = [textBlock(`**${who}** was refused: ${toCardMarkdown(why)}`, { color: 'attention' })];
-  if (hint) items.push(textBlock(`Hint: ${toCardMarkdown(hint)}`, { isSubtle: true }));
-  if (answer?.ref && answer.error?.code === 'millwright_internal') {
-    items.push(textBlock(`Reference: ${answer.ref}`, { isSubtle: true, size: 'small' }));
-  }
-  return callout('attention', items);
-}
-
-async function invokeResponse(turn: TurnContext, status: number, body: unknown): Promise<void> {
-  await turn.sendActivity({ type: 'invokeResponse', value: { status, body } });
-}
-
-/** An express-like response over node's, which is all CloudAdapter.process needs. */
-function responseFor(res: ServerResponse): BotResponse {
-  let status = 200;
-  let body: unknown;
-  const response: BotResponse = {
-    socket: res.socket,
-    status: (code: number) => {
-      status = code;
-      return response;
-    },
-    header: (name: string, value: unknown) => {
-      res.setHeader(name, String(value));
-      return response;
-    },
-    send: (value: unknown) => {
-      body = value;
-      return response;
-    },
-    end: () => {
-      if (res.headersSent) return response;
-      if (body === undefined) {
-        res.writeHead(status, { 'content-length': 0 });
-        res.end();
-      } else if (typeof body === 'string') {
-        // botbuilder sends error text here; the detail is in the log, not for the caller.
-        sendJson(res, status, { error: status >= 500 ? 'internal error' : body });
-      } else sendJson(res, status, body);
-      return response;
-    },
-  };
-  return response;
 }

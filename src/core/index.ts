@@ -35,6 +35,16 @@ export {
 } from './errors.js';
 export { type DomainEvents, EventBus, type EventHandler, type EventName } from './events.js';
 export { helpFor, helpOverview, usageLine } from './help.js';
+export {
+  answerWithin,
+  type FormValues,
+  formError,
+  formLine,
+  type InteractionActor,
+  type InteractionRequest,
+  type InteractionSurface,
+  runInteraction,
+} from './interaction.js';
 export { createLogger, type Logger, silentLogger } from './logger.js';
 export {
   defineModule,

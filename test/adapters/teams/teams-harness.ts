@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CARD_CONTENT_TYPE } from '../../../adapters/teams/index.js';
 import { loadConfig } from '../../../src/app.js';
-import { type CommandDefinition, type Logger, silentLogger } from '../../../src/core/index.js';
+import { type Clock, type CommandDefinition, type Logger, silentLogger } from '../../../src/core/index.js';
 import { type RunningServer, startServer } from '../../../src/main.js';
 import {
   type BotConnectorDouble,
@@ -116,6 +116,8 @@ export async function startTeamsBot(
     invokeWaitMs?: number;
     /** Whether the connector double insists on a token from the Entra ID double (default true). */
     connectorRequiresToken?: boolean;
+    /** Millwright's clock (button expiry, card times); real time by default. */
+    clock?: Clock;
   } = {},
 ): Promise<TeamsBot> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-teams-'));
@@ -143,6 +145,7 @@ export async function startTeamsBot(
   try {
     running = await startServer(await loadConfig(file, { env: { TEAMS_APP_PASSWORD: APP_PASSWORD } }), {
       logger: options.logger ?? silentLogger(),
+      ...(options.clock ? { clock: options.clock } : {}),
       signals,
       teams: {
         msalNetworkClient: auth.networkClient,

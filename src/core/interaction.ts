@@ -1,0 +1,153 @@
+// The button and form flow every chat surface shares: check the signed token, rebuild the command line
+// from the form, run it as the person who clicked, show early argument errors in the form, answer once.
+import type { ActionPayload } from './action-token.js';
+import type { ReplySink, Services, Surface } from './context.js';
+import { asMillwrightError, ErrorCode, type MillwrightError } from './errors.js';
+import type { Reply } from './reply.js';
+import type { CommandRequest } from './router.js';
+
+/** Who clicked, as the router sees them (their groups, when the platform has them). */
+export type InteractionActor = CommandRequest['actor'];
+
+/** Typed form values by field name, or as ordered pairs. */
+export type FormValues = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
+
+/** What a surface parsed from one click or form submission. */
+export interface InteractionRequest {
+  surface: Surface;
+  /** The channel the click came from; the token must have been signed for it. */
+  channel: string;
+  /** The signed action token the button or form carried. */
+  token: string;
+  /** The clicker, or how to look them up (only once the token checks out). */
+  actor: InteractionActor | (() => Promise<InteractionActor>);
+  /**
+   * For a form: the values typed, or how to read them once the token checks out (the form's
+   * spec may live with the surface). Throwing a MillwrightError refuses the submission.
+   */
+  form?: FormValues | ((payload: ActionPayload) => FormValues | Promise<FormValues>);
+  /**
+   * How long the platform waits for an answer. Within it, an answer can be shown in the open form
+   * (`showInForm`); past it, `pending` shows an interim state and delivery runs in `later`.
+   */
+  answerWithinMs?: number;
+}
+
+/** The platform-specific parts of the flow: how to refuse, acknowledge, show progress and answer. */
+export interface InteractionSurface {
+  /** The click is refused before anything ran (bad, expired or moved token; form or card spent). */
+  refuse(failure: MillwrightError): Promise<void>;
+  /** Single use: claims the button before its command runs; a failure refuses the click. */
+  claim?(line: string): Promise<MillwrightError | undefined>;
+  /** Where progress replies of the command go. */
+  sink?(line: string): ReplySink | undefined;
+  /** An answer that came within the wait; true when shown in the open form (nothing more to deliver). */
+  showInForm?(answer: Reply): Promise<boolean>;
+  /** Answers the platform's request once the wait is over; the answer is then delivered in `later`. */
+  acknowledge?(): Promise<void>;
+  /** The command is still running when the wait is over: show that (the answer follows in `later`). */
+  pending?(): Promise<void>;
+  /** Delivers the command's answer; called exactly once for a click that ran. */
+  deliver(answer: Reply, line: string): Promise<void>;
+  /** Runs delivery that outlives the platform's request (after `acknowledge` or `pending`); default: in line. */
+  later?(work: () => Promise<void>): void;
+}
+
+/**
+ * Runs one click or form submission: verify the token for the channel -> rebuild the command line
+ * from the form -> claim it (single use) -> run it as the clicker through the router (which checks
+ * the clicker's permission, not the poster's) -> race early answers against the platform's wait ->
+ * deliver the answer once.
+ *
+ * @example
+ * await runInteraction(
+ *   { surface: 'pager', channel: 'ops', token: body.token, actor: { id: body.user } },
+ *   { services, handle: (request) => router.handle(request) },
+ *   {
+ *     refuse: async (failure) => pager.send(body.user, `refused: ${failure.message}`),
+ *     deliver: async (answer) => pager.send('ops', replyToText(answer)),
+ *   },
+ * );
+ */
+export async function runInteraction(
+  request: InteractionRequest,
+  runtime: {
+    services: Pick<Services, 'actions'>;
+    handle: (request: CommandRequest) => Promise<Reply>;
+  },
+  surface: InteractionSurface,
+): Promise<void> {
+  let line: string;
+  try {
+    const payload = runtime.services.actions.verify(request.token, request.channel);
+    const { form } = request;
+    line =
+      form === undefined
+        ? payload.command
+        : formLine(payload.command, typeof form === 'function' ? await form(payload) : form);
+  } catch (error) {
+    return surface.refuse(asMillwrightError(error));
+  }
+  const claimed = await surface.claim?.(line);
+  if (claimed) return surface.refuse(claimed);
+
+  const sink = surface.sink?.(line);
+  const running = (async () => {
+    const actor = typeof request.actor === 'function' ? await request.actor() : request.actor;
+    // The clicker runs the command: the router checks their permission, not the poster's.
+    return runtime.handle({
+      actor,
+      surface: request.surface,
+      channel: request.channel,
+      text: line,
+      ...(sink ? { sink } : {}),
+    });
+  })();
+  const deliver = async () => surface.deliver(await running, line);
+  if (request.answerWithinMs === undefined) return deliver();
+
+  const early = await answerWithin(running, request.answerWithinMs);
+  if (early && (await surface.showInForm?.(early))) return;
+  // Answered in time with nothing to acknowledge first: the answer is the response to the request.
+  if (early && !surface.acknowledge) return deliver();
+  await surface.acknowledge?.();
+  if (!early) await surface.pending?.();
+  if (surface.later) surface.later(deliver);
+  else await deliver();
+}
+
+/**
+ * The command line a submitted form runs: its command, then `name="value"` for each filled field.
+ *
+ * @example
+ * formLine('runbook run scale', { replicas: '3', note: 'say "hi"' }) // 'runbook run scale replicas="3" note="say \"hi\""'
+ */
+export function formLine(command: string, values: FormValues): string {
+  const entries = isPairs(values) ? values : Object.entries(values);
+  const pairs = entries.map(([name, value]) => `${name}="${value.replace(/[\\"]/g, '\\$&')}"`);
+  return [command, ...pairs].join(' ');
+}
+
+/** An argument error an open form can show next to its field: the field (if named) and the text. */
+export function formError(answer: Reply): { field: string | undefined; message: string } | undefined {
+  const error = answer.error;
+  if (answer.ok || !error || error.code !== ErrorCode.BadArgument) return undefined;
+  return { field: error.field, message: error.hint ? `${error.message} (${error.hint})` : error.message };
+}
+
+/** The promise's value if it settles within `ms`, else undefined (the work keeps running). */
+export async function answerWithin<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isPairs(values: FormValues): values is ReadonlyArray<readonly [string, string]> {
+  return Array.isArray(values);
+}

@@ -13,6 +13,7 @@ export default defineCommand({
       description: 'only records after this time (2h means two hours ago, or an ISO time)',
     },
   },
+  services: ['audit'],
   handler: async (ctx, args) => {
     const { n, actor, since } = args.options as { n: number; actor?: string; since?: Date };
     const records = await ctx.services.audit.recent({

@@ -6,6 +6,7 @@ export default defineCommand({
   summary: 'List commands, or show one command with its arguments and examples',
   examples: ['help', 'help audit'],
   positionals: [{ name: 'command', description: 'the command to explain' }],
+  services: ['registry'],
   handler: (ctx, args) => {
     const { registry } = ctx.services;
     const name = args.positionals.command;

@@ -5,6 +5,7 @@ export default defineCommand({
   name: 'whoami',
   summary: 'Show who Millwright thinks you are, your roles, and where you are talking from',
   examples: ['whoami'],
+  services: [],
   handler: (ctx) =>
     reply(
       header(`You are ${ctx.actor.name ?? ctx.actor.id}`),

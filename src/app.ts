@@ -6,7 +6,7 @@ import { alertmanagerModule } from '../adapters/alertmanager/module.js';
 import { slackModule } from '../adapters/slack/module.js';
 import { teamsModule } from '../adapters/teams/module.js';
 import { auditModule } from './audit/module.js';
-import { authModule } from './auth/module.js';
+import { accessModule, actionsModule } from './auth/module.js';
 import { changesModule } from './changes/module.js';
 import type { LoadConfigOptions, LoadedConfig } from './config/index.js';
 import * as configFiles from './config/index.js';
@@ -43,7 +43,8 @@ import { upstreamsModule } from './upstreams/module.js';
 export const MODULES: readonly MillwrightModule[] = [
   storeModule,
   auditModule,
-  authModule,
+  accessModule,
+  actionsModule,
   upstreamsModule,
   executorsModule,
   runbooksModule,
@@ -132,7 +133,14 @@ export interface Runtime {
 /** Builds every service from a loaded config. Tests call this with a temp config. */
 export async function buildRuntime(
   loaded: LoadedConfig,
-  options: { logger: Logger; clock?: Clock; mode?: RunMode; modules?: readonly MillwrightModule[] },
+  options: {
+    logger: Logger;
+    clock?: Clock;
+    mode?: RunMode;
+    modules?: readonly MillwrightModule[];
+    /** Build each service when a command first needs it (the shell), instead of all up front. */
+    lazy?: boolean;
+  },
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
@@ -152,12 +160,19 @@ export async function buildRuntime(
     logger,
     mode: options.mode ?? 'shell',
     configDir: path.dirname(loaded.path),
+    ...(options.lazy ? { lazy: true } : {}),
   });
   return { loaded, services: app.services, logger, clock, app, close: () => app.close() };
 }
 
 export function createRouter(runtime: Runtime, extra: Partial<RouterOptions> = {}): Router {
-  return new Router({ services: runtime.services, clock: runtime.clock, logger: runtime.logger, ...extra });
+  return new Router({
+    services: runtime.services,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    prepare: (names) => runtime.app.prepare(names),
+    ...extra,
+  });
 }
 
 export interface RunningServer {

@@ -172,7 +172,8 @@ async function runShell(
     level: loaded.config.log.level,
     file: path.join(loaded.config.store.path, 'millwright.log'),
   });
-  const runtime = await buildRuntime(loaded, { logger });
+  // Each command builds only the services it uses, so a one-shot `-e help` opens no store.
+  const runtime = await buildRuntime(loaded, { logger, lazy: true });
   const router = createRouter(runtime);
   const { ShellAdapter } = await import('../adapters/shell/index.js');
   const actor =

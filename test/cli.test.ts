@@ -29,6 +29,26 @@ describe('the millwright command line', () => {
     expect(edited.stderr).toMatch(/BROKEN at seq 2/);
   });
 
+  it('a one-shot shell builds only what the command uses: help and whoami open no store, change list does', async () => {
+    const help = await millwright(['shell', '--config', config, '--as', 'ana', '-e', 'help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Millwright commands');
+    const whoami = await millwright(['shell', '--config', config, '--as', 'ana', '-e', 'whoami']);
+    expect(whoami.stdout).toContain('You are ana');
+    // Both are audited, but neither needed the change store.
+    await expect(readFile(path.join(dir, 'data', 'store.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+    expect((await readFile(path.join(dir, 'data', 'audit.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(
+      2,
+    );
+    await writeFile(
+      config,
+      "store:\n  path: ./data\naccess:\n  defaultRoles: []\n  subjects:\n    ana: [admin]\n  roles:\n    admin: { allow: ['*'] }\n",
+    );
+    const changes = await millwright(['shell', '--config', config, '--as', 'ana', '-e', 'change list']);
+    expect(changes.code).toBe(0);
+    expect(JSON.parse(await readFile(path.join(dir, 'data', 'store.json'), 'utf8'))).toBeDefined();
+  });
+
   it('config check says ok and what is configured, or lists each problem with its place', async () => {
     const ok = await millwright(['config', 'check', config]);
     expect(ok.code).toBe(0);

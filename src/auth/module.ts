@@ -1,4 +1,4 @@
-// The auth module: roles and subjects from the access section, and the signer of buttons and forms.
+// The auth modules: roles and subjects from the access section, and the signer of buttons and forms.
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { ActionSigner } from '../core/action-token.js';
@@ -15,11 +15,21 @@ declare module '../config/schema.js' {
   }
 }
 
-export const authModule = defineModule({
-  name: 'auth',
-  config: { access: accessSchema.prefault({}), security: securitySchema },
+/** Who may run what where: needs only the config, so a command like `help` opens no store. */
+export const accessModule = defineModule({
+  name: 'access',
+  config: { access: accessSchema.prefault({}) },
+  needs: ['config'],
+  provides: ['access'],
+  create: ({ services }) => ({ access: new AccessControl(services.config.access) }),
+});
+
+/** The signer of buttons and forms; its secret is configured or kept in the store. */
+export const actionsModule = defineModule({
+  name: 'actions',
+  config: { security: securitySchema },
   needs: ['config', 'store'],
-  provides: ['access', 'actions'],
+  provides: ['actions'],
   async create({ services, clock }) {
     const { config, store } = services;
     const actions = new ActionSigner(
@@ -27,7 +37,7 @@ export const authModule = defineModule({
       parseDuration(config.security.actionTtl) / 1000,
       () => clock.now(),
     );
-    return { access: new AccessControl(config.access), actions };
+    return { actions };
   },
 });
 

@@ -1,8 +1,7 @@
 // The changes module: change requests, the policy gate and the worker that runs approved changes.
 import type { z } from 'zod';
 import { defineModule } from '../core/module.js';
-import { ChangeService } from './change-service.js';
-import { storeIncidentSource } from './incident-source.js';
+import type { ChangeService } from './change-service.js';
 import { policySchema } from './policy-schema.js';
 
 declare module '../config/schema.js' {
@@ -23,7 +22,11 @@ export const changesModule = defineModule({
   needs: ['config', 'store', 'audit', 'runbooks', 'access', 'events'],
   uses: ['slo'],
   provides: ['changes'],
-  create({ services, clock, logger }) {
+  async create({ services, clock, logger }) {
+    const [{ ChangeService }, { storeIncidentSource }] = await Promise.all([
+      import('./change-service.js'),
+      import('./incident-source.js'),
+    ]);
     const { config, store, audit, runbooks, slo, access, events } = services;
     const changes = new ChangeService({
       store,

@@ -19,12 +19,19 @@ export interface ComposeOptions {
   logger: Logger;
   mode: RunMode;
   configDir: string;
+  /**
+   * Build modules only when something asks for what they provide (`prepare`), not up front: a
+   * one-shot shell command then loads only what it uses.
+   */
+  lazy?: boolean;
 }
 
 /** The composed services and the hooks of the modules that are enabled, in dependency order. */
 export interface Composition {
   readonly services: Services;
   readonly modules: readonly MillwrightModule[];
+  /** Builds the modules that provide `names` (and what they need), or every module for 'all'. */
+  prepare(names: readonly string[] | 'all'): Promise<void>;
   /** Server only: every module's `serve` (routes, surfaces), in order. */
   serve(server: Pick<ServeContext, 'routes' | 'handle' | 'track' | 'options'>): Promise<void>;
   /** Server only: every module's `start` (workers, schedules), in order. */
@@ -91,33 +98,62 @@ export async function composeModules(options: ComposeOptions): Promise<Compositi
       }
     }
   };
-  try {
-    for (const module of ordered) {
-      for (const command of module.commands ?? []) services.registry.register(command);
-      const provided = (await module.create?.(context)) ?? {};
-      for (const name of module.provides ?? []) {
-        if (!(name in provided)) {
-          throw new Error(
-            `module "${module.name}" says it provides "${name}" but its create() did not return it`,
-          );
-        }
+  for (const module of ordered) {
+    for (const command of module.commands ?? []) services.registry.register(command);
+  }
+  const providerOf = new Map<string, MillwrightModule>();
+  for (const module of ordered) for (const name of module.provides ?? []) providerOf.set(name, module);
+  const create = async (module: MillwrightModule) => {
+    const provided = (await module.create?.(context)) ?? {};
+    for (const name of module.provides ?? []) {
+      if (!(name in provided)) {
+        throw new Error(
+          `module "${module.name}" says it provides "${name}" but its create() did not return it`,
+        );
       }
-      for (const name of Object.keys(provided)) {
-        if (!module.provides?.includes(name as keyof Services & string)) {
-          throw new Error(`module "${module.name}" returned "${name}" without declaring it in provides`);
-        }
-      }
-      Object.assign(services, provided);
-      started.push(module);
     }
-  } catch (error) {
-    await close();
-    throw error;
+    for (const name of Object.keys(provided)) {
+      if (!module.provides?.includes(name as keyof Services & string)) {
+        throw new Error(`module "${module.name}" returned "${name}" without declaring it in provides`);
+      }
+    }
+    Object.assign(services, provided);
+    started.push(module);
+  };
+  // One build at a time, in dependency order, so two commands never build a module twice.
+  let building: Promise<void> = Promise.resolve();
+  const prepare = (names: readonly string[] | 'all'): Promise<void> => {
+    const wanted = new Set<MillwrightModule>();
+    const want = (module: MillwrightModule) => {
+      if (wanted.has(module) || started.includes(module)) return;
+      wanted.add(module);
+      for (const name of [...(module.needs ?? []), ...(module.uses ?? [])]) {
+        const dependency = providerOf.get(name);
+        if (dependency) want(dependency);
+      }
+    };
+    const roots = names === 'all' ? ordered : names.flatMap((name) => providerOf.get(name) ?? []);
+    for (const module of roots) want(module);
+    const run = building.then(async () => {
+      for (const module of ordered) if (wanted.has(module) && !started.includes(module)) await create(module);
+    });
+    building = run.catch(() => {});
+    return run;
+  };
+  if (!options.lazy) {
+    try {
+      await prepare('all');
+    } catch (error) {
+      await close();
+      throw error;
+    }
   }
   return {
     services,
     modules: ordered,
+    prepare,
     async serve(server) {
+      await prepare('all');
       served = { ...context, ...server };
       for (const module of ordered) await module.serve?.(served);
     },

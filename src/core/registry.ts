@@ -74,6 +74,11 @@ export interface CommandSpec {
   extraOptions?: string;
   /** Deadline for this command, when it legitimately runs longer than the router's default. */
   timeoutMs?: number;
+  /**
+   * The services the handler uses, when it needs only a few (`help` needs none); a one-shot shell
+   * then builds just those. Absent means every service.
+   */
+  services?: readonly string[];
   handler: CommandHandler;
 }
 

@@ -40,6 +40,11 @@ export interface RouterOptions {
   observe?: (observation: CommandObservation) => void;
   /** Registers in-flight work so a graceful shutdown waits for it. */
   track?: <T>(work: Promise<T>) => Promise<T>;
+  /**
+   * Builds services on demand (a one-shot shell): access and the audit trail before each command,
+   * then what the command declares in `services` (all of them when it declares nothing).
+   */
+  prepare?: (services: readonly string[] | 'all') => Promise<void>;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -67,6 +72,14 @@ export class Router {
     const { services, clock, logger } = this.options;
     const ref = newRef();
     const started = performance.now();
+    if (this.options.prepare) {
+      try {
+        await this.options.prepare(['access', 'audit']);
+      } catch (error) {
+        logger.error({ ref, err: error }, 'services could not be built');
+        return errorReply(asMillwrightError(error), ref);
+      }
+    }
     const roles = services.access.rolesFor(request.actor);
     const actor: Actor = { ...request.actor, roles };
     let invocation: Invocation | undefined;
@@ -85,6 +98,7 @@ export class Router {
           hint: `ask an admin for a role that allows ${invocation.permission} (access.subjects in the config)`,
         });
       }
+      await this.options.prepare?.(invocation.spec.services ?? 'all');
       result = await this.#run(invocation, request, actor, ref);
       if (invocation.args.flags.has('public')) result.visibility = 'public';
       result.visibility ??= 'private';

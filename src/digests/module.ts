@@ -1,6 +1,6 @@
 // The digests module: scheduled digests, composed from the other services and posted to channels.
 import { defineModule } from '../core/module.js';
-import { DigestService } from './digest-service.js';
+import type { DigestService } from './digest-service.js';
 import { digestsSchema } from './schema.js';
 
 declare module '../config/schema.js' {
@@ -22,7 +22,8 @@ export const digestsModule = defineModule({
   needs: ['config', 'store', 'audit', 'notices', 'runbooks', 'changes', 'incidents', 'deploys'],
   uses: ['slo'],
   provides: ['digests'],
-  create({ services, clock, logger }) {
+  async create({ services, clock, logger }) {
+    const { DigestService } = await import('./digest-service.js');
     const { config, store, audit, notices, slo, deploys, changes, incidents, runbooks } = services;
     const digests = new DigestService({
       digests: config.digests,

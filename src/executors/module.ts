@@ -7,9 +7,8 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { defineModule } from '../core/module.js';
 import type { GitHubClient } from '../upstreams/github/client.js';
-import { registerBuiltInExecutors } from './builtins.js';
 import { executorSections } from './config.js';
-import { ExecutorHost } from './host.js';
+import type { ExecutorHost } from './host.js';
 
 declare module '../config/schema.js' {
   interface MillwrightConfig {
@@ -41,6 +40,10 @@ export async function buildExecutorHost(
     github?: GitHubClient | undefined;
   },
 ): Promise<ExecutorHost> {
+  const [{ ExecutorHost }, { registerBuiltInExecutors }] = await Promise.all([
+    import('./host.js'),
+    import('./builtins.js'),
+  ]);
   const executors = new ExecutorHost(options);
   await registerBuiltInExecutors(executors, config, options);
   for (const plugin of config.executors) {

@@ -1,7 +1,6 @@
 // The incidents module: declared incidents, their rooms, timelines and postmortem drafts.
 import { defineModule } from '../core/module.js';
-import { IncidentService } from './incident-service.js';
-import { sloIncidentNumbers } from './slo-numbers.js';
+import type { IncidentService } from './incident-service.js';
 
 declare module '../core/context.js' {
   interface Services {
@@ -14,7 +13,11 @@ export const incidentsModule = defineModule({
   needs: ['config', 'store', 'audit', 'runbooks', 'deploys', 'notices', 'events'],
   uses: ['slo'],
   provides: ['incidents'],
-  create({ services, clock, logger }) {
+  async create({ services, clock, logger }) {
+    const [{ IncidentService }, { sloIncidentNumbers }] = await Promise.all([
+      import('./incident-service.js'),
+      import('./slo-numbers.js'),
+    ]);
     const { config, store, audit, runbooks, deploys, slo, notices, events } = services;
     const incidents = new IncidentService({
       store,

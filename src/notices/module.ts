@@ -1,18 +1,27 @@
 // The notices module: subscribes to the domain events people must hear of (change outcomes, declared
 // incidents, alerts, break-glass runs), renders them and posts them through the running surfaces.
 import { defineModule } from '../core/module.js';
-import { sloIncidentNumbers } from '../incidents/slo-numbers.js';
-import { AlertNotices } from './alert-notices.js';
-import { breakGlassNotice } from './break-glass-notices.js';
-import { changeTransitionNotice, verificationFailedNotice } from './change-notices.js';
-import { postIncidentBrief } from './incident-notices.js';
-import { postNotice } from './post.js';
 
 export const noticesModule = defineModule({
   name: 'notices',
   needs: ['events', 'notices', 'incidents', 'runbooks', 'actions'],
   uses: ['slo'],
-  create({ services, clock, logger, onClose }) {
+  async create({ services, clock, logger, onClose }) {
+    const [
+      { sloIncidentNumbers },
+      { AlertNotices },
+      { breakGlassNotice },
+      { changeTransitionNotice, verificationFailedNotice },
+      { postIncidentBrief },
+      { postNotice },
+    ] = await Promise.all([
+      import('../incidents/slo-numbers.js'),
+      import('./alert-notices.js'),
+      import('./break-glass-notices.js'),
+      import('./change-notices.js'),
+      import('./incident-notices.js'),
+      import('./post.js'),
+    ]);
     const { events, notices, incidents, runbooks, actions, slo } = services;
     const log = logger.child({ part: 'notices' });
     const changeFailure = (id: string) => ({

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { text } from '../config/fields.js';
 import { defineModule } from '../core/module.js';
-import { RunbookService } from './service.js';
+import type { RunbookService } from './service.js';
 
 const runbooksSection = z.strictObject({ dir: text.default('./runbooks') }).prefault({});
 
@@ -25,6 +25,7 @@ export const runbooksModule = defineModule({
   needs: ['config', 'executors', 'access', 'audit'],
   provides: ['runbooks'],
   async create({ services, clock, logger }) {
+    const { RunbookService } = await import('./service.js');
     const runbooks = new RunbookService({
       dir: services.config.runbooks.dir,
       host: services.executors,

@@ -1,6 +1,5 @@
 // The store module: the embedded lowdb store under store.path, opened first and closed last.
 import { defineModule } from '../core/module.js';
-import { LowdbStore } from './lowdb-store.js';
 import type { Store } from './store.js';
 
 declare module '../core/context.js' {
@@ -14,6 +13,8 @@ export const storeModule = defineModule({
   needs: ['config'],
   provides: ['store'],
   async create({ services, clock, onClose }) {
+    // Implementations load when the module is built, so a command that needs no store never reads lowdb.
+    const { LowdbStore } = await import('./lowdb-store.js');
     const store = await LowdbStore.open(services.config.store.path, { clock });
     onClose(() => store.close());
     return { store };

@@ -51,6 +51,28 @@ describe('composing modules', () => {
     expect(log.slice(4)).toEqual(['stop digests', 'stop slo', 'stop changes', 'stop store']);
   });
 
+  it('builds nothing up front when lazy, then only the providers of what is asked for', async () => {
+    const log: string[] = [];
+    const app = await composeModules({
+      ...base,
+      lazy: true,
+      seed: { config: {} } as never,
+      modules: [
+        mod({ name: 'store', provides: ['store'] }, log),
+        mod({ name: 'changes', needs: ['store'], provides: ['changes'] }, log),
+        mod({ name: 'access', provides: ['access'] }, log),
+      ],
+    });
+    expect(log).toEqual([]);
+    await app.prepare(['access']);
+    expect(log).toEqual(['create access']);
+    await Promise.all([app.prepare(['changes']), app.prepare(['changes'])]);
+    expect(log).toEqual(['create access', 'create store', 'create changes']);
+    await app.prepare('all');
+    expect(log).toHaveLength(3);
+    await app.close();
+  });
+
   it('refuses a module whose need nobody provides, naming the module and the service', async () => {
     await expect(compose([mod({ name: 'changes', needs: ['store'] })])).rejects.toThrow(
       'module "changes" needs service "store", which no module provides',

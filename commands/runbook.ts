@@ -20,6 +20,7 @@ import {
   reply,
   table,
   text,
+  viaOf,
 } from '../src/core/index.js';
 import type { LoadedRunbook, RunOutcome, StepOutcome } from '../src/runbooks/index.js';
 
@@ -170,6 +171,7 @@ async function run(
     params,
     {
       actor: ctx.actor.id,
+      ...viaOf(ctx.actor),
       surface: ctx.surface,
       channel: ctx.channel,
       ref: ctx.ref,

@@ -54,6 +54,8 @@ export function sealAuditRecord(entry: AuditEntry, seq: number, ts: string, prev
     seq,
     ts,
     actor: entry.actor,
+    // Only impersonated records carry it, so older trails hash exactly as they did.
+    ...(entry.via === undefined ? {} : { via: entry.via }),
     surface: entry.surface,
     channel: entry.channel,
     action: entry.action,

@@ -1,6 +1,8 @@
 // Change requests as people make them: request, the gate's decision, approvals, denials, cancels and
 // freezes. The ledger keeps the records and transitions; the worker runs, verifies and resumes them.
+
 import type { AuditLog } from '../audit/types.js';
+import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessPolicy, Origin } from '../core/context.js';
 import { parseDuration } from '../core/duration.js';
@@ -340,6 +342,7 @@ export class ChangeService {
     await this.options.store.put('freezes', freeze);
     await this.options.audit.append({
       actor: origin.actor.id,
+      ...viaOf(origin.actor),
       surface: origin.surface,
       channel: origin.channel,
       action: 'change.freeze',
@@ -354,6 +357,7 @@ export class ChangeService {
     const removed = await this.options.store.delete('freezes', service);
     await this.options.audit.append({
       actor: origin.actor.id,
+      ...viaOf(origin.actor),
       surface: origin.surface,
       channel: origin.channel,
       action: 'change.unfreeze',

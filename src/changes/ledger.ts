@@ -1,6 +1,8 @@
 // The record of every change: reading and saving it, its timeline, its one-at-a-time lock per change,
 // the gate's evaluations, and each state change, allowed by the transition table, audited, then told.
+
 import type { AuditLog } from '../audit/types.js';
+import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
@@ -147,6 +149,7 @@ export class ChangeLedger {
     if (origin && action) {
       await this.options.audit.append({
         actor: origin.actor.id,
+        ...viaOf(origin.actor),
         surface: origin.surface,
         channel: origin.channel,
         action,

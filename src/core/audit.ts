@@ -5,7 +5,10 @@ export type AuditOutcome = 'ok' | 'error' | 'denied' | 'started' | (string & {})
 
 /** What a caller hands the trail; the trail adds seq, ts and the hashes. */
 export interface AuditEntry {
+  /** The subject the action ran as. */
   actor: string;
+  /** Who really asked, when that is not the actor: `os:alice` ran the shell with `--as`. */
+  via?: string;
   surface: string;
   channel: string;
   /** What happened, dotted: `command.help`, `executor.kubernetes.restart`, `change.approve`. */
@@ -17,6 +20,16 @@ export interface AuditEntry {
   ref?: string;
   /** Error code when outcome is error or denied. */
   code?: string;
+}
+
+/**
+ * The `via` field of an audit entry: present only when the actor is impersonated.
+ *
+ * @example
+ * await audit.append({ actor: origin.actor.id, ...viaOf(origin.actor), surface, channel, action, args, outcome });
+ */
+export function viaOf(actor: { via?: string | undefined }): { via?: string } {
+  return actor.via ? { via: actor.via } : {};
 }
 
 export interface AuditRecord extends AuditEntry {

@@ -19,6 +19,8 @@ export interface Actor {
   groups?: readonly string[];
   /** Resolved by access control before the command runs. */
   roles: readonly string[];
+  /** The real person behind an impersonated actor (`os:alice`); every audit record names them. */
+  via?: string;
 }
 
 export type { MessageHandle, Notifier, ReplySink } from './messages.js';

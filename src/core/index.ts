@@ -2,13 +2,14 @@
 export type { AccessDecision } from './access.js';
 export { type ActionPayload, ActionSigner, signAction, verifyAction } from './action-token.js';
 export type { Adapter } from './adapter.js';
-export type {
-  AuditEntry,
-  AuditLog,
-  AuditOutcome,
-  AuditQuery,
-  AuditRecord,
-  AuditVerifyResult,
+export {
+  type AuditEntry,
+  type AuditLog,
+  type AuditOutcome,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditVerifyResult,
+  viaOf,
 } from './audit.js';
 export { type Clock, fixedClock, systemClock } from './clock.js';
 export { type ComposeOptions, type Composition, composeModules } from './compose.js';

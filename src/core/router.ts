@@ -1,7 +1,7 @@
 // The router: one entry point for every surface. It parses, resolves, checks permission, runs
 // the command under a deadline, turns every failure into a reply, and audits the outcome.
 import { randomBytes } from 'node:crypto';
-import type { AuditOutcome } from './audit.js';
+import { type AuditOutcome, viaOf } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
 import { formatDuration } from './duration.js';
@@ -21,6 +21,11 @@ export interface CommandRequest {
   sink?: ReplySink;
   /** Aborted by the surface when the requester goes away. */
   signal?: AbortSignal;
+  /**
+   * The real person when `actor` is impersonated (`os:alice` for `millwright shell --as`). The
+   * surface has already checked the `impersonate` permission; the router records it on every record.
+   */
+  via?: string;
 }
 
 export interface CommandObservation {
@@ -81,7 +86,7 @@ export class Router {
       }
     }
     const roles = services.access.rolesFor(request.actor);
-    const actor: Actor = { ...request.actor, roles };
+    const actor: Actor = { ...request.actor, roles, ...(request.via ? { via: request.via } : {}) };
     let invocation: Invocation | undefined;
     let verb = 'unknown';
     let result: Reply;
@@ -120,6 +125,7 @@ export class Router {
     try {
       await services.audit.append({
         actor: actor.id,
+        ...viaOf(actor),
         surface: request.surface,
         channel: request.channel,
         action: invocation
@@ -178,6 +184,7 @@ export class Router {
       audit: (action, args, outcome) =>
         services.audit.append({
           actor: actor.id,
+          ...viaOf(actor),
           surface: request.surface,
           channel: request.channel,
           action,

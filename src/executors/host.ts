@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { AuditLog } from '../audit/types.js';
+import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
@@ -25,6 +26,8 @@ export interface ExecutorCall {
   input: Record<string, unknown>;
   dryRun: boolean;
   actor: string;
+  /** The real person when the actor is impersonated (`os:alice`), for the audit records. */
+  via?: string;
   surface: string;
   channel: string;
   ref: string;
@@ -192,6 +195,7 @@ export class ExecutorHost {
     const record = (outcome: string, extra: Record<string, unknown> = {}) =>
       audit.append({
         actor: call.actor,
+        ...viaOf(call),
         surface: call.surface,
         channel: call.channel,
         action: `executor.${call.uses}`,

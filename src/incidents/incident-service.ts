@@ -1,7 +1,9 @@
 // Incidents: declare (a room, and a brief with suspects that src/notices pins there), keep the timeline,
 // resolve, and draft a blameless postmortem with numbers from Prometheus and actions from the audit trail.
+
 import type { AuditLog, AuditRecord } from '../audit/types.js';
 import type { ChangeRequest, SloStatus } from '../changes/types.js';
+import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
 import { formatDuration } from '../core/duration.js';
@@ -467,6 +469,7 @@ export class IncidentService {
   ): Promise<void> {
     await this.options.audit.append({
       actor: origin.actor.id,
+      ...viaOf(origin.actor),
       surface: origin.surface,
       channel: origin.channel,
       action,

@@ -10,6 +10,8 @@ import { render, type TemplateScope } from './template.js';
 
 export interface RunContext {
   actor: string;
+  /** The real person when the actor is impersonated (`os:alice`). */
+  via?: string;
   surface: string;
   channel: string;
   ref: string;
@@ -103,6 +105,7 @@ export async function runRunbook(
         input: render(step.with, scope) as Record<string, unknown>,
         dryRun: options.dryRun,
         actor: context.actor,
+        ...(context.via ? { via: context.via } : {}),
         surface: context.surface,
         channel: context.channel,
         ref: context.ref,

@@ -3,6 +3,7 @@
 
 import type { AuditLog } from '../audit/types.js';
 import type { ConfigProblem } from '../config/index.js';
+import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessPolicy, Actor } from '../core/context.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
@@ -138,6 +139,7 @@ export class RunbookService {
     const { audit, host } = this.options;
     const base = {
       actor: context.actor,
+      ...viaOf(context),
       surface: context.surface,
       channel: context.channel,
       ref: context.ref,

@@ -29,6 +29,17 @@ describe('the router', () => {
         );
         runtime.services.registry.register(
           defineCommand({
+            name: 'note',
+            summary: 'records a decision of its own',
+            examples: ['note'],
+            handler: async (ctx) => {
+              await ctx.audit('note.taken', {}, 'ok');
+              return reply(text('noted'));
+            },
+          }),
+        );
+        runtime.services.registry.register(
+          defineCommand({
             name: 'slow',
             summary: 'reports progress',
             examples: ['slow'],
@@ -94,6 +105,25 @@ describe('the router', () => {
       outcome: 'denied',
       code: ErrorCode.PermissionDenied,
     });
+  });
+
+  it('names the real person (via) on every record of an impersonated command, its own records too', async () => {
+    const answer = await bot.router.handle({
+      actor: { id: 'ana' },
+      via: 'os:alice',
+      surface: 'shell',
+      channel: 'shell',
+      text: 'note',
+    });
+    expect(answer.ok).toBe(true);
+    const records = await bot.runtime.services.audit.recent({ limit: 2 });
+    expect(records.map((r) => [r.action, r.actor, r.via, r.ref])).toEqual([
+      ['command.note', 'ana', 'os:alice', answer.ref],
+      ['note.taken', 'ana', 'os:alice', answer.ref],
+    ]);
+    await bot.run('whoami', 'ana');
+    const [plain] = await bot.runtime.services.audit.recent({ limit: 1 });
+    expect(plain).not.toHaveProperty('via');
   });
 
   it('turns an unexpected failure into a reference and logs that reference with the detail', async () => {

@@ -12,8 +12,9 @@ import {
   startServer,
 } from './app.js';
 import { type AuditLog, verifyAuditTrail } from './audit/index.js';
+import { shellIdentity } from './auth/index.js';
 import { formatProblem, type LoadedConfig, resolveConfigPath } from './config/index.js';
-import { asMillwrightError, createLogger, systemClock } from './core/index.js';
+import { asMillwrightError, createLogger, ErrorCode, newRef, systemClock } from './core/index.js';
 import { buildExecutorHost } from './executors/module.js';
 import { loadRunbooks } from './runbooks/index.js';
 
@@ -25,12 +26,19 @@ export interface MainIO {
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * The OS user at the terminal; only tests set it. Left out, it is the process's own user from
+   * the OS, never $USER: anyone can set an environment variable, and this name decides who may
+   * use `--as`.
+   */
+  osUser?: string;
 }
 
 const USAGE = `usage: millwright <command> [options]
 
   start                 the shell when no chat platform is configured, else the server (npm start)
-  shell                 terminal shell: [--as USER] [--json] [-e "COMMAND"]
+  shell                 terminal shell: [--as SUBJECT] [--json] [-e "COMMAND"]
+                        (--as needs the impersonate permission; see access.osUsers)
   serve                 HTTP server for Slack, Teams and Alertmanager, with /healthz /readyz /metrics
   config check [FILE]   validate a config file
   audit verify          check the audit trail's hash chain: [--path FILE]
@@ -176,11 +184,43 @@ async function runShell(
   const runtime = await buildRuntime(loaded, { logger, lazy: true });
   const router = createRouter(runtime);
   const { ShellAdapter } = await import('../adapters/shell/index.js');
-  const actor =
-    typeof values.as === 'string' && values.as ? values.as : (io.env.USER ?? os.userInfo().username);
+  const osUser = io.osUser ?? currentOsUser();
+  const requested = typeof values.as === 'string' && values.as ? values.as : undefined;
+  // Access needs only the config, and the router builds it before the first command anyway.
+  await runtime.app.prepare(['access']);
+  const identity = shellIdentity(
+    runtime.services.access,
+    loaded.config.access.osUsers,
+    osUser,
+    requested,
+    SHELL_CHANNEL,
+  );
+  if (!identity.allowed) {
+    io.stderr.write(`millwright: ${identity.message}\n`);
+    try {
+      await runtime.app.prepare(['audit']);
+      await runtime.services.audit.append({
+        actor: identity.subject,
+        via: identity.via,
+        surface: 'shell',
+        channel: SHELL_CHANNEL,
+        action: 'shell.impersonate',
+        args: { as: requested },
+        outcome: 'denied',
+        ref: newRef(),
+        code: ErrorCode.PermissionDenied,
+      });
+    } finally {
+      await runtime.close();
+      logger.flush();
+    }
+    return 1;
+  }
   const shell = new ShellAdapter({
     handle: (request) => router.handle(request),
-    actor,
+    actor: identity.actor,
+    ...(identity.via ? { via: identity.via } : {}),
+    channel: SHELL_CHANNEL,
     input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
     output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
     json: values.json === true,
@@ -202,6 +242,20 @@ async function runServer(configPath: string, io: MainIO): Promise<number> {
   io.stdout.write(`millwright listening on ${loaded.config.server.host}:${running.port}\n`);
   await running.stopped;
   return 0;
+}
+
+const SHELL_CHANNEL = 'shell';
+
+/** The name the OS gives this process's user; a uid with no name (some containers) is its number. */
+function currentOsUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch (error) {
+    // os.userInfo() throws when the uid has no passwd entry; the number still names the user.
+    const uid = process.getuid?.();
+    if (uid === undefined) throw error;
+    return String(uid);
+  }
 }
 
 function defaultIO(): MainIO {

@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { accessWithImpersonator } from './helpers/os-user.js';
 import { millwright } from './helpers/spawn.js';
 
 describe('the millwright command line', () => {
@@ -10,7 +11,8 @@ describe('the millwright command line', () => {
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-cli-'));
     config = path.join(dir, 'millwright.yml');
-    await writeFile(config, 'store:\n  path: ./data\n');
+    // The OS user may pick the actor with --as (access.osUsers and the impersonate permission).
+    await writeFile(config, `store:\n  path: ./data\n${accessWithImpersonator()}`);
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -42,7 +44,7 @@ describe('the millwright command line', () => {
     );
     await writeFile(
       config,
-      "store:\n  path: ./data\naccess:\n  defaultRoles: []\n  subjects:\n    ana: [admin]\n  roles:\n    admin: { allow: ['*'] }\n",
+      `store:\n  path: ./data\n${accessWithImpersonator({ defaultRoles: [], subjects: { ana: ['admin'] }, roles: { admin: { allow: ['*'] } } })}`,
     );
     const changes = await millwright(['shell', '--config', config, '--as', 'ana', '-e', 'change list']);
     expect(changes.code).toBe(0);

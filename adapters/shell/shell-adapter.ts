@@ -11,6 +11,8 @@ export interface ShellAdapterOptions {
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
   actor: string;
+  /** The real person when `actor` is impersonated (`os:alice`); main checked the permission. */
+  via?: string;
   input: Readable;
   output: Writable;
   json?: boolean;
@@ -56,6 +58,7 @@ export class ShellAdapter implements Adapter {
   async runLine(line: string): Promise<Reply> {
     const answer = await this.options.handle({
       actor: { id: this.options.actor },
+      ...(this.options.via ? { via: this.options.via } : {}),
       surface: 'shell',
       channel: this.options.channel ?? 'shell',
       text: line,

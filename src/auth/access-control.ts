@@ -16,6 +16,8 @@ export interface AccessSpec {
   roles: Readonly<Record<string, RoleSpec>>;
   /** `alice` or `group:sre` -> role names. */
   subjects: Readonly<Record<string, readonly string[]>>;
+  /** OS user -> the subject they are in the shell (`alice: ana`). */
+  osUsers?: Readonly<Record<string, string>>;
 }
 
 export interface Subject {

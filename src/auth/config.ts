@@ -6,6 +6,8 @@ import { closest } from '../core/suggest.js';
 const permission = z.string().regex(/^(\*|[a-z][a-z0-9-]*(\.([a-z][a-z0-9-]*|\*))*)$/, {
   error: 'expected a permission like help, runbook.list, runbook.* or *',
 });
+// Login names as Linux and macOS allow them (Samba's trailing `$` included); no `:`, so `os:alice` is caught.
+const OS_USER = /^[A-Za-z0-9_][A-Za-z0-9._@-]*\$?$/;
 const role = z.strictObject({ allow: z.array(permission), channels: z.array(text).optional() });
 const defaultRoles = () => ({ viewer: { allow: ['help', 'whoami', 'audit'] } });
 
@@ -14,6 +16,8 @@ export const accessSchema = z
     defaultRoles: z.array(text).default(() => ['viewer']),
     roles: z.record(text, role).default(defaultRoles),
     subjects: z.record(text, z.array(text)).default(() => ({})),
+    // Who an OS user is in the shell (`alice: ana`); an unmapped OS user is the subject of its own name.
+    osUsers: z.record(text, text).default(() => ({})),
     // Where a break-glass run is announced (a Slack channel id or a stored Teams conversation).
     breakGlass: z.strictObject({ notify: optionalText }).prefault({}),
   })
@@ -36,6 +40,23 @@ export const accessSchema = z
     for (const [i, name] of section.defaultRoles.entries()) check(name, ['defaultRoles', i], defaultFix);
     for (const [subject, names] of Object.entries(section.subjects)) {
       for (const [i, name] of names.entries()) check(name, ['subjects', subject, i]);
+    }
+    for (const [osUser, subject] of Object.entries(section.osUsers)) {
+      if (!OS_USER.test(osUser)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['osUsers', osUser],
+          message: `${JSON.stringify(osUser)} is not an OS user name; write the login as the OS knows it, like alice: ana`,
+        });
+      }
+      // A person acts as one subject; groups give roles to subjects, they do not act.
+      if (subject.startsWith('group:')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['osUsers', osUser],
+          message: `an OS user maps to one subject, not a group (${subject}); write a subject like ana and give it roles in access.subjects`,
+        });
+      }
     }
   });
 

@@ -7,3 +7,4 @@ export {
   type RoleSpec,
   type Subject,
 } from './access-control.js';
+export { IMPERSONATE, type ShellIdentity, shellIdentity } from './impersonation.js';

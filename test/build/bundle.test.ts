@@ -8,12 +8,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKubernetesApi } from '../doubles/kubernetes-api.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
+import { accessWithImpersonator } from '../helpers/os-user.js';
 import { ROOT, runProcess } from '../helpers/spawn.js';
 import { scenarioSeries } from '../slo/scenarios.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
-const ACCESS =
-  "access:\n  roles:\n    sre: { allow: ['*'] }\n  defaultRoles: []\n  subjects:\n    ana: [sre]\n";
+// The OS user may pick the actor with --as (access.osUsers and the impersonate permission).
+const ACCESS = accessWithImpersonator({
+  roles: { sre: { allow: ['*'] } },
+  defaultRoles: [],
+  subjects: { ana: ['sre'] },
+});
 
 let dir: string;
 let dist: string;

@@ -77,6 +77,16 @@ describe('a config with mistakes', () => {
     ]);
   });
 
+  test('an OS user maps to one subject by its login name, not to a group', async () => {
+    const lines = await temp.problems(
+      'access:\n  osUsers:\n    alice: ana\n    "os:bob": bo\n    carol: "group:sre"\n',
+    );
+    expect(lines).toEqual([
+      'millwright.yml:4:15 access.osUsers["os:bob"]: "os:bob" is not an OS user name; write the login as the OS knows it, like alice: ana',
+      'millwright.yml:5:12 access.osUsers.carol: an OS user maps to one subject, not a group (group:sre); write a subject like ana and give it roles in access.subjects',
+    ]);
+  });
+
   test('custom roles without defaultRoles say that viewer is the default', async () => {
     const lines = await temp.problems('access:\n  roles:\n    oncall: { allow: ["*"] }\n');
     expect(lines).toEqual([

@@ -12,6 +12,7 @@ import type { DigestRunRecord } from '../../src/digests/index.js';
 import { main, type RunningServer, startServer } from '../../src/main.js';
 import { cardOf, cardText, startTeamsBot, type TeamsBot } from '../adapters/teams/teams-harness.js';
 import { SlackApiDouble } from '../doubles/slack-api.js';
+import { accessWithImpersonator } from '../helpers/os-user.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 const SIGNING_SECRET = 'e0c5d3a4b1f2968877aa55cc33dd11ff';
@@ -198,7 +199,8 @@ describe('the shell previews and does not schedule', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-digest-shell-'));
     await writeFile(
       path.join(dir, 'millwright.yml'),
-      `store: { path: ./data }\n${digestYaml('C0DIGEST', '0 9 * * 1-5')}${OPERATORS}`,
+      // The operators' roles, and the OS user may pick the actor with --as (impersonate).
+      `store: { path: ./data }\n${digestYaml('C0DIGEST', '0 9 * * 1-5')}${accessWithImpersonator({ defaultRoles: ['operator'], roles: { operator: { allow: ['help', 'whoami', 'digest.*'] } } })}`,
     );
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));

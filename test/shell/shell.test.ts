@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { accessWithImpersonator } from '../helpers/os-user.js';
 import { BIN, runProcess as run } from '../helpers/spawn.js';
 
 const jsonLines = (stdout: string) =>
@@ -20,7 +21,7 @@ describe('the terminal shell', () => {
     config = path.join(dir, 'millwright.yml');
     await writeFile(
       config,
-      'store:\n  path: ./data\naccess:\n  defaultRoles: [viewer]\n  roles:\n    viewer: { allow: [help, whoami, audit] }\n  subjects: {}\n',
+      `store:\n  path: ./data\n${accessWithImpersonator({ defaultRoles: ['viewer'], roles: { viewer: { allow: ['help', 'whoami', 'audit'] } } })}`,
     );
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));

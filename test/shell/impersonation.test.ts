@@ -100,7 +100,7 @@ describe('impersonation in the shell', () => {
     await writeFile(
       config,
       `store:\n  path: ./data\nrunbooks:\n  dir: ${path.join(FIXTURES, 'runbooks', 'recorder')}\n` +
-        `executors:\n  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}\n    config: { callsFile: ./calls.jsonl }\n` +
+        `executors:\n  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}\n    config: { callsFile: ${path.join(dir, 'calls.jsonl')} }\n` +
         `access:\n  defaultRoles: [viewer]\n${ROLES}  subjects:\n    ana: [impersonator]\n    bob: [operator]\n` +
         `  osUsers:\n    ${JSON.stringify(OS_USER)}: ana\n`,
     );

@@ -210,14 +210,15 @@ export class TeamsAdapter implements Adapter {
 
   async #refuseTenant(activity: IncomingActivity): Promise<void> {
     const { logger, services } = this.#options;
-    const tenants = tenantsOf(activity);
+    // The ids come from the caller: kept short so a refused request cannot bloat the trail.
+    const tenants = tenantsOf(activity).map((tenant) => tenant.slice(0, 64));
     logger.warn(
       { tenants, type: activity.type },
       'teams: activity from a tenant that is not allowed refused',
     );
     try {
       await services.audit.append({
-        actor: activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown',
+        actor: (activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').slice(0, 128),
         surface: 'teams',
         channel: routerChannel(activity as Partial<Activity>),
         action: 'teams.tenant_refused',

@@ -1,7 +1,11 @@
 // What POST /api/messages refuses after (or before) the token: an activity from a tenant the bot
 // does not serve (403, nothing stored), one whose serviceUrl the token does not vouch for (401),
 // and one that is not a Bot Framework activity (400) — none of them reaches botbuilder or a command.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { CARDS, CONVERSATIONS, type StoredConversation } from '../../../adapters/teams/index.js';
+import { loadConfig } from '../../../src/app.js';
 import { defineCommand, reply, text } from '../../../src/core/index.js';
 import {
   type Activity,
@@ -135,6 +139,22 @@ describe('teams.allowedTenants', () => {
       expect(stored.map((conversation) => conversation.tenantId)).toEqual([PARTNER_TENANT]);
     } finally {
       await bot.close();
+    }
+  });
+
+  test('an empty list is refused at config load, not read as "no tenant at all"', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-teams-tenants-'));
+    try {
+      const file = path.join(dir, 'millwright.yml');
+      await writeFile(
+        file,
+        `teams:\n  appId: a\n  appPassword: p\n  tenantId: ${TENANT}\n  allowedTenants: []\n`,
+      );
+      await expect(loadConfig(file, { env: {} })).rejects.toThrow(
+        'teams.allowedTenants: list at least one tenant id, or leave it out',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -28,6 +28,8 @@ export interface ResolvedTeamsAuth {
   /** Undefined when there is no credential to get outgoing tokens with (local development). */
   loginAuthority: string | undefined;
   knownAuthorities: string[];
+  /** Lower-cased tenant ids whose activities are answered; undefined: any tenant. */
+  allowedTenants: string[] | undefined;
 }
 
 /**
@@ -63,6 +65,9 @@ export function resolveTeamsAuth(config: TeamsConfig): ResolvedTeamsAuth {
     loginAuthority,
     knownAuthorities:
       config.knownAuthorities ?? (loginAuthority === undefined ? [] : [new URL(loginAuthority).host]),
+    allowedTenants: (config.allowedTenants ?? (config.tenantId ? [config.tenantId] : undefined))?.map(
+      (tenant) => tenant.toLowerCase(),
+    ),
   };
 }
 

@@ -43,7 +43,7 @@ export interface ChannelTokenOptions {
 /** What a verified token says about the caller. */
 export interface ChannelCaller {
   appId: string;
-  serviceUrl: string | undefined;
+  serviceUrl: string;
   claims: Record<string, unknown>;
 }
 
@@ -123,14 +123,17 @@ export class ChannelTokenValidator {
     if (claims.exp + tolerance < now) throw refuse('token has expired');
     if (typeof claims.nbf === 'number' && claims.nbf - tolerance > now)
       throw refuse('token is not valid yet');
+    // The Connector answers at the activity's serviceUrl: a token for one service URL must not send
+    // the bot's replies (and its own token) somewhere else, and an activity without one is not checked.
     const serviceUrl = typeof claims.serviceurl === 'string' ? claims.serviceurl : undefined;
-    if (activity.serviceUrl !== undefined && serviceUrl !== activity.serviceUrl) {
+    if (activity.serviceUrl === undefined) throw refuse('the activity has no serviceUrl');
+    if (serviceUrl !== activity.serviceUrl) {
       throw refuse('token serviceurl claim does not match the activity serviceUrl');
     }
     if (key.endorsements?.length && !key.endorsements.includes(activity.channelId ?? '')) {
       throw refuse(`key ${key.kid} is not endorsed for channel ${JSON.stringify(activity.channelId)}`);
     }
-    return { appId, serviceUrl, claims };
+    return { appId, serviceUrl: activity.serviceUrl, claims };
   }
 
   async #key(kid: string): Promise<SigningKey | undefined> {

@@ -7,6 +7,12 @@ export const teamsSchema = z
     appId: text,
     appPassword: optionalText,
     tenantId: optionalText,
+    // The Entra ID tenants whose activities are answered; defaults to [tenantId] when that is set,
+    // and to any tenant when neither is (an older multi-tenant bot).
+    allowedTenants: z
+      .array(text)
+      .min(1, { error: 'list at least one tenant id, or leave it out' })
+      .optional(),
     // Defaults live in adapters/teams (SingleTenant; the public cloud's endpoints), so sovereign
     // clouds override only what differs.
     appType: z.enum(['SingleTenant', 'MultiTenant']).optional(),

@@ -50,6 +50,7 @@ import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
 import { commandText } from './command-text.js';
 import { connectorError } from './connector-error.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
+import { type IncomingActivity, readActivity, tenantsOf } from './incoming-activity.js';
 import { displayName, Roster } from './roster.js';
 
 /** Injected I/O, so tests meet real libraries pointed at local doubles. */
@@ -66,7 +67,7 @@ export interface TeamsAdapterOptions {
   config: TeamsConfig;
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
-  services: Pick<Services, 'store' | 'actions'>;
+  services: Pick<Services, 'store' | 'actions' | 'audit'>;
   logger: Logger;
   clock?: Clock;
   /** Registers work that outlives a request (a command run after the 200) so shutdown waits for it. */
@@ -94,12 +95,14 @@ export class TeamsAdapter implements Adapter {
   readonly #conversations: ConversationDirectory;
   readonly #cards: CardLedger;
   readonly #roster: Roster;
+  readonly #allowedTenants: readonly string[] | undefined;
 
   constructor(options: TeamsAdapterOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     const auth = resolveTeamsAuth(options.config);
     this.#appId = auth.verifyIncoming ? auth.appId : '';
+    this.#allowedTenants = auth.allowedTenants;
     const credentials = new BotCredentials(options.config, auth, {
       ...(options.io?.msalNetworkClient ? { networkClient: options.io.msalNetworkClient } : {}),
     });
@@ -153,21 +156,22 @@ export class TeamsAdapter implements Adapter {
 
   async #receive(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const { logger } = this.#options;
-    let activity: Record<string, unknown>;
+    let body: unknown;
     try {
-      const parsed: unknown = JSON.parse((await ctx.readBody()).toString('utf8'));
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-        throw new Error('not an object');
-      activity = parsed as Record<string, unknown>;
+      body = JSON.parse((await ctx.readBody()).toString('utf8'));
     } catch (error) {
       if (error instanceof Error && error.name === 'PayloadTooLargeError') throw error;
       return sendJson(res, 400, { error: 'the body must be a JSON activity' });
     }
+    // botbuilder answers a malformed activity with a 500 or fails further in; it never sees one.
+    const read = readActivity(body);
+    if (!read.ok) return sendJson(res, 400, { error: read.problem });
+    const activity = read.activity;
     if (this.#tokens) {
       try {
         await this.#tokens.verify(req.headers.authorization, {
-          serviceUrl: typeof activity.serviceUrl === 'string' ? activity.serviceUrl : undefined,
-          channelId: typeof activity.channelId === 'string' ? activity.channelId : undefined,
+          serviceUrl: activity.serviceUrl,
+          channelId: activity.channelId,
         });
       } catch (error) {
         if (!(error instanceof ChannelAuthError)) throw error;
@@ -186,8 +190,46 @@ export class TeamsAdapter implements Adapter {
         return sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
       }
     }
+    // A validly signed activity may come from any tenant the bot is installed in; only allowed ones
+    // are answered, and nothing of the others is stored.
+    if (!this.#tenantAllowed(activity)) {
+      await this.#refuseTenant(activity);
+      return sendJson(res, 403, { error: 'this bot does not answer activities from this tenant' });
+    }
     const request: BotRequest = { method: 'POST', headers: req.headers, body: activity };
     await this.#cloud.process(request, responseFor(res), (turn) => this.#turn(turn, ctx.track));
+  }
+
+  /** Every tenant the activity names must be allowed, and it must name one, when a list is set. */
+  #tenantAllowed(activity: IncomingActivity): boolean {
+    const allowed = this.#allowedTenants;
+    if (!allowed) return true;
+    const tenants = tenantsOf(activity);
+    return tenants.length > 0 && tenants.every((tenant) => allowed.includes(tenant));
+  }
+
+  async #refuseTenant(activity: IncomingActivity): Promise<void> {
+    const { logger, services } = this.#options;
+    // The ids come from the caller: kept short so a refused request cannot bloat the trail.
+    const tenants = tenantsOf(activity).map((tenant) => tenant.slice(0, 64));
+    logger.warn(
+      { tenants, type: activity.type },
+      'teams: activity from a tenant that is not allowed refused',
+    );
+    try {
+      await services.audit.append({
+        actor: (activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').slice(0, 128),
+        surface: 'teams',
+        channel: routerChannel(activity as Partial<Activity>),
+        action: 'teams.tenant_refused',
+        args: { tenants, type: activity.type },
+        outcome: 'denied',
+        code: ErrorCode.PermissionDenied,
+      });
+    } catch (error) {
+      // The 403 stands either way; the log line above already says what was refused.
+      logger.error({ err: error }, 'teams: could not audit a refused tenant');
+    }
   }
 
   async #turn(turn: TurnContext, track: <T>(work: Promise<T>) => Promise<T>): Promise<void> {

@@ -1,7 +1,7 @@
 // The router: one entry point for every surface. It parses, resolves, checks permission, runs
 // the command under a deadline, turns every failure into a reply, and audits the outcome.
 import { randomBytes } from 'node:crypto';
-import { type AuditOutcome, viaOf } from './audit.js';
+import { viaOf } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
 import { formatDuration } from './duration.js';
@@ -90,7 +90,6 @@ export class Router {
     let invocation: Invocation | undefined;
     let verb = 'unknown';
     let result: Reply;
-    let outcome: AuditOutcome = 'ok';
     try {
       const parsed = withHelpFlag(parseLine(request.text));
       const typed = parsed.words[0]?.toLowerCase();
@@ -98,7 +97,6 @@ export class Router {
       invocation = services.registry.resolve(parsed, request.text, clock.now());
       const decision = services.access.check(actor, invocation.permission, request.channel);
       if (!decision.allowed) {
-        outcome = 'denied';
         throw new MillwrightError(ErrorCode.PermissionDenied, `permission denied: ${decision.reason}`, {
           hint: `ask an admin for a role that allows ${invocation.permission} (access.subjects in the config)`,
         });
@@ -117,10 +115,11 @@ export class Router {
       } else {
         logger.info({ ref, code: failure.code, command: invocation?.id }, failure.message);
       }
-      if (outcome === 'ok') outcome = 'error';
       result = errorReply(failure, ref);
     }
     result.ref = ref;
+    // A handler that returns an error reply failed as surely as one that throws.
+    const outcome = outcomeOf(result);
 
     try {
       await services.audit.append({
@@ -154,9 +153,10 @@ export class Router {
       );
     }
 
+    // From the final reply: an audit trail that could not be written made the command an error.
     this.#observe({
       verb,
-      outcome: outcome === 'denied' ? 'denied' : result.ok ? 'ok' : 'error',
+      outcome: outcomeOf(result),
       seconds: (performance.now() - started) / 1000,
       ...(result.error ? { code: result.error.code } : {}),
     });
@@ -227,6 +227,12 @@ function abortError(signal: AbortSignal, timeoutMs: number, id: string): Millwri
     );
   }
   return new MillwrightError(ErrorCode.Cancelled, `${id.replace('.', ' ')} was cancelled`);
+}
+
+/** What the trail and the metrics record for a reply: a refusal is denied, any other failure an error. */
+function outcomeOf(result: Reply): CommandObservation['outcome'] {
+  if (result.ok) return 'ok';
+  return result.error?.code === ErrorCode.PermissionDenied ? 'denied' : 'error';
 }
 
 /** `VERB --help` is `help VERB`. */

@@ -131,6 +131,23 @@ describe('change requests', () => {
     expect(await calls()).toHaveLength(1);
   });
 
+  it('audits a requester approving their own change as denied, not as a command that ran', async () => {
+    slo = { slo: 'checkout-availability', remainingPercent: 12, burnState: 'ok', burnRate1h: 1.2 };
+    await start();
+    await bot.run('change request bump target=cart', 'cy');
+    const own = await bot.run('change approve CR-1', 'cy');
+    expect(own.error?.code).toBe('millwright_permission_denied');
+    const [record] = await bot.runtime.services.audit.recent({ limit: 1 });
+    expect(record).toMatchObject({
+      actor: 'cy',
+      action: 'command.change.approve',
+      outcome: 'denied',
+      code: 'millwright_permission_denied',
+      ref: own.ref,
+    });
+    expect(await calls()).toHaveLength(0);
+  });
+
   it('never auto-approves when the budget cannot be read', async () => {
     slo = new Error('connect ECONNREFUSED 127.0.0.1:9090');
     await start();

@@ -84,6 +84,21 @@ access:
     });
   });
 
+  it('refuses a deployment name with shell in it, and audits the command as an error, not ok', async () => {
+    const answer = await bot.run(
+      'runbook run restart-deployment deployment="checkout; rm -rf /" --yes',
+      'ada',
+    );
+    expect(answer.error?.code).toBe('millwright_bad_argument');
+    const [record] = await bot.runtime.services.audit.recent({ limit: 1 });
+    expect(record).toMatchObject({
+      action: 'command.runbook.run',
+      outcome: 'error',
+      code: 'millwright_bad_argument',
+      ref: answer.ref,
+    });
+  });
+
   it('dry-runs a scale with the server-side dry run and refuses replicas out of bounds', async () => {
     k8s.clearRequests();
     const dry = await bot.run('runbook run scale-deployment deployment=checkout replicas=5 --dry-run', 'ada');

@@ -19,6 +19,7 @@ import {
   cardOf,
   cardText,
   startTeamsBot,
+  TENANT,
   type TeamsBot,
 } from './teams-harness.js';
 
@@ -261,7 +262,8 @@ describe('Teams cards', () => {
           conversationType: 'groupChat',
           isGroup: true,
         } as Activity['conversation'],
-        channelData: { tenant: { id: 'x' } },
+        // Same tenant: another tenant's activity would be refused (403) before any card is looked at.
+        channelData: { tenant: { id: TENANT } },
       },
     );
     expect(cardText(elsewhere.card).join('\n')).toContain('this button belongs to another channel');

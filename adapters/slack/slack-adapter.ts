@@ -55,8 +55,11 @@ export interface SlackAdapterOptions {
   config: SlackConfig;
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
-  /** The store (replay and event records), the button signer, and the config (group names in access.subjects). */
-  services: Pick<Services, 'store' | 'actions' | 'config'>;
+  /**
+   * The store (replay and event records), the button signer and the record of spent buttons, and the
+   * config (group names in access.subjects).
+   */
+  services: Pick<Services, 'store' | 'actions' | 'spentActions' | 'config'>;
   clock: Clock;
   logger: Logger;
   /** Registers work that outlives a request (a command after its ack) so shutdown waits for it. */

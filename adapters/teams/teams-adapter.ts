@@ -66,7 +66,7 @@ export interface TeamsAdapterOptions {
   config: TeamsConfig;
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
-  services: Pick<Services, 'store' | 'actions'>;
+  services: Pick<Services, 'store' | 'actions' | 'spentActions'>;
   logger: Logger;
   clock?: Clock;
   /** Registers work that outlives a request (a command run after the 200) so shutdown waits for it. */
@@ -341,7 +341,7 @@ export class TeamsAdapter implements Adapter {
         ...(submission.kind === 'form' ? { form: readForm } : {}),
         ...(waitMs === undefined ? {} : { answerWithinMs: waitMs }),
       },
-      this.#options,
+      { ...this.#options, clock: this.#clock },
       {
         refuse: async (failure) => {
           const notice = [refusal(speaker.shown, failure.message, failure.hint)];

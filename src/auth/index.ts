@@ -7,3 +7,4 @@ export {
   type RoleSpec,
   type Subject,
 } from './access-control.js';
+export { SPENT_ACTIONS, StoreSpentActions } from './spent-actions.js';

@@ -19,6 +19,7 @@ import {
   type CommandRequest,
   ErrorCode,
   errorReply,
+  formatAbsolute,
   formError,
   type InteractionRequest,
   type InteractionSurface,
@@ -30,6 +31,7 @@ import {
   type Reply,
   runInteraction,
   type Services,
+  type SpentUse,
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
 import { AfterAck, RECORDED, recordedOf } from './after-ack.js';
@@ -44,6 +46,7 @@ import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
 import { SeenLedger } from './seen-ledger.js';
 import { slackStartupError } from './slack-errors.js';
 import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
+import { spentBlocks } from './spent-button.js';
 import { SlackUserGroups } from './user-groups.js';
 
 export type SlackConfig = NonNullable<MillwrightConfig['slack']>;
@@ -432,9 +435,50 @@ export class SlackAdapter implements Adapter {
           await conversation.deliver(errorReply(failure, newRef()));
         },
         sink: (line) => answerIn(line).sink,
-        deliver: (answer, line) => answerIn(line).deliver(answer),
+        deliver: async (answer, line, spent) => {
+          if (spent) await this.#retireButton(body, action, { line, spent, ok: answer.ok });
+          await answerIn(line).deliver(answer);
+        },
       },
     );
+  }
+
+  /**
+   * Redraws the message holding a spent button without it, saying who used it and when: chat.update
+   * for a message in the channel, the click's response_url for an ephemeral one (the only way to
+   * edit it). Best effort: the decision stands even when the message cannot be edited.
+   */
+  async #retireButton(
+    body: BlockAction<ButtonAction>,
+    action: ButtonAction,
+    use: { line: string; spent: SpentUse; ok: boolean },
+  ): Promise<void> {
+    const message = body.message as
+      | { ts: string; text?: string; blocks?: Array<Record<string, unknown>> }
+      | undefined;
+    const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
+    const blocks = spentBlocks(
+      message?.blocks,
+      { actionId: action.action_id, blockId: action.block_id },
+      { line: use.line, user: body.user.id, at: formatAbsolute(use.spent.at), ok: use.ok },
+    );
+    const text = message?.text ?? `${use.line} by ${use.spent.by}`;
+    try {
+      if (message?.ts && channel && body.container?.is_ephemeral !== true) {
+        await this.web.chat.update({ channel, ts: message.ts, text, blocks: blocks as never });
+      } else if (body.response_url) {
+        await this.#responseUrl(body.response_url, this.#options.clock.now(), 'interaction').post({
+          replace_original: true,
+          text,
+          blocks,
+        });
+      }
+    } catch (error) {
+      this.#log.warn(
+        { err: error, channel, ts: message?.ts },
+        'could not take a used button off its message; a later click is still refused',
+      );
+    }
   }
 
   async #onFormSubmitted(

@@ -122,6 +122,46 @@ describe.each([
     expect(await surface.click(token, 'approver')).toContain(`guarded ran for ${surface.people.approver}`);
     expect(ran).toEqual([`guarded by ${surface.people.approver}`]);
   });
+
+  test('a double click runs the command once; the second is told who used the button and when', async () => {
+    const token = surface.sign('guarded');
+    expect(await surface.click(token, 'approver')).toContain(`guarded ran for ${surface.people.approver}`);
+    const again = await surface.click(token, 'approver');
+    expect(again).toMatch(/this was already done by .+ at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    // One line: who and when, nothing more to do.
+    expect(again).not.toMatch(/hint/i);
+    expect(ran).toEqual([`guarded by ${surface.people.approver}`]);
+    const records = await surface.runtime.services.audit.recent({ limit: 10 });
+    expect(records.filter((record) => record.action === 'command.guarded')).toHaveLength(1);
+  });
+
+  test('two people clicking one button at the same moment: exactly one runs it', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    surface.register(
+      defineCommand({
+        name: 'slowpress',
+        summary: 'Waits, then says who pressed it',
+        examples: ['slowpress'],
+        // Anyone who may press `pressed` may press this one.
+        permission: 'pressed',
+        handler: async (ctx) => {
+          await gate;
+          ran.push(`slowpress by ${ctx.actor.id}`);
+          return reply(text(`slowpress ran for ${ctx.actor.id}`));
+        },
+      }),
+    );
+    const token = surface.sign('slowpress');
+    const clicks = Promise.all([surface.click(token, 'approver'), surface.click(token, 'engineer')]);
+    setTimeout(open, 300);
+    const shown = await clicks;
+    expect(ran).toHaveLength(1);
+    expect(shown.filter((answer) => answer.includes('slowpress ran for'))).toHaveLength(1);
+    expect(shown.filter((answer) => answer.includes('this was already done by'))).toHaveLength(1);
+  });
 });
 
 /** The token with its command rewritten and the old signature kept. */

@@ -368,7 +368,7 @@ export class TeamsAdapter implements Adapter {
           card = await this.#interimCard(submission, activity);
         },
         later: (work) => void track(work().catch((error) => this.#failed(error, 'card action'))),
-        deliver: async (answer, command) => {
+        deliver: async (answer, command, spent) => {
           const { shown, formState, interactive } = clickOutcome(answer, {
             who: speaker.shown,
             command,
@@ -381,7 +381,7 @@ export class TeamsAdapter implements Adapter {
           const settled =
             key && stored
               ? await this.#cards.settle(key, submission.block, {
-                  ok: answer.ok,
+                  spent: spent !== undefined,
                   shown,
                   ...(formState ? { formState } : {}),
                 })

@@ -496,7 +496,7 @@ export class SlackAdapter implements Adapter {
       await showBeside(
         firstField,
         failure.code === ErrorCode.PermissionDenied
-          ? `${failure.message}; ${failure.hint ?? ''}`
+          ? [failure.message, failure.hint].filter(Boolean).join('; ')
           : 'This form is damaged; run the command again.',
       );
     };

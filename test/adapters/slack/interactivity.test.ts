@@ -454,6 +454,28 @@ describe('Slack modals for forms', () => {
     expect(scaled).toEqual(['cart=3 by U0ENGINEER (black "friday")']);
   });
 
+  it('runs a modal submitted twice once; the second submission is told who and when beside the form', async () => {
+    const { view, responseUrl } = await openForm();
+    const values = {
+      'field.service': {
+        value: {
+          type: 'static_select',
+          selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+        },
+      },
+      'field.replicas': { value: { type: 'number_input', value: '3' } },
+    };
+    expect((await h.sendInteraction(submission(view, values))).status).toBe(200);
+    await h.slack.waitForResponse((post) => post.url === responseUrl);
+    const again = await h.sendInteraction(submission(view, values));
+    const shown = (await again.json()) as { response_action: string; errors: Record<string, string> };
+    expect(shown.response_action).toBe('errors');
+    expect(shown.errors['field.service']).toMatch(
+      /^this was already done by eng at \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+    );
+    expect(scaled).toEqual(['cart=3 by U0ENGINEER']);
+  });
+
   it('turns the form into a button when no modal can be opened, and the button opens it', async () => {
     const event = fixture('app-mention.json') as Record<string, unknown> & { event: Record<string, unknown> };
     event.event = { ...event.event, text: '<@U0BOT> scale', user: 'U0ENGINEER', channel: 'C0OPS' };

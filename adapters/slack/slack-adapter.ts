@@ -8,6 +8,7 @@ import {
   ExpressReceiver,
   type SlashCommand,
   SocketModeReceiver,
+  type types,
   type ViewSubmitAction,
   webApi,
 } from '@slack/bolt';
@@ -453,9 +454,7 @@ export class SlackAdapter implements Adapter {
     action: ButtonAction,
     use: { line: string; spent: SpentUse; ok: boolean },
   ): Promise<void> {
-    const message = body.message as
-      | { ts: string; text?: string; blocks?: Array<Record<string, unknown>> }
-      | undefined;
+    const message = body.message as { ts: string; text?: string; blocks?: types.KnownBlock[] } | undefined;
     const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
     const blocks = spentBlocks(
       message?.blocks,
@@ -465,7 +464,7 @@ export class SlackAdapter implements Adapter {
     const text = message?.text ?? `${use.line} by ${use.spent.by}`;
     try {
       if (message?.ts && channel && body.container?.is_ephemeral !== true) {
-        await this.web.chat.update({ channel, ts: message.ts, text, blocks: blocks as never });
+        await this.web.chat.update({ channel, ts: message.ts, text, blocks });
       } else if (body.response_url) {
         await this.#responseUrl(body.response_url, this.#options.clock.now(), 'interaction').post({
           replace_original: true,

@@ -3,7 +3,7 @@
 import type { types } from '@slack/bolt';
 import { escapeMrkdwn } from './block-kit.js';
 
-type Block = types.KnownBlock | Record<string, unknown>;
+type Block = types.KnownBlock;
 
 /**
  * The message's blocks with the clicked button's block replaced by `✔ <command> by <user> at <time>`
@@ -23,7 +23,8 @@ export function spentBlocks(
   const done: Block = { type: 'context', elements: [{ type: 'mrkdwn', text }] };
   const blocks = original ?? [];
   const index = blocks.findIndex((block) => holds(block, clicked.actionId));
-  const at = index >= 0 ? index : blocks.findIndex((block) => block.block_id === clicked.blockId);
+  const at =
+    index >= 0 ? index : blocks.findIndex((block) => clicked.blockId && block.block_id === clicked.blockId);
   if (at < 0) return [...blocks, done];
   return blocks.map((block, i) => (i === at ? done : block));
 }

@@ -6,7 +6,7 @@ import type { ReplySink, Services, Surface } from './context.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from './errors.js';
 import type { Reply } from './reply.js';
 import type { CommandRequest } from './router.js';
-import type { SpentUse } from './spent-actions.js';
+import type { SpendClaim, SpentUse } from './spent-actions.js';
 import { formatAbsolute } from './time.js';
 
 /** Who clicked, as the router sees them (their groups, when the platform has them). */
@@ -102,7 +102,13 @@ export async function runInteraction(
   }
   const actor = typeof request.actor === 'function' ? await request.actor() : request.actor;
   const use: SpentUse = { by: actor.name ?? actor.id, at: (runtime.clock ?? systemClock).now() };
-  const spend = await spentActions.claim(payload.nonce, { ...use, expiresAt: new Date(payload.exp * 1000) });
+  let spend: SpendClaim;
+  try {
+    spend = await spentActions.claim(payload.nonce, { ...use, expiresAt: new Date(payload.exp * 1000) });
+  } catch (error) {
+    // Without the record a second click could not be told apart: run nothing, and say why.
+    return surface.refuse(asMillwrightError(error));
+  }
   if (!spend.first) return surface.refuse(alreadyDone(spend));
   const claimed = await surface.claim?.(line);
   if (claimed) {

@@ -530,6 +530,32 @@ describe('the order of a click, as a surface sees it', () => {
     ]);
   });
 
+  test('when the record of spent tokens cannot be written, the click runs nothing and says why', async () => {
+    const steps: string[] = [];
+    const asked: CommandRequest[] = [];
+    await runInteraction(
+      { surface: 'test', channel: 'ops', token, actor: { id: 'ana' } },
+      {
+        services: {
+          actions: signer,
+          spentActions: {
+            claim: async () => {
+              throw new MillwrightError(ErrorCode.StoreUnavailable, 'the store could not be written');
+            },
+            release: async () => {},
+          },
+        },
+        handle: async (request) => {
+          asked.push(request);
+          return reply(text('ran'));
+        },
+      },
+      recordingSurface(steps),
+    );
+    expect(steps).toEqual(['refuse: the store could not be written']);
+    expect(asked).toEqual([]);
+  });
+
   test('a surface that refuses its own claim gives the token back', async () => {
     const steps: string[] = [];
     await runInteraction(

@@ -6,7 +6,7 @@ import { alertmanagerModule } from '../adapters/alertmanager/module.js';
 import { slackModule } from '../adapters/slack/module.js';
 import { teamsModule } from '../adapters/teams/module.js';
 import { auditModule } from './audit/module.js';
-import { accessModule, actionsModule } from './auth/module.js';
+import { accessModule, actionsModule, spentActionsModule } from './auth/module.js';
 import { changesModule } from './changes/module.js';
 import type { LoadConfigOptions, LoadedConfig } from './config/index.js';
 import * as configFiles from './config/index.js';
@@ -45,6 +45,7 @@ export const MODULES: readonly MillwrightModule[] = [
   auditModule,
   accessModule,
   actionsModule,
+  spentActionsModule,
   upstreamsModule,
   executorsModule,
   runbooksModule,

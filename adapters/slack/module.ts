@@ -14,7 +14,7 @@ export const slackModule = defineModule({
   name: 'slack',
   kind: 'surface',
   config: { slack: slackSchema.optional() },
-  needs: ['config', 'store', 'actions', 'notices'],
+  needs: ['config', 'store', 'actions', 'spentActions', 'notices'],
   enabled: ({ config }) => config.slack !== undefined,
   async serve({ services, routes, handle, track, clock, logger, onClose }) {
     const { SlackAdapter } = await import('./slack-adapter.js');

@@ -8,6 +8,7 @@ import {
   ExpressReceiver,
   type SlashCommand,
   SocketModeReceiver,
+  type types,
   type ViewSubmitAction,
   webApi,
 } from '@slack/bolt';
@@ -19,6 +20,7 @@ import {
   type CommandRequest,
   ErrorCode,
   errorReply,
+  formatAbsolute,
   formError,
   type InteractionRequest,
   type InteractionSurface,
@@ -30,6 +32,7 @@ import {
   type Reply,
   runInteraction,
   type Services,
+  type SpentUse,
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
 import { AfterAck, RECORDED, recordedOf } from './after-ack.js';
@@ -44,6 +47,7 @@ import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
 import { SeenLedger } from './seen-ledger.js';
 import { slackStartupError } from './slack-errors.js';
 import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
+import { spentBlocks } from './spent-button.js';
 import { SlackUserGroups } from './user-groups.js';
 
 export type SlackConfig = NonNullable<MillwrightConfig['slack']>;
@@ -55,8 +59,11 @@ export interface SlackAdapterOptions {
   config: SlackConfig;
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
-  /** The store (replay and event records), the button signer, and the config (group names in access.subjects). */
-  services: Pick<Services, 'store' | 'actions' | 'config'>;
+  /**
+   * The store (replay and event records), the button signer and the record of spent buttons, and the
+   * config (group names in access.subjects).
+   */
+  services: Pick<Services, 'store' | 'actions' | 'spentActions' | 'config'>;
   clock: Clock;
   logger: Logger;
   /** Registers work that outlives a request (a command after its ack) so shutdown waits for it. */
@@ -429,9 +436,48 @@ export class SlackAdapter implements Adapter {
           await conversation.deliver(errorReply(failure, newRef()));
         },
         sink: (line) => answerIn(line).sink,
-        deliver: (answer, line) => answerIn(line).deliver(answer),
+        deliver: async (answer, line, spent) => {
+          if (spent) await this.#retireButton(body, action, { line, spent, ok: answer.ok });
+          await answerIn(line).deliver(answer);
+        },
       },
     );
+  }
+
+  /**
+   * Redraws the message holding a spent button without it, saying who used it and when: chat.update
+   * for a message in the channel, the click's response_url for an ephemeral one (the only way to
+   * edit it). Best effort: the decision stands even when the message cannot be edited.
+   */
+  async #retireButton(
+    body: BlockAction<ButtonAction>,
+    action: ButtonAction,
+    use: { line: string; spent: SpentUse; ok: boolean },
+  ): Promise<void> {
+    const message = body.message as { ts: string; text?: string; blocks?: types.KnownBlock[] } | undefined;
+    const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
+    const blocks = spentBlocks(
+      message?.blocks,
+      { actionId: action.action_id, blockId: action.block_id },
+      { line: use.line, user: body.user.id, at: formatAbsolute(use.spent.at), ok: use.ok },
+    );
+    const text = message?.text ?? `${use.line} by ${use.spent.by}`;
+    try {
+      if (message?.ts && channel && body.container?.is_ephemeral !== true) {
+        await this.web.chat.update({ channel, ts: message.ts, text, blocks });
+      } else if (body.response_url) {
+        await this.#responseUrl(body.response_url, this.#options.clock.now(), 'interaction').post({
+          replace_original: true,
+          text,
+          blocks,
+        });
+      }
+    } catch (error) {
+      this.#log.warn(
+        { err: error, channel, ts: message?.ts },
+        'could not take a used button off its message; a later click is still refused',
+      );
+    }
   }
 
   async #onFormSubmitted(
@@ -449,7 +495,7 @@ export class SlackAdapter implements Adapter {
       await showBeside(
         firstField,
         failure.code === ErrorCode.PermissionDenied
-          ? `${failure.message}; ${failure.hint ?? ''}`
+          ? [failure.message, failure.hint].filter(Boolean).join('; ')
           : 'This form is damaged; run the command again.',
       );
     };

@@ -107,18 +107,21 @@ export class CardLedger {
     return holder ? { ok: false, holder } : { ok: true };
   }
 
-  /** Records the outcome of the claimed click: a decision spends its block; a refusal releases it. */
+  /**
+   * Records the outcome of the claimed click: a click that spent its token (it ran, whether or not it
+   * succeeded) spends its block, so the card no longer offers it; one refused before running releases it.
+   */
   async settle(
     key: string,
     block: number,
-    outcome: { ok: boolean; shown: CardElement[]; formState?: FormState },
+    outcome: { spent: boolean; shown: CardElement[]; formState?: FormState },
   ): Promise<StoredCard | undefined> {
     return this.store.update<StoredCard>(CARDS, key, (card) => {
       if (!card) return card;
       const claims = { ...card.claims };
       const claim = claims[String(block)];
       const { formState: _previous, notice: _refused, ...rest } = card;
-      if (!outcome.ok) {
+      if (!outcome.spent) {
         delete claims[String(block)];
         return {
           ...rest,

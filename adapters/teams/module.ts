@@ -15,7 +15,7 @@ export const teamsModule = defineModule({
   name: 'teams',
   kind: 'surface',
   config: { teams: teamsSchema.optional() },
-  needs: ['config', 'store', 'audit', 'actions', 'notices'],
+  needs: ['config', 'store', 'audit', 'actions', 'spentActions', 'notices'],
   enabled: ({ config }) => config.teams !== undefined,
   async serve({ services, routes, handle, track, clock, logger, options, onClose }) {
     const config = services.config.teams!;

@@ -67,7 +67,7 @@ export interface TeamsAdapterOptions {
   config: TeamsConfig;
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
-  services: Pick<Services, 'store' | 'actions' | 'audit'>;
+  services: Pick<Services, 'store' | 'actions' | 'audit' | 'spentActions'>;
   logger: Logger;
   clock?: Clock;
   /** Registers work that outlives a request (a command run after the 200) so shutdown waits for it. */
@@ -383,7 +383,7 @@ export class TeamsAdapter implements Adapter {
         ...(submission.kind === 'form' ? { form: readForm } : {}),
         ...(waitMs === undefined ? {} : { answerWithinMs: waitMs }),
       },
-      this.#options,
+      { ...this.#options, clock: this.#clock },
       {
         refuse: async (failure) => {
           const notice = [refusal(speaker.shown, failure.message, failure.hint)];
@@ -410,7 +410,7 @@ export class TeamsAdapter implements Adapter {
           card = await this.#interimCard(submission, activity);
         },
         later: (work) => void track(work().catch((error) => this.#failed(error, 'card action'))),
-        deliver: async (answer, command) => {
+        deliver: async (answer, command, spent) => {
           const { shown, formState, interactive } = clickOutcome(answer, {
             who: speaker.shown,
             command,
@@ -423,7 +423,7 @@ export class TeamsAdapter implements Adapter {
           const settled =
             key && stored
               ? await this.#cards.settle(key, submission.block, {
-                  ok: answer.ok,
+                  spent: spent !== undefined,
                   shown,
                   ...(formState ? { formState } : {}),
                 })

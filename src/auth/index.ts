@@ -8,3 +8,4 @@ export {
   type Subject,
 } from './access-control.js';
 export { IMPERSONATE, type ShellIdentity, shellIdentity } from './impersonation.js';
+export { SPENT_ACTIONS, StoreSpentActions } from './spent-actions.js';

@@ -1,4 +1,5 @@
-// The auth modules: roles and subjects from the access section, and the signer of buttons and forms.
+// The auth modules: roles and subjects from the access section, the signer of buttons and forms, and
+// the record of which of those were already used.
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { ActionSigner } from '../core/action-token.js';
@@ -38,6 +39,17 @@ export const actionsModule = defineModule({
       () => clock.now(),
     );
     return { actions };
+  },
+});
+
+/** Which signed tokens were already used, kept in the store so a decision runs once on any replica. */
+export const spentActionsModule = defineModule({
+  name: 'spent-actions',
+  needs: ['store'],
+  provides: ['spentActions'],
+  async create({ services, clock }) {
+    const { StoreSpentActions } = await import('./spent-actions.js');
+    return { spentActions: new StoreSpentActions(services.store, () => clock.now()) };
   },
 });
 

@@ -8,6 +8,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { MessageHandle } from './messages.js';
 import type { Reply } from './reply.js';
+import type { SpentActions } from './spent-actions.js';
 
 /** Where a command came from. */
 export type Surface = 'shell' | 'slack' | 'teams' | 'alertmanager' | 'scheduler' | (string & {});
@@ -41,6 +42,8 @@ export interface Services {
   access: AccessPolicy;
   /** Signs the buttons and forms a reply carries; the shared interaction flow verifies them on click. */
   actions: ActionSigner;
+  /** Which signed tokens were already used; the interaction flow spends each on its first click. */
+  spentActions: SpentActions;
 }
 
 /** What the router and the interaction flow ask of access control. */

@@ -44,6 +44,7 @@ export {
   type InteractionActor,
   type InteractionRequest,
   type InteractionSurface,
+  refusedBeforeRunning,
   runInteraction,
 } from './interaction.js';
 export { createLogger, type Logger, silentLogger } from './logger.js';
@@ -89,6 +90,7 @@ export {
   Router,
   type RouterOptions,
 } from './router.js';
+export type { SpendClaim, SpentActions, SpentUse } from './spent-actions.js';
 export { closest, nearest } from './suggest.js';
 export { type ChatSurface, type IncidentRoom, type Notices, SurfaceHub } from './surfaces.js';
 export { formatAbsolute, formatWhen } from './time.js';

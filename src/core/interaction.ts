@@ -1,10 +1,13 @@
 // The button and form flow every chat surface shares: check the signed token, rebuild the command line
 // from the form, run it as the person who clicked, show early argument errors in the form, answer once.
 import type { ActionPayload } from './action-token.js';
+import { type Clock, systemClock } from './clock.js';
 import type { ReplySink, Services, Surface } from './context.js';
-import { asMillwrightError, ErrorCode, type MillwrightError } from './errors.js';
+import { asMillwrightError, ErrorCode, MillwrightError } from './errors.js';
 import type { Reply } from './reply.js';
 import type { CommandRequest } from './router.js';
+import type { SpendClaim, SpentUse } from './spent-actions.js';
+import { formatAbsolute } from './time.js';
 
 /** Who clicked, as the router sees them (their groups, when the platform has them). */
 export type InteractionActor = CommandRequest['actor'];
@@ -47,17 +50,22 @@ export interface InteractionSurface {
   acknowledge?(): Promise<void>;
   /** The command is still running when the wait is over: show that (the answer follows in `later`). */
   pending?(): Promise<void>;
-  /** Delivers the command's answer; called exactly once for a click that ran. */
-  deliver(answer: Reply, line: string): Promise<void>;
+  /**
+   * Delivers the command's answer; called exactly once for a click that ran. `spent` says who used the
+   * token and when: the surface then stops offering the button. Without it the router refused the
+   * click before anything ran (permission, a bad value), and the button stays usable.
+   */
+  deliver(answer: Reply, line: string, spent?: SpentUse): Promise<void>;
   /** Runs delivery that outlives the platform's request (after `acknowledge` or `pending`); default: in line. */
   later?(work: () => Promise<void>): void;
 }
 
 /**
  * Runs one click or form submission: verify the token for the channel -> rebuild the command line
- * from the form -> claim it (single use) -> run it as the clicker through the router (which checks
- * the clicker's permission, not the poster's) -> race early answers against the platform's wait ->
- * deliver the answer once.
+ * from the form -> spend the token's nonce (single use: a lost claim answers "already done by ...")
+ * and let the surface claim its own bookkeeping -> run it as the clicker through the router (which
+ * checks the clicker's permission, not the poster's) -> race early answers against the platform's
+ * wait -> deliver the answer once. A click the router refused before running gives its nonce back.
  *
  * @example
  * await runInteraction(
@@ -72,14 +80,18 @@ export interface InteractionSurface {
 export async function runInteraction(
   request: InteractionRequest,
   runtime: {
-    services: Pick<Services, 'actions'>;
+    services: Pick<Services, 'actions' | 'spentActions'>;
     handle: (request: CommandRequest) => Promise<Reply>;
+    /** When a token is spent; the system clock by default. */
+    clock?: Clock;
   },
   surface: InteractionSurface,
 ): Promise<void> {
+  const { spentActions } = runtime.services;
+  let payload: ActionPayload;
   let line: string;
   try {
-    const payload = runtime.services.actions.verify(request.token, request.channel);
+    payload = runtime.services.actions.verify(request.token, request.channel);
     const { form } = request;
     line =
       form === undefined
@@ -88,25 +100,43 @@ export async function runInteraction(
   } catch (error) {
     return surface.refuse(asMillwrightError(error));
   }
+  const actor = typeof request.actor === 'function' ? await request.actor() : request.actor;
+  const use: SpentUse = { by: actor.name ?? actor.id, at: (runtime.clock ?? systemClock).now() };
+  let spend: SpendClaim;
+  try {
+    spend = await spentActions.claim(payload.nonce, { ...use, expiresAt: new Date(payload.exp * 1000) });
+  } catch (error) {
+    // Without the record a second click could not be told apart: run nothing, and say why.
+    return surface.refuse(asMillwrightError(error));
+  }
+  if (!spend.first) return surface.refuse(alreadyDone(spend));
   const claimed = await surface.claim?.(line);
-  if (claimed) return surface.refuse(claimed);
+  if (claimed) {
+    await spentActions.release(payload.nonce);
+    return surface.refuse(claimed);
+  }
 
   const sink = surface.sink?.(line);
   const running = (async () => {
-    const actor = typeof request.actor === 'function' ? await request.actor() : request.actor;
     // The clicker runs the command: the router checks their permission, not the poster's.
-    return runtime.handle({
+    const answer = await runtime.handle({
       actor,
       surface: request.surface,
       channel: request.channel,
       text: line,
       ...(sink ? { sink } : {}),
     });
+    if (!refusedBeforeRunning(answer)) return { answer, spent: use };
+    await spentActions.release(payload.nonce);
+    return { answer, spent: undefined };
   })();
-  const deliver = async () => surface.deliver(await running, line);
+  const deliver = async () => {
+    const { answer, spent } = await running;
+    return surface.deliver(answer, line, spent);
+  };
   if (request.answerWithinMs === undefined) return deliver();
 
-  const early = await answerWithin(running, request.answerWithinMs);
+  const early = (await answerWithin(running, request.answerWithinMs))?.answer;
   if (early && (await surface.showInForm?.(early))) return;
   // Answered in time with nothing to acknowledge first: the answer is the response to the request.
   if (early && !surface.acknowledge) return deliver();
@@ -114,6 +144,23 @@ export async function runInteraction(
   if (!early) await surface.pending?.();
   if (surface.later) surface.later(deliver);
   else await deliver();
+}
+
+/**
+ * Whether the router refused a click before its command did anything (the clicker may not, or a value
+ * is wrong): the token is given back, so the right person or the corrected form can still use it.
+ */
+export function refusedBeforeRunning(answer: Reply): boolean {
+  const code = answer.error?.code;
+  return !answer.ok && (code === ErrorCode.PermissionDenied || code === ErrorCode.BadArgument);
+}
+
+/** The one-line refusal of a token someone already used. */
+function alreadyDone(spent: SpentUse): MillwrightError {
+  return new MillwrightError(
+    ErrorCode.PermissionDenied,
+    `this was already done by ${spent.by} at ${formatAbsolute(spent.at)}`,
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { buildRuntime, loadConfig, MODULES, startServer } from '../../src/app.js';
+import { StoreSpentActions } from '../../src/auth/index.js';
 import { ConfigError } from '../../src/config/index.js';
 import {
   ActionSigner,
@@ -28,6 +29,7 @@ import {
   text,
 } from '../../src/core/index.js';
 import { createRouter } from '../../src/main.js';
+import { LowdbStore } from '../../src/store/index.js';
 import { type ClickDriver, slackDriver, teamsDriver } from '../helpers/click-drivers.js';
 
 /** `pressed` answers who pressed it and where; `guarded` needs the approver role. */
@@ -119,6 +121,46 @@ describe.each([
 
     expect(await surface.click(token, 'approver')).toContain(`guarded ran for ${surface.people.approver}`);
     expect(ran).toEqual([`guarded by ${surface.people.approver}`]);
+  });
+
+  test('a double click runs the command once; the second is told who used the button and when', async () => {
+    const token = surface.sign('guarded');
+    expect(await surface.click(token, 'approver')).toContain(`guarded ran for ${surface.people.approver}`);
+    const again = await surface.click(token, 'approver');
+    expect(again).toMatch(/this was already done by .+ at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    // One line: who and when, nothing more to do.
+    expect(again).not.toMatch(/hint/i);
+    expect(ran).toEqual([`guarded by ${surface.people.approver}`]);
+    const records = await surface.runtime.services.audit.recent({ limit: 10 });
+    expect(records.filter((record) => record.action === 'command.guarded')).toHaveLength(1);
+  });
+
+  test('two people clicking one button at the same moment: exactly one runs it', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    surface.register(
+      defineCommand({
+        name: 'slowpress',
+        summary: 'Waits, then says who pressed it',
+        examples: ['slowpress'],
+        // Anyone who may press `pressed` may press this one.
+        permission: 'pressed',
+        handler: async (ctx) => {
+          await gate;
+          ran.push(`slowpress by ${ctx.actor.id}`);
+          return reply(text(`slowpress ran for ${ctx.actor.id}`));
+        },
+      }),
+    );
+    const token = surface.sign('slowpress');
+    const clicks = Promise.all([surface.click(token, 'approver'), surface.click(token, 'engineer')]);
+    setTimeout(open, 300);
+    const shown = await clicks;
+    expect(ran).toHaveLength(1);
+    expect(shown.filter((answer) => answer.includes('slowpress ran for'))).toHaveLength(1);
+    expect(shown.filter((answer) => answer.includes('this was already done by'))).toHaveLength(1);
   });
 });
 
@@ -300,7 +342,21 @@ describe('a feature written as a module with its own config section and command'
 
 describe('the order of a click, as a surface sees it', () => {
   const signer = new ActionSigner('a-secret-of-at-least-some-length', 3600, () => new Date());
-  const token = signer.sign({ command: 'scale', channel: 'ops' });
+  let token: string;
+  let dir: string;
+  let store: LowdbStore;
+  let spentActions: StoreSpentActions;
+
+  beforeEach(async () => {
+    token = signer.sign({ command: 'scale', channel: 'ops' });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-spent-'));
+    store = await LowdbStore.open(dir);
+    spentActions = new StoreSpentActions(store, () => new Date());
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   /** A surface that writes down each step it is asked to take. */
   function recordingSurface(steps: string[], extra: Partial<InteractionSurface> = {}): InteractionSurface {
@@ -329,7 +385,7 @@ describe('the order of a click, as a surface sees it', () => {
         answerWithinMs: 1000,
       },
       {
-        services: { actions: signer },
+        services: { actions: signer, spentActions },
         handle: async () => errorReply(badArgument('too many', undefined, 'replicas'), 'r1'),
       },
       recordingSurface(steps, {
@@ -359,7 +415,7 @@ describe('the order of a click, as a surface sees it', () => {
         answerWithinMs: 10,
       },
       {
-        services: { actions: signer },
+        services: { actions: signer, spentActions },
         handle: (request) => {
           lines.push(request.text);
           return answer;
@@ -383,12 +439,133 @@ describe('the order of a click, as a surface sees it', () => {
     };
     await runInteraction(
       { surface: 'test', channel: 'ops', token, actor: { id: 'ben' } },
-      { services: { actions: signer }, handle },
+      { services: { actions: signer, spentActions }, handle },
       recordingSurface(steps, {
         claim: async () => new MillwrightError(ErrorCode.PermissionDenied, 'this was already done by ana'),
       }),
     );
     expect(steps).toEqual(['refuse: this was already done by ana']);
     expect(asked).toEqual([]);
+  });
+
+  /** Clicks `token` as `who`; the command answers `answer` (after `gate`, when given). */
+  function clickAs(
+    who: { id: string; name?: string },
+    steps: string[],
+    options: { answer?: Reply; gate?: Promise<void>; ran?: string[] } = {},
+  ): Promise<void> {
+    return runInteraction(
+      { surface: 'test', channel: 'ops', token, actor: who },
+      {
+        services: { actions: signer, spentActions },
+        handle: async (request) => {
+          await options.gate;
+          options.ran?.push(`${request.text} by ${request.actor.id}`);
+          return options.answer ?? reply(text('scaled'));
+        },
+      },
+      recordingSurface(steps, {
+        deliver: async (answer, line, spent) =>
+          void steps.push(
+            `deliver ${answer.ok ? 'ok' : 'error'}: ${line}${spent ? ` spent by ${spent.by}` : ''}`,
+          ),
+      }),
+    );
+  }
+
+  test('a spent token runs nothing on a second click, which is told who used it and when', async () => {
+    const steps: string[] = [];
+    const ran: string[] = [];
+    await clickAs({ id: 'U1', name: 'ana' }, steps, { ran });
+    await clickAs({ id: 'U2', name: 'ben' }, steps, { ran });
+    expect(ran).toEqual(['scale by U1']);
+    expect(steps).toEqual([
+      'deliver ok: scale spent by ana',
+      expect.stringMatching(/^refuse: this was already done by ana at \d{4}-\d\d-\d\d \d\d:\d\d UTC$/),
+    ]);
+    const [record] = await store.list('spent_actions');
+    expect(record).toMatchObject({ by: 'ana', at: expect.any(String), expiresAt: expect.any(String) });
+  });
+
+  test('two concurrent clicks on one token: exactly one runs', async () => {
+    const steps: string[] = [];
+    const ran: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const clicks = [
+      clickAs({ id: 'U1', name: 'ana' }, steps, { ran, gate }),
+      clickAs({ id: 'U2', name: 'ben' }, steps, { ran, gate }),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    open();
+    await Promise.all(clicks);
+    expect(ran).toHaveLength(1);
+    expect(steps.filter((step) => step.startsWith('deliver'))).toHaveLength(1);
+    expect(steps.filter((step) => step.startsWith('refuse: this was already done by'))).toHaveLength(1);
+  });
+
+  test('a click the router refuses before running gives the token back for the right person', async () => {
+    const steps: string[] = [];
+    const denied = errorReply(new MillwrightError(ErrorCode.PermissionDenied, 'permission denied'), 'r1');
+    await clickAs({ id: 'U1', name: 'ben' }, steps, { answer: denied });
+    await clickAs({ id: 'U2', name: 'ana' }, steps);
+    await clickAs({ id: 'U2', name: 'ana' }, steps);
+    expect(steps).toEqual([
+      'deliver error: scale',
+      'deliver ok: scale spent by ana',
+      expect.stringMatching(/^refuse: this was already done by ana at /),
+    ]);
+  });
+
+  test('a command that failed after it started keeps its token spent', async () => {
+    const steps: string[] = [];
+    const failed = errorReply(new MillwrightError(ErrorCode.Timeout, 'scale was still running'), 'r1');
+    await clickAs({ id: 'U1', name: 'ana' }, steps, { answer: failed });
+    await clickAs({ id: 'U1', name: 'ana' }, steps);
+    expect(steps).toEqual([
+      'deliver error: scale spent by ana',
+      expect.stringMatching(/^refuse: this was already done by ana at /),
+    ]);
+  });
+
+  test('when the record of spent tokens cannot be written, the click runs nothing and says why', async () => {
+    const steps: string[] = [];
+    const asked: CommandRequest[] = [];
+    await runInteraction(
+      { surface: 'test', channel: 'ops', token, actor: { id: 'ana' } },
+      {
+        services: {
+          actions: signer,
+          spentActions: {
+            claim: async () => {
+              throw new MillwrightError(ErrorCode.StoreUnavailable, 'the store could not be written');
+            },
+            release: async () => {},
+          },
+        },
+        handle: async (request) => {
+          asked.push(request);
+          return reply(text('ran'));
+        },
+      },
+      recordingSurface(steps),
+    );
+    expect(steps).toEqual(['refuse: the store could not be written']);
+    expect(asked).toEqual([]);
+  });
+
+  test('a surface that refuses its own claim gives the token back', async () => {
+    const steps: string[] = [];
+    await runInteraction(
+      { surface: 'test', channel: 'ops', token, actor: { id: 'ben' } },
+      { services: { actions: signer, spentActions }, handle: async () => reply(text('ran')) },
+      recordingSurface(steps, {
+        claim: async () => new MillwrightError(ErrorCode.PermissionDenied, 'ana is already running this'),
+      }),
+    );
+    await clickAs({ id: 'U1', name: 'ana' }, steps);
+    expect(steps).toEqual(['refuse: ana is already running this', 'deliver ok: scale spent by ana']);
   });
 });

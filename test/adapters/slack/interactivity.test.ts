@@ -42,10 +42,14 @@ function buttonsIn(call: SlackApiCall | { body: Record<string, unknown> }): Butt
   });
 }
 
-/** A block_actions payload shaped like Slack's example, for a click on `button` by `user` in `channel`. */
-function click(h: SlackHarness, button: Button, user: string, channel: string) {
+/**
+ * A block_actions payload shaped like Slack's example, for a click on `button` by `user` in `channel`;
+ * with `message`, the click is on that posted message (Slack sends its ts and blocks along).
+ */
+function click(h: SlackHarness, button: Button, user: string, channel: string, message?: SlackApiCall) {
   const payload = fixture('block-actions.json') as Record<string, unknown> & Record<string, never>;
   const responseUrl = h.slack.responseUrl('actions');
+  const posted = message?.response as { ts: string } | undefined;
   return {
     responseUrl,
     payload: {
@@ -54,10 +58,20 @@ function click(h: SlackHarness, button: Button, user: string, channel: string) {
       channel: { id: channel, name: 'ops' },
       container: {
         type: 'message',
-        message_ts: '1548261231.000200',
+        message_ts: posted?.ts ?? '1548261231.000200',
         channel_id: channel,
         is_ephemeral: false,
       },
+      ...(message && posted
+        ? {
+            message: {
+              ...fixture<{ message: Record<string, unknown> }>('block-actions.json').message,
+              ts: posted.ts,
+              text: message.args.text,
+              blocks: message.args.blocks,
+            },
+          }
+        : {}),
       trigger_id: h.slack.triggerId(),
       response_url: responseUrl,
       actions: [
@@ -142,11 +156,76 @@ describe('Slack buttons', () => {
   });
 
   async function requestRelease(): Promise<Button[]> {
+    return buttonsIn(await postRelease());
+  }
+
+  async function postRelease(): Promise<SlackApiCall> {
     await h.sendSlash('release request checkout', { user_id: 'U0ASKER', channel_id: 'C0OPS' });
     const message = await h.slack.waitForCall('chat.postMessage');
     expect(visibleText(message.args.blocks)).toContain('Release of checkout needs an approver');
-    return buttonsIn(message);
+    return message;
   }
+
+  it('approves once on a double click: the message loses its buttons and says who approved and when', async () => {
+    const message = await postRelease();
+    const [approve] = buttonsIn(message);
+    const first = click(h, approve!, 'U0APPROVER', 'C0OPS', message);
+    await h.sendInteraction(first.payload);
+    const redrawn = await h.slack.waitForCall('chat.update');
+    const ts = (message.response as { ts: string }).ts;
+    expect(redrawn.args).toMatchObject({ channel: 'C0OPS', ts });
+    expect(buttonsIn(redrawn)).toEqual([]);
+    const shown = visibleText(redrawn.args.blocks);
+    expect(shown).toContain('Release of checkout needs an approver');
+    expect(shown).toMatch(/✔ `release approve checkout` by <@U0APPROVER> at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(h.slack.messages.find((m) => m.ts === ts)?.blocks).toEqual(redrawn.args.blocks);
+    await h.slack.waitForCall('chat.postMessage', (call) =>
+      visibleText(call.args.blocks).includes('approved by U0APPROVER'),
+    );
+
+    // A client still showing the old message clicks again.
+    const second = click(h, approve!, 'U0APPROVER', 'C0OPS', message);
+    await h.sendInteraction(second.payload);
+    const refusal = await h.slack.waitForResponse((post) => post.url === second.responseUrl);
+    expect(refusal.body.response_type).toBe('ephemeral');
+    expect(visibleText(refusal.body.blocks)).toMatch(
+      /this was already done by u0approver at \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+    );
+    expect(approved).toEqual(['checkout by U0APPROVER']);
+    const records = await h.runtime.services.audit.recent({ limit: 20 });
+    expect(records.filter((r) => r.action === 'command.release.approve')).toHaveLength(1);
+    expect(h.slack.callsTo('chat.update')).toHaveLength(1);
+  });
+
+  it('keeps the buttons when the click was refused, so an approver can still use them', async () => {
+    const message = await postRelease();
+    const [approve] = buttonsIn(message);
+    const byEngineer = click(h, approve!, 'U0ENGINEER', 'C0OPS', message);
+    await h.sendInteraction(byEngineer.payload);
+    await h.slack.waitForResponse((post) => post.url === byEngineer.responseUrl);
+    expect(h.slack.callsTo('chat.update')).toEqual([]);
+  });
+
+  it('replaces a private message with its used button through response_url', async () => {
+    const [approve] = await requestRelease();
+    const clicked = click(h, approve!, 'U0APPROVER', 'C0OPS');
+    const { message: _none, ...ephemeral } = clicked.payload as Record<string, unknown>;
+    await h.sendInteraction({
+      ...ephemeral,
+      container: {
+        type: 'message',
+        message_ts: '1548261231.000200',
+        channel_id: 'C0OPS',
+        is_ephemeral: true,
+      },
+    });
+    const replaced = await h.slack.waitForResponse(
+      (post) => post.url === clicked.responseUrl && post.body.replace_original === true,
+    );
+    expect(buttonsIn(replaced)).toEqual([]);
+    expect(visibleText(replaced.body.blocks)).toMatch(/✔ `release approve checkout` by <@U0APPROVER> at /);
+    expect(approved).toEqual(['checkout by U0APPROVER']);
+  });
 
   it('refuses an approval by someone without the approver role, though the button was shown to them', async () => {
     const [approve] = await requestRelease();
@@ -373,6 +452,28 @@ describe('Slack modals for forms', () => {
     const answer = await h.slack.waitForResponse((post) => post.url === responseUrl);
     expect(visibleText(answer.body.blocks)).toContain('Scaled cart to 3 replicas');
     expect(scaled).toEqual(['cart=3 by U0ENGINEER (black "friday")']);
+  });
+
+  it('runs a modal submitted twice once; the second submission is told who and when beside the form', async () => {
+    const { view, responseUrl } = await openForm();
+    const values = {
+      'field.service': {
+        value: {
+          type: 'static_select',
+          selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+        },
+      },
+      'field.replicas': { value: { type: 'number_input', value: '3' } },
+    };
+    expect((await h.sendInteraction(submission(view, values))).status).toBe(200);
+    await h.slack.waitForResponse((post) => post.url === responseUrl);
+    const again = await h.sendInteraction(submission(view, values));
+    const shown = (await again.json()) as { response_action: string; errors: Record<string, string> };
+    expect(shown.response_action).toBe('errors');
+    expect(shown.errors['field.service']).toMatch(
+      /^this was already done by eng at \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+    );
+    expect(scaled).toEqual(['cart=3 by U0ENGINEER']);
   });
 
   it('turns the form into a button when no modal can be opened, and the button opens it', async () => {

@@ -62,6 +62,7 @@ function approvalCommand(approved: string[]): CommandDefinition {
         examples: ['approval approve CR-1'],
         positionals: [{ name: 'id', description: 'change id', required: true }],
         handler: (ctx, args) => {
+          if (args.positionals.id === 'CR-0') throw new Error('the change service fell over');
           approved.push(`${args.positionals.id} by ${ctx.actor.id}`);
           return reply(text(`${args.positionals.id} approved; the restart starts now.`));
         },
@@ -235,6 +236,45 @@ describe('Teams cards', () => {
     expect(cardText(deny.card).join('\n')).toContain('was refused: this was already done by');
     expect(cardText(deny.card).join('\n')).not.toContain('CR-7 denied.');
     expect(approved).toHaveLength(1);
+  });
+
+  test('a double click approves once: the second, even on a card Millwright forgot, is told who and when', async () => {
+    const { posted } = await ask('approval request CR-8');
+    const done = await click(posted, 'Approve', ANA);
+    expect(buttonsOf(done.card).size).toBe(0);
+    const update = await bot.connector.waitFor('the decision on the card', (call) => call.method === 'PUT');
+    expect(update.activityId).toBe(posted.id);
+    expect(buttonsOf(cardOf(update)).size).toBe(0);
+
+    // The card's own record is gone (pruned, or kept by another replica): the spent token still says no.
+    const { store } = bot.running.runtime.services;
+    for (const card of await store.list('teams_cards')) await store.delete('teams_cards', card.id);
+    const again = await click(posted, 'Approve', ANA);
+    expect(cardText(again.card).join('\n')).toMatch(
+      new RegExp(
+        `\\*\\*${ANA.name}\\*\\* was refused: this was already done by ${ANA.name} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC`,
+      ),
+    );
+    expect(approved).toEqual([`CR-8 by ${ANA.aad}`]);
+    const audit = await bot.running.runtime.services.audit.recent({ limit: 20 });
+    expect(audit.filter((record) => record.action === 'command.approval.approve')).toHaveLength(1);
+  });
+
+  test('two clicks on one approval at the same moment: exactly one runs', async () => {
+    const { posted } = await ask('approval request CR-6');
+    const [first, second] = await Promise.all([click(posted, 'Approve', ANA), click(posted, 'Approve', ANA)]);
+    expect(approved).toEqual([`CR-6 by ${ANA.aad}`]);
+    const shown = [first, second].map((answer) => cardText(answer.card).join('\n'));
+    expect(shown.filter((text) => text.includes('was refused'))).toHaveLength(1);
+  });
+
+  test('a command that failed after it started spends the button: the card shows the failure, not the button', async () => {
+    const { posted } = await ask('approval request CR-0');
+    const failed = await click(posted, 'Approve', ANA);
+    expect(cardText(failed.card).join('\n')).toContain('something broke on our side');
+    expect(buttonsOf(failed.card).size).toBe(0);
+    const again = await click(posted, 'Approve', ANA);
+    expect(cardText(again.card).join('\n')).toContain('this was already done by');
   });
 
   test('a forged or re-pointed token is refused without running anything', async () => {

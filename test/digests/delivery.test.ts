@@ -36,10 +36,11 @@ access:
 
 /**
  * Real time shifted so that the next whole minute (when a `* * * * *` digest is due) comes about
- * two seconds from now, on a whole real second, when the every-second heartbeat fires.
+ * eight seconds from now, on a whole real second, when the every-second heartbeat fires: enough for
+ * the server to start first even on a busy machine, so the slot is never already past.
  */
 function minuteSoonClock(): Clock & { dueAt: Date } {
-  const realDue = Math.ceil((Date.now() + 2_000) / 1000) * 1000;
+  const realDue = Math.ceil((Date.now() + 8_000) / 1000) * 1000;
   const dueAt = new Date(Math.ceil(realDue / 60_000) * 60_000);
   const offset = dueAt.getTime() - realDue;
   return { now: () => new Date(Date.now() + offset), dueAt };
@@ -90,7 +91,7 @@ ${digestYaml('C0DIGEST')}${OPERATORS}`,
     expect(digests.scheduling).toBe(true);
     // Nothing is due yet; the first attempt comes from a heartbeat at the minute, and is refused.
     expect(slack.callsTo('chat.postMessage')).toHaveLength(0);
-    await waitUntil(() => slack.callsTo('chat.postMessage').length > 0, 10_000);
+    await waitUntil(() => slack.callsTo('chat.postMessage').length > 0, 20_000);
     const first = slack.callsTo('chat.postMessage')[0]!;
     expect(first.response).toMatchObject({ ok: false, error: 'not_in_channel' });
     await waitUntil(async () => JSON.stringify((await list(running!)).blocks).includes('retrying'), 5_000);
@@ -121,7 +122,7 @@ ${digestYaml('C0DIGEST')}${OPERATORS}`,
     expect(delivered).toHaveLength(1);
     const record = await running.runtime.services.store.get<DigestRunRecord>('digest-runs', 'ops');
     expect(record?.handledSlot?.at).toBe(clock.dueAt.toISOString());
-  }, 30_000);
+  }, 60_000);
 });
 
 function list(server: RunningServer) {

@@ -142,6 +142,11 @@ function verifyNotes(result: AuditVerifyResult, file: string, options: AuditVeri
       `seq 1-${unkeyedUpTo} are UNKEYED (written before audit.key was set): their chain is intact, but they are not tamper-evident against someone with write access`,
     );
   }
+  if (result.checkpoint !== undefined && result.checkpoint.seq < result.records) {
+    notes.push(
+      `seq ${result.checkpoint.seq + 1}-${result.records} are not anchored by a checkpoint yet: normal while Millwright runs, but after a clean stop the checkpoint sink is behind (an old copy?)`,
+    );
+  }
   if (options.checkpoints === undefined && result.records > 0) {
     notes.push('no audit.checkpoints configured: a cut tail is detected only while the .head file survives');
   }

@@ -257,7 +257,14 @@ async function anchorAtOpen(path: string, last: AuditHead, options: FileAuditLog
   }
   if (latest?.seq === last.seq || active === undefined) return latest?.seq ?? -1;
   const clock = options.clock ?? systemClock;
-  await checkpoints.append(signCheckpoint(last, clock.now().toISOString(), active));
+  try {
+    await checkpoints.append(signCheckpoint(last, clock.now().toISOString(), active));
+  } catch (cause) {
+    throw unavailable(
+      `could not append a checkpoint to ${checkpoints.name}: ${(cause as Error).message}`,
+      cause,
+    );
+  }
   return last.seq;
 }
 

@@ -11,7 +11,9 @@ export const auditModule = defineModule({
     const { config } = services;
     const sealing = auditSealingFrom(config.audit, config.store.path);
     if (sealing.active === undefined) {
-      logger.warn(
+      // Info, not warn: an empty config (the quick start) is unkeyed, and warn is kept for switches
+      // an operator turned off on purpose (the Teams test reads the first warning as its own).
+      logger.info(
         { path: config.audit.path },
         'audit trail is UNKEYED (plain SHA-256): anyone who can write the store can rewrite it undetected; set audit.key',
       );

@@ -1,13 +1,15 @@
 // Does appending to the audit trail cost the same at 100,000 records as at 1,000? Prints the ratio
-// of mean per-append times; run with `node --import tsx bench/audit-append.ts`.
+// of mean per-append times for a keyed, checkpointed trail; run with `node --import tsx bench/audit-append.ts`.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   type AuditEntry,
+  type AuditKey,
   FileAuditLog,
+  FileCheckpointSink,
   formatAuditLine,
   GENESIS_HASH,
   sealAuditRecord,
@@ -18,6 +20,7 @@ const LARGE = 100_000;
 const APPENDS = 500;
 const ROUNDS = 5;
 const TARGET = 1.5;
+const KEY: AuditKey = { id: 'bench', secret: 'bench-audit-key-0123456789abcdef' };
 
 const entry = (n: number): AuditEntry => ({
   actor: 'bench',
@@ -35,7 +38,7 @@ async function prefill(path: string, count: number): Promise<void> {
   let prevHash = GENESIS_HASH;
   const ts = new Date().toISOString();
   for (let seq = 1; seq <= count; seq++) {
-    const record = sealAuditRecord(entry(seq), seq, ts, prevHash);
+    const record = sealAuditRecord(entry(seq), seq, ts, prevHash, KEY);
     prevHash = record.hash;
     lines.push(formatAuditLine(record));
   }
@@ -44,7 +47,13 @@ async function prefill(path: string, count: number): Promise<void> {
 
 /** Total ms for `count` sequential, awaited appends (open and close not counted). */
 async function timeAppends(path: string, count: number): Promise<number> {
-  const audit = await FileAuditLog.open(path);
+  const sealing = {
+    active: KEY,
+    keys: new Map([[KEY.id, KEY.secret]]),
+    checkpoints: new FileCheckpointSink(join(anchors, `${basename(path)}.checkpoints`)),
+    checkpointEvery: 100,
+  };
+  const audit = await FileAuditLog.open(path, { sealing });
   try {
     const start = performance.now();
     for (let n = 0; n < count; n++) await audit.append(entry(n));
@@ -55,7 +64,9 @@ async function timeAppends(path: string, count: number): Promise<number> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'millwright-bench-'));
+const anchors = join(dir, 'anchors');
 try {
+  await mkdir(anchors);
   const small = join(dir, 'small.jsonl');
   const large = join(dir, 'large.jsonl');
   await prefill(small, SMALL);

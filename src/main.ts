@@ -11,9 +11,15 @@ import {
   loadConfig,
   startServer,
 } from './app.js';
-import { type AuditLog, verifyAuditTrail } from './audit/index.js';
+import {
+  type AuditLog,
+  type AuditVerifyOptions,
+  type AuditVerifyResult,
+  auditSealingFrom,
+  verifyAuditTrail,
+} from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
-import { formatProblem, type LoadedConfig, resolveConfigPath } from './config/index.js';
+import { formatProblem, resolveConfigPath } from './config/index.js';
 import { asMillwrightError, createLogger, ErrorCode, newRef, systemClock } from './core/index.js';
 import { buildExecutorHost } from './executors/module.js';
 import { loadRunbooks } from './runbooks/index.js';
@@ -41,7 +47,8 @@ const USAGE = `usage: millwright <command> [options]
                         (--as needs the impersonate permission; see access.osUsers)
   serve                 HTTP server for Slack, Teams and Alertmanager, with /healthz /readyz /metrics
   config check [FILE]   validate a config file
-  audit verify          check the audit trail's hash chain: [--path FILE]
+  audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
+                        (the keys come from the config; --path alone checks an unkeyed trail)
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
@@ -82,8 +89,68 @@ async function lintRunbooksCommand(configPath: string, dir: string | undefined, 
   return 0;
 }
 
-function auditPath(loaded: LoadedConfig): string {
-  return loaded.config.audit.path;
+/** `millwright audit verify`: the answer first, then what it does and does not prove. */
+async function auditVerifyCommand(
+  configPath: string,
+  values: Record<string, string | boolean | undefined>,
+  io: MainIO,
+): Promise<number> {
+  const explicitConfig = typeof values.config === 'string' || Boolean(io.env.MILLWRIGHT_CONFIG);
+  const pathFlag = typeof values.path === 'string' ? values.path : undefined;
+  // --path alone is for a copied trail with no config at hand: only the unkeyed chain can be checked.
+  const loaded =
+    pathFlag === undefined || explicitConfig ? await loadConfig(configPath, { env: io.env }) : undefined;
+  const file = pathFlag ?? loaded!.config.audit.path;
+  const options: AuditVerifyOptions = loaded
+    ? auditSealingFrom(loaded.config.audit, loaded.config.store.path)
+    : { keys: new Map() };
+  const result = await verifyAuditTrail(file, options);
+  if (!result.ok) {
+    const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
+    io.stderr.write(`${file}: BROKEN${where}: ${result.problem}\n`);
+    if (loaded === undefined && result.problem?.includes('not configured')) {
+      io.stderr.write('hint: pass --config so audit verify has the keys from audit.key / audit.keys\n');
+    }
+    return 1;
+  }
+  io.stdout.write(`${file}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
+  for (const note of verifyNotes(result, file, options)) io.stdout.write(`note: ${note}\n`);
+  return 0;
+}
+
+function verifiedChain(result: AuditVerifyResult): string {
+  const parts = [
+    result.keyed === undefined
+      ? 'hash chain intact'
+      : `hash chain intact, HMAC-SHA256 under key ${result.keyed.keyIds.join(', ')}`,
+  ];
+  if (result.checkpoint !== undefined) {
+    parts.push(`matches the checkpoint at seq ${result.checkpoint.seq} (${result.checkpoint.ts})`);
+  }
+  return parts.join('; ');
+}
+
+function verifyNotes(result: AuditVerifyResult, file: string, options: AuditVerifyOptions): string[] {
+  const notes: string[] = [];
+  const unkeyedUpTo = result.keyed === undefined ? result.records : result.keyed.firstSeq - 1;
+  if (result.keyed === undefined && options.keys.size === 0) {
+    notes.push(
+      `the trail is UNKEYED (plain SHA-256): anyone who can write ${path.dirname(file)} can rewrite it and recompute every hash undetected; set audit.key to seal new records with HMAC`,
+    );
+  } else if (unkeyedUpTo > 0) {
+    notes.push(
+      `seq 1-${unkeyedUpTo} are UNKEYED (written before audit.key was set): their chain is intact, but they are not tamper-evident against someone with write access`,
+    );
+  }
+  if (result.checkpoint !== undefined && result.checkpoint.seq < result.records) {
+    notes.push(
+      `seq ${result.checkpoint.seq + 1}-${result.records} are not anchored by a checkpoint yet: normal while Millwright runs, but after a clean stop the checkpoint sink is behind (an old copy?)`,
+    );
+  }
+  if (options.checkpoints === undefined && result.records > 0) {
+    notes.push('no audit.checkpoints configured: a cut tail is detected only while the .head file survives');
+  }
+  return notes;
 }
 
 /**
@@ -137,17 +204,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         return await (await import('./slo/index.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'audit': {
         if (sub !== 'verify') return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify"?`);
-        const file =
-          typeof values.path === 'string'
-            ? values.path
-            : auditPath(await loadConfig(configPath, { env: io.env }));
-        const result = await verifyAuditTrail(file);
-        if (result.ok) {
-          io.stdout.write(`${file}: ok, ${result.records} records, hash chain intact\n`);
-          return 0;
-        }
-        io.stderr.write(`${file}: BROKEN at seq ${result.badSeq}: ${result.problem}\n`);
-        return 1;
+        return await auditVerifyCommand(configPath, values, io);
       }
       case 'shell':
         return await runShell(configPath, values, io);

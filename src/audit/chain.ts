@@ -1,7 +1,7 @@
 // The hash chain: how a record is sealed and checked. Verify, the log and the bench share it so
-// there is exactly one definition of "the hash of a record".
+// there is exactly one definition of "the hash of a record", keyed (HMAC) or not (legacy SHA-256).
 
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { AuditEntry, AuditRecord } from './types.js';
 
 /** The `prevHash` of the first record in every trail. */
@@ -9,6 +9,12 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** A record before its own hash is known. */
 export type UnsealedAuditRecord = Omit<AuditRecord, 'hash'>;
+
+/** A secret the trail is sealed with, and the id records name it by. */
+export interface AuditKey {
+  id: string;
+  secret: string;
+}
 
 /**
  * JSON with object keys sorted at every depth and undefined fields dropped, so the same record
@@ -41,14 +47,33 @@ export function hashAuditRecord(record: UnsealedAuditRecord): string {
 }
 
 /**
+ * HMAC-SHA256 (hex) under `secret` over the canonical JSON of a record without its `hash` field
+ * (its `keyId` included), or of a checkpoint without its `mac`. Without the secret nobody can
+ * recompute it, which is what makes a keyed trail tamper-evident against its own file's writer.
+ *
+ * @example
+ * const { hash, ...rest } = record;
+ * const intact = macAuditRecord(rest, keys.get(rest.keyId)) === hash;
+ */
+export function macAuditRecord(record: object, secret: string): string {
+  return createHmac('sha256', secret).update(canonicalJson(record)).digest('hex');
+}
+
+/**
  * Builds the record that follows `prevHash` in a trail. `entry.args` must already be plain JSON
  * (and redacted): what is hashed here is exactly what gets written.
  *
  * @example
- * const first = sealAuditRecord(entry, 1, new Date().toISOString(), GENESIS_HASH);
- * const second = sealAuditRecord(entry, 2, new Date().toISOString(), first.hash);
+ * const first = sealAuditRecord(entry, 1, new Date().toISOString(), GENESIS_HASH, { id: 'k1', secret });
+ * const second = sealAuditRecord(entry, 2, new Date().toISOString(), first.hash, { id: 'k1', secret });
  */
-export function sealAuditRecord(entry: AuditEntry, seq: number, ts: string, prevHash: string): AuditRecord {
+export function sealAuditRecord(
+  entry: AuditEntry,
+  seq: number,
+  ts: string,
+  prevHash: string,
+  key?: AuditKey,
+): AuditRecord {
   // Field order here is the order on disk, chosen for people reading the file.
   const unsealed: UnsealedAuditRecord = {
     seq,
@@ -64,8 +89,11 @@ export function sealAuditRecord(entry: AuditEntry, seq: number, ts: string, prev
     ...(entry.ref === undefined ? {} : { ref: entry.ref }),
     ...(entry.code === undefined ? {} : { code: entry.code }),
     prevHash,
+    // Only keyed records carry it, so unkeyed trails hash exactly as they did before keys existed.
+    ...(key === undefined ? {} : { keyId: key.id }),
   };
-  return { ...unsealed, hash: hashAuditRecord(unsealed) };
+  const hash = key === undefined ? hashAuditRecord(unsealed) : macAuditRecord(unsealed, key.secret);
+  return { ...unsealed, hash };
 }
 
 /** One record as one line of the trail, newline included. */
@@ -89,6 +117,7 @@ export function parseAuditLine(line: Buffer | string): AuditRecord | undefined {
     typeof record.ts === 'string' &&
     typeof record.actor === 'string' &&
     typeof record.prevHash === 'string' &&
-    typeof record.hash === 'string';
+    typeof record.hash === 'string' &&
+    (record.keyId === undefined || typeof record.keyId === 'string');
   return chained ? (record as AuditRecord) : undefined;
 }

@@ -1,5 +1,5 @@
-// The audit trail as an append-only JSON Lines file: hash-chained, fsynced before an append
-// resolves, and cheap to append to however long the trail grows.
+// The audit trail as an append-only JSON Lines file: chained (HMAC when keyed), fsynced before an
+// append resolves, anchored by signed checkpoints, and cheap to append to however long it grows.
 
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
@@ -8,14 +8,18 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { formatAuditLine, GENESIS_HASH, parseAuditLine, sealAuditRecord } from './chain.js';
+import { signCheckpoint } from './checkpoints.js';
 import { type AuditHead, readAuditHead, writeAuditHead } from './head.js';
 import { byteAt, linesBackward } from './lines.js';
+import type { AuditSealing } from './sealing.js';
 import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from './types.js';
 
 export interface FileAuditLogOptions {
   clock?: Clock;
   /** Literal secret values (from config) to scrub from args, on top of the shapes `redact` knows. */
   secrets?: readonly string[];
+  /** Keys and checkpoints (see `auditSealingFrom`); left out, records are plain SHA-256 and unanchored. */
+  sealing?: AuditSealing;
 }
 
 interface PendingAppend {
@@ -44,7 +48,10 @@ export class FileAuditLog implements AuditLog {
   private readonly handle: FileHandle;
   private readonly clock: Clock;
   private readonly secrets: readonly string[];
+  private readonly sealing: AuditSealing;
   private last: AuditHead;
+  /** The seq of the newest checkpoint in the sink, so close writes one only when there is news. */
+  private anchoredSeq: number;
   /** Bytes known durable; queries read no further, so they never see a half-written batch. */
   private durableSize: number;
   private queue: PendingAppend[] = [];
@@ -57,11 +64,14 @@ export class FileAuditLog implements AuditLog {
     handle: FileHandle,
     last: AuditHead,
     size: number,
+    anchoredSeq: number,
     options: FileAuditLogOptions,
   ) {
     this.path = path;
     this.handle = handle;
     this.last = last;
+    this.anchoredSeq = anchoredSeq;
+    this.sealing = options.sealing ?? { keys: new Map() };
     this.durableSize = size;
     this.clock = options.clock ?? systemClock;
     this.secrets = options.secrets ?? [];
@@ -69,7 +79,8 @@ export class FileAuditLog implements AuditLog {
 
   /**
    * Opens (or creates, mode 0600) the trail and recovers its last seq and hash from the tail of
-   * the file. Refuses a trail whose end is partial or behind its head file.
+   * the file. Refuses a trail whose end is partial, or behind its head file or its latest
+   * checkpoint; with a checkpoint sink, anchors the head it opened at.
    *
    * @example
    * const audit = await FileAuditLog.open(join(config.store.path, 'audit.jsonl'));
@@ -91,7 +102,8 @@ export class FileAuditLog implements AuditLog {
         throw broken(`audit trail ${path}: the last record (seq ${last.seq}) does not match its head file`);
       }
       if (size === 0) await syncDirectory(dirname(path));
-      return new FileAuditLog(path, handle, last, size, options);
+      const anchoredSeq = await anchorAtOpen(path, last, options);
+      return new FileAuditLog(path, handle, last, size, anchoredSeq, options);
     } catch (error) {
       await handle.close();
       throw error;
@@ -153,7 +165,19 @@ export class FileAuditLog implements AuditLog {
     if (this.closed) return;
     this.closed = true;
     await this.flush();
-    await this.handle.close();
+    try {
+      if (this.failure === undefined && this.last.seq !== this.anchoredSeq) await this.anchor();
+    } finally {
+      await this.handle.close();
+    }
+  }
+
+  /** Appends the current head, signed, to the checkpoint sink (when there is one and a key). */
+  private async anchor(): Promise<void> {
+    const { checkpoints, active } = this.sealing;
+    if (checkpoints === undefined || active === undefined) return;
+    await checkpoints.append(signCheckpoint(this.last, this.clock.now().toISOString(), active));
+    this.anchoredSeq = this.last.seq;
   }
 
   private async commitQueued(): Promise<void> {
@@ -171,7 +195,7 @@ export class FileAuditLog implements AuditLog {
     }
     let { seq, hash } = this.last;
     const records = batch.map((pending) => {
-      const record = sealAuditRecord(pending.entry, ++seq, pending.ts, hash);
+      const record = sealAuditRecord(pending.entry, ++seq, pending.ts, hash, this.sealing.active);
       hash = record.hash;
       return record;
     });
@@ -197,8 +221,51 @@ export class FileAuditLog implements AuditLog {
       // that can no longer be written would hide a later truncation.
       this.failure = unavailable(`could not update ${this.path}.head: ${(cause as Error).message}`, cause);
     }
+    const every = this.sealing.checkpointEvery ?? 100;
+    const due = Math.floor(seq / every) > Math.floor(this.anchoredSeq / every);
+    if (this.sealing.checkpoints !== undefined && this.failure === undefined && due) {
+      try {
+        await this.anchor();
+      } catch (cause) {
+        // Same reasoning as the head: an anchor that can no longer be written would hide a cut tail.
+        const sink = this.sealing.checkpoints?.name ?? 'the checkpoint sink';
+        this.failure = unavailable(
+          `could not append a checkpoint to ${sink}: ${(cause as Error).message}`,
+          cause,
+        );
+      }
+    }
     for (const [index, pending] of batch.entries()) pending.resolve(records[index]!);
   }
+}
+
+/**
+ * Checks the trail's end against the latest checkpoint and, when the sink lacks this head, appends
+ * it. Resolves with the seq the sink now anchors.
+ */
+async function anchorAtOpen(path: string, last: AuditHead, options: FileAuditLogOptions): Promise<number> {
+  const { checkpoints, active } = options.sealing ?? {};
+  if (checkpoints === undefined) return last.seq;
+  const latest = await checkpoints.latest();
+  if (latest !== undefined && latest.seq > last.seq) {
+    throw broken(
+      `audit trail ${path} ends at seq ${last.seq} but the checkpoint in ${checkpoints.name} says seq ${latest.seq}: records after seq ${last.seq} are missing`,
+    );
+  }
+  if (latest !== undefined && latest.seq === last.seq && latest.hash !== last.hash) {
+    throw broken(`audit trail ${path}: the last record (seq ${last.seq}) does not match its checkpoint`);
+  }
+  if (latest?.seq === last.seq || active === undefined) return latest?.seq ?? -1;
+  const clock = options.clock ?? systemClock;
+  try {
+    await checkpoints.append(signCheckpoint(last, clock.now().toISOString(), active));
+  } catch (cause) {
+    throw unavailable(
+      `could not append a checkpoint to ${checkpoints.name}: ${(cause as Error).message}`,
+      cause,
+    );
+  }
+  return last.seq;
 }
 
 /** The last record's seq and hash, from the tail of the file only. */

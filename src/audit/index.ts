@@ -1,9 +1,23 @@
 // The audit trail's public face: the file-backed log, its verifier, and the chain helpers tools
 // need to write or check records themselves.
 
-export type { UnsealedAuditRecord } from './chain.js';
-export { canonicalJson, formatAuditLine, GENESIS_HASH, hashAuditRecord, sealAuditRecord } from './chain.js';
+export type { AuditKey, UnsealedAuditRecord } from './chain.js';
+export {
+  canonicalJson,
+  formatAuditLine,
+  GENESIS_HASH,
+  hashAuditRecord,
+  macAuditRecord,
+  sealAuditRecord,
+} from './chain.js';
+export {
+  type AuditCheckpoint,
+  type AuditCheckpointSink,
+  FileCheckpointSink,
+  signCheckpoint,
+} from './checkpoints.js';
 export { FileAuditLog, type FileAuditLogOptions } from './file-audit-log.js';
+export { type AuditSealing, auditSealingFrom } from './sealing.js';
 export type {
   AuditEntry,
   AuditLog,
@@ -12,4 +26,4 @@ export type {
   AuditRecord,
   AuditVerifyResult,
 } from './types.js';
-export { verifyAuditTrail } from './verify.js';
+export { type AuditVerifyOptions, verifyAuditTrail } from './verify.js';

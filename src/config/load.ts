@@ -136,7 +136,7 @@ function interpolateDocument(
     node.value = result.value;
     if (result.substituted.length === 0) continue;
     interpolatedValues.add(result.value);
-    if (!isSecretKey(nearestKey(path))) continue;
+    if (!isSecretKey(nearestKey(path)) && !isAuditKey(path)) continue;
     for (const value of result.substituted) if (value !== '') secrets.add(value);
   }
   // Checked here rather than left to toJS so the problem names the alias's line and path.
@@ -213,6 +213,11 @@ function scrub(message: string, interpolatedValues: ReadonlySet<string>): string
 }
 
 /** The key a value sits under (`botToken` for `slack.botToken`, `tokens` for `tokens[0]`). */
+/** `audit.key` and `audit.keys.<id>`: secrets whose key names do not say so. */
+function isAuditKey(path: readonly PathSegment[]): boolean {
+  return path[0] === 'audit' && (path[1] === 'key' || path[1] === 'keys');
+}
+
 function nearestKey(path: readonly PathSegment[]): string {
   return [...path].reverse().find((segment) => typeof segment === 'string') ?? '';
 }

@@ -39,10 +39,77 @@ const serviceEntry = z.strictObject({
   rollbackRunbook: optionalText,
 });
 
+// The audit trail's keys: one (`key`, `keyId`) or several for rotation (`keys`, `activeKey`).
+const auditKeyId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, {
+  error: 'expected a key id like k1 (letters, digits, . _ -, at most 32)',
+});
+const auditSecret = z.preprocess(
+  (value) => (value === '' || value === null ? undefined : value),
+  z
+    .string()
+    .min(16, { error: 'an audit key must be at least 16 characters (try: openssl rand -hex 32)' })
+    .optional(),
+);
+const auditSection = z
+  .strictObject({
+    path: optionalText,
+    key: auditSecret,
+    keyId: auditKeyId.optional(),
+    keys: z.record(auditKeyId, auditSecret).optional(),
+    activeKey: auditKeyId.optional(),
+    checkpoints: z
+      .strictObject({
+        file: text,
+        every: z.preprocess(
+          (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+          z.int({ error: 'expected a whole number of records' }).min(1).default(100),
+        ),
+      })
+      .optional(),
+  })
+  .superRefine((audit, ctx) => {
+    const keys = Object.entries(audit.keys ?? {}).filter(([, secret]) => secret !== undefined);
+    if (audit.key !== undefined && audit.keys !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keys'],
+        message: 'set either audit.key (one key) or audit.keys (rotation), not both',
+      });
+    if (audit.activeKey !== undefined && !keys.some(([id]) => id === audit.activeKey))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['activeKey'],
+        message: `no key "${audit.activeKey}" under audit.keys`,
+      });
+    if (audit.activeKey === undefined && keys.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keys'],
+        message: 'with several keys, name the one new records use in audit.activeKey',
+      });
+    if (audit.checkpoints !== undefined && audit.key === undefined && keys.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checkpoints'],
+        message: 'checkpoints are signed: set audit.key (or audit.keys) too',
+      });
+  })
+  .prefault({});
+
+/** The audit section once parsed: every key by id, and the one new records are sealed with. */
+export interface AuditConfig {
+  path: string;
+  /** Secrets by key id; empty means the trail is unkeyed (plain SHA-256). */
+  keys: Record<string, string>;
+  /** The id of the key new records are sealed with; absent when there are no keys. */
+  activeKey?: string;
+  checkpoints?: { file: string; every: number };
+}
+
 const baseObject = z.strictObject({
   server: z.strictObject({ port: port.default(3000), host: text.default('0.0.0.0') }).prefault({}),
   store: z.strictObject({ path: text.default('./.millwright') }).prefault({}),
-  audit: z.strictObject({ path: optionalText }).prefault({}),
+  audit: auditSection,
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -53,7 +120,7 @@ const baseObject = z.strictObject({
 });
 
 /** What the base sections hold once parsed. */
-export type BaseConfig = z.output<typeof baseObject> & { audit: { path: string } };
+export type BaseConfig = Omit<z.output<typeof baseObject>, 'audit'> & { audit: AuditConfig };
 
 /**
  * A validated config. Paths are absolute once it comes out of `loadConfig`. Each module adds the
@@ -89,7 +156,7 @@ export function composeConfigSchema(
 ): ConfigSchema {
   const owners = new Map<string, string>(Object.keys(baseObject.shape).map((key) => [key, 'config']));
   const sections: Record<string, z.ZodType> = {};
-  const paths = ['store.path', 'audit.path'];
+  const paths = ['store.path', 'audit.path', 'audit.checkpoints.file'];
   for (const part of parts) {
     for (const [key, section] of Object.entries(part.sections ?? {})) {
       const owner = owners.get(key);
@@ -101,9 +168,22 @@ export function composeConfigSchema(
   }
   const schema = baseObject.extend(sections).transform((config) => {
     const base = config as unknown as z.output<typeof baseObject>;
-    return { ...config, audit: { path: base.audit.path ?? join(base.store.path, 'audit.jsonl') } };
+    return { ...config, audit: auditConfig(base.audit, base.store.path) };
   });
   return { schema: schema as unknown as z.ZodType<MillwrightConfig>, paths };
+}
+
+function auditConfig(audit: z.output<typeof auditSection>, storePath: string): AuditConfig {
+  const keys: Record<string, string> = {};
+  if (audit.key !== undefined) keys[audit.keyId ?? 'k1'] = audit.key;
+  for (const [id, secret] of Object.entries(audit.keys ?? {})) if (secret !== undefined) keys[id] = secret;
+  const activeKey = audit.activeKey ?? Object.keys(keys)[0];
+  return {
+    path: audit.path ?? join(storePath, 'audit.jsonl'),
+    keys,
+    ...(activeKey === undefined ? {} : { activeKey }),
+    ...(audit.checkpoints === undefined ? {} : { checkpoints: audit.checkpoints }),
+  };
 }
 
 /** The fields of a zod definition that lead from a schema to the ones nested in it. */

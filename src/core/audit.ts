@@ -36,6 +36,8 @@ export interface AuditRecord extends AuditEntry {
   seq: number;
   ts: string;
   prevHash: string;
+  /** The id of the key the record was sealed with (HMAC); absent on an unkeyed (SHA-256) record. */
+  keyId?: string;
   hash: string;
 }
 
@@ -66,4 +68,8 @@ export interface AuditVerifyResult {
   badSeq?: number;
   /** One line on what is wrong: "seq 41: hash does not match its content (edited)". */
   problem?: string;
+  /** Keyed records seen: the first keyed seq and the key ids met; absent when no record is keyed. */
+  keyed?: { firstSeq: number; keyIds: string[] };
+  /** The highest checkpoint the trail was checked against; absent when no checkpoint sink is configured. */
+  checkpoint?: { seq: number; ts: string; keyId: string };
 }

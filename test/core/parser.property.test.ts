@@ -251,14 +251,29 @@ describe('the router, on generated lines built from the real commands', () => {
   it(
     'answers each line through the router without an unexpected failure',
     async () => {
-      // A viewer: lines that resolve to anything but help, whoami and audit stop at the permission check.
+      // Viewers (nobody generated is in access.subjects): lines that resolve to anything but help,
+      // whoami and audit stop at the permission check. Chat user ids are any text.
+      const actorId = fc.oneof(
+        fc.constantFrom('mallory', ...PROTOTYPE_KEYS),
+        fc.string({ minLength: 1, maxLength: 8 }).filter((id) => !['ana', 'sre'].includes(id)),
+      );
       await fc.assert(
-        fc.asyncProperty(fc.oneof(line, anyLine), async (text) => {
-          const answer = await bot.run(text, 'mallory');
-          if (answer.ok) return;
-          expect(answer.error?.code).toMatch(/^millwright_/);
-          expect(answer.error?.code).not.toBe(ErrorCode.Internal);
-        }),
+        fc.asyncProperty(
+          fc.oneof(line, anyLine),
+          actorId,
+          fc.array(actorId, { maxLength: 2 }),
+          async (text, id, groups) => {
+            const answer = await bot.router.handle({
+              actor: { id, groups },
+              surface: 'shell',
+              channel: 'shell',
+              text,
+            });
+            if (answer.ok) return;
+            expect(answer.error?.code).toMatch(/^millwright_/);
+            expect(answer.error?.code).not.toBe(ErrorCode.Internal);
+          },
+        ),
         fuzzParameters(FUZZING ? 0 : 300, BUDGET),
       );
     },

@@ -35,6 +35,25 @@ describe('a config with mistakes', () => {
     );
   });
 
+  // Found by test/config/load.property.test.ts: a list, mapping or alias used as a key was turned into
+  // text by the yaml package (with only a process warning), e.g. loaded as a role named ["sre","ops"].
+  test('a list, mapping or alias written as a key is refused at the key', async () => {
+    const lines = await temp.problems(
+      'access:\n  defaultRoles: []\n  roles:\n    [sre, ops]: { allow: [help] }\n',
+    );
+    expect(lines).toEqual([
+      'millwright.yml:4:5 access.roles["[\\"sre\\",\\"ops\\"]"]: a key must be plain text, not a list, a mapping or an alias',
+    ]);
+    // The property's minimal counterexample: `? :` is a mapping used as a key.
+    expect(await temp.problems('? :')).toEqual([
+      'millwright.yml:1:3 ["{\\"\\":null}"]: a key must be plain text, not a list, a mapping or an alias',
+    ]);
+    const aliased = await temp.problems('server: &port\n  port: 3000\nlog:\n  *port : info\n');
+    expect(aliased).toEqual([
+      'millwright.yml:4:3 log["*port"]: a key must be plain text, not a list, a mapping or an alias',
+    ]);
+  });
+
   test('a duplicate key points at the second occurrence', async () => {
     const lines = await temp.problems('server:\n  port: 3000\n  port: 3001\n');
     expect(lines).toEqual([

@@ -145,35 +145,6 @@ describe('the command parser, on generated lines', () => {
   );
 });
 
-describe('keys named like Object.prototype members', () => {
-  const before = prototypeSnapshot();
-  afterEach(() => expect(prototypeSnapshot()).toEqual(before));
-
-  it.each(PROTOTYPE_KEYS)('%s=value is an ordinary option', (name) => {
-    const parsed = parseLine(`runbook run restart ${name}=x`);
-    expect(Object.keys(parsed.options)).toEqual([name]);
-    expect(Object.hasOwn(parsed.options, name)).toBe(true);
-    expect(parsed.options[name]).toBe('x');
-    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-  });
-
-  it.each(PROTOTYPE_KEYS)('--%s=value is an ordinary option and --%s an ordinary flag', (name) => {
-    const parsed = parseLine(`x --${name}=1 --${name}`);
-    expect(parsed.options[name]).toBe('1');
-    expect([...parsed.flags]).toEqual([name]);
-  });
-
-  it.each(PROTOTYPE_KEYS)('%s given twice is still refused', (name) => {
-    expect(() => parseLine(`x ${name}=1 ${name}=2`)).toThrow(`${name} is given twice`);
-  });
-
-  it('__proto__={} sets a key, not the prototype of the options', () => {
-    const parsed = parseLine('x __proto__=polluted');
-    expect(Object.getPrototypeOf(parsed.options)).not.toBe('polluted');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
-});
-
 describe('the router, on generated lines built from the real commands', () => {
   let bot: TestBot;
   let line: fc.Arbitrary<string>;

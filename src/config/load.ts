@@ -70,13 +70,13 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   // Missing variables are reported together with schema problems, so one run shows everything.
   const environment = interpolateDocument(doc, index, options.env, problemAt);
   const unsetPaths = new Set(environment.problems.map((problem) => problem.path));
-  // A dangling alias leaves nothing to validate, and a list, mapping or alias used as a key would be
+  // A dangling alias leaves nothing to validate, and a list, mapping, alias or binary used as a key would be
   // turned into text by toJS: report them (and any unset variable) now.
   const keyProblems = index.collectionKeys.map(({ node, path }) =>
     problemAt(
       spanStart(node),
       formatPath(path),
-      'a key must be plain text, not a list, a mapping or an alias',
+      'a key must be plain text, not a list, a mapping, an alias or binary data',
     ),
   );
   if (environment.aliasProblems.length > 0 || keyProblems.length > 0) {

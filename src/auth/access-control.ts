@@ -45,18 +45,27 @@ export class AccessControl {
   /** Every role the subject holds: the defaults, its own, and its groups'. */
   rolesFor(subject: Subject): string[] {
     const roles = new Set(this.spec.defaultRoles);
-    for (const role of this.spec.subjects[subject.id] ?? []) roles.add(role);
+    for (const role of this.#subjectRoles(subject.id)) roles.add(role);
     for (const group of subject.groups ?? []) {
-      for (const role of this.spec.subjects[`group:${group}`] ?? []) roles.add(role);
+      for (const role of this.#subjectRoles(`group:${group}`)) roles.add(role);
     }
     return [...roles].sort();
+  }
+
+  // Own keys only: chat user ids are any text, and `constructor` or `valueOf` is nobody's role list.
+  #subjectRoles(id: string): readonly string[] {
+    return Object.hasOwn(this.spec.subjects, id) ? (this.spec.subjects[id] ?? []) : [];
+  }
+
+  #role(name: string): RoleSpec | undefined {
+    return Object.hasOwn(this.spec.roles, name) ? this.spec.roles[name] : undefined;
   }
 
   check(subject: Subject, permission: string, channel: string): AccessDecision {
     const roles = this.rolesFor(subject);
     let channelBlocked: string | undefined;
     for (const name of roles) {
-      const role = this.spec.roles[name];
+      const role = this.#role(name);
       if (!role?.allow.some((pattern) => patternCovers(pattern, permission))) continue;
       if (role.channels && !role.channels.includes('*') && !role.channels.includes(channel)) {
         channelBlocked = name;
@@ -67,7 +76,7 @@ export class AccessControl {
     if (channelBlocked) {
       return {
         allowed: false,
-        reason: `role ${channelBlocked} allows ${permission} only in ${this.spec.roles[channelBlocked]?.channels?.join(', ')}`,
+        reason: `role ${channelBlocked} allows ${permission} only in ${this.#role(channelBlocked)?.channels?.join(', ')}`,
       };
     }
     return {

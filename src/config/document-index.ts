@@ -28,6 +28,8 @@ export class DocumentIndex {
   /** Every string scalar, in document order: the places `${VAR}` may appear. */
   readonly strings: Array<{ node: Scalar; path: PathSegment[] }> = [];
   readonly aliases: Array<{ node: Alias; path: PathSegment[] }> = [];
+  /** Mapping keys written as a list, a mapping, an alias or binary data (`[a]: 1`, `*x : 1`), which no section has. */
+  readonly collectionKeys: Array<{ node: unknown; path: PathSegment[] }> = [];
 
   constructor(contents: unknown) {
     this.walk(contents, [], undefined);
@@ -69,6 +71,8 @@ export class DocumentIndex {
     if (isMap(node)) {
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key) || isObjectScalar(pair.key))
+          this.collectionKeys.push({ node: pair.key, path: [...path, key] });
         this.walk(pair.value, [...path, key], pair.key);
       }
     } else if (isSeq(node)) {
@@ -81,6 +85,11 @@ export class DocumentIndex {
       this.aliases.push({ node, path });
     }
   }
+}
+
+/** A scalar whose tag made it an object (`!!binary`), which toJS can only turn into text. */
+function isObjectScalar(node: unknown): boolean {
+  return isScalar(node) && node.value !== null && typeof node.value === 'object';
 }
 
 function spanOf(node: unknown): Span | undefined {

@@ -70,9 +70,18 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   // Missing variables are reported together with schema problems, so one run shows everything.
   const environment = interpolateDocument(doc, index, options.env, problemAt);
   const unsetPaths = new Set(environment.problems.map((problem) => problem.path));
-  // A dangling alias leaves nothing to validate: report it (and any unset variable) now.
-  if (environment.aliasProblems.length > 0) {
-    throw new ConfigError([...environment.problems, ...environment.aliasProblems]);
+  // A dangling alias leaves nothing to validate, and a list, mapping, alias or binary used as a key would be
+  // turned into text by toJS: report them (and any unset variable) now.
+  const keyProblems = index.collectionKeys.map(({ node, path }) =>
+    problemAt(
+      spanStart(node),
+      formatPath(path),
+      'a key must be plain text, not a list, a mapping, an alias or binary data',
+    ),
+  );
+  if (environment.aliasProblems.length > 0 || keyProblems.length > 0) {
+    const problems = [...environment.problems, ...environment.aliasProblems, ...keyProblems];
+    throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
   }
 
   let data: unknown;
@@ -104,6 +113,10 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
 }
 
 type ProblemAt = (offset: number, path: string, message: string) => ConfigProblem;
+
+function spanStart(node: unknown): number {
+  return (node as { range?: readonly number[] } | null | undefined)?.range?.[0] ?? 0;
+}
 
 function syntaxProblems(
   errors: readonly YAMLError[],

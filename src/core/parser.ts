@@ -8,7 +8,7 @@ export const MAX_COMMAND_LENGTH = 20_000;
 export interface ParsedLine {
   /** Bare words in order: verb, subverb and positionals (the registry decides which is which). */
   words: string[];
-  /** `key=value` and `--key=value` pairs. */
+  /** `key=value` and `--key=value` pairs, in an object without a prototype (`constructor=x` is just a key). */
   options: Record<string, string>;
   /** `--flag` switches. */
   flags: Set<string>;
@@ -98,10 +98,12 @@ export function parseLine(line: string): ParsedLine {
       'shorten it, or put long text in a file the runbook reads',
     );
   }
-  const parsed: ParsedLine = { words: [], options: {}, flags: new Set() };
+  // No prototype: `__proto__=x` or `toString=x` is an ordinary key, never an inherited member.
+  const options: Record<string, string> = Object.create(null);
+  const parsed: ParsedLine = { words: [], options, flags: new Set() };
   let onlyWords = false;
   const setOption = (key: string, value: string) => {
-    if (key in parsed.options) throw badArgument(`${key} is given twice`, `give ${key}= once`);
+    if (Object.hasOwn(options, key)) throw badArgument(`${key} is given twice`, `give ${key}= once`);
     parsed.options[key] = value;
   };
   for (const token of tokenize(line.trim())) {

@@ -269,10 +269,12 @@ function checkArgs(
   }
 
   const known = spec.options ?? {};
-  const options: Record<string, OptionValue> = {};
-  const extra: Record<string, string> = {};
+  // Typed keys are looked up as own properties only, and collected without a prototype, so a key
+  // named like an Object.prototype member (`toString=`, `__proto__=`) is an unknown key or an extra.
+  const options: Record<string, OptionValue> = Object.create(null);
+  const extra: Record<string, string> = Object.create(null);
   for (const [key, raw] of Object.entries(parsed.options)) {
-    const option = known[key];
+    const option = Object.hasOwn(known, key) ? known[key] : undefined;
     if (!option && spec.extraOptions !== undefined) {
       extra[key] = raw;
       continue;
@@ -307,7 +309,7 @@ function checkArgs(
 
   const flags = new Set<string>();
   for (const flag of parsed.flags) {
-    if (GLOBAL_FLAGS.has(flag) || spec.flags?.[flag] !== undefined) {
+    if (GLOBAL_FLAGS.has(flag) || (spec.flags !== undefined && Object.hasOwn(spec.flags, flag))) {
       flags.add(flag);
       continue;
     }

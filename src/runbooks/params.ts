@@ -43,7 +43,8 @@ export function validateParams(
   }
   const values: Record<string, ParamValue> = {};
   for (const param of runbook.spec.params) {
-    const given = raw[param.name];
+    // Own keys only: a parameter named `constructor` that was not given is not Object's constructor.
+    const given = Object.hasOwn(raw, param.name) ? raw[param.name] : undefined;
     if (given === undefined) {
       if (param.default !== undefined) values[param.name] = param.default;
       else if (param.required) {

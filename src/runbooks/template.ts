@@ -35,9 +35,19 @@ export interface TemplateScope {
   steps: Record<string, { outputs: Record<string, unknown> }>;
 }
 
+/** `holder[key]` when it is the holder's own; `constructor` or `toString` never reaches Object.prototype. */
+function own(holder: object | null | undefined, key: string): unknown {
+  return holder !== null && holder !== undefined && Object.hasOwn(holder, key)
+    ? (holder as Record<string, unknown>)[key]
+    : undefined;
+}
+
 function lookup(reference: Reference, scope: TemplateScope): unknown {
-  if (reference.kind === 'param') return scope.params[reference.name];
-  if (reference.kind === 'step') return scope.steps[reference.step]?.outputs[reference.output];
+  if (reference.kind === 'param') return own(scope.params, reference.name);
+  if (reference.kind === 'step') {
+    const step = own(scope.steps, reference.step) as { outputs?: Record<string, unknown> } | undefined;
+    return own(step?.outputs, reference.output);
+  }
   throw badArgument(`{{ ${reference.text} }} is not a reference Millwright understands`);
 }
 
@@ -50,8 +60,10 @@ function lookup(reference: Reference, scope: TemplateScope): unknown {
  */
 export function render(value: WithValue, scope: TemplateScope): unknown {
   if (typeof value === 'string') {
-    const whole = /^\{\{\s*(.*?)\s*\}\}$/.exec(value);
-    if (whole && !value.slice(2, -2).includes('{{')) return lookup(classify(whole[1] ?? ''), scope);
+    // Found the way findReferences finds them, so render resolves exactly the references lint checked.
+    const references = [...value.matchAll(REFERENCE)];
+    const only = references.length === 1 ? references[0] : undefined;
+    if (only !== undefined && only[0] === value) return lookup(classify(only[1] ?? ''), scope);
     return value.replace(REFERENCE, (_, inner: string) => {
       const resolved = lookup(classify(inner), scope);
       return resolved === undefined || resolved === null ? '' : String(resolved);

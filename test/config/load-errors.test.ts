@@ -35,6 +35,29 @@ describe('a config with mistakes', () => {
     );
   });
 
+  // Found by test/config/load.property.test.ts: a list, mapping, alias or binary used as a key was turned into
+  // text by the yaml package (with only a process warning), e.g. loaded as a role named ["sre","ops"].
+  test('a list, mapping, alias or binary data written as a key is refused at the key', async () => {
+    const lines = await temp.problems(
+      'access:\n  defaultRoles: []\n  roles:\n    [sre, ops]: { allow: [help] }\n',
+    );
+    expect(lines).toEqual([
+      'millwright.yml:4:5 access.roles["[\\"sre\\",\\"ops\\"]"]: a key must be plain text, not a list, a mapping, an alias or binary data',
+    ]);
+    // The property's minimal counterexample: `? :` is a mapping used as a key.
+    expect(await temp.problems('? :')).toEqual([
+      'millwright.yml:1:3 ["{\\"\\":null}"]: a key must be plain text, not a list, a mapping, an alias or binary data',
+    ]);
+    // From `npm run fuzz`: a !!binary key became a Uint8Array, then text.
+    expect(await temp.problems('!!binary :')).toEqual([
+      'millwright.yml:1:10 [""]: a key must be plain text, not a list, a mapping, an alias or binary data',
+    ]);
+    const aliased = await temp.problems('server: &port\n  port: 3000\nlog:\n  *port : info\n');
+    expect(aliased).toEqual([
+      'millwright.yml:4:3 log["*port"]: a key must be plain text, not a list, a mapping, an alias or binary data',
+    ]);
+  });
+
   test('a duplicate key points at the second occurrence', async () => {
     const lines = await temp.problems('server:\n  port: 3000\n  port: 3001\n');
     expect(lines).toEqual([

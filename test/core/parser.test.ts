@@ -1,4 +1,5 @@
 import { ErrorCode, MillwrightError, parseLine } from '../../src/core/index.js';
+import { PROTOTYPE_KEYS, prototypeSnapshot } from '../helpers/fuzz.js';
 
 describe('the command parser', () => {
   const cases: Array<
@@ -83,5 +84,44 @@ describe('the command parser', () => {
 
   it('refuses the same option twice', () => {
     expect(() => parseLine('audit n=1 n=2')).toThrow('n is given twice');
+  });
+});
+
+// Found by test/core/parser.property.test.ts: these keys were reported as given twice (the options
+// were a plain object checked with `in`), and __proto__= could not be set at all.
+describe('keys named like Object.prototype members', () => {
+  const before = prototypeSnapshot();
+  afterEach(() => expect(prototypeSnapshot()).toEqual(before));
+
+  it.each(PROTOTYPE_KEYS)('%s=value is an ordinary option', (name) => {
+    const parsed = parseLine(`runbook run restart ${name}=x`);
+    expect(Object.keys(parsed.options)).toEqual([name]);
+    expect(Object.hasOwn(parsed.options, name)).toBe(true);
+    expect(parsed.options[name]).toBe('x');
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
+
+  it.each(PROTOTYPE_KEYS)(
+    '--%s=1 is an ordinary option, and a bare flag of that name an ordinary flag',
+    (name) => {
+      const parsed = parseLine(`x --${name}=1 --${name}`);
+      expect(parsed.options[name]).toBe('1');
+      expect([...parsed.flags]).toEqual([name]);
+    },
+  );
+
+  it.each(PROTOTYPE_KEYS)('%s given twice is still refused', (name) => {
+    expect(() => parseLine(`x ${name}=1 ${name}=2`)).toThrow(`${name} is given twice`);
+  });
+
+  // The round-trip property's minimal counterexample: __proto__="" was refused as given twice.
+  it('__proto__="" is an ordinary, empty option', () => {
+    expect(Object.entries(parseLine('__proto__=""').options)).toEqual([['__proto__', '']]);
+  });
+
+  it('__proto__=polluted sets a key, not the prototype of the options', () => {
+    const parsed = parseLine('x __proto__=polluted');
+    expect(Object.getPrototypeOf(parsed.options)).toBeNull();
+    expect(Object.entries(parsed.options)).toEqual([['__proto__', 'polluted']]);
   });
 });

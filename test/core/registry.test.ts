@@ -65,4 +65,50 @@ describe('the command registry', () => {
     );
     expect(() => registry.resolve(parseLine('change'), '')).toThrow('change needs a subcommand: list');
   });
+
+  // Found by test/core/parser.property.test.ts: `deploys --valueOf` was accepted as a flag, and a
+  // `toString=` option was looked up on Object.prototype instead of being refused as unknown.
+  it.each(['valueOf', 'constructor', 'toString', 'hasOwnProperty', '__proto__'])(
+    'refuses --%s and %s= as undeclared, not as inherited members',
+    (name) => {
+      const registry = new CommandRegistry();
+      registry.register(
+        defineCommand({
+          name: 'deploys',
+          summary: 'deploys',
+          examples: ['deploys n=5'],
+          options: { n: { type: 'int', description: 'how many' } },
+          flags: { watch: 'follow the rollout' },
+          handler: ok,
+        }),
+      );
+      expect(() => registry.resolve(parseLine(`deploys --${name}`), '')).toThrow(
+        `deploys does not take --${name}`,
+      );
+      expect(() => registry.resolve(parseLine(`deploys ${name}=1`), '')).toThrow(
+        `deploys does not take ${name}=`,
+      );
+    },
+  );
+
+  it('passes keys named like Object.prototype members through as extra options, as typed', () => {
+    const registry = new CommandRegistry();
+    registry.register(
+      defineCommand({
+        name: 'runbook',
+        summary: 'runbooks',
+        examples: ['runbook restart replicas=2'],
+        extraOptions: 'runbook parameters',
+        handler: ok,
+      }),
+    );
+    const line = 'runbook __proto__=a constructor=b toString=c';
+    const { args } = registry.resolve(parseLine(line), line);
+    expect(Object.entries(args.extra)).toEqual([
+      ['__proto__', 'a'],
+      ['constructor', 'b'],
+      ['toString', 'c'],
+    ]);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
 });

@@ -74,6 +74,22 @@ describe('the router', () => {
     expect(replyToText(answer)).toMatch(/roles:\s+operator, viewer/);
   });
 
+  // Found by test/core/parser.property.test.ts: an actor id that names an Object.prototype member
+  // made rolesFor iterate a function, and the router threw a TypeError instead of answering.
+  it.each(['valueOf', 'constructor', 'toString', '__proto__'])(
+    'answers a chat user whose id is %s with the default roles',
+    async (id) => {
+      const answer = await bot.router.handle({
+        actor: { id, groups: ['hasOwnProperty'] },
+        surface: 'slack',
+        channel: 'C1',
+        text: 'whoami',
+      });
+      expect(answer.ok).toBe(true);
+      expect(replyToText(answer)).toMatch(/roles:\s+viewer/);
+    },
+  );
+
   it('suggests the nearest verb for an unknown one', async () => {
     const answer = await bot.run('hlep');
     expect(answer.ok).toBe(false);

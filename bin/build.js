@@ -72,24 +72,29 @@ const vendorChunks = {
   },
 };
 
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
-const bundle = path.join(outdir, 'millwright.cjs');
-await build({
+// What every bundle here shares: Node 20, CommonJS, whitespace and syntax minified.
+const common = {
   absWorkingDir: root,
-  stdin: { contents: entry, resolveDir: root, sourcefile: 'millwright-bundle.ts', loader: 'ts' },
-  outfile: bundle,
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
+  logLevel: 'warning',
+};
+
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+const bundle = path.join(outdir, 'millwright.cjs');
+await build({
+  ...common,
+  stdin: { contents: entry, resolveDir: root, sourcefile: 'millwright-bundle.ts', loader: 'ts' },
+  outfile: bundle,
   sourcemap: 'linked',
   // Licences go beside the bundle; the bundle itself stays ASCII, which the loader relies on.
   legalComments: 'external',
   charset: 'ascii',
-  logLevel: 'warning',
   plugins: [englishOnlyZod, vendorChunks],
   // A native addon, and vega (top-level await, which a CommonJS bundle cannot hold): both load from
   // node_modules when a chart is drawn.
@@ -104,7 +109,7 @@ await build({
 });
 for (const [group, packages] of Object.entries(VENDORS)) {
   await build({
-    absWorkingDir: root,
+    ...common,
     stdin: {
       contents: `module.exports = {${packages.map((name) => `${JSON.stringify(name)}: require(${JSON.stringify(name)})`).join(', ')}};`,
       resolveDir: root,
@@ -112,14 +117,7 @@ for (const [group, packages] of Object.entries(VENDORS)) {
       loader: 'js',
     },
     outfile: path.join(outdir, 'vendor', `${group}.cjs`),
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    minifyWhitespace: true,
-    minifySyntax: true,
     legalComments: 'external',
-    logLevel: 'warning',
   });
 }
 const bytes = readFileSync(bundle);

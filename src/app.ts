@@ -128,6 +128,8 @@ export interface Runtime {
   clock: Clock;
   /** The composed modules: their serve/start hooks, for the server. */
   app: Composition;
+  /** Services are built when a command first needs them (the shell), not all at start. */
+  lazy: boolean;
   close(): Promise<void>;
 }
 
@@ -163,7 +165,15 @@ export async function buildRuntime(
     configDir: path.dirname(loaded.path),
     ...(options.lazy ? { lazy: true } : {}),
   });
-  return { loaded, services: app.services, logger, clock, app, close: () => app.close() };
+  return {
+    loaded,
+    services: app.services,
+    logger,
+    clock,
+    app,
+    lazy: options.lazy === true,
+    close: () => app.close(),
+  };
 }
 
 export function createRouter(runtime: Runtime, extra: Partial<RouterOptions> = {}): Router {
@@ -171,7 +181,8 @@ export function createRouter(runtime: Runtime, extra: Partial<RouterOptions> = {
     services: runtime.services,
     clock: runtime.clock,
     logger: runtime.logger,
-    prepare: (names) => runtime.app.prepare(names),
+    // Only a lazy runtime has anything to build; the server's commands skip the step.
+    ...(runtime.lazy ? { prepare: (names: readonly string[] | 'all') => runtime.app.prepare(names) } : {}),
     ...extra,
   });
 }

@@ -142,13 +142,7 @@ export class ChangeWorker {
         detail: `${change.requestedBy} may go ahead; close it with change done ${change.id}`,
         ref,
       });
-      change.verification = {
-        startedAt: '',
-        until: '',
-        nextSampleAt: '',
-        samples: [],
-        ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
-      };
+      change.verification = pendingVerification(baseline);
       await this.ledger.save(change);
       return;
     }
@@ -182,13 +176,7 @@ export class ChangeWorker {
       });
       return;
     }
-    change.verification = {
-      startedAt: '',
-      until: '',
-      nextSampleAt: '',
-      samples: [],
-      ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
-    };
+    change.verification = pendingVerification(baseline);
     await this.beginVerification(change, 'system', ref);
   }
 
@@ -342,4 +330,15 @@ function newFailures(change: ChangeRequest, latest: GateEvaluation): boolean {
     new Set(e.rules.filter((r) => r.status !== 'pass').map((r) => r.evidence.split(':')[0]));
   const before = failing(approvedOn);
   return [...failing(latest)].some((rule) => !before.has(rule));
+}
+
+/** Verification not started yet, holding the burn rate seen before the change (the bar it is judged by). */
+function pendingVerification(baseline: number | undefined): NonNullable<ChangeRequest['verification']> {
+  return {
+    startedAt: '',
+    until: '',
+    nextSampleAt: '',
+    samples: [],
+    ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
+  };
 }

@@ -2,6 +2,7 @@
 // with a V8 code cache, so a start neither resolves hundreds of modules nor parses megabytes of code.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,18 +44,40 @@ const englishOnlyZod = {
 };
 
 // The chat platforms' SDKs and the cluster and GitHub clients weigh six times the rest together, and
-// only a module that uses them loads them. Each group is its own bundle under vendor/, required when
-// that module first runs, so a shell start neither reads nor compiles them. They hold no state shared
+// the libraries of the server's metrics, digest schedules and plugin input schemas are needed by few
+// commands. Each group is its own bundle under vendor/, read and run on the first use of anything it
+// exports, so a start that does not use it neither reads nor compiles it. They hold no state shared
 // with Millwright's own code, which stays in one bundle.
 const VENDORS = {
   kubernetes: ['@kubernetes/client-node', '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js'],
   slack: ['@slack/bolt', '@slack/web-api'],
   teams: ['botbuilder', 'botframework-connector', 'botframework-schema', '@azure/msal-node'],
   github: ['@octokit/rest', '@octokit/graphql'],
+  metrics: ['prom-client'],
+  cron: ['node-cron'],
+  ajv: ['ajv'],
 };
 const vendorOf = new Map(
   Object.entries(VENDORS).flatMap(([group, packages]) => packages.map((name) => [name, group])),
 );
+const requireHere = createRequire(path.join(root, 'package.json'));
+// The stand-in for a vendored package: a proxy that knows the package's export names (read here, at
+// build time), so importing it costs nothing, and that loads the group on the first export used.
+function lazyVendor(name) {
+  const exported = requireHere(name);
+  const names = Object.getOwnPropertyNames(exported);
+  return `let loaded;
+const load = () => (loaded ??= require(${JSON.stringify(`./vendor/${vendorOf.get(name)}.cjs`)})[${JSON.stringify(name)}]);
+const names = ${JSON.stringify(names)};
+module.exports = new Proxy({}, {
+  get: (_, key) => (key === '__esModule' ? ${exported.__esModule === true} : load()[key]),
+  has: (_, key) => names.includes(key),
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, key) =>
+    names.includes(key) ? { configurable: true, enumerable: true, writable: true, value: undefined } : undefined,
+  getPrototypeOf: () => Object.prototype,
+});`;
+}
 const vendorChunks = {
   name: 'vendor-chunks',
   setup(builder) {
@@ -65,7 +88,7 @@ const vendorChunks = {
       args.namespace === 'millwright-vendor' ? { path: args.path, external: true } : undefined,
     );
     builder.onLoad({ filter: /.*/, namespace: 'millwright-vendor' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(`./vendor/${vendorOf.get(args.path)}.cjs`)})[${JSON.stringify(args.path)}];`,
+      contents: lazyVendor(args.path),
       loader: 'js',
       resolveDir: root,
     }));
@@ -83,6 +106,20 @@ const common = {
   minifySyntax: true,
   logLevel: 'warning',
 };
+
+// The stamp lists what bin/millwright.js checks before it trusts the build: every TypeScript source
+// and every directory holding them, none of which may change after this moment.
+const builtAt = Date.now();
+function sourcesUnder(dir) {
+  const found = [relative(dir)];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...sourcesUnder(full));
+    else if (entry.name.endsWith('.ts')) found.push(relative(full));
+  }
+  return found;
+}
+const sources = ['src', 'commands', 'adapters'].flatMap((dir) => sourcesUnder(path.join(root, dir)));
 
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
@@ -124,7 +161,7 @@ const bytes = readFileSync(bundle);
 const wide = bytes.findIndex((byte) => byte > 0x7f);
 if (wide !== -1)
   throw new Error(`${relative(bundle)} is not ASCII at byte ${wide}; the loader reads it as latin1`);
-writeFileSync(path.join(outdir, '.build-stamp'), `${new Date().toISOString()}\n`);
+writeFileSync(path.join(outdir, '.build-stamp'), `${JSON.stringify({ builtAt, sources })}\n`);
 console.log(`${relative(bundle)}: ${(bytes.length / 1e6).toFixed(1)} MB`);
 
 // One start leaves the code cache beside the bundle, so the first real start is already fast.

@@ -1,21 +1,54 @@
 // Runs the single-file build (dist/millwright.cjs) with a V8 code cache kept beside it: a start then
-// skips parsing and compiling the bundle, most of what a start used to cost.
+// skips parsing and compiling the bundle, most of what a start used to cost. It also tells whether the
+// build is still the sources' (bin/millwright.js runs the sources through tsx when it is not).
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
 /**
+ * Whether the build is fresh: the stamp lists every source file and directory the build read, and
+ * none may be newer than the build (a directory that gained or lost a file is newer too). The stats run
+ * on libuv's threads while the bundle is being read and compiled, so the check costs a start nothing.
+ * Undefined when there is no build (or it predates the stamp's format).
+ *
+ * @example
+ * const fresh = buildIsFresh(root, path.join(root, 'dist')); // Promise<boolean> | undefined
+ */
+export function buildIsFresh(root, dist) {
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(path.join(dist, '.build-stamp'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Number.isFinite(stamp?.builtAt) || !Array.isArray(stamp.sources)) return undefined;
+  return Promise.all(
+    stamp.sources.map((source) =>
+      stat(path.join(root, source)).then(
+        (found) => found.mtimeMs <= stamp.builtAt,
+        () => false,
+      ),
+    ),
+  ).then((fresh) => fresh.every(Boolean));
+}
+
+/**
  * Loads the bundle in `dist` and runs its main with `argv`; returns the exit code. Writes the code
  * cache after the run when there was none or V8 refused it (another Node version, an edited bundle).
+ * With `fresh`, a promise of whether the build is current, the bundle is read and compiled while it
+ * settles and runs only when it holds; otherwise the answer is undefined and nothing of it has run.
  *
  * @example
  * process.exitCode = await runBundle(path.join(root, 'dist'), process.argv.slice(2));
  */
-export async function runBundle(dist, argv) {
+export async function runBundle(dist, argv, fresh = Promise.resolve(true)) {
   const file = path.join(dist, 'millwright.cjs');
   // The cache is named after the bundle's size and time, so it never meets a bundle it was not made from.
-  const { size, mtimeMs } = statSync(file);
+  const found = statSync(file, { throwIfNoEntry: false });
+  if (!found) return undefined;
+  const { size, mtimeMs } = found;
   const cacheFile = path.join(dist, `.millwright.${size}.${Math.trunc(mtimeMs)}.cache`);
   let cachedData;
   try {
@@ -23,14 +56,15 @@ export async function runBundle(dist, argv) {
   } catch {
     cachedData = undefined;
   }
-  // Inside the script, import() has no loader on Node 20; what Millwright imports from outside
-  // itself (plugins, vega) comes through this module's.
-  globalThis[Symbol.for('millwright.import')] = (specifier) => import(specifier);
   // The build keeps the bundle ASCII, so latin1 reads it exactly, and faster than utf8.
   const script = new vm.Script(readFileSync(file, 'latin1'), {
     filename: file,
     cachedData,
   });
+  if (!(await fresh)) return undefined;
+  // Inside the script, import() has no loader on Node 20; what Millwright imports from outside
+  // itself (plugins, vega) comes through this module's.
+  globalThis[Symbol.for('millwright.import')] = (specifier) => import(specifier);
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dist);
   const code = await module.exports.main(argv);

@@ -2,10 +2,10 @@
 // code cache V8 accepts, and the parts that load late (the cluster client, plugins, vega) still load.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startKubernetesApi } from '../doubles/kubernetes-api.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { accessWithImpersonator } from '../helpers/os-user.js';
@@ -97,8 +97,11 @@ it('loads a plugin executor and the Kubernetes client from inside the bundle', a
 
 it('serves Teams from the build: the Bot Framework SDK loads from its own chunk under dist/vendor', async () => {
   expect((await readdir(path.join(dist, 'vendor'))).filter((file) => file.endsWith('.cjs')).sort()).toEqual([
+    'ajv.cjs',
+    'cron.cjs',
     'github.cjs',
     'kubernetes.cjs',
+    'metrics.cjs',
     'slack.cjs',
     'teams.cjs',
   ]);
@@ -171,5 +174,61 @@ describe('with a real Prometheus', () => {
     const image = reply.blocks.find((block) => block.type === 'image');
     const png = await readFile(fileURLToPath(image!.url!));
     expect(png.subarray(0, 4)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  });
+});
+
+describe('whether bin/millwright.js trusts the build', () => {
+  type Fresh = (root: string, dist: string) => Promise<boolean> | undefined;
+  const loadCheck = async () =>
+    ((await import(pathToFileURL(path.join(ROOT, 'bin', 'bundle.js')).href)) as { buildIsFresh: Fresh })
+      .buildIsFresh;
+
+  it('trusts a build that no source is newer than', async () => {
+    const buildIsFresh = await loadCheck();
+    const stamp = JSON.parse(await readFile(path.join(dist, '.build-stamp'), 'utf8')) as {
+      sources: string[];
+    };
+    expect(stamp.sources).toEqual(
+      expect.arrayContaining(['./src', './src/main.ts', './commands', './adapters/slack']),
+    );
+    await expect(buildIsFresh(ROOT, dist)).resolves.toBe(true);
+  });
+
+  it('distrusts it once a source is edited, added or removed, and without a readable stamp', async () => {
+    const buildIsFresh = await loadCheck();
+    const root = path.join(dir, 'sources');
+    const stampDir = path.join(root, 'dist');
+    await mkdir(path.join(root, 'src'), { recursive: true });
+    await mkdir(stampDir);
+    const source = path.join(root, 'src', 'a.ts');
+    await writeFile(source, 'export const a = 1;\n');
+    const built = new Date('2026-01-01T00:00:00Z');
+    const settle = () =>
+      Promise.all([utimes(source, built, built), utimes(path.join(root, 'src'), built, built)]);
+    await settle();
+    await writeFile(
+      path.join(stampDir, '.build-stamp'),
+      JSON.stringify({ builtAt: built.getTime(), sources: ['./src', './src/a.ts'] }),
+    );
+    await expect(buildIsFresh(root, stampDir)).resolves.toBe(true);
+
+    const later = new Date(built.getTime() + 1000);
+    await utimes(source, later, later);
+    await expect(buildIsFresh(root, stampDir)).resolves.toBe(false);
+
+    await settle();
+    await writeFile(path.join(root, 'src', 'b.ts'), 'export const b = 2;\n');
+    await expect(buildIsFresh(root, stampDir)).resolves.toBe(false);
+
+    await unlink(path.join(root, 'src', 'b.ts'));
+    await unlink(source);
+    await utimes(path.join(root, 'src'), built, built);
+    await expect(buildIsFresh(root, stampDir)).resolves.toBe(false);
+
+    // The stamp of an older build (a date alone) and no stamp at all: run the sources.
+    await writeFile(path.join(stampDir, '.build-stamp'), `${built.toISOString()}\n`);
+    expect(buildIsFresh(root, stampDir)).toBeUndefined();
+    await unlink(path.join(stampDir, '.build-stamp'));
+    expect(buildIsFresh(root, stampDir)).toBeUndefined();
   });
 });

@@ -44,8 +44,8 @@ const englishOnlyZod = {
 };
 
 // The chat platforms' SDKs and the cluster and GitHub clients weigh six times the rest together, and
-// the libraries of the server's metrics, digest schedules and plugin input schemas are needed by few
-// commands. Each group is its own bundle under vendor/, read and run on the first use of anything it
+// the libraries of the server's metrics, digest schedules, plugin input schemas and secret detection
+// are needed by few commands. Each group is its own bundle under vendor/, read and run on the first use of anything it
 // exports, so a start that does not use it neither reads nor compiles it. They hold no state shared
 // with Millwright's own code, which stays in one bundle.
 const VENDORS = {
@@ -56,15 +56,17 @@ const VENDORS = {
   metrics: ['prom-client'],
   cron: ['node-cron'],
   ajv: ['ajv'],
+  secretlint: ['@secretlint/core', '@secretlint/secretlint-rule-preset-recommend'],
 };
 const vendorOf = new Map(
   Object.entries(VENDORS).flatMap(([group, packages]) => packages.map((name) => [name, group])),
 );
 const requireHere = createRequire(path.join(root, 'package.json'));
 // The stand-in for a vendored package: a proxy that knows the package's export names (read here, at
-// build time), so importing it costs nothing, and that loads the group on the first export used.
+// build time, from the built chunk), so importing it costs nothing, and that loads the group on the
+// first export used.
 function lazyVendor(name) {
-  const exported = requireHere(name);
+  const exported = requireHere(path.join(outdir, 'vendor', `${vendorOf.get(name)}.cjs`))[name];
   const names = Object.getOwnPropertyNames(exported);
   return `let loaded;
 const load = () => (loaded ??= require(${JSON.stringify(`./vendor/${vendorOf.get(name)}.cjs`)})[${JSON.stringify(name)}]);
@@ -123,6 +125,20 @@ const sources = ['src', 'commands', 'adapters'].flatMap((dir) => sourcesUnder(pa
 
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
+// The vendor chunks first: the main bundle's stand-ins read their export names from them.
+for (const [group, packages] of Object.entries(VENDORS)) {
+  await build({
+    ...common,
+    stdin: {
+      contents: `module.exports = {${packages.map((name) => `${JSON.stringify(name)}: require(${JSON.stringify(name)})`).join(', ')}};`,
+      resolveDir: root,
+      sourcefile: `vendor-${group}.js`,
+      loader: 'js',
+    },
+    outfile: path.join(outdir, 'vendor', `${group}.cjs`),
+    legalComments: 'external',
+  });
+}
 const bundle = path.join(outdir, 'millwright.cjs');
 await build({
   ...common,
@@ -144,19 +160,6 @@ await build({
   footer: { js: '})' },
   define: { 'import.meta.url': '__millwrightUrl' },
 });
-for (const [group, packages] of Object.entries(VENDORS)) {
-  await build({
-    ...common,
-    stdin: {
-      contents: `module.exports = {${packages.map((name) => `${JSON.stringify(name)}: require(${JSON.stringify(name)})`).join(', ')}};`,
-      resolveDir: root,
-      sourcefile: `vendor-${group}.js`,
-      loader: 'js',
-    },
-    outfile: path.join(outdir, 'vendor', `${group}.cjs`),
-    legalComments: 'external',
-  });
-}
 const bytes = readFileSync(bundle);
 const wide = bytes.findIndex((byte) => byte > 0x7f);
 if (wide !== -1)

@@ -11,6 +11,7 @@ import { changesModule } from './changes/module.js';
 import type { LoadConfigOptions, LoadedConfig } from './config/index.js';
 import * as configFiles from './config/index.js';
 import {
+  bindLogSecrets,
   type Clock,
   type CommandDefinition,
   CommandRegistry,
@@ -22,6 +23,7 @@ import {
   Router,
   type RouterOptions,
   type RunMode,
+  SecretSet,
   type Services,
   SurfaceHub,
   systemClock,
@@ -133,6 +135,20 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * The process's one set of secrets, gathered before anything is built: values under secret-named keys,
+ * every value from the environment, and what each enabled module declares (http header values).
+ */
+export function secretsOf(loaded: LoadedConfig, modules: readonly MillwrightModule[] = MODULES): SecretSet {
+  const secrets = new SecretSet(loaded.secrets);
+  secrets.add(loaded.interpolated ?? [], { certain: false });
+  const services = { config: loaded.config } as Services;
+  for (const module of modules) {
+    if (module.secrets && (module.enabled?.(services) ?? true)) secrets.add(module.secrets(services));
+  }
+  return secrets;
+}
+
 /** Builds every service from a loaded config. Tests call this with a temp config. */
 export async function buildRuntime(
   loaded: LoadedConfig,
@@ -147,17 +163,20 @@ export async function buildRuntime(
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
+  const modules = options.modules ?? MODULES;
+  const secrets = secretsOf(loaded, modules);
+  bindLogSecrets(logger, secrets);
   const registry = new CommandRegistry();
   await registerCommands(registry);
   const app = await composeModules({
-    modules: options.modules ?? MODULES,
+    modules,
     seed: {
       config: loaded.config,
       configFile: loaded.path,
-      configSecrets: loaded.secrets,
+      secrets,
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
-      notices: new SurfaceHub(),
+      notices: new SurfaceHub({ scrub: (reply) => secrets.strings(reply) }),
     },
     clock,
     logger,

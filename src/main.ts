@@ -9,6 +9,7 @@ import {
   createRouter,
   isChatPlatformConfigured,
   loadConfig,
+  secretsOf,
   startServer,
 } from './app.js';
 import {
@@ -70,7 +71,7 @@ async function lintRunbooksCommand(configPath: string, dir: string | undefined, 
     audit: lintAudit,
     logger,
     clock: systemClock,
-    secrets: loaded.secrets,
+    secrets: secretsOf(loaded),
     configDir: path.dirname(loaded.path),
   });
   const folder = path.resolve(io.cwd, dir ?? loaded.config.runbooks.dir);

@@ -2,7 +2,8 @@
 // a cut tail or a rewritten trail shows even when the `.head` file went with it.
 
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { type AuditKey, macAuditRecord } from './chain.js';
 import { linesBackward } from './lines.js';
@@ -69,6 +70,8 @@ export class FileCheckpointSink implements AuditCheckpointSink {
   }
 
   async append(checkpoint: AuditCheckpoint): Promise<void> {
+    // The first checkpoint creates the sink's directory, owner-only like the store's.
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const handle = await open(this.path, 'a', 0o600);
     try {
       // One small write per checkpoint, so a crash leaves the line whole or absent.

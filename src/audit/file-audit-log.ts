@@ -6,7 +6,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
-import { redact } from '../core/redact.js';
+import { SecretSet } from '../core/secrets.js';
 import { formatAuditLine, GENESIS_HASH, parseAuditLine, sealAuditRecord } from './chain.js';
 import { signCheckpoint } from './checkpoints.js';
 import { type AuditHead, readAuditHead, writeAuditHead } from './head.js';
@@ -16,8 +16,8 @@ import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from './types.js';
 
 export interface FileAuditLogOptions {
   clock?: Clock;
-  /** Literal secret values (from config) to scrub from args, on top of the shapes `redact` knows. */
-  secrets?: readonly string[];
+  /** The process's secrets (or literal values) to scrub from args, on top of the token shapes. */
+  secrets?: SecretSet | readonly string[];
   /** Keys and checkpoints (see `auditSealingFrom`); left out, records are plain SHA-256 and unanchored. */
   sealing?: AuditSealing;
 }
@@ -47,7 +47,7 @@ export class FileAuditLog implements AuditLog {
   readonly path: string;
   private readonly handle: FileHandle;
   private readonly clock: Clock;
-  private readonly secrets: readonly string[];
+  private readonly secrets: SecretSet;
   private readonly sealing: AuditSealing;
   private last: AuditHead;
   /** The seq of the newest checkpoint in the sink, so close writes one only when there is news. */
@@ -74,7 +74,8 @@ export class FileAuditLog implements AuditLog {
     this.sealing = options.sealing ?? { keys: new Map() };
     this.durableSize = size;
     this.clock = options.clock ?? systemClock;
-    this.secrets = options.secrets ?? [];
+    this.secrets =
+      options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? []);
   }
 
   /**
@@ -121,10 +122,7 @@ export class FileAuditLog implements AuditLog {
     if (this.failure !== undefined) throw this.failure;
     // The JSON round trip makes args exactly what will be written (Dates become strings, undefined
     // goes away), so the hash computed now matches the line verify will read.
-    const args = redact(
-      JSON.parse(JSON.stringify(entry.args ?? {})) as Record<string, unknown>,
-      this.secrets,
-    );
+    const args = this.secrets.value(JSON.parse(JSON.stringify(entry.args ?? {})) as Record<string, unknown>);
     const ts = this.clock.now().toISOString();
     return new Promise<AuditRecord>((resolve, reject) => {
       this.queue.push({ entry: { ...entry, args }, ts, resolve, reject });

@@ -3,7 +3,7 @@ import { defineModule } from '../core/module.js';
 
 export const auditModule = defineModule({
   name: 'audit',
-  needs: ['config', 'configSecrets'],
+  needs: ['config', 'secrets'],
   provides: ['audit'],
   async create({ services, clock, logger, onClose }) {
     const { FileAuditLog } = await import('./file-audit-log.js');
@@ -29,7 +29,7 @@ export const auditModule = defineModule({
     }
     const audit = await FileAuditLog.open(config.audit.path, {
       clock,
-      secrets: [...services.configSecrets],
+      secrets: services.secrets,
       sealing,
     });
     onClose(() => audit.close());

@@ -18,7 +18,5 @@ declare module '../core/context.js' {
     config: import('./schema.js').MillwrightConfig;
     /** The absolute path of the config file that was read. */
     configFile: string;
-    /** Values interpolated from the environment into secret-named keys, for scrubbing. */
-    configSecrets: readonly string[];
   }
 }

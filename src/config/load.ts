@@ -17,8 +17,13 @@ export interface LoadedConfig {
   /** Absolute path of the file that was read. */
   path: string;
   config: MillwrightConfig;
-  /** Values interpolated from the environment into secret-named keys, for log scrubbing. */
+  /**
+   * Secrets by where they are: values under secret-named keys (`signingSecret`, `password`,
+   * `audit.key`), whether typed in the file or interpolated from the environment.
+   */
   secrets: string[];
+  /** Every value interpolated from the environment (`${VAR}`), wherever it went. */
+  interpolated?: string[];
 }
 
 export interface LoadConfigOptions {
@@ -109,6 +114,7 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
     path: absolutePath,
     config: resolvePaths(parsed.data, options.schema.paths, dirname(absolutePath)),
     secrets: [...environment.secrets],
+    interpolated: [...environment.substituted],
   };
 }
 
@@ -141,15 +147,18 @@ function interpolateDocument(
   const problems: ConfigProblem[] = [];
   const secrets = new Set<string>();
   const interpolatedValues = new Set<string>();
+  const substituted = new Set<string>();
   for (const { node, path } of index.strings) {
     const result = interpolate(String(node.value), env);
     for (const message of result.problems) {
       problems.push(problemAt(node.range?.[0] ?? 0, formatPath(path), message));
     }
     node.value = result.value;
-    if (result.substituted.length === 0) continue;
-    interpolatedValues.add(result.value);
+    for (const value of result.substituted) if (value !== '') substituted.add(value);
+    if (result.substituted.length > 0) interpolatedValues.add(result.value);
     if (!isSecretKey(nearestKey(path)) && !isAuditKey(path)) continue;
+    // A secret typed into the file is as secret as one from the environment.
+    if (result.value !== '') secrets.add(result.value);
     for (const value of result.substituted) if (value !== '') secrets.add(value);
   }
   // Checked here rather than left to toJS so the problem names the alias's line and path.
@@ -159,7 +168,7 @@ function interpolateDocument(
     const message = `alias *${node.source} has no anchor &${node.source} before it`;
     aliasProblems.push(problemAt(node.range?.[0] ?? 0, formatPath(path), message));
   }
-  return { problems, aliasProblems, secrets, interpolatedValues };
+  return { problems, aliasProblems, secrets, interpolatedValues, substituted };
 }
 
 /** The file as the user gave it, or relative to `cwd` when that is shorter and still inside it. */

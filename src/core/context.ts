@@ -8,6 +8,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { MessageHandle } from './messages.js';
 import type { Reply } from './reply.js';
+import type { SecretSet } from './secrets.js';
 import type { SpentActions } from './spent-actions.js';
 
 /** Where a command came from. */
@@ -44,6 +45,8 @@ export interface Services {
   actions: ActionSigner;
   /** Which signed tokens were already used; the interaction flow spends each on its first click. */
   spentActions: SpentActions;
+  /** Every secret value known to the process; replies, logs, posts, the trail and the store pass through it. */
+  secrets: SecretSet;
 }
 
 /** What the router and the interaction flow ask of access control. */

@@ -31,6 +31,8 @@ export const ErrorCode = {
   PreconditionFailed: 'millwright_precondition_failed',
   /** A watched rollout failed (ProgressDeadlineExceeded, ReplicaFailure): `deploys SERVICE --watch`. */
   RolloutFailed: 'millwright_rollout_failed',
+  /** Typed text held a secret (a config value, a token shape); nothing was stored or run. */
+  SecretDetected: 'millwright_secret_detected',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

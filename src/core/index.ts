@@ -47,7 +47,7 @@ export {
   refusedBeforeRunning,
   runInteraction,
 } from './interaction.js';
-export { createLogger, type Logger, silentLogger } from './logger.js';
+export { bindLogSecrets, createLogger, type Logger, silentLogger } from './logger.js';
 export {
   defineModule,
   type MillwrightModule,
@@ -61,7 +61,7 @@ export {
   type ServiceName,
 } from './module.js';
 export { MAX_COMMAND_LENGTH, type ParsedLine, parseLine } from './parser.js';
-export { isSecretKey, REDACTED, redact, redactText } from './redact.js';
+export { isSecretKey, REDACTED, redact, redactText, redactWith } from './redact.js';
 export {
   type CommandArgs,
   type CommandDefinition,
@@ -90,6 +90,8 @@ export {
   Router,
   type RouterOptions,
 } from './router.js';
+export { findSecret, type SecretFinding } from './secret-detection.js';
+export { SecretSet } from './secrets.js';
 export type { SpendClaim, SpentActions, SpentUse } from './spent-actions.js';
 export { closest, nearest } from './suggest.js';
 export { type ChatSurface, type IncidentRoom, type Notices, SurfaceHub } from './surfaces.js';

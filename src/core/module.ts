@@ -85,6 +85,11 @@ export interface MillwrightModule {
   readonly uses?: readonly ServiceName[];
   /** Services `create` returns; another module providing the same name is a registration error. */
   readonly provides?: readonly ServiceName[];
+  /**
+   * Secret values in this module's config that their key names do not reveal (http header values).
+   * Asked once at load, before anything is built; every output is scrubbed of them.
+   */
+  secrets?(services: Services): Iterable<string>;
   /** Commands this module adds beside the ones in commands/. */
   readonly commands?: readonly CommandDefinition[];
   /** Whether this module loads for this config (a chat surface loads only when configured). */

@@ -2,14 +2,25 @@
 
 const SECRET_KEY =
   /(token|secret|password|passwd|pwd|apikey|api_key|credential|private[_-]?key|authorization|cookie|signature)/i;
-const SECRET_VALUE = [
-  /\bxox[abposr]-[A-Za-z0-9-]{6,}/g, // Slack tokens
-  /\bxapp-[A-Za-z0-9-]{6,}/g, // Slack app-level tokens
-  /\bgh[pousr]_[A-Za-z0-9]{16,}/g, // GitHub tokens
-  /\bgithub_pat_[A-Za-z0-9_]{16,}/g,
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, // JWTs
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+
+/** Token shapes, each with what it is; a match is replaced in output and refused in typed text. */
+export const SECRET_SHAPES: readonly { kind: string; pattern: RegExp }[] = [
+  { kind: 'a Slack token', pattern: /\bxox[abposr]-[A-Za-z0-9-]{6,}/g },
+  { kind: 'a Slack app-level token', pattern: /\bxapp-[A-Za-z0-9-]{6,}/g },
+  { kind: 'a Slack webhook URL', pattern: /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/_-]{16,}/g },
+  { kind: 'a GitHub token', pattern: /\bgh[pousr]_[A-Za-z0-9]{16,}/g },
+  { kind: 'a GitHub token', pattern: /\bgithub_pat_[A-Za-z0-9_]{16,}/g },
+  { kind: 'a bearer token', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi },
+  { kind: 'a JWT', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g },
+  { kind: 'an AWS access key id', pattern: /\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b/g },
+  {
+    kind: 'an Azure client secret',
+    pattern: /(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])/g,
+  },
+  {
+    kind: 'a private key',
+    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[\s\S]*)/g,
+  },
 ];
 export const REDACTED = '[redacted]';
 
@@ -21,8 +32,49 @@ export function isSecretKey(key: string): boolean {
 /** Replaces anything that looks like a token inside free text. */
 export function redactText(value: string): string {
   let out = value;
-  for (const pattern of SECRET_VALUE) out = out.replace(pattern, REDACTED);
+  for (const { pattern } of SECRET_SHAPES) out = out.replace(pattern, REDACTED);
   return out;
+}
+
+/** What kind of token `value` holds, when it holds one of the shapes above. */
+export function secretShapeIn(value: string): string | undefined {
+  for (const { kind, pattern } of SECRET_SHAPES) {
+    pattern.lastIndex = 0;
+    if (pattern.test(value)) {
+      pattern.lastIndex = 0;
+      return kind;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Deep copy of `value` with secret-named fields replaced (unless `byKey` is false) and every string
+ * passed through `text`. Errors, dates and other class instances are kept as they are (their
+ * serializers redact on output).
+ */
+export function redactWith<T>(value: T, text: (value: string) => string, byKey = true): T {
+  const walk = (node: unknown, key?: string): unknown => {
+    if (
+      byKey &&
+      key !== undefined &&
+      isSecretKey(key) &&
+      node !== null &&
+      node !== undefined &&
+      node !== ''
+    ) {
+      return REDACTED;
+    }
+    if (typeof node === 'string') return text(node);
+    if (Array.isArray(node)) return node.map((item) => walk(item));
+    if (node !== null && typeof node === 'object') {
+      const prototype = Object.getPrototypeOf(node);
+      if (prototype !== Object.prototype && prototype !== null) return node;
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, k)]));
+    }
+    return node;
+  };
+  return walk(value) as T;
 }
 
 /**
@@ -32,20 +84,9 @@ export function redactText(value: string): string {
  * redact({ user: 'ana', token: 'xoxb-1' }) // { user: 'ana', token: '[redacted]' }
  */
 export function redact<T>(value: T, extraSecrets: readonly string[] = []): T {
-  const walk = (node: unknown, key?: string): unknown => {
-    if (key !== undefined && isSecretKey(key) && node !== null && node !== undefined && node !== '') {
-      return REDACTED;
-    }
-    if (typeof node === 'string') {
-      let out = redactText(node);
-      for (const secret of extraSecrets) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-      return out;
-    }
-    if (Array.isArray(node)) return node.map((item) => walk(item));
-    if (node !== null && typeof node === 'object') {
-      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, k)]));
-    }
-    return node;
-  };
-  return walk(value) as T;
+  return redactWith(value, (text) => {
+    let out = redactText(text);
+    for (const secret of extraSecrets) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+    return out;
+  });
 }

@@ -10,6 +10,7 @@ import type { Logger } from './logger.js';
 import { type ParsedLine, parseLine } from './parser.js';
 import type { Invocation } from './registry.js';
 import type { Reply } from './reply.js';
+import { findSecret } from './secret-detection.js';
 
 /** One command as an adapter hands it over. */
 export interface CommandRequest {
@@ -90,7 +91,23 @@ export class Router {
     let invocation: Invocation | undefined;
     let verb = 'unknown';
     let result: Reply;
+    // Typed text that holds a secret is refused before it is parsed, stored, run or echoed; the
+    // trail records the refusal and what kind of secret it was, never the line.
+    let refusedSecret: string | undefined;
     try {
+      const secret = await findSecret(request.text, services.secrets);
+      if (secret) {
+        refusedSecret = secret.kind;
+        const typed = /^\s*(\S+)/.exec(request.text)?.[1]?.toLowerCase();
+        if (typed && services.registry.get(typed)) verb = typed;
+        throw new MillwrightError(
+          ErrorCode.SecretDetected,
+          `that command holds what looks like ${secret.kind}; nothing was run or stored`,
+          {
+            hint: 'send it again without the secret (secrets belong in the environment, never in chat), and rotate the secret if it was real',
+          },
+        );
+      }
       const parsed = withHelpFlag(parseLine(request.text));
       const typed = parsed.words[0]?.toLowerCase();
       if (typed && services.registry.get(typed)) verb = typed;
@@ -132,7 +149,11 @@ export class Router {
           : verb === 'unknown'
             ? 'command.invalid'
             : `command.${verb}`,
-        args: invocation ? auditArgs(invocation) : { line: request.text.slice(0, 500) },
+        args: invocation
+          ? auditArgs(invocation)
+          : refusedSecret
+            ? { detected: refusedSecret }
+            : { line: request.text.slice(0, 500) },
         outcome,
         ref,
         ...(result.error ? { code: result.error.code } : {}),
@@ -153,6 +174,8 @@ export class Router {
       );
     }
 
+    // Whatever a command answers, no known secret or token leaves in it (buttons keep their signed tokens).
+    result = services.secrets.strings(result);
     // From the final reply: an audit trail that could not be written made the command an error.
     this.#observe({
       verb,
@@ -179,7 +202,9 @@ export class Router {
       logger: logger.child({ ref, command: invocation.id }),
       signal,
       reply: (progress) =>
-        request.sink ? request.sink.send({ ...progress, ref }) : Promise.resolve(noProgress),
+        request.sink
+          ? request.sink.send({ ...services.secrets.strings(progress), ref })
+          : Promise.resolve(noProgress),
       can: (permission) => services.access.check(actor, permission, request.channel).allowed,
       audit: (action, args, outcome) =>
         services.audit.append({
@@ -229,10 +254,12 @@ function abortError(signal: AbortSignal, timeoutMs: number, id: string): Millwri
   return new MillwrightError(ErrorCode.Cancelled, `${id.replace('.', ' ')} was cancelled`);
 }
 
+const REFUSALS: readonly string[] = [ErrorCode.PermissionDenied, ErrorCode.SecretDetected];
+
 /** What the trail and the metrics record for a reply: a refusal is denied, any other failure an error. */
 function outcomeOf(result: Reply): CommandObservation['outcome'] {
   if (result.ok) return 'ok';
-  return result.error?.code === ErrorCode.PermissionDenied ? 'denied' : 'error';
+  return REFUSALS.includes(result.error?.code ?? '') ? 'denied' : 'error';
 }
 
 /** `VERB --help` is `help VERB`. */

@@ -47,6 +47,12 @@ export interface Notices extends Notifier {
  */
 export class SurfaceHub implements Notices {
   readonly #surfaces: ChatSurface[] = [];
+  readonly #scrub: (reply: Reply) => Reply;
+
+  /** `scrub` takes secrets out of every post and update (the process's SecretSet), before any surface sees it. */
+  constructor(options: { scrub?: (reply: Reply) => Reply } = {}) {
+    this.#scrub = options.scrub ?? ((reply) => reply);
+  }
 
   register(surface: ChatSurface): void {
     if (this.#surfaces.some((known) => known.name === surface.name)) {
@@ -85,11 +91,21 @@ export class SurfaceHub implements Notices {
         }),
       );
     }
-    return surface.post(target, reply);
+    return surface.post(target, this.#scrub(reply)).then((handle) => this.#scrubbing(handle));
   }
 
   /** Incident channels from the first surface that can create them. */
   get room(): IncidentRoom | undefined {
-    return this.#surfaces.find((surface) => surface.room)?.room;
+    const room = this.#surfaces.find((surface) => surface.room)?.room;
+    if (!room) return undefined;
+    return {
+      open: (name, topic, invitees) => room.open(name, topic, invitees),
+      postPinned: (channel, reply) =>
+        room.postPinned(channel, this.#scrub(reply)).then((handle) => this.#scrubbing(handle)),
+    };
+  }
+
+  #scrubbing(handle: MessageHandle): MessageHandle {
+    return { update: (reply) => handle.update(this.#scrub(reply)) };
   }
 }

@@ -4,6 +4,7 @@ import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { SecretSet } from '../core/secrets.js';
 import type { GitHubClient } from '../upstreams/github/client.js';
 import { createGitHubExecutor } from './github/executor.js';
 import type { ExecutorHost } from './host.js';
@@ -41,7 +42,7 @@ export async function registerBuiltInExecutors(
   options: {
     logger: Logger;
     clock: Clock;
-    secrets: readonly string[];
+    secrets: SecretSet;
     /** One GitHub client shared with `deploys`, so both respect one rate-limit gate. */
     github?: GitHubClient | undefined;
   },

@@ -10,6 +10,7 @@ import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import { importExternal } from '../core/external.js';
 import type { Logger } from '../core/logger.js';
+import type { SecretSet } from '../core/secrets.js';
 import {
   type ActionMetadata,
   EXECUTOR_PROTOCOL_VERSION,
@@ -50,7 +51,15 @@ export class ExecutorHost {
   // The JSON Schema compiler loads on first use: a shell that runs no executor never pays for it.
   #ajv: Promise<Ajv> | undefined;
 
-  constructor(private readonly options: { audit: AuditLog; logger: Logger; clock: Clock }) {}
+  constructor(
+    private readonly options: {
+      audit: AuditLog;
+      logger: Logger;
+      clock: Clock;
+      /** The process's secrets; plugins add theirs (`tools.declareSecrets`) so every output scrubs them. */
+      secrets?: SecretSet;
+    },
+  ) {}
 
   /** Adds an executor after checking it keeps the contract; throws a message naming it otherwise. */
   register(executor: Executor, source = 'built-in'): void {
@@ -153,7 +162,10 @@ export class ExecutorHost {
     }
     let executor: Executor;
     try {
-      executor = await factory(config ?? {}, { logger: this.options.logger.child({ executor: module }) });
+      executor = await factory(config ?? {}, {
+        logger: this.options.logger.child({ executor: module }),
+        declareSecrets: (values) => this.options.secrets?.add(values),
+      });
     } catch (error) {
       throw contractError(
         `executor module ${module}`,

@@ -6,9 +6,11 @@ import type { AuditLog } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { defineModule } from '../core/module.js';
+import type { SecretSet } from '../core/secrets.js';
 import type { GitHubClient } from '../upstreams/github/client.js';
 import { executorSections } from './config.js';
 import type { ExecutorHost } from './host.js';
+import { headerSecrets } from './http/header-secrets.js';
 
 declare module '../config/schema.js' {
   interface MillwrightConfig {
@@ -27,7 +29,7 @@ declare module '../core/context.js' {
  * The built-in executors for the configured systems, and every third-party plugin from the config.
  *
  * @example
- * const host = await buildExecutorHost(config, { audit, logger, clock, secrets: [], configDir: '.' });
+ * const host = await buildExecutorHost(config, { audit, logger, clock, secrets: new SecretSet(), configDir: '.' });
  */
 export async function buildExecutorHost(
   config: MillwrightConfig,
@@ -35,7 +37,7 @@ export async function buildExecutorHost(
     audit: AuditLog;
     logger: Logger;
     clock: Clock;
-    secrets: readonly string[];
+    secrets: SecretSet;
     configDir: string;
     github?: GitHubClient | undefined;
   },
@@ -55,15 +57,17 @@ export async function buildExecutorHost(
 export const executorsModule = defineModule({
   name: 'executors',
   config: executorSections,
-  needs: ['config', 'configSecrets', 'audit'],
+  needs: ['config', 'secrets', 'audit'],
   uses: ['github'],
   provides: ['executors'],
+  // Header values of http targets are secrets whatever their names (`Fastly-Key: ${FASTLY_KEY}`).
+  secrets: ({ config }) => headerSecrets(config.http?.targets ?? {}),
   async create({ services, clock, logger, configDir, onClose }) {
     const executors = await buildExecutorHost(services.config, {
       audit: services.audit,
       logger,
       clock,
-      secrets: services.configSecrets,
+      secrets: services.secrets,
       configDir,
       github: services.github,
     });

@@ -83,5 +83,15 @@ export interface Executor {
   close?(): Promise<void>;
 }
 
+/** What a plugin's factory gets besides its config block. */
+export interface ExecutorTools {
+  logger: Logger;
+  /**
+   * Secret values the plugin holds (a token it read from a vault, a credential in its config under a
+   * name that does not say so); Millwright scrubs them from logs, replies and the audit trail.
+   */
+  declareSecrets(values: Iterable<string>): void;
+}
+
 /** What a third-party module's default export is: a factory given its config block. */
-export type ExecutorFactory = (config: unknown, tools: { logger: Logger }) => Executor | Promise<Executor>;
+export type ExecutorFactory = (config: unknown, tools: ExecutorTools) => Executor | Promise<Executor>;

@@ -29,7 +29,7 @@ export const sloModule = defineModule({
   async create({ services, clock, logger }) {
     const { createSloService } = await import('./slo-service.js');
     const slo = await createSloService(
-      { path: services.configFile, config: services.config, secrets: [...services.configSecrets] },
+      { path: services.configFile, config: services.config },
       { clock, logger: logger.child({ service: 'slo' }) },
     );
     return { slo };

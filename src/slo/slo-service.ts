@@ -215,7 +215,7 @@ export class SloService {
  * const slo = await createSloService(loaded, { clock, logger });
  */
 export async function createSloService(
-  loaded: LoadedConfig,
+  loaded: Pick<LoadedConfig, 'path' | 'config'>,
   options: { clock: Clock; logger: Logger; fetch?: typeof fetch },
 ): Promise<SloService> {
   const { config } = loaded;

@@ -11,6 +11,8 @@ import type { Store, StoredRecord } from './store.js';
 
 export interface LowdbStoreOptions {
   clock?: Clock;
+  /** Applied to every record before it is kept and written: the process's secrets come out. */
+  scrub?: <T>(record: T) => T;
 }
 
 /** A lease in the `locks` collection. */
@@ -34,12 +36,14 @@ const LOCKS = 'locks';
 export class LowdbStore implements Store {
   private readonly db: Low<StoreData>;
   private readonly clock: Clock;
+  private readonly scrub: <T>(record: T) => T;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(db: Low<StoreData>, clock: Clock) {
+  private constructor(db: Low<StoreData>, options: LowdbStoreOptions) {
     this.db = db;
-    this.clock = clock;
+    this.clock = options.clock ?? systemClock;
+    this.scrub = options.scrub ?? ((record) => record);
   }
 
   /**
@@ -53,7 +57,7 @@ export class LowdbStore implements Store {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const db = new Low(new AtomicJsonFile(join(dir, 'store.json')), emptyStoreData());
     await db.read();
-    return new LowdbStore(db, options.clock ?? systemClock);
+    return new LowdbStore(db, options);
   }
 
   get<T extends StoredRecord>(collection: string, id: string): Promise<T | undefined> {
@@ -157,7 +161,7 @@ export class LowdbStore implements Store {
     const records = this.db.data.collections[collection];
     const previous = records[id];
     if (next === undefined) delete records[id];
-    else records[id] = copy(next);
+    else records[id] = copy(this.scrub(next));
     try {
       await this.db.write();
     } catch (cause) {

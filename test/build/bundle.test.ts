@@ -102,6 +102,7 @@ it('serves Teams from the build: the Bot Framework SDK loads from its own chunk 
     'github.cjs',
     'kubernetes.cjs',
     'metrics.cjs',
+    'secretlint.cjs',
     'slack.cjs',
     'teams.cjs',
   ]);

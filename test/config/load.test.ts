@@ -108,7 +108,8 @@ describe('loadConfig', () => {
     });
     expect(config.access.subjects['group:sre']).toEqual(['viewer', 'oncall']);
     expect(config.services).toMatchObject({ checkout: { owners: ['team-shop'] } });
-    // Only values under secret-named keys; the app id is an identifier, not a secret.
+    // Secrets by place: the values under secret-named keys, whole and as interpolated; the app id is
+    // an identifier, not a secret, though like every value from the environment it is in `interpolated`.
     expect(loaded.secrets.sort()).toEqual(
       [
         'xoxb-bot-token',
@@ -116,8 +117,13 @@ describe('loadConfig', () => {
         'xapp-app-token',
         'teams-password',
         'prom-token',
+        'Bearer prom-token',
         'ghp_github-token',
       ].sort(),
+    );
+    expect(loaded.secrets).not.toContain('teams-app-id');
+    expect(loaded.interpolated).toEqual(
+      expect.arrayContaining(['teams-app-id', 'prom-token', 'signing-secret']),
     );
   });
 

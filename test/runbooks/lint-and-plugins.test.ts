@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/app.js';
-import { silentLogger } from '../../src/core/index.js';
-import { buildRuntime } from '../../src/main.js';
+import { defineCommand, reply, replyToText, silentLogger, text } from '../../src/core/index.js';
+import { buildRuntime, createRouter } from '../../src/main.js';
 import { millwright, ROOT } from '../helpers/spawn.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -78,5 +78,51 @@ describe('runbook lint and executor plugins', () => {
     await expect(buildRuntime(missing, { logger: silentLogger() })).rejects.toThrow(
       /executor module \.\/no-such-plugin\.mjs could not be loaded/,
     );
+  });
+
+  it('scrubs what a plugin declares secret from replies and the audit trail', async () => {
+    const lease = 'lease-7Hq2Wm9Xc4Vb';
+    const file = path.join(dir, 'millwright.yml');
+    await writeFile(
+      file,
+      `store:\n  path: ./data\nexecutors:\n  - module: ${path.join(FIXTURES, 'executors', 'vault-executor.mjs')}\n    config: { lease: ${lease} }\naccess:\n  defaultRoles: [admin]\n  roles:\n    admin: { allow: ['*'] }\n`,
+    );
+    const runtime = await buildRuntime(await loadConfig(file, { env: {} }), { logger: silentLogger() });
+    try {
+      // A command that shows what the plugin answers, the way a runbook step's summary is shown.
+      runtime.services.registry.register(
+        defineCommand({
+          name: 'lease',
+          summary: 'shows the vault lease',
+          examples: ['lease'],
+          handler: async (ctx) => {
+            const result = await ctx.services.executors.invoke({
+              uses: 'vault.lease',
+              input: {},
+              dryRun: false,
+              actor: ctx.actor.id,
+              surface: ctx.surface,
+              channel: ctx.channel,
+              ref: ctx.ref,
+              timeoutMs: 5_000,
+            });
+            return reply(text(result.summary));
+          },
+        }),
+      );
+      const answer = await createRouter(runtime).handle({
+        actor: { id: 'ana' },
+        surface: 'shell',
+        channel: 'shell',
+        text: 'lease',
+      });
+      expect(replyToText(answer)).toBe('lease [redacted] is current');
+      await runtime.services.audit.flush();
+      const trail = JSON.stringify(await runtime.services.audit.recent({ limit: 20 }));
+      expect(trail).toContain('vault.lease');
+      expect(trail).not.toContain(lease);
+    } finally {
+      await runtime.close();
+    }
   });
 });

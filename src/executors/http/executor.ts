@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { redact, redactText } from '../../core/redact.js';
 import { isConnectionError, type RetryOptions, withRetries } from '../../core/retry.js';
+import { SecretSet } from '../../core/secrets.js';
 import { closest } from '../../core/suggest.js';
 import { withInputSchema } from '../input-schema.js';
 import {
@@ -14,6 +14,7 @@ import {
   type Executor,
   type ExecutorMetadata,
 } from '../types.js';
+import { headerSecrets } from './header-secrets.js';
 import { PATH_PATTERN, parseBaseUrl, targetUrl } from './target-url.js';
 
 /** One allow-listed target, as written under `http.targets.NAME` in millwright.yml. */
@@ -31,22 +32,13 @@ export interface HttpExecutorOptions {
   logger: Logger;
   /** Injected for tests and proxies; defaults to the global fetch. */
   fetch?: typeof globalThis.fetch;
-  /** More values to scrub from outputs, errors and logs (the config loader's `secrets`). */
-  secrets?: readonly string[];
+  /** More values to scrub from outputs, errors and logs: the process's secrets, or literal values. */
+  secrets?: SecretSet | readonly string[];
   /** How much of a response body is kept in the output; default 16 KiB. */
   maxResponseBytes?: number;
   retries?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; sleep?: RetryOptions['sleep'] };
 }
 
-/** Headers whose values are protocol details, not credentials; every other configured value is a secret. */
-const PLAIN_HEADERS = new Set([
-  'accept',
-  'accept-encoding',
-  'accept-language',
-  'cache-control',
-  'content-type',
-  'user-agent',
-]);
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const TARGET_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -69,20 +61,17 @@ interface ResolvedTarget {
  */
 export function createHttpExecutor(options: HttpExecutorOptions): Executor {
   const targets = new Map<string, ResolvedTarget>();
-  const secrets = new Set<string>();
-  for (const value of options.secrets ?? []) if (value.length >= 4) secrets.add(value);
-  for (const [name, config] of Object.entries(options.targets)) {
+  const secrets =
+    options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? []);
+  secrets.add(headerSecrets(options.targets));
+  for (const [name, config] of Object.entries(options.targets))
     targets.set(name, resolveTarget(name, config));
-    for (const [header, value] of Object.entries(config.headers ?? {})) {
-      if (!PLAIN_HEADERS.has(header.toLowerCase())) addSecret(secrets, value);
-    }
-  }
   const fetch = options.fetch ?? globalThis.fetch;
   const maxBytes = options.maxResponseBytes ?? 16 * 1024;
   const retries = options.retries ?? {};
   const names = [...targets.keys()];
-  const scrub = <T>(value: T): T => redact(value, [...secrets]);
-  const scrubText = (text: string) => scrub(redactText(text));
+  const scrub = <T>(value: T): T => secrets.value(value);
+  const scrubText = (text: string) => secrets.text(text);
 
   const inputSchema = z.strictObject({
     target: (names.length > 0 ? z.enum(names as [string, ...string[]]) : z.string()).describe(
@@ -382,13 +371,6 @@ function resolveTarget(name: string, config: HttpTarget): ResolvedTarget {
         : parseDuration(config.timeout);
   if (!(timeoutMs > 0)) throw problem('timeout must be positive');
   return { name, base: parseBaseUrl(name, config.baseUrl), headers, timeoutMs };
-}
-
-/** A configured value, plus the token after a scheme (`Bearer abc` also hides `abc`). */
-function addSecret(secrets: Set<string>, value: string): void {
-  if (value.length >= 4) secrets.add(value);
-  const credential = /^\s*(?:bearer|token|basic|apikey|key)\s+(\S{4,})\s*$/i.exec(value)?.[1];
-  if (credential) secrets.add(credential);
 }
 
 function unknownTarget(name: string, names: string[]): MillwrightError {

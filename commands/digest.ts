@@ -9,6 +9,7 @@ import {
   reply,
   table,
   text,
+  viaOf,
 } from '../src/core/index.js';
 import type { DigestStatus, RunHistoryEntry } from '../src/digests/index.js';
 
@@ -113,7 +114,11 @@ export default defineCommand({
         const { digests } = ctx.services;
         if (args.flags.has('here')) return digests.preview(name, ctx.clock.now());
         const digest = digests.get(name);
-        await digests.postNow(name, { actor: ctx.actor.id, surface: ctx.surface }, ctx.clock.now());
+        await digests.postNow(
+          name,
+          { actor: ctx.actor.id, ...viaOf(ctx.actor), surface: ctx.surface },
+          ctx.clock.now(),
+        );
         return reply(
           text(`Posted the ${name} digest to ${digest.target}.`),
           context('The scheduled runs still report from the last scheduled digest. digest list shows them.'),

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { AuditEntry } from '../audit/types.js';
+import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -158,7 +159,7 @@ export class DigestService {
    */
   async postNow(
     name: string,
-    origin: { actor: string; surface: string },
+    origin: { actor: string; via?: string; surface: string },
     now: Date = this.#options.clock.now(),
   ): Promise<RunHistoryEntry> {
     const by = origin.actor;
@@ -210,6 +211,7 @@ export class DigestService {
       );
       await this.#options.audit.append({
         actor: by,
+        ...viaOf(origin),
         surface: origin.surface,
         channel: digest.target,
         action: 'digest.post',

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alertmanagerModule } from '../adapters/alertmanager/module.js';
+import { controlModule } from '../adapters/control/module.js';
 import { slackModule } from '../adapters/slack/module.js';
 import { teamsModule } from '../adapters/teams/module.js';
 import { auditModule } from './audit/module.js';
@@ -35,7 +36,7 @@ import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
 import { runbooksModule } from './runbooks/module.js';
 import { sloModule } from './slo/module.js';
-import { storeModule } from './store/module.js';
+import { storeLockModule, storeModule } from './store/module.js';
 import { upstreamsModule } from './upstreams/module.js';
 
 /**
@@ -43,6 +44,7 @@ import { upstreamsModule } from './upstreams/module.js';
  * is one line here.
  */
 export const MODULES: readonly MillwrightModule[] = [
+  storeLockModule,
   storeModule,
   auditModule,
   accessModule,
@@ -58,6 +60,7 @@ export const MODULES: readonly MillwrightModule[] = [
   noticesModule,
   digestsModule,
   alertmanagerModule,
+  controlModule,
   slackModule,
   teamsModule,
 ];

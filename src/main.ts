@@ -1,8 +1,10 @@
 // The command line: parses argv and runs the shell, the server or a tool. What runs is composed in
 // src/app.ts from the module list.
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { AuditBody } from '../adapters/control/index.js';
 import {
   buildRuntime,
   checkConfig,
@@ -21,7 +23,16 @@ import {
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
 import { formatProblem, resolveConfigPath } from './config/index.js';
-import { asMillwrightError, createLogger, ErrorCode, newRef, systemClock } from './core/index.js';
+import {
+  asMillwrightError,
+  type CommandRequest,
+  createLogger,
+  ErrorCode,
+  type Logger,
+  newRef,
+  type Router,
+  systemClock,
+} from './core/index.js';
 import { buildExecutorHost } from './executors/module.js';
 import { loadRunbooks } from './runbooks/index.js';
 
@@ -244,23 +255,29 @@ async function runShell(
   const { ShellAdapter } = await import('../adapters/shell/index.js');
   const osUser = io.osUser ?? currentOsUser();
   const requested = typeof values.as === 'string' && values.as ? values.as : undefined;
-  // Access needs only the config, and the router builds it before the first command anyway.
-  await runtime.app.prepare(['access']);
-  const identity = shellIdentity(
-    runtime.services.access,
-    loaded.config.access.osUsers,
-    osUser,
-    requested,
-    SHELL_CHANNEL,
-  );
-  if (!identity.allowed) {
-    io.stderr.write(`millwright: ${identity.message}\n`);
-    try {
-      await runtime.app.prepare(['audit']);
-      await runtime.services.audit.append({
+  const oneShot = typeof values.e === 'string';
+  let writer: Awaited<ReturnType<typeof storeWriter>> | undefined;
+  try {
+    // Who writes store.path: this shell, or the process holding it, through its control endpoint.
+    writer = await storeWriter(runtime, router, { interactive: !oneShot, logger });
+    if ('refused' in writer) {
+      io.stderr.write(`millwright: ${writer.refused}\n`);
+      return 1;
+    }
+    // Access needs only the config, and the router builds it before the first command anyway.
+    await runtime.app.prepare(['access']);
+    const identity = shellIdentity(
+      runtime.services.access,
+      loaded.config.access.osUsers,
+      osUser,
+      requested,
+      SHELL_CHANNEL,
+    );
+    if (!identity.allowed) {
+      io.stderr.write(`millwright: ${identity.message}\n`);
+      await writer.audit({
         actor: identity.subject,
         via: identity.via,
-        surface: 'shell',
         channel: SHELL_CHANNEL,
         action: 'shell.impersonate',
         args: { as: requested },
@@ -268,29 +285,82 @@ async function runShell(
         ref: newRef(),
         code: ErrorCode.PermissionDenied,
       });
-    } finally {
-      await runtime.close();
-      logger.flush();
+      return 1;
     }
-    return 1;
-  }
-  const shell = new ShellAdapter({
-    handle: (request) => router.handle(request),
-    actor: identity.actor,
-    ...(identity.via ? { via: identity.via } : {}),
-    channel: SHELL_CHANNEL,
-    input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
-    output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
-    json: values.json === true,
-    historyFile: path.join(loaded.config.store.path, 'shell_history'),
-  });
-  try {
-    if (typeof values.e === 'string') return (await shell.runLine(values.e)).ok ? 0 : 1;
+    const shell = new ShellAdapter({
+      handle: writer.handle,
+      actor: identity.actor,
+      ...(identity.via ? { via: identity.via } : {}),
+      channel: SHELL_CHANNEL,
+      input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
+      output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
+      json: values.json === true,
+      historyFile: path.join(loaded.config.store.path, 'shell_history'),
+    });
+    if (oneShot) return (await shell.runLine(values.e as string)).ok ? 0 : 1;
     return await shell.run();
   } finally {
+    if (writer && 'close' in writer) await writer.close();
     await runtime.close();
     logger.flush();
   }
+}
+
+/**
+ * Who writes store.path for this shell: itself when it can take the lock (an interactive one then
+ * serves a control endpoint, so another shell works through it), else the holder, through its control
+ * endpoint; a one-shot holder is waited for a moment.
+ */
+async function storeWriter(
+  runtime: Awaited<ReturnType<typeof buildRuntime>>,
+  router: Router,
+  options: { interactive: boolean; logger: Logger },
+) {
+  const [{ shellWriter, ControlServer }, { StoreLockedError, describeHolder }] = await Promise.all([
+    import('../adapters/control/index.js'),
+    import('./store/store-lock.js'),
+  ]);
+  const local = {
+    handle: (request: CommandRequest) => router.handle(request),
+    audit: async (entry: AuditBody) => {
+      await runtime.app.prepare(['audit']);
+      await runtime.services.audit.append({ ...entry, surface: 'shell', args: entry.args ?? {} });
+    },
+  };
+  return shellWriter({
+    local,
+    takeLock: async () => {
+      try {
+        await runtime.app.prepare(['storeLock']);
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof StoreLockedError)) throw error;
+        return {
+          name: describeHolder(error.holder),
+          refusal: `${error.message}\nhint: ${error.hint}`,
+          ...(error.holder?.control ? { control: error.holder.control } : {}),
+        };
+      }
+    },
+    ...(options.interactive
+      ? {
+          serve: async () => {
+            const token = randomBytes(32).toString('hex');
+            const control = await ControlServer.start({
+              handle: local.handle,
+              audit: async () => {
+                await runtime.app.prepare(['audit']);
+                return runtime.services.audit;
+              },
+              token,
+              logger: options.logger.child({ adapter: 'control' }),
+            });
+            await runtime.services.storeLock.advertise({ port: control.port, token });
+            return () => control.close();
+          },
+        }
+      : {}),
+  });
 }
 
 async function runServer(configPath: string, io: MainIO): Promise<number> {

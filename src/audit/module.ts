@@ -3,7 +3,7 @@ import { defineModule } from '../core/module.js';
 
 export const auditModule = defineModule({
   name: 'audit',
-  needs: ['config', 'secrets'],
+  needs: ['config', 'secrets', 'storeLock'],
   provides: ['audit'],
   async create({ services, clock, logger, onClose }) {
     const { FileAuditLog } = await import('./file-audit-log.js');

@@ -10,6 +10,8 @@ export const ErrorCode = {
   ConfigInvalid: 'millwright_config_invalid',
   StoreUnavailable: 'millwright_store_unavailable',
   StoreCorrupt: 'millwright_store_corrupt',
+  /** Another process holds store.path; the message names it (pid, host, since when). */
+  StoreLocked: 'millwright_store_locked',
   AuditUnavailable: 'millwright_audit_unavailable',
   AuditBroken: 'millwright_audit_broken',
   NotFound: 'millwright_not_found',

@@ -1,16 +1,37 @@
-// The store module: the embedded lowdb store under store.path, opened first and closed last.
+// The store modules: the lock on store.path (one writing process at a time), then the embedded lowdb
+// store under it, opened first and closed last.
 import { defineModule } from '../core/module.js';
 import type { Store } from './store.js';
+import type { StoreLock } from './store-lock.js';
 
 declare module '../core/context.js' {
   interface Services {
     store: Store;
+    /** This process's hold on store.path; the store and the audit trail write only under it. */
+    storeLock: StoreLock;
   }
 }
 
+export const storeLockModule = defineModule({
+  name: 'store-lock',
+  needs: ['config'],
+  provides: ['storeLock'],
+  async create({ services, logger, mode, onClose }) {
+    const { StoreLock } = await import('./store-lock.js');
+    // A one-off command waits a moment for another one-off to finish; the server does not wait.
+    const storeLock = await StoreLock.acquire(services.config.store.path, {
+      mode: mode === 'server' ? 'serve' : mode,
+      logger,
+      waitMs: mode === 'server' ? 0 : 3_000,
+    });
+    onClose(() => storeLock.release());
+    return { storeLock };
+  },
+});
+
 export const storeModule = defineModule({
   name: 'store',
-  needs: ['config', 'secrets'],
+  needs: ['config', 'secrets', 'storeLock'],
   provides: ['store'],
   async create({ services, clock, onClose }) {
     // Implementations load when the module is built, so a command that needs no store never reads lowdb.

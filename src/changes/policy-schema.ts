@@ -93,6 +93,8 @@ export const policySchema = z
       })
       .prefault({}),
     lockTtl: duration.default('30m'),
+    // A runbook change on a workload no catalog service owns: refused, or held for a person.
+    unownedWorkloads: z.enum(['refuse', 'approval']).default('refuse'),
   })
   .prefault({});
 

@@ -2,7 +2,7 @@
 // resolve, and draft a blameless postmortem with numbers from Prometheus and actions from the audit trail.
 
 import type { AuditLog, AuditRecord } from '../audit/types.js';
-import type { ChangeRequest, SloStatus } from '../changes/types.js';
+import { type ChangeRequest, type SloStatus, servicesOf } from '../changes/types.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
@@ -212,7 +212,7 @@ export class IncidentService {
     const changes = await this.options.store.list<ChangeRequest>(
       'changes',
       (c) =>
-        c.service === incident.service &&
+        servicesOf(c).includes(incident.service) &&
         c.execution !== undefined &&
         new Date(c.execution.startedAt) >= since &&
         new Date(c.execution.startedAt) <= until,

@@ -13,7 +13,7 @@ import { type BudgetHistory, budgetHistory } from './history.js';
 import { duplicateProblems, loadSloDirectory, throwIfProblems } from './load.js';
 import { PrometheusClient } from './prometheus-client.js';
 import type { Reading } from './reading.js';
-import { normalizeSlo, type Slo } from './spec.js';
+import { type BurnRule, normalizeSlo, type Slo } from './spec.js';
 
 export interface SloServiceOptions {
   slos: readonly Slo[];
@@ -36,6 +36,10 @@ export interface SloBudgetStatus {
   burnState: 'ok' | 'ticket' | 'page' | 'unknown' | 'no-traffic';
   burnRate5m?: number;
   burnRate1h?: number;
+  /** Every window's burn rate that has a value, `{ '5m': 40, '1h': 20.8, ... }`. */
+  burnRates?: Record<string, number>;
+  /** The SLO's multiwindow rules (long and short window, factor), to explain a state with its pair. */
+  burnRules?: readonly BurnRule[];
   /** Why a value is unknown (Prometheus down, no data), shown as evidence. */
   detail?: string;
 }
@@ -141,6 +145,11 @@ export class SloService {
       );
       const burnRate5m = burn('5m');
       const burnRate1h = burn('1h');
+      const burnRates = Object.fromEntries(
+        evaluation.burnRates.flatMap((b) =>
+          b.burnRate.kind === 'value' ? [[b.window, b.burnRate.value]] : [],
+        ),
+      );
       return {
         slo: evaluation.slo.id,
         ...(remaining.kind === 'value' ? { remainingPercent: remaining.value * 100 } : {}),
@@ -148,6 +157,8 @@ export class SloService {
           evaluation.state === 'ok' && remaining.kind === 'no_traffic' ? 'no-traffic' : evaluation.state,
         ...(burnRate5m !== undefined ? { burnRate5m } : {}),
         ...(burnRate1h !== undefined ? { burnRate1h } : {}),
+        burnRates,
+        burnRules: evaluation.slo.alerting.rules,
         ...(unknown
           ? { detail: unknown.kind === 'unknown' ? unknown.message : `no data: ${unknown.query}` }
           : remaining.kind === 'no_traffic'

@@ -230,7 +230,7 @@ describe('the policy gate', () => {
       {},
       budgets([{ ...healthy, burnState: 'page', burnRate1h: 16.2 }]),
       'fail',
-      /burn state checkout-availability: page, 1h burn 16\.2x/,
+      /burn state checkout-availability: page, 1h burn 16\.2×/,
     ],
     [
       'ok burn passes',

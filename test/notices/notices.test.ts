@@ -29,6 +29,8 @@ access:
     operator: { allow: ['change.request', change.cancel, 'runbook.*'] }
   subjects:
     ana: [operator]
+services:
+  checkout: { channel: C-CHECKOUT }
 policy:
   rules:
     - kind: change-class
@@ -68,6 +70,7 @@ describe('notices', () => {
           audit,
           runbooks,
           policy: c.policy,
+          catalog: c.services,
           gate: { budgets: { statusFor: async () => [slo] }, incidents: storeIncidentSource(store) },
           clock,
           logger: runtime.logger,
@@ -154,9 +157,9 @@ describe('notices', () => {
     expect(posts).toHaveLength(2);
     const text = replyToText(posts[1]!.reply);
     expect(text.split('\n')[0]).toBe(
-      'CR-2 failed verification: 5m burn 9.0x exceeds 1.0x (baseline 0.5x × 2); it was rolled back',
+      'CR-2 failed verification: worse than before the change: checkout-availability: ok → ok (5m 0.5× → 9.0×): worse, 5m 9.0× > 1.0× (0.5× before × 2); rolled back: the rollback steps of bump succeeded',
     );
-    expect(text).toContain('rolled-back: rollback steps ran');
+    expect(text).toContain('rolled-back: rolled back: the rollback steps of bump succeeded');
   });
 
   it('logs a notice the surface failed to post, and the command still answers as it would', async () => {

@@ -2,7 +2,13 @@
 // service the requester types. A typed service that disagrees, or names nobody, is refused.
 import type { BaseConfig } from '../config/index.js';
 import { badArgument } from '../core/errors.js';
-import { describeWorkload, type Workload } from '../runbooks/index.js';
+import {
+  describeWorkload,
+  type ParamValue,
+  type RunbookSpec,
+  type Workload,
+  workloadsOf,
+} from '../runbooks/index.js';
 
 export type ServiceCatalog = BaseConfig['services'];
 
@@ -101,4 +107,18 @@ export function resolveServices(input: {
   // The service a requester named leads, when it is one the change touches.
   if (typed !== undefined) services.sort((a, b) => Number(b === typed) - Number(a === typed));
   return { services, unowned };
+}
+
+/**
+ * The services a run of `runbook` with `params` touches, as far as the catalog tells: the owners of
+ * its targets, or its declared services when it names no target. For reading records, not for gating.
+ */
+export function servicesTouchedBy(
+  runbook: RunbookSpec,
+  params: Record<string, ParamValue>,
+  catalog: ServiceCatalog,
+): string[] {
+  const workloads = workloadsOf(runbook, params);
+  if (workloads.length === 0) return [...runbook.metadata.services];
+  return [...new Set(workloads.flatMap((workload) => ownersOf(workload, catalog)))];
 }

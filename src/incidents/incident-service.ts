@@ -1,7 +1,7 @@
 // Incidents: declare (a room, and a brief with suspects that src/notices pins there), keep the timeline,
 // resolve, and draft a blameless postmortem with numbers from Prometheus and actions from the audit trail.
 
-import type { AuditLog, AuditRecord } from '../audit/types.js';
+import type { AuditLog } from '../audit/types.js';
 import { type ChangeRequest, type SloStatus, servicesOf } from '../changes/types.js';
 import { type ServiceCatalog, servicesTouchedBy } from '../changes/workloads.js';
 import { viaOf } from '../core/audit.js';

@@ -162,6 +162,33 @@ describe('notices', () => {
     expect(text).toContain('rolled-back: rolled back: the rollback steps of bump succeeded');
   });
 
+  it('pages the owners channel when the rollback itself fails, and never says rolled back', async () => {
+    await start();
+    bot.runtime.services.notices.register(
+      recorder(async (target, reply) => {
+        posts.push({ target, reply });
+        return { update: async () => {} };
+      }),
+    );
+    await bot.run('change request bump-bad-undo target=cart', 'ana');
+    advance(60_000);
+    await bot.runtime.services.changes.tick();
+    slo = { ...HEALTHY, burnRate1h: 3, burnRate5m: 9 };
+    advance(60_000);
+    await bot.runtime.services.changes.tick();
+    const change = await bot.runtime.services.changes.get('CR-1');
+    expect(change.state).toBe('failed');
+    expect(change.timeline.at(-1)?.detail).toMatch(
+      /^rollback failed: the rollback steps of bump-bad-undo failed at .*the undo was refused.*; told shell and C-CHECKOUT$/,
+    );
+    expect(posts.map((p) => p.target)).toEqual(['shell', 'C-CHECKOUT']);
+    const headline = replyToText(posts[1]!.reply).split('\n')[0];
+    expect(headline).toMatch(
+      /^CR-1 failed verification: .*; ROLLBACK FAILED: the rollback steps of bump-bad-undo failed/,
+    );
+    expect(headline).not.toMatch(/rolled back:/);
+  });
+
   it('logs a notice the surface failed to post, and the command still answers as it would', async () => {
     const lines: string[] = [];
     await start(createLogger({ level: 'error', destination: { write: (line: string) => lines.push(line) } }));

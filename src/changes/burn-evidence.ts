@@ -46,6 +46,7 @@ export function snapshotOf(status: SloStatus): BurnSnapshot {
     slo: status.slo,
     burnState: status.burnState,
     burnRates: status.burnRates ?? (status.burnRate5m !== undefined ? { '5m': status.burnRate5m } : {}),
+    ...(status.events5m !== undefined ? { events5m: status.events5m } : {}),
   };
 }
 
@@ -60,18 +61,19 @@ export interface BurnVerdict {
 /**
  * Judges burn after a change against the same SLOs before it: worse means a state that was not
  * there before (ok → ticket → page), or the short window's burn above `tolerance` times its
- * baseline (and above 1×). A page that was already firing is not the change's fault. An SLO with
+ * baseline (and above 1×) on at least `minEvents` events (an unknown count is judged). A page that was already firing is not the change's fault. An SLO with
  * no baseline is judged as if it had been fine, so an unknown "before" never excuses a page.
  *
  * @example
- * judgeBurn(before, after, 2, '5m').regressed // false when page 20.8× stayed at 21×
+ * judgeBurn(before, after, 2, 100).regressed // false when page 20.8× stayed at 21×
  */
 export function judgeBurn(
   before: readonly BurnSnapshot[],
   after: readonly BurnSnapshot[],
   tolerance: number,
-  shortWindow = '5m',
+  minEvents = 0,
 ): BurnVerdict {
+  const shortWindow = '5m';
   let regressed = false;
   const lines = after.map((now) => {
     const was = before.find((b) => b.slo === now.slo) ?? { slo: now.slo, burnState: 'ok', burnRates: {} };
@@ -80,16 +82,20 @@ export function judgeBurn(
       why.push(`${now.burnState} was not firing before`);
     const limit = Math.max(1, (was.burnRates[shortWindow] ?? 0) * tolerance);
     const short = now.burnRates[shortWindow];
-    if (short !== undefined && short > limit)
+    const tooFew = now.events5m !== undefined && now.events5m < minEvents;
+    if (short !== undefined && short > limit && !tooFew)
       why.push(
         `${shortWindow} ${rate(short)} > ${limit.toFixed(1)}× (${rate(was.burnRates[shortWindow] ?? 0)} before × ${tolerance})`,
       );
+    const quiet = tooFew
+      ? `; only ${Math.round(now.events5m!)} events in 5m, fewer than ${minEvents}: rates not judged`
+      : '';
     if (why.length) regressed = true;
     const windows = [...new Set([...Object.keys(was.burnRates), ...Object.keys(now.burnRates)])].sort(
       (a, b) => parseDuration(a) - parseDuration(b),
     );
     const rates = windows.map((w) => `${w} ${rate(was.burnRates[w])} → ${rate(now.burnRates[w])}`).join(', ');
-    return `${now.slo}: ${was.burnState} → ${now.burnState}${rates ? ` (${rates})` : ''}${why.length ? `: worse, ${why.join('; ')}` : ''}`;
+    return `${now.slo}: ${was.burnState} → ${now.burnState}${rates ? ` (${rates})` : ''}${quiet}${why.length ? `: worse, ${why.join('; ')}` : ''}`;
   });
   return { regressed, lines };
 }

@@ -123,6 +123,8 @@ export interface BurnSnapshot {
   slo: string;
   burnState: SloStatus['burnState'];
   burnRates: Record<string, number>;
+  /** Events counted in the last 5 minutes, when known: a rate on too few is noise. */
+  events5m?: number;
 }
 
 /** The error-budget side of the gate; throws when it cannot be reached (the gate then says unknown). */

@@ -216,7 +216,12 @@ export class ChangeWorker {
     try {
       after = await this.#readBurn(change, now);
       if (after) {
-        verdict = judgeBurn(verification.baseline ?? [], after, policy.verify.tolerance);
+        verdict = judgeBurn(
+          verification.baseline ?? [],
+          after,
+          policy.verify.tolerance,
+          policy.verify.minEvents,
+        );
         note = verdict.lines.join('; ') || 'no SLOs to watch';
       } else note = 'no error budget source';
     } catch (error) {

@@ -24,10 +24,15 @@ import {
 
 const RUNBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runbooks');
 const PER_MINUTE = 6000;
-const SERVICES = ['checkout', 'orders', 'cart', 'search'] as const;
+const SERVICES = ['checkout', 'orders', 'cart', 'search', 'quiet'] as const;
 
 /** Cumulative request counters for one service: `errorsPerMinute(t)` bad requests in the minute ending at t. */
-function traffic(name: string, start: number, errorsPerMinute: (t: number) => number): SeriesFixture[] {
+function traffic(
+  name: string,
+  start: number,
+  errorsPerMinute: (t: number) => number,
+  perMinute = PER_MINUTE,
+): SeriesFixture[] {
   const total = (perMinute: (t: number) => number) => {
     let sum = 0;
     let last = start;
@@ -41,7 +46,7 @@ function traffic(name: string, start: number, errorsPerMinute: (t: number) => nu
       family: 'http_requests',
       type: 'counter',
       labels: { service: name, code: '200' },
-      value: total((t) => PER_MINUTE - errorsPerMinute(t)),
+      value: total((t) => perMinute - errorsPerMinute(t)),
     },
     {
       family: 'http_requests',
@@ -99,6 +104,8 @@ describe('verification against the baseline, and rollback for real', () => {
         ...traffic('orders', start, paging(false)),
         ...traffic('cart', start, paging(true)),
         ...traffic('search', start, (t) => (t > changeAt + 60 ? 600 : 3)),
+        // quiet: 10 requests a minute, then one of them fails: 100× on 50 requests in 5m is noise.
+        ...traffic('quiet', start, (t) => (t > changeAt + 60 ? 1 : 0), 10),
       ],
     });
     k8s = await startKubernetesApi({
@@ -120,6 +127,7 @@ ${entry('checkout', true)}
 ${entry('orders', true)}
 ${entry('cart', true)}
 ${entry('search', false)}
+${entry('quiet', true)}
 slos:${SERVICES.map(slo).join('')}
 access:
   defaultRoles: []
@@ -186,6 +194,9 @@ digests:
     expect(replyToText(await as('ana', 'change request restart-deployment deployment=search'))).toMatch(
       /^CR-5 ran and is being verified/,
     );
+    expect(replyToText(await as('ana', 'change request restart-deployment deployment=quiet'))).toMatch(
+      /^CR-6 ran and is being verified/,
+    );
     await as('dee', 'change freeze service=checkout until=2h reason="sale starts"');
 
     for (let minute = 1; minute <= 7; minute++) {
@@ -239,6 +250,13 @@ digests:
       ),
     ]);
 
+    // quiet's 5m burn jumped on a handful of requests: not judged, and its state never changed.
+    const quiet = await change('CR-6');
+    expect(quiet.state).toBe('succeeded');
+    expect(quiet.verification?.samples.at(-1)?.note).toMatch(
+      /^quiet-availability: ok → ok \(5m 0\.0× → \d+\.\d×.*\); only 50 events in 5m, fewer than 100: rates not judged$/,
+    );
+
     // The scheduled one never ran: stopped at execution, it avoided no approval.
     const stopped = await change('CR-1');
     expect(stopped.state).toBe('denied');
@@ -246,13 +264,13 @@ digests:
     expect(restarts('checkout')).toHaveLength(1);
 
     const ran = SERVICES.reduce((sum, deployment) => sum + restarts(deployment).length, 0);
-    expect(ran).toBe(4);
+    expect(ran).toBe(5);
     const stats = replyToText(await as('ana', 'change stats'));
     expect(stats).toMatch(new RegExp(`changes executed:\\s+${ran} \\(`));
-    expect(stats).toMatch(/change failure rate:\s+50\.0% \(2 of 4\)/);
-    expect(stats).toMatch(/approvals avoided:\s+2 change\(s\)/);
+    expect(stats).toMatch(/change failure rate:\s+40\.0% \(2 of 5\)/);
+    expect(stats).toMatch(/approvals avoided:\s+3 change\(s\)/);
     const digest = replyToText(await as('ana', 'digest run daily --here'));
-    expect(digest).toMatch(/approved without a human:\s+2/);
+    expect(digest).toMatch(/approved without a human:\s+3/);
     expect(digest).toMatch(/failed:\s+2/);
   });
 });

@@ -98,7 +98,10 @@ export default defineCommand({
         { name: 'runbook', description: 'the runbook to run (leave out for a change you perform yourself)' },
       ],
       options: {
-        service: { type: 'string', description: 'the service the change is for' },
+        service: {
+          type: 'string',
+          description: 'the service (a runbook change: only to confirm; the workload it changes decides)',
+        },
         summary: { type: 'string', description: 'what a person will change (manual changes)' },
         risk: { type: 'enum', values: ['low', 'medium', 'high'], description: 'risk of a manual change' },
         reason: { type: 'string', description: 'why' },

@@ -165,6 +165,26 @@ describe('the services a change touches', () => {
     expect(listed).toContain('checkout, search');
     const stats = replyToText(await bot.run('change stats service=search', 'ana'));
     expect(stats).toMatch(/changes executed:\s+1 \(/);
+    // Verification watches both services, each against its own state before the change.
+    for (let minute = 1; minute <= 5; minute++) {
+      clock.set(new Date(clock.now().getTime() + 60_000));
+      await bot.runtime.services.changes.tick();
+    }
+    const verified = await bot.runtime.services.changes.get('CR-1');
+    // An incident on either service lists the change among its suspects.
+    await bot.run('incident declare "search errors" service=search sev=3', 'ana');
+    const incident = await bot.runtime.services.incidents.find('shell', 'INC-1');
+    expect((await bot.runtime.services.incidents.suspects(incident)).map((s) => s.what)).toEqual([
+      'CR-1 bounce-pair first=checkout second=search (succeeded)',
+    ]);
+    expect(verified.state).toBe('succeeded');
+    expect(verified.verification?.baseline?.map((b) => b.slo)).toEqual([
+      'checkout-availability',
+      'search-availability',
+    ]);
+    expect(verified.timeline.at(-1)?.detail).toBe(
+      'no regression in 5m after the change: checkout-availability: ok → ok (5m 0.4× → 0.4×); search-availability: ok → ok (5m 0.4× → 0.4×)',
+    );
   });
 
   it('writes one "scheduled" row however often the worker looks, and one "approved" row', async () => {

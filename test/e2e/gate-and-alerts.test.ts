@@ -219,6 +219,16 @@ alertmanager:
     expect(again.alerts[0]?.actions).toEqual(['duplicate']);
     expect(await running.runtime.services.changes.list({ service: 'payments' })).toHaveLength(2);
 
+    // An alert cannot talk the gate around either: its service label must own the deployment.
+    const mislabelled = payload('firing', [
+      alert('firing', 'e1', { service: 'search', deployment: 'payments' }),
+    ]);
+    const refused = (await (await webhook(mislabelled)).json()) as { alerts: Array<{ actions: string[] }> };
+    expect(refused.alerts[0]?.actions).toEqual([
+      'posted',
+      'remediation refused: service=search does not match what this change touches: deployment shop/payments → payments',
+    ]);
+
     const grouped = payload('firing', [
       alert('firing', 'b1', { service: 'search' }),
       alert('firing', 'b2', { service: 'unknown-thing' }),

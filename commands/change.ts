@@ -1,7 +1,7 @@
 // change request|approve|deny|list|show|cancel|done|freeze|unfreeze|stats: approval-free changes
 // through an explainable policy gate, with people in the loop only where the policy needs them.
 import type { ChangeRequest } from '../src/changes/index.js';
-import { explainRule } from '../src/changes/index.js';
+import { explainRule, ranWithoutAPerson, servicesOf } from '../src/changes/index.js';
 import {
   type ActionsBlock,
   type Block,
@@ -41,7 +41,8 @@ function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
   const blocks: Block[] = [
     header(`${change.id} ${HEADLINES[change.state]}: ${change.summary}`),
     fields({
-      service: change.service,
+      [servicesOf(change).length > 1 ? 'services' : 'service']: servicesOf(change).join(', '),
+      ...(change.unowned?.length ? { unowned: change.unowned.join(', ') } : {}),
       requested: `${change.requestedBy}, ${formatWhen(new Date(change.requestedAt), ctx.clock.now())}`,
       risk: `${change.risk} (${change.changeClass} change)`,
       ...(change.reason ? { reason: change.reason } : {}),
@@ -97,7 +98,10 @@ export default defineCommand({
         { name: 'runbook', description: 'the runbook to run (leave out for a change you perform yourself)' },
       ],
       options: {
-        service: { type: 'string', description: 'the service the change is for' },
+        service: {
+          type: 'string',
+          description: 'the service (a runbook change: only to confirm; the workload it changes decides)',
+        },
         summary: { type: 'string', description: 'what a person will change (manual changes)' },
         risk: { type: 'enum', values: ['low', 'medium', 'high'], description: 'risk of a manual change' },
         reason: { type: 'string', description: 'why' },
@@ -227,7 +231,7 @@ export default defineCommand({
             changes.map((c) => [
               c.id,
               c.state,
-              c.service,
+              servicesOf(c).join(', '),
               c.summary,
               c.requestedBy,
               formatWhen(new Date(c.requestedAt), ctx.clock.now()),
@@ -304,9 +308,7 @@ export default defineCommand({
         );
         const ran = changes.filter((c) => c.execution);
         const failed = ran.filter((c) => c.state === 'failed' || c.state === 'rolled-back');
-        const auto = changes.filter((c) =>
-          c.timeline.some((t) => t.event === 'approved' && t.by === 'millwright'),
-        );
+        const auto = changes.filter(ranWithoutAPerson);
         const restore = await timeToRestore(ctx, service, since);
         return reply(
           header(`Changes${service ? ` to ${service}` : ''} in the last ${days} days`),

@@ -9,7 +9,7 @@ import { parseDuration } from '../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { RunbookService } from '../runbooks/index.js';
+import { type RunbookService, workloadsOf } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
 import { ChangeLedger, SYSTEM } from './ledger.js';
 import type { AdHocFreeze, GateInputs } from './policy-gate.js';
@@ -17,12 +17,15 @@ import type { PolicyConfig } from './policy-schema.js';
 import { type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
 import { type ChangeRequest, type ChangeState, FINAL_STATES, type GateEvaluation } from './types.js';
 import { ChangeWorker } from './worker.js';
+import { knownService, resolveServices, type ServiceCatalog } from './workloads.js';
 
 export interface ChangeServiceOptions {
   store: Store;
   audit: AuditLog;
   runbooks: RunbookService;
   policy: PolicyConfig;
+  /** The service catalog: which services own which workloads, their rollback runbooks. */
+  catalog: ServiceCatalog;
   gate: Omit<GateInputs, 'store'>;
   clock: Clock;
   logger: Logger;
@@ -94,20 +97,20 @@ export class ChangeService {
       const declaresService = runbook.spec.spec.params.some((p) => p.name === 'service');
       if (declaresService && input.service) raw.service = input.service;
       const params = runbooks.params(runbook, raw);
-      const services = runbook.spec.metadata.services;
-      const service = input.service ?? (services.length === 1 ? services[0] : undefined);
-      if (!service) {
-        throw badArgument(
-          `say which service this change is for: service=${services.join('|') || 'NAME'}`,
-          undefined,
-          'service',
-        );
-      }
+      const { services, unowned } = resolveServices({
+        workloads: workloadsOf(runbook.spec, params),
+        declared: runbook.spec.metadata.services,
+        typed: input.service,
+        catalog: this.options.catalog,
+        unownedWorkloads: policy.unownedWorkloads,
+      });
       change = {
         ...base,
         id: await this.#ledger.nextId(),
         kind: 'runbook',
-        service,
+        service: services[0]!,
+        services,
+        ...(unowned.length ? { unowned } : {}),
         runbook: runbook.spec.metadata.name,
         params,
         summary: `${runbook.spec.metadata.name} ${Object.entries(params)
@@ -134,7 +137,8 @@ export class ChangeService {
         ...base,
         id: await this.#ledger.nextId(),
         kind: 'manual',
-        service: input.service,
+        service: knownService(input.service, this.options.catalog),
+        services: [input.service],
         summary: input.summary,
         risk,
         changeClass: risk === 'low' ? 'standard' : 'normal',
@@ -160,10 +164,9 @@ export class ChangeService {
       return;
     }
     if (evaluation.decision === 'approved') {
-      this.#ledger.note(change, 'approved', SYSTEM, 'every rule passed: approved without a human');
       await this.#ledger.transition(change, 'approved', {
         mover: 'system',
-        detail: 'approved by the policy gate',
+        detail: 'approved by the policy gate: every rule passed, no human needed',
         ref: origin.ref,
       });
       await this.#worker.startWhenDue(change, origin.ref);
@@ -329,6 +332,7 @@ export class ChangeService {
   }
 
   async freeze(origin: Origin, service: string, until: Date, reason: string): Promise<AdHocFreeze> {
+    knownService(service, this.options.catalog);
     if (until <= this.options.clock.now())
       throw badArgument('until= must be in the future', undefined, 'until');
     const freeze: AdHocFreeze = {

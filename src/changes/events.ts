@@ -26,6 +26,21 @@ export interface ChangeTransitioned {
   ref?: string;
 }
 
+/** What ran to undo a change that failed verification, and how it ended; `none` says why nothing could. */
+export interface RollbackOutcome {
+  status: 'succeeded' | 'failed' | 'none';
+  runbook?: string;
+  detail: string;
+}
+
 export type ChangeVerificationFailed =
-  | { change: ChangeRequest; reason: 'regressed'; why: string; rolledBack: boolean }
+  | {
+      change: ChangeRequest;
+      reason: 'regressed';
+      why: string;
+      rolledBack: boolean;
+      rollback: RollbackOutcome;
+      /** The home channels of the services touched, other than the change's own: told when no rollback held. */
+      owners: string[];
+    }
   | { change: ChangeRequest; reason: 'unmeasured' };

@@ -22,3 +22,10 @@ export {
   TRANSITIONS,
 } from './transitions.js';
 export * from './types.js';
+export {
+  knownService,
+  ownersOf,
+  resolveServices,
+  type ServiceCatalog,
+  servicesTouchedBy,
+} from './workloads.js';

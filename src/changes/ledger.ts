@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { evaluateGate, explainRule, type GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
 import { assertMove, type Mover } from './transitions.js';
-import type { ChangeRequest, ChangeState, GateEvaluation } from './types.js';
+import { type ChangeRequest, type ChangeState, type GateEvaluation, servicesOf } from './types.js';
 
 const COLLECTION = 'changes';
 /** The actor Millwright records for what it does by itself. */
@@ -56,7 +56,7 @@ export class ChangeLedger {
     const found = await this.options.store.list<ChangeRequest>(
       COLLECTION,
       (c) =>
-        (!filter.service || c.service === filter.service) &&
+        (!filter.service || servicesOf(c).includes(filter.service)) &&
         (!filter.state || c.state === filter.state) &&
         (!filter.requestedBy || c.requestedBy === filter.requestedBy),
     );
@@ -98,13 +98,17 @@ export class ChangeLedger {
     return evaluation;
   }
 
-  note(change: ChangeRequest, event: string, by: string, detail?: string): void {
+  /** Adds a timeline row; the same row as the last one is not added again (a worker tick repeats itself). */
+  note(change: ChangeRequest, event: string, by: string, detail?: string): boolean {
+    const last = change.timeline.at(-1);
+    if (last && last.event === event && last.by === by && last.detail === detail) return false;
     change.timeline.push({
       at: this.options.clock.now().toISOString(),
       event,
       by,
       ...(detail ? { detail } : {}),
     });
+    return true;
   }
 
   /**
@@ -123,7 +127,14 @@ export class ChangeLedger {
       surface: 'scheduler',
       channel: change.channel,
       action: 'change.transition',
-      args: { change: change.id, service: change.service, from, to: state, detail },
+      args: {
+        change: change.id,
+        service: change.service,
+        services: servicesOf(change),
+        from,
+        to: state,
+        detail,
+      },
       outcome: state,
       ...(ref ? { ref } : {}),
     });
@@ -161,8 +172,9 @@ export class ChangeLedger {
     await this.options.store.put(COLLECTION, change);
   }
 
+  /** Frees the change lock of every service the change touches (those it does not hold stay as they are). */
   async release(change: ChangeRequest): Promise<void> {
-    await this.options.store.unlock(`change:${change.service}`, change.id);
+    for (const service of servicesOf(change)) await this.options.store.unlock(`change:${service}`, change.id);
   }
 
   async nextId(): Promise<string> {

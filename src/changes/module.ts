@@ -33,6 +33,7 @@ export const changesModule = defineModule({
       audit,
       runbooks,
       policy: config.policy,
+      catalog: config.services,
       gate: { incidents: storeIncidentSource(store), ...(slo ? { budgets: slo } : {}) },
       clock,
       logger: logger.child({ service: 'changes' }),

@@ -4,6 +4,7 @@ import { asMillwrightError } from '../core/errors.js';
 import { formatAbsolute } from '../core/time.js';
 import { parseZoned, wallTime } from '../core/zoned-time.js';
 import type { Store, StoredRecord } from '../store/store.js';
+import { burnEvidence } from './burn-evidence.js';
 import type { FreezeWindow, PolicyRule } from './policy-schema.js';
 import type {
   BudgetSource,
@@ -13,6 +14,7 @@ import type {
   IncidentSource,
   RuleResult,
 } from './types.js';
+import { servicesOf } from './types.js';
 
 export interface AdHocFreeze extends StoredRecord {
   id: string;
@@ -65,6 +67,7 @@ function describeWindow(window: FreezeWindow): string {
 async function evaluateRule(
   rule: PolicyRule,
   change: ChangeRequest,
+  service: string,
   purpose: GateEvaluation['purpose'],
   inputs: GateInputs,
   at: Date,
@@ -98,12 +101,12 @@ async function evaluateRule(
       }
       let statuses: Awaited<ReturnType<BudgetSource['statusFor']>>;
       try {
-        statuses = await inputs.budgets.statusFor(change.service, at);
+        statuses = await inputs.budgets.statusFor(service, at);
       } catch (error) {
         return [
           result(
             'unknown',
-            `error budget of ${change.service} could not be read: ${asMillwrightError(error).message}`,
+            `error budget of ${service} could not be read: ${asMillwrightError(error).message}`,
             'retry when Prometheus answers, or have an approver decide',
           ),
         ];
@@ -112,7 +115,7 @@ async function evaluateRule(
         return [
           result(
             'unknown',
-            `${change.service} has no SLOs, so no budget can vouch for it`,
+            `${service} has no SLOs, so no budget can vouch for it`,
             'define an SLO for the service',
           ),
         ];
@@ -135,10 +138,9 @@ async function evaluateRule(
         if (status.burnState === 'unknown')
           return result('unknown', `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`);
         const burning = (rule.block as readonly string[]).includes(status.burnState);
-        const rate = status.burnRate1h === undefined ? '' : `, 1h burn ${status.burnRate1h.toFixed(1)}x`;
         return result(
           burning ? 'fail' : 'pass',
-          `burn state ${status.slo}: ${status.burnState}${rate}`,
+          `burn state ${status.slo}: ${burnEvidence(status)}`,
           burning ? 'wait until the service stops burning budget' : undefined,
         );
       });
@@ -146,31 +148,31 @@ async function evaluateRule(
     case 'freeze': {
       const freezes = await inputs.store.list<AdHocFreeze>(
         'freezes',
-        (f) => f.service === change.service && new Date(f.until) > at,
+        (f) => f.service === service && new Date(f.until) > at,
       );
       const adHoc = freezes[0];
       if (adHoc) {
         return [
           result(
             'fail',
-            `freeze on ${change.service} until ${formatAbsolute(new Date(adHoc.until))} by ${adHoc.by}: ${adHoc.reason}`,
-            `change unfreeze service=${change.service}, or wait`,
+            `freeze on ${service} until ${formatAbsolute(new Date(adHoc.until))} by ${adHoc.by}: ${adHoc.reason}`,
+            `change unfreeze service=${service}, or wait`,
           ),
         ];
       }
       const window = activeFreezeWindow(rule.windows, at);
       if (window) return [result('fail', describeWindow(window), 'wait for the freeze to end')];
-      return [result('pass', 'no freeze in effect')];
+      return [result('pass', `no freeze on ${service}`)];
     }
     case 'open-incident': {
       let open: Awaited<ReturnType<IncidentSource['openFor']>>;
       try {
-        open = await inputs.incidents.openFor(change.service);
+        open = await inputs.incidents.openFor(service);
       } catch (error) {
         return [
           result(
             'unknown',
-            `open incidents on ${change.service} could not be read: ${asMillwrightError(error).message}`,
+            `open incidents on ${service} could not be read: ${asMillwrightError(error).message}`,
           ),
         ];
       }
@@ -178,11 +180,11 @@ async function evaluateRule(
         (rule.severities as readonly number[]).includes(incident.severity),
       );
       if (blocking.length === 0)
-        return [result('pass', `no open SEV${rule.severities.join('/')} incident on ${change.service}`)];
+        return [result('pass', `no open SEV${rule.severities.join('/')} incident on ${service}`)];
       return [
         result(
           'fail',
-          `open incident ${blocking.map((i) => `${i.id} (SEV${i.severity}: ${i.title})`).join(', ')} on ${change.service}`,
+          `open incident ${blocking.map((i) => `${i.id} (SEV${i.severity}: ${i.title})`).join(', ')} on ${service}`,
           'resolve the incident first',
         ),
       ];
@@ -192,7 +194,7 @@ async function evaluateRule(
       const executed = await inputs.store.list<ChangeRequest>(
         'changes',
         (c) =>
-          c.service === change.service &&
+          servicesOf(c).includes(service) &&
           c.id !== change.id &&
           c.execution !== undefined &&
           new Date(c.execution.startedAt).getTime() >= since,
@@ -201,7 +203,7 @@ async function evaluateRule(
       return [
         result(
           ok ? 'pass' : 'fail',
-          `${executed.length} change(s) to ${change.service} in the last 24h ${ok ? '<' : '≥'} ${rule.max}`,
+          `${executed.length} change(s) to ${service} in the last 24h ${ok ? '<' : '≥'} ${rule.max}`,
           ok ? undefined : 'wait, or have an approver accept one more',
         ),
       ];
@@ -211,15 +213,13 @@ async function evaluateRule(
       if (purpose === 'execution') return [result('pass', 'lock is taken at execution')];
       const lock = await inputs.store.get<{ id: string; owner: string; expiresAt: string }>(
         'locks',
-        `change:${change.service}`,
+        `change:${service}`,
       );
       const held = lock && lock.owner !== change.id && new Date(lock.expiresAt) > at;
       return [
         result(
           held ? 'fail' : 'pass',
-          held
-            ? `change lock on ${change.service} held by ${lock.owner}`
-            : `change lock on ${change.service} is free`,
+          held ? `change lock on ${service} held by ${lock.owner}` : `change lock on ${service} is free`,
           held ? `wait for ${lock.owner} to finish` : undefined,
         ),
       ];
@@ -249,17 +249,30 @@ export async function evaluateGate(
   purpose: GateEvaluation['purpose'],
 ): Promise<GateEvaluation> {
   const results: RuleResult[] = [];
+  if (change.unowned?.length) {
+    results.push({
+      kind: 'workload-owner',
+      status: 'fail',
+      severity: 'soft',
+      evidence: `unowned workload: no service in the catalog owns ${change.unowned.join(', ')}`,
+      fix: 'an approver accepts it, or the catalog gains an owner',
+    });
+  }
   for (const rule of rules) {
-    try {
-      results.push(...(await evaluateRule(rule, change, purpose, inputs, at)));
-    } catch (error) {
-      // A rule that breaks cannot vouch for the change: fail closed, with the reason.
-      results.push({
-        kind: rule.kind,
-        status: 'unknown',
-        severity: rule.severity,
-        evidence: `${rule.kind} could not be evaluated: ${asMillwrightError(error).message}`,
-      });
+    // The change's class is one fact; every other rule holds for each service the change touches.
+    const services = rule.kind === 'change-class' ? [change.service] : servicesOf(change);
+    for (const service of services) {
+      try {
+        results.push(...(await evaluateRule(rule, change, service, purpose, inputs, at)));
+      } catch (error) {
+        // A rule that breaks cannot vouch for the change: fail closed, with the reason.
+        results.push({
+          kind: rule.kind,
+          status: 'unknown',
+          severity: rule.severity,
+          evidence: `${rule.kind} on ${service} could not be evaluated: ${asMillwrightError(error).message}`,
+        });
+      }
     }
   }
   return { at: at.toISOString(), purpose, decision: decide(results), rules: results };

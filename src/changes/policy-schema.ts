@@ -89,10 +89,14 @@ export const policySchema = z
         // A change fails verification when the short-window burn rate exceeds the pre-change
         // baseline times this factor (and is above 1x, so a quiet service is not flagged for noise).
         tolerance: z.number().min(1).default(2),
+        // A 5m burn rate measured on fewer events than this is noise, not a regression.
+        minEvents: z.int().min(0).default(100),
         rollback: z.boolean().default(true),
       })
       .prefault({}),
     lockTtl: duration.default('30m'),
+    // A runbook change on a workload no catalog service owns: refused, or held for a person.
+    unownedWorkloads: z.enum(['refuse', 'approval']).default('refuse'),
   })
   .prefault({});
 

@@ -55,13 +55,20 @@ export interface VerificationSample {
   at: string;
   worstBurnRate?: number;
   page: boolean;
+  /** Whether any burn state or rate could be read at this sample. */
+  measured?: boolean;
   note: string;
 }
 
 export interface ChangeRequest extends StoredRecord {
   id: string;
   kind: 'runbook' | 'manual';
+  /** The service the change is filed under: the first of `services`. */
   service: string;
+  /** Every service the change touches (from the workloads its runbook names); absent on old records. */
+  services?: string[];
+  /** Workloads no service owns, let through to a person by `policy.unownedWorkloads: approval`. */
+  unowned?: string[];
   runbook?: string;
   params?: Record<string, string | number | boolean>;
   summary: string;
@@ -85,13 +92,40 @@ export interface ChangeRequest extends StoredRecord {
     startedAt: string;
     until: string;
     nextSampleAt: string;
-    baselineBurnRate?: number;
+    /** Each SLO's burn state and rates before the change: what "worse" is measured against. */
+    baseline?: BurnSnapshot[];
     samples: VerificationSample[];
   };
 }
 
+/** Every service a change touches; a record written before `services` existed touches its one. */
+export function servicesOf(change: Pick<ChangeRequest, 'service' | 'services'>): string[] {
+  return change.services?.length ? change.services : [change.service];
+}
+
+/**
+ * Whether a change ran with no person in the loop: the gate approved it alone and it started. One
+ * the gate stopped at execution, or a person approved, avoided no approval.
+ */
+export function ranWithoutAPerson(change: ChangeRequest): boolean {
+  return (
+    change.execution !== undefined &&
+    !change.humanApproved &&
+    change.timeline.some((entry) => entry.event === 'approved' && entry.by === 'millwright')
+  );
+}
+
 /** What the SLO side tells the gate about one SLO of a service. Undefined numbers mean unknown. */
 export type SloStatus = SloBudgetStatus;
+
+/** One SLO's burn as verification keeps it: before a change (the baseline) or at a sample. */
+export interface BurnSnapshot {
+  slo: string;
+  burnState: SloStatus['burnState'];
+  burnRates: Record<string, number>;
+  /** Events counted in the last 5 minutes, when known: a rate on too few is noise. */
+  events5m?: number;
+}
 
 /** The error-budget side of the gate; throws when it cannot be reached (the gate then says unknown). */
 export interface BudgetSource {

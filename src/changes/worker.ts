@@ -7,16 +7,27 @@ import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { ParamValue, RunbookService } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
+import { judgeBurn, snapshotOf } from './burn-evidence.js';
+import type { RollbackOutcome } from './events.js';
 import { type ChangeLedger, SYSTEM } from './ledger.js';
 import type { GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
+import { planRollback } from './rollback.js';
 import type { Mover } from './transitions.js';
-import type { ChangeRequest, ChangeState, GateEvaluation, SloStatus } from './types.js';
+import {
+  type BurnSnapshot,
+  type ChangeRequest,
+  type ChangeState,
+  type GateEvaluation,
+  servicesOf,
+} from './types.js';
+import type { ServiceCatalog } from './workloads.js';
 
 export interface ChangeWorkerOptions {
   store: Store;
   runbooks: RunbookService;
   policy: PolicyConfig;
+  catalog: ServiceCatalog;
   gate: Omit<GateInputs, 'store'>;
   clock: Clock;
   logger: Logger;
@@ -104,20 +115,17 @@ export class ChangeWorker {
    * agrees once more; otherwise notes that it is scheduled or queued.
    */
   async startWhenDue(change: ChangeRequest, ref: string | undefined): Promise<void> {
-    const { store, policy, clock } = this.options;
+    const { clock } = this.options;
     if (change.notBefore && new Date(change.notBefore) > clock.now()) {
-      this.ledger.note(change, 'scheduled', SYSTEM, `runs at ${change.notBefore}`);
-      await this.ledger.save(change);
+      // Every tick until then asks again; only the first leaves a row (and a write).
+      if (this.ledger.note(change, 'scheduled', SYSTEM, `runs at ${change.notBefore}`))
+        await this.ledger.save(change);
       return;
     }
-    const lockTtl = parseDuration(policy.lockTtl) + parseDuration(policy.verify.window);
-    if (!(await store.tryLock(`change:${change.service}`, change.id, lockTtl))) {
-      const holder = await store.get<{ id: string; owner: string }>('locks', `change:${change.service}`);
-      const waiting = `waiting for the change lock on ${change.service}${holder ? ` (held by ${holder.owner})` : ''}`;
-      if (change.timeline.at(-1)?.detail !== waiting) {
-        this.ledger.note(change, 'queued', SYSTEM, waiting);
-        await this.ledger.save(change);
-      }
+    const busy = await this.#lockServices(change);
+    if (busy) {
+      const waiting = `waiting for the change lock on ${busy.service}${busy.holder ? ` (held by ${busy.holder})` : ''}`;
+      if (this.ledger.note(change, 'queued', SYSTEM, waiting)) await this.ledger.save(change);
       return;
     }
     // The budget may have drained while the change waited: decide again before touching anything.
@@ -134,7 +142,7 @@ export class ChangeWorker {
       });
       return;
     }
-    const baseline = await this.#worstBurn(change.service, '1h');
+    const baseline = await this.#burnNow(change);
     change.execution = { startedAt: clock.now().toISOString() };
     if (change.kind === 'manual') {
       await this.ledger.transition(change, 'in-progress', {
@@ -202,46 +210,42 @@ export class ChangeWorker {
     const { clock, policy } = this.options;
     const now = clock.now();
     const verification = change.verification!;
-    let statuses: SloStatus[] | undefined;
+    let after: BurnSnapshot[] | undefined;
     let note: string;
+    let verdict: ReturnType<typeof judgeBurn> | undefined;
     try {
-      statuses = this.options.gate.budgets
-        ? await this.options.gate.budgets.statusFor(change.service, now)
-        : undefined;
-      note = statuses
-        ? statuses
-            .map(
-              (s) =>
-                `${s.slo}: ${s.burnState}${s.burnRate5m !== undefined ? `, 5m burn ${s.burnRate5m.toFixed(1)}x` : ''}`,
-            )
-            .join('; ')
-        : 'no error budget source';
+      after = await this.#readBurn(change, now);
+      if (after) {
+        verdict = judgeBurn(
+          verification.baseline ?? [],
+          after,
+          policy.verify.tolerance,
+          policy.verify.minEvents,
+        );
+        note = verdict.lines.join('; ') || 'no SLOs to watch';
+      } else note = 'no error budget source';
     } catch (error) {
       note = `could not read burn rates: ${asMillwrightError(error).message}`;
     }
-    const page = statuses?.some((s) => s.burnState === 'page') ?? false;
-    const worst = statuses?.reduce<number | undefined>(
-      (max, s) => (s.burnRate5m === undefined ? max : Math.max(max ?? 0, s.burnRate5m)),
+    const measured = after?.some((s) => s.burnState !== 'unknown' || Object.keys(s.burnRates).length > 0);
+    const worst = after?.reduce<number | undefined>(
+      (max, s) => (s.burnRates['5m'] === undefined ? max : Math.max(max ?? 0, s.burnRates['5m'])),
       undefined,
     );
-    const limit = Math.max(1, (verification.baselineBurnRate ?? 0) * policy.verify.tolerance);
-    const regressed = page || (worst !== undefined && worst > limit);
     verification.samples.push({
       at: now.toISOString(),
       ...(worst !== undefined ? { worstBurnRate: worst } : {}),
-      page,
+      page: after?.some((s) => s.burnState === 'page') ?? false,
+      ...(measured ? { measured } : {}),
       note,
     });
     verification.nextSampleAt = new Date(now.getTime() + parseDuration(policy.verify.interval)).toISOString();
-    if (regressed) {
-      const why = page
-        ? `the page condition fired (${note})`
-        : `5m burn ${worst!.toFixed(1)}x exceeds ${limit.toFixed(1)}x (baseline ${verification.baselineBurnRate?.toFixed(1) ?? '0'}x × ${policy.verify.tolerance})`;
-      await this.#failVerification(change, why);
+    if (verdict?.regressed) {
+      await this.#failVerification(change, `worse than before the change: ${note}`);
       return;
     }
     if (now >= new Date(verification.until)) {
-      const unread = verification.samples.every((s) => s.worstBurnRate === undefined && !s.page);
+      const unread = verification.samples.every((s) => !s.measured);
       if (unread && this.options.gate.budgets) {
         // Nothing could be measured: do not call it a success.
         await this.ledger.transition(change, 'failed', {
@@ -254,7 +258,7 @@ export class ChangeWorker {
       }
       await this.ledger.transition(change, 'succeeded', {
         mover: 'system',
-        detail: `no regression in ${policy.verify.window} after the change`,
+        detail: `no regression in ${policy.verify.window} after the change: ${note}`,
         release: true,
       });
       return;
@@ -263,61 +267,91 @@ export class ChangeWorker {
   }
 
   async #failVerification(change: ChangeRequest, why: string): Promise<void> {
-    const { runbooks, policy, clock } = this.options;
+    const { runbooks, policy, clock, catalog } = this.options;
     await this.ledger.transition(change, 'failed', {
       mover: 'system',
       detail: `verification failed: ${why}`,
     });
-    let rolledBack = false;
-    if (policy.verify.rollback && change.kind === 'runbook') {
-      const runbook = runbooks.get(change.runbook!);
-      if (runbook.spec.spec.rollback.length > 0) {
-        const rollbackOnly = {
-          ...runbook,
-          spec: {
-            ...runbook.spec,
-            spec: { ...runbook.spec.spec, steps: runbook.spec.spec.rollback, rollback: [] },
-          },
-        };
-        this.ledger.note(
-          change,
-          'rollback',
-          SYSTEM,
-          'policy.verify.rollback allows rolling back a change that failed verification',
-        );
-        const outcome = await runbooks.run(
-          rollbackOnly,
-          change.params as Record<string, ParamValue>,
-          { actor: change.requestedBy, surface: 'scheduler', channel: change.channel, ref: change.id, clock },
-          { dryRun: false },
-        );
-        rolledBack = outcome.status === 'succeeded';
-        await this.ledger.transition(change, rolledBack ? 'rolled-back' : 'failed', {
-          mover: 'system',
-          detail: rolledBack ? 'rollback steps ran' : `rollback ${outcome.status}`,
-        });
-      }
+    const plan = planRollback(change, { runbooks, catalog, policy });
+    const told = whoIsTold(change, catalog);
+    let rollback: RollbackOutcome;
+    if (plan.kind === 'none') {
+      rollback = { status: 'none', detail: plan.why };
+      this.ledger.note(change, 'no rollback', SYSTEM, `no rollback was run: ${plan.why}; told ${told}`);
+      await this.ledger.save(change);
+    } else {
+      this.ledger.note(change, 'rollback', SYSTEM, `running ${plan.what}`);
+      await this.ledger.save(change);
+      const outcome = await runbooks.run(
+        plan.runbook,
+        plan.params,
+        { actor: change.requestedBy, surface: 'scheduler', channel: change.channel, ref: change.id, clock },
+        { dryRun: false },
+      );
+      const failedStep = outcome.steps.find((s) => s.status === 'failed');
+      const ended = `${plan.what} ${outcome.status}${failedStep ? ` at ${failedStep.label}: ${failedStep.summary}` : ''}`;
+      rollback = {
+        status: outcome.status === 'succeeded' ? 'succeeded' : 'failed',
+        runbook: plan.runbook.spec.metadata.name,
+        detail: ended,
+      };
+      await this.ledger.transition(change, rollback.status === 'succeeded' ? 'rolled-back' : 'failed', {
+        mover: 'system',
+        detail:
+          rollback.status === 'succeeded'
+            ? `rolled back: ${ended}`
+            : `rollback failed: ${ended}; told ${told}`,
+      });
     }
     await this.ledger.release(change);
     await this.options.events?.emit('change.verification-failed', {
       change,
       reason: 'regressed',
       why,
-      rolledBack,
+      rolledBack: rollback.status === 'succeeded',
+      rollback,
+      owners: ownerChannels(change, catalog),
     });
   }
 
-  async #worstBurn(service: string, window: '1h'): Promise<number | undefined> {
+  /**
+   * Takes the change lock of every service the change touches, or none of them: the first busy
+   * service and who holds it when one is taken.
+   */
+  async #lockServices(change: ChangeRequest): Promise<{ service: string; holder?: string } | undefined> {
+    const { store, policy } = this.options;
+    const lockTtl = parseDuration(policy.lockTtl) + parseDuration(policy.verify.window);
+    const taken: string[] = [];
+    for (const service of servicesOf(change)) {
+      if (await store.tryLock(`change:${service}`, change.id, lockTtl)) {
+        taken.push(service);
+        continue;
+      }
+      for (const held of taken) await store.unlock(`change:${held}`, change.id);
+      const holder = await store.get<{ id: string; owner: string }>('locks', `change:${service}`);
+      return { service, ...(holder ? { holder: holder.owner } : {}) };
+    }
+    return undefined;
+  }
+
+  /** Every SLO of every service the change touches, as verification keeps it; undefined without a budget source. */
+  async #readBurn(change: ChangeRequest, at: Date): Promise<BurnSnapshot[] | undefined> {
+    const budgets = this.options.gate.budgets;
+    if (!budgets) return undefined;
+    const snapshots: BurnSnapshot[] = [];
+    for (const service of servicesOf(change))
+      snapshots.push(...(await budgets.statusFor(service, at)).map(snapshotOf));
+    return snapshots;
+  }
+
+  /** The burn before the change, the bar verification judges by; empty when it cannot be read. */
+  async #burnNow(change: ChangeRequest): Promise<BurnSnapshot[]> {
     try {
-      const statuses = await this.options.gate.budgets?.statusFor(service, this.options.clock.now());
-      const key = window === '1h' ? 'burnRate1h' : 'burnRate5m';
-      return statuses?.reduce<number | undefined>(
-        (max, s) => (s[key] === undefined ? max : Math.max(max ?? 0, s[key]!)),
-        undefined,
-      );
+      return (await this.#readBurn(change, this.options.clock.now())) ?? [];
     } catch (error) {
-      this.options.logger.warn({ err: error, service }, 'baseline burn rate unavailable');
-      return undefined;
+      // Judged as if it had been fine before: an unknown baseline never excuses a regression.
+      this.options.logger.warn({ err: error, change: change.id }, 'baseline burn rates unavailable');
+      return [];
     }
   }
 }
@@ -332,13 +366,23 @@ function newFailures(change: ChangeRequest, latest: GateEvaluation): boolean {
   return [...failing(latest)].some((rule) => !before.has(rule));
 }
 
-/** Verification not started yet, holding the burn rate seen before the change (the bar it is judged by). */
-function pendingVerification(baseline: number | undefined): NonNullable<ChangeRequest['verification']> {
-  return {
-    startedAt: '',
-    until: '',
-    nextSampleAt: '',
-    samples: [],
-    ...(baseline !== undefined ? { baselineBurnRate: baseline } : {}),
-  };
+/** Verification not started yet, holding the burn seen before the change (the bar it is judged by). */
+function pendingVerification(baseline: BurnSnapshot[]): NonNullable<ChangeRequest['verification']> {
+  return { startedAt: '', until: '', nextSampleAt: '', samples: [], baseline };
+}
+
+/** The home channels of the services a change touches, where their owners hear of a failed rollback. */
+function ownerChannels(change: ChangeRequest, catalog: ServiceCatalog): string[] {
+  const channels = servicesOf(change).flatMap((service) => catalog[service]?.channel ?? []);
+  return [...new Set(channels.filter((channel) => channel !== change.channel))];
+}
+
+/** `C-OPS and the owners of checkout (ana, olu) in C-CHECKOUT`: who the notice goes to, for the timeline. */
+function whoIsTold(change: ChangeRequest, catalog: ServiceCatalog): string {
+  const owners = servicesOf(change).flatMap((service) => catalog[service]?.owners ?? []);
+  const channels = ownerChannels(change, catalog);
+  const ownerText = owners.length ? ` (owners ${[...new Set(owners)].join(', ')})` : '';
+  return channels.length
+    ? `${change.channel} and ${channels.join(', ')}${ownerText}`
+    : `${change.channel}${ownerText}`;
 }

@@ -18,7 +18,9 @@ function changeSince(evaluation: SloEvaluation, previous: number | undefined): s
 
 function needsAttention(evaluation: SloEvaluation, belowPercent: number): boolean {
   const remaining = evaluation.budgetRemaining;
-  if (evaluation.state === 'page' || evaluation.state === 'ticket') return true;
+  // A state nobody can read (a scrape gap in a short window) may hide a page: look at it, never "fine".
+  if (evaluation.state === 'page' || evaluation.state === 'ticket' || evaluation.state === 'unknown')
+    return true;
   if (remaining.kind === 'unknown' || remaining.kind === 'no_data') return true;
   return remaining.kind === 'value' && remaining.value * 100 < belowPercent;
 }
@@ -73,11 +75,15 @@ export async function budgetSection(input: SectionInput): Promise<SectionResult>
     const unknown = flagged
       .map((evaluation) => evaluation.budgetRemaining)
       .find((reading) => reading.kind === 'unknown');
+    const unread = flagged
+      .filter((evaluation) => evaluation.state === 'unknown' && evaluation.budgetRemaining.kind === 'value')
+      .map((evaluation) => `${sloLabel(evaluation.slo)} burn state unknown: ${evaluation.stateReason}.`);
     blocks.push(
       context(
         [
           rest > 0 ? `${plural(rest, 'other SLO')} above ${below}% and not burning.` : '',
           unknown?.kind === 'unknown' ? `Prometheus did not answer: ${unknown.message}` : '',
+          ...unread,
         ]
           .filter(Boolean)
           .join(' '),

@@ -1,15 +1,14 @@
 // Changes in a digest: those the policy gate let through without a human, those that needed a
 // person, and those that failed, in the period.
-import type { ChangeRequest } from '../changes/types.js';
+import { type ChangeRequest, ranWithoutAPerson, servicesOf } from '../changes/types.js';
 import { type Block, fields, list, text } from '../core/reply.js';
 import { inPeriod, plural, type SectionInput, type SectionResult } from './section.js';
 
 const TITLE = text('*Changes*');
-/** Who the change service writes as when it decides on its own. */
-const GATE = 'millwright';
 const MAX_ITEMS = 10;
 
-const line = (change: ChangeRequest) => `${change.id} ${change.service}: ${change.summary} (${change.state})`;
+const line = (change: ChangeRequest) =>
+  `${change.id} ${servicesOf(change).join(', ')}: ${change.summary} (${change.state})`;
 
 function itemsOf(changes: ChangeRequest[]): string[] {
   const shown = changes.slice(0, MAX_ITEMS).map(line);
@@ -18,8 +17,8 @@ function itemsOf(changes: ChangeRequest[]): string[] {
 }
 
 /**
- * The changes section, from each change's timeline: `approved` by millwright in the period means
- * approved without a human; `awaiting approval` means a person had to decide; `failed` or
+ * The changes section, from each change's timeline: a change the gate approved alone that started
+ * in the period ran without a human (one stopped at execution did not run); `awaiting approval` means a person had to decide; `failed` or
  * `rolled-back` means it failed.
  *
  * @example
@@ -28,11 +27,13 @@ function itemsOf(changes: ChangeRequest[]): string[] {
 export async function changeSection(input: SectionInput): Promise<SectionResult> {
   const source = input.sources.changes;
   if (!source) return { blocks: [TITLE, text('Change requests are not available here.')] };
-  const changes = (await source.list()).filter((change) => input.scope.includes(change.service));
+  const changes = (await source.list()).filter((change) =>
+    servicesOf(change).some((service) => input.scope.includes(service)),
+  );
   const during = (change: ChangeRequest, match: (event: string, by: string) => boolean) =>
     change.timeline.some((entry) => match(entry.event, entry.by) && inPeriod(input.period, entry.at));
-  const automatic = changes.filter((change) =>
-    during(change, (event, by) => event === 'approved' && by === GATE),
+  const automatic = changes.filter(
+    (change) => ranWithoutAPerson(change) && inPeriod(input.period, change.execution!.startedAt),
   );
   const needed = changes.filter(
     (change) =>

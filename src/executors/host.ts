@@ -203,7 +203,7 @@ export class ExecutorHost {
     const validate = await this.#validator(entry, action);
     if (!validate(input)) throw inputError(call.uses, validate.errors ?? []);
 
-    const { audit, clock, logger } = this.options;
+    const { audit, logger } = this.options;
     const record = (outcome: string, extra: Record<string, unknown> = {}) =>
       audit.append({
         actor: call.actor,
@@ -222,7 +222,9 @@ export class ExecutorHost {
       });
     // The intent is on disk before anything touches the world.
     await record('started');
-    const deadline = new Date(clock.now().getTime() + call.timeoutMs);
+    // Wall time, like the timer below: executors hold it against Date.now() for their I/O, whatever
+    // clock the run is recorded by (an injected one may be minutes off).
+    const deadline = new Date(Date.now() + call.timeoutMs);
     const timeout = new AbortController();
     const timer = setTimeout(
       () => timeout.abort(new DOMException('deadline', 'TimeoutError')),

@@ -1,8 +1,9 @@
 // Incidents: declare (a room, and a brief with suspects that src/notices pins there), keep the timeline,
 // resolve, and draft a blameless postmortem with numbers from Prometheus and actions from the audit trail.
 
-import type { AuditLog, AuditRecord } from '../audit/types.js';
-import type { ChangeRequest, SloStatus } from '../changes/types.js';
+import type { AuditLog } from '../audit/types.js';
+import { type ChangeRequest, type SloStatus, servicesOf } from '../changes/types.js';
+import { type ServiceCatalog, servicesTouchedBy } from '../changes/workloads.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
@@ -14,6 +15,7 @@ import { type Block, context, fields, header, list, type Reply, table, text } fr
 import type { Notices } from '../core/surfaces.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
 import type { DeployHistory } from '../deploys/types.js';
+import type { ParamValue } from '../runbooks/params.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
 import type { Incident, IncidentEvent, IncidentNumbers, IncidentStatus } from './types.js';
@@ -32,6 +34,8 @@ export interface IncidentServiceOptions {
   logger: Logger;
   /** Who to invite and where a service lives, from the service catalog. */
   contacts: (service: string) => ServiceContacts | undefined;
+  /** The service catalog: which services a runbook run touched, for the incident's timeline. */
+  catalog?: ServiceCatalog;
   /** The running chat surfaces: opens an incident room where one can be created. */
   notices?: Pick<Notices, 'room'>;
   /** Where a declared incident is told (src/notices posts and pins its brief). */
@@ -212,7 +216,7 @@ export class IncidentService {
     const changes = await this.options.store.list<ChangeRequest>(
       'changes',
       (c) =>
-        c.service === incident.service &&
+        servicesOf(c).includes(incident.service) &&
         c.execution !== undefined &&
         new Date(c.execution.startedAt) >= since &&
         new Date(c.execution.startedAt) <= until,
@@ -320,30 +324,62 @@ export class IncidentService {
     return { ok: true, visibility: 'public', blocks };
   }
 
-  /** Notes, status changes and what Millwright did in the incident channel, in time order. */
+  /**
+   * Notes, status changes and what Millwright did to the incident's service while it was open, in
+   * time order: bounded by declared..resolved, and by service, not by channel (every incident
+   * declared from the shell shares one).
+   */
   async timeline(incident: Incident): Promise<Array<{ at: string; by: string; what: string }>> {
     const from = new Date(incident.declaredAt);
-    const records: AuditRecord[] = await this.options.audit.recent({
-      channel: incident.channel,
-      since: from,
-      limit: 1000,
-    });
+    const until = incident.resolvedAt ?? this.options.clock.now().toISOString();
+    const within = (at: string) => at >= incident.declaredAt && at <= until;
+    const records = (await this.options.audit.recent({ since: from, limit: 5000 })).filter(
+      (r) => within(r.ts) && r.outcome !== 'started' && !r.action.startsWith('incident.'),
+    );
+    const changes = new Set(
+      (
+        await this.options.store.list<ChangeRequest>('changes', (c) =>
+          servicesOf(c).includes(incident.service),
+        )
+      ).map((c) => c.id),
+    );
+    // A runbook run is the service's when its targets are; its executor calls share its ref.
+    const runs = records.filter(
+      (r) => r.action.startsWith('runbook.') && this.#runTouches(r.args, incident.service),
+    );
+    const refs = new Set(runs.map((r) => r.ref));
     const actions = records
       .filter(
         (r) =>
-          !r.action.startsWith('incident.') &&
-          (r.action.startsWith('runbook.') ||
-            r.action.startsWith('change.') ||
-            r.action.startsWith('executor.')) &&
-          r.outcome !== 'started',
+          runs.includes(r) ||
+          (r.action.startsWith('executor.') && refs.has(r.ref)) ||
+          (r.action.startsWith('change.') &&
+            (changes.has(String(r.args.change)) || r.args.service === incident.service)),
       )
       .map((r) => ({
         at: r.ts,
         by: r.actor,
         what: `${r.action.replace(/\./g, ' ')} ${describeArgs(r.args)}: ${r.outcome}`.replace(/\s+/g, ' '),
       }));
-    const events = incident.events.map((e: IncidentEvent) => ({ at: e.at, by: e.by, what: e.text }));
+    const events = incident.events
+      .filter((e: IncidentEvent) => e.at <= until)
+      .map((e: IncidentEvent) => ({ at: e.at, by: e.by, what: e.text }));
     return [...events, ...actions].sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  /** Whether a recorded runbook run touched `service`; a runbook that no longer loads cannot say, so no. */
+  #runTouches(args: Record<string, unknown>, service: string): boolean {
+    try {
+      const runbook = this.options.runbooks.get(String(args.runbook));
+      const params = (args.params ?? {}) as Record<string, ParamValue>;
+      return servicesTouchedBy(runbook.spec, params, this.options.catalog ?? {}).includes(service);
+    } catch (error) {
+      this.options.logger.debug(
+        { err: error, runbook: args.runbook },
+        'runbook of a recorded run not loaded',
+      );
+      return false;
+    }
   }
 
   /** The blameless draft in Markdown, saved with the incident. */

@@ -26,6 +26,7 @@ export const incidentsModule = defineModule({
       clock,
       logger: logger.child({ service: 'incidents' }),
       contacts: (service) => config.services[service],
+      catalog: config.services,
       notices,
       events,
       ...(slo ? { numbers: sloIncidentNumbers(slo) } : {}),

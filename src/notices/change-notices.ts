@@ -5,6 +5,7 @@ import {
   type ChangeTransitioned,
   type ChangeVerificationFailed,
   explainRule,
+  servicesOf,
 } from '../changes/index.js';
 import { fields, header, list, type Reply, reply, text } from '../core/reply.js';
 
@@ -43,17 +44,21 @@ export function verificationFailedNotice(event: ChangeVerificationFailed): Reply
       `${change.id} could not be verified (no burn-rate data); please check ${change.service}`,
     );
   }
-  return changeNotice(
-    change,
-    `${change.id} failed verification: ${event.why}${event.rolledBack ? '; it was rolled back' : ''}`,
-  );
+  const { rollback } = event;
+  const after =
+    rollback.status === 'succeeded'
+      ? `rolled back: ${rollback.detail}`
+      : rollback.status === 'failed'
+        ? `ROLLBACK FAILED: ${rollback.detail}; the service needs a person now`
+        : `NOT rolled back: ${rollback.detail}; a person must undo it`;
+  return changeNotice(change, `${change.id} failed verification: ${event.why}; ${after}`);
 }
 
 /** A headline, who and what, and the last three steps of the timeline. */
 export function changeNotice(change: ChangeRequest, message: string): Reply {
   return reply(
     header(message),
-    fields({ change: change.id, service: change.service, requester: change.requestedBy }),
+    fields({ change: change.id, service: servicesOf(change).join(', '), requester: change.requestedBy }),
     list(change.timeline.slice(-3).map((t) => `${t.event}: ${t.detail ?? ''}`)),
     text(`change show ${change.id} has the full timeline`),
   );

@@ -45,6 +45,10 @@ export const noticesModule = defineModule({
       events.on('change.verification-failed', async (event) => {
         const notice = verificationFailedNotice(event);
         await postNotice(notices, log, event.change.channel, notice, changeFailure(event.change.id));
+        // A change left broken (no rollback, or one that failed) pages the owners where they live.
+        if (event.reason === 'regressed' && event.rollback.status !== 'succeeded')
+          for (const owners of event.owners)
+            await postNotice(notices, log, owners, notice, changeFailure(event.change.id));
       }),
       events.on('incident.declared', (event) =>
         postIncidentBrief(event, { notices, incidents, logger: log }),

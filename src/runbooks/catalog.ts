@@ -135,6 +135,18 @@ function lintRunbook(spec: RunbookSpec, lint: LintOptions, at: ProblemAt): Confi
       if (step.id) earlier.add(step.id);
     }
   }
+  for (const [i, target] of spec.spec.targets.entries()) {
+    for (const reference of findReferences(target)) {
+      if (reference.kind === 'param' && declared.has(reference.name)) used.add(reference.name);
+      else
+        problems.push(
+          at(
+            ['spec', 'targets', i],
+            `{{ ${reference.text} }} is not a declared parameter; a target names params only`,
+          ),
+        );
+    }
+  }
   for (const [i, param] of spec.spec.params.entries()) {
     if (!used.has(param.name))
       problems.push(at(['spec', 'params', i, 'name'], `parameter ${param.name} is declared but never used`));

@@ -17,7 +17,9 @@ export {
   type RunbookParam,
   type RunbookSpec,
   type RunbookStep,
+  type RunbookTarget,
   runbookSchema,
 } from './schema.js';
 export { BREAK_GLASS_PERMISSION, type RunbookDecision, RunbookService } from './service.js';
+export { describeWorkload, type Workload, workloadsOf } from './targets.js';
 export { findReferences, render, type TemplateScope } from './template.js';

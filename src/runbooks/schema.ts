@@ -86,6 +86,13 @@ const step = z.strictObject({
   timeout: duration.optional(),
 });
 
+// What a runbook changes, named from its parameters ("{{ params.deployment }}"), so the change gate
+// judges the services that own the workload and not whichever service a requester types.
+const target = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('deployment'), namespace: text, name: text }),
+  z.strictObject({ kind: z.literal('repo'), repo: text }),
+]);
+
 export const runbookSchema = z
   .strictObject({
     apiVersion: z.literal('millwright/v1', { error: 'expected apiVersion: millwright/v1' }),
@@ -115,6 +122,7 @@ export const runbookSchema = z
       timeout: duration.default('10m'),
       steps: z.array(step).min(1, { error: 'a runbook needs at least one step' }),
       rollback: z.array(step).default(() => []),
+      targets: z.array(target).default(() => []),
     }),
   })
   .superRefine((runbook, ctx) => {
@@ -151,5 +159,6 @@ export const runbookSchema = z
 export type RunbookSpec = z.output<typeof runbookSchema>;
 export type RunbookParam = RunbookSpec['spec']['params'][number];
 export type RunbookStep = RunbookSpec['spec']['steps'][number];
+export type RunbookTarget = RunbookSpec['spec']['targets'][number];
 export type StepCondition = NonNullable<RunbookStep['when']>;
 export type { WithValue };

@@ -13,7 +13,7 @@ import { type BudgetHistory, budgetHistory } from './history.js';
 import { duplicateProblems, loadSloDirectory, throwIfProblems } from './load.js';
 import { PrometheusClient } from './prometheus-client.js';
 import type { Reading } from './reading.js';
-import { normalizeSlo, type Slo } from './spec.js';
+import { type BurnRule, normalizeSlo, renderQuery, type Slo } from './spec.js';
 
 export interface SloServiceOptions {
   slos: readonly Slo[];
@@ -36,6 +36,12 @@ export interface SloBudgetStatus {
   burnState: 'ok' | 'ticket' | 'page' | 'unknown' | 'no-traffic';
   burnRate5m?: number;
   burnRate1h?: number;
+  /** Events the SLI counted in the last 5 minutes, when Prometheus could say. */
+  events5m?: number;
+  /** Every window's burn rate that has a value, `{ '5m': 40, '1h': 20.8, ... }`. */
+  burnRates?: Record<string, number>;
+  /** The SLO's multiwindow rules (long and short window, factor), to explain a state with its pair. */
+  burnRules?: readonly BurnRule[];
   /** Why a value is unknown (Prometheus down, no data), shown as evidence. */
   detail?: string;
 }
@@ -129,7 +135,12 @@ export class SloService {
    * const [status] = await slo.statusFor('checkout', now); // { slo: 'checkout-availability', remainingPercent: 62.4, burnState: 'ok', ... }
    */
   async statusFor(service: string, at: Date, signal?: AbortSignal): Promise<SloBudgetStatus[]> {
-    const evaluations = await this.evaluateMany(this.forService(service), at, signal);
+    const slos = this.forService(service);
+    const [evaluations, traffic] = await Promise.all([
+      this.evaluateMany(slos, at, signal),
+      Promise.all(slos.map(async (slo) => [slo.id, await this.eventsIn(slo, '5m', at, signal)] as const)),
+    ]);
+    const events5m = new Map(traffic);
     return evaluations.map((evaluation) => {
       const burn = (window: string) => {
         const reading = evaluation.burnRates.find((candidate) => candidate.window === window)?.burnRate;
@@ -141,6 +152,11 @@ export class SloService {
       );
       const burnRate5m = burn('5m');
       const burnRate1h = burn('1h');
+      const burnRates = Object.fromEntries(
+        evaluation.burnRates.flatMap((b) =>
+          b.burnRate.kind === 'value' ? [[b.window, b.burnRate.value]] : [],
+        ),
+      );
       return {
         slo: evaluation.slo.id,
         ...(remaining.kind === 'value' ? { remainingPercent: remaining.value * 100 } : {}),
@@ -148,6 +164,11 @@ export class SloService {
           evaluation.state === 'ok' && remaining.kind === 'no_traffic' ? 'no-traffic' : evaluation.state,
         ...(burnRate5m !== undefined ? { burnRate5m } : {}),
         ...(burnRate1h !== undefined ? { burnRate1h } : {}),
+        burnRates,
+        burnRules: evaluation.slo.alerting.rules,
+        ...(events5m.get(evaluation.slo.id)?.kind === 'value'
+          ? { events5m: (events5m.get(evaluation.slo.id) as { value: number }).value }
+          : {}),
         ...(unknown
           ? { detail: unknown.kind === 'unknown' ? unknown.message : `no data: ${unknown.query}` }
           : remaining.kind === 'no_traffic'
@@ -155,6 +176,15 @@ export class SloService {
             : {}),
       };
     });
+  }
+
+  /**
+   * How many events (requests) the SLI counted in the window ending at `at`: its total query, a
+   * per-second rate, times the window. Verification ignores a burn rate measured on too few.
+   */
+  eventsIn(slo: Slo, window: string, at: Date, signal?: AbortSignal): Promise<Reading> {
+    const seconds = parseDuration(window) / 1000;
+    return this.prometheus.reading(`sum(${renderQuery(slo.totalQuery, window)}) * ${seconds}`, at, signal);
   }
 
   /** The error ratio over any window ending at `at`, from the raw queries (baselines around a change). */

@@ -29,6 +29,8 @@ access:
     bo: [operator]
     cy: [approver, operator]
     dee: [approver]
+services:
+  checkout: { channel: C-CHECKOUT }
 policy:
   rules:
     - kind: change-class
@@ -64,6 +66,7 @@ describe('change requests', () => {
           audit,
           runbooks,
           policy: c.policy,
+          catalog: c.services,
           gate: {
             budgets: {
               statusFor: async () => {
@@ -203,7 +206,7 @@ describe('change requests', () => {
     const change = await bot.runtime.services.changes.get('CR-1');
     expect(change.state).toBe('rolled-back');
     expect(change.timeline.map((t) => t.detail)).toContain(
-      'verification failed: 5m burn 9.0x exceeds 1.0x (baseline 0.5x × 2)',
+      'verification failed: worse than before the change: checkout-availability: ok → ok (5m 0.5× → 9.0×): worse, 5m 9.0× > 1.0× (0.5× before × 2)',
     );
     expect((await calls()).map((c) => c.input.amount)).toEqual([1, 0]);
     // The lock is free again for the next change.
@@ -230,6 +233,7 @@ describe('change requests', () => {
       audit: runtime.services.audit,
       runbooks: runtime.services.runbooks,
       policy: runtime.services.config.policy,
+      catalog: runtime.services.config.services,
       gate: {
         budgets: { statusFor: async () => [slo as SloStatus] },
         incidents: storeIncidentSource(runtime.services.store),

@@ -230,7 +230,41 @@ describe('the policy gate', () => {
       {},
       budgets([{ ...healthy, burnState: 'page', burnRate1h: 16.2 }]),
       'fail',
-      /burn state checkout-availability: page, 1h burn 16\.2x/,
+      /burn state checkout-availability: page, 1h burn 16\.2×/,
+    ],
+    [
+      'a ticket shows the pair of windows that made it, with rates and factor',
+      { kind: 'burn-state', block: ['page', 'ticket'], severity: 'soft' },
+      {},
+      budgets([
+        {
+          ...healthy,
+          burnState: 'ticket',
+          burnRates: { '5m': 2, '30m': 2.5, '1h': 3.5, '2h': 3.2, '6h': 3.1, '1d': 3.4, '3d': 1.1 },
+          burnRules: [
+            { severity: 'page', long: '1h', short: '5m', factor: 14.4 },
+            { severity: 'page', long: '6h', short: '30m', factor: 6 },
+            { severity: 'ticket', long: '1d', short: '2h', factor: 3 },
+            { severity: 'ticket', long: '3d', short: '6h', factor: 1 },
+          ],
+        },
+      ]),
+      'fail',
+      /^burn state checkout-availability: ticket: 1d 3\.4× > 3 and 2h 3\.2× > 3$/,
+    ],
+    [
+      'ok shows why the first page rule does not fire',
+      { kind: 'burn-state', block: ['page', 'ticket'], severity: 'soft' },
+      {},
+      budgets([
+        {
+          ...healthy,
+          burnRates: { '5m': 20, '1h': 0.6 },
+          burnRules: [{ severity: 'page', long: '1h', short: '5m', factor: 14.4 }],
+        },
+      ]),
+      'pass',
+      /^burn state checkout-availability: ok \(1h 0\.6× ≤ 14\.4 and 5m 20\.0× > 14\.4\)$/,
     ],
     [
       'ok burn passes',

@@ -113,7 +113,13 @@ describe('the policy gate and Alertmanager intake, end to end', () => {
         ...service('payments', start, (t) => (t > spike ? 1200 : 3)),
       ],
     });
-    k8s = await startKubernetesApi({ objects: loadKubernetesScenario('healthy') });
+    k8s = await startKubernetesApi({
+      objects: [
+        ...loadKubernetesScenario('healthy'),
+        ...loadKubernetesScenario('healthy', { deployment: 'payments' }),
+        ...loadKubernetesScenario('healthy', { deployment: 'search' }),
+      ],
+    });
     dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-e2e-'));
     const file = path.join(dir, 'millwright.yml');
     await writeFile(
@@ -124,9 +130,9 @@ runbooks: { dir: ${RUNBOOKS} }
 prometheus: { url: ${prometheus.url} }
 kubernetes: { kubeconfig: ${k8s.kubeconfigPath}, allowedNamespaces: [shop] }
 services:
-  checkout: { channel: C-CHECKOUT }
-  payments: { channel: C-PAYMENTS }
-  search: { channel: C-SEARCH }
+  checkout: { channel: C-CHECKOUT, kubernetes: { namespace: shop, deployments: [checkout] } }
+  payments: { channel: C-PAYMENTS, kubernetes: { namespace: shop, deployments: [payments] } }
+  search: { channel: C-SEARCH, kubernetes: { namespace: shop, deployments: [search] } }
 slos:${slo('checkout')}${slo('payments')}${slo('search')}
 access:
   defaultRoles: []
@@ -175,22 +181,25 @@ alertmanager:
     const text = replyToText(answer);
     expect(text).toMatch(/^CR-1 ran and is being verified/);
     expect(text).toContain('error budget checkout-availability: 50.0% left ≥ 25% ✔');
-    expect(text).toContain('burn state checkout-availability: ok, 1h burn 0.5x ✔');
+    expect(text).toContain('burn state checkout-availability: ok (1h 0.5× ≤ 14.4 and 5m 0.5× ≤ 14.4) ✔');
     expect(k8s.requestsTo('PATCH', '/apis/apps/v1/namespaces/shop/deployments/checkout')).toHaveLength(1);
   });
 
   it('holds the same request on a burning service for approval, with the numbers', async () => {
-    const answer = await as('ana', 'change request restart-deployment deployment=checkout service=payments');
+    const answer = await as('ana', 'change request restart-deployment deployment=payments');
     const text = replyToText(answer);
     expect(text).toMatch(/^CR-2 waits for approval/);
-    expect(text).toMatch(/burn state payments-availability: page, 1h burn \d+\.\dx ✘/);
+    // The page rule with both of its windows, so the verdict can be checked against the rule.
+    expect(text).toMatch(
+      /burn state payments-availability: page: 1h \d+\.\d× > 14\.4 and 5m \d+\.\d× > 14\.4 ✘/,
+    );
     const self = await as('ana', 'change approve CR-2');
     expect(self.error?.message).toBe('ana requested CR-2 and cannot approve it too');
   });
 
   it('takes an alert once per firing, sends its remediation through the gate, and updates on resolve', async () => {
     const firing = payload('firing', [
-      alert('firing', 'a1b2c3d4e5f60718', { service: 'payments', deployment: 'checkout' }),
+      alert('firing', 'a1b2c3d4e5f60718', { service: 'payments', deployment: 'payments' }),
     ]);
     const first = await webhook(firing);
     expect(first.status).toBe(200);
@@ -210,6 +219,16 @@ alertmanager:
     expect(again.alerts[0]?.actions).toEqual(['duplicate']);
     expect(await running.runtime.services.changes.list({ service: 'payments' })).toHaveLength(2);
 
+    // An alert cannot talk the gate around either: its service label must own the deployment.
+    const mislabelled = payload('firing', [
+      alert('firing', 'e1', { service: 'search', deployment: 'payments' }),
+    ]);
+    const refused = (await (await webhook(mislabelled)).json()) as { alerts: Array<{ actions: string[] }> };
+    expect(refused.alerts[0]?.actions).toEqual([
+      'posted',
+      'remediation refused: service=search does not match what this change touches: deployment shop/payments → payments',
+    ]);
+
     const grouped = payload('firing', [
       alert('firing', 'b1', { service: 'search' }),
       alert('firing', 'b2', { service: 'unknown-thing' }),
@@ -224,7 +243,7 @@ alertmanager:
 
     const resolved = await webhook(
       payload('resolved', [
-        alert('resolved', 'a1b2c3d4e5f60718', { service: 'payments', deployment: 'checkout' }),
+        alert('resolved', 'a1b2c3d4e5f60718', { service: 'payments', deployment: 'payments' }),
       ]),
     );
     expect(((await resolved.json()) as { alerts: Array<{ actions: string[] }> }).alerts[0]?.actions).toEqual([
@@ -257,7 +276,7 @@ alertmanager:
 
   it('never auto-approves while Prometheus is down', async () => {
     await prometheus.stop();
-    const answer = await as('ana', 'change request restart-deployment deployment=checkout service=search');
+    const answer = await as('ana', 'change request restart-deployment deployment=search');
     const text = replyToText(answer);
     expect(text).toMatch(/waits for approval/);
     expect(text).toContain('Policy gate (request): unknown');

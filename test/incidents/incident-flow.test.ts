@@ -96,3 +96,72 @@ policy:
     );
   });
 });
+
+describe('an incident timeline', () => {
+  let bot: TestBot;
+  const clock = fixedClock('2026-11-26T13:00:00Z');
+  const at = (time: string) => clock.set(`2026-11-26T${time}:00Z`);
+
+  beforeEach(async () => {
+    bot = await startTestBot({
+      clock,
+      config: (dir) => `
+runbooks:
+  dir: ${path.join(FIXTURES, 'runbooks', 'targets')}
+executors:
+  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}
+    config: { callsFile: ${path.join(dir, 'calls.jsonl')} }
+services:
+  checkout: { kubernetes: { namespace: shop, deployments: [checkout] } }
+  search: { kubernetes: { namespace: shop, deployments: [search] } }
+access:
+  defaultRoles: [operator]
+  roles:
+    operator: { allow: ['incident.*', 'runbook.*', 'change.*'] }
+policy:
+  rules:
+    - kind: open-incident
+      severities: [1, 2]
+`,
+    });
+  });
+  afterEach(() => bot.close());
+
+  it('ends at the resolve time and holds only what touched the incident service, though both share the shell', async () => {
+    at('13:00');
+    await bot.run('incident declare checkout 5xx service=checkout sev=3');
+    at('13:01');
+    await bot.run('incident declare search slow service=search sev=3');
+    at('13:05');
+    expect((await bot.run('runbook run bounce deployment=checkout')).ok).toBe(true);
+    at('13:06');
+    expect((await bot.run('runbook run bounce deployment=search')).ok).toBe(true);
+    at('13:07');
+    expect(replyToText(await bot.run('change request bounce deployment=search'))).toMatch(/^CR-1 ran/);
+    at('13:08');
+    expect(replyToText(await bot.run('change request bounce deployment=checkout'))).toMatch(/^CR-2 ran/);
+    at('13:20');
+    await bot.run('incident resolve id=INC-1 summary="cache fixed"');
+    at('13:30');
+    expect((await bot.run('runbook run bounce deployment=checkout')).ok).toBe(true);
+    await bot.run('incident note id=INC-1 "looked again after the fact"');
+
+    const timeline = await bot.runtime.services.incidents.timeline(
+      await bot.runtime.services.incidents.find('shell', 'INC-1'),
+    );
+    const rows = timeline.map((row) => `${row.at.slice(11, 16)} ${row.what}`);
+    expect(rows.filter((row) => row.includes('runbook run bounce'))).toEqual([
+      '13:05 runbook run bounce: succeeded',
+      '13:08 runbook run bounce: succeeded',
+    ]);
+    expect(rows.some((row) => row.includes('CR-2'))).toBe(true);
+    expect(rows.some((row) => row.includes('CR-1'))).toBe(false);
+    expect(rows.every((row) => row.slice(0, 5) <= '13:20')).toBe(true);
+    expect(rows.at(-1)).toBe('13:20 resolved: cache fixed');
+
+    const draft = replyToText(await bot.run('incident postmortem id=INC-1'));
+    expect(draft).toMatch(/\| 2026-11-26 13:05 \| runbook run bounce: succeeded \| ana \|/);
+    expect(draft).not.toMatch(/\| 2026-11-26 13:06 \|/);
+    expect(draft).not.toMatch(/\| 2026-11-26 13:30 \|/);
+  });
+});

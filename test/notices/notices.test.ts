@@ -29,6 +29,8 @@ access:
     operator: { allow: ['change.request', change.cancel, 'runbook.*'] }
   subjects:
     ana: [operator]
+services:
+  checkout: { channel: C-CHECKOUT }
 policy:
   rules:
     - kind: change-class
@@ -68,6 +70,7 @@ describe('notices', () => {
           audit,
           runbooks,
           policy: c.policy,
+          catalog: c.services,
           gate: { budgets: { statusFor: async () => [slo] }, incidents: storeIncidentSource(store) },
           clock,
           logger: runtime.logger,
@@ -154,9 +157,36 @@ describe('notices', () => {
     expect(posts).toHaveLength(2);
     const text = replyToText(posts[1]!.reply);
     expect(text.split('\n')[0]).toBe(
-      'CR-2 failed verification: 5m burn 9.0x exceeds 1.0x (baseline 0.5x × 2); it was rolled back',
+      'CR-2 failed verification: worse than before the change: checkout-availability: ok → ok (5m 0.5× → 9.0×): worse, 5m 9.0× > 1.0× (0.5× before × 2); rolled back: the rollback steps of bump succeeded',
     );
-    expect(text).toContain('rolled-back: rollback steps ran');
+    expect(text).toContain('rolled-back: rolled back: the rollback steps of bump succeeded');
+  });
+
+  it('pages the owners channel when the rollback itself fails, and never says rolled back', async () => {
+    await start();
+    bot.runtime.services.notices.register(
+      recorder(async (target, reply) => {
+        posts.push({ target, reply });
+        return { update: async () => {} };
+      }),
+    );
+    await bot.run('change request bump-bad-undo target=cart', 'ana');
+    advance(60_000);
+    await bot.runtime.services.changes.tick();
+    slo = { ...HEALTHY, burnRate1h: 3, burnRate5m: 9 };
+    advance(60_000);
+    await bot.runtime.services.changes.tick();
+    const change = await bot.runtime.services.changes.get('CR-1');
+    expect(change.state).toBe('failed');
+    expect(change.timeline.at(-1)?.detail).toMatch(
+      /^rollback failed: the rollback steps of bump-bad-undo failed at .*the undo was refused.*; told shell and C-CHECKOUT$/,
+    );
+    expect(posts.map((p) => p.target)).toEqual(['shell', 'C-CHECKOUT']);
+    const headline = replyToText(posts[1]!.reply).split('\n')[0];
+    expect(headline).toMatch(
+      /^CR-1 failed verification: .*; ROLLBACK FAILED: the rollback steps of bump-bad-undo failed/,
+    );
+    expect(headline).not.toMatch(/rolled back:/);
   });
 
   it('logs a notice the surface failed to post, and the command still answers as it would', async () => {

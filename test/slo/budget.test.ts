@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { fixedClock } from '../../src/core/index.js';
 import {
   availableChartFonts,
+  DEFAULT_BURN_RULES,
   errorRatioQuery,
   evaluateSlo,
   evaluateSlos,
@@ -321,9 +322,21 @@ describe('the budget command', () => {
       burnState: 'page',
       burnRate5m: expect.closeTo(200, 6),
       burnRate1h: expect.closeTo(100.25, 6),
+      // Every window, with the rules that pair them, so the gate can show "1h … and 5m …".
+      burnRates: expect.objectContaining({ '5m': expect.closeTo(200, 6), '6h': expect.closeTo(17.125, 6) }),
+      burnRules: DEFAULT_BURN_RULES,
+      // 6000 requests a minute, 5 minutes.
+      events5m: expect.closeTo(30_000, 6),
     });
     expect(await service.statusFor('idle', at)).toEqual([
-      { slo: 'idle-availability', burnState: 'no-traffic', detail: 'no traffic in the 30d window' },
+      {
+        slo: 'idle-availability',
+        burnState: 'no-traffic',
+        detail: 'no traffic in the 30d window',
+        burnRates: {},
+        burnRules: DEFAULT_BURN_RULES,
+        events5m: 0,
+      },
     ]);
     const [inventory] = await service.statusFor('inventory', at);
     expect(inventory).toMatchObject({ burnState: 'unknown', detail: expect.stringContaining('no data') });

@@ -250,6 +250,8 @@ describe('Prometheus stopped in the middle of a budget', () => {
           slo: 'payments-availability',
           burnState: 'unknown',
           detail: `Prometheus at ${prometheus.url} is unavailable: connection refused`,
+          burnRates: {},
+          burnRules: expect.any(Array),
         },
       ]);
 

@@ -57,6 +57,9 @@ export class ControlServer {
   static async start(options: ControlServerOptions): Promise<ControlServer> {
     const expected = Buffer.from(`Bearer ${options.token}`);
     const server = createServer((req, res) => {
+      // One request per connection: a client never sends a command on a connection this process is
+      // closing, so "refused" always means "never delivered".
+      res.shouldKeepAlive = false;
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         answer(res, 401, 'missing or wrong control token');

@@ -187,6 +187,17 @@ export function createRouter(runtime: Runtime, extra: Partial<RouterOptions> = {
   });
 }
 
+/** The server's limits from `server:` in millwright.yml (durations as written there). */
+function serverLimitsOf(server: LoadedConfig['config']['server']) {
+  return {
+    headersTimeoutMs: configFiles.parseDuration(server.headersTimeout),
+    bodyTimeoutMs: configFiles.parseDuration(server.bodyTimeout),
+    keepAliveTimeoutMs: configFiles.parseDuration(server.keepAliveTimeout),
+    maxConnections: server.maxConnections,
+    maxBodyReads: server.maxBodyReads,
+  };
+}
+
 export interface RunningServer {
   runtime: Runtime;
   router: Router;
@@ -231,6 +242,7 @@ export async function startServer(
     host: loaded.config.server.host,
     logger,
     metrics,
+    limits: serverLimitsOf(loaded.config.server),
     // Reaching this check means config, store and audit trail opened; shutdown flips it via the server.
     readiness: async () => ({ ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok' } }),
   });

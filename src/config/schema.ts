@@ -2,7 +2,7 @@
 // Strict sections so a misspelt key is an error, defaults so an empty file runs a local shell bot.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { optionalText, port, text } from './fields.js';
+import { duration, optionalText, port, positiveCount, text } from './fields.js';
 
 // Schemas here parse once per start (and per reload); zod's JIT compile costs more than it saves then.
 z.config({ jitless: true });
@@ -107,7 +107,23 @@ export interface AuditConfig {
 }
 
 const baseObject = z.strictObject({
-  server: z.strictObject({ port: port.default(3000), host: text.default('0.0.0.0') }).prefault({}),
+  server: z
+    .strictObject({
+      port: port.default(3000),
+      host: text.default('0.0.0.0'),
+      // Against slow and greedy clients (slowloris): see "Limits and shutdown" in the README.
+      headersTimeout: duration.default('10s'),
+      bodyTimeout: duration.default('10s'),
+      keepAliveTimeout: duration.default('5s'),
+      maxConnections: positiveCount.default(1024),
+      maxBodyReads: positiveCount.default(64),
+      // On SIGTERM: /readyz fails for `drain` while everything else serves, then the listener stops
+      // and running commands get `shutdownGrace`; the process exits by `shutdownDeadline` regardless.
+      drain: duration.default('5s'),
+      shutdownGrace: duration.default('10s'),
+      shutdownDeadline: duration.default('30s'),
+    })
+    .prefault({}),
   store: z.strictObject({ path: text.default('./.millwright') }).prefault({}),
   audit: auditSection,
   log: z

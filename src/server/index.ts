@@ -6,6 +6,8 @@ export {
   type Readiness,
   type RequestContext,
   type RouteHandler,
+  SERVER_LIMITS,
+  type ServerLimits,
   sendJson,
 } from './http-server.js';
 export {

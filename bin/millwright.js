@@ -34,3 +34,7 @@ if (buildIsFresh()) {
   const { main } = await import(pathToFileURL(path.join(root, 'src', 'main.ts')).href);
   process.exitCode = await main(argv);
 }
+// main has finished and flushed; whatever still holds the event loop now (a socket to an upstream
+// that never answered, an abandoned request) must not keep the process alive. Unref'd, so a
+// process with nothing left exits at once without waiting for it.
+setTimeout(() => process.exit(), 1_000).unref();

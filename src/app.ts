@@ -23,6 +23,7 @@ import {
   type RouterOptions,
   type RunMode,
   type Services,
+  StopRequested,
   SurfaceHub,
   systemClock,
 } from './core/index.js';
@@ -203,6 +204,8 @@ export interface RunningServer {
   router: Router;
   server: import('./server/index.js').HttpServer;
   port: number;
+  /** Resolves with the signal as soon as one starts the shutdown (main arms its hard deadline then). */
+  stopping: Promise<NodeJS.Signals>;
   /** Resolves once a termination signal has drained the server and flushed the audit trail. */
   stopped: Promise<import('./server/index.js').CloseResult>;
   /** The chat surfaces that are running, by name (`teams`). */
@@ -211,7 +214,9 @@ export interface RunningServer {
 
 /**
  * Starts the HTTP server with every enabled module served, and wires SIGTERM/SIGINT to a graceful
- * shutdown: stop accepting, drain in-flight commands for up to 10 s, stop the modules, flush the trail.
+ * shutdown: `/readyz` fails for `server.drain`, the listener stops, running commands get
+ * `server.shutdownGrace` and are then aborted (audited `aborted`), the modules stop and the trail
+ * is flushed. A second signal cuts the waiting short.
  */
 export async function startServer(
   loaded: LoadedConfig,
@@ -246,9 +251,11 @@ export async function startServer(
     // Reaching this check means config, store and audit trail opened; shutdown flips it via the server.
     readiness: async () => ({ ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok' } }),
   });
+  const stop = new AbortController();
   const router = createRouter(runtime, {
     observe: (observation) => metrics.observeCommand(observation),
     track: (work) => server.track(work),
+    stop: stop.signal,
   });
   try {
     await runtime.app.serve({
@@ -269,11 +276,23 @@ export async function startServer(
   for (const platform of ['slack', 'teams']) {
     if (!services.notices.names.includes(platform)) logger.info(`${platform} is not configured`);
   }
+  const section = loaded.config.server;
+  let announce!: (signal: NodeJS.Signals) => void;
+  const stopping = new Promise<NodeJS.Signals>((resolve) => {
+    announce = resolve;
+  });
   const stopped = new Promise<import('./server/index.js').CloseResult>((resolve) => {
     onTerminate(
-      async () => {
+      async (signal, hurry) => {
+        announce(signal);
+        server.drain();
+        await waitOrHurry(configFiles.parseDuration(section.drain), hurry);
         logger.info('shutting down: draining in-flight work');
-        const result = await server.close({ graceMs: 10_000 });
+        const result = await server.close({
+          graceMs: configFiles.parseDuration(section.shutdownGrace),
+          hurry,
+          abort: () => stop.abort(new StopRequested(`Millwright is shutting down (${signal})`)),
+        });
         await runtime.close();
         logger.info(result, 'shut down');
         resolve(result);
@@ -282,5 +301,18 @@ export async function startServer(
     );
   });
   const adapters = Object.fromEntries(services.notices.surfaces.map((surface) => [surface.name, surface]));
-  return { runtime, router, server, port, stopped, adapters };
+  return { runtime, router, server, port, stopping, stopped, adapters };
+}
+
+/** Resolves after `ms`, or at once when `hurry` is aborted. */
+function waitOrHurry(ms: number, hurry: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (hurry.aborted) done();
+    hurry.addEventListener('abort', done, { once: true });
+  });
 }

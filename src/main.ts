@@ -19,7 +19,7 @@ import {
   verifyAuditTrail,
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
-import { formatProblem, resolveConfigPath } from './config/index.js';
+import { formatProblem, parseDuration, resolveConfigPath } from './config/index.js';
 import { asMillwrightError, createLogger, ErrorCode, newRef, systemClock } from './core/index.js';
 import { buildExecutorHost } from './executors/module.js';
 import { loadRunbooks } from './runbooks/index.js';
@@ -38,6 +38,8 @@ export interface MainIO {
    * use `--as`.
    */
   osUser?: string;
+  /** Ends the process at once; only the hard shutdown deadline uses it. Tests leave it out. */
+  exit?: (code: number) => void;
 }
 
 const USAGE = `usage: millwright <command> [options]
@@ -297,6 +299,16 @@ async function runServer(configPath: string, io: MainIO): Promise<number> {
   const logger = createLogger({ level: loaded.config.log.level });
   const running = await startServer(loaded, { logger });
   io.stdout.write(`millwright listening on ${loaded.config.server.host}:${running.port}\n`);
+  void running.stopping.then(() => {
+    // However shutdown goes (a module that never stops, a flush that hangs), the process ends.
+    const deadlineMs = parseDuration(loaded.config.server.shutdownDeadline);
+    const timer = setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown did not finish by server.shutdownDeadline; exiting');
+      logger.flush();
+      io.exit?.(1);
+    }, deadlineMs);
+    void running.stopped.then(() => clearTimeout(timer));
+  });
   await running.stopped;
   return 0;
 }
@@ -322,5 +334,6 @@ function defaultIO(): MainIO {
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    exit: (code) => process.exit(code),
   };
 }

@@ -7,7 +7,14 @@ import type { AuditLog } from '../audit/types.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
-import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import {
+  asMillwrightError,
+  badArgument,
+  ErrorCode,
+  MillwrightError,
+  type StopRequested,
+  stoppedBy,
+} from '../core/errors.js';
 import { importExternal } from '../core/external.js';
 import type { Logger } from '../core/logger.js';
 import {
@@ -208,6 +215,9 @@ export class ExecutorHost {
         outcome,
         ref: call.ref,
       });
+    const stop = stoppedBy(call.signal);
+    // A run already stopping starts nothing new (an aborted signal would never fire 'abort' again).
+    if (stop) throw abortedError(call.uses, stop);
     // The intent is on disk before anything touches the world.
     await record('started');
     const deadline = new Date(clock.now().getTime() + call.timeoutMs);
@@ -231,7 +241,9 @@ export class ExecutorHost {
                       hint: 'the system it talks to may be slow or hanging; check it, then check the outcome before running again',
                     },
                   )
-                : new MillwrightError(ErrorCode.Cancelled, `${call.uses} was cancelled`),
+                : stoppedBy(signal)
+                  ? abortedError(call.uses, stoppedBy(signal)!)
+                  : new MillwrightError(ErrorCode.Cancelled, `${call.uses} was cancelled`),
             ),
           { once: true },
         );
@@ -254,7 +266,8 @@ export class ExecutorHost {
       return result;
     } catch (error) {
       const failure = asMillwrightError(error);
-      await record('error', { code: failure.code, error: failure.message });
+      const outcome = failure.code === ErrorCode.Aborted ? 'aborted' : 'error';
+      await record(outcome, { code: failure.code, error: failure.message });
       throw failure;
     } finally {
       clearTimeout(timer);
@@ -270,6 +283,13 @@ export class ExecutorHost {
       }
     }
   }
+}
+
+/** The request may or may not have reached the system: say so, since nobody can know from here. */
+function abortedError(uses: string, stop: StopRequested): MillwrightError {
+  return new MillwrightError(ErrorCode.Aborted, `${uses} was aborted: ${stop.why}`, {
+    hint: 'it may have reached the system already; check there before running it again',
+  });
 }
 
 function contractError(where: string, problem: string): MillwrightError {

@@ -61,6 +61,17 @@ export interface CloseResult {
   abandoned: number;
 }
 
+export interface CloseOptions {
+  /** How long in-flight requests and tracked work get to finish. Default 10 s. */
+  graceMs?: number;
+  /** Aborted to cut the grace period short (a second SIGTERM). */
+  hurry?: AbortSignal;
+  /** Called when the grace period ends with work still running, to tell that work to stop. */
+  abort?: () => void;
+  /** How long stopped work gets to record its outcome before its connections are closed. Default 2 s. */
+  settleMs?: number;
+}
+
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const UNMATCHED_ROUTE = 'unmatched';
 
@@ -184,9 +195,22 @@ export class HttpServer {
       : undefined;
   }
 
-  /** True once `close()` has begun: `/readyz` answers 503 and responses close their connections. */
+  /** True once `drain()` or `close()` has begun: `/readyz` answers 503 and responses close their connections. */
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /**
+   * Starts failing `/readyz` so load balancers stop routing here, while every route still serves.
+   * The first step of a shutdown; `close()` follows once the balancer has noticed.
+   *
+   * @example
+   * server.drain(); await sleep(5_000); await server.close({ graceMs: 10_000 });
+   */
+  drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#options.logger.info('draining: /readyz answers 503, every other route still serves');
   }
 
   /**
@@ -219,13 +243,14 @@ export class HttpServer {
    * const { drained, abandoned } = await server.close({ graceMs: 10_000 });
    * if (!drained) logger.warn({ abandoned }, 'shutdown abandoned work');
    */
-  close(options: { graceMs?: number } = {}): Promise<CloseResult> {
-    this.#closing ??= this.#drain(options.graceMs ?? 10_000);
+  close(options: CloseOptions = {}): Promise<CloseResult> {
+    this.#closing ??= this.#close(options);
     return this.#closing;
   }
 
-  async #drain(graceMs: number): Promise<CloseResult> {
+  async #close(options: CloseOptions): Promise<CloseResult> {
     const { logger } = this.#options;
+    const { graceMs = 10_000, hurry, abort, settleMs = 2_000 } = options;
     this.#draining = true;
     // Responses not yet started end their connection, so keep-alive clients reconnect elsewhere.
     for (const res of this.#openResponses) if (!res.headersSent) res.setHeader('connection', 'close');
@@ -236,15 +261,28 @@ export class HttpServer {
     this.#server.closeIdleConnections();
     logger.info({ inFlight: this.#pending.size, graceMs }, 'http server draining');
 
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<true>((resolve) => {
-      timer = setTimeout(() => resolve(true), graceMs);
-    });
-    try {
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number, signal?: AbortSignal) =>
+      new Promise<true>((resolve) => {
+        timers.push(setTimeout(() => resolve(true), ms));
+        if (signal?.aborted) resolve(true);
+        signal?.addEventListener('abort', () => resolve(true), { once: true });
+      });
+    const settled = async (deadline: Promise<true>) => {
       // Loop because a finishing request may register follow-up work.
       while (this.#pending.size > 0) {
-        const expired = await Promise.race([Promise.all(this.#pending).then(() => false), graceOver]);
-        if (expired) break;
+        const expired = await Promise.race([Promise.all(this.#pending).then(() => false), deadline]);
+        if (expired) return;
+      }
+    };
+    const graceOver = after(graceMs, hurry);
+    try {
+      await settled(graceOver);
+      if (this.#pending.size > 0 && abort) {
+        // Work told to stop records its own outcome (aborted) before the connections go.
+        logger.warn({ running: this.#pending.size }, 'aborting work still running after the grace period');
+        abort();
+        await settled(after(settleMs));
       }
       const abandoned = this.#pending.size;
       if (abandoned === 0) {
@@ -259,7 +297,7 @@ export class HttpServer {
       else logger.warn(result, 'http server closed before all work finished');
       return result;
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 

@@ -1,5 +1,6 @@
 // Public face of the HTTP server: the server itself, its metrics, and the signal hook main uses.
 export {
+  type CloseOptions,
   type CloseResult,
   HttpServer,
   type HttpServerOptions,

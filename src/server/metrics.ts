@@ -2,7 +2,7 @@
 // state through prom-client's global registry. Label values are normalised to keep cardinality bounded.
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-export type CommandOutcome = 'ok' | 'error' | 'denied';
+export type CommandOutcome = 'ok' | 'error' | 'denied' | 'aborted';
 
 /** One finished command, as the router reports it. */
 export interface CommandObservation {
@@ -41,7 +41,7 @@ export const DEFAULT_VERBS: readonly string[] = [
 
 // Chat commands range from an instant `whoami` to a runbook step waiting on a rollout.
 const COMMAND_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'denied']);
+const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'denied', 'aborted']);
 // Codes are namespaced and short; anything else (a raw message, a third-party string) is folded.
 const ERROR_CODE = /^millwright_[a-z0-9_]{1,48}$/;
 

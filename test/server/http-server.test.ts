@@ -327,6 +327,53 @@ describe('graceful shutdown', () => {
     await expect(inFlight).rejects.toThrow();
   });
 
+  test('drain() fails /readyz while every other route still serves', async () => {
+    const { server, base } = await start({ readiness: async () => ({ ready: true, checks: {} }) });
+
+    server.drain();
+
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(server.draining).toBe(true);
+  });
+
+  test('work still running after the grace period is told to stop and gets to record its outcome', async () => {
+    const { server } = await start();
+    const stop = new AbortController();
+    const events: string[] = [];
+    server.track(
+      new Promise<void>((resolve) =>
+        stop.signal.addEventListener('abort', () => {
+          events.push('work recorded aborted');
+          resolve();
+        }),
+      ),
+    );
+
+    const result = await server.close({ graceMs: 50, abort: () => stop.abort() });
+
+    expect(events).toEqual(['work recorded aborted']);
+    expect(result).toEqual({ drained: true, abandoned: 0 });
+  });
+
+  test('hurry ends the grace period early', async () => {
+    const { server } = await start();
+    const hurry = new AbortController();
+    let aborted = false;
+    server.track(sleep(60_000));
+
+    const closing = server.close({
+      graceMs: 60_000,
+      hurry: hurry.signal,
+      abort: () => (aborted = true),
+      settleMs: 10,
+    });
+    hurry.abort();
+
+    expect(await closing).toEqual({ drained: false, abandoned: 1 });
+    expect(aborted).toBe(true);
+  });
+
   test('close() is idempotent and works on a server that never listened', async () => {
     const { server } = await start();
     const never = new HttpServer({ port: 0, logger: silentLogger(), metrics: createMetrics() });

@@ -20,7 +20,14 @@ import {
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
 import { formatProblem, parseDuration, resolveConfigPath } from './config/index.js';
-import { asMillwrightError, createLogger, ErrorCode, newRef, systemClock } from './core/index.js';
+import {
+  asMillwrightError,
+  createLogger,
+  ErrorCode,
+  newRef,
+  StopRequested,
+  systemClock,
+} from './core/index.js';
 import { buildExecutorHost } from './executors/module.js';
 import { loadRunbooks } from './runbooks/index.js';
 
@@ -38,6 +45,8 @@ export interface MainIO {
    * use `--as`.
    */
   osUser?: string;
+  /** Where SIGINT and SIGTERM come from; `process` unless a test passes an EventEmitter. */
+  signals?: import('./server/index.js').SignalSource;
   /** Ends the process at once; only the hard shutdown deadline uses it. Tests leave it out. */
   exit?: (code: number) => void;
 }
@@ -241,7 +250,8 @@ async function runShell(
   });
   // Each command builds only the services it uses, so a one-shot `-e help` opens no store.
   const runtime = await buildRuntime(loaded, { logger, lazy: true });
-  const router = createRouter(runtime);
+  const stop = new AbortController();
+  const router = createRouter(runtime, { stop: stop.signal });
   const { ShellAdapter } = await import('../adapters/shell/index.js');
   const osUser = io.osUser ?? currentOsUser();
   const requested = typeof values.as === 'string' && values.as ? values.as : undefined;
@@ -277,6 +287,7 @@ async function runShell(
   }
   const shell = new ShellAdapter({
     handle: (request) => router.handle(request),
+    onInterrupt: () => interrupted.interrupt('SIGINT'),
     actor: identity.actor,
     ...(identity.via ? { via: identity.via } : {}),
     channel: SHELL_CHANNEL,
@@ -285,13 +296,53 @@ async function runShell(
     json: values.json === true,
     historyFile: path.join(loaded.config.store.path, 'shell_history'),
   });
+  // SIGINT/SIGTERM abort the running command (audited `aborted`) and end the shell with 128+signal;
+  // a reader that went away (`| head`) ends it quietly with 0.
+  const interrupted = shellInterrupts(io, () => void shell.stop(), stop, logger);
   try {
-    if (typeof values.e === 'string') return (await shell.runLine(values.e)).ok ? 0 : 1;
-    return await shell.run();
+    const code =
+      typeof values.e === 'string' ? ((await shell.runLine(values.e)).ok ? 0 : 1) : await shell.run();
+    return interrupted.exitCode() ?? code;
   } finally {
+    interrupted.dispose();
     await runtime.close();
     logger.flush();
   }
+}
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** How the shell ends early: a signal aborts the running command; a closed output pipe just stops reading. */
+function shellInterrupts(
+  io: MainIO,
+  stopReading: () => void,
+  stop: AbortController,
+  logger: import('./core/index.js').Logger,
+) {
+  const signals = io.signals ?? process;
+  let exitCode: number | undefined;
+  const interrupt = (signal: NodeJS.Signals) => {
+    logger.warn({ signal }, 'shell interrupted: aborting the running command');
+    exitCode ??= SIGNAL_EXIT[signal] ?? 1;
+    stop.abort(new StopRequested(`interrupted (${signal})`));
+    stopReading();
+  };
+  const onOutputError = (error: NodeJS.ErrnoException) => {
+    // The reader is gone (EPIPE) or the stream was destroyed after it: nobody is left to tell.
+    if (exitCode === undefined) logger.info({ code: error.code }, 'shell output closed; stopping');
+    exitCode ??= 0;
+    stopReading();
+  };
+  for (const signal of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) signals.on(signal, interrupt);
+  io.stdout.on('error', onOutputError);
+  return {
+    interrupt,
+    exitCode: () => exitCode,
+    dispose: () => {
+      for (const signal of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) signals.off(signal, interrupt);
+      // Later writes to a closed pipe still emit errors; keep absorbing them.
+    },
+  };
 }
 
 async function runServer(configPath: string, io: MainIO): Promise<number> {

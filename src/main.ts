@@ -16,6 +16,7 @@ import {
   type AuditVerifyOptions,
   type AuditVerifyResult,
   auditSealingFrom,
+  repairAuditTrail,
   verifyAuditTrail,
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
@@ -60,6 +61,8 @@ const USAGE = `usage: millwright <command> [options]
   config check [FILE]   validate a config file
   audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
                         (the keys come from the config; --path alone checks an unkeyed trail)
+  audit repair          after a crash, cut a torn last line (kept in a side file) once every record
+                        before it verifies, and record the repair in the trail: [--path FILE]
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
@@ -126,6 +129,33 @@ async function auditVerifyCommand(
   }
   io.stdout.write(`${file}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
   for (const note of verifyNotes(result, file, options)) io.stdout.write(`note: ${note}\n`);
+  return 0;
+}
+
+/** `millwright audit repair`: cuts a torn last line after a crash and records the repair. */
+async function auditRepairCommand(
+  configPath: string,
+  values: Record<string, string | boolean | undefined>,
+  io: MainIO,
+): Promise<number> {
+  const loaded = await loadConfig(configPath, { env: io.env });
+  const file = typeof values.path === 'string' ? values.path : loaded.config.audit.path;
+  const { cut, record, verified } = await repairAuditTrail(file, {
+    sealing: auditSealingFrom(loaded.config.audit, loaded.config.store.path),
+    actor: `os:${io.osUser ?? currentOsUser()}`,
+    secrets: [...loaded.secrets],
+  });
+  io.stdout.write(
+    `${file}: cut a torn last line (would-be seq ${cut.seq}, ${cut.bytes} bytes, sha256 ${cut.sha256.slice(0, 12)}…), kept in ${cut.savedTo}\n`,
+  );
+  io.stdout.write(
+    `recorded as seq ${record.seq} (audit.repaired); the chain continues from seq ${record.seq - 1}\n`,
+  );
+  if (!verified.ok) {
+    io.stderr.write(`${file}: still BROKEN after the repair: ${verified.problem}\n`);
+    return 1;
+  }
+  io.stdout.write(`${file}: ok, ${verified.records} records, ${verifiedChain(verified)}\n`);
   return 0;
 }
 
@@ -214,7 +244,9 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
       case 'slo':
         return await (await import('./slo/index.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'audit': {
-        if (sub !== 'verify') return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify"?`);
+        if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
+        if (sub !== 'verify')
+          return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify" or "audit repair"?`);
         return await auditVerifyCommand(configPath, values, io);
       }
       case 'shell':

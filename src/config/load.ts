@@ -57,7 +57,8 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   const source = await readSource(file, absolutePath);
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  // Duplicate keys are found by the index (linear), not the library (quadratic in a mapping's size).
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const index = new DocumentIndex(doc.contents);
   const problemAt: ProblemAt = (offset, path, message) => {
     const { line, col } = lineCounter.linePos(offset);
@@ -65,7 +66,13 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   };
 
   // A document with syntax errors is only partly built; checking its schema would add noise.
-  if (doc.errors.length > 0) throw new ConfigError(syntaxProblems(doc.errors, source, index, problemAt));
+  const duplicates = index.duplicateKeys.map(({ node, path }) =>
+    problemAt(spanStart(node), formatPath(path), DUPLICATE_KEY),
+  );
+  if (doc.errors.length > 0 || duplicates.length > 0) {
+    const problems = [...syntaxProblems(doc.errors, source, index, problemAt), ...duplicates];
+    throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
+  }
 
   // Missing variables are reported together with schema problems, so one run shows everything.
   const environment = interpolateDocument(doc, index, options.env, problemAt);
@@ -111,6 +118,8 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
     secrets: [...environment.secrets],
   };
 }
+
+const DUPLICATE_KEY = 'duplicate key; each key may appear only once in a mapping';
 
 type ProblemAt = (offset: number, path: string, message: string) => ConfigProblem;
 
@@ -188,7 +197,7 @@ async function readSource(file: string, absolutePath: string): Promise<string> {
 }
 
 function yamlMessage(error: YAMLError, source: string): string {
-  if (error.code === 'DUPLICATE_KEY') return 'duplicate key; each key may appear only once in a mapping';
+  if (error.code === 'DUPLICATE_KEY') return DUPLICATE_KEY;
   const message = error.message.charAt(0).toLowerCase() + error.message.slice(1);
   // Inside [ ] or { } YAML reads the `{` of an unquoted ${VAR} as the start of a mapping.
   const lineStart = source.lastIndexOf('\n', error.pos[0] - 1) + 1;
@@ -246,15 +255,23 @@ function withoutEmptySections(data: unknown): unknown {
 function resolvePaths(config: MillwrightConfig, paths: readonly string[], baseDir: string): MillwrightConfig {
   const absolute = (path: string) =>
     path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(baseDir, path);
-  const resolved = structuredClone(config) as unknown as Record<string, unknown>;
+  // Copies only the mappings on each path (not the whole config: a catalog of 50,000 services stays shared).
+  const resolved = { ...config } as unknown as Record<string, unknown>;
   for (const dotted of paths) {
     const keys = dotted.split('.');
     const last = keys.pop()!;
-    let holder: unknown = resolved;
-    for (const key of keys) holder = (holder as Record<string, unknown> | undefined)?.[key];
-    if (typeof holder !== 'object' || holder === null) continue;
-    const value = (holder as Record<string, unknown>)[last];
-    if (typeof value === 'string') (holder as Record<string, unknown>)[last] = absolute(value);
+    let holder: Record<string, unknown> | undefined = resolved;
+    for (const key of keys) {
+      const next: unknown = holder[key];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+        holder = undefined;
+        break;
+      }
+      holder[key] = { ...next };
+      holder = holder[key] as Record<string, unknown>;
+    }
+    const value = holder?.[last];
+    if (holder && typeof value === 'string') holder[last] = absolute(value);
   }
   return resolved as unknown as MillwrightConfig;
 }

@@ -11,11 +11,13 @@ import { changesModule } from './changes/module.js';
 import type { LoadConfigOptions, LoadedConfig } from './config/index.js';
 import * as configFiles from './config/index.js';
 import {
+  asMillwrightError,
   type Clock,
   type CommandDefinition,
   CommandRegistry,
   type Composition,
   composeModules,
+  createLogger,
   EventBus,
   type Logger,
   type MillwrightModule,
@@ -98,9 +100,42 @@ export function loadConfig(
   return configFiles.loadConfig(file, { ...rest, schema: schemaOf(modules) });
 }
 
-/** `millwright config check`: one ok line or every problem. */
-export function checkConfig(file: string, env: NodeJS.ProcessEnv, options: { cwd?: string } = {}) {
-  return configFiles.checkConfig(file, env, { ...options, schema: schemaOf() });
+/**
+ * `millwright config check`: one ok line or every problem, the schema's and what each enabled
+ * module's `check` says start-up would refuse.
+ */
+export function checkConfig(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string; modules?: readonly MillwrightModule[] } = {},
+) {
+  const { modules = MODULES, ...rest } = options;
+  return configFiles.checkConfig(file, env, {
+    ...rest,
+    schema: schemaOf(options.modules),
+    startChecks: (loaded) => startChecks(loaded, modules),
+  });
+}
+
+async function startChecks(loaded: LoadedConfig, modules: readonly MillwrightModule[]): Promise<string[]> {
+  const services = { config: loaded.config, configSecrets: loaded.secrets } as unknown as Services;
+  const ctx = {
+    services,
+    clock: systemClock,
+    logger: createLogger({ level: 'silent' }),
+    configDir: path.dirname(loaded.path),
+  };
+  const problems: string[] = [];
+  for (const module of modules) {
+    if (!module.check || !(module.enabled?.(services) ?? true)) continue;
+    try {
+      await module.check(ctx);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      problems.push(`${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
+    }
+  }
+  return problems;
 }
 
 /** Whether a chat surface is set up; without one `npm start` runs the shell. */

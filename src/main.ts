@@ -23,6 +23,7 @@ import { shellIdentity } from './auth/index.js';
 import { formatProblem, parseDuration, resolveConfigPath } from './config/index.js';
 import {
   asMillwrightError,
+  closest,
   createLogger,
   ErrorCode,
   newRef,
@@ -245,8 +246,11 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         return await (await import('./slo/index.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'audit': {
         if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
-        if (sub !== 'verify')
-          return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify" or "audit repair"?`);
+        if (sub !== 'verify') {
+          const near = closest(sub ?? '', ['verify', 'repair']);
+          const hint = near ? `"audit ${near}"` : '"audit verify" or "audit repair"';
+          return fail(`unknown: audit ${sub ?? ''}; did you mean ${hint}?`);
+        }
         return await auditVerifyCommand(configPath, values, io);
       }
       case 'shell':

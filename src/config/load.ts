@@ -1,6 +1,7 @@
 // Reads millwright.yml: YAML with positions, ${ENV} interpolation, schema validation, then paths made
 // absolute. Every failure becomes one ConfigError listing all problems with file:line:column and YAML path.
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Document, LineCounter, parseDocument, type YAMLError } from 'yaml';
@@ -11,7 +12,7 @@ import { ConfigError, type ConfigProblem } from './config-error.js';
 import { DocumentIndex, formatPath, type PathSegment } from './document-index.js';
 import { interpolate } from './interpolate.js';
 import { describeIssue } from './issue-message.js';
-import { type ConfigSchema, knownKeysAt, type MillwrightConfig } from './schema.js';
+import { type ConfigSchema, discriminatorValuesAt, knownKeysAt, type MillwrightConfig } from './schema.js';
 
 export interface LoadedConfig {
   /** Absolute path of the file that was read. */
@@ -136,7 +137,9 @@ function syntaxProblems(
   return errors.map((error) => {
     // Some errors point at the indentation before the offending token; point at the token.
     const offset = error.pos[0] + (/^[ \t]*/.exec(source.slice(error.pos[0]))?.[0].length ?? 0);
-    return problemAt(offset, index.pathAt(offset), yamlMessage(error, source));
+    // A document separator belongs to no key; the path of whatever precedes it would mislead.
+    const path = error.code === 'MULTIPLE_DOCS' ? '' : index.pathAt(offset);
+    return problemAt(offset, path, yamlMessage(error, source));
   });
 }
 
@@ -180,8 +183,25 @@ export function displayName(path: string, cwd: string): string {
 
 async function readSource(file: string, absolutePath: string): Promise<string> {
   try {
+    // A FIFO or a device would block the read (forever, for a FIFO nobody writes); stat does not.
+    const kind = nonRegularKind(await stat(absolutePath));
+    if (kind !== undefined) {
+      throw new ConfigError(
+        [
+          {
+            file,
+            line: 0,
+            column: 0,
+            path: '',
+            message: `config file ${file} is ${kind}, not a regular file`,
+          },
+        ],
+        { hint: 'pass the path of a .yml file with --config PATH' },
+      );
+    }
     return await readFile(absolutePath, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === 'ENOENT'
@@ -196,8 +216,19 @@ async function readSource(file: string, absolutePath: string): Promise<string> {
   }
 }
 
+function nonRegularKind(stats: Stats): string | undefined {
+  if (stats.isFile() || stats.isDirectory()) return undefined; // a directory gets its own message below
+  if (stats.isFIFO()) return 'a named pipe (FIFO)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
 function yamlMessage(error: YAMLError, source: string): string {
   if (error.code === 'DUPLICATE_KEY') return DUPLICATE_KEY;
+  if (error.code === 'MULTIPLE_DOCS') {
+    return 'a second YAML document starts here (---): millwright.yml is one document; merge both into one mapping, or remove the ---';
+  }
   const message = error.message.charAt(0).toLowerCase() + error.message.slice(1);
   // Inside [ ] or { } YAML reads the `{` of an unquoted ${VAR} as the start of a mapping.
   const lineStart = source.lastIndexOf('\n', error.pos[0] - 1) + 1;
@@ -211,6 +242,16 @@ function schemaProblemsFor(
   problemAt: ProblemAt,
   root: z.ZodType,
 ): ConfigProblem[] {
+  if (issue.code === 'invalid_union' && issue.errors.length === 0 && 'discriminator' in issue) {
+    // "No matching discriminator": name the values that would have matched.
+    const key = String(issue.discriminator);
+    const accepted = discriminatorValuesAt(issue.path.slice(0, -1), key, root);
+    const message = accepted.length > 0 ? `expected one of: ${accepted.join(', ')}` : issue.message;
+    return [problemAt(index.offsetOf(issue.path), formatPath(issue.path), message)];
+  }
+  if (issue.code === 'invalid_key') {
+    return [problemAt(index.keyOffsetOf(issue.path), formatPath(issue.path), issue.message)];
+  }
   if (issue.code !== 'unrecognized_keys') {
     return [problemAt(index.offsetOf(issue.path), formatPath(issue.path), issue.message)];
   }
@@ -220,10 +261,15 @@ function schemaProblemsFor(
     const path = [...issue.path, key];
     const suggestion = closest(key, known);
     const message = suggestion
-      ? `unknown key; did you mean "${suggestion}"?`
-      : `unknown key; expected one of: ${known.join(', ')}`;
+      ? `unknown key; did you mean "${suggestion}"? (valid here: ${listed(known)})`
+      : `unknown key; expected one of: ${listed(known)}`;
     return problemAt(index.keyOffsetOf(path), formatPath(path), message);
   });
+}
+
+/** The valid keys, or the first dozen of a long list. */
+function listed(keys: readonly string[]): string {
+  return keys.length <= 12 ? keys.join(', ') : `${keys.slice(0, 12).join(', ')}, … (${keys.length} in all)`;
 }
 
 /** Removes quoted interpolated values from a message; schema refinements may quote what they reject. */

@@ -211,6 +211,8 @@ interface NestingDef {
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
   valueType?: z.ZodType;
+  options?: z.ZodType[];
+  values?: unknown[];
 }
 
 /** The keys the strict mapping at `path` accepts, for "did you mean" hints on unknown keys. */
@@ -224,6 +226,25 @@ export function knownKeysAt(path: readonly PropertyKey[], root: z.ZodType): stri
   }
   const shape = nestingDef(schema).shape;
   return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * The values a discriminated union at `path` accepts for its `key` (`kind: freeze`, ...), for a
+ * problem that would otherwise only say no form matched.
+ */
+export function discriminatorValuesAt(path: readonly PropertyKey[], key: string, root: z.ZodType): string[] {
+  let schema = unwrap(root);
+  for (const segment of path) {
+    const def = nestingDef(schema);
+    const next = def.shape?.[String(segment)] ?? def.element ?? def.valueType;
+    if (next === undefined) return [];
+    schema = unwrap(next);
+  }
+  const values = (nestingDef(schema).options ?? []).flatMap((option) => {
+    const field = nestingDef(unwrap(option)).shape?.[key];
+    return field ? (nestingDef(unwrap(field)).values ?? []) : [];
+  });
+  return values.map(String);
 }
 
 function nestingDef(schema: z.ZodType): NestingDef {

@@ -89,6 +89,12 @@ export interface MillwrightModule {
   readonly commands?: readonly CommandDefinition[];
   /** Whether this module loads for this config (a chat surface loads only when configured). */
   enabled?(services: Services): boolean;
+  /**
+   * `config check`: throws what start-up would refuse for this config (a plugin that does not load,
+   * a required key a platform needs), without starting anything: no store, no network. Runs only
+   * when the module is enabled; `services` holds just `config` and `configSecrets`.
+   */
+  check?(ctx: Pick<ModuleContext, 'services' | 'clock' | 'logger' | 'configDir'>): Promise<void> | void;
   create?(ctx: ModuleContext): Promise<Partial<Services> | undefined> | Partial<Services> | undefined;
   /** Server only: mount routes and start surfaces; runs after every module is created. */
   serve?(ctx: ServeContext): Promise<void> | void;

@@ -109,13 +109,7 @@ export class ExecutorHost {
   async #validator(entry: Registered, action: string): Promise<ValidateFunction> {
     const known = entry.validators.get(action);
     if (known) return known;
-    this.#ajv ??= import('ajv').then((module) => {
-      // ajv is CommonJS: bundled builds expose it on `default`, Node on the named export.
-      const loaded = module as unknown as { Ajv?: typeof Ajv; default?: { Ajv?: typeof Ajv } & typeof Ajv };
-      const Compiler = loaded.Ajv ?? loaded.default?.Ajv ?? loaded.default!;
-      return new Compiler({ allErrors: false, strict: false, useDefaults: true });
-    });
-    const ajv = await this.#ajv;
+    const ajv = await this.#compiler();
     // Read here, not at registration: built-ins derive their schemas on first use (start-up stays fast);
     // plugins have checkSchemas run at load, so a bad one still stops start-up.
     const input = entry.metadata.actions[action]!.input;
@@ -169,6 +163,46 @@ export class ExecutorHost {
     }
     this.register(executor, module);
     await this.checkSchemas(executor.metadata().name);
+    await this.#checkConfig(executor, module, config ?? {});
+  }
+
+  /** A plugin's config block must match the `configSchema` it declares, as its actions' inputs do. */
+  async #checkConfig(executor: Executor, module: string, config: unknown): Promise<void> {
+    const schema = executor.metadata().configSchema;
+    if (schema === undefined) return;
+    const ajv = await this.#compiler();
+    let valid: boolean;
+    try {
+      valid = ajv.validate(schema, structuredClone(config)) as boolean;
+    } catch (error) {
+      throw contractError(
+        `executor module ${module}`,
+        `has an invalid configSchema: ${asMillwrightError(error).message}`,
+      );
+    }
+    if (valid) return;
+    const first = ajv.errors?.[0];
+    const where = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'config';
+    const what =
+      first?.keyword === 'required'
+        ? `needs ${String(first.params.missingProperty)}`
+        : first?.keyword === 'additionalProperties'
+          ? `does not take ${String(first.params.additionalProperty)}`
+          : (first?.message ?? 'does not match');
+    throw contractError(
+      `executor module ${module}`,
+      `config ${where === 'config' ? what : `${where} ${what}`} (its configSchema: ${JSON.stringify(schema).slice(0, 200)})`,
+    );
+  }
+
+  #compiler(): Promise<Ajv> {
+    this.#ajv ??= import('ajv').then((module) => {
+      // ajv is CommonJS: bundled builds expose it on `default`, Node on the named export.
+      const loaded = module as unknown as { Ajv?: typeof Ajv; default?: { Ajv?: typeof Ajv } & typeof Ajv };
+      const Compiler = loaded.Ajv ?? loaded.default?.Ajv ?? loaded.default!;
+      return new Compiler({ allErrors: false, strict: false, useDefaults: true });
+    });
+    return this.#ajv;
   }
 
   /** The action's metadata, or undefined when no executor offers it. */

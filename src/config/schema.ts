@@ -115,7 +115,7 @@ const baseObject = z.strictObject({
       headersTimeout: duration.default('10s'),
       bodyTimeout: duration.default('10s'),
       keepAliveTimeout: duration.default('5s'),
-      maxConnections: positiveCount.default(1024),
+      maxConnections: positiveCount.default(4096),
       maxBodyReads: positiveCount.default(64),
       // On SIGTERM: /readyz fails for `drain` while everything else serves, then the listener stops
       // and running commands get `shutdownGrace`; the process exits by `shutdownDeadline` regardless.

@@ -48,7 +48,7 @@ export const SERVER_LIMITS: ServerLimits = {
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
-  maxConnections: 1_024,
+  maxConnections: 4_096,
   maxBodyReads: 64,
 };
 
@@ -142,8 +142,8 @@ export class HttpServer {
     this.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
     this.route('GET', '/readyz', (_req, res) => this.#readyz(res));
     this.route('GET', '/metrics', async (_req, res) => {
-      const text = await options.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+      const { contentType, text } = await options.metrics.render();
+      res.writeHead(200, { 'content-type': contentType });
       res.end(text);
     });
   }

@@ -19,11 +19,20 @@ export interface Metrics {
   observeCommand(observation: CommandObservation): void;
   /** Counts one HTTP response under its route pattern (never the raw URL). */
   observeHttpRequest(route: string, status: number | string): void;
+  /**
+   * The exposition text for `GET /metrics`. Scrapes arriving together share one rendering, and a
+   * rendering is reused for `cacheMs`, so a scrape storm costs one render, not thousands.
+   */
+  render(): Promise<{ contentType: string; text: string }>;
 }
 
 export interface MetricsOptions {
   /** Verbs recorded under their own name; anything else is recorded as `unknown`. Defaults to the command grammar's verbs. */
   verbs?: Iterable<string>;
+  /** How long one rendering is served again. Default 1 s (Prometheus scrapes every 15 s or more). */
+  cacheMs?: number;
+  /** Milliseconds now; tests pass a fake clock to expire the cache. */
+  now?: () => number;
 }
 
 /** The verbs of the command grammar (ARCHITECTURE.md). */
@@ -46,16 +55,20 @@ const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'd
 const ERROR_CODE = /^millwright_[a-z0-9_]{1,48}$/;
 
 /**
- * Creates the metrics and their registry, with default process metrics prefixed `millwright_`.
+ * Creates the metrics and their registry: Millwright's own under `millwright_*`, and prom-client's
+ * default process metrics under their standard `process_*` and `nodejs_*` names.
  *
  * @example
  * const metrics = createMetrics({ verbs: registry.verbs() });
  * const router = new Router({ ..., observe: metrics.observeCommand });
- * res.setHeader('content-type', metrics.registry.contentType); res.end(await metrics.registry.metrics());
+ * const { contentType, text } = await metrics.render(); res.writeHead(200, { 'content-type': contentType }).end(text);
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'millwright_' });
+  // prom-client's default names (process_*, nodejs_*), the ones every Node.js dashboard expects.
+  collectDefaultMetrics({ register: registry });
+  const { cacheMs = 1_000, now = () => performance.now() } = options;
+  let rendered: { at: number; text: Promise<string> } | undefined;
   const verbs = new Set(options.verbs ?? DEFAULT_VERBS);
 
   const commands = new Counter({
@@ -101,6 +114,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeHttpRequest: (route, status) => {
       httpRequests.inc({ route, status: String(status) });
+    },
+    render: async () => {
+      const at = now();
+      if (rendered === undefined || at - rendered.at >= cacheMs) {
+        const text = registry.metrics();
+        rendered = { at, text };
+        // A failed render is not cached: the next scrape tries again.
+        text.catch(() => {
+          if (rendered?.text === text) rendered = undefined;
+        });
+      }
+      return { contentType: registry.contentType, text: await rendered.text };
     },
   };
 }

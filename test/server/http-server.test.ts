@@ -535,3 +535,23 @@ describe('slow and greedy clients', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
+
+describe('a scrape storm', () => {
+  test('2,000 concurrent GET /metrics all get 200 and no connection is reset', async () => {
+    const { base, metrics } = await start();
+    metrics.observeCommand({ verb: 'help', outcome: 'ok', seconds: 0.01 });
+
+    const outcomes = await Promise.all(
+      Array.from({ length: 2_000 }, () =>
+        fetch(`${base}/metrics`).then(
+          async (res) => ((await res.text()).includes('process_cpu_seconds_total') ? res.status : 'no body'),
+          (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+        ),
+      ),
+    );
+
+    const counts: Record<string, number> = {};
+    for (const outcome of outcomes) counts[String(outcome)] = (counts[String(outcome)] ?? 0) + 1;
+    expect(counts).toEqual({ 200: 2_000 });
+  }, 60_000);
+});

@@ -13,7 +13,7 @@ declare module '../../src/config/schema.js' {
 export const alertmanagerModule = defineModule({
   name: 'alertmanager',
   config: { alertmanager: alertmanagerSchema.optional() },
-  needs: ['config', 'store', 'changes', 'incidents', 'access', 'notices', 'events'],
+  needs: ['config', 'store', 'audit', 'changes', 'incidents', 'access', 'notices', 'events'],
   enabled: ({ config }) => config.alertmanager !== undefined,
   async serve({ services, routes, clock, logger }) {
     const { AlertIntake } = await import('../../src/incidents/index.js');
@@ -21,6 +21,7 @@ export const alertmanagerModule = defineModule({
     const config = services.config.alertmanager!;
     const intake = new AlertIntake({
       config,
+      audit: services.audit,
       store: services.store,
       clock,
       logger: logger.child({ adapter: 'alertmanager' }),

@@ -40,6 +40,7 @@ import { ACTION_PREFIX, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
 import { eventsOnce } from './event-retries.js';
+import { malformedEvent } from './event-shape.js';
 import { SlackIncidentRoom } from './incident-room.js';
 import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
 import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
@@ -213,6 +214,11 @@ export class SlackAdapter implements Adapter {
         res.writeHead(verdict.status, { 'content-length': 0 });
         res.end();
         return;
+      }
+      const malformed = malformedEvent(req.headers['content-type'], body);
+      if (malformed !== undefined) {
+        this.#log.warn({ reason: malformed }, 'refused a malformed signed request to /slack/events');
+        return sendJson(res, 400, { error: `malformed Slack event: ${malformed}` });
       }
       // Bolt reads the body from `rawBody` instead of the stream we already consumed.
       Object.assign(req, { rawBody: body, [RECORDED]: verdict.recorded });

@@ -157,6 +157,22 @@ async function registerCommands(registry: CommandRegistry): Promise<void> {
   else await registry.loadDirectory(path.join(HERE, '..', 'commands'));
 }
 
+/** Every module's store collections and record schemas; a collection claimed twice is an error. */
+function recordSchemasOf(modules: readonly MillwrightModule[]): Record<string, import('zod').ZodType> {
+  const schemas: Record<string, import('zod').ZodType> = {};
+  const owners = new Map<string, string>();
+  for (const module of modules) {
+    for (const [collection, schema] of Object.entries(module.records ?? {})) {
+      const owner = owners.get(collection);
+      if (owner)
+        throw new Error(`modules "${owner}" and "${module.name}" both keep store collection "${collection}"`);
+      owners.set(collection, module.name);
+      schemas[collection] = schema;
+    }
+  }
+  return schemas;
+}
+
 export interface Runtime {
   loaded: LoadedConfig;
   services: Services;
@@ -191,6 +207,7 @@ export async function buildRuntime(
       config: loaded.config,
       configFile: loaded.path,
       configSecrets: loaded.secrets,
+      recordSchemas: recordSchemasOf(options.modules ?? MODULES),
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
       notices: new SurfaceHub(),

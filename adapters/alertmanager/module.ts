@@ -2,7 +2,7 @@
 // them with suggested runbooks), incidents and remediations.
 import type { z } from 'zod';
 import { defineModule } from '../../src/core/index.js';
-import { alertmanagerSchema } from '../../src/incidents/alert-schema.js';
+import { alertmanagerSchema, seenAlertSchema } from '../../src/incidents/alert-schema.js';
 
 declare module '../../src/config/schema.js' {
   interface MillwrightConfig {
@@ -13,6 +13,7 @@ declare module '../../src/config/schema.js' {
 export const alertmanagerModule = defineModule({
   name: 'alertmanager',
   config: { alertmanager: alertmanagerSchema.optional() },
+  records: { alerts: seenAlertSchema },
   needs: ['config', 'store', 'audit', 'changes', 'incidents', 'access', 'notices', 'events'],
   enabled: ({ config }) => config.alertmanager !== undefined,
   async serve({ services, routes, clock, logger }) {

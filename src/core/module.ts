@@ -77,6 +77,11 @@ export interface MillwrightModule {
   readonly kind?: 'feature' | 'surface';
   /** Top-level config sections this module owns, by key; the config schema composes them. */
   readonly config?: Readonly<Record<string, z.ZodType>>;
+  /**
+   * Store collections this module keeps, each with the schema its records must pass: the store
+   * checks every record when it opens, so a damaged one stops start-up with its collection and id.
+   */
+  readonly records?: Readonly<Record<string, z.ZodType>>;
   /** Dotted config paths holding file paths, made absolute against the config file's directory. */
   readonly configPaths?: readonly string[];
   /** Services that must exist before `create` runs. */

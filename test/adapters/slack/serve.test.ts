@@ -30,7 +30,7 @@ describe('millwright serve with Slack', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(slackSection: string, botToken = slack.botToken) {
+  async function serve(slackSection: string, botToken = slack.botToken, appToken = slack.appToken) {
     const file = path.join(dir, 'millwright.yml');
     await writeFile(
       file,
@@ -44,7 +44,7 @@ describe('millwright serve with Slack', () => {
     const env = {
       SLACK_BOT_TOKEN: botToken,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_APP_TOKEN: appToken,
     };
     running = await startServer(await loadConfig(file, { env }), { logger: silentLogger(), signals });
     return running;
@@ -102,6 +102,34 @@ describe('millwright serve with Slack', () => {
     await expect(serve('', 'xoxb-revoked-last-week')).rejects.toMatchObject({
       code: 'millwright_slack_auth_failed',
       hint: expect.stringContaining('slack.botToken'),
+    });
+    running = undefined;
+  });
+
+  it('refuses to start with an app-level token Slack rejects, naming that token, not the bot token', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
+    const starting = serve(
+      '  socketMode: true\n  appToken: ${SLACK_APP_TOKEN}',
+      slack.botToken,
+      'xapp-1-revoked',
+    );
+    await expect(starting).rejects.toMatchObject({
+      code: 'millwright_slack_auth_failed',
+      message: expect.stringContaining('Slack rejected the app-level token (invalid_auth)'),
+      hint: expect.stringContaining('slack.appToken'),
+    });
+    running = undefined;
+  });
+
+  it('fails start-up with a clear message when Slack keeps refusing the Socket Mode connection', async () => {
+    slack.failNext('apps.connections.open', { error: 'internal_error', status: 500 }, 1_000);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
+    const starting = serve('  socketMode: true\n  appToken: ${SLACK_APP_TOKEN}\n  startTimeout: 300ms');
+    await expect(starting).rejects.toMatchObject({
+      code: 'millwright_slack_unreachable',
+      message: expect.stringContaining(
+        'did not accept the Socket Mode connection within 300ms (slack.startTimeout)',
+      ),
     });
     running = undefined;
   });

@@ -107,8 +107,8 @@ describe('millwright serve with Slack', () => {
   });
 
   it('refuses to start with an app-level token Slack rejects, naming that token, not the bot token', async () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
     const starting = serve(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
       '  socketMode: true\n  appToken: ${SLACK_APP_TOKEN}',
       slack.botToken,
       'xapp-1-revoked',

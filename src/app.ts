@@ -300,15 +300,22 @@ export async function startServer(
     logger,
     metrics,
     limits: serverLimitsOf(loaded.config.server),
-    // Reaching this check means config, store and audit trail opened; shutdown flips it via the server.
-    readiness: async () => ({ ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok' } }),
+    // Reaching this check means config, store and audit trail opened; the surfaces may still be
+    // connecting (Slack Socket Mode), and shutdown flips it via the server.
+    readiness: async () =>
+      surfacesUp
+        ? { ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok', surfaces: 'ok' } }
+        : { ready: false, checks: { config: 'ok', store: 'ok', audit: 'ok', surfaces: 'starting' } },
   });
+  let surfacesUp = false;
   const stop = new AbortController();
   const router = createRouter(runtime, {
     observe: (observation) => metrics.observeCommand(observation),
     track: (work) => server.track(work),
     stop: stop.signal,
   });
+  // Listening first, so /healthz answers (and /readyz says "starting") while surfaces connect.
+  const { port } = await server.listen();
   try {
     await runtime.app.serve({
       routes: server,
@@ -319,12 +326,13 @@ export async function startServer(
         ...(options.digests ? { digests: options.digests } : {}),
       },
     });
+    await runtime.app.start();
   } catch (error) {
+    await server.close({ graceMs: 0 });
     await runtime.close();
     throw error;
   }
-  const { port } = await server.listen();
-  await runtime.app.start();
+  surfacesUp = true;
   for (const platform of ['slack', 'teams']) {
     if (!services.notices.names.includes(platform)) logger.info(`${platform} is not configured`);
   }

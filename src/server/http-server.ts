@@ -178,7 +178,9 @@ export class HttpServer {
       return Promise.reject(new Error('the server was closed; create a new HttpServer to listen again'));
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      // Node's default accept backlog (511) overflows under a burst such as a scrape storm, and the
+      // kernel then resets connections; let it hold as many as the server will take.
+      this.#server.listen(port, host, this.#limits.maxConnections, () => {
         this.#server.off('error', reject);
         const bound = this.address!;
         logger.info({ host: bound.host, port: bound.port }, 'http server listening');

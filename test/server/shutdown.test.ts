@@ -63,10 +63,16 @@ describe('SIGTERM during a command stuck on an upstream', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(server: string): Promise<{ base: string; exited: Promise<number | null> }> {
+  let stderrText = '';
+  const stderrOf = () => stderrText;
+
+  async function serve(
+    server: string,
+    extra = '',
+  ): Promise<{ base: string; exited: Promise<number | null> }> {
     await writeFile(
       path.join(dir, 'millwright.yml'),
-      `server:\n  host: 127.0.0.1\n  port: 0\n${server}store:\n  path: ./data\nrunbooks:\n  dir: ./runbooks\nhttp:\n  targets:\n    cdn: { baseUrl: "${cdn.url}/", timeout: 5m }\naccess:\n  defaultRoles: [admin]\n  roles:\n    admin: { allow: ["*"] }\n  subjects: {}\nteams:\n  appId: shutdown-test\n  allowUnauthenticated: true\n`,
+      `server:\n  host: 127.0.0.1\n  port: 0\n${server}store:\n  path: ./data\nrunbooks:\n  dir: ./runbooks\nhttp:\n  targets:\n    cdn: { baseUrl: "${cdn.url}/", timeout: 5m }\naccess:\n  defaultRoles: [admin]\n  roles:\n    admin: { allow: ["*"] }\n  subjects: {}\nteams:\n  appId: shutdown-test\n  allowUnauthenticated: true\n${extra}`,
     );
     const started = spawn(process.execPath, [BIN, 'serve', '--config', 'millwright.yml'], {
       cwd: dir,
@@ -76,7 +82,11 @@ describe('SIGTERM during a command stuck on an upstream', () => {
     const exited = once(started, 'exit').then(([code]) => code as number | null);
     let stdout = '';
     let stderr = '';
-    started.stderr.on('data', (chunk) => (stderr += chunk));
+    stderrText = '';
+    started.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      stderrText += chunk;
+    });
     const port = await new Promise<number>((resolve, reject) => {
       started.stdout.on('data', (chunk) => {
         stdout += chunk;
@@ -142,5 +152,32 @@ describe('SIGTERM during a command stuck on an upstream', () => {
 
     expect(await exited).toBe(0);
     expect((await trail()).map((record) => record.outcome)).toContain('aborted');
+  });
+
+  test('when shutdown itself hangs, the process still exits at server.shutdownDeadline, with 1', async () => {
+    // A plugin whose close() never settles keeps runtime.close() waiting for ever.
+    await writeFile(
+      path.join(dir, 'stuck-close.mjs'),
+      `export default function createExecutor() {
+  return {
+    metadata: () => ({
+      name: 'stuck', version: '1.0.0', protocolVersion: 1, description: 'never closes',
+      actions: { noop: { description: 'nothing', effect: 'read', dryRun: 'describe', input: { type: 'object', properties: {}, additionalProperties: false } } },
+    }),
+    execute: async () => ({ summary: 'ok', output: {} }),
+    close: () => new Promise(() => {}),
+  };
+}
+`,
+    );
+    const { exited } = await serve(
+      '  drain: 0s\n  shutdownGrace: 100ms\n  shutdownDeadline: 1s\n',
+      'executors:\n  - module: ./stuck-close.mjs\n',
+    );
+
+    child!.kill('SIGTERM');
+
+    expect(await exited).toBe(1);
+    expect(stderrOf()).toContain('shutdown did not finish by server.shutdownDeadline; exiting');
   });
 });

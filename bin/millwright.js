@@ -18,3 +18,7 @@ if (code === undefined) {
   code = await main(argv);
 }
 process.exitCode = code;
+// main has finished and flushed; whatever still holds the event loop now (a socket to an upstream
+// that never answered, an abandoned request) must not keep the process alive. Unref'd, so a
+// process with nothing left exits at once without waiting for it.
+setTimeout(() => process.exit(), 1_000).unref();

@@ -31,6 +31,7 @@ const STATUS_WORDS: Record<RunOutcome['status'], string> = {
   'rolled-back': 'FAILED and was rolled back',
   'rollback-failed': 'FAILED and its rollback failed too',
   'dry-run': 'dry run complete, nothing was changed',
+  aborted: 'was ABORTED mid-run (Millwright stopped); check the steps below before running it again',
 };
 const STEP_MARKS: Record<StepOutcome['status'], string> = {
   ok: 'ok',

@@ -12,12 +12,14 @@ import { changesModule } from './changes/module.js';
 import type { LoadConfigOptions, LoadedConfig } from './config/index.js';
 import * as configFiles from './config/index.js';
 import {
+  asMillwrightError,
   bindLogSecrets,
   type Clock,
   type CommandDefinition,
   CommandRegistry,
   type Composition,
   composeModules,
+  createLogger,
   EventBus,
   type Logger,
   type MillwrightModule,
@@ -26,6 +28,7 @@ import {
   type RunMode,
   SecretSet,
   type Services,
+  StopRequested,
   SurfaceHub,
   systemClock,
 } from './core/index.js';
@@ -102,9 +105,42 @@ export function loadConfig(
   return configFiles.loadConfig(file, { ...rest, schema: schemaOf(modules) });
 }
 
-/** `millwright config check`: one ok line or every problem. */
-export function checkConfig(file: string, env: NodeJS.ProcessEnv, options: { cwd?: string } = {}) {
-  return configFiles.checkConfig(file, env, { ...options, schema: schemaOf() });
+/**
+ * `millwright config check`: one ok line or every problem, the schema's and what each enabled
+ * module's `check` says start-up would refuse.
+ */
+export function checkConfig(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string; modules?: readonly MillwrightModule[] } = {},
+) {
+  const { modules = MODULES, ...rest } = options;
+  return configFiles.checkConfig(file, env, {
+    ...rest,
+    schema: schemaOf(options.modules),
+    startChecks: (loaded) => startChecks(loaded, modules),
+  });
+}
+
+async function startChecks(loaded: LoadedConfig, modules: readonly MillwrightModule[]): Promise<string[]> {
+  const services = { config: loaded.config, secrets: secretsOf(loaded, modules) } as unknown as Services;
+  const ctx = {
+    services,
+    clock: systemClock,
+    logger: createLogger({ level: 'silent' }),
+    configDir: path.dirname(loaded.path),
+  };
+  const problems: string[] = [];
+  for (const module of modules) {
+    if (!module.check || !(module.enabled?.(services) ?? true)) continue;
+    try {
+      await module.check(ctx);
+    } catch (error) {
+      const failure = asMillwrightError(error);
+      problems.push(`${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
+    }
+  }
+  return problems;
 }
 
 /** Whether a chat surface is set up; without one `npm start` runs the shell. */
@@ -124,6 +160,22 @@ async function registerCommands(registry: CommandRegistry): Promise<void> {
   const carried = (globalThis as { [BUNDLE]?: { commands: CommandDefinition[] } })[BUNDLE]?.commands;
   if (carried) for (const command of carried) registry.register(command);
   else await registry.loadDirectory(path.join(HERE, '..', 'commands'));
+}
+
+/** Every module's store collections and record schemas; a collection claimed twice is an error. */
+function recordSchemasOf(modules: readonly MillwrightModule[]): Record<string, import('zod').ZodType> {
+  const schemas: Record<string, import('zod').ZodType> = {};
+  const owners = new Map<string, string>();
+  for (const module of modules) {
+    for (const [collection, schema] of Object.entries(module.records ?? {})) {
+      const owner = owners.get(collection);
+      if (owner)
+        throw new Error(`modules "${owner}" and "${module.name}" both keep store collection "${collection}"`);
+      owners.set(collection, module.name);
+      schemas[collection] = schema;
+    }
+  }
+  return schemas;
 }
 
 export interface Runtime {
@@ -177,6 +229,7 @@ export async function buildRuntime(
       config: loaded.config,
       configFile: loaded.path,
       secrets,
+      recordSchemas: recordSchemasOf(modules),
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
       notices: new SurfaceHub({ scrub: (reply) => secrets.strings(reply) }),
@@ -209,11 +262,24 @@ export function createRouter(runtime: Runtime, extra: Partial<RouterOptions> = {
   });
 }
 
+/** The server's limits from `server:` in millwright.yml (durations as written there). */
+function serverLimitsOf(server: LoadedConfig['config']['server']) {
+  return {
+    headersTimeoutMs: configFiles.parseDuration(server.headersTimeout),
+    bodyTimeoutMs: configFiles.parseDuration(server.bodyTimeout),
+    keepAliveTimeoutMs: configFiles.parseDuration(server.keepAliveTimeout),
+    maxConnections: server.maxConnections,
+    maxBodyReads: server.maxBodyReads,
+  };
+}
+
 export interface RunningServer {
   runtime: Runtime;
   router: Router;
   server: import('./server/index.js').HttpServer;
   port: number;
+  /** Resolves with the signal as soon as one starts the shutdown (main arms its hard deadline then). */
+  stopping: Promise<NodeJS.Signals>;
   /** Resolves once a termination signal has drained the server and flushed the audit trail. */
   stopped: Promise<import('./server/index.js').CloseResult>;
   /** The chat surfaces that are running, by name (`teams`). */
@@ -222,7 +288,9 @@ export interface RunningServer {
 
 /**
  * Starts the HTTP server with every enabled module served, and wires SIGTERM/SIGINT to a graceful
- * shutdown: stop accepting, drain in-flight commands for up to 10 s, stop the modules, flush the trail.
+ * shutdown: `/readyz` fails for `server.drain`, the listener stops, running commands get
+ * `server.shutdownGrace` and are then aborted (audited `aborted`), the modules stop and the trail
+ * is flushed. A second signal cuts the waiting short.
  */
 export async function startServer(
   loaded: LoadedConfig,
@@ -253,13 +321,23 @@ export async function startServer(
     host: loaded.config.server.host,
     logger,
     metrics,
-    // Reaching this check means config, store and audit trail opened; shutdown flips it via the server.
-    readiness: async () => ({ ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok' } }),
+    limits: serverLimitsOf(loaded.config.server),
+    // Reaching this check means config, store and audit trail opened; the surfaces may still be
+    // connecting (Slack Socket Mode), and shutdown flips it via the server.
+    readiness: async () =>
+      surfacesUp
+        ? { ready: true, checks: { config: 'ok', store: 'ok', audit: 'ok', surfaces: 'ok' } }
+        : { ready: false, checks: { config: 'ok', store: 'ok', audit: 'ok', surfaces: 'starting' } },
   });
+  let surfacesUp = false;
+  const stop = new AbortController();
   const router = createRouter(runtime, {
     observe: (observation) => metrics.observeCommand(observation),
     track: (work) => server.track(work),
+    stop: stop.signal,
   });
+  // Listening first, so /healthz answers (and /readyz says "starting") while surfaces connect.
+  const { port } = await server.listen();
   try {
     await runtime.app.serve({
       routes: server,
@@ -270,20 +348,33 @@ export async function startServer(
         ...(options.digests ? { digests: options.digests } : {}),
       },
     });
+    await runtime.app.start();
   } catch (error) {
+    await server.close({ graceMs: 0 });
     await runtime.close();
     throw error;
   }
-  const { port } = await server.listen();
-  await runtime.app.start();
+  surfacesUp = true;
   for (const platform of ['slack', 'teams']) {
     if (!services.notices.names.includes(platform)) logger.info(`${platform} is not configured`);
   }
+  const section = loaded.config.server;
+  let announce!: (signal: NodeJS.Signals) => void;
+  const stopping = new Promise<NodeJS.Signals>((resolve) => {
+    announce = resolve;
+  });
   const stopped = new Promise<import('./server/index.js').CloseResult>((resolve) => {
     onTerminate(
-      async () => {
+      async (signal, hurry) => {
+        announce(signal);
+        server.drain();
+        await waitOrHurry(configFiles.parseDuration(section.drain), hurry);
         logger.info('shutting down: draining in-flight work');
-        const result = await server.close({ graceMs: 10_000 });
+        const result = await server.close({
+          graceMs: configFiles.parseDuration(section.shutdownGrace),
+          hurry,
+          abort: () => stop.abort(new StopRequested(`Millwright is shutting down (${signal})`)),
+        });
         await runtime.close();
         logger.info(result, 'shut down');
         resolve(result);
@@ -292,5 +383,18 @@ export async function startServer(
     );
   });
   const adapters = Object.fromEntries(services.notices.surfaces.map((surface) => [surface.name, surface]));
-  return { runtime, router, server, port, stopped, adapters };
+  return { runtime, router, server, port, stopping, stopped, adapters };
+}
+
+/** Resolves after `ms`, or at once when `hurry` is aborted. */
+function waitOrHurry(ms: number, hurry: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (hurry.aborted) done();
+    hurry.addEventListener('abort', done, { once: true });
+  });
 }

@@ -19,18 +19,21 @@ import {
   type AuditVerifyOptions,
   type AuditVerifyResult,
   auditSealingFrom,
+  repairAuditTrail,
   verifyAuditTrail,
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
-import { formatProblem, resolveConfigPath } from './config/index.js';
+import { formatProblem, parseDuration, resolveConfigPath } from './config/index.js';
 import {
   asMillwrightError,
   type CommandRequest,
+  closest,
   createLogger,
   ErrorCode,
   type Logger,
   newRef,
   type Router,
+  StopRequested,
   systemClock,
 } from './core/index.js';
 import { buildExecutorHost } from './executors/module.js';
@@ -50,6 +53,10 @@ export interface MainIO {
    * use `--as`.
    */
   osUser?: string;
+  /** Where SIGINT and SIGTERM come from; `process` unless a test passes an EventEmitter. */
+  signals?: import('./server/index.js').SignalSource;
+  /** Ends the process at once; only the hard shutdown deadline uses it. Tests leave it out. */
+  exit?: (code: number) => void;
 }
 
 const USAGE = `usage: millwright <command> [options]
@@ -61,6 +68,8 @@ const USAGE = `usage: millwright <command> [options]
   config check [FILE]   validate a config file
   audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
                         (the keys come from the config; --path alone checks an unkeyed trail)
+  audit repair          after a crash, cut a torn last line (kept in a side file) once every record
+                        before it verifies, and record the repair in the trail: [--path FILE]
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
@@ -127,6 +136,33 @@ async function auditVerifyCommand(
   }
   io.stdout.write(`${file}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
   for (const note of verifyNotes(result, file, options)) io.stdout.write(`note: ${note}\n`);
+  return 0;
+}
+
+/** `millwright audit repair`: cuts a torn last line after a crash and records the repair. */
+async function auditRepairCommand(
+  configPath: string,
+  values: Record<string, string | boolean | undefined>,
+  io: MainIO,
+): Promise<number> {
+  const loaded = await loadConfig(configPath, { env: io.env });
+  const file = typeof values.path === 'string' ? values.path : loaded.config.audit.path;
+  const { cut, record, verified } = await repairAuditTrail(file, {
+    sealing: auditSealingFrom(loaded.config.audit, loaded.config.store.path),
+    actor: `os:${io.osUser ?? currentOsUser()}`,
+    secrets: [...loaded.secrets],
+  });
+  io.stdout.write(
+    `${file}: cut a torn last line (would-be seq ${cut.seq}, ${cut.bytes} bytes, sha256 ${cut.sha256.slice(0, 12)}…), kept in ${cut.savedTo}\n`,
+  );
+  io.stdout.write(
+    `recorded as seq ${record.seq} (audit.repaired); the chain continues from seq ${record.seq - 1}\n`,
+  );
+  if (!verified.ok) {
+    io.stderr.write(`${file}: still BROKEN after the repair: ${verified.problem}\n`);
+    return 1;
+  }
+  io.stdout.write(`${file}: ok, ${verified.records} records, ${verifiedChain(verified)}\n`);
   return 0;
 }
 
@@ -215,7 +251,12 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
       case 'slo':
         return await (await import('./slo/index.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'audit': {
-        if (sub !== 'verify') return fail(`unknown: audit ${sub ?? ''}; did you mean "audit verify"?`);
+        if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
+        if (sub !== 'verify') {
+          const near = closest(sub ?? '', ['verify', 'repair']);
+          const hint = near ? `"audit ${near}"` : '"audit verify" or "audit repair"';
+          return fail(`unknown: audit ${sub ?? ''}; did you mean ${hint}?`);
+        }
         return await auditVerifyCommand(configPath, values, io);
       }
       case 'shell':
@@ -251,7 +292,8 @@ async function runShell(
   });
   // Each command builds only the services it uses, so a one-shot `-e help` opens no store.
   const runtime = await buildRuntime(loaded, { logger, lazy: true });
-  const router = createRouter(runtime);
+  const stop = new AbortController();
+  const router = createRouter(runtime, { stop: stop.signal });
   const { ShellAdapter } = await import('../adapters/shell/index.js');
   const osUser = io.osUser ?? currentOsUser();
   const requested = typeof values.as === 'string' && values.as ? values.as : undefined;
@@ -287,8 +329,11 @@ async function runShell(
       });
       return 1;
     }
+    const commands = writer;
     const shell = new ShellAdapter({
-      handle: writer.handle,
+      // A signal (SIGINT, SIGTERM) aborts the running command, here or in the holder.
+      handle: (request) => commands.handle({ ...request, signal: request.signal ?? stop.signal }),
+      onInterrupt: () => interrupted.interrupt('SIGINT'),
       actor: identity.actor,
       ...(identity.via ? { via: identity.via } : {}),
       channel: SHELL_CHANNEL,
@@ -297,8 +342,15 @@ async function runShell(
       json: values.json === true,
       historyFile: path.join(loaded.config.store.path, 'shell_history'),
     });
-    if (oneShot) return (await shell.runLine(values.e as string)).ok ? 0 : 1;
-    return await shell.run();
+    // SIGINT/SIGTERM abort the running command (audited `aborted`) and end the shell with 128+signal;
+    // a reader that went away (`| head`) ends it quietly with 0.
+    const interrupted = shellInterrupts(io, () => void shell.stop(), stop, logger);
+    try {
+      const code = oneShot ? ((await shell.runLine(values.e as string)).ok ? 0 : 1) : await shell.run();
+      return interrupted.exitCode() ?? code;
+    } finally {
+      interrupted.dispose();
+    }
   } finally {
     if (writer && 'close' in writer) await writer.close();
     await runtime.close();
@@ -363,11 +415,56 @@ async function storeWriter(
   });
 }
 
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** How the shell ends early: a signal aborts the running command; a closed output pipe just stops reading. */
+function shellInterrupts(
+  io: MainIO,
+  stopReading: () => void,
+  stop: AbortController,
+  logger: import('./core/index.js').Logger,
+) {
+  const signals = io.signals ?? process;
+  let exitCode: number | undefined;
+  const interrupt = (signal: NodeJS.Signals) => {
+    logger.warn({ signal }, 'shell interrupted: aborting the running command');
+    exitCode ??= SIGNAL_EXIT[signal] ?? 1;
+    stop.abort(new StopRequested(`interrupted (${signal})`));
+    stopReading();
+  };
+  const onOutputError = (error: NodeJS.ErrnoException) => {
+    // The reader is gone (EPIPE) or the stream was destroyed after it: nobody is left to tell.
+    if (exitCode === undefined) logger.info({ code: error.code }, 'shell output closed; stopping');
+    exitCode ??= 0;
+    stopReading();
+  };
+  for (const signal of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) signals.on(signal, interrupt);
+  io.stdout.on('error', onOutputError);
+  return {
+    interrupt,
+    exitCode: () => exitCode,
+    dispose: () => {
+      for (const signal of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) signals.off(signal, interrupt);
+      // Later writes to a closed pipe still emit errors; keep absorbing them.
+    },
+  };
+}
+
 async function runServer(configPath: string, io: MainIO): Promise<number> {
   const loaded = await loadConfig(configPath, { env: io.env });
   const logger = createLogger({ level: loaded.config.log.level });
   const running = await startServer(loaded, { logger });
   io.stdout.write(`millwright listening on ${loaded.config.server.host}:${running.port}\n`);
+  void running.stopping.then(() => {
+    // However shutdown goes (a module that never stops, a flush that hangs), the process ends.
+    const deadlineMs = parseDuration(loaded.config.server.shutdownDeadline);
+    const timer = setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown did not finish by server.shutdownDeadline; exiting');
+      logger.flush();
+      io.exit?.(1);
+    }, deadlineMs);
+    void running.stopped.then(() => clearTimeout(timer));
+  });
   await running.stopped;
   return 0;
 }
@@ -393,5 +490,6 @@ function defaultIO(): MainIO {
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    exit: (code) => process.exit(code),
   };
 }

@@ -50,6 +50,16 @@ export function mountAlertmanager(
         { 'www-authenticate': config.bearerToken ? 'Bearer' : 'Basic realm="millwright"' },
       );
     }
+    // Alertmanager sends JSON; anything else is a misconfigured sender, told so before reading.
+    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      return sendJson(
+        res,
+        415,
+        { error: 'unsupported content type: send application/json (Alertmanager webhook v4)' },
+        { accept: 'application/json' },
+      );
+    }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > config.maxBodyBytes)
       return sendJson(

@@ -2,7 +2,7 @@
 // them with suggested runbooks), incidents and remediations.
 import type { z } from 'zod';
 import { defineModule } from '../../src/core/index.js';
-import { alertmanagerSchema } from '../../src/incidents/alert-schema.js';
+import { alertmanagerSchema, seenAlertSchema } from '../../src/incidents/alert-schema.js';
 
 declare module '../../src/config/schema.js' {
   interface MillwrightConfig {
@@ -13,7 +13,8 @@ declare module '../../src/config/schema.js' {
 export const alertmanagerModule = defineModule({
   name: 'alertmanager',
   config: { alertmanager: alertmanagerSchema.optional() },
-  needs: ['config', 'store', 'changes', 'incidents', 'access', 'notices', 'events'],
+  records: { alerts: seenAlertSchema },
+  needs: ['config', 'store', 'audit', 'changes', 'incidents', 'access', 'notices', 'events'],
   enabled: ({ config }) => config.alertmanager !== undefined,
   async serve({ services, routes, clock, logger }) {
     const { AlertIntake } = await import('../../src/incidents/index.js');
@@ -21,6 +22,7 @@ export const alertmanagerModule = defineModule({
     const config = services.config.alertmanager!;
     const intake = new AlertIntake({
       config,
+      audit: services.audit,
       store: services.store,
       clock,
       logger: logger.child({ adapter: 'alertmanager' }),

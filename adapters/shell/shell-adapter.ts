@@ -6,6 +6,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Adapter, CommandRequest, MessageHandle, Reply } from '../../src/core/index.js';
 import { redactText, replyToText } from '../../src/core/index.js';
+import { neutraliseControls } from './terminal-text.js';
 
 export interface ShellAdapterOptions {
   /** The router's entry point. */
@@ -21,6 +22,8 @@ export interface ShellAdapterOptions {
   /** File that keeps interactive history between sessions. */
   historyFile?: string;
   channel?: string;
+  /** Ctrl-C at the interactive prompt (readline takes it from the terminal, so no process signal comes). */
+  onInterrupt?: () => void;
 }
 
 const HISTORY_LIMIT = 500;
@@ -89,6 +92,7 @@ export class ShellAdapter implements Adapter {
       historySize: HISTORY_LIMIT,
     });
     this.#readline = readline;
+    if (this.options.onInterrupt) readline.on('SIGINT', this.options.onInterrupt);
     let failed = false;
     if (interactive) {
       this.options.output.write('Millwright shell. Type help for commands, exit to leave.\n');
@@ -126,7 +130,7 @@ export class ShellAdapter implements Adapter {
       return;
     }
     const prefix = how.target ? `[to ${how.target}] ` : how.update ? '(update) ' : '';
-    this.options.output.write(`${prefix}${text}\n\n`);
+    this.options.output.write(`${neutraliseControls(`${prefix}${text}`)}\n\n`);
   }
 
   async #loadHistory(): Promise<string[]> {

@@ -20,6 +20,9 @@ export const slackSchema = z
     groupCacheTtl: duration.default('5m'),
     // A slash command still running after this gets a private "still working" note; 0s turns it off.
     stillWorkingAfter: duration.default('3s'),
+    // Socket Mode: start-up fails with a clear message if Slack has not accepted the connection by
+    // then (its client would otherwise retry for half an hour with nothing listening).
+    startTimeout: duration.default('30s'),
   })
   .superRefine((section, ctx) => {
     if (isDuration(section.replayWindow) && parseDuration(section.replayWindow) > 5 * 60_000) {

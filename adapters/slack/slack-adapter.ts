@@ -21,12 +21,13 @@ import {
   ErrorCode,
   errorReply,
   formatAbsolute,
+  formatDuration,
   formError,
   type InteractionRequest,
   type InteractionSurface,
   type Logger,
   type MessageHandle,
-  type MillwrightError,
+  MillwrightError,
   newRef,
   parseDuration,
   type Reply,
@@ -40,12 +41,13 @@ import { ACTION_PREFIX, FORM_CALLBACK_ID } from './block-kit.js';
 import { boltLogger } from './bolt-logger.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
 import { eventsOnce } from './event-retries.js';
+import { malformedEvent } from './event-shape.js';
 import { SlackIncidentRoom } from './incident-room.js';
 import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
 import { type RecordOutcome, SlackRequestGuard } from './request-guard.js';
 import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
 import { SeenLedger } from './seen-ledger.js';
-import { slackStartupError } from './slack-errors.js';
+import { SlackErrorCode, slackStartupError } from './slack-errors.js';
 import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
 import { spentBlocks } from './spent-button.js';
 import { SlackUserGroups } from './user-groups.js';
@@ -214,6 +216,11 @@ export class SlackAdapter implements Adapter {
         res.end();
         return;
       }
+      const malformed = malformedEvent(req.headers['content-type'], body);
+      if (malformed !== undefined) {
+        this.#log.warn({ reason: malformed }, 'refused a malformed signed request to /slack/events');
+        return sendJson(res, 400, { error: `malformed Slack event: ${malformed}` });
+      }
       // Bolt reads the body from `rawBody` instead of the stream we already consumed.
       Object.assign(req, { rawBody: body, [RECORDED]: verdict.recorded });
       express(req, res);
@@ -252,7 +259,7 @@ export class SlackAdapter implements Adapter {
     this.#listen(app);
     if (this.#receiver instanceof SocketModeReceiver) {
       try {
-        await app.start();
+        await withinStartTimeout(app.start(), parseDuration(config.startTimeout));
       } catch (error) {
         await app.stop().catch(() => {
           // Nothing connected, so there is nothing to close; the start-up error is what matters.
@@ -616,4 +623,29 @@ export class SlackAdapter implements Adapter {
 
 function clip(value: string, max: number): string {
   return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
+
+/** Socket Mode's connect, bounded: Slack's client retries a failing connection for about half an hour. */
+async function withinStartTimeout<T>(starting: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MillwrightError(
+            SlackErrorCode.Unreachable,
+            `Slack did not accept the Socket Mode connection within ${formatDuration(timeoutMs)} (slack.startTimeout)`,
+            {
+              hint: 'check that slack.appToken is an app-level token with connections:write, that Socket Mode is on for the app, and the network path to Slack; the log has each attempt',
+            },
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([starting, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

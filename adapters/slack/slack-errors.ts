@@ -74,6 +74,18 @@ export function slackFailure(error: unknown, where: string): MillwrightError {
     });
   }
   if (slackError && AUTH_ERRORS.has(slackError)) {
+    // Socket Mode's connection is opened with the app-level token; every other call with the bot token.
+    if (where.includes('slack.appToken')) {
+      return new MillwrightError(
+        SlackErrorCode.AuthFailed,
+        `Slack rejected the app-level token (${slackError})`,
+        {
+          hint: "set slack.appToken (SLACK_APP_TOKEN) to an app-level token (xapp-...) with the connections:write scope, from the app's Basic Information page",
+          cause,
+          details,
+        },
+      );
+    }
     return new MillwrightError(SlackErrorCode.AuthFailed, `Slack rejected the bot token (${slackError})`, {
       hint: "set slack.botToken (SLACK_BOT_TOKEN) to the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page, and reinstall the app if it was removed",
       cause,

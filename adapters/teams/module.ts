@@ -17,6 +17,11 @@ export const teamsModule = defineModule({
   config: { teams: teamsSchema.optional() },
   needs: ['config', 'store', 'audit', 'actions', 'spentActions', 'notices'],
   enabled: ({ config }) => config.teams !== undefined,
+  // What the adapter refuses at start: a single-tenant bot without its tenant, and the like.
+  async check({ services }) {
+    const { resolveTeamsAuth } = await import('./bot-auth.js');
+    resolveTeamsAuth(services.config.teams!);
+  },
   async serve({ services, routes, handle, track, clock, logger, options, onClose }) {
     const config = services.config.teams!;
     if (config.allowUnauthenticated) {

@@ -160,7 +160,8 @@ export class TeamsAdapter implements Adapter {
     try {
       body = JSON.parse((await ctx.readBody()).toString('utf8'));
     } catch (error) {
-      if (error instanceof Error && error.name === 'PayloadTooLargeError') throw error;
+      // Only a body that is not JSON is ours to answer; a refused read (too large, too slow) is the server's.
+      if (!(error instanceof SyntaxError)) throw error;
       return sendJson(res, 400, { error: 'the body must be a JSON activity' });
     }
     // botbuilder answers a malformed activity with a 500 or fails further in; it never sees one.

@@ -32,7 +32,7 @@ interface PendingAppend {
 const TAIL_CHUNK = 4 * 1024;
 const QUERY_CHUNK = 64 * 1024;
 const BROKEN_HINT =
-  'run `millwright audit verify` to find the first bad record, then restore the trail from backup or move it aside; Millwright will not append to a broken trail';
+  'run `millwright audit verify` to find the first bad record, then restore the trail from backup; Millwright will not append to a broken trail (a torn last line after a crash is fixed by `millwright audit repair`)';
 
 /**
  * An {@link AuditLog} on one JSON Lines file. Appends that arrive while a write is on its way to
@@ -274,6 +274,16 @@ async function recoverLast(handle: FileHandle, size: number, path: string): Prom
   const last = complete && lastLine !== undefined ? parseAuditLine(lastLine) : undefined;
   if (last !== undefined) return { seq: last.seq, hash: last.hash };
   const good = previousLine === undefined ? 0 : parseAuditLine(previousLine)?.seq;
+  if (good !== undefined && !complete) {
+    // The usual crash: the last write was cut short, and that record was never acknowledged.
+    throw new MillwrightError(
+      ErrorCode.AuditBroken,
+      `audit trail ${path} ends in a torn line (seq ${good + 1} was cut short, likely by a crash mid-write)`,
+      {
+        hint: 'run `millwright audit repair`: it checks every record before the torn line, cuts only that line (kept in a side file) and records the repair in the trail',
+      },
+    );
+  }
   const where =
     good === undefined ? 'its last lines are unreadable' : `seq ${good + 1} is partial or unreadable`;
   throw broken(`audit trail ${path} ends in a damaged record: ${where}`);

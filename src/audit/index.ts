@@ -17,6 +17,7 @@ export {
   signCheckpoint,
 } from './checkpoints.js';
 export { FileAuditLog, type FileAuditLogOptions } from './file-audit-log.js';
+export { type AuditRepairOptions, type AuditRepairResult, repairAuditTrail } from './repair.js';
 export { type AuditSealing, auditSealingFrom } from './sealing.js';
 export type {
   AuditEntry,

@@ -58,7 +58,12 @@ export async function verifyAuditTrail(
   for await (const { line, terminated } of linesForward(path)) {
     const seq = records + 1;
     const record = parseAuditLine(line);
-    if (!terminated) return fail(seq, `seq ${seq}: the last line is incomplete (truncated tail)`);
+    if (!terminated) {
+      return {
+        ...fail(seq, `seq ${seq}: the last line is incomplete (truncated tail)`),
+        tornTail: true,
+      };
+    }
     if (record === undefined) return fail(seq, `seq ${seq}: the line is not a readable record`);
     if (record.seq !== seq) {
       return fail(

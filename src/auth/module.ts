@@ -1,7 +1,7 @@
 // The auth modules: roles and subjects from the access section, the signer of buttons and forms, and
 // the record of which of those were already used.
 import { randomBytes } from 'node:crypto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ActionSigner } from '../core/action-token.js';
 import { parseDuration } from '../core/duration.js';
 import { defineModule } from '../core/module.js';
@@ -28,6 +28,8 @@ export const accessModule = defineModule({
 /** The signer of buttons and forms; its secret is configured or kept in the store. */
 export const actionsModule = defineModule({
   name: 'actions',
+  // The generated button-signing secret lives here when the config sets none.
+  records: { secrets: z.looseObject({ id: z.string(), value: z.string().min(32) }) },
   config: { security: securitySchema },
   needs: ['config', 'store'],
   provides: ['actions'],
@@ -45,6 +47,14 @@ export const actionsModule = defineModule({
 /** Which signed tokens were already used, kept in the store so a decision runs once on any replica. */
 export const spentActionsModule = defineModule({
   name: 'spent-actions',
+  records: {
+    spent_actions: z.looseObject({
+      id: z.string(),
+      by: z.string(),
+      at: z.iso.datetime(),
+      expiresAt: z.iso.datetime(),
+    }),
+  },
   needs: ['store'],
   provides: ['spentActions'],
   async create({ services, clock }) {

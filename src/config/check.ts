@@ -1,6 +1,6 @@
 // `millwright config check`: one "ok" line naming which integrations are set up, or every problem found.
 import { ConfigError, formatProblem } from './config-error.js';
-import { displayName, loadConfig } from './load.js';
+import { displayName, type LoadedConfig, loadConfig } from './load.js';
 import type { ConfigSchema } from './schema.js';
 
 const INTEGRATIONS = ['slack', 'teams', 'prometheus', 'github', 'kubernetes'] as const;
@@ -20,12 +20,20 @@ export interface ConfigCheck {
 export async function checkConfig(
   path: string,
   env: NodeJS.ProcessEnv,
-  options: { cwd?: string; schema: ConfigSchema },
+  options: {
+    cwd?: string;
+    schema: ConfigSchema;
+    /** What start-up checks beyond the schema (plugins load, platform requirements): one line per problem. */
+    startChecks?: (loaded: LoadedConfig) => Promise<string[]>;
+  },
 ): Promise<ConfigCheck> {
   const cwd = options.cwd ?? process.cwd();
   try {
-    const { config } = await loadConfig(path, { env, cwd, schema: options.schema });
-    const sections = config as unknown as Record<string, unknown>;
+    const loaded = await loadConfig(path, { env, cwd, schema: options.schema });
+    const refused = (await options.startChecks?.(loaded)) ?? [];
+    const file = displayName(path, cwd);
+    if (refused.length > 0) return { ok: false, lines: refused.map((line) => `${file}: ${line}`) };
+    const sections = loaded.config as unknown as Record<string, unknown>;
     const status = INTEGRATIONS.map((name) => `${name}: ${sections[name] ? 'configured' : 'not configured'}`);
     return { ok: true, lines: [`${displayName(path, cwd)}: ok (${status.join(', ')})`] };
   } catch (error) {

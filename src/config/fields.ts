@@ -21,6 +21,13 @@ export const port = z.preprocess(
   (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
   z.int({ error: portMessage }).min(0, { error: portMessage }).max(65535, { error: portMessage }),
 );
+/** A whole number of at least 1 (a count or a cap), also in its string form. */
+export const positiveCount = z.preprocess(
+  (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  z
+    .int({ error: 'expected a whole number of at least 1' })
+    .min(1, { error: 'expected a whole number of at least 1' }),
+);
 export const flag = z.preprocess(
   (value) => (value === 'true' ? true : value === 'false' ? false : value),
   z.boolean({ error: 'expected true or false' }),

@@ -50,12 +50,38 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
     case 'unrecognized_keys':
       return `unknown key ${issue.keys.join(', ')}`;
     case 'invalid_union':
-      return 'does not match any accepted form';
+      return unionMessage(issue.errors, issue.input);
     case 'invalid_key':
-      return 'has an invalid key';
+      return `invalid key: ${firstMessage(issue.issues) ?? 'not a name this mapping accepts'}`;
     case 'invalid_element':
-      return 'has an invalid entry';
+      return `has an invalid entry: ${firstMessage(issue.issues) ?? 'not a value this list accepts'}`;
     default:
       return issue.message ?? 'invalid value';
   }
 };
+
+type Issue = z.core.$ZodIssue;
+
+function firstMessage(issues: readonly Issue[]): string | undefined {
+  const first = issues[0];
+  return first ? withPath(first) : undefined;
+}
+
+function withPath(issue: Issue): string {
+  const where = issue.path.map(String).join('.');
+  return where ? `${where}: ${issue.message}` : issue.message;
+}
+
+/** What each accepted form wanted: "expected text or a list, got a number", not just "no form matched". */
+function unionMessage(branches: readonly (readonly Issue[])[], input: unknown): string {
+  const firsts = branches.map((branch) => branch[0]).filter((issue) => issue !== undefined);
+  if (firsts.length === 0) return 'does not match any accepted form';
+  if (firsts.every((issue) => issue.code === 'invalid_type' && issue.path.length === 0)) {
+    const kinds = firsts.map((issue) => {
+      const expected = (issue as { expected: string }).expected;
+      return EXPECTED[expected] ?? expected;
+    });
+    return `expected ${[...new Set(kinds)].join(' or ')}, got ${kindOf(input)}`;
+  }
+  return `does not match any accepted form: ${[...new Set(firsts.map(withPath))].join('; or ')}`;
+}

@@ -1,6 +1,7 @@
 // Reads millwright.yml: YAML with positions, ${ENV} interpolation, schema validation, then paths made
 // absolute. Every failure becomes one ConfigError listing all problems with file:line:column and YAML path.
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Document, LineCounter, parseDocument, type YAMLError } from 'yaml';
@@ -11,7 +12,7 @@ import { ConfigError, type ConfigProblem } from './config-error.js';
 import { DocumentIndex, formatPath, type PathSegment } from './document-index.js';
 import { interpolate } from './interpolate.js';
 import { describeIssue } from './issue-message.js';
-import { type ConfigSchema, knownKeysAt, type MillwrightConfig } from './schema.js';
+import { type ConfigSchema, discriminatorValuesAt, knownKeysAt, type MillwrightConfig } from './schema.js';
 
 export interface LoadedConfig {
   /** Absolute path of the file that was read. */
@@ -62,7 +63,8 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   const source = await readSource(file, absolutePath);
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  // Duplicate keys are found by the index (linear), not the library (quadratic in a mapping's size).
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const index = new DocumentIndex(doc.contents);
   const problemAt: ProblemAt = (offset, path, message) => {
     const { line, col } = lineCounter.linePos(offset);
@@ -70,7 +72,13 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   };
 
   // A document with syntax errors is only partly built; checking its schema would add noise.
-  if (doc.errors.length > 0) throw new ConfigError(syntaxProblems(doc.errors, source, index, problemAt));
+  const duplicates = index.duplicateKeys.map(({ node, path }) =>
+    problemAt(spanStart(node), formatPath(path), DUPLICATE_KEY),
+  );
+  if (doc.errors.length > 0 || duplicates.length > 0) {
+    const problems = [...syntaxProblems(doc.errors, source, index, problemAt), ...duplicates];
+    throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
+  }
 
   // Missing variables are reported together with schema problems, so one run shows everything.
   const environment = interpolateDocument(doc, index, options.env, problemAt);
@@ -118,6 +126,8 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   };
 }
 
+const DUPLICATE_KEY = 'duplicate key; each key may appear only once in a mapping';
+
 type ProblemAt = (offset: number, path: string, message: string) => ConfigProblem;
 
 function spanStart(node: unknown): number {
@@ -133,7 +143,9 @@ function syntaxProblems(
   return errors.map((error) => {
     // Some errors point at the indentation before the offending token; point at the token.
     const offset = error.pos[0] + (/^[ \t]*/.exec(source.slice(error.pos[0]))?.[0].length ?? 0);
-    return problemAt(offset, index.pathAt(offset), yamlMessage(error, source));
+    // A document separator belongs to no key; the path of whatever precedes it would mislead.
+    const path = error.code === 'MULTIPLE_DOCS' ? '' : index.pathAt(offset);
+    return problemAt(offset, path, yamlMessage(error, source));
   });
 }
 
@@ -180,8 +192,25 @@ export function displayName(path: string, cwd: string): string {
 
 async function readSource(file: string, absolutePath: string): Promise<string> {
   try {
+    // A FIFO or a device would block the read (forever, for a FIFO nobody writes); stat does not.
+    const kind = nonRegularKind(await stat(absolutePath));
+    if (kind !== undefined) {
+      throw new ConfigError(
+        [
+          {
+            file,
+            line: 0,
+            column: 0,
+            path: '',
+            message: `config file ${file} is ${kind}, not a regular file`,
+          },
+        ],
+        { hint: 'pass the path of a .yml file with --config PATH' },
+      );
+    }
     return await readFile(absolutePath, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === 'ENOENT'
@@ -196,8 +225,19 @@ async function readSource(file: string, absolutePath: string): Promise<string> {
   }
 }
 
+function nonRegularKind(stats: Stats): string | undefined {
+  if (stats.isFile() || stats.isDirectory()) return undefined; // a directory gets its own message below
+  if (stats.isFIFO()) return 'a named pipe (FIFO)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
 function yamlMessage(error: YAMLError, source: string): string {
-  if (error.code === 'DUPLICATE_KEY') return 'duplicate key; each key may appear only once in a mapping';
+  if (error.code === 'DUPLICATE_KEY') return DUPLICATE_KEY;
+  if (error.code === 'MULTIPLE_DOCS') {
+    return 'a second YAML document starts here (---): millwright.yml is one document; merge both into one mapping, or remove the ---';
+  }
   const message = error.message.charAt(0).toLowerCase() + error.message.slice(1);
   // Inside [ ] or { } YAML reads the `{` of an unquoted ${VAR} as the start of a mapping.
   const lineStart = source.lastIndexOf('\n', error.pos[0] - 1) + 1;
@@ -211,6 +251,16 @@ function schemaProblemsFor(
   problemAt: ProblemAt,
   root: z.ZodType,
 ): ConfigProblem[] {
+  if (issue.code === 'invalid_union' && issue.errors.length === 0 && 'discriminator' in issue) {
+    // "No matching discriminator": name the values that would have matched.
+    const key = String(issue.discriminator);
+    const accepted = discriminatorValuesAt(issue.path.slice(0, -1), key, root);
+    const message = accepted.length > 0 ? `expected one of: ${accepted.join(', ')}` : issue.message;
+    return [problemAt(index.offsetOf(issue.path), formatPath(issue.path), message)];
+  }
+  if (issue.code === 'invalid_key') {
+    return [problemAt(index.keyOffsetOf(issue.path), formatPath(issue.path), issue.message)];
+  }
   if (issue.code !== 'unrecognized_keys') {
     return [problemAt(index.offsetOf(issue.path), formatPath(issue.path), issue.message)];
   }
@@ -220,10 +270,15 @@ function schemaProblemsFor(
     const path = [...issue.path, key];
     const suggestion = closest(key, known);
     const message = suggestion
-      ? `unknown key; did you mean "${suggestion}"?`
-      : `unknown key; expected one of: ${known.join(', ')}`;
+      ? `unknown key; did you mean "${suggestion}"? (valid here: ${listed(known)})`
+      : `unknown key; expected one of: ${listed(known)}`;
     return problemAt(index.keyOffsetOf(path), formatPath(path), message);
   });
+}
+
+/** The valid keys, or the first dozen of a long list. */
+function listed(keys: readonly string[]): string {
+  return keys.length <= 12 ? keys.join(', ') : `${keys.slice(0, 12).join(', ')}, … (${keys.length} in all)`;
 }
 
 /** Removes quoted interpolated values from a message; schema refinements may quote what they reject. */
@@ -255,15 +310,23 @@ function withoutEmptySections(data: unknown): unknown {
 function resolvePaths(config: MillwrightConfig, paths: readonly string[], baseDir: string): MillwrightConfig {
   const absolute = (path: string) =>
     path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(baseDir, path);
-  const resolved = structuredClone(config) as unknown as Record<string, unknown>;
+  // Copies only the mappings on each path (not the whole config: a catalog of 50,000 services stays shared).
+  const resolved = { ...config } as unknown as Record<string, unknown>;
   for (const dotted of paths) {
     const keys = dotted.split('.');
     const last = keys.pop()!;
-    let holder: unknown = resolved;
-    for (const key of keys) holder = (holder as Record<string, unknown> | undefined)?.[key];
-    if (typeof holder !== 'object' || holder === null) continue;
-    const value = (holder as Record<string, unknown>)[last];
-    if (typeof value === 'string') (holder as Record<string, unknown>)[last] = absolute(value);
+    let holder: Record<string, unknown> | undefined = resolved;
+    for (const key of keys) {
+      const next: unknown = holder[key];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+        holder = undefined;
+        break;
+      }
+      holder[key] = { ...next };
+      holder = holder[key] as Record<string, unknown>;
+    }
+    const value = holder?.[last];
+    if (holder && typeof value === 'string') holder[last] = absolute(value);
   }
   return resolved as unknown as MillwrightConfig;
 }

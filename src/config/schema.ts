@@ -2,7 +2,7 @@
 // Strict sections so a misspelt key is an error, defaults so an empty file runs a local shell bot.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { optionalText, port, text } from './fields.js';
+import { duration, optionalText, port, positiveCount, text } from './fields.js';
 
 // Schemas here parse once per start (and per reload); zod's JIT compile costs more than it saves then.
 z.config({ jitless: true });
@@ -107,7 +107,23 @@ export interface AuditConfig {
 }
 
 const baseObject = z.strictObject({
-  server: z.strictObject({ port: port.default(3000), host: text.default('0.0.0.0') }).prefault({}),
+  server: z
+    .strictObject({
+      port: port.default(3000),
+      host: text.default('0.0.0.0'),
+      // Against slow and greedy clients (slowloris): see "Limits and shutdown" in the README.
+      headersTimeout: duration.default('10s'),
+      bodyTimeout: duration.default('10s'),
+      keepAliveTimeout: duration.default('5s'),
+      maxConnections: positiveCount.default(4096),
+      maxBodyReads: positiveCount.default(64),
+      // On SIGTERM: /readyz fails for `drain` while everything else serves, then the listener stops
+      // and running commands get `shutdownGrace`; the process exits by `shutdownDeadline` regardless.
+      drain: duration.default('5s'),
+      shutdownGrace: duration.default('10s'),
+      shutdownDeadline: duration.default('30s'),
+    })
+    .prefault({}),
   store: z.strictObject({ path: text.default('./.millwright') }).prefault({}),
   audit: auditSection,
   log: z
@@ -195,6 +211,8 @@ interface NestingDef {
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
   valueType?: z.ZodType;
+  options?: z.ZodType[];
+  values?: unknown[];
 }
 
 /** The keys the strict mapping at `path` accepts, for "did you mean" hints on unknown keys. */
@@ -208,6 +226,25 @@ export function knownKeysAt(path: readonly PropertyKey[], root: z.ZodType): stri
   }
   const shape = nestingDef(schema).shape;
   return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * The values a discriminated union at `path` accepts for its `key` (`kind: freeze`, ...), for a
+ * problem that would otherwise only say no form matched.
+ */
+export function discriminatorValuesAt(path: readonly PropertyKey[], key: string, root: z.ZodType): string[] {
+  let schema = unwrap(root);
+  for (const segment of path) {
+    const def = nestingDef(schema);
+    const next = def.shape?.[String(segment)] ?? def.element ?? def.valueType;
+    if (next === undefined) return [];
+    schema = unwrap(next);
+  }
+  const values = (nestingDef(schema).options ?? []).flatMap((option) => {
+    const field = nestingDef(unwrap(option)).shape?.[key];
+    return field ? (nestingDef(unwrap(field)).values ?? []) : [];
+  });
+  return values.map(String);
 }
 
 function nestingDef(schema: z.ZodType): NestingDef {

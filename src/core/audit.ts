@@ -68,6 +68,8 @@ export interface AuditVerifyResult {
   badSeq?: number;
   /** One line on what is wrong: "seq 41: hash does not match its content (edited)". */
   problem?: string;
+  /** The only problem met is a last line cut short (a crash mid-write): `millwright audit repair` fixes it. */
+  tornTail?: boolean;
   /** Keyed records seen: the first keyed seq and the key ids met; absent when no record is keyed. */
   keyed?: { firstSeq: number; keyIds: string[] };
   /** The highest checkpoint the trail was checked against; absent when no checkpoint sink is configured. */

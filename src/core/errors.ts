@@ -18,6 +18,8 @@ export const ErrorCode = {
   Timeout: 'millwright_timeout',
   DependencyUnavailable: 'millwright_dependency_unavailable',
   Cancelled: 'millwright_cancelled',
+  /** Stopped by the process's own shutdown (SIGTERM) or an interrupt (Ctrl-C); audited as `aborted`. */
+  Aborted: 'millwright_aborted',
   Internal: 'millwright_internal',
   /** An outside system (GitHub, an HTTP target) refused or failed a call; `details.status` has its HTTP status. */
   UpstreamError: 'millwright_upstream_error',
@@ -76,6 +78,25 @@ export function badArgument(message: string, hint?: string, field?: string): Mil
     ...(hint === undefined ? {} : { hint }),
     ...(field === undefined ? {} : { details: { field } }),
   });
+}
+
+/**
+ * The reason a whole process stops its running work: passed to `AbortController.abort` so every
+ * layer (router, executor host, runbook engine) can tell a shutdown from a deadline or a cancel.
+ *
+ * @example
+ * stop.abort(new StopRequested('Millwright is shutting down (SIGTERM)'));
+ */
+export class StopRequested extends Error {
+  constructor(readonly why: string) {
+    super(why);
+    this.name = 'StopRequested';
+  }
+}
+
+/** Whether a signal was aborted by a `StopRequested` (shutdown, interrupt). */
+export function stoppedBy(signal: AbortSignal | undefined): StopRequested | undefined {
+  return signal?.aborted && signal.reason instanceof StopRequested ? signal.reason : undefined;
 }
 
 export function isMillwrightError(value: unknown): value is MillwrightError {

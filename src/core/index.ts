@@ -33,6 +33,8 @@ export {
   isMillwrightError,
   MillwrightError,
   type MillwrightErrorOptions,
+  StopRequested,
+  stoppedBy,
 } from './errors.js';
 export { type DomainEvents, EventBus, type EventHandler, type EventName } from './events.js';
 export { helpFor, helpOverview, usageLine } from './help.js';

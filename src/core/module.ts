@@ -77,6 +77,11 @@ export interface MillwrightModule {
   readonly kind?: 'feature' | 'surface';
   /** Top-level config sections this module owns, by key; the config schema composes them. */
   readonly config?: Readonly<Record<string, z.ZodType>>;
+  /**
+   * Store collections this module keeps, each with the schema its records must pass: the store
+   * checks every record when it opens, so a damaged one stops start-up with its collection and id.
+   */
+  readonly records?: Readonly<Record<string, z.ZodType>>;
   /** Dotted config paths holding file paths, made absolute against the config file's directory. */
   readonly configPaths?: readonly string[];
   /** Services that must exist before `create` runs. */
@@ -94,6 +99,12 @@ export interface MillwrightModule {
   readonly commands?: readonly CommandDefinition[];
   /** Whether this module loads for this config (a chat surface loads only when configured). */
   enabled?(services: Services): boolean;
+  /**
+   * `config check`: throws what start-up would refuse for this config (a plugin that does not load,
+   * a required key a platform needs), without starting anything: no store, no network. Runs only
+   * when the module is enabled; `services` holds just `config` and `secrets`.
+   */
+  check?(ctx: Pick<ModuleContext, 'services' | 'clock' | 'logger' | 'configDir'>): Promise<void> | void;
   create?(ctx: ModuleContext): Promise<Partial<Services> | undefined> | Partial<Services> | undefined;
   /** Server only: mount routes and start surfaces; runs after every module is created. */
   serve?(ctx: ServeContext): Promise<void> | void;

@@ -5,7 +5,7 @@ import { viaOf } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
 import { formatDuration } from './duration.js';
-import { asMillwrightError, ErrorCode, MillwrightError } from './errors.js';
+import { asMillwrightError, ErrorCode, MillwrightError, stoppedBy } from './errors.js';
 import type { Logger } from './logger.js';
 import { type ParsedLine, parseLine } from './parser.js';
 import type { Invocation } from './registry.js';
@@ -31,7 +31,7 @@ export interface CommandRequest {
 
 export interface CommandObservation {
   verb: string;
-  outcome: 'ok' | 'error' | 'denied';
+  outcome: 'ok' | 'error' | 'denied' | 'aborted';
   seconds: number;
   code?: string;
 }
@@ -44,6 +44,13 @@ export interface RouterOptions {
   timeoutMs?: number;
   /** Metrics hook; must not throw. */
   observe?: (observation: CommandObservation) => void;
+  /**
+   * Aborted (with a `StopRequested` reason) when the process stops: every running command is told
+   * through its signal, waits briefly for its own records, and is audited `aborted`.
+   */
+  stop?: AbortSignal;
+  /** How long an aborted command's handler gets to record its own outcome. Default 2 s. */
+  abortSettleMs?: number;
   /** Registers in-flight work so a graceful shutdown waits for it. */
   track?: <T>(work: Promise<T>) => Promise<T>;
   /**
@@ -54,6 +61,7 @@ export interface RouterOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_ABORT_SETTLE_MS = 2_000;
 const noProgress: MessageHandle = { update: async () => {} };
 
 export function newRef(): string {
@@ -191,7 +199,8 @@ export class Router {
     const timeoutMs = invocation.spec.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException('deadline', 'TimeoutError')), timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
+    const signals = [request.signal, deadline.signal, this.options.stop].filter((s) => s !== undefined);
+    const signal = AbortSignal.any(signals);
     const ctx: Context = {
       ref,
       actor,
@@ -218,16 +227,34 @@ export class Router {
           ref,
         }),
     };
+    let handling: Promise<Reply> | undefined;
     try {
       const aborted = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(abortError(signal, timeoutMs, invocation.id));
         signal.addEventListener('abort', () => reject(abortError(signal, timeoutMs, invocation.id)), {
           once: true,
         });
       });
-      return await Promise.race([Promise.resolve(invocation.spec.handler(ctx, invocation.args)), aborted]);
+      handling = Promise.resolve().then(() => invocation.spec.handler(ctx, invocation.args));
+      return await Promise.race([handling, aborted]);
+    } catch (error) {
+      // On a stop, the handler's own records (executor and runbook outcomes) go before the command's.
+      if (handling && stoppedBy(signal)) await this.#settle(handling);
+      throw error;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Waits for an aborted handler to finish recording, but never longer than the settle time. */
+  async #settle(handling: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.abortSettleMs ?? DEFAULT_ABORT_SETTLE_MS);
+    });
+    // The handler's failure after an abort is expected; its reply is replaced by the abort's.
+    await Promise.race([handling.then(noop, noop), waited]);
+    clearTimeout(timer);
   }
 
   #observe(observation: CommandObservation): void {
@@ -240,7 +267,15 @@ export class Router {
   }
 }
 
+function noop(): void {}
+
 function abortError(signal: AbortSignal, timeoutMs: number, id: string): MillwrightError {
+  const stop = stoppedBy(signal);
+  if (stop) {
+    return new MillwrightError(ErrorCode.Aborted, `${id.replace('.', ' ')} was aborted: ${stop.why}`, {
+      hint: 'check its audit records for what finished before running it again',
+    });
+  }
   const reason = signal.reason as { name?: string } | undefined;
   if (reason?.name === 'TimeoutError') {
     return new MillwrightError(
@@ -259,6 +294,7 @@ const REFUSALS: readonly string[] = [ErrorCode.PermissionDenied, ErrorCode.Secre
 /** What the trail and the metrics record for a reply: a refusal is denied, any other failure an error. */
 function outcomeOf(result: Reply): CommandObservation['outcome'] {
   if (result.ok) return 'ok';
+  if (result.error?.code === ErrorCode.Aborted) return 'aborted';
   return REFUSALS.includes(result.error?.code ?? '') ? 'denied' : 'error';
 }
 

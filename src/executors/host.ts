@@ -7,7 +7,14 @@ import type { AuditLog } from '../audit/types.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
-import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
+import {
+  asMillwrightError,
+  badArgument,
+  ErrorCode,
+  MillwrightError,
+  type StopRequested,
+  stoppedBy,
+} from '../core/errors.js';
 import { importExternal } from '../core/external.js';
 import type { Logger } from '../core/logger.js';
 import type { SecretSet } from '../core/secrets.js';
@@ -111,13 +118,7 @@ export class ExecutorHost {
   async #validator(entry: Registered, action: string): Promise<ValidateFunction> {
     const known = entry.validators.get(action);
     if (known) return known;
-    this.#ajv ??= import('ajv').then((module) => {
-      // ajv is CommonJS: bundled builds expose it on `default`, Node on the named export.
-      const loaded = module as unknown as { Ajv?: typeof Ajv; default?: { Ajv?: typeof Ajv } & typeof Ajv };
-      const Compiler = loaded.Ajv ?? loaded.default?.Ajv ?? loaded.default!;
-      return new Compiler({ allErrors: false, strict: false, useDefaults: true });
-    });
-    const ajv = await this.#ajv;
+    const ajv = await this.#compiler();
     // Read here, not at registration: built-ins derive their schemas on first use (start-up stays fast);
     // plugins have checkSchemas run at load, so a bad one still stops start-up.
     const input = entry.metadata.actions[action]!.input;
@@ -174,6 +175,46 @@ export class ExecutorHost {
     }
     this.register(executor, module);
     await this.checkSchemas(executor.metadata().name);
+    await this.#checkConfig(executor, module, config ?? {});
+  }
+
+  /** A plugin's config block must match the `configSchema` it declares, as its actions' inputs do. */
+  async #checkConfig(executor: Executor, module: string, config: unknown): Promise<void> {
+    const schema = executor.metadata().configSchema;
+    if (schema === undefined) return;
+    const ajv = await this.#compiler();
+    let valid: boolean;
+    try {
+      valid = ajv.validate(schema, structuredClone(config)) as boolean;
+    } catch (error) {
+      throw contractError(
+        `executor module ${module}`,
+        `has an invalid configSchema: ${asMillwrightError(error).message}`,
+      );
+    }
+    if (valid) return;
+    const first = ajv.errors?.[0];
+    const where = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'config';
+    const what =
+      first?.keyword === 'required'
+        ? `needs ${String(first.params.missingProperty)}`
+        : first?.keyword === 'additionalProperties'
+          ? `does not take ${String(first.params.additionalProperty)}`
+          : (first?.message ?? 'does not match');
+    throw contractError(
+      `executor module ${module}`,
+      `config ${where === 'config' ? what : `${where} ${what}`} (its configSchema: ${JSON.stringify(schema).slice(0, 200)})`,
+    );
+  }
+
+  #compiler(): Promise<Ajv> {
+    this.#ajv ??= import('ajv').then((module) => {
+      // ajv is CommonJS: bundled builds expose it on `default`, Node on the named export.
+      const loaded = module as unknown as { Ajv?: typeof Ajv; default?: { Ajv?: typeof Ajv } & typeof Ajv };
+      const Compiler = loaded.Ajv ?? loaded.default?.Ajv ?? loaded.default!;
+      return new Compiler({ allErrors: false, strict: false, useDefaults: true });
+    });
+    return this.#ajv;
   }
 
   /** The action's metadata, or undefined when no executor offers it. */
@@ -220,6 +261,9 @@ export class ExecutorHost {
         outcome,
         ref: call.ref,
       });
+    const stop = stoppedBy(call.signal);
+    // A run already stopping starts nothing new (an aborted signal would never fire 'abort' again).
+    if (stop) throw abortedError(call.uses, stop);
     // The intent is on disk before anything touches the world.
     await record('started');
     // Wall time, like the timer below: executors hold it against Date.now() for their I/O, whatever
@@ -245,7 +289,9 @@ export class ExecutorHost {
                       hint: 'the system it talks to may be slow or hanging; check it, then check the outcome before running again',
                     },
                   )
-                : new MillwrightError(ErrorCode.Cancelled, `${call.uses} was cancelled`),
+                : stoppedBy(signal)
+                  ? abortedError(call.uses, stoppedBy(signal)!)
+                  : new MillwrightError(ErrorCode.Cancelled, `${call.uses} was cancelled`),
             ),
           { once: true },
         );
@@ -268,7 +314,8 @@ export class ExecutorHost {
       return result;
     } catch (error) {
       const failure = asMillwrightError(error);
-      await record('error', { code: failure.code, error: failure.message });
+      const outcome = failure.code === ErrorCode.Aborted ? 'aborted' : 'error';
+      await record(outcome, { code: failure.code, error: failure.message });
       throw failure;
     } finally {
       clearTimeout(timer);
@@ -284,6 +331,13 @@ export class ExecutorHost {
       }
     }
   }
+}
+
+/** The request may or may not have reached the system: say so, since nobody can know from here. */
+function abortedError(uses: string, stop: StopRequested): MillwrightError {
+  return new MillwrightError(ErrorCode.Aborted, `${uses} was aborted: ${stop.why}`, {
+    hint: 'it may have reached the system already; check there before running it again',
+  });
 }
 
 function contractError(where: string, problem: string): MillwrightError {

@@ -54,6 +54,16 @@ export async function buildExecutorHost(
   return executors;
 }
 
+/** The trail for a host built only to be checked: nothing may run through it. */
+const CHECK_ONLY_AUDIT: AuditLog = {
+  append: async () => {
+    throw new Error('config check runs no executor');
+  },
+  recent: async () => [],
+  flush: async () => {},
+  close: async () => {},
+};
+
 export const executorsModule = defineModule({
   name: 'executors',
   config: executorSections,
@@ -62,6 +72,17 @@ export const executorsModule = defineModule({
   provides: ['executors'],
   // Header values of http targets are secrets whatever their names (`Fastly-Key: ${FASTLY_KEY}`).
   secrets: ({ config }) => headerSecrets(config.http?.targets ?? {}),
+  // Every plugin module loads, passes the contract and its configSchema, as at start.
+  async check({ services, clock, logger, configDir }) {
+    const host = await buildExecutorHost(services.config, {
+      audit: CHECK_ONLY_AUDIT,
+      logger,
+      clock,
+      secrets: services.secrets,
+      configDir,
+    });
+    await host.close();
+  },
   async create({ services, clock, logger, configDir, onClose }) {
     const executors = await buildExecutorHost(services.config, {
       audit: services.audit,

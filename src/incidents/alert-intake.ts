@@ -3,6 +3,7 @@
 // declare incidents, and tell when an alert resolves. Each alert acts once per firing, by fingerprint.
 
 import type { ChangeService } from '../changes/change-service.js';
+import type { AuditLog } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessPolicy, Origin } from '../core/context.js';
 import { asMillwrightError } from '../core/errors.js';
@@ -33,6 +34,8 @@ export interface AlertOutcome {
 
 export interface AlertIntakeOptions {
   config: AlertmanagerConfig;
+  /** Every accepted webhook is one `alert.received` record, whether any rule matched or not. */
+  audit: AuditLog;
   store: Store;
   clock: Clock;
   logger: Logger;
@@ -70,6 +73,28 @@ export class AlertIntake {
         });
       }
     }
+    const origin = this.#origin(ref);
+    await this.options.audit.append({
+      actor: origin.actor.id,
+      surface: origin.surface,
+      channel: origin.channel,
+      action: 'alert.received',
+      args: {
+        receiver: payload.receiver,
+        status: payload.status,
+        // An empty actions list means the alert matched no rule and was not a page: nothing was done.
+        alerts: outcomes.map(({ fingerprint, alertname, service, actions }) => ({
+          fingerprint,
+          alertname,
+          ...(service ? { service } : {}),
+          actions,
+        })),
+      },
+      outcome: outcomes.some((outcome) => outcome.actions.some((action) => action.startsWith('failed:')))
+        ? 'error'
+        : 'ok',
+      ref,
+    });
     return outcomes;
   }
 

@@ -70,3 +70,13 @@ export const webhookSchema = z.looseObject({
 
 export type AlertmanagerWebhook = z.output<typeof webhookSchema>;
 export type Alert = AlertmanagerWebhook['alerts'][number];
+
+/** One firing of one alert as the intake keeps it (collection `alerts`), checked when the store opens. */
+export const seenAlertSchema = z.looseObject({
+  id: z.string(),
+  fingerprint: z.string(),
+  service: z.string().optional(),
+  status: z.enum(['firing', 'resolved']),
+  firstSeen: z.string(),
+  actions: z.array(z.string()),
+});

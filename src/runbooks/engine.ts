@@ -2,7 +2,7 @@
 // `onFailure` and the runbook's timeout, runs rollback steps when asked, and reports each step.
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
-import { asMillwrightError, ErrorCode } from '../core/errors.js';
+import { asMillwrightError, ErrorCode, stoppedBy } from '../core/errors.js';
 import type { ExecutorHost } from '../executors/host.js';
 import type { ParamValue } from './params.js';
 import type { RunbookSpec, RunbookStep, StepCondition } from './schema.js';
@@ -39,7 +39,9 @@ export type RunStatus =
   | 'failed'
   | 'rolled-back'
   | 'rollback-failed'
-  | 'dry-run';
+  | 'dry-run'
+  /** The process stopped (SIGTERM, Ctrl-C) mid-run: the rest did not run, and no rollback either. */
+  | 'aborted';
 
 export interface RunOutcome {
   runbook: string;
@@ -142,23 +144,18 @@ export async function runRunbook(
     outcomes.push(outcome);
     await options.onStep?.(outcome, total);
     if (outcome.status !== 'failed') continue;
+    if (stoppedBy(context.signal)) {
+      status = 'aborted';
+      outcomes.push(...notRun(runbook.spec.steps, index + 1, 'not run: the run was aborted'));
+      break;
+    }
     if (step.onFailure === 'continue') {
       status = 'succeeded-with-failures';
       continue;
     }
     status = 'failed';
     rollback = step.onFailure === 'rollback';
-    for (const [rest, skipped] of runbook.spec.steps.slice(index + 1).entries()) {
-      outcomes.push({
-        phase: 'main',
-        position: index + rest + 2,
-        label: skipped.name ?? skipped.id ?? `step ${index + rest + 2}`,
-        uses: skipped.uses,
-        status: 'not-run',
-        durationMs: 0,
-        summary: 'not run: an earlier step failed',
-      });
-    }
+    outcomes.push(...notRun(runbook.spec.steps, index + 1, 'not run: an earlier step failed'));
     break;
   }
 
@@ -180,6 +177,19 @@ export async function runRunbook(
     steps: outcomes,
     durationMs: context.clock.now().getTime() - started,
   };
+}
+
+/** The main steps from `from` (0-based) on, reported as not run. */
+function notRun(steps: readonly RunbookStep[], from: number, summary: string): StepOutcome[] {
+  return steps.slice(from).map((step, rest) => ({
+    phase: 'main',
+    position: from + rest + 1,
+    label: step.name ?? step.id ?? `step ${from + rest + 1}`,
+    uses: step.uses,
+    status: 'not-run',
+    durationMs: 0,
+    summary,
+  }));
 }
 
 /** A `when` holds for true, a non-empty string other than "false", a non-zero number, or an (in)equality. */

@@ -22,7 +22,35 @@ export interface HttpServerOptions {
   readiness?: () => Promise<Readiness>;
   /** Largest request body `readBody()` accepts; larger ones get 413. Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Limits against slow and greedy clients; each has a production default (see `SERVER_LIMITS`). */
+  limits?: Partial<ServerLimits>;
 }
+
+/** How long and how many: what a slow or greedy client may hold on to. */
+export interface ServerLimits {
+  /** A client must send its request line and headers within this; else 408 and closed. */
+  headersTimeoutMs: number;
+  /** A body must arrive whole within this once its handler starts reading it; else 408 and closed. */
+  bodyTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are dropped as they arrive. */
+  maxConnections: number;
+  /**
+   * Bodies being read at once. Slack and Teams bodies must be read before their signature can be
+   * checked, so this bounds what unauthenticated clients can hold; beyond it, 503 with Retry-After.
+   */
+  maxBodyReads: number;
+}
+
+/** The production defaults behind `server.limits` in millwright.yml. */
+export const SERVER_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 4_096,
+  maxBodyReads: 64,
+};
 
 export type { RequestContext, RouteHandler };
 
@@ -33,6 +61,17 @@ export interface CloseResult {
   abandoned: number;
 }
 
+export interface CloseOptions {
+  /** How long in-flight requests and tracked work get to finish. Default 10 s. */
+  graceMs?: number;
+  /** Aborted to cut the grace period short (a second SIGTERM). */
+  hurry?: AbortSignal;
+  /** Called when the grace period ends with work still running, to tell that work to stop. */
+  abort?: () => void;
+  /** How long stopped work gets to record its outcome before its connections are closed. Default 2 s. */
+  settleMs?: number;
+}
+
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const UNMATCHED_ROUTE = 'unmatched';
 
@@ -40,6 +79,20 @@ class PayloadTooLargeError extends Error {
   constructor(readonly limitBytes: number) {
     super(`request body exceeds ${limitBytes} bytes`);
     this.name = 'PayloadTooLargeError';
+  }
+}
+
+class BodyTimeoutError extends Error {
+  constructor(readonly limitMs: number) {
+    super(`request body not received within ${limitMs} ms`);
+    this.name = 'BodyTimeoutError';
+  }
+}
+
+class TooManyBodyReadsError extends Error {
+  constructor(readonly limit: number) {
+    super(`already reading ${limit} request bodies`);
+    this.name = 'TooManyBodyReadsError';
   }
 }
 
@@ -62,19 +115,35 @@ export class HttpServer {
   /** In-flight requests and tracked work; each entry settles (never rejects) when its unit is done. */
   readonly #pending = new Set<Promise<void>>();
   readonly #openResponses = new Set<ServerResponse>();
+  readonly #limits: ServerLimits;
+  #bodyReads = 0;
   #draining = false;
   #closing: Promise<CloseResult> | undefined;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
+    const limits = { ...SERVER_LIMITS, ...options.limits };
+    this.#limits = limits;
+    this.#server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        // Node's own backstop for the whole request; readBody's timer is the precise body limit.
+        requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // Node checks the two timeouts above only this often (30 s by default, which let a slow
+        // client keep its headers open for ~90 s).
+        connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+      },
+      (req, res) => {
+        void this.#handle(req, res);
+      },
+    );
+    this.#server.maxConnections = limits.maxConnections;
     this.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
     this.route('GET', '/readyz', (_req, res) => this.#readyz(res));
     this.route('GET', '/metrics', async (_req, res) => {
-      const text = await options.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+      const { contentType, text } = await options.metrics.render();
+      res.writeHead(200, { 'content-type': contentType });
       res.end(text);
     });
   }
@@ -109,7 +178,9 @@ export class HttpServer {
       return Promise.reject(new Error('the server was closed; create a new HttpServer to listen again'));
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      // Node's default accept backlog (511) overflows under a burst such as a scrape storm, and the
+      // kernel then resets connections; let it hold as many as the server will take.
+      this.#server.listen(port, host, this.#limits.maxConnections, () => {
         this.#server.off('error', reject);
         const bound = this.address!;
         logger.info({ host: bound.host, port: bound.port }, 'http server listening');
@@ -126,9 +197,22 @@ export class HttpServer {
       : undefined;
   }
 
-  /** True once `close()` has begun: `/readyz` answers 503 and responses close their connections. */
+  /** True once `drain()` or `close()` has begun: `/readyz` answers 503 and responses close their connections. */
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /**
+   * Starts failing `/readyz` so load balancers stop routing here, while every route still serves.
+   * The first step of a shutdown; `close()` follows once the balancer has noticed.
+   *
+   * @example
+   * server.drain(); await sleep(5_000); await server.close({ graceMs: 10_000 });
+   */
+  drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#options.logger.info('draining: /readyz answers 503, every other route still serves');
   }
 
   /**
@@ -161,13 +245,14 @@ export class HttpServer {
    * const { drained, abandoned } = await server.close({ graceMs: 10_000 });
    * if (!drained) logger.warn({ abandoned }, 'shutdown abandoned work');
    */
-  close(options: { graceMs?: number } = {}): Promise<CloseResult> {
-    this.#closing ??= this.#drain(options.graceMs ?? 10_000);
+  close(options: CloseOptions = {}): Promise<CloseResult> {
+    this.#closing ??= this.#close(options);
     return this.#closing;
   }
 
-  async #drain(graceMs: number): Promise<CloseResult> {
+  async #close(options: CloseOptions): Promise<CloseResult> {
     const { logger } = this.#options;
+    const { graceMs = 10_000, hurry, abort, settleMs = 2_000 } = options;
     this.#draining = true;
     // Responses not yet started end their connection, so keep-alive clients reconnect elsewhere.
     for (const res of this.#openResponses) if (!res.headersSent) res.setHeader('connection', 'close');
@@ -178,15 +263,28 @@ export class HttpServer {
     this.#server.closeIdleConnections();
     logger.info({ inFlight: this.#pending.size, graceMs }, 'http server draining');
 
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<true>((resolve) => {
-      timer = setTimeout(() => resolve(true), graceMs);
-    });
-    try {
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number, signal?: AbortSignal) =>
+      new Promise<true>((resolve) => {
+        timers.push(setTimeout(() => resolve(true), ms));
+        if (signal?.aborted) resolve(true);
+        signal?.addEventListener('abort', () => resolve(true), { once: true });
+      });
+    const settled = async (deadline: Promise<true>) => {
       // Loop because a finishing request may register follow-up work.
       while (this.#pending.size > 0) {
-        const expired = await Promise.race([Promise.all(this.#pending).then(() => false), graceOver]);
-        if (expired) break;
+        const expired = await Promise.race([Promise.all(this.#pending).then(() => false), deadline]);
+        if (expired) return;
+      }
+    };
+    const graceOver = after(graceMs, hurry);
+    try {
+      await settled(graceOver);
+      if (this.#pending.size > 0 && abort) {
+        // Work told to stop records its own outcome (aborted) before the connections go.
+        logger.warn({ running: this.#pending.size }, 'aborting work still running after the grace period');
+        abort();
+        await settled(after(settleMs));
       }
       const abandoned = this.#pending.size;
       if (abandoned === 0) {
@@ -201,7 +299,7 @@ export class HttpServer {
       else logger.warn(result, 'http server closed before all work finished');
       return result;
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 
@@ -242,18 +340,41 @@ export class HttpServer {
     if (Number(req.headers['content-length'] ?? 0) > limit) return refuseTooLarge(res, limit);
     const ctx: RequestContext = {
       route,
-      readBody: () => readBody(req, limit),
+      readBody: () => this.#readBody(req),
       track: (work) => this.track(work),
     };
     try {
       await handler(req, res, ctx);
     } catch (error) {
       if (error instanceof PayloadTooLargeError) return refuseTooLarge(res, limit);
+      if (error instanceof BodyTimeoutError) {
+        logger.info(
+          { method, route, limitMs: error.limitMs },
+          'cut off a request body that arrived too slowly',
+        );
+        return refuseAndClose(res, 408, { error: 'request body not received in time' });
+      }
+      if (error instanceof TooManyBodyReadsError) {
+        logger.warn({ method, route, limit: error.limit }, 'refused a request: too many bodies being read');
+        return refuseAndClose(res, 503, { error: 'busy, try again' }, { 'retry-after': '1' });
+      }
       const ref = randomBytes(5).toString('hex');
       logger.error({ ref, err: error, method, route }, 'http handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error', ref });
       // A half-sent response cannot be corrected; cutting it off tells the client it is incomplete.
       else res.destroy();
+    }
+  }
+
+  /** Reads a body under the size, time and concurrency limits. */
+  async #readBody(req: IncomingMessage): Promise<Buffer> {
+    const { maxBodyReads, bodyTimeoutMs } = this.#limits;
+    if (this.#bodyReads >= maxBodyReads) throw new TooManyBodyReadsError(maxBodyReads);
+    this.#bodyReads += 1;
+    try {
+      return await readBody(req, this.#options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT, bodyTimeoutMs);
+    } finally {
+      this.#bodyReads -= 1;
     }
   }
 
@@ -293,27 +414,45 @@ export function sendJson(
 }
 
 function refuseTooLarge(res: ServerResponse, limitBytes: number): void {
-  if (res.headersSent) return void res.destroy();
-  // The rest of the body is not read, so the connection cannot carry another request.
-  sendJson(res, 413, { error: 'payload too large', limitBytes }, { connection: 'close' });
+  refuseAndClose(res, 413, { error: 'payload too large', limitBytes });
 }
 
-function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+/** Answers and ends the connection: the rest of the body is not read, so it cannot carry another request. */
+function refuseAndClose(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return void res.destroy();
+  res.once('finish', () => res.socket?.destroySoon());
+  sendJson(res, status, body, { ...headers, connection: 'close' });
+}
+
+function readBody(req: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (error: Error) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.pause();
+      reject(error);
+    };
+    const timer = setTimeout(() => stop(new BodyTimeoutError(timeoutMs)), timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limitBytes) {
-        req.off('data', onData);
-        req.pause();
-        reject(new PayloadTooLargeError(limitBytes));
-        return;
-      }
+      if (size > limitBytes) return stop(new PayloadTooLargeError(limitBytes));
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
+    req.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }

@@ -1,11 +1,14 @@
 // Public face of the HTTP server: the server itself, its metrics, and the signal hook main uses.
 export {
+  type CloseOptions,
   type CloseResult,
   HttpServer,
   type HttpServerOptions,
   type Readiness,
   type RequestContext,
   type RouteHandler,
+  SERVER_LIMITS,
+  type ServerLimits,
   sendJson,
 } from './http-server.js';
 export {

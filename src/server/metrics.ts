@@ -2,7 +2,7 @@
 // state through prom-client's global registry. Label values are normalised to keep cardinality bounded.
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-export type CommandOutcome = 'ok' | 'error' | 'denied';
+export type CommandOutcome = 'ok' | 'error' | 'denied' | 'aborted';
 
 /** One finished command, as the router reports it. */
 export interface CommandObservation {
@@ -19,11 +19,20 @@ export interface Metrics {
   observeCommand(observation: CommandObservation): void;
   /** Counts one HTTP response under its route pattern (never the raw URL). */
   observeHttpRequest(route: string, status: number | string): void;
+  /**
+   * The exposition text for `GET /metrics`. Scrapes arriving together share one rendering, and a
+   * rendering is reused for `cacheMs`, so a scrape storm costs one render, not thousands.
+   */
+  render(): Promise<{ contentType: string; text: string }>;
 }
 
 export interface MetricsOptions {
   /** Verbs recorded under their own name; anything else is recorded as `unknown`. Defaults to the command grammar's verbs. */
   verbs?: Iterable<string>;
+  /** How long one rendering is served again. Default 1 s (Prometheus scrapes every 15 s or more). */
+  cacheMs?: number;
+  /** Milliseconds now; tests pass a fake clock to expire the cache. */
+  now?: () => number;
 }
 
 /** The verbs of the command grammar (ARCHITECTURE.md). */
@@ -41,21 +50,25 @@ export const DEFAULT_VERBS: readonly string[] = [
 
 // Chat commands range from an instant `whoami` to a runbook step waiting on a rollout.
 const COMMAND_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'denied']);
+const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'denied', 'aborted']);
 // Codes are namespaced and short; anything else (a raw message, a third-party string) is folded.
 const ERROR_CODE = /^millwright_[a-z0-9_]{1,48}$/;
 
 /**
- * Creates the metrics and their registry, with default process metrics prefixed `millwright_`.
+ * Creates the metrics and their registry: Millwright's own under `millwright_*`, and prom-client's
+ * default process metrics under their standard `process_*` and `nodejs_*` names.
  *
  * @example
  * const metrics = createMetrics({ verbs: registry.verbs() });
  * const router = new Router({ ..., observe: metrics.observeCommand });
- * res.setHeader('content-type', metrics.registry.contentType); res.end(await metrics.registry.metrics());
+ * const { contentType, text } = await metrics.render(); res.writeHead(200, { 'content-type': contentType }).end(text);
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'millwright_' });
+  // prom-client's default names (process_*, nodejs_*), the ones every Node.js dashboard expects.
+  collectDefaultMetrics({ register: registry });
+  const { cacheMs = 1_000, now = () => performance.now() } = options;
+  let rendered: { at: number; text: Promise<string> } | undefined;
   const verbs = new Set(options.verbs ?? DEFAULT_VERBS);
 
   const commands = new Counter({
@@ -101,6 +114,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeHttpRequest: (route, status) => {
       httpRequests.inc({ route, status: String(status) });
+    },
+    render: async () => {
+      const at = now();
+      if (rendered === undefined || at - rendered.at >= cacheMs) {
+        const text = registry.metrics();
+        rendered = { at, text };
+        // A failed render is not cached: the next scrape tries again.
+        text.catch(() => {
+          if (rendered?.text === text) rendered = undefined;
+        });
+      }
+      return { contentType: registry.contentType, text: await rendered.text };
     },
   };
 }

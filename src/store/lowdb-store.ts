@@ -1,11 +1,13 @@
 // The embedded default Store: every collection in one lowdb JSON file, every change serialized
 // and on disk before its promise resolves.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
+import type { ZodType } from 'zod';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { AtomicJsonFile, emptyStoreData, type StoreData } from './atomic-json-file.js';
 import type { Store, StoredRecord } from './store.js';
 
@@ -13,7 +15,14 @@ export interface LowdbStoreOptions {
   clock?: Clock;
   /** Applied to every record before it is kept and written: the process's secrets come out. */
   scrub?: <T>(record: T) => T;
+  /** Record schemas by collection, checked for every record at open; other collections get the basic checks. */
+  schemas?: Readonly<Record<string, ZodType>>;
+  /** Where the removal of temp files left by a crash is told. */
+  logger?: Logger;
 }
+
+/** A temp file older than this is left over from a crash, never a write in progress (those take milliseconds). */
+const ORPHAN_AGE_MS = 60_000;
 
 /** A lease in the `locks` collection. */
 export interface LockRecord extends StoredRecord {
@@ -55,8 +64,12 @@ export class LowdbStore implements Store {
    */
   static async open(dir: string, options: LowdbStoreOptions = {}): Promise<LowdbStore> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const db = new Low(new AtomicJsonFile(join(dir, 'store.json')), emptyStoreData());
+    const clock = options.clock ?? systemClock;
+    const file = new AtomicJsonFile(join(dir, 'store.json'));
+    await removeOrphanedTempFiles(dir, clock, options.logger);
+    const db = new Low(file, emptyStoreData());
     await db.read();
+    checkRecords(file.path, db.data, options.schemas ?? {});
     return new LowdbStore(db, options);
   }
 
@@ -182,4 +195,59 @@ export class LowdbStore implements Store {
 /** A detached copy in exactly the form the file holds, so memory and disk never disagree. */
 function copy<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/**
+ * Every record is an object whose `id` is its key, and passes its collection's schema: a damaged
+ * record stops start-up here, naming the file, collection and id, instead of failing later as an
+ * internal error in whatever reads it. Messages never echo values (records may hold secrets).
+ */
+function checkRecords(path: string, data: StoreData, schemas: Readonly<Record<string, ZodType>>): void {
+  for (const [collection, records] of Object.entries(data.collections)) {
+    const schema = schemas[collection];
+    for (const [id, record] of Object.entries(records)) {
+      const where = `collection "${collection}", id "${id}"`;
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+        throw damaged(path, where, 'is not an object');
+      }
+      if (record.id !== id) throw damaged(path, where, 'has an id field that does not match its key');
+      const parsed = schema?.safeParse(record);
+      if (parsed && !parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issue?.path.map(String).join('.') || 'the record';
+        throw damaged(
+          path,
+          where,
+          `${field}: ${issue?.code === 'invalid_type' ? `expected ${issue.expected}` : (issue?.message ?? 'invalid')}`,
+        );
+      }
+    }
+  }
+}
+
+function damaged(path: string, where: string, problem: string): MillwrightError {
+  return new MillwrightError(
+    ErrorCode.StoreCorrupt,
+    `the store file ${path} has a damaged record (${where}): ${problem}`,
+    {
+      hint: `Millwright did not start and left the file as it is: fix or remove that record in ${path} (stop Millwright first), or restore the file from a backup`,
+    },
+  );
+}
+
+/** `.store.json.<random>.tmp` files a crash left between write and rename. */
+async function removeOrphanedTempFiles(dir: string, clock: Clock, logger: Logger | undefined): Promise<void> {
+  const now = clock.now().getTime();
+  for (const name of await readdir(dir)) {
+    if (!/^\.store\.json\.[0-9a-f]+\.tmp$/.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      if (now - (await stat(path)).mtimeMs < ORPHAN_AGE_MS) continue;
+      await unlink(path);
+      logger?.info({ file: path }, 'removed a store temp file left by a crash');
+    } catch (error) {
+      // Another process may have renamed or removed it meanwhile; either way it is gone.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }

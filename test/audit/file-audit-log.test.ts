@@ -114,7 +114,8 @@ describe('FileAuditLog', () => {
 
     await expect(FileAuditLog.open(path)).rejects.toMatchObject({
       code: 'millwright_audit_broken',
-      message: expect.stringMatching(/seq 5 is partial.*millwright audit verify/),
+      message: expect.stringMatching(/torn line \(seq 5 was cut short/),
+      hint: expect.stringContaining('millwright audit repair'),
     });
     expect(await readFile(path)).toEqual(before);
   });

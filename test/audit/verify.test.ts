@@ -87,6 +87,7 @@ describe('verifyAuditTrail', () => {
       records: 199,
       badSeq: 200,
       problem: 'seq 200: the last line is incomplete (truncated tail)',
+      tornTail: true,
     });
   });
 

@@ -1,5 +1,7 @@
 // `millwright config check`: one line that says ok and what is configured, or every problem, never a secret.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text under test holds literal ${VAR} references
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { checkConfig } from '../../src/app.js';
 import { type TempConfigDir, tempConfigDir } from './temp-config.js';
 
@@ -43,4 +45,87 @@ test('a missing file is one line saying what to do', async () => {
   expect(result.lines).toEqual([
     'config file ./nope.yml not found; create one from millwright.yml in the repo or pass --config PATH',
   ]);
+});
+
+describe('what start-up would refuse', () => {
+  const PLUGIN_WITH_SCHEMA = `export default function createExecutor() {
+  return {
+    metadata: () => ({
+      name: 'pager',
+      version: '1.0.0',
+      protocolVersion: 1,
+      description: 'pages someone',
+      configSchema: { type: 'object', properties: { service: { type: 'string' } }, required: ['service'], additionalProperties: false },
+      actions: {
+        page: {
+          description: 'pages the on-call person',
+          effect: 'write',
+          dryRun: 'describe',
+          input: { type: 'object', properties: {}, additionalProperties: false },
+        },
+      },
+    }),
+    execute: async () => ({ summary: '', output: {} }),
+  };
+}
+`;
+
+  test('an executor plugin module that does not exist', async () => {
+    await temp.write('executors:\n  - module: ./plugins/pager.mjs\n');
+
+    const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
+
+    expect(result.ok).toBe(false);
+    expect(result.lines).toEqual([
+      expect.stringMatching(
+        /^millwright\.yml: executor module \.\/plugins\/pager\.mjs could not be loaded: .*\(fix or remove it under executors:/,
+      ),
+    ]);
+  });
+
+  test("a plugin's config that does not match the configSchema it declares", async () => {
+    await temp.write(PLUGIN_WITH_SCHEMA, 'pager.mjs');
+    await temp.write('executors:\n  - module: ./pager.mjs\n    config: { servce: checkout }\n');
+
+    const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
+
+    expect(result.ok).toBe(false);
+    expect(result.lines[0]).toMatch(
+      /^millwright\.yml: executor module \.\/pager\.mjs config needs service \(its configSchema: /,
+    );
+
+    await temp.write('executors:\n  - module: ./pager.mjs\n    config: { service: checkout }\n');
+    expect((await checkConfig('millwright.yml', {}, { cwd: temp.dir })).ok).toBe(true);
+  });
+
+  test('a single-tenant Teams bot without teams.tenantId', async () => {
+    await temp.write(
+      'teams:\n  appId: 00000000-0000-0000-0000-00000000a99b\n  appPassword: ${TEAMS_APP_PASSWORD}\n',
+    );
+
+    const result = await checkConfig(
+      'millwright.yml',
+      { TEAMS_APP_PASSWORD: 'teams-secret-value' },
+      { cwd: temp.dir },
+    );
+
+    expect(result.ok).toBe(false);
+    expect(result.lines).toEqual([
+      expect.stringMatching(
+        /^millwright\.yml: teams\.tenantId is required: .*\(set teams\.tenantId to your Entra ID tenant/,
+      ),
+    ]);
+    expect(result.lines.join('\n')).not.toContain('teams-secret-value');
+  });
+
+  test('a FIFO given as the config is refused at once instead of read', async () => {
+    execFileSync('mkfifo', [path.join(temp.dir, 'millwright.yml')]);
+
+    const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
+
+    expect(result).toEqual({
+      ok: false,
+      lines: ['config file millwright.yml is a named pipe (FIFO), not a regular file'],
+    });
+  });
 });

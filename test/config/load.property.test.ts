@@ -113,11 +113,13 @@ afterAll(() => {
   process.emitWarning = emitWarning;
 });
 
+// One directory per property: a run that fc.timeout gave up on keeps going in the background on a
+// loaded machine, and must not rewrite the file the next property reads.
 let temp: TempConfigDir;
-beforeAll(async () => {
+beforeEach(async () => {
   temp = await tempConfigDir();
 });
-afterAll(() => temp.remove());
+afterEach(() => temp.remove());
 
 /** Loads `text`; a result, or a ConfigError whose problems are all placed, passes; anything else fails. */
 async function loadsOrIsPlaced(text: string, env: NodeJS.ProcessEnv): Promise<unknown> {

@@ -66,7 +66,7 @@ describe('loadConfig', () => {
     const path = await temp.write('slack:\n#  botToken: x\nserver:\n');
     const { config } = await loadConfig(path, { env: {} });
     expect(config.slack).toBeUndefined();
-    expect(config.server).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.server).toMatchObject({ port: 3000, host: '0.0.0.0', headersTimeout: '10s', drain: '5s' });
   });
 
   test('the full fixture: secrets from the environment, paths resolved against the file', async () => {
@@ -82,7 +82,7 @@ describe('loadConfig', () => {
     const loaded = await loadConfig(join(fixtures, 'full.yml'), { env, cwd: '/' });
     const { config } = loaded;
     expect(loaded.path).toBe(join(fixtures, 'full.yml'));
-    expect(config.server).toEqual({ port: 8080, host: '127.0.0.1' });
+    expect(config.server).toMatchObject({ port: 8080, host: '127.0.0.1' });
     expect(config.slack).toMatchObject({
       botToken: 'xoxb-bot-token',
       appToken: 'xapp-app-token',
@@ -132,7 +132,7 @@ describe('loadConfig', () => {
       'server:\n  host: ${HOST:-127.0.0.1}\n  port: ${PORT:-4000}\nstore:\n  path: ./$${HOME}/x-${SUFFIX}\n',
     );
     const { config } = await loadConfig(path, { env: { SUFFIX: 'blue', HOST: '' } });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 4000 });
     expect(config.store.path).toBe(join(temp.dir, '${HOME}', 'x-blue'));
   });
 

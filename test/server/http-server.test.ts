@@ -327,6 +327,53 @@ describe('graceful shutdown', () => {
     await expect(inFlight).rejects.toThrow();
   });
 
+  test('drain() fails /readyz while every other route still serves', async () => {
+    const { server, base } = await start({ readiness: async () => ({ ready: true, checks: {} }) });
+
+    server.drain();
+
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(server.draining).toBe(true);
+  });
+
+  test('work still running after the grace period is told to stop and gets to record its outcome', async () => {
+    const { server } = await start();
+    const stop = new AbortController();
+    const events: string[] = [];
+    server.track(
+      new Promise<void>((resolve) =>
+        stop.signal.addEventListener('abort', () => {
+          events.push('work recorded aborted');
+          resolve();
+        }),
+      ),
+    );
+
+    const result = await server.close({ graceMs: 50, abort: () => stop.abort() });
+
+    expect(events).toEqual(['work recorded aborted']);
+    expect(result).toEqual({ drained: true, abandoned: 0 });
+  });
+
+  test('hurry ends the grace period early', async () => {
+    const { server } = await start();
+    const hurry = new AbortController();
+    let aborted = false;
+    server.track(sleep(60_000));
+
+    const closing = server.close({
+      graceMs: 60_000,
+      hurry: hurry.signal,
+      abort: () => (aborted = true),
+      settleMs: 10,
+    });
+    hurry.abort();
+
+    expect(await closing).toEqual({ drained: false, abandoned: 1 });
+    expect(aborted).toBe(true);
+  });
+
   test('close() is idempotent and works on a server that never listened', async () => {
     const { server } = await start();
     const never = new HttpServer({ port: 0, logger: silentLogger(), metrics: createMetrics() });
@@ -338,4 +385,173 @@ describe('graceful shutdown', () => {
     expect(await never.close()).toEqual({ drained: true, abandoned: 0 });
     await expect(server.listen()).rejects.toThrow(/closed/);
   });
+});
+
+/** Writes `pieces` one by one, a tick apart, until they run out or the server closes the socket. */
+function drip(socket: Socket, pieces: string[], everyMs: number): Promise<'finished' | 'cut off'> {
+  return new Promise((resolve) => {
+    let next = 0;
+    const closed = () => {
+      clearInterval(timer);
+      resolve('cut off');
+    };
+    socket.once('close', closed);
+    const timer = setInterval(() => {
+      if (socket.destroyed) return;
+      if (next === pieces.length) {
+        clearInterval(timer);
+        socket.off('close', closed);
+        return resolve('finished');
+      }
+      socket.write(pieces[next++]!);
+    }, everyMs);
+    timers.push(timer);
+  });
+}
+
+describe('slow and greedy clients', () => {
+  // The drip would take ~6 s to finish; each limit below is a few hundred ms.
+  const slowHeaders = Array.from({ length: 300 }, (_, i) => `x-slow-${i}: y\r\n`);
+  const slowBody = Array.from({ length: 300 }, () => 'x');
+
+  /** Mounts routes the way the surfaces do: Slack and Teams read the body before checking its signature. */
+  function mountSurfaceRoutes(server: HttpServer) {
+    const reached: string[] = [];
+    for (const path of ['/slack/events', '/api/messages']) {
+      server.route('POST', path, async (_req, res, { readBody }) => {
+        const body = await readBody();
+        reached.push(path);
+        sendJson(res, 401, { error: 'bad signature', bytes: body.length });
+      });
+    }
+    server.route('POST', '/hooks/alertmanager', async (req, res, { readBody }) => {
+      if (req.headers.authorization !== 'Bearer t0ken') return sendJson(res, 401, { error: 'unauthorized' });
+      const body = await readBody();
+      reached.push('/hooks/alertmanager');
+      sendJson(res, 202, { bytes: body.length });
+    });
+    return reached;
+  }
+
+  test('a client sending its headers slowly gets 408 and is closed before it finishes', async () => {
+    const { server, port } = await start({ limits: { headersTimeoutMs: 200 } });
+    mountSurfaceRoutes(server);
+    const socket = await openSocket(port);
+    const answer = readUntilClosed(socket);
+    socket.write('POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+
+    expect(await drip(socket, slowHeaders, 20)).toBe('cut off');
+    expect(await answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  test.each(['/slack/events', '/api/messages'])(
+    'an unauthenticated body sent slowly to %s is cut with 408 before the handler sees it',
+    async (path) => {
+      const { server, port, metrics } = await start({ limits: { bodyTimeoutMs: 200 } });
+      const reached = mountSurfaceRoutes(server);
+      const socket = await openSocket(port);
+      const answer = readUntilClosed(socket);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 300\r\n\r\n`);
+
+      expect(await drip(socket, slowBody, 20)).toBe('cut off');
+      const raw = await answer;
+      expect(raw).toMatch(/^HTTP\/1\.1 408 /);
+      expect(raw).toMatch(/connection: close/i);
+      expect(reached).toEqual([]);
+      expect(await metrics.registry.metrics()).toContain(`route="${path}",status="408"`);
+    },
+  );
+
+  test('an authenticated body sent slowly is cut the same way', async () => {
+    const { server, port } = await start({ limits: { bodyTimeoutMs: 200 } });
+    const reached = mountSurfaceRoutes(server);
+    const socket = await openSocket(port);
+    const answer = readUntilClosed(socket);
+    socket.write(
+      'POST /hooks/alertmanager HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization: Bearer t0ken\r\ncontent-length: 300\r\n\r\n',
+    );
+
+    expect(await drip(socket, slowBody, 20)).toBe('cut off');
+    expect(await answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(reached).toEqual([]);
+  });
+
+  test('a body that arrives in time is read whole', async () => {
+    const { server, base } = await start({ limits: { bodyTimeoutMs: 5_000 } });
+    const reached = mountSurfaceRoutes(server);
+
+    const res = await fetch(`${base}/hooks/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t0ken' },
+      body: 'x'.repeat(300),
+    });
+
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ bytes: 300 });
+    expect(reached).toEqual(['/hooks/alertmanager']);
+  });
+
+  test('bodies read at once are capped: past the cap a request gets 503 with Retry-After', async () => {
+    const { server, port, base } = await start({ limits: { maxBodyReads: 1, bodyTimeoutMs: 5_000 } });
+    mountSurfaceRoutes(server);
+    const slow = await openSocket(port);
+    const slowAnswer = readUntilClosed(slow);
+    slow.write('POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nx');
+    await sleep(50);
+
+    const refused = await fetch(`${base}/api/messages`, { method: 'POST', body: '{}' });
+
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({ error: 'busy, try again' });
+    slow.end('x');
+    expect(await slowAnswer).toMatch(/^HTTP\/1\.1 401 /);
+    const after = await fetch(`${base}/api/messages`, { method: 'POST', body: '{}' });
+    expect(after.status).toBe(401);
+  });
+
+  test('connections past the cap are dropped as they arrive', async () => {
+    const { port, base } = await start({ limits: { maxConnections: 2 } });
+    const held = [await openSocket(port), await openSocket(port)];
+    await sleep(50);
+
+    const third = await openSocket(port);
+
+    expect(await readUntilClosed(third)).toBe('');
+    for (const socket of held) socket.destroy();
+    await sleep(50);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  test('an idle keep-alive connection is closed by the server', async () => {
+    const { port } = await start({ limits: { keepAliveTimeoutMs: 100 } });
+    const socket = await openSocket(port);
+    const answer = readUntilClosed(socket);
+
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nconnection: keep-alive\r\n\r\n');
+
+    const raw = await answer;
+    // readUntilClosed resolving at all is the point: the server ended the idle connection.
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
+
+describe('a scrape storm', () => {
+  test('2,000 concurrent GET /metrics all get 200 and no connection is reset', async () => {
+    const { base, metrics } = await start();
+    metrics.observeCommand({ verb: 'help', outcome: 'ok', seconds: 0.01 });
+
+    const outcomes = await Promise.all(
+      Array.from({ length: 2_000 }, () =>
+        fetch(`${base}/metrics`).then(
+          async (res) => ((await res.text()).includes('process_cpu_seconds_total') ? res.status : 'no body'),
+          (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+        ),
+      ),
+    );
+
+    const counts: Record<string, number> = {};
+    for (const outcome of outcomes) counts[String(outcome)] = (counts[String(outcome)] ?? 0) + 1;
+    expect(counts).toEqual({ 200: 2_000 });
+  }, 60_000);
 });

@@ -75,7 +75,34 @@ describe('metrics', () => {
     first.observeCommand({ verb: 'help', outcome: 'ok', seconds: 0.01 });
 
     expect(await second.registry.metrics()).not.toContain('millwright_commands_total{');
-    expect(await first.registry.metrics()).toContain('millwright_process_cpu_user_seconds_total');
+    expect(await first.registry.metrics()).toContain('\nprocess_cpu_user_seconds_total');
     expect(globalRegistry.getSingleMetric('millwright_commands_total')).toBeUndefined();
+  });
+
+  test('process metrics have the standard names dashboards expect; our own stay under millwright_', async () => {
+    const { text } = await createMetrics().render();
+    const names = new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]));
+
+    for (const standard of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ])
+      expect(names).toContain(standard);
+    expect([...names].filter((name) => name?.startsWith('millwright_process'))).toEqual([]);
+    expect(names).toContain('millwright_commands_total');
+  });
+
+  test('scrapes within the cache window share one rendering; after it, a fresh one', async () => {
+    let now = 0;
+    const metrics = createMetrics({ cacheMs: 1_000, now: () => now });
+    const before = await metrics.render();
+    metrics.observeCommand({ verb: 'help', outcome: 'ok', seconds: 0.01 });
+
+    expect((await metrics.render()).text).toBe(before.text);
+    now = 1_000;
+    expect((await metrics.render()).text).toContain('millwright_commands_total{verb="help",outcome="ok"} 1');
   });
 });

@@ -17,6 +17,19 @@ describe('onTerminate', () => {
     expect(calls).toEqual(['SIGTERM']);
   });
 
+  test('a second signal during shutdown aborts the hurry signal handed to shutdown', async () => {
+    const signals = new EventEmitter();
+    let hurry: AbortSignal | undefined;
+    onTerminate((_signal, given) => (hurry = given), { logger: silentLogger(), source: signals });
+
+    signals.emit('SIGTERM', 'SIGTERM');
+    await flush();
+    expect(hurry?.aborted).toBe(false);
+    signals.emit('SIGTERM', 'SIGTERM');
+
+    expect(hurry?.aborted).toBe(true);
+  });
+
   test('a failing shutdown is logged instead of becoming an unhandled rejection', async () => {
     const signals = new EventEmitter();
     const errors: unknown[] = [];

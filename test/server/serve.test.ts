@@ -22,7 +22,7 @@ describe('millwright serve', () => {
     config = path.join(dir, 'millwright.yml');
     await writeFile(
       config,
-      'server:\n  host: 127.0.0.1\n  port: 0\nstore:\n  path: ./data\naccess:\n  defaultRoles: [admin]\n  roles:\n    admin: { allow: ["*"] }\n  subjects: {}\n',
+      'server:\n  host: 127.0.0.1\n  port: 0\n  drain: 0s\nstore:\n  path: ./data\naccess:\n  defaultRoles: [admin]\n  roles:\n    admin: { allow: ["*"] }\n  subjects: {}\n',
     );
   });
   afterEach(async () => {
@@ -58,7 +58,7 @@ describe('millwright serve', () => {
     expect(metrics).toMatch(/millwright_command_duration_seconds_bucket\{le="[^"]+",verb="whoami"\} 1/);
   });
 
-  it('on SIGTERM stops accepting, lets an in-flight command finish and records it before stopping', async () => {
+  it('on SIGTERM (after the drain) stops accepting, lets an in-flight command finish and records it before stopping', async () => {
     running = await startServer(await loadConfig(config, { env: {} }), { logger: silentLogger(), signals });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {

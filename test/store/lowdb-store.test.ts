@@ -1,7 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { buildRuntime, loadConfig } from '../../src/app.js';
 import { fixedClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { LowdbStore, type StoredRecord } from '../../src/store/index.js';
 
 interface ChangeRequest extends StoredRecord {
@@ -166,5 +169,91 @@ describe('LowdbStore', () => {
     await expect(store.get('changes', 'CR-1')).rejects.toMatchObject({
       code: 'millwright_store_unavailable',
     });
+  });
+});
+
+describe('what the store trusts when it opens', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'millwright-store-open-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const storeFile = (collections: Record<string, Record<string, unknown>>) =>
+    writeFile(join(dir, 'store.json'), JSON.stringify({ version: 1, collections }));
+  const spentSchema = z.looseObject({ id: z.string(), by: z.string(), expiresAt: z.iso.datetime() });
+
+  it('a record of the wrong shape stops the open, naming the file, collection and id, never the value', async () => {
+    await storeFile({
+      spent_actions: {
+        n1: { id: 'n1', by: 'ana', expiresAt: '2026-12-01T00:00:00.000Z' },
+        n2: { id: 'n2', by: 'xoxb-secret-token', expiresAt: 17 },
+      },
+    });
+
+    const opened = LowdbStore.open(dir, { schemas: { spent_actions: spentSchema } });
+
+    await expect(opened).rejects.toMatchObject({
+      code: 'millwright_store_corrupt',
+      message: `the store file ${join(dir, 'store.json')} has a damaged record (collection "spent_actions", id "n2"): expiresAt: expected string`,
+      hint: expect.stringContaining('fix or remove that record'),
+    });
+    await expect(opened).rejects.not.toMatchObject({ message: expect.stringContaining('xoxb') });
+  });
+
+  it('a record whose id is not its key, or that is not an object, is damaged in any collection', async () => {
+    await storeFile({ changes: { 'CR-1': { id: 'CR-2' } } });
+    await expect(LowdbStore.open(dir)).rejects.toMatchObject({
+      message: expect.stringContaining(
+        '(collection "changes", id "CR-1"): has an id field that does not match its key',
+      ),
+    });
+    await storeFile({ changes: { 'CR-1': 'CR-1' } });
+    await expect(LowdbStore.open(dir)).rejects.toMatchObject({
+      message: expect.stringContaining('(collection "changes", id "CR-1"): is not an object'),
+    });
+  });
+
+  it('removes temp files a crash left behind, but not one a write may be using right now', async () => {
+    const now = new Date('2026-12-04T12:00:00Z');
+    const orphan = join(dir, '.store.json.0a1b2c3d4e5f.tmp');
+    const fresh = join(dir, '.store.json.ffeeddccbbaa.tmp');
+    await writeFile(orphan, '{"version":1');
+    await writeFile(fresh, '{"version":1');
+    await utimes(orphan, new Date(now.getTime() - 3_600_000), new Date(now.getTime() - 3_600_000));
+    await utimes(fresh, now, now);
+
+    const store = await LowdbStore.open(dir, { clock: fixedClock(now.toISOString()) });
+    await store.close();
+
+    expect((await readdir(dir)).sort()).toEqual(['.store.json.ffeeddccbbaa.tmp']);
+  });
+});
+
+describe('start-up with a damaged record', () => {
+  it('stops with the file, collection and id, from the schema the owning module declares', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'millwright-store-start-'));
+    try {
+      await writeFile(join(dir, 'millwright.yml'), 'store:\n  path: ./data\n');
+      await mkdir(join(dir, 'data'));
+      await writeFile(
+        join(dir, 'data', 'store.json'),
+        JSON.stringify({
+          version: 1,
+          collections: { spent_actions: { n1: { id: 'n1', by: 'ana', at: 'yesterday' } } },
+        }),
+      );
+      const loaded = await loadConfig(join(dir, 'millwright.yml'), { env: {} });
+
+      await expect(buildRuntime(loaded, { logger: silentLogger(), mode: 'server' })).rejects.toMatchObject({
+        code: 'millwright_store_corrupt',
+        message: expect.stringContaining('has a damaged record (collection "spent_actions", id "n1"): at:'),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

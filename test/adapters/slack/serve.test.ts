@@ -1,7 +1,10 @@
 // `millwright serve` with a slack section: the adapter on the real server (HTTP), or connected over
 // Socket Mode, started and stopped by startServer like in production.
+
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../../src/app.js';
@@ -30,7 +33,12 @@ describe('millwright serve with Slack', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(slackSection: string, botToken = slack.botToken) {
+  async function serve(
+    slackSection: string,
+    botToken = slack.botToken,
+    appToken = slack.appToken,
+    port?: number,
+  ) {
     const file = path.join(dir, 'millwright.yml');
     await writeFile(
       file,
@@ -44,9 +52,13 @@ describe('millwright serve with Slack', () => {
     const env = {
       SLACK_BOT_TOKEN: botToken,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_APP_TOKEN: appToken,
     };
-    running = await startServer(await loadConfig(file, { env }), { logger: silentLogger(), signals });
+    running = await startServer(await loadConfig(file, { env }), {
+      logger: silentLogger(),
+      signals,
+      ...(port ? { port } : {}),
+    });
     return running;
   }
 
@@ -105,4 +117,64 @@ describe('millwright serve with Slack', () => {
     });
     running = undefined;
   });
+
+  it('refuses to start with an app-level token Slack rejects, naming that token, not the bot token', async () => {
+    const starting = serve(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
+      '  socketMode: true\n  appToken: ${SLACK_APP_TOKEN}',
+      slack.botToken,
+      'xapp-1-revoked',
+    );
+    await expect(starting).rejects.toMatchObject({
+      code: 'millwright_slack_auth_failed',
+      message: expect.stringContaining('Slack rejected the app-level token (invalid_auth)'),
+      hint: expect.stringContaining('slack.appToken'),
+    });
+    running = undefined;
+  });
+
+  it('fails start-up with a clear message when Slack keeps refusing the Socket Mode connection, serving /healthz meanwhile', async () => {
+    slack.failNext('apps.connections.open', { error: 'internal_error', status: 500 }, 1_000);
+    const port = await freePort();
+    const starting = serve(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in the config file, not a template
+      '  socketMode: true\n  appToken: ${SLACK_APP_TOKEN}\n  startTimeout: 1500ms',
+      slack.botToken,
+      slack.appToken,
+      port,
+    );
+    const probes = (async () => {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        if (health?.status === 200) {
+          const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+          return { health: health.status, ready: ready.status, checks: (await ready.json()).checks };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return undefined;
+    })();
+    expect(await probes).toEqual({
+      health: 200,
+      ready: 503,
+      checks: expect.objectContaining({ surfaces: 'starting' }),
+    });
+    await expect(starting).rejects.toMatchObject({
+      code: 'millwright_slack_unreachable',
+      // Whichever ends it first: Slack's client giving up, or slack.startTimeout.
+      message: expect.stringMatching(
+        /did not accept the Socket Mode connection within \d+(ms|s) \(slack\.startTimeout\)|cannot reach Slack/,
+      ),
+    });
+    running = undefined;
+  });
 });
+
+/** A port nothing listens on right now, so the test can probe the server before startServer resolves. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}

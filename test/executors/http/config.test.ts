@@ -87,7 +87,7 @@ describe('http and github config', () => {
         ].join('\n'),
       ),
     ).rejects.toThrow(
-      /http\.targets\.CDN: has an invalid key\n.*github\.allowedRepos\[0\]: expected owner\/repo or owner\/\*/,
+      /http\.targets\.CDN: invalid key: target names are lowercase letters, digits and -\n.*github\.allowedRepos\[0\]: expected owner\/repo or owner\/\*/,
     );
   });
 });

@@ -368,8 +368,9 @@ async function storeWriter(
   router: Router,
   options: { interactive: boolean; logger: Logger },
 ) {
-  const [{ shellWriter, ControlServer }, { StoreLockedError, describeHolder }] = await Promise.all([
-    import('../adapters/control/index.js'),
+  // The control server (node:http) loads only when this shell serves others: a one-shot never does.
+  const [{ shellWriter }, { StoreLockedError, describeHolder }] = await Promise.all([
+    import('../adapters/control/shell-writer.js'),
     import('./store/store-lock.js'),
   ]);
   const local = {
@@ -397,6 +398,7 @@ async function storeWriter(
     ...(options.interactive
       ? {
           serve: async () => {
+            const { ControlServer } = await import('../adapters/control/control-server.js');
             const token = randomBytes(32).toString('hex');
             const control = await ControlServer.start({
               handle: local.handle,

@@ -102,13 +102,15 @@ async function rbacCommand(
   io: MainIO,
 ): Promise<number> {
   const loaded = await loadConfig(configPath, { env: io.env });
-  const [{ planRoles, rolesYaml }, { KUBERNETES_ACTION_CALLS }, { DEPLOYS_KUBERNETES_CALLS }] = await Promise.all([
-    import('./rbac/index.js'),
-    import('./executors/kubernetes/api-calls.js'),
-    import('./deploys/api-calls.js'),
-  ]);
+  const [{ planRoles, rolesYaml }, { KUBERNETES_ACTION_CALLS }, { DEPLOYS_KUBERNETES_CALLS }] =
+    await Promise.all([
+      import('./rbac/index.js'),
+      import('./executors/kubernetes/api-calls.js'),
+      import('./deploys/api-calls.js'),
+    ]);
   const { runbooks, problems } = await loadRunbooks(loaded.config.runbooks.dir, undefined, io.cwd);
-  for (const problem of problems) io.stderr.write(`warning: ${formatProblem(problem)} (left out, as the bot leaves it out)\n`);
+  for (const problem of problems)
+    io.stderr.write(`warning: ${formatProblem(problem)} (left out, as the bot leaves it out)\n`);
   const plan = planRoles({
     kubernetes: loaded.config.kubernetes,
     services: loaded.config.services,

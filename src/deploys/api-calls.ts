@@ -2,8 +2,8 @@
 // its own reads in cluster.ts plus the upstream readers it calls.
 import {
   type KubernetesApiCall,
-  KUBERNETES_READER_CALLS as READERS,
   mergeApiCalls,
+  KUBERNETES_READER_CALLS as READERS,
 } from '../upstreams/kubernetes/api-calls.js';
 
 /** What `readDeploymentObjects` and `listNamespaceDeployments` (cluster.ts) call. */

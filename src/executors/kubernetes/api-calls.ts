@@ -2,8 +2,8 @@
 // `millwright rbac` turns into Roles. The executor refuses to build when an action has no entry here.
 import {
   type KubernetesApiCall,
-  KUBERNETES_READER_CALLS as READERS,
   mergeApiCalls,
+  KUBERNETES_READER_CALLS as READERS,
   RESOURCE_API_GROUPS,
 } from '../../upstreams/kubernetes/api-calls.js';
 import type { KubernetesActionName } from './inputs.js';
@@ -27,11 +27,12 @@ const rolloutPodsAndReplicaSets: KubernetesApiCall[] = [
  * @example
  * KUBERNETES_ACTION_CALLS.scale // [{ apiGroup: 'apps', resource: 'deployments/scale', verbs: ['get', 'patch'] }]
  */
-export const KUBERNETES_ACTION_CALLS: { readonly [A in KubernetesActionName]: readonly KubernetesApiCall[] } = {
-  'rollout-status': mergeApiCalls(READERS.getDeploymentStatus, rolloutPodsAndReplicaSets),
-  restart: mergeApiCalls(READERS.readDeployment, [patchDeployment]),
-  scale: mergeApiCalls([scaleSubresource]),
-  undo: mergeApiCalls(READERS.readDeployment, READERS.ownedReplicaSets, [patchDeployment]),
-  'list-pods': mergeApiCalls(READERS.listPods),
-  logs: mergeApiCalls(READERS.tailLogs),
-};
+export const KUBERNETES_ACTION_CALLS: { readonly [A in KubernetesActionName]: readonly KubernetesApiCall[] } =
+  {
+    'rollout-status': mergeApiCalls(READERS.getDeploymentStatus, rolloutPodsAndReplicaSets),
+    restart: mergeApiCalls(READERS.readDeployment, [patchDeployment]),
+    scale: mergeApiCalls([scaleSubresource]),
+    undo: mergeApiCalls(READERS.readDeployment, READERS.ownedReplicaSets, [patchDeployment]),
+    'list-pods': mergeApiCalls(READERS.listPods),
+    logs: mergeApiCalls(READERS.tailLogs),
+  };

@@ -66,7 +66,11 @@ export function mergeApiCalls(...lists: (readonly KubernetesApiCall[])[]): Kuber
   for (const list of lists) {
     for (const entry of list) {
       const key = `${entry.apiGroup}\u0000${entry.resource}`;
-      const known = merged.get(key) ?? { apiGroup: entry.apiGroup, resource: entry.resource, verbs: new Set() };
+      const known = merged.get(key) ?? {
+        apiGroup: entry.apiGroup,
+        resource: entry.resource,
+        verbs: new Set(),
+      };
       for (const verb of entry.verbs) known.verbs.add(verb);
       merged.set(key, known);
     }

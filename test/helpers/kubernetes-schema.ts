@@ -80,7 +80,9 @@ function check(value: unknown, type: string, at: string, problems: string[], for
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (array) {
     if (!Array.isArray(value)) problems.push(`${at}: expected a list`);
-    else value.forEach((item, i) => check(item, array[1] ?? 'any', `${at}[${i}]`, problems));
+    else {
+      for (const [i, item] of value.entries()) check(item, array[1] ?? 'any', `${at}[${i}]`, problems);
+    }
     return;
   }
   if (map) {

@@ -102,7 +102,7 @@ async function rbacCommand(
   io: MainIO,
 ): Promise<number> {
   const loaded = await loadConfig(configPath, { env: io.env });
-  const [{ planRoles, rolesYaml }, { KUBERNETES_ACTION_CALLS }, { DEPLOYS_KUBERNETES_CALLS }] =
+  const [{ planRoles, rolesYaml }, { KUBERNETES_ACTION_CALLS }, { deploysKubernetesCalls }] =
     await Promise.all([
       import('./rbac/index.js'),
       import('./executors/kubernetes/api-calls.js'),
@@ -116,7 +116,7 @@ async function rbacCommand(
     services: loaded.config.services,
     runbooks: [...runbooks.values()].map((r) => r.spec),
     actionCalls: KUBERNETES_ACTION_CALLS,
-    serviceCalls: DEPLOYS_KUBERNETES_CALLS,
+    serviceCalls: deploysKubernetesCalls,
   });
   for (const warning of plan.warnings) io.stderr.write(`warning: ${warning}\n`);
   const wanted = typeof values.namespace === 'string' ? values.namespace : undefined;

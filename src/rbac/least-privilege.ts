@@ -9,14 +9,20 @@ export interface RbacSources {
   /** The `kubernetes` section: the executor's context and the namespaces it may touch. */
   kubernetes?: { context?: string | undefined; allowedNamespaces: readonly string[] } | undefined;
   /** The service catalog: `deploys`, incidents and digests read each service's namespace. */
-  services: Readonly<
-    Record<string, { kubernetes?: { context?: string | undefined; namespace: string } | undefined }>
-  >;
+  services: Readonly<Record<string, { kubernetes?: CatalogKubernetes | undefined }>>;
   runbooks: readonly RunbookSpec[];
   /** Each kubernetes executor action's declared API calls. */
   actionCalls: Readonly<Record<string, readonly KubernetesApiCall[]>>;
-  /** The API calls the deploys service makes in a service's namespace. */
-  serviceCalls: readonly KubernetesApiCall[];
+  /** The API calls the deploys service makes in one namespace for the catalog services there. */
+  serviceCalls: (services: { name: string; kubernetes: CatalogKubernetes }[]) => readonly KubernetesApiCall[];
+}
+
+/** A catalog service's `kubernetes` section. */
+export interface CatalogKubernetes {
+  context?: string | undefined;
+  namespace: string;
+  deployments: string[];
+  selector?: string | undefined;
 }
 
 /** One namespace's Role: its rules and who needs them. */
@@ -107,15 +113,27 @@ export function planRoles(sources: RbacSources): RbacPlan {
       `runbooks ${[...unconfigured].join(', ')} use the kubernetes executor, but millwright.yml has no kubernetes section (allowedNamespaces), so they cannot run`,
     );
   }
-  for (const [service, entry] of Object.entries(sources.services)) {
+  const catalog = new Map<
+    string,
+    {
+      context: string | undefined;
+      namespace: string;
+      services: { name: string; kubernetes: CatalogKubernetes }[];
+    }
+  >();
+  for (const [name, entry] of Object.entries(sources.services)) {
     if (!entry.kubernetes) continue;
-    need(
-      entry.kubernetes.context ?? sources.kubernetes?.context,
-      entry.kubernetes.namespace,
-      sources.serviceCalls,
-      'deploys, incidents and digests of',
-      service,
-    );
+    const context = entry.kubernetes.context ?? sources.kubernetes?.context;
+    const key = `${context ?? ''}\u0000${entry.kubernetes.namespace}`;
+    const group = catalog.get(key) ?? { context, namespace: entry.kubernetes.namespace, services: [] };
+    group.services.push({ name, kubernetes: entry.kubernetes });
+    catalog.set(key, group);
+  }
+  for (const group of catalog.values()) {
+    const calls = sources.serviceCalls(group.services);
+    for (const service of group.services) {
+      need(group.context, group.namespace, calls, 'deploys, incidents and digests of', service.name);
+    }
   }
 
   const roles = [...needs.values()]

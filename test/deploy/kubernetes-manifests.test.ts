@@ -147,7 +147,7 @@ describe('deploy/kubernetes', () => {
     expect(one(base, 'Namespace').metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('takes config from the ConfigMap and every ${VAR} the config needs from the Secret', () => {
+  it('takes config from the ConfigMap and every secret variable the config names from the Secret', () => {
     const deployment = one(base, 'Deployment');
     const pod = deployment.spec.template.spec;
     const [container] = pod.containers;
@@ -238,6 +238,7 @@ describe('deploy/kubernetes', () => {
       parse(String(one(objects, 'ConfigMap').data['millwright.yml']));
     const baseConfig = configOf(base);
     const pgConfig = configOf(postgres);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} reference, read literally
     expect(pgConfig.store).toEqual({ ...baseConfig.store, kind: 'postgres', url: '${DATABASE_URL}' });
     expect({ ...pgConfig, store: undefined }).toEqual({ ...baseConfig, store: undefined });
     const [container] = one(postgres, 'Deployment').spec.template.spec.containers;

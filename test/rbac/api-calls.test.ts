@@ -2,7 +2,7 @@
 // kubernetes action and reader runs against the Kubernetes double enforcing a Role made of exactly
 // its declaration (a call outside it is a 403 and fails the run), and declares nothing it never calls.
 import { silentLogger } from '../../src/core/logger.js';
-import { DEPLOYS_KUBERNETES_CALLS } from '../../src/deploys/api-calls.js';
+import { DEPLOYS_KUBERNETES_CALLS, deploysKubernetesCalls, LIST_FROM } from '../../src/deploys/api-calls.js';
 import { KUBERNETES_ACTION_CALLS } from '../../src/executors/kubernetes/api-calls.js';
 import { DEFAULT_SCALE_BOUNDS, kubernetesActions } from '../../src/executors/kubernetes/metadata.js';
 import { planRoles, roleObject } from '../../src/rbac/index.js';
@@ -156,23 +156,81 @@ describe('the Kubernetes API calls each action and reader declares', () => {
     const { roles } = planRoles({
       kubernetes: { allowedNamespaces: ['shop', 'edge'] },
       services: {
-        checkout: { kubernetes: { namespace: 'shop' } },
-        cdn: { kubernetes: { namespace: 'edge', context: 'eu' } },
+        checkout: { kubernetes: { namespace: 'shop', deployments: [] } },
+        cdn: { kubernetes: { namespace: 'edge', context: 'eu', deployments: ['cdn'] } },
       },
       runbooks: [],
       actionCalls: KUBERNETES_ACTION_CALLS,
-      serviceCalls: DEPLOYS_KUBERNETES_CALLS,
+      serviceCalls: deploysKubernetesCalls,
     });
     expect(roles.map((r) => [r.context, r.namespace])).toEqual([
       [undefined, 'shop'],
       ['eu', 'edge'],
     ]);
-    expect(roleObject(roles[0]!).rules).toEqual(
-      mergeApiCalls(DEPLOYS_KUBERNETES_CALLS).map((c) => ({
-        apiGroups: [c.apiGroup],
-        resources: [c.resource],
-        verbs: [...c.verbs],
-      })),
+    expect(roleObject(roles[0]!).rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+    ]);
+  });
+
+  it('asks deploys for listing deployments only where a service uses a selector or enough are named to list them', () => {
+    const listsDeployments = (
+      services: {
+        name: string;
+        kubernetes: { namespace: string; deployments: string[]; selector?: string };
+      }[],
+    ) =>
+      deploysKubernetesCalls(services).some((c) => c.resource === 'deployments' && c.verbs.includes('list'));
+    expect(listsDeployments([{ name: 'checkout', kubernetes: { namespace: 'shop', deployments: [] } }])).toBe(
+      false,
     );
+    expect(
+      listsDeployments([
+        {
+          name: 'shop',
+          kubernetes: { namespace: 'shop', deployments: [], selector: 'app.kubernetes.io/part-of=shop' },
+        },
+      ]),
+    ).toBe(true);
+    const named = Array.from({ length: LIST_FROM }, (_, i) => `svc-${i}`);
+    expect(
+      listsDeployments([{ name: 'a', kubernetes: { namespace: 'shop', deployments: named.slice(1) } }]),
+    ).toBe(false);
+    expect(listsDeployments([{ name: 'a', kubernetes: { namespace: 'shop', deployments: named } }])).toBe(
+      true,
+    );
+    for (const services of [[], [{ name: 'a', kubernetes: { namespace: 'shop', deployments: named } }]]) {
+      for (const call of deploysKubernetesCalls(services)) {
+        for (const verb of call.verbs) {
+          expect(DEPLOYS_KUBERNETES_CALLS).toContainEqual(
+            expect.objectContaining({ resource: call.resource, verbs: expect.arrayContaining([verb]) }),
+          );
+        }
+      }
+    }
+  });
+
+  it('deploys lists a namespace under a Role of exactly its declaration once enough deployments are named there', async () => {
+    const { startTestBot } = await import('../helpers/runtime.js');
+    const named = ['checkout', ...Array.from({ length: LIST_FROM - 1 }, (_, i) => `other-${i}`)];
+    const services = Object.fromEntries(
+      named.map((name) => [name, { kubernetes: { namespace: 'shop', deployments: [name] } }]),
+    );
+    const calls = deploysKubernetesCalls(
+      named.map((name) => ({ name, kubernetes: { namespace: 'shop', deployments: [name] } })),
+    );
+    const double = await startCluster('healthy', { roles: [roleOf(calls)] });
+    const bot = await startTestBot({
+      config: `kubernetes: { kubeconfig: ${JSON.stringify(double.kubeconfigPath)} }\nservices: ${JSON.stringify(services)}\naccess: { defaultRoles: [], roles: { admin: { allow: ['*'] } }, subjects: { ana: [admin] } }\n`,
+    });
+    try {
+      await bot.run('deploys');
+      expect(double.forbidden).toEqual([]);
+      expect(double.requestsTo('GET', '/apis/apps/v1/namespaces/shop/deployments')).toHaveLength(1);
+    } finally {
+      await bot.close();
+      await double.close();
+    }
   });
 });

@@ -38,13 +38,19 @@ COPY --from=build /src/src ./src
 COPY --from=build /src/commands ./commands
 COPY --from=build /src/adapters ./adapters
 COPY --from=build /src/runbooks ./runbooks
-# The bundle last, so it is newer than every source it was built from (bin/millwright.js trusts it then).
 COPY --from=build /src/dist ./dist
 COPY deploy/image/millwright.yml /etc/millwright/millwright.yml
-RUN ln -s /app/bin/millwright.js /usr/local/bin/millwright
 ENV NODE_ENV=production \
   MILLWRIGHT_CONFIG=/etc/millwright/millwright.yml \
   MILLWRIGHT_HEALTHCHECK_URL=http://127.0.0.1:3000/healthz
+# The sources are the ones the bundle was built from, but copying gave them (and their folders) new
+# times; set them to the epoch so bin/millwright.js sees the bundle as current and runs it, not tsx.
+# Then one run as root leaves the bundle's V8 code cache beside it: the bot cannot write it later.
+RUN find /app/src /app/commands /app/adapters -exec touch -h -d @0 {} + \
+  && ln -s /app/bin/millwright.js /usr/local/bin/millwright \
+  && MILLWRIGHT_STORE=/tmp/millwright-warm millwright shell -e help > /dev/null \
+  && rm -rf /tmp/millwright-warm \
+  && ls /app/dist/.millwright.*.cache > /dev/null
 VOLUME ["/var/lib/millwright"]
 USER 10001:10001
 EXPOSE 3000

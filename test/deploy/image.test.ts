@@ -170,7 +170,7 @@ describe('the container image', () => {
           Volumes: Record<string, object>;
           Env: string[];
         };
-        HealthCheck?: { Test: string[] };
+        Healthcheck?: { Test: string[] };
       }[];
       expect(image?.Config).toMatchObject({
         User: '10001:10001',
@@ -179,7 +179,12 @@ describe('the container image', () => {
         Volumes: { '/var/lib/millwright': {} },
       });
       expect(image?.Config.Env).toContain('MILLWRIGHT_CONFIG=/etc/millwright/millwright.yml');
-      expect(image?.HealthCheck?.Test.join(' ')).toContain('MILLWRIGHT_HEALTHCHECK_URL');
+      expect(image?.Healthcheck?.Test).toEqual([
+        'CMD',
+        'node',
+        '-e',
+        expect.stringContaining('MILLWRIGHT_HEALTHCHECK_URL'),
+      ]);
     },
     20 * 60_000,
   );

@@ -24,8 +24,8 @@ if (values.help) {
 
   --tag NAME       the image to build (default localhost/millwright:${version})
   --base IMAGE     the Node 20 base (NODE_IMAGE build argument; default the Dockerfile's, node:20-bookworm-slim)
-  --if-available   exit 0 with a note when neither podman nor docker is installed, or the base image
-                   is neither here nor pullable (CI)
+  --if-available   exit 0 with a note when neither podman nor docker is installed, or no base image is
+                   here (the official one, or the one --make-base made) nor pullable (CI)
   --make-base      first make a local base from Debian's packages (mmdebstrap + podman import), for
                    machines that reach the Debian mirror but no container registry; implies
                    --base localhost/millwright-node-base:20
@@ -49,9 +49,11 @@ const run = (command, args) => {
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
 
+/** The base `--make-base` makes from Debian's packages. */
+const LOCAL_BASE = 'localhost/millwright-node-base:20';
 let base = values.base;
 if (values['make-base']) {
-  base = 'localhost/millwright-node-base:20';
+  base = LOCAL_BASE;
   if (tool !== 'podman' || !has('mmdebstrap')) {
     console.error('--make-base needs podman and mmdebstrap: apt-get install podman mmdebstrap');
     process.exit(1);
@@ -69,20 +71,24 @@ if (values['make-base']) {
   run('rm', ['-f', tarball]);
 }
 
-// With --if-available, a base that is neither here nor pullable (no registry reachable) is a skip too.
-const wanted =
-  base ?? /^ARG NODE_IMAGE=(.+)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
-if (values['if-available'] && wanted) {
-  const present = spawnSync(tool, ['image', 'inspect', wanted], { stdio: 'ignore' }).status === 0;
+// With --if-available, a base that is neither here nor pullable (no registry reachable) is a skip too;
+// without --base, a local base made by --make-base is used when the official one is not here.
+if (values['if-available']) {
+  const present = (image) => spawnSync(tool, ['image', 'inspect', image], { stdio: 'ignore' }).status === 0;
+  const official = /^ARG NODE_IMAGE=(.+)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+  const candidates = base ? [base] : [official, LOCAL_BASE].filter(Boolean);
+  const here = candidates.find(present);
+  const wanted = here ?? candidates[0];
   const pulled =
-    present ||
+    here !== undefined ||
     spawnSync(tool, ['pull', '--quiet', wanted], { stdio: 'ignore', timeout: 120_000 }).status === 0;
   if (!pulled) {
     console.log(
-      `image build skipped: the base image ${wanted} is not here and cannot be pulled; pass --base IMAGE, or --make-base on a Debian machine`,
+      `image build skipped: no base image here (${candidates.join(', ')}) and ${wanted} cannot be pulled; pass --base IMAGE, or --make-base on a Debian machine`,
     );
     process.exit(0);
   }
+  if (wanted !== official) base = wanted;
 }
 
 const args = ['build', '--tag', values.tag, '--file', 'Dockerfile'];

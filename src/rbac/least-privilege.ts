@@ -52,7 +52,7 @@ const PARAM_REFERENCE = /^\{\{\s*params\.([A-Za-z0-9_-]+)\s*\}\}$/;
  *
  * @example
  * const { roles } = planRoles({ kubernetes: { allowedNamespaces: ['shop'] }, services: {}, runbooks,
- *   actionCalls: KUBERNETES_ACTION_CALLS, serviceCalls: DEPLOYS_KUBERNETES_CALLS });
+ *   actionCalls: KUBERNETES_ACTION_CALLS, serviceCalls: deploysKubernetesCalls });
  */
 export function planRoles(sources: RbacSources): RbacPlan {
   const needs = new Map<
@@ -86,7 +86,7 @@ export function planRoles(sources: RbacSources): RbacPlan {
     for (const step of [...runbook.spec.steps, ...runbook.spec.rollback]) {
       const [executor, action = ''] = step.uses.split('.');
       if (executor !== 'kubernetes') continue;
-      const calls = sources.actionCalls[action];
+      const calls = Object.hasOwn(sources.actionCalls, action) ? sources.actionCalls[action] : undefined;
       if (!calls) {
         warnings.push(
           `runbook ${name} step ${step.id} uses kubernetes.${action}, which the kubernetes executor does not offer`,

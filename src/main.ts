@@ -66,6 +66,8 @@ const USAGE = `usage: millwright <command> [options]
                         (--as needs the impersonate permission; see access.osUsers)
   serve                 HTTP server for Slack, Teams and Alertmanager, with /healthz /readyz /metrics
   config check [FILE]   validate a config file
+  rbac                  the least-privilege Kubernetes Roles the configured runbooks and services
+                        need, as YAML: [--namespace N] for one namespace's Role only
   audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
                         (the keys come from the config; --path alone checks an unkeyed trail)
   audit repair          after a crash, cut a torn last line (kept in a side file) once every record
@@ -107,6 +109,48 @@ async function lintRunbooksCommand(configPath: string, dir: string | undefined, 
     return 1;
   }
   io.stdout.write(`${runbooks.size} runbook(s) ok in ${path.relative(io.cwd, folder) || '.'}\n`);
+  return 0;
+}
+
+/**
+ * `millwright rbac [--namespace N]`: the Roles the configured runbooks and service catalog need,
+ * derived from the API calls each kubernetes action and reader declares; warnings go to stderr.
+ */
+async function rbacCommand(
+  configPath: string,
+  values: Record<string, string | boolean | undefined>,
+  io: MainIO,
+): Promise<number> {
+  const loaded = await loadConfig(configPath, { env: io.env });
+  const [{ planRoles, rolesYaml }, { KUBERNETES_ACTION_CALLS }, { deploysKubernetesCalls }] =
+    await Promise.all([
+      import('./rbac/index.js'),
+      import('./executors/kubernetes/api-calls.js'),
+      import('./deploys/api-calls.js'),
+    ]);
+  const { runbooks, problems } = await loadRunbooks(loaded.config.runbooks.dir, undefined, io.cwd);
+  for (const problem of problems)
+    io.stderr.write(`warning: ${formatProblem(problem)} (left out, as the bot leaves it out)\n`);
+  const plan = planRoles({
+    kubernetes: loaded.config.kubernetes,
+    services: loaded.config.services,
+    runbooks: [...runbooks.values()].map((r) => r.spec),
+    actionCalls: KUBERNETES_ACTION_CALLS,
+    serviceCalls: deploysKubernetesCalls,
+  });
+  for (const warning of plan.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const wanted = typeof values.namespace === 'string' ? values.namespace : undefined;
+  const roles = wanted === undefined ? plan.roles : plan.roles.filter((role) => role.namespace === wanted);
+  if (roles.length === 0) {
+    const known = plan.roles.map((role) => role.namespace).join(', ');
+    io.stderr.write(
+      wanted === undefined
+        ? 'millwright: nothing configured needs Kubernetes rights (no kubernetes runbook steps, no services with a kubernetes section)\n'
+        : `millwright: nothing configured needs rights in namespace ${wanted}\nhint: namespaces with a Role: ${known || 'none'}\n`,
+    );
+    return 1;
+  }
+  io.stdout.write(rolesYaml(roles));
   return 0;
 }
 
@@ -218,6 +262,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
       json: { type: 'boolean' },
       e: { type: 'string', short: 'e' },
       path: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -259,6 +304,8 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         }
         return await auditVerifyCommand(configPath, values, io);
       }
+      case 'rbac':
+        return await rbacCommand(configPath, values, io);
       case 'shell':
         return await runShell(configPath, values, io);
       case 'serve':

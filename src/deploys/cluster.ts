@@ -59,11 +59,7 @@ export async function readDeploymentObjects(
   );
 }
 
-/** The deployment names a catalog entry reads one by one; undefined when it finds them by selector. */
-export function namedDeployments(service: string, spec: ServiceKubernetes): string[] | undefined {
-  if (spec.deployments.length === 0 && spec.selector) return undefined;
-  return spec.deployments.length > 0 ? spec.deployments : [service];
-}
+export { namedDeployments } from './api-calls.js';
 
 /** Deployments per list page, as kubectl asks for them. */
 const LIST_PAGE = 500;

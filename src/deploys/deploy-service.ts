@@ -18,6 +18,7 @@ import {
   listReplicaSets,
   type RetryPolicy,
 } from '../upstreams/kubernetes/index.js';
+import { LIST_FROM } from './api-calls.js';
 import { Limiter } from './bounded.js';
 import {
   listNamespaceDeployments,
@@ -90,9 +91,6 @@ export interface Concurrency {
  * request at a time, so this stays under the 100 concurrent requests GitHub allows).
  */
 export const DEFAULT_CONCURRENCY = { kubernetes: 32, github: 50 } as const;
-/** Named deployments in one namespace from which one list call replaces a get each. */
-const LIST_FROM = 3;
-
 /** Namespace listings shared by the services of one `deploys` answer, read once on first use. */
 class NamespaceListings {
   readonly #loads = new Map<string, Promise<Map<string, V1Deployment>>>();

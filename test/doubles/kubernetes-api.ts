@@ -35,6 +35,13 @@ import {
   type Json,
   PatchError,
 } from './kubernetes/patches.js';
+import {
+  allowedByRoles,
+  forbiddenMessage,
+  type RequestAttributes,
+  type RoleLike,
+  requestAttributes,
+} from './kubernetes/rbac.js';
 import { fieldSelector, labelSelector, SelectorError, selectorString } from './kubernetes/selectors.js';
 import { selfSignedCertificate } from './kubernetes/self-signed-cert.js';
 
@@ -47,6 +54,7 @@ export {
   type PodObject,
   type ReplicaSetObject,
 } from './kubernetes/cluster-state.js';
+export { type RequestAttributes, type RoleLike, requestAttributes } from './kubernetes/rbac.js';
 export {
   KUBERNETES_SCENARIOS,
   type KubernetesScenario,
@@ -66,6 +74,11 @@ export interface StartKubernetesApiOptions {
   contextName?: string;
   /** The context's default namespace; default `shop`. */
   namespace?: string;
+  /**
+   * Enforce RBAC as the API server does: only what these Roles allow in their namespace is answered,
+   * anything else gets 403 Forbidden (discovery stays open). No RBAC when absent.
+   */
+  roles?: RoleLike[];
 }
 
 /** One request the double saw; the bearer token itself is never kept. */
@@ -129,6 +142,10 @@ export interface KubernetesApiDouble {
   /** Requests with this method whose path equals `path` (or matches it, for a RegExp). */
   requestsTo(method: string, path: string | RegExp): RecordedRequest[];
   clearRequests(): void;
+  /** Replaces the Roles RBAC is enforced with (undefined: no RBAC). */
+  setRoles(roles: RoleLike[] | undefined): void;
+  /** The requests RBAC refused, in order. */
+  forbidden: RequestAttributes[];
   /** Makes the next matching request(s) fail: a status, a hang, or a reset connection. */
   inject(rule: FaultRule): void;
   clearFaults(): void;
@@ -180,6 +197,8 @@ export async function startKubernetesApi(
   const faults: (FaultRule & { remaining: number })[] = [];
   const openStreams = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
+  let roles = options.roles;
+  const forbidden: RequestAttributes[] = [];
 
   const server: Server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
     void handle(req, res).catch((error: unknown) => {
@@ -215,6 +234,18 @@ export async function startKubernetesApi(
     if (rawBody.length > MAX_BODY) return reply(failure(413, 'Request entity too large'));
     const open = ['/version', '/healthz', '/livez', '/readyz'].includes(url.pathname);
     if (!open && !record.authorized) return reply(failure(401, 'Unauthorized'));
+    const attributes = roles ? requestAttributes(method, url) : undefined;
+    if (roles && attributes && !allowedByRoles(roles, attributes)) {
+      forbidden.push(attributes);
+      const base = attributes.resource.split('/')[0] ?? '';
+      return reply(
+        failure(403, forbiddenMessage(attributes, 'system:serviceaccount:millwright:millwright'), {
+          ...(attributes.name ? { name: attributes.name } : {}),
+          group: attributes.apiGroup,
+          kind: base,
+        }),
+      );
+    }
 
     const fault = takeFault(method, url.pathname);
     if (fault === 'hang') {
@@ -727,6 +758,10 @@ export async function startKubernetesApi(
       }),
     state,
     requests,
+    setRoles: (next) => {
+      roles = next;
+    },
+    forbidden,
     requestsTo: (method, p) =>
       requests.filter(
         (r) => r.method === method.toUpperCase() && (typeof p === 'string' ? r.path === p : p.test(r.path)),

@@ -1,0 +1,38 @@
+// The Kubernetes API calls each action of the kubernetes executor makes, in RBAC's terms: the table
+// `millwright rbac` turns into Roles. The executor refuses to build when an action has no entry here.
+import {
+  type KubernetesApiCall,
+  mergeApiCalls,
+  KUBERNETES_READER_CALLS as READERS,
+  RESOURCE_API_GROUPS,
+} from '../../upstreams/kubernetes/api-calls.js';
+import type { KubernetesActionName } from './inputs.js';
+
+const patchDeployment: KubernetesApiCall = { apiGroup: 'apps', resource: 'deployments', verbs: ['patch'] };
+const scaleSubresource: KubernetesApiCall = {
+  apiGroup: RESOURCE_API_GROUPS['deployments/scale'] ?? 'apps',
+  resource: 'deployments/scale',
+  verbs: ['get', 'patch'],
+};
+// rollout-status also reads the rollout's ReplicaSets and pods (issue 18); declared here ahead of the
+// code so the Roles stay true once it lands.
+const rolloutPodsAndReplicaSets: KubernetesApiCall[] = [
+  { apiGroup: 'apps', resource: 'replicasets', verbs: ['get', 'list'] },
+  { apiGroup: '', resource: 'pods', verbs: ['get', 'list'] },
+];
+
+/**
+ * Every API call each action may make: readers' declarations plus the action's own writes.
+ *
+ * @example
+ * KUBERNETES_ACTION_CALLS.scale // [{ apiGroup: 'apps', resource: 'deployments/scale', verbs: ['get', 'patch'] }]
+ */
+export const KUBERNETES_ACTION_CALLS: { readonly [A in KubernetesActionName]: readonly KubernetesApiCall[] } =
+  {
+    'rollout-status': mergeApiCalls(READERS.getDeploymentStatus, rolloutPodsAndReplicaSets),
+    restart: mergeApiCalls(READERS.readDeployment, [patchDeployment]),
+    scale: mergeApiCalls([scaleSubresource]),
+    undo: mergeApiCalls(READERS.readDeployment, READERS.ownedReplicaSets, [patchDeployment]),
+    'list-pods': mergeApiCalls(READERS.listPods),
+    logs: mergeApiCalls(READERS.tailLogs),
+  };

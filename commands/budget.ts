@@ -53,6 +53,20 @@ function gaps(evaluation: SloEvaluation): string[] {
   return [...seen.values()];
 }
 
+/** Every SLO unknown because Prometheus did not answer: a failure (exit 1), not a page of "unknown". */
+function failWhenPrometheusDown(evaluations: SloEvaluation[]): void {
+  const down = evaluations.every(
+    (evaluation) =>
+      evaluation.errorRatio.kind === 'unknown' &&
+      evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
+  );
+  if (!down || evaluations.length === 0) return;
+  const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
+  throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
+    hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
+  });
+}
+
 function exhaustionText(evaluation: SloEvaluation): string {
   return evaluation.exhaustion
     .map((exhaustion) => {
@@ -198,17 +212,7 @@ export default defineCommand({
     const term = args.positionals.slo;
     if (term === undefined) {
       const evaluations = await service.evaluateMany(all, at, ctx.signal);
-      const down = evaluations.every(
-        (evaluation) =>
-          evaluation.errorRatio.kind === 'unknown' &&
-          evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
-      );
-      if (down) {
-        const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
-        throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
-          hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
-        });
-      }
+      failWhenPrometheusDown(evaluations);
       return listReply(evaluations, at, ctx.clock.now(), service);
     }
     const matched = service.find(term);
@@ -222,6 +226,7 @@ export default defineCommand({
       });
     }
     const evaluations = await service.evaluateMany(matched, at, ctx.signal);
+    failWhenPrometheusDown(evaluations);
     const blocks: Block[] = [];
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));

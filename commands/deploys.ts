@@ -118,6 +118,30 @@ function stateCell(row: ServiceOverview): string {
   return troubles ? `${row.state} (${troubles})` : row.state;
 }
 
+/**
+ * The answer stands, but a part of it could not be read (a cluster refused, GitHub rate-limited):
+ * not ok, so the shell exits non-zero; what could be read stays in the blocks and `data`.
+ * A side left unconfigured is a setup choice, not a failure.
+ */
+function incomplete(rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply['error'] {
+  const failed = rows.flatMap((row) =>
+    row.problems.filter((p) => p.code !== ErrorCode.NotConfigured).map((p) => ({ row, p })),
+  );
+  const first = failed[0];
+  if (!first) return undefined;
+  const services = [...new Set(failed.map(({ row }) => row.service))];
+  return {
+    code: first.p.code,
+    message: `${services.length === 1 ? services[0] : `${services.length} services`}: ${first.p.source === 'github' ? 'GitHub' : 'Kubernetes'}: ${first.p.message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`,
+    hint: 'the rest of the answer stands; see the notes under it',
+  };
+}
+
+function withOutcome(answer: Reply, rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply {
+  const error = incomplete(rows);
+  return error ? { ...answer, ok: false, error } : answer;
+}
+
 /** The raw values of one row, for `--json`. */
 function rowData(row: ServiceOverview) {
   return {
@@ -199,7 +223,7 @@ function listReply(rows: ServiceOverview[], view: View): Reply {
       `Worst first; times in ${view.tz}. Detail, pods and drift: deploys SERVICE. Follow a rollout: deploys SERVICE --watch`,
     ),
   );
-  return { ...reply(...blocks), data: { services: rows.map(rowData) } };
+  return withOutcome({ ...reply(...blocks), data: { services: rows.map(rowData) } }, rows);
 }
 
 function conditionRows(detail: DeploymentDetail, view: View): string[][] {
@@ -323,14 +347,17 @@ function detailReply(detail: ServiceDetail, view: View): Reply {
   if (notes.length > 0) blocks.push(context(notes.join('\n')));
   blocks.push(context(`Times in ${view.tz}. Follow the rollout: deploys ${detail.service} --watch`));
   const { deployments, ...row } = detail;
-  return {
-    ...reply(...blocks),
-    data: {
-      ...rowData({ ...row, deployments: deployments.map((d) => d.reading) }),
-      namespace: detail.namespace ?? null,
-      context: detail.context ?? null,
+  return withOutcome(
+    {
+      ...reply(...blocks),
+      data: {
+        ...rowData({ ...row, deployments: deployments.map((d) => d.reading) }),
+        namespace: detail.namespace ?? null,
+        context: detail.context ?? null,
+      },
     },
-  };
+    [detail],
+  );
 }
 
 function progressBlocks(snapshot: WatchSnapshot, timeoutMs: number): Block[] {

@@ -206,7 +206,8 @@ describe('deploys SERVICE', () => {
     const other = await startTestBot({ clock: fleet.clock, config: fleet.config() });
     try {
       const answer = await other.run('deploys cart');
-      expect(answer.ok).toBe(true);
+      expect(answer.ok).toBe(false);
+      expect(answer.error?.message).toMatch(/^cart: GitHub: /);
       expect(replyToText(answer)).toContain('CrashLoopBackOff');
       expect(field(answer, 'last deploy')).toBe('-');
       expect(field(answer, 'drift')).toMatch(

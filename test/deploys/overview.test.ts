@@ -180,7 +180,9 @@ describe('deploys (every service)', () => {
       answer: 'secondaryRateLimited',
     });
     const answer = await bot.run('deploys');
-    expect(answer.ok).toBe(true);
+    // A part could not be read, so the answer is not ok (exit 1), yet every row is there.
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.code).toBe('millwright_rate_limited');
     const rows = rowsOf(answer);
     // cart still shows what the cluster runs; only its GitHub columns are missing.
     expect(rows.cart).toMatchObject({
@@ -210,7 +212,8 @@ describe('deploys (every service)', () => {
       resetAt: new Date(fleet.clock.now().getTime() + 20 * 60_000),
     });
     const answer = await bot.run('deploys');
-    expect(answer.ok).toBe(true);
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.message).toMatch(/^3 services: GitHub: GitHub rate limit reached/);
     const rows = rowsOf(answer);
     expect(Object.values(rows).map((r) => [r.service, r.state, r['last deploy']])).toEqual([
       ['payments', 'failed (1 NotReady)', 'GitHub rate-limited'],
@@ -321,7 +324,14 @@ describe('deploys (every service)', () => {
       fault: 403,
     });
     const answer = await bot.run('deploys');
-    expect(answer.ok).toBe(true);
+    // Exit non-zero: cart's Kubernetes side could not be read (the rest stands).
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.message).toMatch(
+      /^cart: Kubernetes: the Kubernetes API refused to get deployment shop\/cart \(403 Forbidden/,
+    );
+    const alone = await bot.run('deploys cart');
+    expect(alone.ok).toBe(false);
+    expect(alone.error?.code).toBe(answer.error?.code);
     const rows = rowsOf(answer);
     expect(order(answer)).toEqual(['billing', 'cart', 'checkout']);
     expect(rows.billing).toMatchObject({

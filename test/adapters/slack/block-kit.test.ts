@@ -103,10 +103,10 @@ describe('Block Kit rendering', () => {
     expect(escapeMrkdwn('Follow it in <#C0INC42>; not <#general> nor <!here>')).toBe(
       'Follow it in <#C0INC42>; not &lt;#general&gt; nor &lt;!here&gt;',
     );
-    const [section] = renderMessage({
-      ok: true,
-      blocks: [{ type: 'text', text: 'Follow it in <#C0INC42>.' }],
-    }).blocks;
+    const [section] = renderMessage(
+      { ok: true, blocks: [{ type: 'text', text: 'Follow it in <#C0INC42>.' }] },
+      options,
+    ).blocks;
     expect(JSON.stringify(section)).toContain('Follow it in <#C0INC42>.');
   });
 

@@ -37,20 +37,32 @@ function ratioText(reading: Reading): string {
   return `${Number((reading.value * 100).toPrecision(4))}%`;
 }
 
-/** Readings that are not numbers, with the query that gave them, so the gap can be fixed. */
+/**
+ * Readings that are not numbers, with the query that gave them, so the gap can be fixed: one line
+ * per distinct problem, naming every window it hit.
+ */
 function gaps(evaluation: SloEvaluation): string[] {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { windows: string[]; line: (windows: string) => string }>();
   const readings: Array<[string, Reading]> = [
     [evaluation.slo.window, evaluation.errorRatio],
     ...evaluation.burnRates.map((burn) => [burn.window, burn.errorRatio] as [string, Reading]),
   ];
+  const note = (key: string, window: string, line: (windows: string) => string) => {
+    const entry = seen.get(key) ?? { windows: [], line };
+    if (!entry.windows.includes(window)) entry.windows.push(window);
+    seen.set(key, entry);
+  };
   for (const [window, reading] of readings) {
-    if (reading.kind === 'no_data')
-      seen.set(`no data ${reading.query}`, `no data for ${window}: \`${reading.query}\``);
-    if (reading.kind === 'unknown')
-      seen.set(`unknown ${reading.message}`, `unknown for ${window}: ${reading.message}`);
+    if (reading.kind === 'no_data') {
+      const query = reading.query;
+      note(`no data ${query}`, window, (windows) => `no data for ${windows}: \`${query}\``);
+    }
+    if (reading.kind === 'unknown') {
+      const message = reading.message;
+      note(`unknown ${message}`, window, (windows) => `unknown for ${windows}: ${message}`);
+    }
   }
-  return [...seen.values()];
+  return [...seen.values()].map(({ windows, line }) => line(windows.join(', ')));
 }
 
 /** Every SLO unknown because Prometheus did not answer: a failure (exit 1), not a page of "unknown". */

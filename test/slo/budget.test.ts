@@ -1,6 +1,8 @@
 // Error budgets against a real Prometheus with 30 days of backfilled traffic whose answers are known
 // (test/slo/scenarios.ts): the numbers, the states, the `budget` command and the recorded-rule path.
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixedClock } from '../../src/core/index.js';
@@ -328,6 +330,47 @@ describe('the budget command', () => {
     const [inventory] = await service.statusFor('inventory', at);
     expect(inventory).toMatchObject({ burnState: 'unknown', detail: expect.stringContaining('no data') });
     expect(inventory!.remainingPercent).toBeUndefined();
+  });
+});
+
+describe('budget when Prometheus refuses some windows', () => {
+  it('names every window it could not read, not only the last one', async () => {
+    // In front of Prometheus: queries over 5m and 30m windows get a 503; the rest pass through.
+    const proxy = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const body = Buffer.concat(chunks).toString();
+        if (/\[(5m|30m)\]/.test(decodeURIComponent(body.replace(/\+/g, ' ')))) {
+          response.writeHead(503, { 'content-type': 'text/plain' }).end('overloaded');
+          return;
+        }
+        const upstream = await fetch(`${prometheus.url}${request.url}`, {
+          method: request.method ?? 'GET',
+          headers: { 'content-type': request.headers['content-type'] ?? 'application/x-www-form-urlencoded' },
+          ...(request.method === 'POST' ? { body } : {}),
+        });
+        response
+          .writeHead(upstream.status, { 'content-type': 'application/json' })
+          .end(await upstream.text());
+      });
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const bot = await startTestBot({
+      clock: fixedClock(at),
+      config: `prometheus:\n  url: ${url}\nslo:\n  dir: ${path.join(FIXTURES, 'scenarios')}\n${TEST_ACCESS}`,
+    });
+    try {
+      const answer = await bot.run('budget payments/availability --explain');
+      const text = JSON.stringify(answer.blocks);
+      expect(text).toContain(`unknown for 5m, 30m: Prometheus at ${url} is unavailable: HTTP 503`);
+    } finally {
+      await bot.close();
+      proxy.close();
+      await once(proxy, 'close');
+    }
   });
 });
 

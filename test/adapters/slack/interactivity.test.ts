@@ -662,3 +662,70 @@ describe('Slack messages that track progress', () => {
     expect(final.status).toBe(200);
   });
 });
+
+describe('Slack acknowledgements', () => {
+  let h: SlackHarness;
+  let release!: () => void;
+  let ran: string[];
+
+  beforeEach(async () => {
+    h = await startSlackHarness();
+    ran = [];
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.register(
+      defineCommand({
+        name: 'slow',
+        summary: 'a command that blocks until the test lets it go',
+        examples: ['slow'],
+        extraOptions: 'via=KIND',
+        handler: async (_ctx, args) => {
+          await gate;
+          ran.push(args.extra.via ?? 'typed');
+          return { ...reply(text(`slow done via ${args.extra.via ?? 'typed'}`)), visibility: 'public' };
+        },
+      }),
+    );
+    h.register(
+      defineCommand({
+        name: 'offer',
+        summary: 'posts a button that runs slow',
+        examples: ['offer'],
+        handler: () => ({
+          ...reply({
+            type: 'actions',
+            actions: [{ id: 'go', label: 'Go', command: 'slow via=button' }],
+          }),
+          visibility: 'public',
+        }),
+      }),
+    );
+  });
+  afterEach(async () => {
+    release();
+    await h.close();
+  });
+
+  it('answers a slash command, a mention and a button click while the command behind each is still blocked', async () => {
+    await h.sendSlash('offer', { user_id: 'U0ENGINEER', channel_id: 'C0OPS' });
+    const offered = await h.slack.waitForCall('chat.postMessage');
+    const [go] = buttonsIn(offered);
+
+    const slash = await h.sendSlash('slow via=slash', { user_id: 'U0ENGINEER', channel_id: 'C0OPS' });
+    const event = fixture('app-mention.json') as Record<string, unknown> & { event: Record<string, unknown> };
+    event.event = { ...event.event, text: '<@U0BOT> slow via=mention', user: 'U0ENGINEER', channel: 'C0OPS' };
+    event.event_time = h.nowSeconds();
+    const mention = await h.sendEvent(event);
+    const clicked = await h.sendInteraction(click(h, go!, 'U0ENGINEER', 'C0OPS', offered).payload);
+
+    // Every request got its answer while every command is still waiting on the gate.
+    expect([slash.response.status, mention.status, clicked.status]).toEqual([200, 200, 200]);
+    expect(ran).toEqual([]);
+
+    release();
+    // Bounded: polls until all three ran (a hang fails the test at jest's timeout).
+    while (ran.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([...ran].sort()).toEqual(['button', 'mention', 'slash']);
+  });
+});

@@ -65,6 +65,39 @@ function gaps(evaluation: SloEvaluation): string[] {
   return [...seen.values()].map(({ windows, line }) => line(windows.join(', ')));
 }
 
+/** A reading as raw values: the number, or null with what it is instead (no_traffic, no_data, unknown). */
+function readingData(reading: Reading): { value: number | null; kind: Reading['kind'] } {
+  return { value: reading.kind === 'value' ? reading.value : null, kind: reading.kind };
+}
+
+/** The raw values of one evaluation, for `--json` (shape: docs/schemas/budget.schema.json). */
+function evaluationData(evaluation: SloEvaluation) {
+  const { slo } = evaluation;
+  return {
+    slo: sloLabel(slo),
+    service: slo.service,
+    objective: slo.objective,
+    window: slo.window,
+    evaluatedAt: evaluation.at.toISOString(),
+    state: evaluation.state,
+    stateReason: evaluation.stateReason,
+    sli: readingData(evaluation.sli),
+    errorRatio: readingData(evaluation.errorRatio),
+    budgetRemaining: readingData(evaluation.budgetRemaining),
+    burnRates: evaluation.burnRates.map((burn) => ({
+      window: burn.window,
+      errorRatio: readingData(burn.errorRatio),
+      burnRate: readingData(burn.burnRate),
+    })),
+    exhaustion: evaluation.exhaustion.map((e) => ({
+      window: e.window,
+      status: e.status,
+      inSeconds: e.inMs === undefined ? null : e.inMs / 1000,
+      at: e.inMs === undefined ? null : new Date(evaluation.at.getTime() + e.inMs).toISOString(),
+    })),
+  };
+}
+
 /** Every SLO unknown because Prometheus did not answer: a failure (exit 1), not a page of "unknown". */
 function failWhenPrometheusDown(evaluations: SloEvaluation[]): void {
   const down = evaluations.every(
@@ -120,7 +153,7 @@ function listReply(evaluations: SloEvaluation[], at: Date, now: Date, service: S
       `${evaluations.length} SLO${evaluations.length === 1 ? '' : 's'}, worst budget first; evaluated at ${formatWhen(at, now)} from ${service.usesRecordingRules ? 'recording rules' : 'raw queries'}. Detail and chart: budget SERVICE`,
     ),
   );
-  return reply(...blocks);
+  return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
 }
 
 async function detailBlocks(
@@ -243,6 +276,6 @@ export default defineCommand({
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));
     }
-    return reply(...blocks);
+    return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
   },
 });

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { fixedClock } from '../../src/core/index.js';
 import {
   availableChartFonts,
@@ -239,6 +240,37 @@ describe('the budget command', () => {
     const first = answer.blocks[0];
     expect(first).toEqual({ type: 'text', text: expect.stringContaining('inventory/availability: no data') });
     expect(JSON.stringify(answer.blocks)).toContain('inventory_requests_total');
+  });
+
+  it('carries the raw numbers in data, valid against docs/schemas/budget.schema.json', async () => {
+    const schema = JSON.parse(
+      await readFile(path.resolve(FIXTURES, '../../../docs/schemas/budget.schema.json'), 'utf8'),
+    ) as object;
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    const answer = await bot.run('budget payments');
+    expect(validate(answer.data)).toBe(true);
+    const [payments] = (answer.data as { slos: Array<Record<string, unknown>> }).slos;
+    const expected = paymentsRatio(WINDOW_MINUTES['30d']!);
+    expect(payments).toMatchObject({
+      slo: 'payments/availability',
+      objective: 99.9,
+      window: '30d',
+      state: 'page',
+      evaluatedAt: at.toISOString(),
+      budgetRemaining: { kind: 'value', value: expect.any(Number) },
+    });
+    // Raw fractions, not "36.1%": a script can compare them.
+    const remaining = (payments!.budgetRemaining as { value: number }).value;
+    expect(remaining).toBeCloseTo(1 - expected / 0.001, 9);
+    expect((payments!.errorRatio as { value: number }).value).toBeCloseTo(expected, 9);
+    const burns = payments!.burnRates as Array<{ window: string; burnRate: { value: number } }>;
+    expect(burns.find((b) => b.window === '1h')?.burnRate.value).toBeCloseTo(
+      paymentsRatio(WINDOW_MINUTES['1h']!) / 0.001,
+      6,
+    );
+    const exhaustion = payments!.exhaustion as Array<{ status: string; inSeconds: number | null }>;
+    expect(exhaustion[0]).toMatchObject({ status: 'burning', inSeconds: expect.any(Number) });
+    expect(validate({ slos: [{ slo: 'x', budgetRemaining: '36.1%' }] })).toBe(false);
   });
 
   it('shows one SLO in detail with a PNG chart, and --explain adds the PromQL and evaluation time', async () => {

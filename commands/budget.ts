@@ -37,20 +37,79 @@ function ratioText(reading: Reading): string {
   return `${Number((reading.value * 100).toPrecision(4))}%`;
 }
 
-/** Readings that are not numbers, with the query that gave them, so the gap can be fixed. */
+/**
+ * Readings that are not numbers, with the query that gave them, so the gap can be fixed: one line
+ * per distinct problem, naming every window it hit.
+ */
 function gaps(evaluation: SloEvaluation): string[] {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { windows: string[]; line: (windows: string) => string }>();
   const readings: Array<[string, Reading]> = [
     [evaluation.slo.window, evaluation.errorRatio],
     ...evaluation.burnRates.map((burn) => [burn.window, burn.errorRatio] as [string, Reading]),
   ];
+  const note = (key: string, window: string, line: (windows: string) => string) => {
+    const entry = seen.get(key) ?? { windows: [], line };
+    if (!entry.windows.includes(window)) entry.windows.push(window);
+    seen.set(key, entry);
+  };
   for (const [window, reading] of readings) {
-    if (reading.kind === 'no_data')
-      seen.set(`no data ${reading.query}`, `no data for ${window}: \`${reading.query}\``);
-    if (reading.kind === 'unknown')
-      seen.set(`unknown ${reading.message}`, `unknown for ${window}: ${reading.message}`);
+    if (reading.kind === 'no_data') {
+      const query = reading.query;
+      note(`no data ${query}`, window, (windows) => `no data for ${windows}: \`${query}\``);
+    }
+    if (reading.kind === 'unknown') {
+      const message = reading.message;
+      note(`unknown ${message}`, window, (windows) => `unknown for ${windows}: ${message}`);
+    }
   }
-  return [...seen.values()];
+  return [...seen.values()].map(({ windows, line }) => line(windows.join(', ')));
+}
+
+/** A reading as raw values: the number, or null with what it is instead (no_traffic, no_data, unknown). */
+function readingData(reading: Reading): { value: number | null; kind: Reading['kind'] } {
+  return { value: reading.kind === 'value' ? reading.value : null, kind: reading.kind };
+}
+
+/** The raw values of one evaluation, for `--json` (shape: docs/schemas/budget.schema.json). */
+function evaluationData(evaluation: SloEvaluation) {
+  const { slo } = evaluation;
+  return {
+    slo: sloLabel(slo),
+    service: slo.service,
+    objective: slo.objective,
+    window: slo.window,
+    evaluatedAt: evaluation.at.toISOString(),
+    state: evaluation.state,
+    stateReason: evaluation.stateReason,
+    sli: readingData(evaluation.sli),
+    errorRatio: readingData(evaluation.errorRatio),
+    budgetRemaining: readingData(evaluation.budgetRemaining),
+    burnRates: evaluation.burnRates.map((burn) => ({
+      window: burn.window,
+      errorRatio: readingData(burn.errorRatio),
+      burnRate: readingData(burn.burnRate),
+    })),
+    exhaustion: evaluation.exhaustion.map((e) => ({
+      window: e.window,
+      status: e.status,
+      inSeconds: e.inMs === undefined ? null : e.inMs / 1000,
+      at: e.inMs === undefined ? null : new Date(evaluation.at.getTime() + e.inMs).toISOString(),
+    })),
+  };
+}
+
+/** Every SLO unknown because Prometheus did not answer: a failure (exit 1), not a page of "unknown". */
+function failWhenPrometheusDown(evaluations: SloEvaluation[]): void {
+  const down = evaluations.every(
+    (evaluation) =>
+      evaluation.errorRatio.kind === 'unknown' &&
+      evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
+  );
+  if (!down || evaluations.length === 0) return;
+  const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
+  throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
+    hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
+  });
 }
 
 function exhaustionText(evaluation: SloEvaluation): string {
@@ -94,7 +153,7 @@ function listReply(evaluations: SloEvaluation[], at: Date, now: Date, service: S
       `${evaluations.length} SLO${evaluations.length === 1 ? '' : 's'}, worst budget first; evaluated at ${formatWhen(at, now)} from ${service.usesRecordingRules ? 'recording rules' : 'raw queries'}. Detail and chart: budget SERVICE`,
     ),
   );
-  return reply(...blocks);
+  return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
 }
 
 async function detailBlocks(
@@ -198,17 +257,7 @@ export default defineCommand({
     const term = args.positionals.slo;
     if (term === undefined) {
       const evaluations = await service.evaluateMany(all, at, ctx.signal);
-      const down = evaluations.every(
-        (evaluation) =>
-          evaluation.errorRatio.kind === 'unknown' &&
-          evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
-      );
-      if (down) {
-        const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
-        throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
-          hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
-        });
-      }
+      failWhenPrometheusDown(evaluations);
       return listReply(evaluations, at, ctx.clock.now(), service);
     }
     const matched = service.find(term);
@@ -222,10 +271,11 @@ export default defineCommand({
       });
     }
     const evaluations = await service.evaluateMany(matched, at, ctx.signal);
+    failWhenPrometheusDown(evaluations);
     const blocks: Block[] = [];
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));
     }
-    return reply(...blocks);
+    return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
   },
 });

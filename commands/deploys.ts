@@ -20,11 +20,13 @@ import {
   text,
 } from '../src/core/index.js';
 // Pure helpers by their own modules: the deploys index would load the Kubernetes client at start-up.
+import { deploymentState } from '../src/deploys/deployment-state.js';
 import { driftLabel } from '../src/deploys/drift.js';
 import { DETAIL_DEPLOYMENTS } from '../src/deploys/github-history.js';
-import { imageVersion, shortSha } from '../src/deploys/image-revision.js';
+import { shortSha } from '../src/deploys/image-revision.js';
 import type {
   DeploymentDetail,
+  DeploymentReading,
   DeployProblem,
   ServiceDetail,
   ServiceOverview,
@@ -86,8 +88,87 @@ function problemLines(rows: ServiceOverview[]): string[] {
   });
 }
 
+/**
+ * The version cell: the version when every pod runs the current template and is ready; else what
+ * each ReplicaSet's pods run with ready/total ("4b7e0d2 3/3 · 9f3c2a1 0/1 new").
+ */
+function servingCell(readings: readonly DeploymentReading[]): string {
+  const groups = readings.flatMap((r) => r.serving);
+  if (groups.length === 0) return '-';
+  const settled = readings.every(
+    (r) => r.serving.length === 1 && r.serving[0]?.isNew && r.serving[0].ready === r.serving[0].pods,
+  );
+  if (settled) return [...new Set(groups.map((g) => g.version))].join(', ');
+  return groups.map((g) => `${g.version} ${g.ready}/${g.pods}${g.isNew ? ' new' : ''}`).join(' · ');
+}
+
+/** Why pods are not serving, counted: "2 CrashLoopBackOff, 1 OOMKilled; 17 restarts". */
+function troubleSummary(readings: readonly DeploymentReading[]): string {
+  const troubles = readings.flatMap((r) => r.troubles);
+  if (troubles.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const t of troubles) counts.set(t.reason, (counts.get(t.reason) ?? 0) + 1);
+  const restarts = troubles.reduce((sum, t) => sum + t.restarts, 0);
+  const reasons = [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
+  return restarts > 0 ? `${reasons}; ${restarts} restarts` : reasons;
+}
+
+function stateCell(row: ServiceOverview): string {
+  const troubles = troubleSummary(row.deployments);
+  return troubles ? `${row.state} (${troubles})` : row.state;
+}
+
+/**
+ * The answer stands, but a part of it could not be read (a cluster refused, GitHub rate-limited):
+ * not ok, so the shell exits non-zero; what could be read stays in the blocks and `data`.
+ * A side left unconfigured is a setup choice, not a failure.
+ */
+function incomplete(rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply['error'] {
+  const failed = rows.flatMap((row) =>
+    row.problems.filter((p) => p.code !== ErrorCode.NotConfigured).map((p) => ({ row, p })),
+  );
+  const first = failed[0];
+  if (!first) return undefined;
+  const services = [...new Set(failed.map(({ row }) => row.service))];
+  return {
+    code: first.p.code,
+    message: `${services.length === 1 ? services[0] : `${services.length} services`}: ${first.p.source === 'github' ? 'GitHub' : 'Kubernetes'}: ${first.p.message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`,
+    hint: 'the rest of the answer stands; see the notes under it',
+  };
+}
+
+function withOutcome(answer: Reply, rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply {
+  const error = incomplete(rows);
+  return error ? { ...answer, ok: false, error } : answer;
+}
+
+/** The raw values of one row, for `--json`. */
+function rowData(row: ServiceOverview) {
+  return {
+    service: row.service,
+    state: row.state,
+    message: row.message,
+    ready: row.ready,
+    desired: row.desired,
+    versions: row.versions,
+    deployments: row.deployments.map((d) => ({
+      namespace: d.status.namespace,
+      name: d.status.name,
+      rolloutState: d.status.state,
+      outcome: d.outcome,
+      revision: d.status.revision,
+      replicas: d.status.replicas,
+      serving: d.serving,
+      troubles: d.troubles,
+    })),
+    drift: row.drift,
+    lastDeployment: row.github?.latest ?? null,
+    problems: row.problems,
+  };
+}
+
 function headline(rows: ServiceOverview[]): string {
-  const troubled = rows.filter((r) => ['failed', 'error', 'degraded'].includes(r.state));
+  const troubled = rows.filter((r) => ['failed', 'failing', 'error', 'degraded'].includes(r.state));
   const drifted = rows.filter((r) => r.drift.status === 'drift');
   const counts = new Map<string, number>();
   for (const row of rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
@@ -116,8 +197,8 @@ function listReply(rows: ServiceOverview[], view: View): Reply {
       ['service', 'state', 'version', 'ready', 'last deploy', 'drift'],
       rows.map((row) => [
         row.service,
-        row.state,
-        row.versions.join(', ') || '-',
+        stateCell(row),
+        servingCell(row.deployments),
         row.deployments.length > 0 ? `${row.ready}/${row.desired}` : '-',
         lastDeployCell(row, view),
         driftLabel(row.drift.status),
@@ -142,7 +223,7 @@ function listReply(rows: ServiceOverview[], view: View): Reply {
       `Worst first; times in ${view.tz}. Detail, pods and drift: deploys SERVICE. Follow a rollout: deploys SERVICE --watch`,
     ),
   );
-  return reply(...blocks);
+  return withOutcome({ ...reply(...blocks), data: { services: rows.map(rowData) } }, rows);
 }
 
 function conditionRows(detail: DeploymentDetail, view: View): string[][] {
@@ -234,7 +315,7 @@ function detailReply(detail: ServiceDetail, view: View): Reply {
     header(`${detail.service}: ${detail.state}`),
     text(`*${detail.message}*`),
     fields([
-      { label: 'version', value: detail.versions.join(', ') || '-' },
+      { label: 'version', value: servingCell(detail.deployments.map((d) => d.reading)) },
       {
         label: 'replicas',
         value: detail.deployments.length > 0 ? `${detail.ready}/${detail.desired} ready` : '-',
@@ -265,7 +346,18 @@ function detailReply(detail: ServiceDetail, view: View): Reply {
   );
   if (notes.length > 0) blocks.push(context(notes.join('\n')));
   blocks.push(context(`Times in ${view.tz}. Follow the rollout: deploys ${detail.service} --watch`));
-  return reply(...blocks);
+  const { deployments, ...row } = detail;
+  return withOutcome(
+    {
+      ...reply(...blocks),
+      data: {
+        ...rowData({ ...row, deployments: deployments.map((d) => d.reading) }),
+        namespace: detail.namespace ?? null,
+        context: detail.context ?? null,
+      },
+    },
+    [detail],
+  );
 }
 
 function progressBlocks(snapshot: WatchSnapshot, timeoutMs: number): Block[] {
@@ -273,16 +365,19 @@ function progressBlocks(snapshot: WatchSnapshot, timeoutMs: number): Block[] {
   if (snapshot.deployments.length > 0) {
     blocks.push(
       table(
-        ['deployment', 'state', 'updated', 'ready', 'available', 'desired', 'version'],
-        snapshot.deployments.map((d) => [
-          `${d.namespace}/${d.name}`,
-          d.state,
-          String(d.replicas.updated),
-          String(d.replicas.ready),
-          String(d.replicas.available),
-          String(d.replicas.desired),
-          d.images.map((i) => imageVersion(i.image)).join(', '),
-        ]),
+        ['deployment', 'state', 'updated', 'ready', 'available', 'desired', 'serving'],
+        snapshot.deployments.map((reading) => {
+          const d = reading.status;
+          return [
+            `${d.namespace}/${d.name}`,
+            [deploymentState(reading).state, troubleSummary([reading])].filter(Boolean).join(': '),
+            String(d.replicas.updated),
+            String(d.replicas.ready),
+            String(d.replicas.available),
+            String(d.replicas.desired),
+            servingCell([reading]),
+          ];
+        }),
       ),
     );
   }
@@ -314,6 +409,22 @@ function finalReply(result: WatchResult, timeoutMs: number, rollbackRunbook: str
   const answer: Reply = {
     ok: outcome === 'complete',
     blocks: [header(title), ...progressBlocks(last, timeoutMs).slice(1)],
+    data: {
+      service: last.service,
+      outcome,
+      state: last.state,
+      message: last.message,
+      polls: last.polls,
+      elapsedMs: last.elapsedMs,
+      deployments: last.deployments.map((d) => ({
+        namespace: d.status.namespace,
+        name: d.status.name,
+        rolloutState: d.status.state,
+        replicas: d.status.replicas,
+        serving: d.serving,
+        troubles: d.troubles,
+      })),
+    },
   };
   const failure: Record<
     Exclude<WatchOutcome, 'complete'>,
@@ -356,7 +467,7 @@ function fingerprint(snapshot: WatchSnapshot): string {
   return JSON.stringify([
     snapshot.state,
     snapshot.message,
-    snapshot.deployments.map((d) => [d.state, d.replicas, d.images]),
+    snapshot.deployments.map((d) => [d.status.state, d.status.replicas, d.serving, d.troubles]),
   ]);
 }
 
@@ -390,7 +501,8 @@ export default defineCommand({
   name: 'deploys',
   summary: 'Is the deploy out, and is it healthy? Rollout state, version, last deploy and drift per service',
   description:
-    'Without SERVICE: one row per service in the catalog, worst first (failed, error, degraded, progressing, paused, healthy). ' +
+    'Without SERVICE: one row per service in the catalog, worst first (failed, failing, error, degraded, progressing, paused, healthy). ' +
+    'The version is what ready pods run, split per ReplicaSet with ready/total while they differ; failing means new pods crash-loop, get OOMKilled or cannot pull. ' +
     'With SERVICE: rollout conditions, current and previous ReplicaSets, pods that are not ready, the last five GitHub deployments, and drift. ' +
     'Drift compares the running image with the last successful GitHub deployment: an image tag that is a commit sha (or sha-COMMIT), ' +
     'a release version matched against the deployment ref (1.4.2 = v1.4.2), or the org.opencontainers.image.revision pod annotation.',

@@ -157,7 +157,7 @@ async function run(
       context(
         ctx.surface === 'shell'
           ? 'Add --yes to run it, or --dry-run to see what it would do.'
-          : 'Nothing has run yet.',
+          : 'Nothing runs until someone confirms; the outcome is shown here.',
       ),
     );
   }

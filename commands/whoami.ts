@@ -8,9 +8,11 @@ export default defineCommand({
   services: [],
   handler: (ctx) =>
     reply(
-      header(`You are ${ctx.actor.name ?? ctx.actor.id}`),
+      // The id on every surface (a Slack mention carries no name, a slash command does); the name beside it.
+      header(`You are ${ctx.actor.id}`),
       fields({
         actor: ctx.actor.id,
+        ...(ctx.actor.name && ctx.actor.name !== ctx.actor.id ? { name: ctx.actor.name } : {}),
         roles: ctx.actor.roles.join(', ') || 'none',
         ...(ctx.actor.groups?.length ? { groups: ctx.actor.groups.join(', ') } : {}),
         surface: ctx.surface,

@@ -120,6 +120,7 @@ export class ShellAdapter implements Adapter {
         ok: message.ok,
         text,
         blocks: message.blocks,
+        ...(message.data ? { data: message.data } : {}),
         ...(message.error ? { error: message.error } : {}),
         ...(message.ref ? { ref: message.ref } : {}),
         ...(how.progress ? { progress: true } : {}),

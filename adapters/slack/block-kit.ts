@@ -310,11 +310,12 @@ function contextBlock(text: string): KnownBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: text || ' ' }] };
 }
 
-const LINK = /<((?:https?|mailto):[^|>\s]+)(?:\|([^>]*))?>/g;
+const LINK = /<(?:((?:https?|mailto):[^|>\s]+)(?:\|([^>]*))?|#([CG][A-Z0-9]{2,}))>/g;
 
 /**
- * Escapes `&`, `<` and `>` as Slack's mrkdwn requires, keeping the `<url|label>` links of the Reply
- * markdown subset. A `<!channel>` or `<@U123>` in command output therefore cannot ping anyone.
+ * Escapes `&`, `<` and `>` as Slack's mrkdwn requires, keeping the `<url|label>` links and `<#C123>`
+ * channel links of the Reply markdown subset. A `<!channel>` or `<@U123>` in command output
+ * therefore cannot ping anyone (a channel link pings no one).
  *
  * @example
  * escapeMrkdwn('p99 < 300ms, see <https://grafana/d/1|dashboard>')
@@ -327,8 +328,8 @@ export function escapeMrkdwn(value: string): string {
   let last = 0;
   for (const match of value.matchAll(LINK)) {
     out += escapePart(value.slice(last, match.index));
-    const [, url, label] = match;
-    out += label === undefined ? `<${url}>` : `<${url}|${escapePart(label)}>`;
+    const [, url, label, channel] = match;
+    out += channel ? `<#${channel}>` : label === undefined ? `<${url}>` : `<${url}|${escapePart(label)}>`;
     last = match.index + match[0].length;
   }
   return out + escapePart(value.slice(last));

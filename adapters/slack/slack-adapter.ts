@@ -15,7 +15,6 @@ import {
 import type { MillwrightConfig } from '../../src/config/index.js';
 import {
   type Adapter,
-  asMillwrightError,
   type Clock,
   type CommandRequest,
   ErrorCode,
@@ -62,10 +61,10 @@ export interface SlackAdapterOptions {
   /** The router's entry point. */
   handle: (request: CommandRequest) => Promise<Reply>;
   /**
-   * The store (replay and event records), the button signer and the record of spent buttons, and the
-   * config (group names in access.subjects).
+   * The store (replay and event records), the button signer and the record of spent buttons, the
+   * config (group names in access.subjects) and the registry (a form's arguments, checked before its ack).
    */
-  services: Pick<Services, 'store' | 'actions' | 'spentActions' | 'config'>;
+  services: Pick<Services, 'store' | 'actions' | 'spentActions' | 'config' | 'registry'>;
   clock: Clock;
   logger: Logger;
   /** Registers work that outlives a request (a command after its ack) so shutdown waits for it. */
@@ -74,8 +73,6 @@ export interface SlackAdapterOptions {
   fetch?: typeof fetch;
   /** Web API retry policy (p-retry options); bounded by default, and 429s wait for Retry-After. */
   retryConfig?: webApi.RetryOptions;
-  /** How long a modal submission waits for its command, to show argument errors next to the field. */
-  formAnswerWithinMs?: number;
 }
 
 /** Something routes can be mounted on; Millwright's HttpServer. */
@@ -385,16 +382,10 @@ export class SlackAdapter implements Adapter {
       },
     );
 
+    // Acknowledged within the listener, before the replay record, the token's spend or the command:
+    // Slack closes the modal at once, and the answer follows as a message.
     app.view<ViewSubmitAction>(FORM_CALLBACK_ID, async ({ ack, body, view, context }) => {
-      const recorded = await (recordedOf(context) ?? Promise.resolve<RecordOutcome>('first'));
-      if (recorded !== 'first') {
-        this.#log.warn(
-          { user: body.user.id, recorded },
-          'form submission not acted on (replayed, or not recorded)',
-        );
-        return ack();
-      }
-      await this.#onFormSubmitted(body, view, ack);
+      await this.#onFormSubmitted(body, view, ack, recordedOf(context));
     });
   }
 
@@ -491,51 +482,56 @@ export class SlackAdapter implements Adapter {
     body: ViewSubmitAction,
     view: ViewSubmitAction['view'],
     ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
+    recorded: Promise<RecordOutcome> | undefined,
   ): Promise<void> {
     const receivedAt = this.#options.clock.now();
     const user = body.user.id;
     const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
     const showBeside = (blockId: string | undefined, message: string) =>
       blockId ? ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } }) : ack();
-    const refuse = async (failure: MillwrightError) => {
-      this.#log.warn({ user, reason: failure.message }, 'refused a form submission');
-      await showBeside(
-        firstField,
-        failure.code === ErrorCode.PermissionDenied
-          ? [failure.message, failure.hint].filter(Boolean).join('; ')
-          : 'This form is damaged; run the command again.',
-      );
-    };
     let metadata: FormMetadata;
     try {
       metadata = JSON.parse(view.private_metadata) as FormMetadata;
     } catch (error) {
-      return refuse(asMillwrightError(error));
+      this.#log.warn({ user, err: error }, 'refused a form submission whose metadata does not parse');
+      return showBeside(firstField, 'This form is damaged; run the command again.');
     }
-    const channel = metadata.c;
-    const answerIn = this.#answerPlace({
-      channel,
+    const where = {
+      channel: metadata.c,
       user,
       ...(metadata.r
         ? { responseUrl: this.#responseUrl(metadata.r, receivedAt, metadata.rk ?? 'interaction') }
         : {}),
       ...(metadata.th ? { threadTs: metadata.th, privateInThread: true } : {}),
-    });
+    };
+    const answerIn = this.#answerPlace(where);
+    let acknowledged = false;
     await this.#interaction(
       {
-        channel,
+        channel: metadata.c,
         token: metadata.t,
         actor: { id: user, ...(body.user.name ? { name: body.user.name } : {}) },
         form: submittedValues(
           view.blocks,
           view.state.values as Record<string, Record<string, SubmittedValue>>,
         ),
-        answerWithinMs: this.#options.formAnswerWithinMs ?? 2_000,
+        acknowledgeFirst: true,
       },
       {
-        refuse,
+        refuse: async (failure) => {
+          this.#log.warn({ user, reason: failure.message }, 'refused a form submission');
+          const message =
+            failure.code === ErrorCode.PermissionDenied
+              ? [failure.message, failure.hint].filter(Boolean).join('; ')
+              : 'This form is damaged; run the command again.';
+          if (!acknowledged) return showBeside(firstField, message);
+          // The modal is closed by now: say it where the answer would have gone.
+          await this.#conversation({ ...where, defaultVisibility: 'private' }).deliver(
+            errorReply(failure, newRef()),
+          );
+        },
         sink: (line) => answerIn(line).sink,
-        // Argument errors come back at once; show them next to their field while the modal is still open.
+        // Only the command's own argument checks (milliseconds) come back before the ack.
         showInForm: async (answer) => {
           const error = formError(answer);
           const field = error?.field ? fieldBlockId(error.field) : undefined;
@@ -544,8 +540,11 @@ export class SlackAdapter implements Adapter {
           await showBeside(blockId, error.message);
           return true;
         },
-        acknowledge: () => ack(),
-        later: (work) => this.#afterAck.run('form', work),
+        acknowledge: async () => {
+          acknowledged = true;
+          await ack();
+        },
+        later: (work) => this.#afterAck.run('form', work, { recorded }),
         deliver: (answer, line) => answerIn(line).deliver(answer),
       },
     );

@@ -1,6 +1,6 @@
 // What a card shows after a click: who ran what and its result, or who was refused and why, and a
 // form's typed values with the error beside the field that caused it.
-import type { Reply } from '../../src/core/index.js';
+import { type Reply, refusedBeforeRunning } from '../../src/core/index.js';
 import { type CardElement, callout, type FormState, textBlock } from './adaptive-card.js';
 import { toCardMarkdown } from './card-markdown.js';
 
@@ -35,6 +35,10 @@ export function clickOutcome(
   }
   const error = answer.error;
   const field = error?.field;
+  // A command that ran and failed is not a refusal: it says who ran it and what went wrong.
+  if (!refusedBeforeRunning(answer)) {
+    return { shown: [failed(who, command, at, answer, options.draw(answer))], interactive: false };
+  }
   const shown = [refusal(who, error?.message ?? 'the command failed', error?.hint, answer)];
   return form && field
     ? { shown, interactive: false, formState: { ...form, errors: { [field]: error.message } } }
@@ -43,6 +47,19 @@ export function clickOutcome(
 
 function decision(who: string, command: string, at: string, result: CardElement[]): CardElement {
   return callout('good', [textBlock(`**${who}** ran ${command} · ${at}`, { weight: 'bolder' }), ...result]);
+}
+
+function failed(who: string, command: string, at: string, answer: Reply, result: CardElement[]): CardElement {
+  const items = [
+    textBlock(`**${who}** ran ${command} · ${at}: it failed`, { weight: 'bolder', color: 'attention' }),
+    textBlock(toCardMarkdown(answer.error?.message ?? 'the command failed'), { color: 'attention' }),
+  ];
+  if (answer.error?.hint)
+    items.push(textBlock(`Hint: ${toCardMarkdown(answer.error.hint)}`, { isSubtle: true }));
+  if (answer.ref && answer.error?.code === 'millwright_internal') {
+    items.push(textBlock(`Reference: ${answer.ref}`, { isSubtle: true, size: 'small' }));
+  }
+  return callout('attention', [...items, ...result]);
 }
 
 /** Who was refused and why, with the hint (and the reference of an internal failure). */

@@ -30,22 +30,23 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-/** Shortest readable form of a duration: 1h30m, 45s, 2d4h. */
+/**
+ * A duration in its largest unit and the one next to it, when that is not zero: 1h30m, 45s, 2d4h,
+ * 10h (not 10h19s: a skipped middle unit reads like the wrong number).
+ */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  const parts: string[] = [];
-  let rest = Math.round(ms / 1000);
-  for (const [unit, size] of [
+  const units = [
     ['d', 86_400],
     ['h', 3_600],
     ['m', 60],
     ['s', 1],
-  ] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join('');
+  ] as const;
+  const seconds = Math.round(ms / 1000);
+  const first = units.findIndex(([, size]) => seconds >= size);
+  const [unit, size] = units[first]!;
+  const next = units[first + 1];
+  const rest = seconds % size;
+  const second = next && rest >= next[1] ? `${Math.floor(rest / next[1])}${next[0]}` : '';
+  return `${Math.floor(seconds / size)}${unit}${second}`;
 }

@@ -4,8 +4,9 @@ import type { ActionPayload } from './action-token.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ReplySink, Services, Surface } from './context.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from './errors.js';
+import { parseLine } from './parser.js';
 import type { Reply } from './reply.js';
-import type { CommandRequest } from './router.js';
+import { type CommandRequest, errorReply } from './router.js';
 import type { SpendClaim, SpentUse } from './spent-actions.js';
 import { formatAbsolute } from './time.js';
 
@@ -34,6 +35,13 @@ export interface InteractionRequest {
    * (`showInForm`); past it, `pending` shows an interim state and delivery runs in `later`.
    */
   answerWithinMs?: number;
+  /**
+   * The platform's request must be answered before any store write or command work (Slack's
+   * view_submission): only the token, the form and the command's arguments (checks of a few
+   * milliseconds) are looked at before `acknowledge`; spending the token, running and delivering
+   * happen in `later`, and a refusal then is told through `refuse` too.
+   */
+  acknowledgeFirst?: boolean;
 }
 
 /** The platform-specific parts of the flow: how to refuse, acknowledge, show progress and answer. */
@@ -79,15 +87,9 @@ export interface InteractionSurface {
  */
 export async function runInteraction(
   request: InteractionRequest,
-  runtime: {
-    services: Pick<Services, 'actions' | 'spentActions'>;
-    handle: (request: CommandRequest) => Promise<Reply>;
-    /** When a token is spent; the system clock by default. */
-    clock?: Clock;
-  },
+  runtime: InteractionRuntime,
   surface: InteractionSurface,
 ): Promise<void> {
-  const { spentActions } = runtime.services;
   let payload: ActionPayload;
   let line: string;
   try {
@@ -100,6 +102,46 @@ export async function runInteraction(
   } catch (error) {
     return surface.refuse(asMillwrightError(error));
   }
+  if (!request.acknowledgeFirst) return spendAndRun(request, runtime, surface, payload, line);
+
+  const refused = argumentsRefused(runtime, line);
+  if (refused && (await surface.showInForm?.(errorReply(refused, '')))) return;
+  await surface.acknowledge?.();
+  const rest = () => spendAndRun(request, runtime, surface, payload, line);
+  if (surface.later) surface.later(rest);
+  else await rest();
+}
+
+/** What the flow needs of the runtime: tokens, spent tokens, the router (and the registry, to check arguments first). */
+export interface InteractionRuntime {
+  services: Pick<Services, 'actions' | 'spentActions'> & Partial<Pick<Services, 'registry'>>;
+  handle: (request: CommandRequest) => Promise<Reply>;
+  /** When a token is spent; the system clock by default. */
+  clock?: Clock;
+}
+
+/** The checks of a command line that take milliseconds: it parses, and its arguments fit the command. */
+function argumentsRefused(runtime: InteractionRuntime, line: string): MillwrightError | undefined {
+  const { registry } = runtime.services;
+  if (!registry) return undefined;
+  try {
+    registry.resolve(parseLine(line), line, (runtime.clock ?? systemClock).now());
+    return undefined;
+  } catch (error) {
+    const failure = asMillwrightError(error);
+    return failure.code === ErrorCode.BadArgument ? failure : undefined;
+  }
+}
+
+/** Spends the token, runs the line as the clicker and delivers the answer (once). */
+async function spendAndRun(
+  request: InteractionRequest,
+  runtime: InteractionRuntime,
+  surface: InteractionSurface,
+  payload: ActionPayload,
+  line: string,
+): Promise<void> {
+  const { spentActions } = runtime.services;
   const actor = typeof request.actor === 'function' ? await request.actor() : request.actor;
   const use: SpentUse = { by: actor.name ?? actor.id, at: (runtime.clock ?? systemClock).now() };
   let spend: SpendClaim;
@@ -134,7 +176,7 @@ export async function runInteraction(
     const { answer, spent } = await running;
     return surface.deliver(answer, line, spent);
   };
-  if (request.answerWithinMs === undefined) return deliver();
+  if (request.answerWithinMs === undefined || request.acknowledgeFirst) return deliver();
 
   const early = (await answerWithin(running, request.answerWithinMs))?.answer;
   if (early && (await surface.showInForm?.(early))) return;

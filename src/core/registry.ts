@@ -325,7 +325,7 @@ const FALSE = new Set(['false', 'no', 'off', '0']);
 function convertOption(key: string, option: OptionSpec, raw: string, now: Date): OptionValue {
   switch (option.type) {
     case 'string':
-      if (raw.length === 0) throw badArgument(`${key}= is empty`, `give a value, like ${key}=...`);
+      if (raw.length === 0) throw badArgument(`${key}= is empty`, `give a value, like ${key}=...`, key);
       return raw;
     case 'int':
     case 'number': {
@@ -335,6 +335,7 @@ function convertOption(key: string, option: OptionSpec, raw: string, now: Date):
         throw badArgument(
           `${key} must be a ${whole ? 'whole number' : 'number'}, got "${raw}"`,
           `like ${key}=10`,
+          key,
         );
       }
       if (
@@ -343,6 +344,8 @@ function convertOption(key: string, option: OptionSpec, raw: string, now: Date):
       ) {
         throw badArgument(
           `${key} must be between ${option.min ?? '-∞'} and ${option.max ?? '∞'}, got ${raw}`,
+          undefined,
+          key,
         );
       }
       return value;
@@ -351,12 +354,12 @@ function convertOption(key: string, option: OptionSpec, raw: string, now: Date):
       const lower = raw.toLowerCase();
       if (TRUE.has(lower)) return true;
       if (FALSE.has(lower)) return false;
-      throw badArgument(`${key} must be true or false, got "${raw}"`);
+      throw badArgument(`${key} must be true or false, got "${raw}"`, undefined, key);
     }
     case 'enum': {
       const match = option.values!.find((value) => value.toLowerCase() === raw.toLowerCase());
       if (match === undefined) {
-        throw badArgument(`${key} must be one of ${option.values!.join(', ')}; got "${raw}"`);
+        throw badArgument(`${key} must be one of ${option.values!.join(', ')}; got "${raw}"`, undefined, key);
       }
       return match;
     }

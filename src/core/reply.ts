@@ -102,6 +102,8 @@ export interface Reply {
   visibility?: 'private' | 'public';
   /** Correlation id, shown with failures and written in logs and the audit trail. */
   ref?: string;
+  /** The raw values behind the blocks (numbers, ids, states), for `--json` and scripts. */
+  data?: Record<string, unknown>;
 }
 
 /**

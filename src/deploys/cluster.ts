@@ -6,11 +6,15 @@ import type { V1Deployment } from '../upstreams/kubernetes/index.js';
 import {
   type CallOptions,
   checkName,
+  type DeploymentDescription,
+  type DeploymentStatus,
+  describeDeploymentObject,
+  judgeRollout,
   type KubernetesClient,
   summarizeDeployment,
 } from '../upstreams/kubernetes/index.js';
-import { runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
-import type { DeploymentReading, ServiceKubernetes } from './types.js';
+import { imageVersion, runningRevision, SOURCE_REVISION_ANNOTATION } from './image-revision.js';
+import type { DeploymentReading, ServiceKubernetes, ServingGroup } from './types.js';
 
 /**
  * The deployments behind a service: the ones it names, else those its label selector matches, else
@@ -114,26 +118,91 @@ export function pickDeployments(
 }
 
 /**
- * Judges a raw deployment and reads what its main container runs.
+ * Reads what a deployment's pods serve. A healthy rollout (every replica updated and available, no
+ * old ones left) serves its template, so only the others cost the two calls for ReplicaSets and pods.
+ *
+ * @example
+ * const reading = await readServing(cluster, deployment, 'checkout', { signal });
+ * reading.serving // [{ version: '1.4.2', ready: 3, pods: 3, isNew: false }, { version: '1.5.0', ready: 0, pods: 1, isNew: true }]
+ */
+export async function readServing(
+  client: KubernetesClient,
+  deployment: V1Deployment,
+  service: string,
+  call: CallOptions,
+): Promise<DeploymentReading> {
+  const status = summarizeDeployment(deployment);
+  if (status.state === 'healthy') return readingOf(deployment, service);
+  return readingOf(deployment, service, await describeDeploymentObject(client, deployment, call));
+}
+
+/**
+ * Judges a deployment and what its main container serves: from the pods when `description` is
+ * given, else from the template (right only for a healthy rollout; `readServing` decides).
  *
  * @example
  * readingOf(deployment, 'checkout').running // { kind: 'version', version: '1.4.2', ... }
  */
-export function readingOf(deployment: V1Deployment, service: string): DeploymentReading {
-  const status = summarizeDeployment(deployment);
+export function readingOf(
+  deployment: V1Deployment,
+  service: string,
+  description?: DeploymentDescription,
+): DeploymentReading {
+  const status = description?.status ?? summarizeDeployment(deployment);
   const containers = deployment.spec?.template?.spec?.containers ?? [];
-  const main =
+  const mainContainer =
     containers.find((c) => c.name === status.name) ??
     containers.find((c) => c.name === service) ??
     containers[0];
+  const main = mainContainer?.name;
   const annotation =
     deployment.spec?.template?.metadata?.annotations?.[SOURCE_REVISION_ANNOTATION] ??
     deployment.metadata?.annotations?.[SOURCE_REVISION_ANNOTATION] ??
     null;
+  const verdict = description ? judgeRollout(description) : undefined;
+  const serving: ServingGroup[] = verdict
+    ? verdict.serving.map((group) => {
+        const image = group.images.find((i) => i.container === main)?.image ?? null;
+        return { ...group, image, version: image ? imageVersion(image) : '-' };
+      })
+    : [templateGroup(status, main)];
+  // What serves is what most ready pods run; the annotation speaks for the template's image only.
+  const top = [...serving].sort((a, b) => b.ready - a.ready || Number(b.isNew) - Number(a.isNew))[0];
+  const image = top?.image ?? null;
+  const running = !image
+    ? null
+    : top && top.ready === 0
+      ? { kind: 'none' as const, why: `no pod of ${status.name} is ready, so nothing serves`, label: '-' }
+      : runningRevision(image, image === mainContainer?.image ? annotation : null);
   return {
     status,
-    container: main?.name ?? null,
-    image: main?.image ?? null,
-    running: main?.image ? runningRevision(main.image, annotation) : null,
+    container: main ?? null,
+    image,
+    running,
+    serving,
+    troubles: verdict?.troubles ?? [],
+    outcome: verdict?.outcome ?? OUTCOME_OF_STATE[status.state],
+    failure: verdict?.outcome === 'failed' ? verdict.message : undefined,
+  };
+}
+
+/** Without the pods, the deployment's own word (kubectl's): only a healthy one is complete. */
+const OUTCOME_OF_STATE = {
+  healthy: 'complete',
+  progressing: 'waiting',
+  degraded: 'waiting',
+  failed: 'failed',
+  paused: 'paused',
+} as const;
+
+function templateGroup(status: DeploymentStatus, main: string | undefined): ServingGroup {
+  const image = status.images.find((i) => i.container === main)?.image ?? null;
+  return {
+    revision: status.revision,
+    image,
+    version: image ? imageVersion(image) : '-',
+    ready: status.replicas.ready,
+    pods: status.replicas.current,
+    isNew: true,
   };
 }

@@ -13,7 +13,7 @@ import type { V1Deployment } from '../upstreams/kubernetes/index.js';
 import {
   type CallOptions,
   ClusterConnections,
-  describeDeployment,
+  describeDeploymentObject,
   type KubernetesClient,
   listReplicaSets,
   type RetryPolicy,
@@ -26,7 +26,9 @@ import {
   pickDeployments,
   readDeploymentObjects,
   readingOf,
+  readServing,
 } from './cluster.js';
+import { deploymentState } from './deployment-state.js';
 import { combineDrift, type DriftVerdict, judgeDrift } from './drift.js';
 import { readDeploymentHistory, readLatestSides } from './github-history.js';
 import { compareRevision, imageVersion, runningRevision, shortSha } from './image-revision.js';
@@ -254,17 +256,19 @@ export class DeployService implements DeployHistory {
     for (let polls = 1; ; polls++) {
       let snapshot: WatchSnapshot;
       try {
-        const objects = await this.#cluster(spec.context).run(() =>
-          readDeploymentObjects(client, service, spec, callOptions(options.signal)),
+        const call = callOptions(options.signal);
+        const limit = this.#cluster(spec.context);
+        const objects = await limit.run(() => readDeploymentObjects(client, service, spec, call));
+        const readings = await Promise.all(
+          objects.map((object) => limit.run(() => readServing(client, object, service, call))),
         );
-        const readings = objects.map((object) => readingOf(object, service));
         failures = 0;
         const { state, message } = stateOf(readings);
         snapshot = {
           service,
           state,
           message,
-          deployments: readings.map((r) => r.status),
+          deployments: readings,
           elapsedMs: clock.now().getTime() - started,
           polls,
         };
@@ -456,7 +460,7 @@ export class DeployService implements DeployHistory {
             client.context,
           )
         : await limit.run(() => readDeploymentObjects(client, service, spec, call));
-    return objects.map((object) => readingOf(object, service));
+    return Promise.all(objects.map((object) => limit.run(() => readServing(client, object, service, call))));
   }
 
   async #describeCluster(
@@ -470,14 +474,9 @@ export class DeployService implements DeployHistory {
     const objects = await readDeploymentObjects(client, service, spec, call);
     return Promise.all(
       objects.map(async (object) => {
-        const reading = readingOf(object, service);
-        const described = await describeDeployment(
-          client,
-          { namespace: reading.status.namespace, name: reading.status.name },
-          call,
-        );
+        const described = await describeDeploymentObject(client, object, call);
         return {
-          reading,
+          reading: readingOf(object, service, described),
           replicaSets: described.replicaSets,
           pods: described.pods,
           context: client.context,
@@ -534,7 +533,9 @@ export class DeployService implements DeployHistory {
       ({ state, message } = stateOf(readings));
     }
 
-    const versions = [...new Set(readings.map((r) => (r.image ? imageVersion(r.image) : '-')))];
+    const versions = [
+      ...new Set(readings.flatMap((r) => r.serving.filter((g) => g.ready > 0).map((g) => g.version))),
+    ];
     const drift = combineDrift(
       readings.map((reading) => ({
         name: reading.status.name,
@@ -596,16 +597,14 @@ export class DeployService implements DeployHistory {
 
 /** The service state is its worst deployment's; the message is that deployment's. */
 function stateOf(readings: DeploymentReading[]): { state: ServiceState; message: string } {
-  const worst = [...readings].sort(
-    (a, b) => STATE_ORDER.indexOf(a.status.state) - STATE_ORDER.indexOf(b.status.state),
-  )[0];
-  if (!worst) return { state: 'unknown', message: 'no deployments' };
-  return { state: worst.status.state, message: worst.status.message };
+  const states = readings.map(deploymentState);
+  const worst = [...states].sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state))[0];
+  return worst ?? { state: 'unknown', message: 'no deployments' };
 }
 
 function watchOutcome(snapshot: WatchSnapshot, failures: number): WatchOutcome | undefined {
   if (snapshot.state === 'healthy') return 'complete';
-  if (snapshot.state === 'failed') return 'failed';
+  if (snapshot.state === 'failed' || snapshot.state === 'failing') return 'failed';
   if (snapshot.state === 'paused') return 'paused';
   if (failures >= WATCH_FAILURE_LIMIT) return 'unreachable';
   return undefined;

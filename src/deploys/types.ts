@@ -2,7 +2,13 @@
 // problems met on the way, and the shapes of the detail and watch answers.
 import type { MillwrightConfig } from '../config/index.js';
 import type { GitHubDeployment } from '../upstreams/github/index.js';
-import type { DeploymentStatus, PodSummary, ReplicaSetRevision } from '../upstreams/kubernetes/index.js';
+import type {
+  DeploymentStatus,
+  PodSummary,
+  PodTrouble,
+  ReplicaSetRevision,
+  RolloutOutcome,
+} from '../upstreams/kubernetes/index.js';
 import type { DriftVerdict } from './drift.js';
 import type { RunningRevision } from './image-revision.js';
 
@@ -11,24 +17,56 @@ export type ServiceEntry = MillwrightConfig['services'][string];
 export type ServiceKubernetes = NonNullable<ServiceEntry['kubernetes']>;
 export type ServiceGitHub = NonNullable<ServiceEntry['github']>;
 
+/** What the pods of one ReplicaSet run (its main container's image) and how many of them are ready. */
+export interface ServingGroup {
+  revision: number | null;
+  image: string | null;
+  /** The image's tag (or short digest), as the version column shows it. */
+  version: string;
+  ready: number;
+  pods: number;
+  /** The ReplicaSet of the deployment's current template. */
+  isNew: boolean;
+}
+
 /** One deployment of a service as `deploys` needs it. */
 export interface DeploymentReading {
   status: DeploymentStatus;
   /** The container whose image is the service's version (named after the deployment, else the first). */
   container: string | null;
+  /** The image most ready pods run (the template's while nothing has been read beyond the deployment). */
   image: string | null;
+  /** What serves, judged from `image`; kind `none` when no pod is ready. */
   running: RunningRevision | null;
+  /** Per ReplicaSet: old ones first, the new one last. */
+  serving: ServingGroup[];
+  /** Pods that are not serving and why (CrashLoopBackOff, OOMKilled, ImagePullBackOff, ...). */
+  troubles: PodTrouble[];
+  /** The rollout judged like `kubectl rollout status` plus its pods (rollout-status uses the same rules). */
+  outcome: RolloutOutcome;
+  /** Why it failed (pods and reasons), when `outcome` is failed. */
+  failure?: string | undefined;
 }
 
 /**
- * A service's rollout state, worst first when sorted: `failed` (a rollout gave up), `error` (the
- * cluster could not be read), `degraded` (rolled out, fewer replicas available than wanted),
+ * A service's rollout state, worst first when sorted: `failed` (a rollout gave up), `failing` (its
+ * new pods crash-loop, get OOMKilled or cannot pull, though Kubernetes has not given up yet), `error`
+ * (the cluster could not be read), `degraded` (rolled out, fewer replicas available than wanted),
  * `progressing`, `paused`, `healthy`, and `unknown` (no Kubernetes side in the catalog).
  */
-export type ServiceState = 'failed' | 'error' | 'degraded' | 'progressing' | 'paused' | 'healthy' | 'unknown';
+export type ServiceState =
+  | 'failed'
+  | 'failing'
+  | 'error'
+  | 'degraded'
+  | 'progressing'
+  | 'paused'
+  | 'healthy'
+  | 'unknown';
 
 export const STATE_ORDER: readonly ServiceState[] = [
   'failed',
+  'failing',
   'error',
   'degraded',
   'progressing',
@@ -65,7 +103,7 @@ export interface ServiceOverview {
   /** One line: the worst deployment's message, or why the state is unknown. */
   message: string;
   deployments: DeploymentReading[];
-  /** Image versions of the main containers, distinct, in deployment order. */
+  /** Versions ready pods serve (main containers), distinct, in deployment order. */
   versions: string[];
   ready: number;
   desired: number;
@@ -96,7 +134,7 @@ export interface WatchSnapshot {
   service: string;
   state: ServiceState;
   message: string;
-  deployments: DeploymentStatus[];
+  deployments: DeploymentReading[];
   /** Milliseconds since the watch began, by the injected clock. */
   elapsedMs: number;
   polls: number;

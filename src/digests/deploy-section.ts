@@ -7,7 +7,7 @@ import { plural, type SectionInput, type SectionResult, when } from './section.j
 const TITLE = text('*Deploys*');
 const MAX_ROWS = 25;
 const CONCURRENCY = 8;
-const TROUBLED = new Set(['failed', 'degraded', 'error']);
+const TROUBLED = new Set(['failed', 'failing', 'degraded', 'error']);
 
 async function eachBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>) {
   const results: PromiseSettledResult<R>[] = new Array(items.length);

@@ -1,7 +1,9 @@
 // The built-in executors (kubernetes, github, http), built from their config sections. An executor
 // whose section is missing is still known, so runbooks load and lint, and a run says what to configure.
+
 import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { SecretSet } from '../core/secrets.js';
@@ -58,6 +60,9 @@ export async function registerBuiltInExecutors(
         ...(kubernetes.context ? { context: kubernetes.context } : {}),
         allowedNamespaces: kubernetes.allowedNamespaces,
         ...(kubernetes.scaleBounds ? { scaleBounds: kubernetes.scaleBounds } : {}),
+        ...(kubernetes.rolloutPollInterval
+          ? { rolloutPolling: { intervalMs: parseDuration(kubernetes.rolloutPollInterval) } }
+          : {}),
         logger: logger.child({ executor: 'kubernetes' }),
         clock,
       }),

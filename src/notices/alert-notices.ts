@@ -3,11 +3,13 @@
 import type { ActionSigner } from '../core/action-token.js';
 import type { Clock } from '../core/clock.js';
 import { asMillwrightError } from '../core/errors.js';
+import { formLine } from '../core/interaction.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageHandle } from '../core/messages.js';
 import { type ActionsBlock, type Block, context, fields, header, type Reply, text } from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
 import type { AlertFiring, AlertResolved, IncidentNumbers } from '../incidents/index.js';
+import { paramsFromAlert } from '../runbooks/params.js';
 import type { RunbookService } from '../runbooks/service.js';
 
 export interface AlertNoticeOptions {
@@ -57,7 +59,7 @@ export class AlertNotices {
     this.#posted.delete(id);
   }
 
-  /** The firing notice: what fires, since when, the budget left and the service's runbooks. */
+  /** The firing notice: what fires, since when, the budget left and the service's runbooks, filled from the alert. */
   async render({ alert, service, channel }: AlertFiring): Promise<Reply> {
     const blocks: Block[] = [
       header(`Firing: ${alert.labels.alertname ?? 'alert'} on ${service}`),
@@ -87,7 +89,8 @@ export class AlertNotices {
       const buttons: ActionsBlock = {
         type: 'actions',
         actions: runbooks.map((r) => {
-          const command = `runbook run ${r.spec.metadata.name}`;
+          // Filled from the alert's labels and annotations; what is missing, the run asks for in a form.
+          const command = formLine(`runbook run ${r.spec.metadata.name}`, paramsFromAlert(r.spec, alert));
           return {
             id: r.spec.metadata.name,
             label: r.spec.metadata.name,

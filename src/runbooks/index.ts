@@ -10,7 +10,7 @@ export {
   type StepStatus,
 } from './engine.js';
 export type { RunbookBreakGlass } from './events.js';
-export { type ParamValue, validateParams } from './params.js';
+export { type AlertFields, type ParamValue, paramsFromAlert, validateParams } from './params.js';
 export {
   DNS_1123_LABEL,
   PARAM_TYPES,

@@ -107,3 +107,29 @@ function convert(param: RunbookParam, raw: string): ParamValue {
     }
   }
 }
+
+/** What an alert carries that a runbook's parameters may be filled from. */
+export interface AlertFields {
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+}
+
+/**
+ * The parameter values an alert gives a runbook: each parameter from its `fromAlert` source
+ * (`label:NAME`, `annotation:NAME`), else from the label of its own name; parameters the alert does
+ * not carry are left out (the run then asks for them in a form, prefilled with the rest).
+ *
+ * @example
+ * paramsFromAlert(restart, { labels: { deployment: 'checkout', namespace: 'shop' }, annotations: {} })
+ * // [['deployment', 'checkout'], ['namespace', 'shop']]
+ */
+export function paramsFromAlert(runbook: RunbookSpec, alert: AlertFields): Array<[string, string]> {
+  const found: Array<[string, string]> = [];
+  for (const param of runbook.spec.params) {
+    const [kind, key] = (param.fromAlert ?? `label:${param.name}`).split(':') as [string, string];
+    const source = kind === 'annotation' ? alert.annotations : alert.labels;
+    const value = Object.hasOwn(source, key) ? source[key] : undefined;
+    if (value !== undefined && value !== '') found.push([param.name, value]);
+  }
+  return found;
+}

@@ -49,6 +49,13 @@ const param = z
     max: z.number().optional(),
     values: z.array(z.string()).min(1).optional(),
     maxLength: z.int().positive().max(4096).optional(),
+    // Where a button on an alert notice takes this value from; a label of the parameter's name otherwise.
+    fromAlert: z
+      .string()
+      .regex(/^(label|annotation):[A-Za-z_][A-Za-z0-9_]*$/, {
+        error: 'expected label:NAME or annotation:NAME, like label:deployment',
+      })
+      .optional(),
   })
   .superRefine((p, ctx) => {
     if (p.type === 'enum' && !p.values)

@@ -107,15 +107,14 @@ export function timeToExhaustion(
 /** `0.5×`, `14.4×`, `200×`; readings that are not numbers say what they are. */
 export function formatBurn(reading: Reading): string {
   if (reading.kind !== 'value') return describeReading(reading);
-  const { value } = reading;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : value >= 0.1 ? 2 : 3;
-  return `${Number(value.toFixed(digits))}×`;
+  // Three significant digits: never more than 0.5% off (0.4764 reads 0.476×, not 0.48×).
+  return `${Number(reading.value.toPrecision(3))}×`;
 }
 
-/** A percentage with sensible precision: `50%`, `36.1%`, `99.95%`. */
+/** A percentage with at least three significant digits: `50%`, `36.1%`, `5.04%`, `0.476%`, `99.95%`. */
 export function formatPercent(ratio: number, digits = 1): string {
   const percent = ratio * 100;
-  const fixed = Math.abs(percent) < 1 && percent !== 0 ? percent.toPrecision(2) : percent.toFixed(digits);
+  const fixed = Math.abs(percent) < 10 ? percent.toPrecision(3) : percent.toFixed(digits);
   return `${Number(fixed)}%`;
 }
 

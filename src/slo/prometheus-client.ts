@@ -52,6 +52,13 @@ class HttpStatusError extends Error {
   }
 }
 
+/** A 2xx answer that is not the Prometheus HTTP API (a login page, a proxy's HTML, a UI route). */
+class NotPrometheusAnswer extends Error {
+  constructor(readonly contentType: string) {
+    super(`answered with ${contentType}, not the Prometheus API`);
+  }
+}
+
 /** Limits how many promises run at once; the rest wait in order. */
 class Semaphore {
   #free: number;
@@ -214,6 +221,10 @@ export class PrometheusClient {
               signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
             });
             const parsed = (await response.json().catch(() => undefined)) as ApiBody | undefined;
+            if (response.ok && typeof parsed?.status !== 'string') {
+              const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+              throw new NotPrometheusAnswer(type || 'no content type');
+            }
             if (!response.ok || parsed?.status !== 'success') {
               throw new HttpStatusError(response.status, parsed);
             }
@@ -247,6 +258,16 @@ export class PrometheusClient {
 
   #translate(error: unknown, promql: string): MillwrightError {
     if (error instanceof MillwrightError) return error;
+    if (error instanceof NotPrometheusAnswer) {
+      return new MillwrightError(
+        ErrorCode.PrometheusUnavailable,
+        `Prometheus at ${this.url} ${error.message}`,
+        {
+          hint: 'prometheus.url must be the server itself (like http://prometheus:9090), not a UI, login or proxy page',
+          cause: error,
+        },
+      );
+    }
     if (error instanceof HttpStatusError) {
       const detail = error.body?.error;
       if (error.status === 400 || error.status === 422) {

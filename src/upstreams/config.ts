@@ -1,6 +1,6 @@
 // The sections of millwright.yml for the systems Millwright reads and changes: GitHub and Kubernetes.
 import { z } from 'zod';
-import { httpUrl, optionalText, text } from '../config/fields.js';
+import { duration, httpUrl, optionalText, text } from '../config/fields.js';
 
 export const upstreamSections = {
   github: z
@@ -29,6 +29,8 @@ export const upstreamSections = {
         .strictObject({ min: z.int().min(0), max: z.int().min(0) })
         .refine((b) => b.min <= b.max, { error: 'min must not be above max' })
         .optional(),
+      // How often a waiting `kubernetes.rollout-status` step looks at the rollout again (default 2s).
+      rolloutPollInterval: duration.optional(),
     })
     .optional(),
 };

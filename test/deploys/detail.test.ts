@@ -41,7 +41,7 @@ describe('deploys SERVICE', () => {
     const text = replyToText(answer);
     expect(text.split('\n\n').slice(0, 2)).toEqual([
       'payments: failed',
-      'deployment "payments" exceeded its progress deadline',
+      'deployment "payments" exceeded its progress deadline: pod payments-7b9c6f5d48-h5j7c NotReady',
     ]);
     expect(tableOf(answer, 'condition')).toContainEqual([
       'Progressing',
@@ -69,6 +69,23 @@ describe('deploys SERVICE', () => {
     expect(tableOf(answer, 'pod not ready')).toEqual([
       ['payments-7b9c6f5d48-h5j7c', '5', 'Running', 'NotReady', '0', '14m'],
     ]);
+    // What serves is what the ready pods run: the old revision, not the stuck template.
+    expect(field(answer, 'version')).toBe('1.4.2 3/3 · 1.5.0 0/1 new');
+    expect(field(answer, 'drift')).toMatch(/^no: runs 1\.4\.2, the last successful production deployment/);
+    expect(answer.data).toMatchObject({
+      service: 'payments',
+      state: 'failed',
+      versions: ['1.4.2'],
+      deployments: [
+        {
+          name: 'payments',
+          serving: [
+            { revision: 4, version: '1.4.2', ready: 3, pods: 3, isNew: false },
+            { revision: 5, version: '1.5.0', ready: 0, pods: 1, isNew: true },
+          ],
+        },
+      ],
+    });
   });
 
   it('shows CrashLoopBackOff pods with their restart counts and why the last run ended', async () => {
@@ -189,7 +206,8 @@ describe('deploys SERVICE', () => {
     const other = await startTestBot({ clock: fleet.clock, config: fleet.config() });
     try {
       const answer = await other.run('deploys cart');
-      expect(answer.ok).toBe(true);
+      expect(answer.ok).toBe(false);
+      expect(answer.error?.message).toMatch(/^cart: GitHub: /);
       expect(replyToText(answer)).toContain('CrashLoopBackOff');
       expect(field(answer, 'last deploy')).toBe('-');
       expect(field(answer, 'drift')).toMatch(

@@ -39,9 +39,9 @@ describe('deploys (every service)', () => {
     expect(answer.ok).toBe(true);
     expect(order(answer)).toEqual([
       'payments', // failed
-      'cart', // degraded
-      'orders',
-      'pricing', // progressing, drifted: it runs a deployment GitHub marks failed
+      'cart', // failing: crash loop
+      'orders', // failing: OOMKilled
+      'pricing', // failing: its new pod cannot pull; the previous version serves
       'search', // progressing
       'inventory', // healthy, drifted
       'legacy', // healthy, drift unknown
@@ -51,18 +51,32 @@ describe('deploys (every service)', () => {
     const rows = rowsOf(answer);
     expect(rows.payments).toEqual({
       service: 'payments',
-      state: 'failed',
-      version: '1.5.0',
-      ready: '3/3', // the previous revision still serves
+      state: 'failed (1 NotReady)',
+      // The previous revision's three ready pods serve; the stuck new one serves nothing.
+      version: '1.4.2 3/3 · 1.5.0 0/1 new',
+      ready: '3/3',
       'last deploy': 'v1.5.0 by bo, in progress, 40m ago (2025-01-01 11:20 UTC)',
-      drift: 'rolling out',
+      drift: 'no',
     });
-    expect(rows.cart).toMatchObject({ state: 'degraded', version: '1.4.2', ready: '1/3', drift: 'no' });
+    expect(rows.cart).toMatchObject({
+      state: 'failing (2 CrashLoopBackOff; 17 restarts)',
+      version: '1.4.2 1/3 new',
+      ready: '1/3',
+      drift: 'no',
+    });
+    expect(rows.orders).toMatchObject({
+      state: 'failing (1 OOMKilled; 6 restarts)',
+      version: '1.4.2 2/3 new',
+    });
+    expect(rows.pricing).toMatchObject({
+      state: 'failing (1 ImagePullBackOff)',
+      version: '1.4.2 3/3 · 1.5.1 0/1 new',
+      drift: 'no',
+    });
     expect(rows.search).toMatchObject({
-      state: 'progressing',
-      version: '1.5.0',
+      state: 'progressing (1 NotReady)',
+      version: '1.4.2 2/2 · 1.5.0 1/2 new',
       'last deploy': 'v1.5.0 by ana, in progress, 5m ago (2025-01-01 11:55 UTC)',
-      drift: 'rolling out',
     });
     expect(rows.inventory).toMatchObject({ state: 'healthy', version: '9f8e7d6c5b4a', drift: 'DRIFT' });
     expect(rows.legacy).toMatchObject({ version: 'latest', drift: 'unknown' });
@@ -78,7 +92,7 @@ describe('deploys (every service)', () => {
 
     const text = replyToText(answer);
     expect(text.split('\n')[0]).toBe(
-      '3 of 9 services need attention: payments failed, cart degraded, orders degraded; 2 drifted from GitHub (pricing, inventory)',
+      '4 of 9 services need attention: payments failed, cart failing, orders failing, ...; 1 drifted from GitHub (inventory)',
     );
     expect(text).toContain(
       'inventory drift: runs 9f8e7d6c5b4a, but the last successful production deployment is main (0c1d2e3) by github-actions[bot]',
@@ -86,15 +100,18 @@ describe('deploys (every service)', () => {
     expect(text).toContain('Detail, pods and drift: deploys SERVICE');
   });
 
-  it('reads each service with the fewest calls: one per deployment, one GitHub query for every repository', async () => {
+  it('reads each service with the fewest calls: one per deployment (plus its ReplicaSets and pods when not healthy), one GitHub query for every repository', async () => {
     fleet = await startFleet(['checkout', 'payments']);
     bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
     fleet.kubernetes.clearRequests();
     expect((await bot.run('deploys')).ok).toBe(true);
     const kube = fleet.kubernetes.requests.map((r) => `${r.method} ${r.path}`).sort();
+    // checkout is healthy, so its template is what serves; payments is not, so its pods are read.
     expect(kube).toEqual([
+      'GET /api/v1/namespaces/shop/pods',
       'GET /apis/apps/v1/namespaces/shop/deployments/checkout',
       'GET /apis/apps/v1/namespaces/shop/deployments/payments',
+      'GET /apis/apps/v1/namespaces/shop/replicasets',
     ]);
     // Both repositories' newest deployments, with their statuses, in one GraphQL query; no REST calls.
     expect(fleet.github.count('POST', '/graphql')).toBe(1);
@@ -132,12 +149,21 @@ describe('deploys (every service)', () => {
         .map((r) => `${r.method} ${r.path} ${r.query.labelSelector ?? ''}`.trim())
         .sort(),
     ).toEqual([
+      'GET /api/v1/namespaces/catalog/pods app=search',
+      'GET /api/v1/namespaces/shop/pods app=cart',
+      'GET /api/v1/namespaces/shop/pods app=payments',
       'GET /apis/apps/v1/namespaces/catalog/deployments app=search',
+      'GET /apis/apps/v1/namespaces/catalog/replicasets app=search',
       'GET /apis/apps/v1/namespaces/shop/deployments',
+      'GET /apis/apps/v1/namespaces/shop/replicasets app=cart',
+      'GET /apis/apps/v1/namespaces/shop/replicasets app=payments',
     ]);
     const rows = rowsOf(answer);
     expect(rows.ghost).toMatchObject({ state: 'error', version: '-' });
-    expect(rows.payments).toMatchObject({ state: 'failed', version: '1.5.0' });
+    expect(rows.payments).toMatchObject({
+      state: 'failed (1 NotReady)',
+      version: '1.4.2 3/3 · 1.5.0 0/1 new',
+    });
     expect(replyToText(answer)).toContain(
       'ghost: Kubernetes: deployment ghost not found in namespace shop (check the name and namespace: kubectl get deployments -n shop --context double)',
     );
@@ -154,12 +180,14 @@ describe('deploys (every service)', () => {
       answer: 'secondaryRateLimited',
     });
     const answer = await bot.run('deploys');
-    expect(answer.ok).toBe(true);
+    // A part could not be read, so the answer is not ok (exit 1), yet every row is there.
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.code).toBe('millwright_rate_limited');
     const rows = rowsOf(answer);
     // cart still shows what the cluster runs; only its GitHub columns are missing.
     expect(rows.cart).toMatchObject({
-      state: 'degraded',
-      version: '1.4.2',
+      state: 'failing (2 CrashLoopBackOff; 17 restarts)',
+      version: '1.4.2 1/3 new',
       ready: '1/3',
       'last deploy': 'GitHub rate-limited',
       drift: 'unknown',
@@ -184,11 +212,12 @@ describe('deploys (every service)', () => {
       resetAt: new Date(fleet.clock.now().getTime() + 20 * 60_000),
     });
     const answer = await bot.run('deploys');
-    expect(answer.ok).toBe(true);
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.message).toMatch(/^3 services: GitHub: GitHub rate limit reached/);
     const rows = rowsOf(answer);
     expect(Object.values(rows).map((r) => [r.service, r.state, r['last deploy']])).toEqual([
-      ['payments', 'failed', 'GitHub rate-limited'],
-      ['cart', 'degraded', 'GitHub rate-limited'],
+      ['payments', 'failed (1 NotReady)', 'GitHub rate-limited'],
+      ['cart', 'failing (2 CrashLoopBackOff; 17 restarts)', 'GitHub rate-limited'],
       ['checkout', 'healthy', 'GitHub rate-limited'],
     ]);
     expect(replyToText(answer)).toContain('GitHub: GitHub rate limit reached; resets at 12:20 UTC (in 20m)');
@@ -295,7 +324,14 @@ describe('deploys (every service)', () => {
       fault: 403,
     });
     const answer = await bot.run('deploys');
-    expect(answer.ok).toBe(true);
+    // Exit non-zero: cart's Kubernetes side could not be read (the rest stands).
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.message).toMatch(
+      /^cart: Kubernetes: the Kubernetes API refused to get deployment shop\/cart \(403 Forbidden/,
+    );
+    const alone = await bot.run('deploys cart');
+    expect(alone.ok).toBe(false);
+    expect(alone.error?.code).toBe(answer.error?.code);
     const rows = rowsOf(answer);
     expect(order(answer)).toEqual(['billing', 'cart', 'checkout']);
     expect(rows.billing).toMatchObject({
@@ -377,7 +413,7 @@ describe('deploys (every service)', () => {
     const answer = await bot.run('deploys');
     expect(Object.values(rowsOf(answer)).map((r) => [r.service, r.state, r['last deploy'], r.drift])).toEqual(
       [
-        ['cart', 'degraded', 'GitHub not configured', 'unknown'],
+        ['cart', 'failing (2 CrashLoopBackOff; 17 restarts)', 'GitHub not configured', 'unknown'],
         ['checkout', 'healthy', 'GitHub not configured', 'unknown'],
       ],
     );

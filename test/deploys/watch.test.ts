@@ -92,7 +92,8 @@ describe('deploys SERVICE --watch', () => {
     expect(answer.ok).toBe(false);
     expect(answer.error).toEqual({
       code: 'millwright_rollout_failed',
-      message: 'search rollout failed: deployment "search" exceeded its progress deadline',
+      message:
+        'search rollout failed: deployment "search" exceeded its progress deadline: pod search-7b9c6f5d48-k9d3s NotReady',
       hint: 'see deploys search for conditions and pods',
     });
     expect(replyToText(answer)).toContain('search: rollout failed after 5s');
@@ -107,46 +108,71 @@ describe('deploys SERVICE --watch', () => {
     expect(sleeps).toEqual([]);
   });
 
+  it('ends at the first look when the rollout crash-loops, naming the pods, instead of watching it for 10 minutes', async () => {
+    const answer = await bot.run('deploys cart --watch');
+    expect(sleeps).toEqual([]);
+    expect(answer.error).toEqual({
+      code: 'millwright_rollout_failed',
+      message:
+        'cart rollout failed: deployment "cart" rollout failed: pod cart-6d9f7c8b5d-m4q9z CrashLoopBackOff (8 restarts), pod cart-6d9f7c8b5d-x7k2p CrashLoopBackOff (9 restarts)',
+      hint: 'see deploys cart for conditions and pods',
+    });
+    const text = replyToText(answer);
+    expect(text).toContain('cart: rollout failed at the first look');
+    expect(text).toMatch(
+      /shop\/cart +failing: 2 CrashLoopBackOff; 17 restarts +3 +1 +1 +3 +1\.4\.2 1\/3 new/,
+    );
+    expect(answer.data).toMatchObject({
+      outcome: 'failed',
+      state: 'failing',
+      deployments: [
+        {
+          name: 'cart',
+          serving: [{ version: '1.4.2', ready: 1, pods: 3, isNew: true }],
+          troubles: [
+            { pod: 'cart-6d9f7c8b5d-m4q9z', reason: 'CrashLoopBackOff', restarts: 8 },
+            { pod: 'cart-6d9f7c8b5d-x7k2p', reason: 'CrashLoopBackOff', restarts: 9 },
+          ],
+        },
+      ],
+    });
+  });
+
   it('gives up at the timeout, measured on the injected clock', async () => {
-    const answer = await bot.run('deploys cart --watch timeout=30s interval=10s');
+    const answer = await bot.run('deploys search --watch timeout=30s interval=10s');
     expect(sleeps).toEqual([10_000, 10_000, 10_000]);
     expect(answer.error).toMatchObject({
       code: 'millwright_timeout',
       message:
-        'cart rollout did not finish within 30s: deployment "cart" rolled out, but only 1 of 3 replicas are available',
+        'search rollout did not finish within 30s: Waiting for deployment "search" rollout to finish: 2 out of 3 new replicas have been updated...',
     });
     expect(replyToText(answer)).toContain('Watching for 30s (look 4)');
   });
 
   it('keeps looking through a failed read, and stops after three in a row', async () => {
-    fleet.kubernetes.inject({
-      path: '/apis/apps/v1/namespaces/shop/deployments/cart',
-      method: 'GET',
-      times: 1,
-      fault: 403,
-    });
+    const deployments = '/apis/apps/v1/namespaces/catalog/deployments';
+    fleet.kubernetes.inject({ path: deployments, method: 'GET', times: 1, fault: 403 });
     script = [
       () => {},
       () =>
         fleet.kubernetes.inject({
-          path: '/apis/apps/v1/namespaces/shop/deployments/cart',
+          path: deployments,
           method: 'GET',
           times: Number.POSITIVE_INFINITY,
           fault: 403,
         }),
     ];
     const sink = recordingSink();
-    const answer = await bot.run('deploys cart --watch', 'ana', { sink });
-    // Look 1 failed, look 2 read the cart, looks 3 to 5 failed.
+    const answer = await bot.run('deploys search --watch', 'ana', { sink });
+    // Look 1 failed, look 2 read the rollout, looks 3 to 5 failed.
     expect(sleeps).toHaveLength(4);
     expect(replyToText(sink.posted[0]!)).toMatch(
-      /^cart: error\n\nthe Kubernetes API refused to get deployment shop\/cart/,
+      /^search: error\n\nthe Kubernetes API refused to list deployments/,
     );
-    expect(answer.error).toMatchObject({
-      code: 'millwright_dependency_unavailable',
-      message:
-        'stopped watching cart: the Kubernetes API refused to get deployment shop/cart (403 Forbidden, RBAC): deployments.apps "cart" is forbidden: User "system:serviceaccount:ops:millwright" cannot get resource "deployments" in API group "apps" in the namespace "shop"',
-    });
+    expect(answer.error).toMatchObject({ code: 'millwright_dependency_unavailable' });
+    expect(answer.error?.message).toMatch(
+      /^stopped watching search: the Kubernetes API refused to list deployments/,
+    );
   });
 
   it('prints every change in the shell', async () => {

@@ -50,6 +50,7 @@ export {
   type ControllerMode,
   type DeploymentObject,
   type KubeObject,
+  type PodFailure,
   type PodLogFixture,
   type PodObject,
   type ReplicaSetObject,
@@ -262,6 +263,8 @@ export async function startKubernetesApi(
     if (url.searchParams.has('dryRun') && url.searchParams.get('dryRun') !== 'All') {
       return reply(failure(400, `Invalid dry run value: "${url.searchParams.get('dryRun')}"; must be "All"`));
     }
+    // The controller notices a stalled rollout on its own schedule; the double looks on each request.
+    state.expireProgressDeadlines();
     const result = route(method, url, req, res, record);
     if (result === 'streaming') return;
     reply(result);

@@ -1,8 +1,11 @@
 // Error budgets against a real Prometheus with 30 days of backfilled traffic whose answers are known
 // (test/slo/scenarios.ts): the numbers, the states, the `budget` command and the recorded-rule path.
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { fixedClock } from '../../src/core/index.js';
 import {
   availableChartFonts,
@@ -240,6 +243,37 @@ describe('the budget command', () => {
     expect(JSON.stringify(answer.blocks)).toContain('inventory_requests_total');
   });
 
+  it('carries the raw numbers in data, valid against docs/schemas/budget.schema.json', async () => {
+    const schema = JSON.parse(
+      await readFile(path.resolve(FIXTURES, '../../../docs/schemas/budget.schema.json'), 'utf8'),
+    ) as object;
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    const answer = await bot.run('budget payments');
+    expect(validate(answer.data)).toBe(true);
+    const [payments] = (answer.data as { slos: Array<Record<string, unknown>> }).slos;
+    const expected = paymentsRatio(WINDOW_MINUTES['30d']!);
+    expect(payments).toMatchObject({
+      slo: 'payments/availability',
+      objective: 99.9,
+      window: '30d',
+      state: 'page',
+      evaluatedAt: at.toISOString(),
+      budgetRemaining: { kind: 'value', value: expect.any(Number) },
+    });
+    // Raw fractions, not "36.1%": a script can compare them.
+    const remaining = (payments!.budgetRemaining as { value: number }).value;
+    expect(remaining).toBeCloseTo(1 - expected / 0.001, 9);
+    expect((payments!.errorRatio as { value: number }).value).toBeCloseTo(expected, 9);
+    const burns = payments!.burnRates as Array<{ window: string; burnRate: { value: number } }>;
+    expect(burns.find((b) => b.window === '1h')?.burnRate.value).toBeCloseTo(
+      paymentsRatio(WINDOW_MINUTES['1h']!) / 0.001,
+      6,
+    );
+    const exhaustion = payments!.exhaustion as Array<{ status: string; inSeconds: number | null }>;
+    expect(exhaustion[0]).toMatchObject({ status: 'burning', inSeconds: expect.any(Number) });
+    expect(validate({ slos: [{ slo: 'x', budgetRemaining: '36.1%' }] })).toBe(false);
+  });
+
   it('shows one SLO in detail with a PNG chart, and --explain adds the PromQL and evaluation time', async () => {
     const answer = await bot.run('budget payments/availability --explain');
     expect(answer.ok).toBe(true);
@@ -341,6 +375,47 @@ describe('the budget command', () => {
     const [inventory] = await service.statusFor('inventory', at);
     expect(inventory).toMatchObject({ burnState: 'unknown', detail: expect.stringContaining('no data') });
     expect(inventory!.remainingPercent).toBeUndefined();
+  });
+});
+
+describe('budget when Prometheus refuses some windows', () => {
+  it('names every window it could not read, not only the last one', async () => {
+    // In front of Prometheus: queries over 5m and 30m windows get a 503; the rest pass through.
+    const proxy = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const body = Buffer.concat(chunks).toString();
+        if (/\[(5m|30m)\]/.test(decodeURIComponent(body.replace(/\+/g, ' ')))) {
+          response.writeHead(503, { 'content-type': 'text/plain' }).end('overloaded');
+          return;
+        }
+        const upstream = await fetch(`${prometheus.url}${request.url}`, {
+          method: request.method ?? 'GET',
+          headers: { 'content-type': request.headers['content-type'] ?? 'application/x-www-form-urlencoded' },
+          ...(request.method === 'POST' ? { body } : {}),
+        });
+        response
+          .writeHead(upstream.status, { 'content-type': 'application/json' })
+          .end(await upstream.text());
+      });
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const bot = await startTestBot({
+      clock: fixedClock(at),
+      config: `prometheus:\n  url: ${url}\nslo:\n  dir: ${path.join(FIXTURES, 'scenarios')}\n${TEST_ACCESS}`,
+    });
+    try {
+      const answer = await bot.run('budget payments/availability --explain');
+      const text = JSON.stringify(answer.blocks);
+      expect(text).toContain(`unknown for 5m, 30m: Prometheus at ${url} is unavailable: HTTP 503`);
+    } finally {
+      await bot.close();
+      proxy.close();
+      await once(proxy, 'close');
+    }
   });
 });
 

@@ -183,6 +183,29 @@ describe('bad queries and timeouts', () => {
       await once(silent, 'close');
     }
   });
+
+  it('a URL that answers 200 with HTML (a UI or login page) is named as not the Prometheus API, not retried', async () => {
+    let calls = 0;
+    const page = createServer((_request, response) => {
+      calls++;
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html>Sign in</html>');
+    });
+    page.listen(0, '127.0.0.1');
+    await once(page, 'listening');
+    const url = `http://127.0.0.1:${(page.address() as { port: number }).port}`;
+    try {
+      const reading = await new PrometheusClient({ url, baseDelayMs: 5 }).reading('vector(1)', at);
+      expect(reading).toMatchObject({
+        kind: 'unknown',
+        code: 'millwright_prometheus_unavailable',
+        message: `Prometheus at ${url} answered with text/html, not the Prometheus API`,
+      });
+      expect(calls).toBe(1);
+    } finally {
+      page.close();
+      await once(page, 'close');
+    }
+  });
 });
 
 // Last: it stops this Prometheus and starts it again.
@@ -254,6 +277,11 @@ describe('Prometheus stopped in the middle of a budget', () => {
           burnRules: expect.any(Array),
         },
       ]);
+
+      // One service fails the same way as the list: exit 1, not a page of "unknown".
+      const downOne = await bot.run('budget payments');
+      expect(downOne.ok).toBe(false);
+      expect(downOne.error?.code).toBe('millwright_prometheus_unavailable');
 
       await prometheus.start();
       const back = await bot.run('budget payments');

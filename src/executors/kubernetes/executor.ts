@@ -2,6 +2,7 @@
 // Deployments in allowed namespaces, behind exactly the contract a third-party plugin implements.
 import type { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
+import { parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
@@ -13,6 +14,7 @@ import {
 import { type DeploymentStatus, getDeploymentStatus } from '../../upstreams/kubernetes/deployments.js';
 import { quoteInput } from '../../upstreams/kubernetes/names.js';
 import { listPods, tailLogs } from '../../upstreams/kubernetes/pods.js';
+import { describeServing } from '../../upstreams/kubernetes/rollout-verdict.js';
 import { checkActionHandlers } from '../action-handlers.js';
 import {
   EXECUTOR_PROTOCOL_VERSION,
@@ -28,6 +30,7 @@ import {
   type ScaleBounds,
 } from './inputs.js';
 import { DEFAULT_SCALE_BOUNDS, KUBERNETES_CONFIG_SCHEMA, kubernetesActions } from './metadata.js';
+import { DEFAULT_ROLLOUT_POLLING, type RolloutPolling, waitForRollout } from './rollout-wait.js';
 import { restartDeployment, scaleDeployment, undoDeployment } from './rollouts.js';
 
 export interface KubernetesExecutorOptions {
@@ -41,6 +44,8 @@ export interface KubernetesExecutorOptions {
   logger: Logger;
   retries?: RetryPolicy;
   clock?: Clock;
+  /** How a waiting `rollout-status` polls; every 2 s by default. Tests pass a fake sleep. */
+  rolloutPolling?: Partial<RolloutPolling>;
 }
 
 export { DEFAULT_SCALE_BOUNDS };
@@ -79,6 +84,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
     allowedNamespaces: allowed,
     logger: options.logger,
   });
+  const polling: RolloutPolling = { ...DEFAULT_ROLLOUT_POLLING, ...options.rolloutPolling };
   const inputs = kubernetesInputs(bounds);
   const actionMetadata = kubernetesActions(bounds, inputs);
   checkActionHandlers('kubernetes', actionMetadata, KUBERNETES_ACTION_HANDLERS);
@@ -116,6 +122,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
       );
       const run: ActionRun = {
         cluster,
+        polling,
         call: { signal: ctx.signal, deadline: ctx.deadline },
         dryRun,
         where,
@@ -132,6 +139,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
 /** What a handler gets besides its input: the cluster, the caller's deadline and the checked target. */
 interface ActionRun {
   cluster: KubernetesClient;
+  polling: RolloutPolling;
   call: CallOptions;
   dryRun: boolean;
   /** `namespace/deployment` (or `namespace/pod`), for summaries. */
@@ -150,9 +158,28 @@ type ActionHandler<A extends KubernetesActionName> = (
  * the two disagree, so an action cannot be offered without code behind it.
  */
 export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHandler<A> } = {
-  'rollout-status': async (_input, { cluster, deployment, call }) => {
-    const status = await getDeploymentStatus(cluster, deployment, call);
-    return { summary: statusLine(status), output: { ...status } };
+  'rollout-status': async (input, { cluster, deployment, call, polling }) => {
+    if (!input.wait) {
+      const status = await getDeploymentStatus(cluster, deployment, call);
+      return { summary: statusLine(status), output: { ...status } };
+    }
+    const { description, verdict, polls } = await waitForRollout(
+      cluster,
+      deployment,
+      {
+        timeoutMs: parseDuration(input.timeout),
+        thresholds: {
+          maxRestarts: input.maxRestarts,
+          stuckAfterSeconds: parseDuration(input.stuckAfter) / 1000,
+        },
+        polling,
+      },
+      call,
+    );
+    return {
+      summary: `${statusLine(description.status)}; serving ${describeServing(verdict.serving)}`,
+      output: { ...description.status, serving: verdict.serving, polls },
+    };
   },
   restart: async (_input, { cluster, deployment, call, dryRun, where }) => {
     const result = await restartDeployment(cluster, deployment, { dryRun }, call);
@@ -184,7 +211,7 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
       ? `deployment ${where} already runs the template of revision ${result.toRevision}; nothing to roll back`
       : dryRun
         ? `dry run: the API server accepted rolling deployment ${where} back to revision ${result.toRevision} (${images}); nothing changed`
-        : `rolled deployment ${where} back from revision ${result.fromRevision ?? '?'} to revision ${result.toRevision} (${images})`;
+        : `rolled deployment ${where} back from revision ${result.fromRevision ?? '?'} to revision ${result.toRevision} (${images}): ${result.reason}`;
     return { summary, output: { ...result } };
   },
   'list-pods': async (_input, { cluster, deployment, call, where }) => {

@@ -24,6 +24,7 @@ const namespace = z
   .describe('Kubernetes namespace (must be in kubernetes.allowedNamespaces)');
 const deployment = z.string().regex(new RegExp(DNS1123_SUBDOMAIN)).max(253);
 const target = { namespace, deployment: deployment.describe('Deployment name (DNS-1123)') };
+const duration = z.string().regex(/^(?:\d+(?:ms|s|m|h|d|w))+$/);
 
 /**
  * The input schema of each action; `bounds` are the replica counts `scale` accepts.
@@ -34,7 +35,25 @@ const target = { namespace, deployment: deployment.describe('Deployment name (DN
  */
 export function kubernetesInputs(bounds: ScaleBounds) {
   return {
-    'rollout-status': z.strictObject(target),
+    'rollout-status': z.strictObject({
+      ...target,
+      wait: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Wait like kubectl rollout status and fail when the rollout fails; false: one look, never fails on state',
+        ),
+      timeout: duration.default('5m').describe('Longest wait (the step timeout bounds it too)'),
+      maxRestarts: z
+        .int()
+        .min(1)
+        .max(1000)
+        .default(3)
+        .describe('A new pod crash-looping or OOMKilled this many times fails the rollout'),
+      stuckAfter: duration
+        .default('1m')
+        .describe('A new pod unable to pull its image or start for this long fails the rollout'),
+    }),
     restart: z.strictObject(target),
     scale: z.strictObject({
       ...target,
@@ -77,6 +96,10 @@ const FIELD_ORDER = [
   'toRevision',
   'lines',
   'previous',
+  'wait',
+  'timeout',
+  'maxRestarts',
+  'stuckAfter',
 ];
 
 /**
@@ -160,7 +183,15 @@ function describeIssue(
     if (field === 'toRevision') return badRevision(value);
     return badLogLines(value);
   }
-  if (field === 'previous') return badArgument(`previous must be true or false, got ${quoteInput(value)}`);
+  if (field === 'previous' || field === 'wait') {
+    return badArgument(`${field} must be true or false, got ${quoteInput(value)}`);
+  }
+  if (field === 'timeout' || field === 'stuckAfter') {
+    return badArgument(`${field} must be a duration like 30s or 5m, got ${quoteInput(value)}`);
+  }
+  if (field === 'maxRestarts') {
+    return badArgument(`maxRestarts must be a whole number from 1 to 1000, got ${quoteInput(value)}`);
+  }
   return badArgument(`kubernetes.${action}: ${field || 'input'} ${issue.message}`);
 }
 

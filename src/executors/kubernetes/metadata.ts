@@ -36,7 +36,7 @@ export function kubernetesActions(
   const offered: Record<KubernetesActionName, Omit<ActionMetadata, 'input'>> = {
     'rollout-status': {
       description:
-        'How a deployment rollout stands: healthy, progressing, degraded, failed or paused, with replicas, conditions, images and revision',
+        'Waits like `kubectl rollout status` until the rollout is complete; fails on ProgressDeadlineExceeded, new pods crash-looping, OOMKilled or unable to pull, a paused deployment or the timeout. With wait: false, one look at how it stands',
       effect: 'read',
       dryRun: 'native',
       output: objectSchema(
@@ -49,6 +49,8 @@ export function kubernetesActions(
           replicas: { type: 'object' },
           conditions: { type: 'array' },
           images: { type: 'array' },
+          serving: { type: 'array' },
+          polls: { type: 'integer' },
         },
         ['state', 'message'],
       ),
@@ -78,7 +80,7 @@ export function kubernetesActions(
     },
     undo: {
       description:
-        'Roll a deployment back to its previous ReplicaSet revision (or a given one), like `kubectl rollout undo`',
+        'Roll a deployment back like `kubectl rollout undo`: to a given revision, else the earlier one still fully available, else the newest earlier one whose pod template differs by more than a restart',
       effect: 'write',
       dryRun: 'native',
       output: objectSchema(
@@ -86,6 +88,7 @@ export function kubernetesActions(
           fromRevision: { type: ['integer', 'null'] },
           toRevision: { type: 'integer' },
           images: { type: 'array' },
+          reason: { type: 'string' },
           skipped: { type: 'boolean' },
         },
         [],
@@ -127,6 +130,7 @@ export const KUBERNETES_CONFIG_SCHEMA: JsonSchema = {
       required: ['min', 'max'],
       additionalProperties: false,
     },
+    rolloutPollInterval: { type: 'string', pattern: '^(?:\\d+(?:ms|s|m|h|d|w))+$' },
   },
   additionalProperties: false,
 };

@@ -4,6 +4,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1Deployment,
+  type V1PodTemplateSpec,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
@@ -169,6 +170,8 @@ export interface UndoResult {
   toRevision: number;
   /** Images of the revision rolled back to. */
   images: ContainerImage[];
+  /** Why this revision: asked for, the one still serving, or the newest with a different template. */
+  reason: string;
   /** True when the current template already matches that revision (nothing was sent, as kubectl). */
   skipped: boolean;
   dryRun: boolean;
@@ -196,13 +199,14 @@ export async function undoDeployment(
   const namespace = target.namespace;
   const name = target.name;
   const replicaSets = await ownedReplicaSets(client, deployment, call);
-  const chosen = revisionToRestore(replicaSets, wanted, namespace, name);
+  const { chosen, reason } = revisionToRestore(deployment, replicaSets, wanted);
   const toRevision = revisionOf(chosen) ?? 0;
   const base = {
     namespace,
     name,
     fromRevision: revisionOf(deployment),
     toRevision,
+    reason,
     images: imagesOf(chosen.spec?.template),
     dryRun: options.dryRun === true,
   };
@@ -236,13 +240,19 @@ export async function undoDeployment(
   return { ...base, skipped: false };
 }
 
-/** kubectl's choice: the given revision, or the second-newest one when none is given. */
+/**
+ * The revision to go back to: the given one; else the newest earlier ReplicaSet that is fully
+ * available right now (a stuck rollout leaves it serving); else the newest earlier one whose pod
+ * template differs from the current one by more than a restart. kubectl takes the second-newest,
+ * which after a restart of a broken rollout is the same broken template.
+ */
 function revisionToRestore(
+  deployment: V1Deployment,
   replicaSets: V1ReplicaSet[],
   wanted: number,
-  namespace: string,
-  name: string,
-): V1ReplicaSet {
+): { chosen: V1ReplicaSet; reason: string } {
+  const namespace = deployment.metadata?.namespace ?? '';
+  const name = deployment.metadata?.name ?? '';
   const withRevision = replicaSets
     .map((rs) => ({ rs, revision: revisionOf(rs) }))
     .filter((entry): entry is { rs: V1ReplicaSet; revision: number } => entry.revision !== null)
@@ -256,19 +266,50 @@ function revisionToRestore(
         `revisions on record: ${known}`,
       );
     }
-    return found.rs;
+    return { chosen: found.rs, reason: `revision ${wanted} was asked for` };
   }
-  const previous = withRevision[1];
-  if (!previous) {
+  const current = deployment.spec?.template;
+  const earlier = withRevision.filter((e) => !equalIgnoringHash(e.rs.spec?.template, current));
+  const serving = earlier.find((e) => {
+    const desired = e.rs.spec?.replicas ?? 0;
+    return desired > 0 && (e.rs.status?.availableReplicas ?? 0) >= desired;
+  });
+  if (serving) {
+    const { availableReplicas = 0 } = serving.rs.status ?? {};
+    return {
+      chosen: serving.rs,
+      reason: `revision ${serving.revision} is fully available (${availableReplicas}/${serving.rs.spec?.replicas} ready)`,
+    };
+  }
+  const different = earlier.find((e) => !sameButRestarted(e.rs.spec?.template, current));
+  if (!different) {
     throw new MillwrightError(
       ErrorCode.PreconditionFailed,
-      `deployment ${name} in namespace ${namespace} has no previous revision to roll back to`,
+      `deployment ${name} in namespace ${namespace} has no earlier revision with a different pod template to roll back to`,
       {
-        hint: `revisions on record: ${known}`,
+        hint: `revisions on record: ${known}; the earlier ones differ from the current one only by a restart, so rolling back would run the same pods`,
       },
     );
   }
-  return previous.rs;
+  const skipped = earlier.filter((e) => e.revision > different.revision).map((e) => e.revision);
+  return {
+    chosen: different.rs,
+    reason:
+      skipped.length > 0
+        ? `revision ${different.revision} is the newest whose pod template differs; ${skipped.join(', ')} run the same template`
+        : `revision ${different.revision} is the previous pod template`,
+  };
+}
+
+/** Whether two templates differ only by the annotation `kubectl rollout restart` stamps. */
+function sameButRestarted(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
+  return equalIgnoringHash(withoutRestart(a), withoutRestart(b));
+}
+
+function withoutRestart(template: V1PodTemplateSpec | undefined): V1PodTemplateSpec | undefined {
+  const annotations = { ...template?.metadata?.annotations };
+  delete annotations[RESTARTED_AT_ANNOTATION];
+  return template && { ...template, metadata: { ...template.metadata, annotations } };
 }
 
 function revisionOf(object: V1Deployment | V1ReplicaSet): number | null {

@@ -1,5 +1,6 @@
 // One deployment in full for `deploys SERVICE`: its rollout, its ReplicaSet revisions and its pods,
 // fetched with as few calls as possible (the deployment first, then the rest in parallel).
+import type { V1Deployment } from '@kubernetes/client-node';
 import type { CallOptions, KubernetesClient } from './client.js';
 import {
   type DeploymentStatus,
@@ -31,7 +32,15 @@ export async function describeDeployment(
   target: DeploymentTarget,
   call: CallOptions = {},
 ): Promise<DeploymentDescription> {
-  const deployment = await readDeployment(client, target, call);
+  return describeDeploymentObject(client, await readDeployment(client, target, call), call);
+}
+
+/** The same for a deployment already read (two calls: its ReplicaSets and pods, in parallel). */
+export async function describeDeploymentObject(
+  client: KubernetesClient,
+  deployment: V1Deployment,
+  call: CallOptions = {},
+): Promise<DeploymentDescription> {
   const status = summarizeDeployment(deployment);
   const [replicaSetObjects, pods] = await Promise.all([
     ownedReplicaSets(client, deployment, call),

@@ -25,7 +25,7 @@ export {
   type RolloutState,
   summarizeDeployment,
 } from './deployments.js';
-export { type DeploymentDescription, describeDeployment } from './describe.js';
+export { type DeploymentDescription, describeDeployment, describeDeploymentObject } from './describe.js';
 export { checkName, checkNamespace, DNS1123_LABEL, DNS1123_SUBDOMAIN, quoteInput } from './names.js';
 export {
   type ContainerSummary,
@@ -37,3 +37,14 @@ export {
   summarizePod,
   tailLogs,
 } from './pods.js';
+export {
+  DEFAULT_ROLLOUT_THRESHOLDS,
+  describeServing,
+  describeTroubles,
+  judgeRollout,
+  type PodTrouble,
+  type RolloutOutcome,
+  type RolloutThresholds,
+  type RolloutVerdict,
+  type ServingVersion,
+} from './rollout-verdict.js';

@@ -99,6 +99,17 @@ describe('Block Kit rendering', () => {
     );
   });
 
+  it('keeps a channel link (the incident notice says "Follow it in <#C0INC>"), which pings no one', () => {
+    expect(escapeMrkdwn('Follow it in <#C0INC42>; not <#general> nor <!here>')).toBe(
+      'Follow it in <#C0INC42>; not &lt;#general&gt; nor &lt;!here&gt;',
+    );
+    const [section] = renderMessage(
+      { ok: true, blocks: [{ type: 'text', text: 'Follow it in <#C0INC42>.' }] },
+      options,
+    ).blocks;
+    expect(JSON.stringify(section)).toContain('Follow it in <#C0INC42>.');
+  });
+
   it('splits long text at line breaks and keeps code fences balanced', () => {
     const code = `\`\`\`\n${Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(30)}`).join('\n')}\n\`\`\``;
     const pieces = splitMrkdwn(code, 3000);

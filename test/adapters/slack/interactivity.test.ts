@@ -291,6 +291,8 @@ describe('Slack buttons', () => {
 describe('Slack modals for forms', () => {
   let h: SlackHarness;
   let scaled: string[];
+  /** What the command waits for before it scales; resolved unless a test holds it. */
+  let commandGate: Promise<void>;
 
   /** Like `runbook run`: without its values it answers with the error and a form asking for them. */
   function scaleForm(ctx: Context): FormBlock {
@@ -317,16 +319,21 @@ describe('Slack modals for forms', () => {
   }
 
   beforeEach(async () => {
-    h = await startSlackHarness({ access: APPROVAL_ACCESS, adapter: { formAnswerWithinMs: 5_000 } });
+    h = await startSlackHarness({ access: APPROVAL_ACCESS });
     scaled = [];
+    commandGate = Promise.resolve();
     h.register(
       defineCommand({
         name: 'scale',
         summary: 'scale a service',
         examples: ['scale service=checkout replicas=3'],
-        extraOptions: 'service=NAME replicas=N',
-        handler: (ctx, args): Reply => {
-          const { service, replicas } = args.extra;
+        options: {
+          service: { type: 'enum', values: ['checkout', 'cart', 'payments'], description: 'the service' },
+          replicas: { type: 'int', min: 1, max: 10, description: 'pods to run' },
+          reason: { type: 'string', description: 'why' },
+        },
+        handler: async (ctx, args): Promise<Reply> => {
+          const { service, replicas, reason } = args.options;
           if (service === undefined || replicas === undefined) {
             const failure = errorReply(
               badArgument('scale needs service= and replicas=', 'fill in the form'),
@@ -336,17 +343,13 @@ describe('Slack modals for forms', () => {
             return failure;
           }
           const count = Number(replicas);
-          if (!Number.isInteger(count) || count < 1 || count > 10) {
-            throw badArgument(
-              `replicas must be between 1 and 10, got ${replicas}`,
-              'like replicas=3',
-              'replicas',
-            );
+          // A check only the command can make (it may ask other systems): answered after the ack.
+          if (service === 'cart' && count > 5) {
+            throw badArgument(`cart runs at most 5 replicas, got ${count}`, 'like replicas=3', 'replicas');
           }
           if (service === 'payments') throw new MillwrightError(ErrorCode.NotFound, 'no service payments');
-          scaled.push(
-            `${service}=${count} by ${ctx.actor.id}${args.extra.reason ? ` (${args.extra.reason})` : ''}`,
-          );
+          await commandGate;
+          scaled.push(`${service}=${count} by ${ctx.actor.id}${reason ? ` (${String(reason)})` : ''}`);
           return reply(text(`Scaled ${service} to ${count} replicas`), fields({ by: ctx.actor.id }));
         },
       }),
@@ -428,9 +431,73 @@ describe('Slack modals for forms', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       response_action: 'errors',
-      errors: { 'field.replicas': 'replicas must be between 1 and 10, got 40 (like replicas=3)' },
+      errors: { 'field.replicas': 'replicas must be between 1 and 10, got 40' },
     });
     expect(scaled).toEqual([]);
+  });
+
+  it("acknowledges a submission before the command runs or the store is written, then delivers the command's answer", async () => {
+    const { view, responseUrl } = await openForm();
+    let releaseCommand!: () => void;
+    commandGate = new Promise((resolve) => {
+      releaseCommand = resolve;
+    });
+    // Every store write waits too: the acknowledgement must not.
+    const store = h.runtime.services.store;
+    const update = store.update.bind(store);
+    let releaseStore!: () => void;
+    const storeGate = new Promise<void>((resolve) => {
+      releaseStore = resolve;
+    });
+    store.update = (async (...args: Parameters<typeof update>) => {
+      await storeGate;
+      return update(...args);
+    }) as typeof store.update;
+
+    const response = await h.sendInteraction(
+      submission(view, {
+        'field.service': {
+          value: {
+            type: 'static_select',
+            selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+          },
+        },
+        'field.replicas': { value: { type: 'number_input', value: '3' } },
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+    expect(scaled).toEqual([]);
+
+    releaseStore();
+    store.update = update;
+    releaseCommand();
+    const answer = await h.slack.waitForResponse((post) => post.url === responseUrl);
+    expect(visibleText(answer.body.blocks)).toContain('Scaled cart to 3 replicas');
+    expect(scaled).toEqual(['cart=3 by U0ENGINEER']);
+  });
+
+  it('answers a check the command makes itself after the ack, as a message, and the form can be used again', async () => {
+    const { view, responseUrl } = await openForm();
+    const values = (replicas: string) => ({
+      'field.service': {
+        value: {
+          type: 'static_select',
+          selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+        },
+      },
+      'field.replicas': { value: { type: 'number_input', value: replicas } },
+    });
+    const response = await h.sendInteraction(submission(view, values('8')));
+    expect(await response.text()).toBe('');
+    const refused = await h.slack.waitForResponse((post) => post.url === responseUrl);
+    expect(JSON.stringify(refused.body)).toContain('cart runs at most 5 replicas, got 8');
+    // Refused before it ran, so the token was given back.
+    expect((await h.sendInteraction(submission(view, values('4')))).status).toBe(200);
+    await h.slack.waitForResponse(
+      (post) => post.url === responseUrl && JSON.stringify(post.body).includes('Scaled'),
+    );
+    expect(scaled).toEqual(['cart=4 by U0ENGINEER']);
   });
 
   it('runs the submitted command as the submitter and answers where the command was typed', async () => {
@@ -454,7 +521,7 @@ describe('Slack modals for forms', () => {
     expect(scaled).toEqual(['cart=3 by U0ENGINEER (black "friday")']);
   });
 
-  it('runs a modal submitted twice once; the second submission is told who and when beside the form', async () => {
+  it('runs a modal submitted twice once; the second submission is told who and when', async () => {
     const { view, responseUrl } = await openForm();
     const values = {
       'field.service': {
@@ -467,11 +534,15 @@ describe('Slack modals for forms', () => {
     };
     expect((await h.sendInteraction(submission(view, values))).status).toBe(200);
     await h.slack.waitForResponse((post) => post.url === responseUrl);
-    const again = await h.sendInteraction(submission(view, values));
-    const shown = (await again.json()) as { response_action: string; errors: Record<string, string> };
-    expect(shown.response_action).toBe('errors');
-    expect(shown.errors['field.service']).toMatch(
-      /^this was already done by eng at \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+    // A second submission is a new request (its own trigger), not a byte-for-byte replay.
+    const again = await h.sendInteraction({ ...submission(view, values), trigger_id: '2222.3333.again' });
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe('');
+    const told = await h.slack.waitForResponse(
+      (post) => post.url === responseUrl && JSON.stringify(post.body).includes('already done'),
+    );
+    expect(JSON.stringify(told.body)).toMatch(
+      /this was already done by eng at \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
     );
     expect(scaled).toEqual(['cart=3 by U0ENGINEER']);
   });
@@ -589,5 +660,72 @@ describe('Slack messages that track progress', () => {
     expect(posts.length).toBeLessThanOrEqual(5);
     expect(posts[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(final.status).toBe(200);
+  });
+});
+
+describe('Slack acknowledgements', () => {
+  let h: SlackHarness;
+  let release!: () => void;
+  let ran: string[];
+
+  beforeEach(async () => {
+    h = await startSlackHarness();
+    ran = [];
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.register(
+      defineCommand({
+        name: 'slow',
+        summary: 'a command that blocks until the test lets it go',
+        examples: ['slow'],
+        extraOptions: 'via=KIND',
+        handler: async (_ctx, args) => {
+          await gate;
+          ran.push(args.extra.via ?? 'typed');
+          return { ...reply(text(`slow done via ${args.extra.via ?? 'typed'}`)), visibility: 'public' };
+        },
+      }),
+    );
+    h.register(
+      defineCommand({
+        name: 'offer',
+        summary: 'posts a button that runs slow',
+        examples: ['offer'],
+        handler: () => ({
+          ...reply({
+            type: 'actions',
+            actions: [{ id: 'go', label: 'Go', command: 'slow via=button' }],
+          }),
+          visibility: 'public',
+        }),
+      }),
+    );
+  });
+  afterEach(async () => {
+    release();
+    await h.close();
+  });
+
+  it('answers a slash command, a mention and a button click while the command behind each is still blocked', async () => {
+    await h.sendSlash('offer', { user_id: 'U0ENGINEER', channel_id: 'C0OPS' });
+    const offered = await h.slack.waitForCall('chat.postMessage');
+    const [go] = buttonsIn(offered);
+
+    const slash = await h.sendSlash('slow via=slash', { user_id: 'U0ENGINEER', channel_id: 'C0OPS' });
+    const event = fixture('app-mention.json') as Record<string, unknown> & { event: Record<string, unknown> };
+    event.event = { ...event.event, text: '<@U0BOT> slow via=mention', user: 'U0ENGINEER', channel: 'C0OPS' };
+    event.event_time = h.nowSeconds();
+    const mention = await h.sendEvent(event);
+    const clicked = await h.sendInteraction(click(h, go!, 'U0ENGINEER', 'C0OPS', offered).payload);
+
+    // Every request got its answer while every command is still waiting on the gate.
+    expect([slash.response.status, mention.status, clicked.status]).toEqual([200, 200, 200]);
+    expect(ran).toEqual([]);
+
+    release();
+    // Bounded: polls until all three ran (a hang fails the test at jest's timeout).
+    while (ran.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([...ran].sort()).toEqual(['button', 'mention', 'slash']);
   });
 });

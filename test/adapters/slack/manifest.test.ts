@@ -1,5 +1,5 @@
 // manifest.yml imports as a Slack app whose URLs, command, events and scopes match what the adapter does.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -47,12 +47,53 @@ describe('manifest.yml', () => {
     expect(manifest.settings.event_subscriptions.bot_events.sort()).toEqual(['app_mention', 'message.im']);
     expect(manifest.oauth_config.scopes.bot.sort()).toEqual([
       'app_mentions:read',
+      'channels:manage',
       'chat:write',
       'commands',
       'files:write',
       'im:history',
+      'pins:write',
       'usergroups:read',
     ]);
+  });
+
+  it('grants a scope for every Slack Web API method the adapter can call', () => {
+    // Slack's reference: the bot scopes each method accepts (any one of them will do); null: none needed.
+    const SCOPES: Record<string, string[] | null> = {
+      'auth.test': null,
+      'chat.postMessage': ['chat:write'],
+      'chat.postEphemeral': ['chat:write'],
+      'chat.update': ['chat:write'],
+      'views.open': null,
+      'conversations.create': ['channels:manage', 'groups:write'],
+      'conversations.invite': ['channels:manage', 'groups:write'],
+      'conversations.setTopic': ['channels:manage', 'groups:write'],
+      'pins.add': ['pins:write'],
+      'usergroups.list': ['usergroups:read'],
+      'usergroups.users.list': ['usergroups:read'],
+      'files.getUploadURLExternal': ['files:write'],
+      'files.completeUploadExternal': ['files:write'],
+    };
+    const dir = path.join(ROOT, 'adapters/slack');
+    const called = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(path.join(dir, file), 'utf8');
+      for (const match of source.matchAll(/\b(?:web|client)\.((?:[a-z]+\.)+[a-zA-Z]+)\(/g))
+        called.add(match[1]!);
+      // filesUploadV2 is the two-step external upload.
+      if (/\.filesUploadV2\(/.test(source)) {
+        called.add('files.getUploadURLExternal');
+        called.add('files.completeUploadExternal');
+      }
+    }
+    expect(called.size).toBeGreaterThan(8);
+    const granted = new Set(manifest.oauth_config.scopes.bot);
+    const missing = [...called].filter((method) => {
+      if (!(method in SCOPES)) return true; // a new method: add it to the table above with its scopes
+      const needs = SCOPES[method];
+      return needs !== null && needs !== undefined && !needs.some((scope) => granted.has(scope));
+    });
+    expect(missing).toEqual([]);
   });
 
   it("stays within Slack's limits for the app listing", () => {

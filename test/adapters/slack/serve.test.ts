@@ -82,8 +82,9 @@ describe('millwright serve with Slack', () => {
     });
     expect(response.status).toBe(200);
     const answer = await slack.waitForResponse((post) => post.url === responseUrl);
-    expect(visibleText(answer.body.blocks)).toContain('You are Steve');
-    expect(visibleText(answer.body.blocks)).toContain('U2147483697');
+    // Named by id, as a mention (which carries no name) is; the name the slash command gave beside it.
+    expect(visibleText(answer.body.blocks)).toContain('You are U2147483697');
+    expect(visibleText(answer.body.blocks)).toContain('Steve');
     // The other routes still answer on the same server.
     expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
   });
@@ -103,7 +104,7 @@ describe('millwright serve with Slack', () => {
     });
     expect(ack.envelope_id).toEqual(expect.any(String));
     const answer = await slack.waitForResponse((post) => post.url === responseUrl);
-    expect(visibleText(answer.body.blocks)).toContain('You are Steve');
+    expect(visibleText(answer.body.blocks)).toContain('You are U2147483697');
     // No HTTP route for Slack in Socket Mode.
     expect((await fetch(`http://127.0.0.1:${server.port}/slack/events`, { method: 'POST' })).status).toBe(
       404,

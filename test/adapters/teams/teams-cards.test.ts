@@ -271,7 +271,15 @@ describe('Teams cards', () => {
   test('a command that failed after it started spends the button: the card shows the failure, not the button', async () => {
     const { posted } = await ask('approval request CR-0');
     const failed = await click(posted, 'Approve', ANA);
-    expect(cardText(failed.card).join('\n')).toContain('something broke on our side');
+    const shown = cardText(failed.card).join('\n');
+    expect(shown).toContain('something broke on our side');
+    // It ran and failed: drawn as a failure of Ana's run, not as a refusal of Ana.
+    expect(shown).toMatch(
+      new RegExp(
+        `\\*\\*${ANA.name}\\*\\* ran approval approve CR-0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: it failed`,
+      ),
+    );
+    expect(shown).not.toContain('was refused');
     expect(buttonsOf(failed.card).size).toBe(0);
     const again = await click(posted, 'Approve', ANA);
     expect(cardText(again.card).join('\n')).toContain('this was already done by');

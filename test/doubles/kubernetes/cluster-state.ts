@@ -129,6 +129,20 @@ export const POD_TEMPLATE_HASH = 'pod-template-hash';
 /** How the double's deployment controller behaves after a spec change. */
 export type ControllerMode = 'instant' | 'manual';
 
+/**
+ * How new pods of an image fail, as the kubelet reports it: a registry that cannot serve the image
+ * (`ImagePullBackOff`), a process that exits (`CrashLoopBackOff`), or one killed for memory (`OOMKilled`:
+ * waiting in CrashLoopBackOff with the last run terminated OOMKilled, exit code 137).
+ */
+export interface PodFailure {
+  reason: 'ImagePullBackOff' | 'CrashLoopBackOff' | 'OOMKilled';
+  /** restartCount of the failing container (crash loops); default 5. */
+  restarts?: number;
+}
+
+/** The controller's default progressDeadlineSeconds, as the API server defaults it. */
+const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+
 type Listener = (type: WatchEventType, object: KubeObject) => void;
 
 const key = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
@@ -146,6 +160,10 @@ export class ClusterState {
   private readonly logs = new Map<string, string>();
   private readonly listeners = new Set<Listener>();
   private version = 1000;
+  /** Images whose new pods never become ready, and how they fail; pods already running keep running. */
+  readonly failingImages = new Map<string, PodFailure>();
+  /** Deployments whose rollout this controller started and saw stall (fixtures keep their own conditions). */
+  private readonly stalled = new Set<string>();
 
   constructor(
     private readonly now: () => Date,
@@ -275,16 +293,36 @@ export class ClusterState {
       if (deployment.spec.paused) continue;
       const current = this.syncRevision(deployment);
       const replicas = deployment.spec.replicas ?? 1;
-      for (const rs of this.ownedReplicaSets(deployment)) {
+      const failure = this.failureOf(current.spec.template);
+      const owned = this.ownedReplicaSets(deployment);
+      // A rolling update whose new pods never become ready stops at maxSurge (25%, at least one) new
+      // pods, and the old ReplicaSets that still serve keep serving (maxUnavailable rounds down to 0).
+      const serving = failure
+        ? owned.filter(
+            (rs) => rs.metadata.name !== current.metadata.name && (rs.status?.availableReplicas ?? 0) > 0,
+          )
+        : [];
+      const updated =
+        failure && serving.length > 0 ? Math.min(replicas, Math.max(1, Math.ceil(replicas / 4))) : replicas;
+      let total = 0;
+      let available = 0;
+      let newReady = 0;
+      for (const rs of owned) {
         const isCurrent = rs.metadata.name === current.metadata.name;
-        const wanted = isCurrent ? replicas : 0;
+        const wanted = isCurrent ? updated : serving.includes(rs) ? (rs.spec.replicas ?? 0) : 0;
+        const readyPods = this.syncPods(rs, wanted, isCurrent ? failure : undefined);
+        // Without a failing image the controller's rollout succeeds, whatever the fixture's pods said.
+        const ready = failure ? readyPods : wanted;
+        if (isCurrent) newReady = ready;
+        total += wanted;
+        available += ready;
         rs.spec.replicas = wanted;
         rs.status = {
           ...rs.status,
           replicas: wanted,
           fullyLabeledReplicas: wanted,
-          readyReplicas: wanted,
-          availableReplicas: wanted,
+          readyReplicas: ready,
+          availableReplicas: ready,
           observedGeneration: rs.metadata.generation ?? 1,
         };
         rs.metadata.annotations = {
@@ -293,8 +331,8 @@ export class ClusterState {
           'deployment.kubernetes.io/max-replicas': String(replicas + Math.ceil(replicas / 4)),
         };
         this.store(rs);
-        this.syncPods(rs, wanted);
       }
+      const stuck = newReady < replicas;
       const fresh = this.get(
         'Deployment',
         deployment.metadata.namespace ?? 'default',
@@ -304,37 +342,101 @@ export class ClusterState {
       const at = this.now()
         .toISOString()
         .replace(/\.\d{3}Z$/, 'Z');
+      const minimum = replicas - Math.floor(replicas / 4);
       fresh.status = {
         observedGeneration: fresh.metadata.generation ?? 1,
-        replicas,
-        updatedReplicas: replicas,
-        readyReplicas: replicas,
-        availableReplicas: replicas,
+        replicas: total,
+        updatedReplicas: updated,
+        readyReplicas: available,
+        availableReplicas: available,
+        ...(total > available ? { unavailableReplicas: total - available } : {}),
         conditions: [
-          {
-            type: 'Available',
-            status: 'True',
-            lastUpdateTime: at,
-            lastTransitionTime: at,
-            reason: 'MinimumReplicasAvailable',
-            message: 'Deployment has minimum availability.',
-          },
-          {
-            type: 'Progressing',
-            status: 'True',
-            lastUpdateTime: at,
-            lastTransitionTime: at,
-            reason: 'NewReplicaSetAvailable',
-            message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
-          },
+          available >= minimum
+            ? {
+                type: 'Available',
+                status: 'True',
+                lastUpdateTime: at,
+                lastTransitionTime: at,
+                reason: 'MinimumReplicasAvailable',
+                message: 'Deployment has minimum availability.',
+              }
+            : {
+                type: 'Available',
+                status: 'False',
+                lastUpdateTime: at,
+                lastTransitionTime: at,
+                reason: 'MinimumReplicasUnavailable',
+                message: 'Deployment does not have minimum availability.',
+              },
+          stuck
+            ? {
+                type: 'Progressing',
+                status: 'True',
+                lastUpdateTime: at,
+                lastTransitionTime: at,
+                reason: 'ReplicaSetUpdated',
+                message: `ReplicaSet "${current.metadata.name}" is progressing.`,
+              }
+            : {
+                type: 'Progressing',
+                status: 'True',
+                lastUpdateTime: at,
+                lastTransitionTime: at,
+                reason: 'NewReplicaSetAvailable',
+                message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
+              },
         ],
       };
-      if (replicas === 0) {
+      const id = key('Deployment', fresh.metadata.namespace ?? 'default', fresh.metadata.name);
+      if (stuck) this.stalled.add(id);
+      else this.stalled.delete(id);
+      if (available === 0) {
         delete fresh.status.readyReplicas;
         delete fresh.status.availableReplicas;
       }
       this.store(fresh);
     }
+  }
+
+  /**
+   * What the controller does once a rollout made no progress for `progressDeadlineSeconds`: the
+   * Progressing condition turns False with reason ProgressDeadlineExceeded. The double runs it before
+   * answering each request, for rollouts its own controller started, so a test moves its clock
+   * forward instead of waiting.
+   */
+  expireProgressDeadlines(): void {
+    const now = this.now().getTime();
+    for (const id of this.stalled) {
+      const object = this.objects.get(id);
+      if (object?.kind !== 'Deployment') continue;
+      const progressing = object.status?.conditions?.find((c) => c.type === 'Progressing');
+      if (progressing?.reason !== 'ReplicaSetUpdated' || !progressing.lastUpdateTime) continue;
+      const limit = (object.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) * 1000;
+      if (Date.parse(progressing.lastUpdateTime) + limit > now) continue;
+      const replicaSet = /ReplicaSet "([^"]+)"/.exec(progressing.message ?? '')?.[1] ?? object.metadata.name;
+      const at = this.now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z');
+      const expired = structuredClone(object);
+      const condition = expired.status?.conditions?.find((c) => c.type === 'Progressing');
+      if (!condition) continue;
+      Object.assign(condition, {
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: `ReplicaSet "${replicaSet}" has timed out progressing.`,
+        lastUpdateTime: at,
+        lastTransitionTime: at,
+      });
+      this.store(expired);
+    }
+  }
+
+  private failureOf(template: PodTemplateSpec): PodFailure | undefined {
+    for (const container of template.spec.containers) {
+      const failure = this.failingImages.get(container.image);
+      if (failure) return failure;
+    }
+    return undefined;
   }
 
   /** ReplicaSets whose controller owner is this deployment. */
@@ -408,8 +510,11 @@ export class ClusterState {
     return current;
   }
 
-  /** Deletes the pods of a ReplicaSet beyond `wanted` and creates ready ones up to it. */
-  private syncPods(rs: ReplicaSetObject, wanted: number): void {
+  /**
+   * Deletes the pods of a ReplicaSet beyond `wanted` and creates ready (or failing) ones up to it;
+   * returns how many of its pods are ready.
+   */
+  private syncPods(rs: ReplicaSetObject, wanted: number, failure?: PodFailure): number {
     const namespace = rs.metadata.namespace ?? 'default';
     const pods = this.list('Pod', namespace).filter((pod) =>
       (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === rs.metadata.uid),
@@ -432,30 +537,37 @@ export class ClusterState {
           ownerReferences: [controllerRef('apps/v1', 'ReplicaSet', rs.metadata)],
         },
         spec: { ...structuredClone(template.spec), nodeName: 'node-1' },
-        status: {
-          phase: 'Running',
-          conditions: [
-            { type: 'Initialized', status: 'True', lastTransitionTime: at },
-            { type: 'Ready', status: 'True', lastTransitionTime: at },
-            { type: 'ContainersReady', status: 'True', lastTransitionTime: at },
-            { type: 'PodScheduled', status: 'True', lastTransitionTime: at },
-          ],
-          hostIP: '10.0.0.10',
-          podIP: `10.244.0.${10 + i}`,
-          startTime: at,
-          containerStatuses: template.spec.containers.map((c) => ({
-            name: c.name,
-            image: c.image,
-            imageID: `${c.image}@sha256:${createHash('sha256').update(c.image).digest('hex')}`,
-            ready: true,
-            started: true,
-            restartCount: 0,
-            state: { running: { startedAt: at } },
-            lastState: {},
-          })),
-        },
+        status: failure
+          ? failingPodStatus(template, failure, at, i)
+          : {
+              phase: 'Running',
+              conditions: [
+                { type: 'Initialized', status: 'True', lastTransitionTime: at },
+                { type: 'Ready', status: 'True', lastTransitionTime: at },
+                { type: 'ContainersReady', status: 'True', lastTransitionTime: at },
+                { type: 'PodScheduled', status: 'True', lastTransitionTime: at },
+              ],
+              hostIP: '10.0.0.10',
+              podIP: `10.244.0.${10 + i}`,
+              startTime: at,
+              containerStatuses: template.spec.containers.map((c) => ({
+                name: c.name,
+                image: c.image,
+                imageID: imageId(c.image),
+                ready: true,
+                started: true,
+                restartCount: 0,
+                state: { running: { startedAt: at } },
+                lastState: {},
+              })),
+            },
       });
     }
+    return this.list('Pod', namespace).filter(
+      (pod) =>
+        (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === rs.metadata.uid) &&
+        (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
   }
 
   private withDefaults(object: KubeObject, resourceVersion?: string): KubeObject {
@@ -489,6 +601,69 @@ export class ClusterState {
   private emit(type: WatchEventType, object: KubeObject): void {
     for (const listener of this.listeners) listener(type, structuredClone(object));
   }
+}
+
+function imageId(image: string): string {
+  return `${image}@sha256:${createHash('sha256').update(image).digest('hex')}`;
+}
+
+/** A pod whose containers never became ready, in the words the kubelet uses for each failure. */
+function failingPodStatus(
+  template: PodTemplateSpec,
+  failure: PodFailure,
+  at: string,
+  index: number,
+): NonNullable<PodObject['status']> {
+  const notReady = { status: 'False' as const, lastTransitionTime: at, reason: 'ContainersNotReady' };
+  const names = template.spec.containers.map((c) => c.name).join(' ');
+  return {
+    phase: failure.reason === 'ImagePullBackOff' ? 'Pending' : 'Running',
+    conditions: [
+      { type: 'Initialized', status: 'True' as const, lastTransitionTime: at },
+      { type: 'Ready', ...notReady, message: `containers with unready status: [${names}]` },
+      { type: 'ContainersReady', ...notReady, message: `containers with unready status: [${names}]` },
+      { type: 'PodScheduled', status: 'True' as const, lastTransitionTime: at },
+    ],
+    hostIP: '10.0.0.10',
+    podIP: `10.244.1.${10 + index}`,
+    startTime: at,
+    containerStatuses: template.spec.containers.map(
+      (c): Json =>
+        failure.reason === 'ImagePullBackOff'
+          ? {
+              name: c.name,
+              image: c.image,
+              imageID: '',
+              ready: false,
+              started: false,
+              restartCount: 0,
+              state: {
+                waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` },
+              },
+              lastState: {},
+            }
+          : {
+              name: c.name,
+              image: c.image,
+              imageID: imageId(c.image),
+              ready: false,
+              started: false,
+              restartCount: failure.restarts ?? 5,
+              state: {
+                waiting: {
+                  reason: 'CrashLoopBackOff',
+                  message: `back-off 5m0s restarting failed container=${c.name}`,
+                },
+              },
+              lastState: {
+                terminated:
+                  failure.reason === 'OOMKilled'
+                    ? { exitCode: 137, reason: 'OOMKilled', startedAt: at, finishedAt: at }
+                    : { exitCode: 1, reason: 'Error', startedAt: at, finishedAt: at },
+              },
+            },
+    ),
+  };
 }
 
 function controllerRef(apiVersion: string, kind: string, meta: ObjectMeta): OwnerReference {

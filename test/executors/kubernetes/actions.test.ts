@@ -57,7 +57,7 @@ describe('kubernetes executor metadata', () => {
   });
 });
 
-describe('rollout-status', () => {
+describe('rollout-status with wait: false (one look)', () => {
   const expectations: [KubernetesScenario, string, string | null][] = [
     ['healthy', 'healthy', 'NewReplicaSetAvailable'],
     ['progressing', 'progressing', 'ReplicaSetUpdated'],
@@ -72,7 +72,7 @@ describe('rollout-status', () => {
     try {
       const result = await executorFor(double).execute(context(), {
         action: 'rollout-status',
-        input: { namespace: 'shop', deployment: 'checkout' },
+        input: { namespace: 'shop', deployment: 'checkout', wait: false },
       });
       expect(result.output.state).toBe(state);
       const conditions = result.output.conditions as { type: string; reason: string }[];
@@ -89,7 +89,7 @@ describe('rollout-status', () => {
     try {
       const { output } = await executorFor(double).execute(context(), {
         action: 'rollout-status',
-        input: { namespace: 'shop', deployment: 'checkout' },
+        input: { namespace: 'shop', deployment: 'checkout', wait: false },
       });
       expect(output).toMatchObject({
         namespace: 'shop',
@@ -117,7 +117,7 @@ describe('rollout-status', () => {
       double.state.apply(deployment);
       const unobserved = await executor.execute(context(), {
         action: 'rollout-status',
-        input: { namespace: 'shop', deployment: 'checkout' },
+        input: { namespace: 'shop', deployment: 'checkout', wait: false },
       });
       expect(unobserved.output).toMatchObject({
         state: 'progressing',
@@ -128,7 +128,7 @@ describe('rollout-status', () => {
       double.state.apply(deployment);
       const paused = await executor.execute(context(), {
         action: 'rollout-status',
-        input: { namespace: 'shop', deployment: 'checkout' },
+        input: { namespace: 'shop', deployment: 'checkout', wait: false },
       });
       expect(paused.output).toMatchObject({ state: 'paused', paused: true });
     } finally {
@@ -357,7 +357,7 @@ describe('undo', () => {
     );
     expect(error.code).toBe('millwright_precondition_failed');
     expect(error.message).toBe(
-      'deployment checkout in namespace shop has no previous revision to roll back to',
+      'deployment checkout in namespace shop has no earlier revision with a different pod template to roll back to',
     );
   });
 });

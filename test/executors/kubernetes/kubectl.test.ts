@@ -2,7 +2,7 @@
 // it through a kubeconfig, and the executor's writes equal the requests kubectl itself sends.
 import { fixedClock } from '../../../src/core/clock.js';
 import type { KubernetesApiDouble, RecordedRequest } from '../../doubles/kubernetes-api.js';
-import { CHECKOUT, context, executorFor, KUBECTL, kubectl, startCluster } from './support.js';
+import { CHECKOUT, context, executorFor, failureOf, KUBECTL, kubectl, startCluster } from './support.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/;
 
@@ -87,7 +87,7 @@ describe(`kubectl (${KUBECTL}) against the API double`, () => {
     expect(result.stdout).toContain('deployment "checkout" successfully rolled out');
   });
 
-  it('kubectl rollout status fails on ProgressDeadlineExceeded, as the executor says failed', async () => {
+  it('kubectl rollout status fails on ProgressDeadlineExceeded, and so does the executor', async () => {
     const double = await cluster('progress-deadline-exceeded');
     const result = await kubectl(double, [
       'rollout',
@@ -99,11 +99,14 @@ describe(`kubectl (${KUBECTL}) against the API double`, () => {
     ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('deployment "checkout" exceeded its progress deadline');
-    const status = await executorFor(double).execute(context(), {
-      action: 'rollout-status',
-      input: { namespace: 'shop', deployment: 'checkout' },
-    });
-    expect(status.output.message).toBe('deployment "checkout" exceeded its progress deadline');
+    const error = await failureOf(
+      executorFor(double).execute(context(), {
+        action: 'rollout-status',
+        input: { namespace: 'shop', deployment: 'checkout' },
+      }),
+    );
+    expect(error.code).toBe('millwright_rollout_failed');
+    expect(error.message).toContain('deployment "checkout" exceeded its progress deadline');
   });
 
   it('kubectl rollout restart works, and sends exactly the patch the executor sends', async () => {

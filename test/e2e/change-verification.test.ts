@@ -3,10 +3,11 @@
 // is rolled back with the service's rollbackRunbook, one with no rollback says so, and the stats
 // and the digest count what the double saw run.
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 import { loadConfig } from '../../src/app.js';
 import { fixedClock, type Reply, replyToText, silentLogger } from '../../src/core/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
@@ -113,6 +114,20 @@ describe('verification against the baseline, and rollback for real', () => {
       objects: SERVICES.flatMap((deployment) => loadKubernetesScenario('healthy', { deployment })),
     });
     dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-verify-'));
+    // The shipped runbooks, except that restart-deployment has no rollback steps of its own here: what
+    // a failed verification falls back to is the service's rollbackRunbook, or nothing.
+    await mkdir(path.join(dir, 'runbooks'));
+    for (const name of await readdir(RUNBOOKS)) {
+      if (name !== 'restart-deployment.yml') {
+        await copyFile(path.join(RUNBOOKS, name), path.join(dir, 'runbooks', name));
+        continue;
+      }
+      const restart = parseDocument(await readFile(path.join(RUNBOOKS, name), 'utf8'));
+      restart.deleteIn(['spec', 'rollback']);
+      const steps = restart.getIn(['spec', 'steps']) as { items: { delete(key: string): void }[] };
+      for (const step of steps.items) step.delete('onFailure');
+      await writeFile(path.join(dir, 'runbooks', name), restart.toString());
+    }
     const file = path.join(dir, 'millwright.yml');
     const entry = (name: string, rollback: boolean) =>
       `  ${name}: { channel: C-${name.toUpperCase()}, owners: [${name}-team], kubernetes: { namespace: shop, deployments: [${name}] }${rollback ? ', rollbackRunbook: rollback-deployment' : ''} }`;
@@ -120,7 +135,7 @@ describe('verification against the baseline, and rollback for real', () => {
       file,
       `server: { host: 127.0.0.1, port: 0 }
 store: { path: ./data }
-runbooks: { dir: ${RUNBOOKS} }
+runbooks: { dir: ./runbooks }
 prometheus: { url: ${prometheus.url} }
 kubernetes: { kubeconfig: ${k8s.kubeconfigPath}, allowedNamespaces: [shop] }
 services:

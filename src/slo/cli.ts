@@ -1,13 +1,14 @@
 // `millwright slo import FILE`, `millwright slo lint [DIR]`, `millwright slo rules [--format F] [DIR]`:
 // the operator's SLO tools, which need no Prometheus.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { LoadedConfig } from '../config/index.js';
 import { asMillwrightError } from '../core/errors.js';
 import { lintSlos } from './lint.js';
-import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile } from './load.js';
+import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile, type SloProblem } from './load.js';
+import { locateQueries, type QueryLocator } from './locate.js';
 import { type RulesFormat, sloRulesYaml } from './rules.js';
 import { normalizeSlo, type Slo, sloLabel } from './spec.js';
 
@@ -98,13 +99,30 @@ function report(loaded: LoadedSlos, io: SloCliIO): boolean {
   return loaded.problems.length === 0;
 }
 
+/** `lintSlos` with each SLO file read again so PromQL problems get their line and column. */
+async function lintWithPositions(slos: readonly Slo[], io: SloCliIO): Promise<SloProblem[]> {
+  const files = [...new Set(slos.map((slo) => slo.source.file ?? io.configPath))];
+  const locators = new Map<string, QueryLocator>();
+  await Promise.all(
+    files.map(async (file) => {
+      try {
+        locators.set(file, locateQueries(await readFile(path.resolve(io.cwd, file), 'utf8')));
+      } catch (error) {
+        // Read a moment ago by the loader; if it is gone now, problems are reported without a line.
+        io.stderr.write(`${file}: cannot read it again for positions: ${(error as Error).message}\n`);
+      }
+    }),
+  );
+  return lintSlos(slos, (file) => locators.get(file));
+}
+
 function describeSlo(slo: Slo): string {
   return `${sloLabel(slo)} ${slo.objective}% over ${slo.window}`;
 }
 
 async function importCommand(file: string, shown: string, io: SloCliIO): Promise<number> {
   const loaded = await loadSloFile(file, shown);
-  const problems = [...loaded.problems, ...lintSlos(loaded.slos)];
+  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
   if (!report({ ...loaded, problems }, io)) return 1;
   if (loaded.slos.length === 0) {
     io.stderr.write(`${shown}: no SLO documents found\n`);
@@ -143,7 +161,7 @@ async function sloSources(
 
 async function lintCommand(dir: string | undefined, io: SloCliIO): Promise<number> {
   const { loaded, where } = await sloSources(dir, io);
-  const problems = [...loaded.problems, ...lintSlos(loaded.slos)];
+  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
   if (!report({ ...loaded, problems }, io)) {
     io.stderr.write(`${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
     return 1;
@@ -161,7 +179,7 @@ async function rulesCommand(
   io: SloCliIO,
 ): Promise<number> {
   const { loaded, where } = await sloSources(dir, io);
-  const problems = [...loaded.problems, ...lintSlos(loaded.slos)];
+  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
   if (!report({ ...loaded, problems }, io)) return 1;
   if (loaded.slos.length === 0) {
     io.stderr.write(`${where}: no SLOs to write rules for\n`);

@@ -39,7 +39,7 @@ export function formatSloProblem(problem: SloProblem): string {
   return `${problem.file}:${problem.line}:${problem.column} ${problem.path || '(document)'}: ${problem.message}`;
 }
 
-function formatPath(segments: ReadonlyArray<PropertyKey>): string {
+export function formatPath(segments: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const segment of segments) {
     out +=

@@ -1,0 +1,84 @@
+// Finds where a query string sits in an SLO file's YAML, so a problem at character N of the query is
+// reported at the line and column an editor shows, whatever the scalar style (plain, quoted, block).
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { formatPath } from './load.js';
+
+interface QueryScalar {
+  /** The value as Millwright reads it: trimmed, Sloth's `{{.window}}` written `{{window}}`. */
+  value: string;
+  start: number;
+  end: number;
+  path: string;
+}
+
+/** A position in the file for a character of a query, and the YAML path of the scalar that holds it. */
+export interface QueryPosition {
+  line: number;
+  column: number;
+  path: string;
+}
+
+export type QueryLocator = (query: string, offset: number) => QueryPosition | undefined;
+
+/**
+ * Maps characters of the queries in `text` (one SLO file, any format) back to lines and columns.
+ * A query that was rewritten on import (an OpenSLO counter wrapped in `sum(rate(...))`) is found by
+ * the part written in the file.
+ *
+ * @example
+ * locateQueries(yaml)('sum(rtae(x[{{window}}]))', 4) // { line: 7, column: 25, path: 'slos[0].sli.events.errorQuery' }
+ */
+export function locateQueries(text: string): QueryLocator {
+  const lineCounter = new LineCounter();
+  const scalars: QueryScalar[] = [];
+  const walk = (node: unknown, segments: Array<string | number>) => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+        walk(pair.value, [...segments, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => walk(item, [...segments, index]));
+    } else if (isScalar(node) && typeof node.value === 'string' && (node as Node).range) {
+      const value = normalized(node.value);
+      if (value !== '') {
+        scalars.push({ value, start: node.range![0], end: node.range![1], path: formatPath(segments) });
+      }
+    }
+  };
+  for (const doc of parseAllDocuments(text, { lineCounter })) {
+    if ('contents' in doc) walk(doc.contents, []);
+  }
+  return (query, offset) => {
+    const target = normalized(query);
+    const shift = query.length - query.trimStart().length;
+    const scalar = scalars
+      .filter((candidate) => target.includes(candidate.value))
+      .sort((a, b) => b.value.length - a.value.length)[0];
+    if (!scalar) return undefined;
+    const within = Math.max(0, Math.min(offset - shift - target.indexOf(scalar.value), scalar.value.length));
+    const { line, col } = lineCounter.linePos(alignedOffset(text, scalar, within));
+    return { line, column: col, path: scalar.path };
+  };
+}
+
+function normalized(value: string): string {
+  return value.trim().replace(/\{\{\s*\.?window\s*\}\}/g, '{{window}}');
+}
+
+/**
+ * The source offset of character `index` of the scalar's value: walks value and source together,
+ * skipping what the source has and the value does not (quotes, escapes, indentation, line folds).
+ */
+function alignedOffset(text: string, scalar: QueryScalar, index: number): number {
+  let cursor = scalar.start;
+  for (let i = 0; i <= index && i < scalar.value.length; i++) {
+    let probe = cursor;
+    while (probe < scalar.end && text[probe] !== scalar.value[i]) probe++;
+    // Not found verbatim (an escape like \n in a quoted string): stay where we are.
+    if (probe >= scalar.end) continue;
+    if (i === index) return probe;
+    cursor = probe + 1;
+  }
+  return Math.min(cursor, scalar.end);
+}

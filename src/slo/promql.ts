@@ -159,6 +159,9 @@ function substitute(template: string): { text: string; origin: number[] } {
 
 /** Go's RE2 and JavaScript differ at the edges; this catches what both refuse (unbalanced, bad escapes). */
 function regexProblem(pattern: string): string | undefined {
+  // What JavaScript accepts and RE2 (Prometheus) refuses.
+  if (/(^|[^\\])\(\?<?[=!]/.test(pattern)) return 'lookahead and lookbehind are not supported (Prometheus uses RE2)';
+  if (/(^|[^\\])\\[1-9]/.test(pattern)) return 'backreferences are not supported (Prometheus uses RE2)';
   try {
     new RegExp(`^(?:${pattern})$`, 'u');
     return undefined;

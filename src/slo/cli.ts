@@ -241,9 +241,11 @@ async function promtoolCheck(yaml: string, format: RulesFormat, io: SloCliIO): P
       });
     });
     const lines = result.output.split('\n').filter((line) => line.trim() !== '');
-    for (const line of lines) io.stderr.write(`promtool: ${line}\n`);
+    for (const line of lines) io.stderr.write(`promtool: ${line.trim()}\n`);
     if (result.code !== 0) {
-      io.stderr.write(`promtool check rules refused the generated rules (exit ${result.code}); nothing written\n`);
+      io.stderr.write(
+        `promtool check rules refused the generated rules (exit ${result.code}); nothing written\n`,
+      );
       return false;
     }
     return true;

@@ -13,7 +13,12 @@ function specQueries(slo: Slo): Array<{ name: string; written: string; parsed: s
     // Checked as the matchers of the histogram's series, as they are used.
     const prefix = `${latency.metric}_count{`;
     return [
-      { name: 'latency.selector', written: latency.selector, parsed: `${prefix}${latency.selector}}`, shift: prefix.length },
+      {
+        name: 'latency.selector',
+        written: latency.selector,
+        parsed: `${prefix}${latency.selector}}`,
+        shift: prefix.length,
+      },
     ];
   }
   return (['errorQuery', 'goodQuery', 'totalQuery'] as const).flatMap((name) => {

@@ -38,7 +38,7 @@ export function locateQueries(text: string): QueryLocator {
         walk(pair.value, [...segments, key]);
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, index) => walk(item, [...segments, index]));
+      for (const [index, item] of node.items.entries()) walk(item, [...segments, index]);
     } else if (isScalar(node) && typeof node.value === 'string' && (node as Node).range) {
       const value = normalized(node.value);
       if (value !== '') {

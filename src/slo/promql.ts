@@ -1,8 +1,10 @@
 // PromQL checks with the Prometheus project's own grammar (@prometheus-io/lezer-promql): syntax errors,
 // unknown functions, selectors Prometheus refuses and arguments of the wrong type or count.
-import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import { WINDOW_PLACEHOLDER } from './spec.js';
+
+/** @lezer/common's node type, named through the parser (a dependency of it, not of ours). */
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
 /** One thing wrong in a query; `offset` is 0-based in the text as written (placeholders included). */
 export interface PromqlProblem {
@@ -148,7 +150,7 @@ function substitute(template: string): { text: string; origin: number[] } {
   let last = 0;
   for (const match of template.matchAll(new RegExp(WINDOW_PLACEHOLDER.source, 'g'))) {
     for (let i = last; i < match.index; i++) origin.push(i);
-    text += template.slice(last, match.index) + '5m';
+    text += `${template.slice(last, match.index)}5m`;
     origin.push(match.index, match.index);
     last = match.index + match[0].length;
   }
@@ -160,7 +162,8 @@ function substitute(template: string): { text: string; origin: number[] } {
 /** Go's RE2 and JavaScript differ at the edges; this catches what both refuse (unbalanced, bad escapes). */
 function regexProblem(pattern: string): string | undefined {
   // What JavaScript accepts and RE2 (Prometheus) refuses.
-  if (/(^|[^\\])\(\?<?[=!]/.test(pattern)) return 'lookahead and lookbehind are not supported (Prometheus uses RE2)';
+  if (/(^|[^\\])\(\?<?[=!]/.test(pattern))
+    return 'lookahead and lookbehind are not supported (Prometheus uses RE2)';
   if (/(^|[^\\])\\[1-9]/.test(pattern)) return 'backreferences are not supported (Prometheus uses RE2)';
   try {
     new RegExp(`^(?:${pattern})$`, 'u');
@@ -288,7 +291,10 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
           for (const operand of expressions(node)) {
             const type = typeOf(operand);
             if (type === M || type === STR) {
-              at(operand.from, `an operand of "${binaryOperator(node)}" must be ${TYPE_WORDS.vector} or a number, not ${TYPE_WORDS[type]}`);
+              at(
+                operand.from,
+                `an operand of "${binaryOperator(node)}" must be ${TYPE_WORDS.vector} or a number, not ${TYPE_WORDS[type]}`,
+              );
             }
           }
           break;
@@ -296,7 +302,10 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
         case 'MatrixSelector': {
           const inner = node.firstChild;
           if (node.name === 'MatrixSelector' && inner && inner.name !== 'VectorSelector') {
-            at(inner.from, 'a range [..] goes right after a metric selector; use a subquery like (expr)[5m:1m]');
+            at(
+              inner.from,
+              'a range [..] goes right after a metric selector; use a subquery like (expr)[5m:1m]',
+            );
           }
           if (node.name === 'SubqueryExpr' && typeOf(inner) !== V && typeOf(inner) !== S && typeOf(inner)) {
             at(inner!.from, `a subquery needs ${TYPE_WORDS.vector}, not ${TYPE_WORDS[typeOf(inner)!]}`);
@@ -355,8 +364,7 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
     const min = signature.args.length - (signature.optional ?? 0);
     const max = signature.variadic ? Infinity : signature.args.length;
     if (args.length < min || args.length > max) {
-      const count =
-        min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+      const count = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       at(
         identifier.from,
         `${name}() takes ${count} argument${min === 1 && max === 1 ? '' : 's'} (${signature.args.join(', ')}), got ${args.length}`,
@@ -377,10 +385,14 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
     const parameter = AGGREGATION_PARAMETER[name];
     const expected: ValueType[] = parameter ? [parameter, V] : [V];
     if (args.length !== expected.length) {
-      at(op.from, `${name}() takes ${expected.length} argument${expected.length === 1 ? '' : 's'} (${expected.join(', ')}), got ${args.length}`);
+      at(
+        op.from,
+        `${name}() takes ${expected.length} argument${expected.length === 1 ? '' : 's'} (${expected.join(', ')}), got ${args.length}`,
+      );
       return;
     }
-    args.forEach((arg, index) => want(arg, expected[index]!, `argument ${index + 1} of ${name}()`));
+    for (const [index, arg] of args.entries())
+      want(arg, expected[index]!, `argument ${index + 1} of ${name}()`);
   }
 
   if (problems.length === 0 && options.vector) {
@@ -399,8 +411,28 @@ function childrenOf(node: SyntaxNode): SyntaxNode[] {
 }
 
 const OPERATOR_NODES = new Set([
-  'Pow', 'Mul', 'Div', 'Mod', 'Add', 'Sub', 'Eql', 'Gte', 'Gtr', 'Lte', 'Lss', 'Neq', 'And', 'Or', 'Unless', 'Atan2',
-  'TrimUpper', 'TrimLower', 'BoolModifier', 'MatchingModifierClause', 'FillModifier', 'LineComment',
+  'Pow',
+  'Mul',
+  'Div',
+  'Mod',
+  'Add',
+  'Sub',
+  'Eql',
+  'Gte',
+  'Gtr',
+  'Lte',
+  'Lss',
+  'Neq',
+  'And',
+  'Or',
+  'Unless',
+  'Atan2',
+  'TrimUpper',
+  'TrimLower',
+  'BoolModifier',
+  'MatchingModifierClause',
+  'FillModifier',
+  'LineComment',
 ]);
 
 /** The expression children of a call body or binary expression (operators and modifiers left out). */

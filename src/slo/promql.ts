@@ -133,6 +133,14 @@ const AGGREGATION_PARAMETER: Record<string, ValueType> = {
   limit_ratio: S,
 };
 
+/** Short names for a signature: `rate(range vector)`. */
+const SHORT_TYPE: Record<ValueType, string> = {
+  scalar: 'number',
+  vector: 'instant vector',
+  matrix: 'range vector',
+  string: 'string',
+};
+
 const TYPE_WORDS: Record<ValueType, string> = {
   scalar: 'a number (scalar)',
   vector: 'an instant vector',
@@ -221,6 +229,14 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
       if (!ref.type.isError) return;
       if (problems.length > 0) return false;
       const found = text.slice(ref.from, ref.to).trim();
+      const variable = /^\$\{?(__\w+|\w+)/.exec(text.slice(ref.from));
+      if (variable) {
+        at(
+          ref.from,
+          `"$${variable[1]}" is a Grafana variable, not PromQL; write the range as {{window}}, which Millwright fills in`,
+        );
+        return false;
+      }
       at(
         ref.from,
         ref.from >= text.length
@@ -293,7 +309,7 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
             if (type === M || type === STR) {
               at(
                 operand.from,
-                `an operand of "${binaryOperator(node)}" must be ${TYPE_WORDS.vector} or a number, not ${TYPE_WORDS[type]}`,
+                `an operand of "${binaryOperator(node, text)}" must be ${TYPE_WORDS.vector} or a number, not ${TYPE_WORDS[type]}`,
               );
             }
           }
@@ -323,7 +339,7 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
     for (const matcher of matchers ? childrenOf(matchers) : []) {
       if (matcher.name !== 'UnquotedLabelMatcher' && matcher.name !== 'QuotedLabelMatcher') {
         // A quoted name alone (`{"metric"}`) names the metric.
-        if (matcher.name === 'StringLiteral' && stringValue(slice(matcher)) !== '') nonEmpty = true;
+        if (matcher.name === 'QuotedLabelName' && stringValue(slice(matcher)) !== '') nonEmpty = true;
         continue;
       }
       const op = matcher.getChild('MatchOp');
@@ -367,7 +383,7 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
       const count = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       at(
         identifier.from,
-        `${name}() takes ${count} argument${min === 1 && max === 1 ? '' : 's'} (${signature.args.join(', ')}), got ${args.length}`,
+        `${name}() takes ${count} argument${min === 1 && max === 1 ? '' : 's'} (${signature.args.map((type) => SHORT_TYPE[type]).join(', ')}), got ${args.length}`,
       );
       return;
     }
@@ -387,7 +403,7 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
     if (args.length !== expected.length) {
       at(
         op.from,
-        `${name}() takes ${expected.length} argument${expected.length === 1 ? '' : 's'} (${expected.join(', ')}), got ${args.length}`,
+        `${name}() takes ${expected.length} argument${expected.length === 1 ? '' : 's'} (${expected.map((type) => SHORT_TYPE[type]).join(', ')}), got ${args.length}`,
       );
       return;
     }
@@ -441,9 +457,11 @@ function expressions(node: SyntaxNode | null): SyntaxNode[] {
   return childrenOf(node).filter((child) => !OPERATOR_NODES.has(child.name) && !child.type.isError);
 }
 
-function binaryOperator(node: SyntaxNode): string {
-  const op = childrenOf(node).find((child) => OPERATOR_NODES.has(child.name));
-  return op ? op.name.toLowerCase() : 'the operator';
+function binaryOperator(node: SyntaxNode, text: string): string {
+  const op = childrenOf(node).find(
+    (child) => OPERATOR_NODES.has(child.name) && !child.name.endsWith('Modifier'),
+  );
+  return op ? text.slice(op.from, op.to) : 'the operator';
 }
 
 function regexMatchesEmpty(pattern: string): boolean {

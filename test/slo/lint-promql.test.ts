@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/main.js';
+import { checkPromql } from '../../src/slo/index.js';
 import { prometheusBinaries } from '../doubles/prometheus.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,8 +46,8 @@ describe('millwright slo lint on PromQL', () => {
       `${native}:28:56 slos[3].sli.events.totalQuery: checkout/selectors: totalQuery: invalid regular expression "5(..": Unterminated group`,
       `${native}:35:32 slos[4].sli.events.goodQuery: checkout/quantile: goodQuery: argument 1 of histogram_quantile() must be a number (scalar), not an instant vector`,
       `${native}:35:79 slos[4].sli.events.goodQuery: checkout/quantile: goodQuery: argument 2 of histogram_quantile() must be an instant vector, not a number (scalar)`,
-      `${native}:41:25 slos[5].sli.events.errorQuery: checkout/counts: errorQuery: topk() takes 2 arguments (scalar, vector), got 1`,
-      `${native}:42:21 slos[5].sli.events.totalQuery: checkout/counts: totalQuery: clamp_max() takes 2 arguments (vector, scalar), got 1`,
+      `${native}:41:25 slos[5].sli.events.errorQuery: checkout/counts: errorQuery: topk() takes 2 arguments (number, instant vector), got 1`,
+      `${native}:42:21 slos[5].sli.events.totalQuery: checkout/counts: totalQuery: clamp_max() takes 2 arguments (instant vector, number), got 1`,
       `${native}:47:21 slos[6].sli.events.errorQuery: checkout/range: errorQuery: the query must give an instant vector (Millwright sums it), not a range vector like x[5m]`,
       `${native}:54:26 slos[7].sli.latency.selector: checkout/latency: latency.selector: invalid regular expression "/api(": Unterminated group`,
       `${FIXTURES}/openslo.yml:13:61 spec.ratioMetric.good.metricSource.spec.query: ledger/availability: goodQuery: invalid regular expression "5[0-9": Unterminated character class`,
@@ -163,5 +164,65 @@ describe('millwright slo rules on PromQL', () => {
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('promtool is not on the PATH; checked with slo lint only\n');
     });
+  });
+});
+
+describe('the PromQL check itself', () => {
+  // Queries SREs write in SLOs and dashboards; none may be refused.
+  it.each([
+    'sum without (instance) (rate(x[{{window}}]))',
+    'sum(rate(x[{{window}}])) or vector(0)',
+    'histogram_quantile(0.99, sum by (le) (rate(x_bucket[{{.window}}])))',
+    'sum(x) by (a) / ignoring(b) group_left sum(y)',
+    '{__name__="x", job="y"}',
+    '{"x"}',
+    'x{"label.with.dot"="v"}',
+    'sum_over_time((x > bool 0)[{{window}}:1m])',
+    'sum(rate(x[{{window}}] offset 1d))',
+    'max_over_time(rate(x[5m])[{{window}}:5m])',
+    'label_replace(rate(x[5m]), "a", "$1", "b", "(.*)")',
+    'count_values("v", x)',
+    'topk(3, sum by (a) (x))',
+    'sum(rate(x{a!~"b|c", d!=""}[5m])) / scalar(sum(y))',
+    'clamp(x, 0, 1) + round(x, 0.1) + time() - timestamp(x)',
+    'predict_linear(x[1h], 3600) > 0 and on() hour() > 8',
+    'x[5m] @ end()',
+    "x{a='b', c=`d`} # a comment",
+  ])('accepts %s', (query) => {
+    expect(checkPromql(query)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'rate(x[$__rate_interval])',
+      7,
+      '"$__rate_interval" is a Grafana variable, not PromQL; write the range as {{window}}, which Millwright fills in',
+    ],
+    [
+      'x{a=~"(?!5).."}',
+      5,
+      'invalid regular expression "(?!5)..": lookahead and lookbehind are not supported (Prometheus uses RE2)',
+    ],
+    [
+      '{a!~".+"} + x{b!="c"}',
+      0,
+      'the selector must name a metric or have a matcher that does not match the empty string, like {job="checkout"}',
+    ],
+    ['x - "a"', 4, 'an operand of "-" must be an instant vector or a number, not a string'],
+    ['rate(x[{{window}}], 1)', 0, 'rate() takes 1 argument (range vector), got 2'],
+    ['sum(x) by le', 10, 'syntax error at "le"'],
+    [
+      'rate(x[5m]) [5m]',
+      0,
+      'a range [..] goes right after a metric selector; use a subquery like (expr)[5m:1m]',
+    ],
+  ])('refuses %s at character %i: %s', (query, offset, message) => {
+    expect(checkPromql(query)).toEqual([{ offset, message }]);
+  });
+
+  it('counts offsets in the template as written, placeholders included', () => {
+    expect(checkPromql('sum(rate(x[{{ .window }}])) + rtae(y)')).toEqual([
+      { offset: 30, message: 'unknown function "rtae"' },
+    ]);
   });
 });

@@ -155,8 +155,8 @@ async function sloSources(
   const base = path.dirname(config.path);
   const sloDir = path.resolve(base, config.config.slo.dir);
   const fromFiles = await loadSloDirectory(sloDir, { cwd: io.cwd });
-  const fromConfig = config.config.slos.map((spec) =>
-    normalizeSlo(spec, { format: 'config', file: config.path }),
+  const fromConfig = config.config.slos.map((spec, index) =>
+    normalizeSlo(spec, { format: 'config', file: config.path, document: 0, path: `slos[${index}]` }),
   );
   return {
     loaded: { ...fromFiles, slos: [...fromConfig, ...fromFiles.slos] },

@@ -48,7 +48,7 @@ export function lintSlos(
     for (const query of specQueries(slo)) {
       for (const found of checkPromql(query.parsed, { vector: query.shift === 0 })) {
         const offset = Math.max(0, found.offset - query.shift);
-        const position = locator?.(query.written, offset);
+        const position = locator?.(query.written, offset, slo.source);
         problems.push({
           file,
           line: position?.line ?? 0,

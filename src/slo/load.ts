@@ -144,7 +144,7 @@ export function parseSloFile(text: string, file: string): LoadedSlos {
 
   const slos: Slo[] = [];
   const formats = new Set<SloFormat>();
-  for (const { doc, value } of parsed) {
+  for (const [document, { doc, value }] of parsed.entries()) {
     if (value === undefined || value === null) continue;
     const format = detectFormat(value);
     if (format === 'openslo-other') continue;
@@ -165,8 +165,8 @@ export function parseSloFile(text: string, file: string): LoadedSlos {
       at(doc, error.path, error.message);
       continue;
     }
-    const source: SloSource = { format, file };
     for (const { spec, path: specPath } of imported) {
+      const source: SloSource = { format, file, document, path: formatPath(specPath) };
       const result = sloSpecSchema.safeParse(spec);
       if (!result.success) {
         for (const issue of result.error.issues) {

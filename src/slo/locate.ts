@@ -4,6 +4,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } fro
 import { formatPath } from './load.js';
 
 interface QueryScalar {
+  document: number;
   /** The value as Millwright reads it: trimmed, Sloth's `{{.window}}` written `{{window}}`. */
   value: string;
   start: number;
@@ -18,7 +19,13 @@ export interface QueryPosition {
   path: string;
 }
 
-export type QueryLocator = (query: string, offset: number) => QueryPosition | undefined;
+/** Where the SLO is, so a query two SLOs share is found in the one that has the problem. */
+export interface SloPlace {
+  document?: number;
+  path?: string;
+}
+
+export type QueryLocator = (query: string, offset: number, near?: SloPlace) => QueryPosition | undefined;
 
 /**
  * Maps characters of the queries in `text` (one SLO file, any format) back to lines and columns.
@@ -31,6 +38,7 @@ export type QueryLocator = (query: string, offset: number) => QueryPosition | un
 export function locateQueries(text: string): QueryLocator {
   const lineCounter = new LineCounter();
   const scalars: QueryScalar[] = [];
+  let document = 0;
   const walk = (node: unknown, segments: Array<string | number>) => {
     if (isMap(node)) {
       for (const pair of node.items) {
@@ -42,19 +50,34 @@ export function locateQueries(text: string): QueryLocator {
     } else if (isScalar(node) && typeof node.value === 'string' && (node as Node).range) {
       const value = normalized(node.value);
       if (value !== '') {
-        scalars.push({ value, start: node.range![0], end: node.range![1], path: formatPath(segments) });
+        scalars.push({
+          document,
+          value,
+          start: node.range![0],
+          end: node.range![1],
+          path: formatPath(segments),
+        });
       }
     }
   };
-  for (const doc of parseAllDocuments(text, { lineCounter })) {
-    if ('contents' in doc) walk(doc.contents, []);
+  const docs = parseAllDocuments(text, { lineCounter });
+  for (const doc of Array.isArray(docs) ? docs : []) {
+    walk(doc.contents, []);
+    document++;
   }
-  return (query, offset) => {
+  return (query, offset, near = {}) => {
     const target = normalized(query);
     const shift = query.length - query.trimStart().length;
+    const inside = (candidate: QueryScalar) =>
+      candidate.document === near.document &&
+      near.path !== undefined &&
+      (near.path === '' ||
+        candidate.path.startsWith(`${near.path}.`) ||
+        candidate.path.startsWith(`${near.path}[`));
+    // The longest part of the query written in the file; of equal ones (a query two SLOs share), the SLO's own.
     const scalar = scalars
       .filter((candidate) => target.includes(candidate.value))
-      .sort((a, b) => b.value.length - a.value.length)[0];
+      .sort((a, b) => b.value.length - a.value.length || Number(inside(b)) - Number(inside(a)))[0];
     if (!scalar) return undefined;
     const within = Math.max(0, Math.min(offset - shift - target.indexOf(scalar.value), scalar.value.length));
     const { line, col } = lineCounter.linePos(alignedOffset(text, scalar, within));

@@ -50,9 +50,11 @@ describe('millwright slo lint on PromQL', () => {
       `${native}:42:21 slos[5].sli.events.totalQuery: checkout/counts: totalQuery: clamp_max() takes 2 arguments (instant vector, number), got 1`,
       `${native}:47:21 slos[6].sli.events.errorQuery: checkout/range: errorQuery: the query must give an instant vector (Millwright sums it), not a range vector like x[5m]`,
       `${native}:54:26 slos[7].sli.latency.selector: checkout/latency: latency.selector: invalid regular expression "/api(": Unterminated group`,
+      // The same query as slos[0], found in the SLO that has it.
+      `${native}:60:25 slos[8].sli.events.errorQuery: checkout/typo-again: errorQuery: unknown function "rtae"`,
       `${FIXTURES}/openslo.yml:13:61 spec.ratioMetric.good.metricSource.spec.query: ledger/availability: goodQuery: invalid regular expression "5[0-9": Unterminated character class`,
       `${FIXTURES}/sloth.yml:10:26 slos[0].sli.events.total_query: search/availability: totalQuery: unknown function "irate_total"`,
-      `${FIXTURES}: 13 problems`,
+      `${FIXTURES}: 14 problems`,
     ]);
   });
 

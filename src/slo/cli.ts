@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { asMillwrightError } from '../core/errors.js';
 import { lintSlos } from './lint.js';
 import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile, type SloProblem } from './load.js';
-import { locateQueries, type QueryLocator } from './locate.js';
+import { locateQueries, type SloFileLocator } from './locate.js';
 import { type RulesFormat, sloRulesYaml } from './rules.js';
 import { normalizeSlo, type Slo, sloLabel } from './spec.js';
 
@@ -107,7 +107,7 @@ function report(loaded: LoadedSlos, io: SloCliIO): boolean {
 /** `lintSlos` with each SLO file read again so PromQL problems get their line and column. */
 async function lintWithPositions(slos: readonly Slo[], io: SloCliIO): Promise<SloProblem[]> {
   const files = [...new Set(slos.map((slo) => slo.source.file ?? io.configPath))];
-  const locators = new Map<string, QueryLocator>();
+  const locators = new Map<string, SloFileLocator>();
   await Promise.all(
     files.map(async (file) => {
       try {

@@ -43,7 +43,7 @@ export {
   parseSloFile,
   type SloProblem,
 } from './load.js';
-export { locateQueries, type QueryLocator } from './locate.js';
+export { locateQueries, type SloFileLocator } from './locate.js';
 export {
   type InstantSample,
   PrometheusClient,

@@ -1,7 +1,7 @@
 // Checks beyond the schema that catch SLOs which would load but mislead: PromQL Prometheus would
 // refuse, burn factors the objective can never reach, and duplicate ids.
 import { duplicateProblems, type SloProblem } from './load.js';
-import type { QueryLocator } from './locate.js';
+import type { SloFileLocator } from './locate.js';
 import { checkPromql } from './promql.js';
 import { type Slo, sloLabel } from './spec.js';
 
@@ -37,18 +37,28 @@ function specQueries(slo: Slo): Array<{ name: string; written: string; parsed: s
  */
 export function lintSlos(
   slos: readonly Slo[],
-  locate: (file: string) => QueryLocator | undefined = () => undefined,
+  locate: (file: string) => SloFileLocator | undefined = () => undefined,
 ): SloProblem[] {
-  const problems: SloProblem[] = [...duplicateProblems(slos)];
+  const fileOf = (slo: Slo) => slo.source.file ?? 'millwright.yml';
+  const problems: SloProblem[] = [
+    ...duplicateProblems(slos, (slo) => locate(fileOf(slo))?.slo(slo.source, 'name')),
+  ];
   for (const slo of slos) {
-    const file = slo.source.file ?? 'millwright.yml';
-    const problem = (message: string) =>
-      problems.push({ file, line: 0, column: 0, path: '', message: `${sloLabel(slo)}: ${message}` });
+    const file = fileOf(slo);
     const locator = locate(file);
+    const problem = (message: string, key?: string) =>
+      problems.push({
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        ...locator?.slo(slo.source, key),
+        message: `${sloLabel(slo)}: ${message}`,
+      });
     for (const query of specQueries(slo)) {
       for (const found of checkPromql(query.parsed, { vector: query.shift === 0 })) {
         const offset = Math.max(0, found.offset - query.shift);
-        const position = locator?.(query.written, offset, slo.source);
+        const position = locator?.query(query.written, offset, slo.source);
         problems.push({
           file,
           line: position?.line ?? 0,
@@ -62,6 +72,7 @@ export function lintSlos(
     if (slo.errorBudget * longest >= 1) {
       problem(
         `a burn-rate factor of ${longest}× on a ${slo.objective}% objective needs an error ratio above 100%; lower the factor or the objective`,
+        'objective',
       );
     }
   }

@@ -280,8 +280,14 @@ export async function loadSloDirectory(
   };
 }
 
-/** One problem per SLO id defined more than once (their recorded series would collide). */
-export function duplicateProblems(slos: readonly Slo[]): SloProblem[] {
+/**
+ * One problem per SLO id defined more than once (their recorded series would collide); `place` gives
+ * the second one's line and column when the caller can tell.
+ */
+export function duplicateProblems(
+  slos: readonly Slo[],
+  place: (slo: Slo) => Pick<SloProblem, 'line' | 'column' | 'path'> | undefined = () => undefined,
+): SloProblem[] {
   const seen = new Map<string, Slo>();
   const problems: SloProblem[] = [];
   for (const slo of slos) {
@@ -295,6 +301,7 @@ export function duplicateProblems(slos: readonly Slo[]): SloProblem[] {
       line: 0,
       column: 0,
       path: '',
+      ...place(slo),
       message: `SLO ${slo.service}/${slo.name} is defined twice (also in ${first.source.file ?? 'millwright.yml'}); each service and name pair must be unique`,
     });
   }

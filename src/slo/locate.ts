@@ -25,7 +25,13 @@ export interface SloPlace {
   path?: string;
 }
 
-export type QueryLocator = (query: string, offset: number, near?: SloPlace) => QueryPosition | undefined;
+/** Positions in one SLO file. */
+export interface SloFileLocator {
+  /** Character `offset` of `query`, in the scalar that holds it (the SLO's own when two share it). */
+  query(query: string, offset: number, near?: SloPlace): QueryPosition | undefined;
+  /** The SLO itself, or its key `key` (like `objective`) when it has one. */
+  slo(near: SloPlace, key?: string): QueryPosition | undefined;
+}
 
 /**
  * Maps characters of the queries in `text` (one SLO file, any format) back to lines and columns.
@@ -33,13 +39,16 @@ export type QueryLocator = (query: string, offset: number, near?: SloPlace) => Q
  * the part written in the file.
  *
  * @example
- * locateQueries(yaml)('sum(rtae(x[{{window}}]))', 4) // { line: 7, column: 25, path: 'slos[0].sli.events.errorQuery' }
+ * locateQueries(yaml).query('sum(rtae(x[{{window}}]))', 4) // { line: 7, column: 25, path: 'slos[0].sli.events.errorQuery' }
  */
-export function locateQueries(text: string): QueryLocator {
+export function locateQueries(text: string): SloFileLocator {
   const lineCounter = new LineCounter();
   const scalars: QueryScalar[] = [];
+  const nodes = new Map<string, number>();
   let document = 0;
   const walk = (node: unknown, segments: Array<string | number>) => {
+    const start = (node as Node | undefined)?.range?.[0];
+    if (start !== undefined) nodes.set(`${document}:${formatPath(segments)}`, start);
     if (isMap(node)) {
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : '?';
@@ -65,7 +74,11 @@ export function locateQueries(text: string): QueryLocator {
     walk(doc.contents, []);
     document++;
   }
-  return (query, offset, near = {}) => {
+  const position = (offset: number, path: string): QueryPosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col, path };
+  };
+  const query: SloFileLocator['query'] = (query, offset, near = {}) => {
     const target = normalized(query);
     const shift = query.length - query.trimStart().length;
     const inside = (candidate: QueryScalar) =>
@@ -80,9 +93,18 @@ export function locateQueries(text: string): QueryLocator {
       .sort((a, b) => b.value.length - a.value.length || Number(inside(b)) - Number(inside(a)))[0];
     if (!scalar) return undefined;
     const within = Math.max(0, Math.min(offset - shift - target.indexOf(scalar.value), scalar.value.length));
-    const { line, col } = lineCounter.linePos(alignedOffset(text, scalar, within));
-    return { line, column: col, path: scalar.path };
+    return position(alignedOffset(text, scalar, within), scalar.path);
   };
+  const slo: SloFileLocator['slo'] = (near, key) => {
+    if (near.path === undefined) return undefined;
+    const keyed = key === undefined ? near.path : near.path === '' ? key : `${near.path}.${key}`;
+    for (const path of [keyed, near.path]) {
+      const start = nodes.get(`${near.document ?? 0}:${path}`);
+      if (start !== undefined) return position(start, path);
+    }
+    return undefined;
+  };
+  return { query, slo };
 }
 
 function normalized(value: string): string {

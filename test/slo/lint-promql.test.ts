@@ -58,6 +58,17 @@ describe('millwright slo lint on PromQL', () => {
     ]);
   });
 
+  it('gives the other lint findings their line too: a duplicate SLO, a burn factor the objective cannot reach', async () => {
+    const result = await millwright(['slo', 'lint', 'test/fixtures/slo/lint-positions']);
+    expect(result.code).toBe(1);
+    const file = 'test/fixtures/slo/lint-positions/checkout.yml';
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      `${file}:10:11 slos[1].name: SLO checkout/availability is defined twice (also in ${file}); each service and name pair must be unique`,
+      `${file}:5:16 slos[0].objective: checkout/availability: a burn-rate factor of 14.4× on a 90% objective needs an error ratio above 100%; lower the factor or the objective`,
+      'test/fixtures/slo/lint-positions: 2 problems',
+    ]);
+  });
+
   it.each([['slos/'], ['test/fixtures/slo/scenarios']])(
     'passes the valid SLOs in %s with no false positives',
     async (dir) => {

@@ -57,6 +57,8 @@ const VENDORS = {
   cron: ['node-cron'],
   ajv: ['ajv'],
   secretlint: ['@secretlint/core', '@secretlint/secretlint-rule-preset-recommend'],
+  // Only `slo lint` and `slo rules` parse PromQL; the bot and every other command never load it.
+  promql: ['@prometheus-io/lezer-promql'],
 };
 const vendorOf = new Map(
   Object.entries(VENDORS).flatMap(([group, packages]) => packages.map((name) => [name, group])),

@@ -1,13 +1,17 @@
 // `millwright slo import FILE`, `millwright slo lint [DIR]`, `millwright slo rules [--format F] [DIR]`:
 // the operator's SLO tools, which need no Prometheus.
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { LoadedConfig } from '../config/index.js';
 import { asMillwrightError } from '../core/errors.js';
 import { lintSlos } from './lint.js';
-import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile } from './load.js';
+import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile, type SloProblem } from './load.js';
+import { locateQueries, type SloFileLocator } from './locate.js';
 import { type RulesFormat, sloRulesYaml } from './rules.js';
 import { normalizeSlo, type Slo, sloLabel } from './spec.js';
 
@@ -26,8 +30,9 @@ const USAGE = `usage: millwright slo <subcommand>
 
   slo import FILE                 validate a Sloth (prometheus/v1) or OpenSLO v1 file; print it as native SLOs
   slo lint [DIR]                  validate every SLO file in DIR (default: slo.dir from the config, or ./slos)
-  slo rules [--format prometheus|prometheus-operator] [--out FILE] [DIR]
-                                  Prometheus recording and alert rules for the SLOs in DIR (default: the config's)`;
+  slo rules [--format prometheus|prometheus-operator] [--out FILE] [--check] [DIR]
+                                  Prometheus recording and alert rules for the SLOs in DIR (default: the config's);
+                                  --check also runs promtool check rules on them when promtool is on the PATH`;
 
 const FORMAT_NAMES: Record<string, string> = {
   native: 'native',
@@ -63,7 +68,7 @@ export async function runSloCli(argv: string[], io: SloCliIO): Promise<number> {
         if (format !== 'prometheus' && format !== 'prometheus-operator') {
           return usage(io, `--format must be prometheus or prometheus-operator, got "${format}"`);
         }
-        return await rulesCommand(target, format, values.out, io);
+        return await rulesCommand(target, format, { out: values.out, check: values.check ?? false }, io);
       }
       default:
         return usage(io, sub ? `unknown: slo ${sub}` : 'slo needs a subcommand');
@@ -84,6 +89,7 @@ function parseCli(argv: string[]) {
       config: { type: 'string', short: 'c' },
       format: { type: 'string' },
       out: { type: 'string' },
+      check: { type: 'boolean' },
     },
   });
 }
@@ -98,13 +104,30 @@ function report(loaded: LoadedSlos, io: SloCliIO): boolean {
   return loaded.problems.length === 0;
 }
 
+/** `lintSlos` with each SLO file read again so PromQL problems get their line and column. */
+async function lintWithPositions(slos: readonly Slo[], io: SloCliIO): Promise<SloProblem[]> {
+  const files = [...new Set(slos.map((slo) => slo.source.file ?? io.configPath))];
+  const locators = new Map<string, SloFileLocator>();
+  await Promise.all(
+    files.map(async (file) => {
+      try {
+        locators.set(file, locateQueries(await readFile(path.resolve(io.cwd, file), 'utf8')));
+      } catch (error) {
+        // Read a moment ago by the loader; if it is gone now, problems are reported without a line.
+        io.stderr.write(`${file}: cannot read it again for positions: ${(error as Error).message}\n`);
+      }
+    }),
+  );
+  return lintSlos(slos, (file) => locators.get(file));
+}
+
 function describeSlo(slo: Slo): string {
   return `${sloLabel(slo)} ${slo.objective}% over ${slo.window}`;
 }
 
 async function importCommand(file: string, shown: string, io: SloCliIO): Promise<number> {
   const loaded = await loadSloFile(file, shown);
-  const problems = [...loaded.problems, ...lintSlos(loaded.slos)];
+  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
   if (!report({ ...loaded, problems }, io)) return 1;
   if (loaded.slos.length === 0) {
     io.stderr.write(`${shown}: no SLO documents found\n`);
@@ -132,8 +155,8 @@ async function sloSources(
   const base = path.dirname(config.path);
   const sloDir = path.resolve(base, config.config.slo.dir);
   const fromFiles = await loadSloDirectory(sloDir, { cwd: io.cwd });
-  const fromConfig = config.config.slos.map((spec) =>
-    normalizeSlo(spec, { format: 'config', file: config.path }),
+  const fromConfig = config.config.slos.map((spec, index) =>
+    normalizeSlo(spec, { format: 'config', file: config.path, document: 0, path: `slos[${index}]` }),
   );
   return {
     loaded: { ...fromFiles, slos: [...fromConfig, ...fromFiles.slos] },
@@ -143,7 +166,7 @@ async function sloSources(
 
 async function lintCommand(dir: string | undefined, io: SloCliIO): Promise<number> {
   const { loaded, where } = await sloSources(dir, io);
-  const problems = [...loaded.problems, ...lintSlos(loaded.slos)];
+  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
   if (!report({ ...loaded, problems }, io)) {
     io.stderr.write(`${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
     return 1;
@@ -157,17 +180,18 @@ async function lintCommand(dir: string | undefined, io: SloCliIO): Promise<numbe
 async function rulesCommand(
   dir: string | undefined,
   format: RulesFormat,
-  out: string | undefined,
+  { out, check }: { out: string | undefined; check: boolean },
   io: SloCliIO,
 ): Promise<number> {
   const { loaded, where } = await sloSources(dir, io);
-  const problems = [...loaded.problems, ...lintSlos(loaded.slos)];
+  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
   if (!report({ ...loaded, problems }, io)) return 1;
   if (loaded.slos.length === 0) {
     io.stderr.write(`${where}: no SLOs to write rules for\n`);
     return 1;
   }
   const yaml = sloRulesYaml(loaded.slos, format);
+  if (check && !(await promtoolCheck(yaml, format, io))) return 1;
   if (out) {
     await writeFile(path.resolve(io.cwd, out), yaml);
     io.stderr.write(`wrote ${format} rules for ${loaded.slos.length} SLOs to ${out}\n`);
@@ -175,6 +199,59 @@ async function rulesCommand(
     io.stdout.write(yaml);
   }
   return 0;
+}
+
+/** The first executable `name` on the PATH of `env`, as a shell would find it. */
+async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this directory (or not executable): try the next one, as a shell does.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs `promtool check rules` on the generated rules and passes its findings on; true when it
+ * accepts them or is not installed (said on stderr, since lint has already run).
+ */
+async function promtoolCheck(yaml: string, format: RulesFormat, io: SloCliIO): Promise<boolean> {
+  const promtool = await onPath('promtool', io.env);
+  if (!promtool) {
+    io.stderr.write('promtool is not on the PATH; checked with slo lint only\n');
+    return true;
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-rules-check-'));
+  try {
+    const file = path.join(dir, 'slo-rules.yml');
+    // promtool reads a rule_files document; a PrometheusRule's groups are the same groups.
+    const groups =
+      format === 'prometheus'
+        ? yaml
+        : stringify({ groups: (parse(yaml) as { spec: { groups: unknown } }).spec.groups }, { lineWidth: 0 });
+    await writeFile(file, groups);
+    const result = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(promtool, ['check', 'rules', file], { env: io.env }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, output: `${stdout}${stderr}`.replaceAll(file, 'generated rules') });
+      });
+    });
+    const lines = result.output.split('\n').filter((line) => line.trim() !== '');
+    for (const line of lines) io.stderr.write(`promtool: ${line.trim()}\n`);
+    if (result.code !== 0) {
+      io.stderr.write(
+        `promtool check rules refused the generated rules (exit ${result.code}); nothing written\n`,
+      );
+      return false;
+    }
+    return true;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Drops defaults and empty mappings so printed specs read like hand-written ones. */

@@ -43,12 +43,14 @@ export {
   parseSloFile,
   type SloProblem,
 } from './load.js';
+export { locateQueries, type SloFileLocator } from './locate.js';
 export {
   type InstantSample,
   PrometheusClient,
   type PrometheusClientOptions,
   type RangeSeries,
 } from './prometheus-client.js';
+export { checkPromql, type PromqlProblem } from './promql.js';
 export { errorRatioQuery, recordedMetric, recordedQuery } from './queries.js';
 export { isValue, type Reading } from './reading.js';
 export { type RuleGroup, type RulesFormat, sloRuleGroups, sloRulesYaml } from './rules.js';

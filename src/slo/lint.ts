@@ -1,56 +1,78 @@
-// Checks beyond the schema that catch SLOs which would load but mislead: unbalanced PromQL, burn
-// factors the objective can never reach, and duplicate ids.
+// Checks beyond the schema that catch SLOs which would load but mislead: PromQL Prometheus would
+// refuse, burn factors the objective can never reach, and duplicate ids.
 import { duplicateProblems, type SloProblem } from './load.js';
+import type { SloFileLocator } from './locate.js';
+import { checkPromql } from './promql.js';
 import { type Slo, sloLabel } from './spec.js';
 
-/** The first bracket or quote problem in a PromQL template, if any. */
-export function promqlBalanceProblem(query: string): string | undefined {
-  const closing: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
-  const stack: string[] = [];
-  let quote: string | undefined;
-  // `{{window}}` is a placeholder, not PromQL braces.
-  const text = query.replace(/\{\{\s*\.?window\s*\}\}/g, '5m');
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quote) {
-      if (ch === '\\') i++;
-      else if (ch === quote) quote = undefined;
-      continue;
-    }
-    if (ch === '"' || ch === "'" || ch === '`') quote = ch;
-    else if (ch === '(' || ch === '[' || ch === '{') stack.push(ch);
-    else if (ch in closing) {
-      if (stack.pop() !== closing[ch]) return `unbalanced "${ch}" at character ${i + 1}`;
-    }
+/** The PromQL an SLO's spec holds, named as in the native format, with text to parse and its offset. */
+function specQueries(slo: Slo): Array<{ name: string; written: string; parsed: string; shift: number }> {
+  const { events, latency } = slo.spec.sli;
+  if (latency) {
+    if (latency.selector === undefined || latency.selector.trim() === '') return [];
+    // Checked as the matchers of the histogram's series, as they are used.
+    const prefix = `${latency.metric}_count{`;
+    return [
+      {
+        name: 'latency.selector',
+        written: latency.selector,
+        parsed: `${prefix}${latency.selector}}`,
+        shift: prefix.length,
+      },
+    ];
   }
-  if (quote) return `unclosed ${quote} quote`;
-  if (stack.length > 0) return `unclosed "${stack.at(-1)}"`;
-  return undefined;
+  return (['errorQuery', 'goodQuery', 'totalQuery'] as const).flatMap((name) => {
+    const query = events?.[name];
+    return query === undefined ? [] : [{ name, written: query, parsed: query, shift: 0 }];
+  });
 }
 
 /**
- * Problems in loaded SLOs that the schema cannot see.
+ * Problems in loaded SLOs that the schema cannot see. Each query is parsed with Prometheus's PromQL
+ * grammar; `locate` (from `locateQueries` on each SLO file's text) puts its problems at their line and
+ * column, else they carry the file alone.
  *
  * @example
- * const problems = lintSlos(loaded.slos); // [] when all is well
+ * const problems = lintSlos(loaded.slos, (file) => locateQueries(texts.get(file) ?? '')); // [] when all is well
  */
-export function lintSlos(slos: readonly Slo[]): SloProblem[] {
-  const problems: SloProblem[] = [...duplicateProblems(slos)];
+export function lintSlos(
+  slos: readonly Slo[],
+  locate: (file: string) => SloFileLocator | undefined = () => undefined,
+): SloProblem[] {
+  const fileOf = (slo: Slo) => slo.source.file ?? 'millwright.yml';
+  const problems: SloProblem[] = [
+    ...duplicateProblems(slos, (slo) => locate(fileOf(slo))?.slo(slo.source, 'name')),
+  ];
   for (const slo of slos) {
-    const file = slo.source.file ?? 'millwright.yml';
-    const problem = (message: string) =>
-      problems.push({ file, line: 0, column: 0, path: '', message: `${sloLabel(slo)}: ${message}` });
-    for (const [name, query] of [
-      ['the error query', slo.errorQuery],
-      ['totalQuery', slo.totalQuery],
-    ] as const) {
-      const balance = promqlBalanceProblem(query);
-      if (balance) problem(`${name} has ${balance}`);
+    const file = fileOf(slo);
+    const locator = locate(file);
+    const problem = (message: string, key?: string) =>
+      problems.push({
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        ...locator?.slo(slo.source, key),
+        message: `${sloLabel(slo)}: ${message}`,
+      });
+    for (const query of specQueries(slo)) {
+      for (const found of checkPromql(query.parsed, { vector: query.shift === 0 })) {
+        const offset = Math.max(0, found.offset - query.shift);
+        const position = locator?.query(query.written, offset, slo.source);
+        problems.push({
+          file,
+          line: position?.line ?? 0,
+          column: position?.column ?? 0,
+          path: position?.path ?? '',
+          message: `${sloLabel(slo)}: ${query.name}: ${found.message}`,
+        });
+      }
     }
     const longest = Math.max(...slo.alerting.rules.map((rule) => rule.factor));
     if (slo.errorBudget * longest >= 1) {
       problem(
         `a burn-rate factor of ${longest}× on a ${slo.objective}% objective needs an error ratio above 100%; lower the factor or the objective`,
+        'objective',
       );
     }
   }

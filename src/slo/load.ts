@@ -39,7 +39,7 @@ export function formatSloProblem(problem: SloProblem): string {
   return `${problem.file}:${problem.line}:${problem.column} ${problem.path || '(document)'}: ${problem.message}`;
 }
 
-function formatPath(segments: ReadonlyArray<PropertyKey>): string {
+export function formatPath(segments: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const segment of segments) {
     out +=
@@ -144,7 +144,7 @@ export function parseSloFile(text: string, file: string): LoadedSlos {
 
   const slos: Slo[] = [];
   const formats = new Set<SloFormat>();
-  for (const { doc, value } of parsed) {
+  for (const [document, { doc, value }] of parsed.entries()) {
     if (value === undefined || value === null) continue;
     const format = detectFormat(value);
     if (format === 'openslo-other') continue;
@@ -165,8 +165,8 @@ export function parseSloFile(text: string, file: string): LoadedSlos {
       at(doc, error.path, error.message);
       continue;
     }
-    const source: SloSource = { format, file };
     for (const { spec, path: specPath } of imported) {
+      const source: SloSource = { format, file, document, path: formatPath(specPath) };
       const result = sloSpecSchema.safeParse(spec);
       if (!result.success) {
         for (const issue of result.error.issues) {
@@ -280,8 +280,14 @@ export async function loadSloDirectory(
   };
 }
 
-/** One problem per SLO id defined more than once (their recorded series would collide). */
-export function duplicateProblems(slos: readonly Slo[]): SloProblem[] {
+/**
+ * One problem per SLO id defined more than once (their recorded series would collide); `place` gives
+ * the second one's line and column when the caller can tell.
+ */
+export function duplicateProblems(
+  slos: readonly Slo[],
+  place: (slo: Slo) => Pick<SloProblem, 'line' | 'column' | 'path'> | undefined = () => undefined,
+): SloProblem[] {
   const seen = new Map<string, Slo>();
   const problems: SloProblem[] = [];
   for (const slo of slos) {
@@ -295,6 +301,7 @@ export function duplicateProblems(slos: readonly Slo[]): SloProblem[] {
       line: 0,
       column: 0,
       path: '',
+      ...place(slo),
       message: `SLO ${slo.service}/${slo.name} is defined twice (also in ${first.source.file ?? 'millwright.yml'}); each service and name pair must be unique`,
     });
   }

@@ -172,6 +172,9 @@ export type ParsedSloSpec = z.output<typeof sloSpecSchema>;
 export interface SloSource {
   format: 'native' | 'sloth' | 'openslo' | 'config';
   file?: string;
+  /** Where in the file: the YAML document (0-based) and the SLO's path in it, like `slos[2]`. */
+  document?: number;
+  path?: string;
 }
 
 /** An SLO ready to evaluate: queries normalised to error/total templates, budget as a ratio. */

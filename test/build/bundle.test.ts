@@ -95,6 +95,17 @@ it('loads a plugin executor and the Kubernetes client from inside the bundle', a
   }
 });
 
+it('lints PromQL from the build: the grammar loads from its own chunk, only when slo lint needs it', async () => {
+  const run = await bundled(['slo', 'lint', path.join(FIXTURES, 'slo', 'promql')]);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(
+    /native\.yml:8:25 slos\[0\]\.sli\.events\.errorQuery: checkout\/typo: errorQuery: unknown function "rtae"/,
+  );
+  const clean = await bundled(['slo', 'lint', path.join(ROOT, 'slos')]);
+  expect(clean.stderr).toBe('');
+  expect(clean.code).toBe(0);
+});
+
 it('serves Teams from the build: the Bot Framework SDK loads from its own chunk under dist/vendor', async () => {
   expect((await readdir(path.join(dist, 'vendor'))).filter((file) => file.endsWith('.cjs')).sort()).toEqual([
     'ajv.cjs',
@@ -102,6 +113,7 @@ it('serves Teams from the build: the Bot Framework SDK loads from its own chunk 
     'github.cjs',
     'kubernetes.cjs',
     'metrics.cjs',
+    'promql.cjs',
     'secretlint.cjs',
     'slack.cjs',
     'teams.cjs',

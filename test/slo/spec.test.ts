@@ -88,7 +88,7 @@ describe('the native spec', () => {
     ]);
   });
 
-  it('lint catches unbalanced PromQL and a burn factor the objective can never reach', () => {
+  it('lint catches PromQL the grammar refuses and a burn factor the objective can never reach', () => {
     const { slos, problems } = parseSloFile(
       [
         'service: checkout',
@@ -104,7 +104,7 @@ describe('the native spec', () => {
     );
     expect(problems).toEqual([]);
     expect(lintSlos(slos).map(formatSloProblem)).toEqual([
-      'checkout.yml: checkout/availability: the error query has unclosed "("',
+      'checkout.yml: checkout/availability: errorQuery: syntax error: the query ends too early (an unclosed bracket or missing operand?)',
       'checkout.yml: checkout/availability: a burn-rate factor of 14.4× on a 90% objective needs an error ratio above 100%; lower the factor or the objective',
     ]);
   });

@@ -209,7 +209,10 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
     return this.#openedAt;
   }
 
-  async call<T>(work: (attempt: number, signal: AbortSignal) => Promise<T>, options: CallOptions): Promise<T> {
+  async call<T>(
+    work: (attempt: number, signal: AbortSignal) => Promise<T>,
+    options: CallOptions,
+  ): Promise<T> {
     const signal = options.signal ?? neverAborted;
     let lastError: unknown;
     let plannedDelayMs = 0;
@@ -264,7 +267,11 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
       `${this.upstream.name} is unavailable: circuit open since ${clockTime(since)}, next try ${clockTime(next)}`,
       {
         hint: `${this.#limits.failureThreshold} calls in a row failed; Millwright will not call it before then, so check that it is up`,
-        details: { upstream: this.upstream.kind, target: this.upstream.target, openedAt: since.toISOString() },
+        details: {
+          upstream: this.upstream.kind,
+          target: this.upstream.target,
+          openedAt: since.toISOString(),
+        },
       },
     );
   }

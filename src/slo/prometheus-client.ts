@@ -129,7 +129,8 @@ export class PrometheusClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#attempts = options.attempts ?? 3;
     this.#semaphore = new Semaphore(options.concurrency ?? 8);
-    const resilience = options.resilience ?? new UpstreamResilience(options.sleep ? { sleep: options.sleep } : {});
+    const resilience =
+      options.resilience ?? new UpstreamResilience(options.sleep ? { sleep: options.sleep } : {});
     this.#policy = resilience.policy({
       kind: 'prometheus',
       target: this.url,

@@ -64,6 +64,12 @@ export interface CallOptions {
   /** How long the upstream asked to be left alone (Retry-After on 429/503), in ms. */
   retryAfterMs?: (error: unknown) => number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Whether a failure counts against the upstream's circuit. Default: transient, unless `signal`
+   * was aborted (a cancelled command says nothing about the upstream). Callers whose `signal` also
+   * carries their deadline say here that running out of it does count (a hang).
+   */
+  counts?: (error: unknown) => boolean;
   /** Called before each wait; for logs. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
@@ -243,7 +249,10 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
             return await work(attempt + 1, signal);
           } catch (error) {
             lastError = error;
-            if (!signal.aborted && isObject(error) && options.transient(error)) this.#transient.add(error);
+            const counts = options.counts
+              ? options.counts(error)
+              : !signal.aborted && options.transient(error);
+            if (counts && isObject(error)) this.#transient.add(error);
             throw error;
           }
         }, signal);

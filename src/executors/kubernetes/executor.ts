@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { UpstreamResilience } from '../../core/resilience.js';
 import {
   type CallOptions,
   connectKubernetes,
@@ -41,6 +42,8 @@ export interface KubernetesExecutorOptions {
   logger: Logger;
   retries?: RetryPolicy;
   clock?: Clock;
+  /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
+  resilience?: UpstreamResilience | undefined;
 }
 
 export { DEFAULT_SCALE_BOUNDS };
@@ -76,6 +79,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
     ...(options.context !== undefined ? { context: options.context } : {}),
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.resilience ? { resilience: options.resilience } : {}),
     allowedNamespaces: allowed,
     logger: options.logger,
   });

@@ -319,7 +319,10 @@ export async function startServer(
     ...(options.modules ? { modules: options.modules } : {}),
   });
   const { services } = runtime;
-  const metrics = createMetrics({ verbs: services.registry.list().map((command) => command.name) });
+  const metrics = createMetrics({
+    verbs: services.registry.list().map((command) => command.name),
+    upstreams: services.upstreams,
+  });
   const server = new HttpServer({
     port: options.port ?? loaded.config.server.port,
     host: loaded.config.server.host,

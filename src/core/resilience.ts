@@ -29,7 +29,7 @@ export interface UpstreamLimits {
   maxDelayMs?: number;
   /** A Retry-After longer than this is not waited for: the call fails at once and says when to retry. Default 10 s. */
   maxRetryAfterMs?: number;
-  /** Consecutive failed calls (after their retries) that open the circuit; default 5. */
+  /** Consecutive failed calls (each after its retries) that open the circuit; default 5. */
   failureThreshold?: number;
   /** How long an open circuit fails fast before one probe is let through; default 30 s. */
   halfOpenAfterMs?: number;
@@ -220,13 +220,29 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
     options: CallOptions,
   ): Promise<T> {
     const signal = options.signal ?? neverAborted;
+    try {
+      // The circuit counts calls, not attempts: a read that fails after its retries is one failure.
+      return await this.#breaker.execute(() => this.#withRetries(work, options, signal), signal);
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) throw this.#openError();
+      throw error;
+    }
+  }
+
+  async #withRetries<T>(
+    work: (attempt: number, signal: AbortSignal) => Promise<T>,
+    options: CallOptions,
+    signal: AbortSignal,
+  ): Promise<T> {
     let lastError: unknown;
     let plannedDelayMs = 0;
     let lastRetryNumber = 0;
-    const attempts = options.idempotent ? Math.max(1, this.#limits.attempts) : 1;
+    // A half-open circuit lets one request through as its probe, never a burst of retries.
+    const probing = this.#breaker.state === CircuitState.HalfOpen;
+    const attempts = options.idempotent && !probing ? Math.max(1, this.#limits.attempts) : 1;
     const retrying: RetryPolicy = retry(
       handleWhen((error) => {
-        if (signal.aborted || error instanceof BrokenCircuitError || !options.transient(error)) return false;
+        if (signal.aborted || !options.transient(error)) return false;
         const asked = options.retryAfterMs?.(error);
         // An upstream that asks for longer than we would wait gets no retry; the error says when.
         if (asked !== undefined && asked > this.#limits.maxRetryAfterMs) return false;
@@ -241,26 +257,17 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
       this.#io.countRetry();
       options.onRetry?.(lastError, attempt, plannedDelayMs);
     });
-    try {
-      return await retrying.execute(async ({ attempt }) => {
-        if (attempt > 0) await this.#io.sleep(plannedDelayMs, signal);
-        return await this.#breaker.execute(async () => {
-          try {
-            return await work(attempt + 1, signal);
-          } catch (error) {
-            lastError = error;
-            const counts = options.counts
-              ? options.counts(error)
-              : !signal.aborted && options.transient(error);
-            if (counts && isObject(error)) this.#transient.add(error);
-            throw error;
-          }
-        }, signal);
-      }, signal);
-    } catch (error) {
-      if (error instanceof BrokenCircuitError) throw this.#openError();
-      throw error;
-    }
+    return await retrying.execute(async ({ attempt }) => {
+      if (attempt > 0) await this.#io.sleep(plannedDelayMs, signal);
+      try {
+        return await work(attempt + 1, signal);
+      } catch (error) {
+        lastError = error;
+        const counts = options.counts ? options.counts(error) : !signal.aborted && options.transient(error);
+        if (counts && isObject(error)) this.#transient.add(error);
+        throw error;
+      }
+    }, signal);
   }
 
   #backoff(retryNumber: number): number {

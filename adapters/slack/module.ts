@@ -25,6 +25,7 @@ export const slackModule = defineModule({
       logger: logger.child({ surface: 'slack' }),
       clock,
       track,
+      upstreams: services.upstreams,
     });
     slack.mount(routes);
     await slack.start();

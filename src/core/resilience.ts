@@ -237,8 +237,9 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
     let lastError: unknown;
     let plannedDelayMs = 0;
     let lastRetryNumber = 0;
-    // A half-open circuit lets one request through as its probe, never a burst of retries.
-    const probing = this.#breaker.state === CircuitState.HalfOpen;
+    // A circuit that is not closed runs a call only as its half-open probe: one request, never a
+    // burst of retries. (cockatiel still reports Open while it starts the probe.)
+    const probing = this.#breaker.state !== CircuitState.Closed;
     const attempts = options.idempotent && !probing ? Math.max(1, this.#limits.attempts) : 1;
     const retrying: RetryPolicy = retry(
       handleWhen((error) => {

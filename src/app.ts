@@ -236,7 +236,7 @@ export async function buildRuntime(
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
       notices: new SurfaceHub({ scrub: (reply) => secrets.strings(reply) }),
-      upstreams: options.upstreams ?? new UpstreamResilience({ clock }),
+      resilience: options.upstreams ?? new UpstreamResilience({ clock }),
     },
     clock,
     logger,
@@ -321,7 +321,7 @@ export async function startServer(
   const { services } = runtime;
   const metrics = createMetrics({
     verbs: services.registry.list().map((command) => command.name),
-    upstreams: services.upstreams,
+    upstreams: services.resilience,
   });
   const server = new HttpServer({
     port: options.port ?? loaded.config.server.port,

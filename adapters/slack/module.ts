@@ -25,7 +25,7 @@ export const slackModule = defineModule({
       logger: logger.child({ surface: 'slack' }),
       clock,
       track,
-      upstreams: services.upstreams,
+      upstreams: services.resilience,
     });
     slack.mount(routes);
     await slack.start();

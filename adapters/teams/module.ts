@@ -38,7 +38,7 @@ export const teamsModule = defineModule({
       logger: logger.child({ surface: 'teams' }),
       clock,
       track,
-      upstreams: services.upstreams,
+      upstreams: services.resilience,
       ...(io ? { io } : {}),
     });
     teams.mount(routes);

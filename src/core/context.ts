@@ -49,7 +49,7 @@ export interface Services {
   /** Every secret value known to the process; replies, logs, posts, the trail and the store pass through it. */
   secrets: SecretSet;
   /** The one retry and circuit-breaker policy every upstream client calls through, one circuit per upstream. */
-  upstreams: UpstreamResilience;
+  resilience: UpstreamResilience;
 }
 
 /** What the router and the interaction flow ask of access control. */

@@ -70,7 +70,7 @@ const CHECK_ONLY_AUDIT: AuditLog = {
 export const executorsModule = defineModule({
   name: 'executors',
   config: executorSections,
-  needs: ['config', 'secrets', 'audit', 'upstreams'],
+  needs: ['config', 'secrets', 'audit', 'resilience'],
   uses: ['github'],
   provides: ['executors'],
   // Header values of http targets are secrets whatever their names (`Fastly-Key: ${FASTLY_KEY}`).
@@ -94,7 +94,7 @@ export const executorsModule = defineModule({
       secrets: services.secrets,
       configDir,
       github: services.github,
-      resilience: services.upstreams,
+      resilience: services.resilience,
     });
     onClose(() => executors.close());
     return { executors };

@@ -31,6 +31,7 @@ import {
   StopRequested,
   SurfaceHub,
   systemClock,
+  UpstreamResilience,
 } from './core/index.js';
 import { deploysModule } from './deploys/module.js';
 import { digestsModule } from './digests/module.js';
@@ -214,6 +215,8 @@ export async function buildRuntime(
     modules?: readonly MillwrightModule[];
     /** Build each service when a command first needs it (the shell), instead of all up front. */
     lazy?: boolean;
+    /** The upstream policies; tests pass one with a fake timer. Default: one on `clock`. */
+    upstreams?: UpstreamResilience;
   },
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
@@ -233,6 +236,7 @@ export async function buildRuntime(
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
       notices: new SurfaceHub({ scrub: (reply) => secrets.strings(reply) }),
+      resilience: options.upstreams ?? new UpstreamResilience({ clock }),
     },
     clock,
     logger,
@@ -315,7 +319,10 @@ export async function startServer(
     ...(options.modules ? { modules: options.modules } : {}),
   });
   const { services } = runtime;
-  const metrics = createMetrics({ verbs: services.registry.list().map((command) => command.name) });
+  const metrics = createMetrics({
+    verbs: services.registry.list().map((command) => command.name),
+    upstreams: services.resilience,
+  });
   const server = new HttpServer({
     port: options.port ?? loaded.config.server.port,
     host: loaded.config.server.host,

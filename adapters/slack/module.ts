@@ -25,6 +25,7 @@ export const slackModule = defineModule({
       logger: logger.child({ surface: 'slack' }),
       clock,
       track,
+      upstreams: services.resilience,
     });
     slack.mount(routes);
     await slack.start();

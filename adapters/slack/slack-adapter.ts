@@ -33,6 +33,8 @@ import {
   runInteraction,
   type Services,
   type SpentUse,
+  type UpstreamPolicy,
+  UpstreamResilience,
 } from '../../src/core/index.js';
 import { sendJson } from '../../src/server/index.js';
 import { AfterAck, RECORDED, recordedOf } from './after-ack.js';
@@ -73,6 +75,8 @@ export interface SlackAdapterOptions {
   fetch?: typeof fetch;
   /** Web API retry policy (p-retry options); bounded by default, and 429s wait for Retry-After. */
   retryConfig?: webApi.RetryOptions;
+  /** The shared upstream policies: one circuit for the Slack API; a private one when absent. */
+  upstreams?: UpstreamResilience | undefined;
 }
 
 /** Something routes can be mounted on; Millwright's HttpServer. */
@@ -131,7 +135,16 @@ export class SlackAdapter implements Adapter {
       timeout: 10_000,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
-    this.web = new webApi.WebClient(config.botToken, this.#clientOptions);
+    const apiUrl = this.#clientOptions.slackApiUrl ?? 'https://slack.com/api/';
+    this.web = new CircuitWebClient(
+      config.botToken,
+      this.#clientOptions,
+      (options.upstreams ?? new UpstreamResilience({ clock })).policy({
+        kind: 'slack',
+        target: apiUrl,
+        name: `the Slack API at ${apiUrl}`,
+      }),
+    );
     this.room = new SlackIncidentRoom({
       web: this.web,
       logger: logger.child({ surface: 'slack', part: 'incidents' }),
@@ -647,4 +660,33 @@ async function withinStartTimeout<T>(starting: Promise<T>, timeoutMs: number): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A WebClient whose every call passes the Slack API's circuit: after repeated outages calls fail fast
+ * with "the Slack API ... circuit open since ..." instead of each waiting out its timeout. The
+ * WebClient keeps its own bounded retries (p-retry, Retry-After honoured) inside, so the policy adds
+ * none. A subclass, because the client binds its method table to `apiCall` while it is constructed.
+ */
+class CircuitWebClient extends webApi.WebClient {
+  readonly #policy: UpstreamPolicy;
+
+  constructor(token: string, options: webApi.WebClientOptions, policy: UpstreamPolicy) {
+    super(token, options);
+    this.#policy = policy;
+  }
+
+  override apiCall(method: string, options?: Record<string, unknown>): Promise<webApi.WebAPICallResult> {
+    return this.#policy.call(() => super.apiCall(method, options), {
+      idempotent: false,
+      transient: isSlackOutage,
+    });
+  }
+}
+
+/** A dropped connection or a 5xx from Slack, after the WebClient's own retries; never a Slack "no". */
+function isSlackOutage(error: unknown): boolean {
+  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
+  if (code === webApi.ErrorCode.RequestError) return true;
+  return code === webApi.ErrorCode.HTTPError && typeof statusCode === 'number' && statusCode >= 500;
 }

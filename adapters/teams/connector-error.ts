@@ -6,6 +6,8 @@ import { ErrorCode, MillwrightError } from '../../src/core/index.js';
  * retried what is worth retrying (429 after Retry-After, 5xx, dropped connections).
  */
 export function connectorError(error: unknown, what: 'post' | 'update'): MillwrightError {
+  // Already one line a person can act on: the Bot Connector's open circuit.
+  if (error instanceof MillwrightError) return error;
   const failure = error as { statusCode?: number; code?: string };
   const status = failure.statusCode
     ? ` (HTTP ${failure.statusCode}${failure.code ? ` ${failure.code}` : ''})`

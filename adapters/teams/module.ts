@@ -38,6 +38,7 @@ export const teamsModule = defineModule({
       logger: logger.child({ surface: 'teams' }),
       clock,
       track,
+      upstreams: services.resilience,
       ...(io ? { io } : {}),
     });
     teams.mount(routes);

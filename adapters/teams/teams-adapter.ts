@@ -19,6 +19,7 @@ import {
   ErrorCode,
   formatAbsolute,
   header,
+  isConnectionError,
   type Logger,
   type MessageHandle,
   MillwrightError,
@@ -31,6 +32,7 @@ import {
   type Services,
   systemClock,
   text,
+  UpstreamResilience,
 } from '../../src/core/index.js';
 import { type RequestContext, sendJson } from '../../src/server/index.js';
 import {
@@ -69,6 +71,8 @@ export interface TeamsAdapterOptions {
   handle: (request: CommandRequest) => Promise<Reply>;
   services: Pick<Services, 'store' | 'actions' | 'audit' | 'spentActions'>;
   logger: Logger;
+  /** The shared upstream policies: one circuit per Bot Connector service URL; a private one when absent. */
+  upstreams?: UpstreamResilience | undefined;
   clock?: Clock;
   /** Registers work that outlives a request (a command run after the 200) so shutdown waits for it. */
   track?: <T>(work: Promise<T>) => Promise<T>;
@@ -89,6 +93,7 @@ export class TeamsAdapter implements Adapter {
   readonly name = 'teams';
   readonly #options: TeamsAdapterOptions;
   readonly #clock: Clock;
+  readonly #upstreams: UpstreamResilience;
   readonly #appId: string;
   readonly #cloud: CloudAdapter;
   readonly #tokens: ChannelTokenValidator | undefined;
@@ -100,6 +105,7 @@ export class TeamsAdapter implements Adapter {
   constructor(options: TeamsAdapterOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#upstreams = options.upstreams ?? new UpstreamResilience({ clock: this.#clock });
     const auth = resolveTeamsAuth(options.config);
     this.#appId = auth.verifyIncoming ? auth.appId : '';
     this.#allowedTenants = auth.allowedTenants;
@@ -504,20 +510,34 @@ export class TeamsAdapter implements Adapter {
   }
 
   /**
+   * One Bot Connector call through its service URL's circuit: after repeated outages calls fail fast
+   * with "... circuit open since ..." The connector client keeps its own bounded retries inside, and
+   * a post is never sent again by this policy.
+   */
+  #connector(reference: ConversationReference, send: () => Promise<void>): Promise<void> {
+    const url = reference.serviceUrl ?? 'unknown';
+    return this.#upstreams
+      .policy({ kind: 'bot_connector', target: url, name: `the Bot Connector at ${url}` })
+      .call(send, { idempotent: false, transient: isConnectorOutage });
+  }
+
+  /**
    * Sends through a proactive turn. The reference is applied here rather than by the turn, whose
    * continuation activity has an id of its own that would become the replyToId.
    */
   async #send(reference: ConversationReference, activity: Partial<Activity>): Promise<string | undefined> {
     let id: string | undefined;
     try {
-      await this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
-        const outgoing = TurnContext.applyConversationReference(
-          { ...activity },
-          reference,
-        ) as Partial<Activity>;
-        const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
-        id = response?.id;
-      });
+      await this.#connector(reference, () =>
+        this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
+          const outgoing = TurnContext.applyConversationReference(
+            { ...activity },
+            reference,
+          ) as Partial<Activity>;
+          const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
+          id = response?.id;
+        }),
+      );
     } catch (error) {
       throw connectorError(error, 'post');
     }
@@ -532,16 +552,14 @@ export class TeamsAdapter implements Adapter {
   ): Promise<void> {
     const { activityId: _thread, ...where } = reference;
     try {
-      await this.#cloud.continueConversationAsync(
-        this.#appId,
-        where as ConversationReference,
-        async (turn) => {
+      await this.#connector(reference, () =>
+        this.#cloud.continueConversationAsync(this.#appId, where as ConversationReference, async (turn) => {
           const outgoing = TurnContext.applyConversationReference(
             { ...cardActivity(card, message), id: activityId },
             where,
           ) as Partial<Activity>;
           await turn.adapter.updateActivity(turn, outgoing);
-        },
+        }),
       );
     } catch (error) {
       throw connectorError(error, 'update');
@@ -572,4 +590,11 @@ export class TeamsAdapter implements Adapter {
 
 function channelOf(conversation: StoredConversation): string {
   return conversation.channelId ?? conversation.id;
+}
+
+/** A dropped connection or a 5xx from the Bot Connector, after its client's own retries. */
+function isConnectorOutage(error: unknown): boolean {
+  const { statusCode } = (error ?? {}) as { statusCode?: unknown };
+  if (typeof statusCode === 'number') return statusCode >= 500;
+  return isConnectionError(error);
 }

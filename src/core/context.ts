@@ -8,6 +8,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { MessageHandle } from './messages.js';
 import type { Reply } from './reply.js';
+import type { UpstreamResilience } from './resilience.js';
 import type { SecretSet } from './secrets.js';
 import type { SpentActions } from './spent-actions.js';
 
@@ -47,6 +48,8 @@ export interface Services {
   spentActions: SpentActions;
   /** Every secret value known to the process; replies, logs, posts, the trail and the store pass through it. */
   secrets: SecretSet;
+  /** The one retry and circuit-breaker policy every upstream client calls through, one circuit per upstream. */
+  resilience: UpstreamResilience;
 }
 
 /** What the router and the interaction flow ask of access control. */

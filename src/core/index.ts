@@ -78,6 +78,18 @@ export {
 } from './registry.js';
 export * from './reply.js';
 export {
+  type CallOptions,
+  type CircuitStateName,
+  parseRetryAfter,
+  type UpstreamKind,
+  type UpstreamLimits,
+  type UpstreamPolicy,
+  UpstreamResilience,
+  type UpstreamResilienceOptions,
+  type UpstreamSnapshot,
+  type UpstreamTarget,
+} from './resilience.js';
+export {
   abortableSleep,
   isConnectionError,
   isRetryableStatus,

@@ -6,6 +6,7 @@ import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { UpstreamResilience } from '../core/resilience.js';
 import { abortableSleep } from '../core/retry.js';
 import { nearest } from '../core/suggest.js';
 import type { GitHubClient } from '../upstreams/github/index.js';
@@ -662,6 +663,8 @@ export function createDeployService(
     retries?: RetryPolicy;
     /** kubeconfig text instead of `kubernetes.kubeconfig`. */
     kubeconfigYaml?: string;
+    /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
+    resilience?: UpstreamResilience | undefined;
   },
 ): DeployService {
   const clusters = new ClusterConnections({
@@ -671,6 +674,7 @@ export function createDeployService(
     logger: options.logger,
     clock: options.clock,
     retries: options.retries,
+    resilience: options.resilience,
   });
   return new DeployService({
     catalog: config.services,

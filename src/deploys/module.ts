@@ -12,7 +12,7 @@ declare module '../core/context.js' {
 
 export const deploysModule = defineModule({
   name: 'deploys',
-  needs: ['config'],
+  needs: ['config', 'resilience'],
   uses: ['github'],
   provides: ['deploys'],
   async create({ services, clock, logger, onClose }) {
@@ -23,6 +23,7 @@ export const deploysModule = defineModule({
       github,
       clock,
       logger: logger.child({ service: 'deploys' }),
+      resilience: services.resilience,
     });
     // Kubernetes connections kept open between reads.
     onClose(async () => deploys.close());

@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { UpstreamResilience } from '../core/resilience.js';
 import type { SecretSet } from '../core/secrets.js';
 import type { GitHubClient } from '../upstreams/github/client.js';
 import { createGitHubExecutor } from './github/executor.js';
@@ -47,9 +48,12 @@ export async function registerBuiltInExecutors(
     secrets: SecretSet;
     /** One GitHub client shared with `deploys`, so both respect one rate-limit gate. */
     github?: GitHubClient | undefined;
+    /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
+    resilience?: UpstreamResilience | undefined;
   },
 ): Promise<void> {
   const { logger, clock } = options;
+  const shared = options.resilience ? { resilience: options.resilience } : {};
   const kubernetes = config.kubernetes;
   if (kubernetes) {
     // Loaded only when a cluster is configured: the client library alone costs a quarter second.
@@ -65,6 +69,7 @@ export async function registerBuiltInExecutors(
           : {}),
         logger: logger.child({ executor: 'kubernetes' }),
         clock,
+        ...shared,
       }),
     );
   } else {
@@ -85,6 +90,7 @@ export async function registerBuiltInExecutors(
           allowedRepos: github.allowedRepos,
           logger: logger.child({ executor: 'github' }),
           clock,
+          ...shared,
         })
       : notConfigured(
           createGitHubExecutor({ logger }),
@@ -94,7 +100,13 @@ export async function registerBuiltInExecutors(
   const targets = config.http?.targets ?? {};
   host.register(
     Object.keys(targets).length > 0
-      ? createHttpExecutor({ targets, logger: logger.child({ executor: 'http' }), secrets: options.secrets })
+      ? createHttpExecutor({
+          targets,
+          logger: logger.child({ executor: 'http' }),
+          secrets: options.secrets,
+          clock,
+          ...shared,
+        })
       : notConfigured(
           createHttpExecutor({ targets: {}, logger }),
           'add a target under http.targets in millwright.yml',

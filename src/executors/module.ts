@@ -6,6 +6,7 @@ import type { AuditLog } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { defineModule } from '../core/module.js';
+import type { UpstreamResilience } from '../core/resilience.js';
 import type { SecretSet } from '../core/secrets.js';
 import type { GitHubClient } from '../upstreams/github/client.js';
 import { executorSections } from './config.js';
@@ -40,6 +41,8 @@ export async function buildExecutorHost(
     secrets: SecretSet;
     configDir: string;
     github?: GitHubClient | undefined;
+    /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
+    resilience?: UpstreamResilience | undefined;
   },
 ): Promise<ExecutorHost> {
   const [{ ExecutorHost }, { registerBuiltInExecutors }] = await Promise.all([
@@ -67,7 +70,7 @@ const CHECK_ONLY_AUDIT: AuditLog = {
 export const executorsModule = defineModule({
   name: 'executors',
   config: executorSections,
-  needs: ['config', 'secrets', 'audit'],
+  needs: ['config', 'secrets', 'audit', 'resilience'],
   uses: ['github'],
   provides: ['executors'],
   // Header values of http targets are secrets whatever their names (`Fastly-Key: ${FASTLY_KEY}`).
@@ -91,6 +94,7 @@ export const executorsModule = defineModule({
       secrets: services.secrets,
       configDir,
       github: services.github,
+      resilience: services.resilience,
     });
     onClose(() => executors.close());
     return { executors };

@@ -1,6 +1,7 @@
 // Millwright's Prometheus metrics, on a registry of its own so tests and embedders never share
 // state through prom-client's global registry. Label values are normalised to keep cardinality bounded.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitStateName, UpstreamResilience } from '../core/resilience.js';
 
 export type CommandOutcome = 'ok' | 'error' | 'denied' | 'aborted';
 
@@ -33,6 +34,8 @@ export interface MetricsOptions {
   cacheMs?: number;
   /** Milliseconds now; tests pass a fake clock to expire the cache. */
   now?: () => number;
+  /** The upstream policies whose retries and circuits are exported. */
+  upstreams?: UpstreamResilience;
 }
 
 /** The verbs of the command grammar (ARCHITECTURE.md). */
@@ -51,6 +54,8 @@ export const DEFAULT_VERBS: readonly string[] = [
 // Chat commands range from an instant `whoami` to a runbook step waiting on a rollout.
 const COMMAND_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const OUTCOMES: ReadonlySet<string> = new Set<CommandOutcome>(['ok', 'error', 'denied', 'aborted']);
+// The gauge's values, so a dashboard can graph "open" as a level: 0 closed, 1 half-open, 2 open.
+const CIRCUIT_LEVEL: Record<CircuitStateName, number> = { closed: 0, half_open: 1, open: 2 };
 // Codes are namespaced and short; anything else (a raw message, a third-party string) is folded.
 const ERROR_CODE = /^millwright_[a-z0-9_]{1,48}$/;
 
@@ -96,6 +101,41 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['route', 'status'] as const,
     registers: [registry],
   });
+  const { upstreams } = options;
+  if (upstreams) {
+    new Counter({
+      name: 'millwright_upstream_retries_total',
+      help: 'Retries of idempotent upstream reads, by upstream (prometheus, kubernetes, github, slack, bot_connector, http).',
+      labelNames: ['upstream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [upstream, count] of upstreams.retries()) this.inc({ upstream }, count);
+      },
+    });
+    new Counter({
+      name: 'millwright_upstream_circuit_opened_total',
+      help: 'Times an upstream circuit opened after consecutive failures, by upstream.',
+      labelNames: ['upstream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [upstream, count] of upstreams.opened()) this.inc({ upstream }, count);
+      },
+    });
+    new Gauge({
+      name: 'millwright_upstream_circuit_state',
+      help: 'Circuit state per upstream target: 0 closed, 1 half-open (one probe let through), 2 open (calls fail fast).',
+      labelNames: ['upstream', 'target'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const circuit of upstreams.circuits()) {
+          this.set({ upstream: circuit.upstream, target: circuit.target }, CIRCUIT_LEVEL[circuit.state]);
+        }
+      },
+    });
+  }
 
   return {
     registry,

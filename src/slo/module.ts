@@ -23,14 +23,14 @@ declare module '../core/context.js' {
 export const sloModule = defineModule({
   name: 'slo',
   config: sloSections,
-  needs: ['config', 'configFile'],
+  needs: ['config', 'configFile', 'resilience'],
   provides: ['slo'],
   enabled: ({ config }) => config.prometheus !== undefined,
   async create({ services, clock, logger }) {
     const { createSloService } = await import('./slo-service.js');
     const slo = await createSloService(
       { path: services.configFile, config: services.config },
-      { clock, logger: logger.child({ service: 'slo' }) },
+      { clock, logger: logger.child({ service: 'slo' }), resilience: services.resilience },
     );
     return { slo };
   },

@@ -2,7 +2,8 @@
 // timeouts, bounded retries, auth from config secrets, a bound on concurrent queries.
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { isConnectionError, isRetryableStatus, type RetryOptions, withRetries } from '../core/retry.js';
+import { parseRetryAfter, type UpstreamPolicy, UpstreamResilience } from '../core/resilience.js';
+import { isConnectionError, isRetryableStatus, type RetryOptions } from '../core/retry.js';
 import type { Reading } from './reading.js';
 
 export interface PrometheusClientOptions {
@@ -21,6 +22,8 @@ export interface PrometheusClientOptions {
   /** Injected by tests; defaults to a real timer. */
   sleep?: RetryOptions['sleep'];
   baseDelayMs?: number;
+  /** The shared upstream policies (retries, circuit per Prometheus URL); a private one when absent. */
+  resilience?: UpstreamResilience;
 }
 
 /** One series of an instant query: its labels and the value at the evaluation time. */
@@ -47,6 +50,7 @@ class HttpStatusError extends Error {
   constructor(
     readonly status: number,
     readonly body: ApiBody | undefined,
+    readonly retryAfter: string | null = null,
   ) {
     super(`HTTP ${status}`);
   }
@@ -108,6 +112,7 @@ export class PrometheusClient {
   queryCount = 0;
   /** Set when a query ran out of tries; until one succeeds, queries get one try, so a dead Prometheus fails fast. */
   #down = false;
+  readonly #policy: UpstreamPolicy;
 
   constructor(options: PrometheusClientOptions) {
     this.#options = options;
@@ -131,6 +136,18 @@ export class PrometheusClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#attempts = options.attempts ?? 3;
     this.#semaphore = new Semaphore(options.concurrency ?? 8);
+    const resilience =
+      options.resilience ?? new UpstreamResilience(options.sleep ? { sleep: options.sleep } : {});
+    this.#policy = resilience.policy({
+      kind: 'prometheus',
+      target: this.url,
+      name: `Prometheus at ${this.url}`,
+      unavailableCode: ErrorCode.PrometheusUnavailable,
+      limits: {
+        attempts: this.#attempts,
+        ...(options.baseDelayMs !== undefined ? { baseDelayMs: options.baseDelayMs } : {}),
+      },
+    });
   }
 
   /**
@@ -211,7 +228,7 @@ export class PrometheusClient {
     });
     try {
       return await this.#semaphore.run(() =>
-        withRetries(
+        this.#policy.call(
           async () => {
             const timeout = AbortSignal.timeout(this.#timeoutMs);
             const response = await this.#fetch(url, {
@@ -226,20 +243,21 @@ export class PrometheusClient {
               throw new NotPrometheusAnswer(type || 'no content type');
             }
             if (!response.ok || parsed?.status !== 'success') {
-              throw new HttpStatusError(response.status, parsed);
+              throw new HttpStatusError(response.status, parsed, response.headers.get('retry-after'));
             }
             this.#down = false;
             return parsed.data ?? {};
           },
           {
-            attempts: this.#down ? 1 : this.#attempts,
-            ...(this.#options.baseDelayMs !== undefined ? { baseDelayMs: this.#options.baseDelayMs } : {}),
-            ...(signal ? { signal } : {}),
-            ...(this.#options.sleep ? { sleep: this.#options.sleep } : {}),
-            retryable: (error) =>
+            // Queries are reads; after a query ran out of tries, the next gets one until one succeeds.
+            idempotent: !this.#down,
+            signal,
+            transient: (error) =>
               error instanceof HttpStatusError
                 ? isRetryableStatus(error.status)
                 : isConnectionError(error) || isTimeout(error),
+            retryAfterMs: (error) =>
+              error instanceof HttpStatusError ? parseRetryAfter(error.retryAfter, new Date()) : undefined,
             onRetry: (error, attempt, delayMs) =>
               this.#options.logger?.warn(
                 { prometheus: this.url, attempt, delayMs: Math.round(delayMs), reason: describe(error) },

@@ -7,6 +7,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
+import type { UpstreamResilience } from '../core/resilience.js';
 import { availableChartFonts, renderBudgetChart, sparkline } from './chart.js';
 import { errorRatio, evaluateSlos, type SloEvaluation, worstFirst } from './evaluate.js';
 import { type BudgetHistory, budgetHistory } from './history.js';
@@ -246,7 +247,7 @@ export class SloService {
  */
 export async function createSloService(
   loaded: Pick<LoadedConfig, 'path' | 'config'>,
-  options: { clock: Clock; logger: Logger; fetch?: typeof fetch },
+  options: { clock: Clock; logger: Logger; fetch?: typeof fetch; resilience?: UpstreamResilience },
 ): Promise<SloService> {
   const { config } = loaded;
   const prometheusConfig = config.prometheus;
@@ -264,6 +265,7 @@ export async function createSloService(
     concurrency: prometheusConfig.concurrency,
     logger: options.logger,
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.resilience ? { resilience: options.resilience } : {}),
   });
   if (availableChartFonts().length === 0) {
     options.logger.warn(

@@ -23,7 +23,7 @@ export const upstreamsModule = defineModule({
   name: 'upstreams',
   config: upstreamSections,
   configPaths: ['kubernetes.kubeconfig'],
-  needs: ['config'],
+  needs: ['config', 'resilience'],
   provides: ['github'],
   async create({ services, clock, logger }) {
     const { github } = services.config;
@@ -35,6 +35,7 @@ export const upstreamsModule = defineModule({
         token: github.token,
         logger: logger.child({ client: 'github' }),
         clock,
+        resilience: services.resilience,
       }),
     };
   },

@@ -89,6 +89,8 @@ export type FaultAnswer =
   | 'error503'
   /** Holds the request open until the client gives up or the double closes. */
   | 'hang'
+  /** Drops the connection without an answer (ECONNRESET on the client). */
+  | 'reset'
   /** Primary rate limit: 403, `x-ratelimit-remaining: 0`, the reset header, GitHub's body (on /graphql:
    * 200 with a `RATE_LIMITED` error and `x-ratelimit-resource: graphql`, as GitHub answers there). */
   | 'rateLimited'
@@ -238,6 +240,8 @@ export interface GitHubState {
   }): void;
   /** The next `times` requests matching `path` (and `method`) get `answer`. */
   fail(fault: FaultSpec): void;
+  /** Drops every fault not yet used up. */
+  clearFaults(): void;
   load(fixture: GitHubFixture): void;
 }
 
@@ -513,6 +517,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     },
     fail: (fault) => {
       faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    clearFaults: () => {
+      faults.length = 0;
     },
     load: (fixture) => {
       for (const spec of fixture.repos) {
@@ -945,8 +952,12 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     res.writeHead(answer.status, headers).end(isText ? (answer.body as string) : JSON.stringify(answer.body));
   };
 
-  const faultAnswer = (answer: FaultAnswer, anonymous: boolean, graphql: boolean): HttpAnswer | 'hang' => {
-    if (answer === 'hang') return 'hang';
+  const faultAnswer = (
+    answer: FaultAnswer,
+    anonymous: boolean,
+    graphql: boolean,
+  ): HttpAnswer | 'hang' | 'reset' => {
+    if (answer === 'hang' || answer === 'reset') return answer;
     if (graphql && answer === 'rateLimited')
       return fromGraphQL(graphqlRateLimitedAnswer(graphqlBackend, { exhausted: true }));
     if (graphql && answer === 'secondaryRateLimited')
@@ -1087,6 +1098,10 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       if (answer === 'hang') {
         hung.add(res);
         res.on('close', () => hung.delete(res));
+        return;
+      }
+      if (answer === 'reset') {
+        req.socket.destroy();
         return;
       }
       send(res, answer, graphql ? graphqlRateHeaders(graphqlRate, now()) : {});

@@ -1,5 +1,5 @@
 // A plain HTTP service on 127.0.0.1 for the http executor: routes answer what a test sets, can echo
-// the request back, fail a number of times, or hang; every request is recorded.
+// the request back, fail a number of times, hang or reset; every request is recorded.
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -20,6 +20,8 @@ export interface TargetAnswer {
   headers?: Record<string, string>;
   /** Never answer: hold the connection until the client gives up or the double closes. */
   hang?: boolean;
+  /** Drop the connection without an answer (ECONNRESET on the client). */
+  reset?: boolean;
 }
 
 export interface HttpTargetDouble {
@@ -35,6 +37,8 @@ export interface HttpTargetDouble {
     answer: TargetAnswer | ((request: TargetRequest) => TargetAnswer),
     times?: number,
   ): void;
+  /** Forgets every route set with `on`, so the next test starts from 404s. */
+  clearRules(): void;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,10 @@ export async function startHttpTarget(): Promise<HttpTargetDouble> {
     }
     rule.left -= 1;
     const answer = typeof rule.answer === 'function' ? rule.answer(request) : rule.answer;
+    if (answer.reset) {
+      req.socket.destroy();
+      return;
+    }
     if (answer.hang) {
       hung.add(res);
       res.on('close', () => hung.delete(res));
@@ -104,6 +112,9 @@ export async function startHttpTarget(): Promise<HttpTargetDouble> {
     requests,
     on: (method, path, answer, times = Infinity) => {
       rules.push({ method: method.toUpperCase(), path, answer, left: times });
+    },
+    clearRules: () => {
+      rules.length = 0;
     },
     close: async () => {
       for (const res of hung) res.destroy();

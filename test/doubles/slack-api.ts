@@ -179,6 +179,11 @@ export class SlackApiDouble {
     this.#failures.set(method, queue);
   }
 
+  /** Drops every failure set with `failNext` or `rateLimitNext` and not yet used. */
+  clearFailures(): void {
+    this.#failures.clear();
+  }
+
   /** Answers the next call(s) of `method` with HTTP 429, `Retry-After` and `{ok:false,error:'ratelimited'}`. */
   rateLimitNext(method: string, retryAfterSeconds: number, times = 1): void {
     this.failNext(method, { error: 'ratelimited', status: 429, retryAfter: retryAfterSeconds }, times);

@@ -10,6 +10,7 @@ import {
   type Reply,
   type Router,
   silentLogger,
+  type UpstreamResilience,
 } from '../../src/core/index.js';
 import type { Logger } from '../../src/core/logger.js';
 import { buildRuntime, createRouter, type Runtime } from '../../src/main.js';
@@ -41,6 +42,8 @@ export async function startTestBot(
     clock?: Clock;
     logger?: Logger;
     prepare?: (runtime: Runtime) => void;
+    /** The upstream policies (a fake timer, small limits); default: one on `clock`. */
+    upstreams?: UpstreamResilience;
   } = {},
 ): Promise<TestBot> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-test-'));
@@ -51,6 +54,7 @@ export async function startTestBot(
   const runtime = await buildRuntime(loaded, {
     logger: options.logger ?? silentLogger(),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.upstreams ? { upstreams: options.upstreams } : {}),
   });
   options.prepare?.(runtime);
   const router = createRouter(runtime);

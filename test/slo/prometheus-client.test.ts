@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createLogger, fixedClock, silentLogger } from '../../src/core/index.js';
+import { createLogger, fixedClock, silentLogger, UpstreamResilience } from '../../src/core/index.js';
 import { evaluateSlos, loadSloFile, PrometheusClient, type Slo } from '../../src/slo/index.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { startTestBot, TEST_ACCESS } from '../helpers/runtime.js';
@@ -244,7 +244,8 @@ describe('Prometheus stopped in the middle of a budget', () => {
     expect(checkout!.budgetRemaining).toMatchObject({
       kind: 'unknown',
       code: 'millwright_prometheus_unavailable',
-      message: `Prometheus at ${prometheus.url} is unavailable: connection refused`,
+      // Either the failure itself or, once enough failed in a row, the open circuit that stopped calling.
+      message: expect.stringMatching(unavailable(prometheus.url)),
     });
     expect(payments!.budgetRemaining.kind).toBe('unknown');
     expect(payments!.exhaustion.map((exhaustion) => exhaustion.status)).toEqual(['unknown', 'unknown']);
@@ -252,8 +253,11 @@ describe('Prometheus stopped in the middle of a budget', () => {
     expect(lines.join('')).toContain('prometheus query failed; retrying');
     expect(lines.join('')).not.toContain(PASSWORD);
 
+    // The circuit's own clock, moved past its next try once Prometheus is back.
+    const circuitClock = fixedClock(at);
     const bot = await startTestBot({
       clock: fixedClock(at),
+      upstreams: new UpstreamResilience({ clock: circuitClock }),
       config:
         `prometheus:\n  url: ${prometheus.url}\n  basicAuth: { username: ${USER}, password: ${PASSWORD} }\n` +
         `slo:\n  dir: ${path.join(FIXTURES, 'scenarios')}\n${TEST_ACCESS}`,
@@ -264,7 +268,7 @@ describe('Prometheus stopped in the middle of a budget', () => {
       expect(down.ok).toBe(false);
       expect(down.error).toEqual({
         code: 'millwright_prometheus_unavailable',
-        message: `Prometheus at ${prometheus.url} is unavailable: connection refused`,
+        message: expect.stringMatching(unavailable(prometheus.url)),
         hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
       });
       const statuses = await bot.runtime.services.slo!.statusFor('payments', at);
@@ -272,7 +276,7 @@ describe('Prometheus stopped in the middle of a budget', () => {
         {
           slo: 'payments-availability',
           burnState: 'unknown',
-          detail: `Prometheus at ${prometheus.url} is unavailable: connection refused`,
+          detail: expect.stringMatching(unavailable(prometheus.url)),
           burnRates: {},
           burnRules: expect.any(Array),
         },
@@ -284,6 +288,7 @@ describe('Prometheus stopped in the middle of a budget', () => {
       expect(downOne.error?.code).toBe('millwright_prometheus_unavailable');
 
       await prometheus.start();
+      circuitClock.set(new Date(at.getTime() + 60_000));
       const back = await bot.run('budget payments');
       expect(back.ok).toBe(true);
       expect(JSON.stringify(back.blocks)).toContain(
@@ -294,3 +299,10 @@ describe('Prometheus stopped in the middle of a budget', () => {
     }
   }, 60_000);
 });
+
+/** A stopped Prometheus: the refused connection, or the open circuit that stopped calling it. */
+function unavailable(url: string): RegExp {
+  return new RegExp(
+    `^Prometheus at ${url} is unavailable: (connection refused|circuit open since .+, next try .+)$`,
+  );
+}

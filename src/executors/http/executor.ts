@@ -1,10 +1,12 @@
 // The http executor: one `request` action against allow-listed targets from config, with a timeout,
 // secret headers redacted from everything it returns or logs, reads retried and writes sent once.
 import { z } from 'zod';
+import { type Clock, systemClock } from '../../core/clock.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { isConnectionError, type RetryOptions, withRetries } from '../../core/retry.js';
+import { parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
+import { isConnectionError, type RetryOptions } from '../../core/retry.js';
 import { SecretSet } from '../../core/secrets.js';
 import { closest } from '../../core/suggest.js';
 import { withInputSchema } from '../input-schema.js';
@@ -37,6 +39,10 @@ export interface HttpExecutorOptions {
   /** How much of a response body is kept in the output; default 16 KiB. */
   maxResponseBytes?: number;
   retries?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; sleep?: RetryOptions['sleep'] };
+  /** Reads Retry-After dates against this clock. */
+  clock?: Clock;
+  /** The shared upstream policies (one circuit per target); a private one when absent. */
+  resilience?: UpstreamResilience | undefined;
 }
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -69,6 +75,21 @@ export function createHttpExecutor(options: HttpExecutorOptions): Executor {
   const fetch = options.fetch ?? globalThis.fetch;
   const maxBytes = options.maxResponseBytes ?? 16 * 1024;
   const retries = options.retries ?? {};
+  const clock = options.clock ?? systemClock;
+  const resilience =
+    options.resilience ??
+    new UpstreamResilience({ clock, ...(retries.sleep ? { sleep: retries.sleep } : {}) });
+  const policyFor = (target: ResolvedTarget) =>
+    resilience.policy({
+      kind: 'http',
+      target: target.name,
+      name: `http target ${target.name} (${target.base.origin})`,
+      limits: {
+        attempts: retries.attempts ?? 3,
+        baseDelayMs: retries.baseDelayMs ?? 300,
+        maxDelayMs: retries.maxDelayMs ?? 3_000,
+      },
+    });
   const names = [...targets.keys()];
   const scrub = <T>(value: T): T => secrets.value(value);
   const scrubText = (text: string) => secrets.text(text);
@@ -227,39 +248,46 @@ export function createHttpExecutor(options: HttpExecutorOptions): Executor {
 
     let outcome: Awaited<ReturnType<typeof attempt>>;
     try {
-      outcome = read
-        ? await withRetries(
-            async () => {
-              const result = await attempt();
-              if (isRetryable(result.response.status)) throw new RetryableStatus(result);
-              return result;
-            },
-            {
-              attempts: retries.attempts ?? 3,
-              baseDelayMs: retries.baseDelayMs ?? 300,
-              maxDelayMs: retries.maxDelayMs ?? 3_000,
-              retryable: (error) =>
-                error instanceof RetryableStatus ||
-                (error instanceof MillwrightError &&
-                  error.code === ErrorCode.DependencyUnavailable &&
-                  isConnectionError(error.cause)),
-              signal: ctx.signal,
-              ...(retries.sleep ? { sleep: retries.sleep } : {}),
-              onRetry: (error, number, delayMs) =>
-                ctx.logger.warn(
-                  {
-                    executor: 'http',
-                    target: target.name,
-                    method,
-                    attempt: number,
-                    delayMs: Math.round(delayMs),
-                    status: error instanceof RetryableStatus ? error.result.response.status : undefined,
-                  },
-                  'http read failed; retrying',
-                ),
-            },
-          )
-        : await attempt();
+      // Writes pass the circuit too (an open one refuses them before anything is sent) but go once.
+      outcome = await policyFor(target).call(
+        async () => {
+          const result = await attempt();
+          if (isRetryable(result.response.status)) throw new RetryableStatus(result);
+          return result;
+        },
+        {
+          idempotent: read,
+          transient: (error) =>
+            error instanceof RetryableStatus ||
+            (error instanceof MillwrightError &&
+              error.code === ErrorCode.DependencyUnavailable &&
+              isConnectionError(error.cause)),
+          // A hang cut by the target's timeout counts against it; a cancelled command does not.
+          counts: (error) =>
+            !ctx.signal.aborted &&
+            (error instanceof RetryableStatus ||
+              (error instanceof MillwrightError &&
+                (error.code === ErrorCode.Timeout ||
+                  (error.code === ErrorCode.DependencyUnavailable && isConnectionError(error.cause))))),
+          retryAfterMs: (error) =>
+            error instanceof RetryableStatus
+              ? parseRetryAfter(error.result.response.headers.get('retry-after'), clock.now())
+              : undefined,
+          signal: ctx.signal,
+          onRetry: (error, number, delayMs) =>
+            ctx.logger.warn(
+              {
+                executor: 'http',
+                target: target.name,
+                method,
+                attempt: number,
+                delayMs: Math.round(delayMs),
+                status: error instanceof RetryableStatus ? error.result.response.status : undefined,
+              },
+              'http read failed; retrying',
+            ),
+        },
+      );
     } catch (error) {
       if (error instanceof RetryableStatus) outcome = error.result;
       else if (ctx.signal.aborted && !(error instanceof MillwrightError))
@@ -345,8 +373,9 @@ class RetryableStatus extends Error {
   }
 }
 
+/** 429 and 5xx other than 501: the target is unwell or busy, not saying no. */
 function isRetryable(status: number): boolean {
-  return status >= 500 && status !== 501;
+  return status === 429 || (status >= 500 && status !== 501);
 }
 
 function resolveTarget(name: string, config: HttpTarget): ResolvedTarget {

@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { UpstreamResilience } from '../../core/resilience.js';
 import {
   type CallOptions,
   connectKubernetes,
@@ -46,6 +47,8 @@ export interface KubernetesExecutorOptions {
   clock?: Clock;
   /** How a waiting `rollout-status` polls; every 2 s by default. Tests pass a fake sleep. */
   rolloutPolling?: Partial<RolloutPolling>;
+  /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
+  resilience?: UpstreamResilience | undefined;
 }
 
 export { DEFAULT_SCALE_BOUNDS };
@@ -81,6 +84,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
     ...(options.context !== undefined ? { context: options.context } : {}),
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.resilience ? { resilience: options.resilience } : {}),
     allowedNamespaces: allowed,
     logger: options.logger,
   });

@@ -6,7 +6,8 @@ import { formatDuration } from '../../core/duration.js';
 import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/redact.js';
-import { isConnectionError, type RetryOptions, withRetries } from '../../core/retry.js';
+import { UpstreamResilience } from '../../core/resilience.js';
+import { isConnectionError, type RetryOptions } from '../../core/retry.js';
 import { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
 
 export interface GitHubRetryOptions {
@@ -33,6 +34,8 @@ export interface GitHubClientOptions {
   requestTimeoutMs?: number;
   /** Web root for links people click; derived from baseUrl when absent (api.github.com -> github.com). */
   webUrl?: string;
+  /** The shared upstream policies (one circuit per base URL); a private one when absent. */
+  resilience?: UpstreamResilience | undefined;
 }
 
 /** A GitHub connection shared by the executor and by readers such as `deploys`. */
@@ -76,6 +79,19 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const retries = options.retries ?? {};
+  const resilience =
+    options.resilience ??
+    new UpstreamResilience({ clock, ...(retries.sleep ? { sleep: retries.sleep } : {}) });
+  const policy = resilience.policy({
+    kind: 'github',
+    target: baseUrl,
+    name: `GitHub at ${baseUrl}`,
+    limits: {
+      attempts: retries.attempts ?? 3,
+      baseDelayMs: retries.baseDelayMs ?? 300,
+      maxDelayMs: retries.maxDelayMs ?? 3_000,
+    },
+  });
   const octokit = new Octokit({
     baseUrl,
     userAgent: 'millwright',
@@ -153,21 +169,23 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         throw error;
       }
     };
-    if (!read) return attempt();
     let attempts = 0;
     try {
-      return await withRetries(
+      // Writes go through the circuit too (an open one fails them fast) but are sent once.
+      return await policy.call(
         () => {
           attempts++;
           return attempt();
         },
         {
-          attempts: retries.attempts ?? 3,
-          baseDelayMs: retries.baseDelayMs ?? 300,
-          maxDelayMs: retries.maxDelayMs ?? 3_000,
-          retryable: isTransientFailure,
-          ...(callerSignal ? { signal: callerSignal } : {}),
-          ...(retries.sleep ? { sleep: retries.sleep } : {}),
+          idempotent: read,
+          transient: isTransientFailure,
+          // A hang cut by our own request timeout counts against GitHub; a cancelled command does not.
+          counts: (error) =>
+            !callerSignal?.aborted &&
+            (isTransientFailure(error) ||
+              (error instanceof MillwrightError && error.code === ErrorCode.Timeout)),
+          signal: callerSignal,
           onRetry: (error, attempt, delayMs) =>
             logger.warn(
               {

@@ -17,7 +17,8 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { formatDuration } from '../../core/duration.js';
 import { ErrorCode, isMillwrightError, MillwrightError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
-import { isConnectionError, isRetryableStatus, withRetries } from '../../core/retry.js';
+import { parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
+import { isConnectionError, isRetryableStatus } from '../../core/retry.js';
 import { checkNamespace } from './names.js';
 
 export interface RetryPolicy {
@@ -44,6 +45,8 @@ export interface KubernetesClientOptions {
   /** Deadline for a call whose caller gave none; default 10s. */
   defaultTimeoutMs?: number;
   clock?: Clock;
+  /** The shared upstream policies (one circuit per API server); a private one when absent. */
+  resilience?: UpstreamResilience;
 }
 
 /** What a call may carry from its caller. */
@@ -133,6 +136,19 @@ export function connectKubernetes(options: KubernetesClientOptions = {}): Kubern
   const retries = options.retries ?? {};
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
   const context = kubeconfig.getCurrentContext();
+  const resilience =
+    options.resilience ??
+    new UpstreamResilience({ clock, ...(retries.sleep ? { sleep: retries.sleep } : {}) });
+  const policy = resilience.policy({
+    kind: 'kubernetes',
+    target: cluster.server,
+    name: `the Kubernetes API at ${cluster.server}`,
+    limits: {
+      ...(retries.attempts !== undefined ? { attempts: retries.attempts } : {}),
+      ...(retries.baseDelayMs !== undefined ? { baseDelayMs: retries.baseDelayMs } : {}),
+      ...(retries.maxDelayMs !== undefined ? { maxDelayMs: retries.maxDelayMs } : {}),
+    },
+  });
 
   return {
     context,
@@ -155,19 +171,21 @@ export function connectKubernetes(options: KubernetesClientOptions = {}): Kubern
       const timer = setTimeout(() => controller.abort(new DeadlineReached()), Math.max(0, budgetMs));
       let attempts = 0;
       try {
-        return await withRetries(
+        return await policy.call(
           (attempt) => {
             attempts = attempt;
             if (controller.signal.aborted) throw controller.signal.reason;
             return send(withSignal(controller.signal));
           },
           {
-            attempts: effect === 'write' ? 1 : (retries.attempts ?? 3),
-            baseDelayMs: retries.baseDelayMs ?? 200,
-            ...(retries.maxDelayMs !== undefined ? { maxDelayMs: retries.maxDelayMs } : {}),
-            ...(retries.sleep ? { sleep: retries.sleep } : {}),
+            idempotent: effect !== 'write',
             signal: controller.signal,
-            retryable: isTransient,
+            transient: isTransient,
+            // A hang that ran out the deadline counts against the API server; a cancel does not.
+            counts: (error) =>
+              controller.signal.reason instanceof DeadlineReached ||
+              (!controller.signal.aborted && isTransient(error)),
+            retryAfterMs: (error) => parseRetryAfter(retryAfterOf(error), clock.now()),
             onRetry: (error, attempt, delayMs) =>
               logger.warn(
                 { context, operation, attempt, delayMs: Math.round(delayMs), status: statusOf(error) },
@@ -220,6 +238,12 @@ function isTransient(error: unknown): boolean {
   const status = statusOf(error);
   if (status !== undefined) return isRetryableStatus(status);
   return isConnectionError(error);
+}
+
+function retryAfterOf(error: unknown): string | undefined {
+  if (!(error instanceof ApiException)) return undefined;
+  const headers = (error.headers ?? {}) as Record<string, string | undefined>;
+  return headers['retry-after'] ?? headers['Retry-After'];
 }
 
 function statusOf(error: unknown): number | undefined {

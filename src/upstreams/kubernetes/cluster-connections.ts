@@ -2,6 +2,7 @@
 // reader of many services (`deploys`) needs instead of a new client and a TLS handshake per read.
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
+import type { UpstreamResilience } from '../../core/resilience.js';
 import { connectKubernetes, type KubernetesClient, type RetryPolicy } from './client.js';
 import { ConnectionPool } from './connection-pool.js';
 
@@ -17,6 +18,8 @@ export interface ClusterConnectionsOptions {
   retries?: RetryPolicy | undefined;
   /** Deadline of one API call; default 10 s. */
   callTimeoutMs?: number | undefined;
+  /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
+  resilience?: UpstreamResilience | undefined;
 }
 
 /**
@@ -50,6 +53,7 @@ export class ClusterConnections {
       clock: this.options.clock,
       ...(this.options.retries ? { retries: this.options.retries } : {}),
       defaultTimeoutMs: this.options.callTimeoutMs ?? 10_000,
+      ...(this.options.resilience ? { resilience: this.options.resilience } : {}),
     });
     const pooled = this.#pool.wrap(client);
     this.#clients.set(key, pooled);

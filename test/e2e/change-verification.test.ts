@@ -16,57 +16,11 @@ import {
   loadKubernetesScenario,
   startKubernetesApi,
 } from '../doubles/kubernetes-api.js';
-import {
-  evaluationEnd,
-  type RunningPrometheus,
-  type SeriesFixture,
-  startPrometheus,
-} from '../doubles/prometheus.js';
+import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
+import { availabilitySlo, traffic } from '../helpers/traffic.js';
 
 const RUNBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runbooks');
-const PER_MINUTE = 6000;
 const SERVICES = ['checkout', 'orders', 'cart', 'search', 'quiet'] as const;
-
-/** Cumulative request counters for one service: `errorsPerMinute(t)` bad requests in the minute ending at t. */
-function traffic(
-  name: string,
-  start: number,
-  errorsPerMinute: (t: number) => number,
-  perMinute = PER_MINUTE,
-): SeriesFixture[] {
-  const total = (perMinute: (t: number) => number) => {
-    let sum = 0;
-    let last = start;
-    return (t: number) => {
-      for (; last < t; last += 60) sum += perMinute(last + 60);
-      return sum;
-    };
-  };
-  return [
-    {
-      family: 'http_requests',
-      type: 'counter',
-      labels: { service: name, code: '200' },
-      value: total((t) => perMinute - errorsPerMinute(t)),
-    },
-    {
-      family: 'http_requests',
-      type: 'counter',
-      labels: { service: name, code: '500' },
-      value: total(errorsPerMinute),
-    },
-  ];
-}
-
-const slo = (name: string) => `
-  - service: ${name}
-    name: availability
-    objective: 99.9
-    window: 30d
-    sli:
-      events:
-        errorQuery: sum(rate(http_requests_total{service="${name}",code=~"5.."}[{{window}}]))
-        totalQuery: sum(rate(http_requests_total{service="${name}"}[{{window}}]))`;
 
 describe('verification against the baseline, and rollback for real', () => {
   let prometheus: RunningPrometheus;
@@ -144,7 +98,7 @@ ${entry('orders', true)}
 ${entry('cart', true)}
 ${entry('search', false)}
 ${entry('quiet', true)}
-slos:${SERVICES.map(slo).join('')}
+slos:${SERVICES.map(availabilitySlo).join('')}
 access:
   defaultRoles: []
   roles:

@@ -14,52 +14,11 @@ import {
   loadKubernetesScenario,
   startKubernetesApi,
 } from '../doubles/kubernetes-api.js';
-import {
-  evaluationEnd,
-  type RunningPrometheus,
-  type SeriesFixture,
-  startPrometheus,
-} from '../doubles/prometheus.js';
+import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
+import { availabilitySlo, traffic } from '../helpers/traffic.js';
 
 const RUNBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runbooks');
-const PER_MINUTE = 6000;
 const TOKEN = 'am-token-0123456789';
-
-/** Cumulative request counters for one service: `errorsPerMinute(t)` bad requests each minute. */
-function service(name: string, start: number, errorsPerMinute: (t: number) => number): SeriesFixture[] {
-  const total = (perMinute: (t: number) => number) => {
-    let sum = 0;
-    let last = start;
-    return (t: number) => {
-      for (; last < t; last += 60) sum += perMinute(last + 60);
-      return sum;
-    };
-  };
-  return [
-    {
-      family: 'http_requests',
-      type: 'counter',
-      labels: { service: name, code: '200' },
-      value: total((t) => PER_MINUTE - errorsPerMinute(t)),
-    },
-    {
-      family: 'http_requests',
-      type: 'counter',
-      labels: { service: name, code: '500' },
-      value: total(errorsPerMinute),
-    },
-  ];
-}
-
-const slo = (name: string) => `
-  - service: ${name}
-    name: availability
-    objective: 99.9
-    window: 30d
-    sli:
-      events:
-        errorQuery: sum(rate(http_requests_total{service="${name}",code=~"5.."}[{{window}}]))
-        totalQuery: sum(rate(http_requests_total{service="${name}"}[{{window}}]))`;
 
 describe('the policy gate and Alertmanager intake, end to end', () => {
   let prometheus: RunningPrometheus;
@@ -108,9 +67,9 @@ describe('the policy gate and Alertmanager intake, end to end', () => {
       start,
       end,
       series: [
-        ...service('checkout', start, () => 3),
-        ...service('search', start, () => 3),
-        ...service('payments', start, (t) => (t > spike ? 1200 : 3)),
+        ...traffic('checkout', start, () => 3),
+        ...traffic('search', start, () => 3),
+        ...traffic('payments', start, (t) => (t > spike ? 1200 : 3)),
       ],
     });
     k8s = await startKubernetesApi({
@@ -133,7 +92,7 @@ services:
   checkout: { channel: C-CHECKOUT, kubernetes: { namespace: shop, deployments: [checkout] } }
   payments: { channel: C-PAYMENTS, kubernetes: { namespace: shop, deployments: [payments] } }
   search: { channel: C-SEARCH, kubernetes: { namespace: shop, deployments: [search] } }
-slos:${slo('checkout')}${slo('payments')}${slo('search')}
+slos:${availabilitySlo('checkout')}${availabilitySlo('payments')}${availabilitySlo('search')}
 access:
   defaultRoles: []
   roles:

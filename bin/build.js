@@ -57,6 +57,7 @@ const VENDORS = {
   cron: ['node-cron'],
   ajv: ['ajv'],
   secretlint: ['@secretlint/core', '@secretlint/secretlint-rule-preset-recommend'],
+  resilience: ['cockatiel'],
   // Only `slo lint` and `slo rules` parse PromQL; the bot and every other command never load it.
   promql: ['@prometheus-io/lezer-promql'],
 };

@@ -294,7 +294,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         return await lintRunbooksCommand(configPath, positionals[2], io);
       }
       case 'slo':
-        return await (await import('./slo/index.js')).runSloCli(argv, { ...io, configPath, loadConfig });
+        return await (await import('./slo/cli.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'audit': {
         if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
         if (sub !== 'verify') {

@@ -1,5 +1,6 @@
 // Public face of src/slo: SLO specs, the Prometheus client, error-budget and burn-rate math, the
-// SloService commands use, rules generation and the `millwright slo` command line.
+// SloService commands use and rules generation (the `millwright slo` command line is ./cli.ts, loaded
+// only by that command).
 export {
   type BurnState,
   type BurnStateResult,
@@ -13,7 +14,6 @@ export {
   timeToExhaustion,
 } from './burn-rate.js';
 export { availableChartFonts, budgetChartSpec, renderBudgetChart, sparkline } from './chart.js';
-export { runSloCli, type SloCliIO } from './cli.js';
 export {
   type EvaluateOptions,
   EXHAUSTION_WINDOWS,

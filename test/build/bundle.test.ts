@@ -114,6 +114,7 @@ it('serves Teams from the build: the Bot Framework SDK loads from its own chunk 
     'kubernetes.cjs',
     'metrics.cjs',
     'promql.cjs',
+    'resilience.cjs',
     'secretlint.cjs',
     'slack.cjs',
     'teams.cjs',

@@ -63,7 +63,7 @@ export {
   type ServiceName,
 } from './module.js';
 export { MAX_COMMAND_LENGTH, type ParsedLine, parseLine } from './parser.js';
-export { isSecretKey, REDACTED, redact, redactText, redactWith } from './redact.js';
+export { isSecretKey, REDACTED, redactText, redactWith } from './redact.js';
 export {
   type CommandArgs,
   type CommandDefinition,

@@ -76,17 +76,3 @@ export function redactWith<T>(value: T, text: (value: string) => string, byKey =
   };
   return walk(value) as T;
 }
-
-/**
- * Deep copy of `value` with secret-named fields and secret-looking strings replaced.
- *
- * @example
- * redact({ user: 'ana', token: 'xoxb-1' }) // { user: 'ana', token: '[redacted]' }
- */
-export function redact<T>(value: T, extraSecrets: readonly string[] = []): T {
-  return redactWith(value, (text) => {
-    let out = redactText(text);
-    for (const secret of extraSecrets) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-    return out;
-  });
-}

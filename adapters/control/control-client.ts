@@ -9,11 +9,6 @@ import {
 } from '../../src/core/index.js';
 import { AUDIT_PATH, type AuditBody, COMMANDS_PATH, type ControlLine } from './protocol.js';
 
-/** fetch's "connection refused": the request never left this process. */
-function refused(error: unknown): boolean {
-  return (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
-}
-
 export interface ControlClient {
   handle(request: CommandRequest): Promise<Reply>;
   audit(entry: AuditBody): Promise<void>;
@@ -65,7 +60,8 @@ export function controlClient(control: { port: number; token: string }, holder: 
         });
       } catch (error) {
         if ((error as { name?: string }).name === 'AbortError') throw error;
-        throw unreachable(holder, error, !refused(error));
+        // The holder answers with its head before it starts a command, so without one it never ran.
+        throw unreachable(holder, error, false);
       }
       if (!response.ok || !response.body) throw unreachable(holder, new Error(`HTTP ${response.status}`));
       const handles = new Map<number, Promise<MessageHandle>>();

@@ -58,7 +58,7 @@ export class ControlServer {
     const expected = Buffer.from(`Bearer ${options.token}`);
     const server = createServer((req, res) => {
       // One request per connection: a client never sends a command on a connection this process is
-      // closing, so "refused" always means "never delivered".
+      // closing.
       res.shouldKeepAlive = false;
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -109,6 +109,13 @@ async function runCommand(req: IncomingMessage, res: ServerResponse, options: Co
   const send = (line: ControlLine) => {
     if (!res.writableEnded) res.write(`${JSON.stringify(line)}\n`);
   };
+  // The answer's head reaches the sender before the command starts: a sender that never got it knows
+  // the command never ran here, and may send it again to whoever holds the store next.
+  await new Promise<void>((resolve, reject) =>
+    res.write(`${JSON.stringify({ accepted: true } satisfies ControlLine)}\n`, (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  );
   let next = 0;
   const reply = await options.handle({
     actor: body.actor,

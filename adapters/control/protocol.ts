@@ -1,6 +1,7 @@
 // The local control protocol between Millwright processes on one host: a process that cannot take
 // store.path sends its commands to the one that holds it. HTTP on 127.0.0.1, a bearer token read from
-// the holder file inside store.path (owner-only), answers as JSON lines: progress, updates, the reply.
+// the holder file inside store.path (owner-only), answers as JSON lines: accepted (before the command starts),
+// progress, updates, the reply.
 import { z } from 'zod';
 
 export const COMMANDS_PATH = '/v1/commands';
@@ -35,6 +36,8 @@ export type AuditBody = z.output<typeof auditBody>;
 
 /** One line of a command's answer. */
 export type ControlLine =
+  /** First, before the command starts: it was received and will run. */
+  | { accepted: true }
   | { progress: { id: number; reply: unknown } }
   | { update: { id: number; reply: unknown } }
   | { reply: unknown };

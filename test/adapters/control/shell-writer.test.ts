@@ -14,7 +14,7 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-const request: CommandRequest = { actor: 'ana', channel: 'shell', text: 'whoami' };
+const request: CommandRequest = { actor: { id: 'ana' }, surface: 'shell', channel: 'shell', text: 'whoami' };
 
 function localWriter() {
   const ran: string[] = [];
@@ -23,7 +23,7 @@ function localWriter() {
     local: {
       handle: async (sent: CommandRequest): Promise<Reply> => {
         ran.push(sent.text);
-        return { ok: true, text: `ran ${sent.text}`, ref: 'R-1' } as Reply;
+        return { ok: true, blocks: [], data: { ran: sent.text }, ref: 'R-1' };
       },
       audit: async () => {},
     },

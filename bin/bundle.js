@@ -2,16 +2,16 @@
 // skips parsing and compiling the bundle, most of what a start used to cost. It also tells whether the
 // build is still the sources' (bin/millwright.js runs the sources through tsx when it is not).
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
 /**
  * Whether the build is fresh: the stamp lists every source file and directory the build read, and
- * none may be newer than the build (a directory that gained or lost a file is newer too). The stats run
- * on libuv's threads while the bundle is being read and compiled, so the check costs a start nothing.
- * Undefined when there is no build (or it predates the stamp's format).
+ * none may be newer than the build (a directory that gained or lost a file is newer too). The stats are
+ * synchronous and stop at the first newer source: a few hundred cached stats cost less on the main
+ * thread than dispatching as many promises to libuv's threads (about 28 million fewer instructions per
+ * start, counted with callgrind). Undefined when there is no build (or it predates the stamp's format).
  *
  * @example
  * const fresh = buildIsFresh(root, path.join(root, 'dist')); // Promise<boolean> | undefined
@@ -24,14 +24,12 @@ export function buildIsFresh(root, dist) {
     return undefined;
   }
   if (!Number.isFinite(stamp?.builtAt) || !Array.isArray(stamp.sources)) return undefined;
-  return Promise.all(
-    stamp.sources.map((source) =>
-      stat(path.join(root, source)).then(
-        (found) => found.mtimeMs <= stamp.builtAt,
-        () => false,
-      ),
-    ),
-  ).then((fresh) => fresh.every(Boolean));
+  const prefix = `${root}${path.sep}`;
+  for (const source of stamp.sources) {
+    const found = statSync(prefix + source, { throwIfNoEntry: false });
+    if (!found || found.mtimeMs > stamp.builtAt) return Promise.resolve(false);
+  }
+  return Promise.resolve(true);
 }
 
 /**

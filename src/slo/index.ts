@@ -50,7 +50,7 @@ export {
   type PrometheusClientOptions,
   type RangeSeries,
 } from './prometheus-client.js';
-export { checkPromql, type PromqlProblem } from './promql.js';
+export { checkPromql, type PromqlProblem, withLabel } from './promql.js';
 export { errorRatioQuery, recordedMetric, recordedQuery } from './queries.js';
 export { isValue, type Reading } from './reading.js';
 export { type RuleGroup, type RulesFormat, sloRuleGroups, sloRulesYaml } from './rules.js';

@@ -420,6 +420,55 @@ export function checkPromql(template: string, options: { vector?: boolean } = {}
   return problems.sort((a, b) => a.offset - b.offset);
 }
 
+/**
+ * The query with the matcher `name="value"` added to every series selector, so it reads one slice of
+ * the traffic (a release's canary or stable track). `{{window}}` placeholders stay as written. A query
+ * that does not parse, or already matches on `name` somewhere, is refused: narrowing it again would
+ * silently read nothing or the wrong slice.
+ *
+ * @example
+ * withLabel('sum(rate(http_requests_total{code=~"5.."}[{{window}}]))', 'track', 'canary')
+ * // 'sum(rate(http_requests_total{track="canary", code=~"5.."}[{{window}}]))'
+ */
+export function withLabel(template: string, name: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new RangeError(`"${name}" is not a Prometheus label name`);
+  const [problem] = checkPromql(template);
+  if (problem) throw new RangeError(`the query does not parse: ${problem.message}`);
+  const { text, origin } = substitute(template);
+  const matcher = `${name}=${JSON.stringify(value)}`;
+  const inserts: { at: number; text: string }[] = [];
+  parser.parse(text).iterate({
+    enter(ref) {
+      if (ref.name !== 'VectorSelector') return;
+      const matchers = ref.node.getChild('LabelMatchers');
+      if (!matchers) {
+        // `metric` alone: the name is the whole selector.
+        inserts.push({ at: origin[ref.to]!, text: `{${matcher}}` });
+        return false;
+      }
+      const existing = childrenOf(matchers).filter((child) => child.name.endsWith('LabelMatcher'));
+      for (const child of existing) {
+        const label = child.getChild('LabelName') ?? child.getChild('QuotedLabelName');
+        const labelText = label ? text.slice(label.from, label.to) : '';
+        if ((label?.name === 'QuotedLabelName' ? stringValue(labelText) : labelText) === name) {
+          throw new RangeError(
+            `the query already matches on the label "${name}" (${text.slice(child.from, child.to)}); remove it to compare tracks`,
+          );
+        }
+      }
+      const alone = existing.length === 0 && !matchers.getChild('QuotedLabelName');
+      inserts.push({ at: origin[matchers.from + 1]!, text: alone ? matcher : `${matcher}, ` });
+      return false;
+    },
+  });
+  let result = template;
+  for (const insert of inserts.sort((a, b) => b.at - a.at)) {
+    result = `${result.slice(0, insert.at)}${insert.text}${result.slice(insert.at)}`;
+  }
+  return result;
+}
+
 function childrenOf(node: SyntaxNode): SyntaxNode[] {
   const children: SyntaxNode[] = [];
   for (let child = node.firstChild; child; child = child.nextSibling) children.push(child);

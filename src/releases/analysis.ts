@@ -21,8 +21,8 @@ export interface EventCounts {
 export interface SliSample {
   /** The SLO it comes from (`checkout-availability`). */
   sli: string;
-  /** The SLO's objective as a fraction (0.999): the canary's burn rate is its bad ratio over 1 - this. */
-  objective: number;
+  /** The SLO's allowed bad ratio (0.001 for 99.9%): the canary's burn rate is its bad ratio over this. */
+  errorBudget: number;
   canary: EventCounts;
   stable: EventCounts;
 }
@@ -80,7 +80,7 @@ export interface StepVerdict {
  * Judges one SLI of a canary step.
  *
  * @example
- * judgeSli({ sli: 'checkout-availability', objective: 0.999,
+ * judgeSli({ sli: 'checkout-availability', errorBudget: 0.001,
  *   canary: { bad: 30, total: 1000 }, stable: { bad: 100, total: 10000 } }, DEFAULT_ANALYSIS);
  * // { outcome: 'fail', test: 'z', pValue: 0.000266..., ... }
  */
@@ -90,7 +90,7 @@ export function judgeSli(sample: SliSample, policy: AnalysisPolicy): SliVerdict 
   const canaryRatio = ratio(canary);
   const stableRatio = ratio(stable);
   const difference = canaryRatio - stableRatio;
-  const canaryBurnRate = canaryRatio / (1 - sample.objective);
+  const canaryBurnRate = canaryRatio / sample.errorBudget;
   const base = { sli: sample.sli, canaryRatio, stableRatio, difference, canaryBurnRate };
   const observed = `canary ${describe(canary)} vs stable ${describe(stable)}`;
   if (canary.total < policy.minRequests || stable.total < policy.minRequests) {
@@ -319,9 +319,9 @@ function checkCounts(sample: SliSample): void {
       );
     }
   }
-  if (!(sample.objective > 0 && sample.objective < 1)) {
+  if (!(sample.errorBudget > 0 && sample.errorBudget < 1)) {
     throw new RangeError(
-      `${sample.sli}: the objective must be a fraction between 0 and 1, not ${sample.objective}`,
+      `${sample.sli}: the error budget must be a ratio between 0 and 1, not ${sample.errorBudget}`,
     );
   }
 }

@@ -8,12 +8,14 @@ import type { SeriesFixture } from '../doubles/prometheus.js';
  *
  * @example
  * traffic('cart', start, (t) => (t > changeAt ? 600 : 3)) // 10% failing after the change
+ * traffic('cart', start, () => 18, 600, { track: 'canary' }) // a release's canary pods, 3% failing
  */
 export function traffic(
   name: string,
   start: number,
   errorsPerMinute: (t: number) => number,
   perMinute = 6000,
+  labels: Record<string, string> = {},
 ): SeriesFixture[] {
   const total = (countPerMinute: (t: number) => number) => {
     let sum = 0;
@@ -27,13 +29,13 @@ export function traffic(
     {
       family: 'http_requests',
       type: 'counter',
-      labels: { service: name, code: '200' },
+      labels: { service: name, ...labels, code: '200' },
       value: total((t) => perMinute - errorsPerMinute(t)),
     },
     {
       family: 'http_requests',
       type: 'counter',
-      labels: { service: name, code: '500' },
+      labels: { service: name, ...labels, code: '500' },
       value: total(errorsPerMinute),
     },
   ];

@@ -15,10 +15,10 @@ import {
 
 const policy: AnalysisPolicy = { ...DEFAULT_ANALYSIS, minRequests: 10 };
 
-function sample(canary: [number, number], stable: [number, number], objective = 0.99): SliSample {
+function sample(canary: [number, number], stable: [number, number], errorBudget = 0.01): SliSample {
   return {
     sli: 'checkout-availability',
-    objective,
+    errorBudget,
     canary: { bad: canary[0], total: canary[1] },
     stable: { bad: stable[0], total: stable[1] },
   };
@@ -66,7 +66,7 @@ describe('the statistics', () => {
 
 describe('one SLI', () => {
   it('a canary with 3× the stable error ratio fails, by the z-test, with the numbers', () => {
-    const verdict = judgeSli(sample([30, 1000], [100, 10000], 0.9), policy);
+    const verdict = judgeSli(sample([30, 1000], [100, 10000], 0.1), policy);
     expect(verdict).toMatchObject({ outcome: 'fail', test: 'z', canaryRatio: 0.03, stableRatio: 0.01 });
     expect(verdict.pValue).toBeCloseTo(0.0002663825072308595, 15);
     expect(verdict.reason).toBe(
@@ -114,7 +114,7 @@ describe('one SLI', () => {
   });
 
   it('a canary burning its budget at the abort rate fails even when the stable burns as fast', () => {
-    const verdict = judgeSli(sample([20, 1000], [200, 10000], 0.999), policy);
+    const verdict = judgeSli(sample([20, 1000], [200, 10000], 0.001), policy);
     expect(verdict.canaryBurnRate).toBeCloseTo(20, 9);
     expect(verdict).toMatchObject({ outcome: 'fail', test: 'none' });
     expect(verdict.reason).toMatch(/burns its error budget at 20.0× .* aborts at 14.4×/);
@@ -125,13 +125,15 @@ describe('one SLI', () => {
       'checkout-availability: the canary counts are not a proportion (bad 11 of 10)',
     );
     expect(() => judgeSli(sample([1, 10], [Number.NaN, 10]), policy)).toThrow(/stable counts/);
-    expect(() => judgeSli(sample([1, 10], [1, 10], 99.9), policy)).toThrow(/objective must be a fraction/);
+    expect(() => judgeSli(sample([1, 10], [1, 10], 1), policy)).toThrow(
+      'checkout-availability: the error budget must be a ratio between 0 and 1, not 1',
+    );
   });
 });
 
 describe('a step', () => {
   const good = sample([10, 1000], [100, 10000]);
-  const bad = sample([30, 1000], [100, 10000], 0.9);
+  const bad = sample([30, 1000], [100, 10000], 0.1);
   const thin = { ...sample([1, 5], [100, 10000]), sli: 'checkout-latency' };
 
   it('promotes when every SLI passes, aborts when any fails', () => {

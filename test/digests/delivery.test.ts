@@ -122,7 +122,7 @@ ${digestYaml('C0DIGEST')}${OPERATORS}`,
     expect(delivered).toHaveLength(1);
     const record = await running.runtime.services.store.get<DigestRunRecord>('digest-runs', 'ops');
     expect(record?.handledSlot?.at).toBe(clock.dueAt.toISOString());
-  }, 60_000);
+  }, 180_000);
 });
 
 function list(server: RunningServer) {

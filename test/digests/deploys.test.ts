@@ -24,7 +24,7 @@ beforeAll(async () => {
       { githubBatchSize: 1 },
     ),
   });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await bot?.close();

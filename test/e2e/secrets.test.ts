@@ -146,7 +146,7 @@ access:
     signals,
     teams: { msalNetworkClient: auth.networkClient },
   });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   signals.emit('SIGTERM', 'SIGTERM');

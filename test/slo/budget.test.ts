@@ -486,5 +486,5 @@ describe('with recording rules', () => {
       query:
         'slo:sli_error:ratio_rate30d{sloth_id="inventory-availability", sloth_service="inventory", sloth_slo="availability"}',
     });
-  }, 60_000);
+  }, 180_000);
 });

@@ -37,7 +37,7 @@ beforeAll(async () => {
   at = prometheus.end;
   const loaded = await loadSloFile(path.join(FIXTURES, 'scenarios', 'scenarios.yml'));
   slos = loaded.slos.filter((slo) => ['checkout-availability', 'payments-availability'].includes(slo.id));
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await prometheus?.close();
@@ -297,7 +297,7 @@ describe('Prometheus stopped in the middle of a budget', () => {
     } finally {
       await bot.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 /** A stopped Prometheus: the refused connection, or the open circuit that stopped calling it. */

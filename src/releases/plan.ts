@@ -148,7 +148,11 @@ export function decide(
     case 'gate':
       // Promotion is under way: the stable rollout finishes on its own.
       if (plan.state === 'promoting') return { plan };
-      if (event.blocked) return { plan: { ...plan, state: 'paused', because: event.blocked } };
+      if (event.blocked) {
+        // Still blocked for the same reason: nothing new to record.
+        if (plan.state === 'paused' && plan.because === event.blocked) return { plan };
+        return { plan: { ...plan, state: 'paused', because: event.blocked } };
+      }
       if (plan.state === 'paused') {
         const resumed = { ...plan, state: 'running' as const };
         delete resumed.because;

@@ -1,0 +1,288 @@
+// Drives releases: on each tick it looks at every release that is not over, feeds what happened (the
+// canary's rollout, the gate, the verdict after an interval) to the plan, and carries out the one
+// action the plan asks for. The action is written to the store before it runs and cleared after, so a
+// process that dies mid-way resumes it (every action sets a target state, so finishing it is safe) and
+// never takes a step twice; a lease per release keeps two replicas from driving the same one.
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Store, StoredRecord } from '../store/store.js';
+import { type AnalysisPolicy, judgeStep, type SliSample, type StepVerdict } from './analysis.js';
+import { decide, type ReleaseAction, type ReleaseEvent, type ReleasePlan, startPlan } from './plan.js';
+
+export const RELEASES = 'releases';
+/** How long a replica holds a release while it moves it; another takes over after this if it died. */
+const LEASE_MS = 10 * 60_000;
+
+/** One line of a release's history: what happened, what it decided, what was done. */
+export interface ReleaseEntry {
+  at: string;
+  event: string;
+  state: ReleasePlan['state'];
+  step: number;
+  action?: ReleaseAction['kind'];
+  /** The canary share reached, after a set-canary action. */
+  share?: number;
+  verdict?: Pick<StepVerdict, 'decision' | 'reason'>;
+}
+
+export interface ReleaseRecord extends StoredRecord {
+  id: string;
+  service: string;
+  image: string;
+  requester: string;
+  /** The change the release is filed as. */
+  changeId?: string;
+  createdAt: string;
+  intervalMs: number;
+  analysis: AnalysisPolicy;
+  plan: ReleasePlan;
+  /** When the current step's interval began (its share set, or the gate cleared). */
+  stepStartedAt: string;
+  /** An action decided and not yet known done: run again after a restart. */
+  pending?: ReleaseAction;
+  history: ReleaseEntry[];
+}
+
+/** Thrown by the cluster when a rollout it waited for failed (the stable's, during promotion). */
+export class ReleaseRolloutFailed extends Error {
+  override readonly name = 'ReleaseRolloutFailed';
+}
+
+/** What a release is started with, once the gate let it through. */
+export interface ReleaseStart {
+  id: string;
+  service: string;
+  image: string;
+  requester: string;
+  changeId?: string;
+  steps: readonly number[];
+  intervalMs: number;
+  analysis: AnalysisPolicy;
+}
+
+/** What the controller does to the cluster; every call sets a target state and may be repeated. */
+export interface ReleaseCluster {
+  /** The canary Deployment exists with about `share`% of the pods; resolves with the share reached. */
+  setCanary(release: ReleaseRecord, share: number): Promise<{ share: number }>;
+  /** The stable Deployment runs the canary's image (rolled out), and the canary is gone. */
+  promote(release: ReleaseRecord): Promise<void>;
+  /** The canary is gone; the stable keeps serving. */
+  removeCanary(release: ReleaseRecord): Promise<void>;
+  /** The stable runs the image it had before the release, and the canary is gone. */
+  restoreStable(release: ReleaseRecord): Promise<void>;
+  /** Whether the canary's pods failed their rollout (crash loop, image pull, deadline), naming why. */
+  canaryFailure(release: ReleaseRecord): Promise<string | undefined>;
+}
+
+/** The change gate's re-check before each step, and the service's budget state. */
+export interface ReleaseGate {
+  check(release: ReleaseRecord): Promise<{ blocked?: string; page?: string }>;
+}
+
+export interface ReleaseControllerOptions {
+  store: Store;
+  cluster: ReleaseCluster;
+  gate: ReleaseGate;
+  /** Each track's counts per SLI of the service over the interval before `at`. */
+  samples: (release: ReleaseRecord, at: Date, intervalMs: number) => Promise<SliSample[]>;
+  clock: Clock;
+  logger: Logger;
+  /** This process, for the per-release lease. */
+  owner: string;
+}
+
+/**
+ * @example
+ * const controller = new ReleaseController({ store, cluster, gate, samples, clock, logger, owner });
+ * const release = await controller.start({ id: 'REL-3', service: 'checkout', image: 'v2', ... });
+ * await controller.tick(); // from the worker, every few seconds
+ */
+export class ReleaseController {
+  readonly #options: ReleaseControllerOptions;
+
+  constructor(options: ReleaseControllerOptions) {
+    this.#options = options;
+  }
+
+  /** Records a release the gate let start and sets the canary's first share. */
+  async start(release: ReleaseStart): Promise<ReleaseRecord> {
+    const { steps, ...rest } = release;
+    const { plan, action } = startPlan(steps);
+    const now = this.#options.clock.now().toISOString();
+    const record: ReleaseRecord = {
+      ...rest,
+      createdAt: now,
+      plan,
+      stepStartedAt: now,
+      pending: action,
+      history: [{ at: now, event: 'started', state: plan.state, step: plan.step, action: action.kind }],
+    };
+    await this.#options.store.put(RELEASES, record);
+    return this.#runPending(record);
+  }
+
+  /** A person's promote or abort, applied at once. */
+  async apply(
+    id: string,
+    event: Extract<ReleaseEvent, { kind: 'promote' | 'abort' }>,
+  ): Promise<ReleaseRecord | undefined> {
+    return this.#leased(id, async (release) => this.#move(release, event));
+  }
+
+  /** Moves every release that is not over by what happened since the last tick. */
+  async tick(): Promise<void> {
+    const open = await this.#options.store.list<ReleaseRecord>(
+      RELEASES,
+      (release) => release.plan.state !== 'promoted' && release.plan.state !== 'aborted',
+    );
+    for (const { id } of open) {
+      try {
+        await this.#leased(id, (release) => this.#advance(release));
+      } catch (error) {
+        // One release's trouble (Prometheus down, a 5xx) never stops the others; it is retried next tick.
+        this.#options.logger.warn({ err: error, release: id }, 'a release could not be moved this tick');
+      }
+    }
+  }
+
+  async #advance(release: ReleaseRecord): Promise<ReleaseRecord> {
+    let current = await this.#runPending(release);
+    const over = () => current.plan.state === 'promoted' || current.plan.state === 'aborted';
+    if (over()) return current;
+    if (current.plan.state === 'promoting') return this.#move(current, { kind: 'promoted' });
+    const failure = await this.#options.cluster.canaryFailure(current);
+    if (failure) return this.#move(current, { kind: 'rollout-failed', reason: failure });
+    const gate = await this.#options.gate.check(current);
+    if (gate.page) return this.#move(current, { kind: 'budget-page', reason: gate.page });
+    const wasPaused = current.plan.state === 'paused';
+    current = await this.#move(
+      current,
+      gate.blocked ? { kind: 'gate', blocked: gate.blocked } : { kind: 'gate' },
+    );
+    // The interval starts again once a pause ends: the numbers before it judged a paused release.
+    if (wasPaused && current.plan.state === 'running') {
+      current = await this.#save(current.id, (record) => ({ ...record, stepStartedAt: this.#now() }));
+    }
+    if (current.plan.state !== 'running') return current;
+    const now = this.#options.clock.now();
+    if (now.getTime() < Date.parse(current.stepStartedAt) + current.intervalMs) return current;
+    const samples = await this.#options.samples(current, now, current.intervalMs);
+    const verdict = judgeStep(samples, current.analysis, { waited: current.plan.waited });
+    const moved = await this.#move(current, { kind: 'verdict', verdict });
+    // A wait judges the next interval afresh.
+    return verdict.decision === 'wait'
+      ? this.#save(moved.id, (record) => ({ ...record, stepStartedAt: this.#now() }))
+      : moved;
+  }
+
+  /** Decides, records the decision and its action, then carries the action out. */
+  async #move(release: ReleaseRecord, event: ReleaseEvent): Promise<ReleaseRecord> {
+    const { plan, action } = decide(release.plan, event);
+    if (plan === release.plan && !action) return release;
+    const entry: ReleaseEntry = {
+      at: this.#now(),
+      event: describeEvent(event),
+      state: plan.state,
+      step: plan.step,
+      ...(action ? { action: action.kind } : {}),
+      ...(event.kind === 'verdict'
+        ? { verdict: { decision: event.verdict.decision, reason: event.verdict.reason } }
+        : {}),
+    };
+    const saved = await this.#save(release.id, (record) => ({
+      ...record,
+      plan,
+      ...(action ? { pending: action } : {}),
+      history: [...record.history, entry],
+    }));
+    return this.#runPending(saved);
+  }
+
+  /** Carries out the recorded action, then clears it; a failure leaves it recorded for the next tick. */
+  async #runPending(release: ReleaseRecord): Promise<ReleaseRecord> {
+    const action = release.pending;
+    if (!action) return release;
+    let share: number | undefined;
+    try {
+      share = await this.#act(release, action);
+    } catch (error) {
+      if (!(error instanceof ReleaseRolloutFailed)) throw error;
+      // The rollout this action waited for failed: the action is over, and the plan decides what now
+      // (during promotion: put the stable back).
+      const failed = await this.#save(release.id, ({ pending: _failed, ...record }) => record);
+      return this.#move(failed, { kind: 'rollout-failed', reason: error.message });
+    }
+    return this.#save(release.id, (record) => {
+      const { pending: _done, ...rest } = record;
+      const history = [...rest.history];
+      const last = history.at(-1);
+      if (last && share !== undefined) history[history.length - 1] = { ...last, share };
+      return { ...rest, history, ...(action.kind === 'set-canary' ? { stepStartedAt: this.#now() } : {}) };
+    });
+  }
+
+  /** Carries out one action; resolves with the share reached for set-canary. */
+  async #act(release: ReleaseRecord, action: ReleaseAction): Promise<number | undefined> {
+    const { cluster } = this.#options;
+    switch (action.kind) {
+      case 'set-canary':
+        return (await cluster.setCanary(release, action.share)).share;
+      case 'promote':
+        await cluster.promote(release);
+        return undefined;
+      case 'remove-canary':
+        await cluster.removeCanary(release);
+        return undefined;
+      case 'restore-stable':
+        await cluster.restoreStable(release);
+        return undefined;
+    }
+  }
+
+  async #leased(
+    id: string,
+    work: (release: ReleaseRecord) => Promise<ReleaseRecord>,
+  ): Promise<ReleaseRecord | undefined> {
+    const { store, owner } = this.#options;
+    const lease = `release:${id}`;
+    // Long enough for the slowest action: a promotion waits for the stable's rollout.
+    if (!(await store.tryLock(lease, owner, LEASE_MS))) return undefined;
+    try {
+      const release = await store.get<ReleaseRecord>(RELEASES, id);
+      return release ? await work(release) : undefined;
+    } finally {
+      await store.unlock(lease, owner);
+    }
+  }
+
+  async #save(id: string, change: (record: ReleaseRecord) => ReleaseRecord): Promise<ReleaseRecord> {
+    const saved = await this.#options.store.update<ReleaseRecord>(RELEASES, id, (record) => {
+      if (!record) throw new Error(`release ${id} disappeared from the store`);
+      return change(record);
+    });
+    return saved!;
+  }
+
+  #now(): string {
+    return this.#options.clock.now().toISOString();
+  }
+}
+
+function describeEvent(event: ReleaseEvent): string {
+  switch (event.kind) {
+    case 'verdict':
+      return `verdict: ${event.verdict.decision}`;
+    case 'gate':
+      return event.blocked ? `paused: ${event.blocked}` : 'gate clear';
+    case 'rollout-failed':
+      return `canary rollout failed: ${event.reason}`;
+    case 'budget-page':
+      return `budget paging: ${event.reason}`;
+    case 'promote':
+      return `promoted by ${event.by}`;
+    case 'abort':
+      return `aborted by ${event.by}${event.reason ? `: ${event.reason}` : ''}`;
+    case 'promoted':
+      return 'stable rolled out the new image';
+  }
+}

@@ -206,11 +206,7 @@ async function importCommand(file: string, io: StoreCliIO): Promise<number> {
         import('../audit/postgres-audit-log.js'),
         import('../audit/sealing.js'),
       ]);
-    const lines = createInterface({
-      input: createReadStream(source, 'utf8'),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    const summary = await importIntoPostgres(services.postgres, lines, {
+    const summary = await importIntoPostgres(services.postgres, linesOf(source), {
       schemas: services.recordSchemas,
       source,
     });
@@ -262,4 +258,12 @@ async function exclusiveFile(file: string): Promise<Writable> {
     }
     throw error;
   }
+}
+
+/**
+ * The file's lines. The reader is made on the first pull, not before: readline started ahead of its
+ * iterator (while the import awaits the database) would lose lines and its end, and hang the import.
+ */
+async function* linesOf(file: string): AsyncGenerator<string> {
+  yield* createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
 }

@@ -98,9 +98,14 @@ export async function migrate(db: PostgresDatabase, options: MigrateOptions = {}
       singleTransaction: true,
       advisoryLockMode: 'wait',
       dryRun: options.dryRun === true,
+      // node-pg-migrate hands the SQL to logger.debug only when verbose.
+      verbose: options.dryRun === true,
       log: (line: string) => log(db.scrub(line)),
       logger: {
-        debug: () => {},
+        // The SQL each migration runs: what a dry run is for.
+        debug: (line: string) => {
+          if (options.dryRun) log(db.scrub(line));
+        },
         info: (line: string) => log(db.scrub(line)),
         warn: (line: string) => log(db.scrub(line)),
         error: (line: string) => log(db.scrub(line)),

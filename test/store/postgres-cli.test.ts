@@ -228,7 +228,10 @@ describeWithPostgres('millwright store on PostgreSQL', () => {
         'SELECT collection, id, data FROM millwright_records',
       );
       const after: Record<string, Record<string, unknown>> = {};
-      for (const row of rows) (after[row.collection] ??= {})[row.id] = row.data;
+      for (const row of rows) {
+        after[row.collection] ??= {};
+        after[row.collection]![row.id] = row.data;
+      }
       expect(after).toEqual(before.collections);
       const lines = (await client.query<{ line: string }>('SELECT line FROM millwright_audit ORDER BY seq'))
         .rows;

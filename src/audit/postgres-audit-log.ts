@@ -6,6 +6,7 @@ import { SecretSet } from '../core/secrets.js';
 import type { PostgresDatabase } from '../store/postgres-database.js';
 import { formatAuditLine, GENESIS_HASH, parseAuditLine, sealAuditRecord } from './chain.js';
 import { signCheckpoint } from './checkpoints.js';
+import { GroupCommit, type PendingAppend } from './group-commit.js';
 import type { AuditHead } from './head.js';
 import type { AuditSealing } from './sealing.js';
 import type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerifyResult } from './types.js';
@@ -16,13 +17,6 @@ export interface PostgresAuditLogOptions {
   /** The process's secrets to scrub from args, on top of the token shapes. */
   secrets?: SecretSet;
   sealing?: AuditSealing;
-}
-
-interface PendingAppend {
-  entry: AuditEntry;
-  ts: string;
-  resolve: (record: AuditRecord) => void;
-  reject: (error: unknown) => void;
 }
 
 /** Rows read per query when walking the whole trail (verify, export). */
@@ -45,8 +39,7 @@ export class PostgresAuditLog implements AuditLog {
   /** The head after this process's last batch (what a checkpoint from here anchors). */
   #last: AuditHead;
   #anchoredSeq: number;
-  #queue: PendingAppend[] = [];
-  #committing: Promise<void> | undefined;
+  readonly #appends = new GroupCommit((batch) => this.#commitBatch(batch));
   #failure: MillwrightError | undefined;
   #closed = false;
 
@@ -102,13 +95,7 @@ export class PostgresAuditLog implements AuditLog {
   async append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.#closed) throw unavailable(`the audit trail in PostgreSQL at ${this.#db.name} is closed`);
     if (this.#failure !== undefined) throw this.#failure;
-    // The JSON round trip makes args exactly what will be stored, so the hash matches what verify reads.
-    const args = this.#secrets.value(JSON.parse(JSON.stringify(entry.args ?? {})) as Record<string, unknown>);
-    const ts = this.#clock.now().toISOString();
-    return new Promise<AuditRecord>((resolve, reject) => {
-      this.#queue.push({ entry: { ...entry, args }, ts, resolve, reject });
-      this.#committing ??= this.#commitQueued();
-    });
+    return this.#appends.add(entry, { secrets: this.#secrets, clock: this.#clock });
   }
 
   async recent(query: AuditQuery = {}): Promise<AuditRecord[]> {
@@ -143,7 +130,7 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async flush(): Promise<void> {
-    while (this.#committing !== undefined) await this.#committing;
+    await this.#appends.flush();
   }
 
   async close(): Promise<void> {
@@ -158,13 +145,6 @@ export class PostgresAuditLog implements AuditLog {
     if (checkpoints === undefined || active === undefined) return;
     await checkpoints.append(signCheckpoint(this.#last, this.#clock.now().toISOString(), active));
     this.#anchoredSeq = this.#last.seq;
-  }
-
-  async #commitQueued(): Promise<void> {
-    // One microtask's wait lets appends made in the same tick share the first transaction too.
-    await Promise.resolve();
-    while (this.#queue.length > 0) await this.#commitBatch(this.#queue.splice(0));
-    this.#committing = undefined;
   }
 
   /** One transaction per batch; never throws, it settles the batch instead. */

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { LockRecord } from './lowdb-store.js';
 import type { PostgresDatabase } from './postgres-database.js';
+import { recordProblem } from './record-check.js';
 import type { Store, StoredRecord } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -184,22 +185,9 @@ export class PostgresStore implements Store {
 
   /** A record read back must be an object with its own id and pass its collection's schema. */
   #checked(collection: string, id: string, record: unknown): StoredRecord {
-    const where = `collection "${collection}", id "${id}"`;
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw damaged(this.#db.name, where, 'is not an object');
-    }
-    if ((record as StoredRecord).id !== id)
-      throw damaged(this.#db.name, where, 'has an id field that does not match its key');
-    const parsed = this.#schemas[collection]?.safeParse(record);
-    if (parsed && !parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join('.') || 'the record';
-      throw damaged(
-        this.#db.name,
-        where,
-        `${field}: ${issue?.code === 'invalid_type' ? `expected ${issue.expected}` : (issue?.message ?? 'invalid')}`,
-      );
-    }
+    const problem = recordProblem(record, id, this.#schemas[collection]);
+    if (problem !== undefined)
+      throw damaged(this.#db.name, `collection "${collection}", id "${id}"`, problem);
     return record as StoredRecord;
   }
 

@@ -21,6 +21,18 @@ export interface RunningPostgres {
   close(): Promise<void>;
 }
 
+/** store: for a database URL, as the config loader gives it (one connection attempt: tests want the refusal at once). */
+export function postgresStoreConfig(url: string) {
+  return {
+    kind: 'postgres' as const,
+    path: '/nonexistent',
+    url,
+    pool: { max: 5, connectTimeout: '5s', connectAttempts: 1 },
+    ssl: { mode: 'disable' as const },
+    migrate: 'never' as const,
+  };
+}
+
 /** Where initdb and pg_ctl are: Debian's versioned folder, else the PATH. */
 function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';

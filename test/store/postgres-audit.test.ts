@@ -8,20 +8,16 @@ import type { AuditEntry } from '../../src/audit/types.js';
 import { SecretSet } from '../../src/core/secrets.js';
 import { migrate } from '../../src/store/migrations.js';
 import { PostgresDatabase } from '../../src/store/postgres-database.js';
-import { describeWithPostgres, type RunningPostgres, startPostgres } from '../helpers/postgres.js';
+import {
+  describeWithPostgres,
+  postgresStoreConfig,
+  type RunningPostgres,
+  startPostgres,
+} from '../helpers/postgres.js';
 import { millwright } from '../helpers/spawn.js';
 
 const KEY = 'pg-audit-key-0123456789abcdef';
 const sealing = { keys: new Map([['k1', KEY]]), active: { id: 'k1', secret: KEY } };
-
-const storeConfig = (url: string) => ({
-  kind: 'postgres' as const,
-  path: '/nonexistent',
-  url,
-  pool: { max: 5, connectTimeout: '5s', connectAttempts: 1 },
-  ssl: { mode: 'disable' as const },
-  migrate: 'never' as const,
-});
 
 const entry = (n: number, actor = 'ana'): AuditEntry => ({
   actor,
@@ -47,14 +43,14 @@ describeWithPostgres('the audit trail in PostgreSQL', () => {
 
   async function freshDatabase(): Promise<{ db: PostgresDatabase; url: string }> {
     const url = await postgres.createDatabase();
-    const db = await PostgresDatabase.open(storeConfig(url));
+    const db = await PostgresDatabase.open(postgresStoreConfig(url));
     await migrate(db);
     return { db, url };
   }
 
   it('chains appends from two pools into one keyed trail that verifies, and answers recent() newest first', async () => {
     const { db, url } = await freshDatabase();
-    const other = await PostgresDatabase.open(storeConfig(url));
+    const other = await PostgresDatabase.open(postgresStoreConfig(url));
     try {
       const logs = [
         await PostgresAuditLog.open(db, { sealing, secrets: new SecretSet(['hunter2hunter2']) }),

@@ -7,39 +7,23 @@ import path from 'node:path';
 import pg from 'pg';
 import { buildRuntime, loadConfig, secretsOf } from '../../src/app.js';
 import { createLogger } from '../../src/core/logger.js';
+import { changeFlowConfig } from '../helpers/change-flow-config.js';
 import { describeWithPostgres, type RunningPostgres, startPostgres } from '../helpers/postgres.js';
-import { millwright, ROOT } from '../helpers/spawn.js';
+import { millwright } from '../helpers/spawn.js';
 
 const KEY = 'pg-cli-audit-key-0123456789abcdef';
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references for the config loader
 const URL_FROM_ENV = '${DATABASE_URL}';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references for the config loader
 const KEY_FROM_ENV = '${MILLWRIGHT_AUDIT_KEY}';
 
-/** A config for the change flow (a runbook, a recording executor), on the embedded store or PostgreSQL. */
-function configText(store: string): string {
-  return `server: { host: 127.0.0.1, port: 0 }
-${store}
-audit:
-  key: ${KEY_FROM_ENV}
-  keyId: k1
-  checkpoints:
-    file: ./anchor/audit.checkpoints
-runbooks: { dir: ${path.join(FIXTURES, 'runbooks', 'changes')} }
-executors:
-  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}
-    config: { callsFile: ./calls.jsonl }
-services:
-  checkout: {}
-access:
-  defaultRoles: [operator]
-  roles:
-    operator: { allow: ['*'] }
-  subjects: {}
-`;
-}
+/** The change flow's config, keyed, with checkpoints, on the embedded store or PostgreSQL. */
+const configText = (store: string) =>
+  changeFlowConfig(
+    store,
+    `audit:\n  key: ${KEY_FROM_ENV}\n  keyId: k1\n  checkpoints:\n    file: ./anchor/audit.checkpoints\n`,
+  );
 
 const postgresStore = (extra = '') =>
   `store:\n  kind: postgres\n  path: ./data\n  url: ${URL_FROM_ENV}\n  pool: { connectAttempts: 1 }${extra}`;

@@ -7,21 +7,17 @@ import { migrate } from '../../src/store/migrations.js';
 import { PostgresDatabase } from '../../src/store/postgres-database.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import type { StoredRecord } from '../../src/store/store.js';
-import { describeWithPostgres, type RunningPostgres, startPostgres } from '../helpers/postgres.js';
+import {
+  describeWithPostgres,
+  postgresStoreConfig,
+  type RunningPostgres,
+  startPostgres,
+} from '../helpers/postgres.js';
 import { storeContract } from './store-contract.js';
 
 interface Counter extends StoredRecord {
   n: number;
 }
-
-const storeConfig = (url: string) => ({
-  kind: 'postgres' as const,
-  path: '/nonexistent',
-  url,
-  pool: { max: 5, connectTimeout: '5s', connectAttempts: 1 },
-  ssl: { mode: 'disable' as const },
-  migrate: 'never' as const,
-});
 
 describeWithPostgres('PostgresStore', () => {
   let postgres: RunningPostgres;
@@ -31,7 +27,7 @@ describeWithPostgres('PostgresStore', () => {
   beforeAll(async () => {
     postgres = await startPostgres();
     url = await postgres.createDatabase();
-    db = await PostgresDatabase.open(storeConfig(url));
+    db = await PostgresDatabase.open(postgresStoreConfig(url));
     await migrate(db);
   }, 60_000);
 
@@ -49,7 +45,7 @@ describeWithPostgres('PostgresStore', () => {
   });
 
   it('never loses an increment when two pools (two replicas) update one record at once', async () => {
-    const other = await PostgresDatabase.open(storeConfig(url));
+    const other = await PostgresDatabase.open(postgresStoreConfig(url));
     try {
       const stores = [new PostgresStore(db), new PostgresStore(other)];
       await Promise.all(
@@ -67,7 +63,7 @@ describeWithPostgres('PostgresStore', () => {
   });
 
   it('gives a lease to exactly one of many owners racing on two pools', async () => {
-    const other = await PostgresDatabase.open(storeConfig(url));
+    const other = await PostgresDatabase.open(postgresStoreConfig(url));
     try {
       const clock = fixedClock('2025-03-01T10:00:00Z');
       const stores = [new PostgresStore(db, { clock }), new PostgresStore(other, { clock })];

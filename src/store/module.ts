@@ -2,6 +2,7 @@
 // PostgreSQL pool (postgres only), then the store on whichever the config names, opened first and
 // closed last.
 import type { z } from 'zod';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { defineModule } from '../core/module.js';
 import { passwordOf } from './database-url.js';
 import type { PostgresDatabase } from './postgres-database.js';
@@ -46,6 +47,17 @@ export const postgresModule = defineModule({
   enabled: ({ config }) => config.store.kind === 'postgres',
   // The password inside store.url, however the URL was written: kept out of every log, reply and record.
   secrets: ({ config }) => passwordOf(config.store.url),
+  // config check: what start would refuse before connecting (the CA file verify-full trusts).
+  async check({ services }) {
+    const { ca } = services.config.store.ssl;
+    if (ca === undefined) return;
+    const { access } = await import('node:fs/promises');
+    await access(ca).catch(() => {
+      throw new MillwrightError(ErrorCode.ConfigInvalid, `store.ssl.ca ${ca} cannot be read`, {
+        hint: 'point store.ssl.ca at the PEM file of the CA that signed the database server certificate',
+      });
+    });
+  },
   async create({ services, logger, mode, onClose }) {
     // pg and node-pg-migrate load only here, so the embedded store's starts never read them.
     const [{ PostgresDatabase }, { ensureSchema }] = await Promise.all([

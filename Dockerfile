@@ -19,6 +19,7 @@ COPY src ./src
 COPY commands ./commands
 COPY adapters ./adapters
 COPY runbooks ./runbooks
+COPY migrations ./migrations
 COPY tsconfig.json ./
 RUN npm run build && npm prune --omit=dev
 
@@ -38,6 +39,8 @@ COPY --from=build /src/src ./src
 COPY --from=build /src/commands ./commands
 COPY --from=build /src/adapters ./adapters
 COPY --from=build /src/runbooks ./runbooks
+# The PostgreSQL schema's versions, read by `millwright store migrate` (and by serve with store.migrate: onStart).
+COPY --from=build /src/migrations ./migrations
 COPY --from=build /src/dist ./dist
 COPY deploy/image/millwright.yml /etc/millwright/millwright.yml
 ENV NODE_ENV=production \

@@ -60,6 +60,8 @@ const VENDORS = {
   resilience: ['cockatiel'],
   // Only `slo lint` and `slo rules` parse PromQL; the bot and every other command never load it.
   promql: ['@prometheus-io/lezer-promql'],
+  // Only store.kind postgres (and `millwright store`) reaches the database driver and the migrator.
+  postgres: ['pg', 'node-pg-migrate'],
 };
 const vendorOf = new Map(
   Object.entries(VENDORS).flatMap(([group, packages]) => packages.map((name) => [name, group])),

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Before `npm test`: the tests run a real Prometheus (with promtool), drive kubectl against the
-// Kubernetes double and render charts with a font. Installs the Debian packages when they are
+// Before `npm test`: the tests run a real Prometheus (with promtool) and a real PostgreSQL (throwaway
+// clusters made with initdb), drive kubectl against the Kubernetes double and render charts with a font. Installs the Debian packages when they are
 // missing and this is a Debian machine we may install on; otherwise says exactly what to install.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -11,6 +11,13 @@ const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const missing = [];
 if (!has('prometheus') || !has('promtool')) missing.push('prometheus');
 if (!has('kubectl')) missing.push('kubernetes-client');
+// Debian puts initdb and pg_ctl under /usr/lib/postgresql/<version>/bin, off the PATH.
+const postgresBins = existsSync('/usr/lib/postgresql')
+  ? readdirSync('/usr/lib/postgresql').some((version) =>
+      existsSync(`/usr/lib/postgresql/${version}/bin/initdb`),
+    )
+  : false;
+if (!postgresBins && !has('initdb')) missing.push('postgresql');
 if (!existsSync(FONT)) missing.push('fonts-dejavu-core');
 
 if (missing.length === 0) process.exit(0);

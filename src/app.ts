@@ -40,7 +40,7 @@ import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
 import { runbooksModule } from './runbooks/module.js';
 import { sloModule } from './slo/module.js';
-import { storeLockModule, storeModule } from './store/module.js';
+import { postgresModule, storeLockModule, storeModule } from './store/module.js';
 import { upstreamsModule } from './upstreams/module.js';
 
 /**
@@ -49,6 +49,7 @@ import { upstreamsModule } from './upstreams/module.js';
  */
 export const MODULES: readonly MillwrightModule[] = [
   storeLockModule,
+  postgresModule,
   storeModule,
   auditModule,
   accessModule,

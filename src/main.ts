@@ -70,6 +70,9 @@ const USAGE = `usage: millwright <command> [options]
                         need, as YAML: [--namespace N] for one namespace's Role only
   audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
                         (the keys come from the config; --path alone checks an unkeyed trail)
+  store migrate         apply pending PostgreSQL migrations: [--dry-run]; store status lists them
+  store export|import   move an embedded store (records and audit trail) into PostgreSQL:
+                        export [--out FILE] with the embedded config, import FILE with the postgres one
   audit repair          after a crash, cut a torn last line (kept in a side file) once every record
                         before it verifies, and record the repair in the trail: [--path FILE]
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
@@ -169,18 +172,67 @@ async function auditVerifyCommand(
   const options: AuditVerifyOptions = loaded
     ? auditSealingFrom(loaded.config.audit, loaded.config.store.path)
     : { keys: new Map() };
-  const result = await verifyAuditTrail(file, options);
+  // On PostgreSQL the trail is the millwright_audit table (unless --path names a file, an old copy).
+  const inDatabase = pathFlag === undefined && loaded?.config.store.kind === 'postgres';
+  let trail = file;
+  let writable = path.dirname(file);
+  let result: AuditVerifyResult;
+  if (inDatabase && loaded) {
+    const [{ PostgresDatabase }, { verifyPostgresAuditTrail }] = await Promise.all([
+      import('./store/postgres-database.js'),
+      import('./audit/postgres-audit-log.js'),
+    ]);
+    const secrets = secretsOf(loaded);
+    const db = await PostgresDatabase.open(loaded.config.store, { scrub: (text) => secrets.text(text) });
+    try {
+      trail = `PostgreSQL at ${db.name}`;
+      writable = `the database at ${db.name}`;
+      result = await verifyPostgresAuditTrail(db, options);
+    } finally {
+      await db.close();
+    }
+  } else {
+    result = await verifyAuditTrail(file, options);
+  }
   if (!result.ok) {
     const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
-    io.stderr.write(`${file}: BROKEN${where}: ${result.problem}\n`);
+    io.stderr.write(`${trail}: BROKEN${where}: ${result.problem}\n`);
     if (loaded === undefined && result.problem?.includes('not configured')) {
       io.stderr.write('hint: pass --config so audit verify has the keys from audit.key / audit.keys\n');
     }
     return 1;
   }
-  io.stdout.write(`${file}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
-  for (const note of verifyNotes(result, file, options)) io.stdout.write(`note: ${note}\n`);
+  io.stdout.write(`${trail}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
+  for (const note of verifyNotes(result, writable, options)) io.stdout.write(`note: ${note}\n`);
   return 0;
+}
+
+/** `millwright store ...`: migrations, and moving an embedded store into PostgreSQL (src/store/cli.ts). */
+async function storeCommand(argv: string[], configPath: string, io: MainIO): Promise<number> {
+  const { runStoreCli } = await import('./store/cli.js');
+  return runStoreCli(argv, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    cwd: io.cwd,
+    configPath,
+    osUser: io.osUser ?? currentOsUser(),
+    loadConfig: () => loadConfig(configPath, { env: io.env }),
+    secretsOf: (loaded) => secretsOf(loaded),
+    services: async (loaded, names) => {
+      const runtime = await buildRuntime(loaded, {
+        logger: createLogger({ level: 'silent' }),
+        lazy: true,
+        mode: 'tool',
+      });
+      try {
+        await runtime.app.prepare(names);
+      } catch (error) {
+        await runtime.close();
+        throw error;
+      }
+      return { services: runtime.services, close: () => runtime.close() };
+    },
+  });
 }
 
 /** `millwright audit repair`: cuts a torn last line after a crash and records the repair. */
@@ -190,6 +242,12 @@ async function auditRepairCommand(
   io: MainIO,
 ): Promise<number> {
   const loaded = await loadConfig(configPath, { env: io.env });
+  if (loaded.config.store.kind === 'postgres' && typeof values.path !== 'string') {
+    io.stderr.write(
+      'millwright: audit repair cuts a torn last line from a file trail; on PostgreSQL each append is one transaction, so there is none to cut\nhint: run `millwright audit verify` to find the first bad record\n',
+    );
+    return 2;
+  }
   const file = typeof values.path === 'string' ? values.path : loaded.config.audit.path;
   const { cut, record, verified } = await repairAuditTrail(file, {
     sealing: auditSealingFrom(loaded.config.audit, loaded.config.store.path),
@@ -222,12 +280,12 @@ function verifiedChain(result: AuditVerifyResult): string {
   return parts.join('; ');
 }
 
-function verifyNotes(result: AuditVerifyResult, file: string, options: AuditVerifyOptions): string[] {
+function verifyNotes(result: AuditVerifyResult, writable: string, options: AuditVerifyOptions): string[] {
   const notes: string[] = [];
   const unkeyedUpTo = result.keyed === undefined ? result.records : result.keyed.firstSeq - 1;
   if (result.keyed === undefined && options.keys.size === 0) {
     notes.push(
-      `the trail is UNKEYED (plain SHA-256): anyone who can write ${path.dirname(file)} can rewrite it and recompute every hash undetected; set audit.key to seal new records with HMAC`,
+      `the trail is UNKEYED (plain SHA-256): anyone who can write ${writable} can rewrite it and recompute every hash undetected; set audit.key to seal new records with HMAC`,
     );
   } else if (unkeyedUpTo > 0) {
     notes.push(
@@ -306,6 +364,8 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
       }
       case 'rbac':
         return await rbacCommand(configPath, values, io);
+      case 'store':
+        return await storeCommand(argv, configPath, io);
       case 'shell':
         return await runShell(configPath, values, io);
       case 'serve':
@@ -415,11 +475,6 @@ async function storeWriter(
   router: Router,
   options: { interactive: boolean; logger: Logger },
 ) {
-  // The control server (node:http) loads only when this shell serves others: a one-shot never does.
-  const [{ shellWriter }, { StoreLockedError, describeHolder }] = await Promise.all([
-    import('../adapters/control/shell-writer.js'),
-    import('./store/store-lock.js'),
-  ]);
   const local = {
     handle: (request: CommandRequest) => router.handle(request),
     audit: async (entry: AuditBody) => {
@@ -427,6 +482,13 @@ async function storeWriter(
       await runtime.services.audit.append({ ...entry, surface: 'shell', args: entry.args ?? {} });
     },
   };
+  // On PostgreSQL every process writes to the database itself: no lock to hold, nobody to go through.
+  if (runtime.loaded.config.store.kind === 'postgres') return { ...local, close: async () => {} };
+  // The control server (node:http) loads only when this shell serves others: a one-shot never does.
+  const [{ shellWriter }, { StoreLockedError, describeHolder }] = await Promise.all([
+    import('../adapters/control/shell-writer.js'),
+    import('./store/store-lock.js'),
+  ]);
   return shellWriter({
     local,
     takeLock: async () => {

@@ -6,6 +6,8 @@ import { defineModule } from '../../src/core/index.js';
 export const controlModule = defineModule({
   name: 'control',
   needs: ['storeLock', 'audit'],
+  // On PostgreSQL nothing holds store.path: every shell and replica writes to the database itself.
+  enabled: ({ config }) => config.store.kind !== 'postgres',
   async serve({ services, handle, logger, onClose }) {
     const { ControlServer } = await import('./control-server.js');
     const token = randomBytes(32).toString('hex');

@@ -9,6 +9,7 @@ import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { SecretSet } from '../core/secrets.js';
 import { formatAuditLine, GENESIS_HASH, parseAuditLine, sealAuditRecord } from './chain.js';
 import { signCheckpoint } from './checkpoints.js';
+import { GroupCommit, type PendingAppend } from './group-commit.js';
 import { type AuditHead, readAuditHead, writeAuditHead } from './head.js';
 import { byteAt, linesBackward } from './lines.js';
 import type { AuditSealing } from './sealing.js';
@@ -20,13 +21,6 @@ export interface FileAuditLogOptions {
   secrets?: SecretSet | readonly string[];
   /** Keys and checkpoints (see `auditSealingFrom`); left out, records are plain SHA-256 and unanchored. */
   sealing?: AuditSealing;
-}
-
-interface PendingAppend {
-  entry: AuditEntry;
-  ts: string;
-  resolve: (record: AuditRecord) => void;
-  reject: (error: unknown) => void;
 }
 
 const TAIL_CHUNK = 4 * 1024;
@@ -54,8 +48,7 @@ export class FileAuditLog implements AuditLog {
   private anchoredSeq: number;
   /** Bytes known durable; queries read no further, so they never see a half-written batch. */
   private durableSize: number;
-  private queue: PendingAppend[] = [];
-  private committing: Promise<void> | undefined;
+  private readonly appends = new GroupCommit((batch) => this.commitBatch(batch));
   private failure: MillwrightError | undefined;
   private closed = false;
 
@@ -120,14 +113,7 @@ export class FileAuditLog implements AuditLog {
   async append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.closed) throw unavailable(`audit trail ${this.path} is closed`);
     if (this.failure !== undefined) throw this.failure;
-    // The JSON round trip makes args exactly what will be written (Dates become strings, undefined
-    // goes away), so the hash computed now matches the line verify will read.
-    const args = this.secrets.value(JSON.parse(JSON.stringify(entry.args ?? {})) as Record<string, unknown>);
-    const ts = this.clock.now().toISOString();
-    return new Promise<AuditRecord>((resolve, reject) => {
-      this.queue.push({ entry: { ...entry, args }, ts, resolve, reject });
-      this.committing ??= this.commitQueued();
-    });
+    return this.appends.add(entry, { secrets: this.secrets, clock: this.clock });
   }
 
   /**
@@ -156,7 +142,7 @@ export class FileAuditLog implements AuditLog {
   }
 
   async flush(): Promise<void> {
-    while (this.committing !== undefined) await this.committing;
+    await this.appends.flush();
   }
 
   async close(): Promise<void> {
@@ -176,13 +162,6 @@ export class FileAuditLog implements AuditLog {
     if (checkpoints === undefined || active === undefined) return;
     await checkpoints.append(signCheckpoint(this.last, this.clock.now().toISOString(), active));
     this.anchoredSeq = this.last.seq;
-  }
-
-  private async commitQueued(): Promise<void> {
-    // One microtask's wait lets appends made in the same tick share the first write too.
-    await Promise.resolve();
-    while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0));
-    this.committing = undefined;
   }
 
   /** Writes a batch with one write call and one fsync; never throws, it settles the batch instead. */

@@ -42,6 +42,19 @@ export async function verifyAuditTrail(
     throw error;
   }
 
+  return verifyAuditLines(linesForward(path), head, options);
+}
+
+/**
+ * The walk `verifyAuditTrail` does, over any source of the trail's lines in seq order (the file, or
+ * PostgreSQL's millwright_audit): each record, the chain, the head (the `.head` file or head row) and
+ * every checkpoint.
+ */
+export async function verifyAuditLines(
+  lines: AsyncIterable<{ line: Buffer | string; terminated: boolean }>,
+  head: AuditHead | undefined,
+  options: AuditVerifyOptions,
+): Promise<AuditVerifyResult> {
   const anchors = await readCheckpoints(options);
   if (typeof anchors === 'string') return { ok: false, records: 0, problem: anchors };
   const { bySeq, newest } = anchors;
@@ -55,7 +68,7 @@ export async function verifyAuditTrail(
     badSeq,
     problem,
   });
-  for await (const { line, terminated } of linesForward(path)) {
+  for await (const { line, terminated } of lines) {
     const seq = records + 1;
     const record = parseAuditLine(line);
     if (!terminated) {

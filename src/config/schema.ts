@@ -106,6 +106,59 @@ export interface AuditConfig {
   checkpoints?: { file: string; every: number };
 }
 
+// Where state lives: the embedded lowdb file and file trail under `path` (one process), or PostgreSQL
+// (several replicas; `path` still holds the log and the shell's history).
+const storeSection = z
+  .strictObject({
+    kind: z.preprocess(
+      // `lowdb` is the embedded store's older name in the architecture sketch.
+      (value) => (value === 'lowdb' ? 'embedded' : value),
+      z.enum(['embedded', 'postgres'], { error: 'expected embedded or postgres' }).default('embedded'),
+    ),
+    path: text.default('./.millwright'),
+    /** postgres only: postgres://user:password@host:5432/db, usually `${DATABASE_URL}`. */
+    url: optionalText,
+    pool: z
+      .strictObject({
+        max: positiveCount.default(10),
+        /** How long one connection attempt may take. */
+        connectTimeout: duration.default('5s'),
+        /** Tries to reach the database at start before giving up (waiting 1 s, 2 s, 4 s between them). */
+        connectAttempts: positiveCount.default(4),
+      })
+      .prefault({}),
+    ssl: z
+      .strictObject({
+        mode: z
+          .enum(['disable', 'require', 'verify-full'], { error: 'expected disable, require or verify-full' })
+          .default('disable'),
+        /** PEM file of the CA that signed the server's certificate (verify-full). */
+        ca: optionalText,
+      })
+      .prefault({}),
+    /** Whether `serve` applies pending migrations at start (onStart) or refuses a schema that is behind. */
+    migrate: z.enum(['onStart', 'never'], { error: 'expected onStart or never' }).default('never'),
+  })
+  .superRefine((store, ctx) => {
+    if (store.kind !== 'postgres') return;
+    if (store.url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's ${VAR} syntax, shown to the user
+        message: 'store.kind postgres needs store.url (for example url: ${DATABASE_URL})',
+      });
+    } else if (!/^postgres(ql)?:\/\//.test(store.url)) {
+      // The value may hold a password: the message never echoes it.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'expected a URL like postgres://user:password@host:5432/millwright',
+      });
+    }
+  })
+  .prefault({});
+
 const baseObject = z.strictObject({
   server: z
     .strictObject({
@@ -124,7 +177,7 @@ const baseObject = z.strictObject({
       shutdownDeadline: duration.default('30s'),
     })
     .prefault({}),
-  store: z.strictObject({ path: text.default('./.millwright') }).prefault({}),
+  store: storeSection,
   audit: auditSection,
   log: z
     .strictObject({
@@ -172,7 +225,7 @@ export function composeConfigSchema(
 ): ConfigSchema {
   const owners = new Map<string, string>(Object.keys(baseObject.shape).map((key) => [key, 'config']));
   const sections: Record<string, z.ZodType> = {};
-  const paths = ['store.path', 'audit.path', 'audit.checkpoints.file'];
+  const paths = ['store.path', 'store.ssl.ca', 'audit.path', 'audit.checkpoints.file'];
   for (const part of parts) {
     for (const [key, section] of Object.entries(part.sections ?? {})) {
       const owner = owners.get(key);

@@ -9,6 +9,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AtomicJsonFile, emptyStoreData, type StoreData } from './atomic-json-file.js';
+import { recordProblem } from './record-check.js';
 import type { Store, StoredRecord } from './store.js';
 
 export interface LowdbStoreOptions {
@@ -204,23 +205,9 @@ function copy<T>(value: T): T {
  */
 function checkRecords(path: string, data: StoreData, schemas: Readonly<Record<string, ZodType>>): void {
   for (const [collection, records] of Object.entries(data.collections)) {
-    const schema = schemas[collection];
     for (const [id, record] of Object.entries(records)) {
-      const where = `collection "${collection}", id "${id}"`;
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        throw damaged(path, where, 'is not an object');
-      }
-      if (record.id !== id) throw damaged(path, where, 'has an id field that does not match its key');
-      const parsed = schema?.safeParse(record);
-      if (parsed && !parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = issue?.path.map(String).join('.') || 'the record';
-        throw damaged(
-          path,
-          where,
-          `${field}: ${issue?.code === 'invalid_type' ? `expected ${issue.expected}` : (issue?.message ?? 'invalid')}`,
-        );
-      }
+      const problem = recordProblem(record, id, schemas[collection]);
+      if (problem !== undefined) throw damaged(path, `collection "${collection}", id "${id}"`, problem);
     }
   }
 }

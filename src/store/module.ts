@@ -1,15 +1,21 @@
-// The store modules: the lock on store.path (one writing process at a time), then the embedded lowdb
-// store under it, opened first and closed last.
+// The store modules: the lock on store.path (one writing process at a time, embedded store only), the
+// PostgreSQL pool (postgres only), then the store on whichever the config names, opened first and
+// closed last.
 import type { z } from 'zod';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { defineModule } from '../core/module.js';
+import { passwordOf } from './database-url.js';
+import type { PostgresDatabase } from './postgres-database.js';
 import type { Store } from './store.js';
 import type { StoreLock } from './store-lock.js';
 
 declare module '../core/context.js' {
   interface Services {
     store: Store;
-    /** This process's hold on store.path; the store and the audit trail write only under it. */
+    /** This process's hold on store.path (embedded store); the store and the audit trail write only under it. */
     storeLock: StoreLock;
+    /** The PostgreSQL pool the store and the audit trail share (store.kind postgres). */
+    postgres: PostgresDatabase;
     /** Each collection's record schema, from the modules' `records` (seeded by the composition root). */
     recordSchemas: Readonly<Record<string, z.ZodType>>;
   }
@@ -19,6 +25,8 @@ export const storeLockModule = defineModule({
   name: 'store-lock',
   needs: ['config'],
   provides: ['storeLock'],
+  // Replicas on PostgreSQL share the database, not a directory: nothing to hold.
+  enabled: ({ config }) => config.store.kind !== 'postgres',
   async create({ services, logger, mode, onClose }) {
     const { StoreLock } = await import('./store-lock.js');
     // A one-off command waits a moment for another one-off to finish; the server does not wait.
@@ -32,20 +40,62 @@ export const storeLockModule = defineModule({
   },
 });
 
+export const postgresModule = defineModule({
+  name: 'postgres',
+  needs: ['config', 'secrets'],
+  provides: ['postgres'],
+  enabled: ({ config }) => config.store.kind === 'postgres',
+  // The password inside store.url, however the URL was written: kept out of every log, reply and record.
+  secrets: ({ config }) => passwordOf(config.store.url),
+  // config check: what start would refuse before connecting (the CA file verify-full trusts).
+  async check({ services }) {
+    const { ca } = services.config.store.ssl;
+    if (ca === undefined) return;
+    const { access } = await import('node:fs/promises');
+    await access(ca).catch(() => {
+      throw new MillwrightError(ErrorCode.ConfigInvalid, `store.ssl.ca ${ca} cannot be read`, {
+        hint: 'point store.ssl.ca at the PEM file of the CA that signed the database server certificate',
+      });
+    });
+  },
+  async create({ services, logger, mode, onClose }) {
+    // pg and node-pg-migrate load only here, so the embedded store's starts never read them.
+    const [{ PostgresDatabase }, { ensureSchema }] = await Promise.all([
+      import('./postgres-database.js'),
+      import('./migrations.js'),
+    ]);
+    const { store } = services.config;
+    const postgres = await PostgresDatabase.open(store, {
+      logger,
+      scrub: (text) => services.secrets.text(text),
+    });
+    onClose(() => postgres.close());
+    // Only the server migrates, and only when told to; everything else refuses a schema that is behind.
+    await ensureSchema(postgres, mode === 'server' ? store.migrate : 'never', (line) =>
+      logger.info({ db: postgres.name }, line),
+    );
+    return { postgres };
+  },
+});
+
 export const storeModule = defineModule({
   name: 'store',
-  needs: ['config', 'secrets', 'storeLock', 'recordSchemas'],
+  needs: ['config', 'secrets', 'recordSchemas'],
+  uses: ['storeLock', 'postgres'],
   provides: ['store'],
   async create({ services, clock, logger, onClose }) {
+    // A backstop: typed secrets are refused before they get here, but upstream answers are not typed.
+    const scrub = <T>(record: T) => services.secrets.strings(record);
+    const schemas = services.recordSchemas;
+    if (services.config.store.kind === 'postgres') {
+      const { PostgresStore } = await import('./postgres-store.js');
+      const store = new PostgresStore(services.postgres, { clock, scrub, schemas });
+      onClose(() => store.close());
+      return { store };
+    }
     // Implementations load when the module is built, so a command that needs no store never reads lowdb.
     const { LowdbStore } = await import('./lowdb-store.js');
-    const store = await LowdbStore.open(services.config.store.path, {
-      clock,
-      // A backstop: typed secrets are refused before they get here, but upstream answers are not typed.
-      scrub: (record) => services.secrets.strings(record),
-      schemas: services.recordSchemas,
-      logger,
-    });
+    const store = await LowdbStore.open(services.config.store.path, { clock, scrub, schemas, logger });
     onClose(() => store.close());
     return { store };
   },

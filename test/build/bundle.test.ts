@@ -113,6 +113,7 @@ it('serves Teams from the build: the Bot Framework SDK loads from its own chunk 
     'github.cjs',
     'kubernetes.cjs',
     'metrics.cjs',
+    'postgres.cjs',
     'promql.cjs',
     'resilience.cjs',
     'secretlint.cjs',

@@ -6,11 +6,7 @@ import { buildRuntime, loadConfig } from '../../src/app.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { LowdbStore, type StoredRecord } from '../../src/store/index.js';
-
-interface ChangeRequest extends StoredRecord {
-  service: string;
-  state: 'requested' | 'approved' | 'denied';
-}
+import { storeContract } from './store-contract.js';
 
 interface Counter extends StoredRecord {
   n: number;
@@ -27,47 +23,23 @@ describe('LowdbStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('puts, gets, lists, updates and deletes records', async () => {
-    const store = await LowdbStore.open(dir);
-    await store.put<ChangeRequest>('changes', { id: 'CR-1', service: 'checkout', state: 'requested' });
-    await store.put<ChangeRequest>('changes', { id: 'CR-2', service: 'search', state: 'requested' });
-
-    expect(await store.get('changes', 'CR-1')).toEqual({
-      id: 'CR-1',
-      service: 'checkout',
-      state: 'requested',
-    });
-    expect(await store.get('changes', 'CR-404')).toBeUndefined();
-    expect(await store.get('incidents', 'INC-1')).toBeUndefined();
-
-    const approved = await store.update<ChangeRequest>(
-      'changes',
-      'CR-2',
-      (cr) => cr && { ...cr, state: 'approved' },
-    );
-    expect(approved?.state).toBe('approved');
-    expect(
-      (await store.list<ChangeRequest>('changes', (cr) => cr.state === 'approved')).map((cr) => cr.id),
-    ).toEqual(['CR-2']);
-
-    expect(await store.delete('changes', 'CR-1')).toBe(true);
-    expect(await store.delete('changes', 'CR-1')).toBe(false);
-    expect((await store.list('changes')).map((cr) => cr.id)).toEqual(['CR-2']);
-
-    await store.update('changes', 'CR-2', () => undefined);
-    expect(await store.list('changes')).toEqual([]);
-    await store.close();
+  describe('the Store contract', () => {
+    storeContract((options) => LowdbStore.open(dir, options));
   });
 
-  it('hands out copies, so only the store methods change what is stored', async () => {
-    const store = await LowdbStore.open(dir);
-    const record = { id: 'CR-1', service: 'checkout', state: 'requested' as const };
-    await store.put<ChangeRequest>('changes', record);
-    record.service = 'mutated';
-    const read = await store.get<ChangeRequest>('changes', 'CR-1');
-    read!.service = 'mutated too';
-
-    expect((await store.get<ChangeRequest>('changes', 'CR-1'))?.service).toBe('checkout');
+  it('keeps 200 concurrent increments across a reopen', async () => {
+    let store = await LowdbStore.open(dir);
+    await Promise.all(
+      Array.from({ length: 200 }, () =>
+        store.update<Counter>('counters', 'deploys', (counter) => ({
+          id: 'deploys',
+          n: (counter?.n ?? 0) + 1,
+        })),
+      ),
+    );
+    await store.close();
+    store = await LowdbStore.open(dir);
+    expect(await store.get<Counter>('counters', 'deploys')).toEqual({ id: 'deploys', n: 200 });
     await store.close();
   });
 
@@ -107,68 +79,6 @@ describe('LowdbStore', () => {
     });
     expect(await readFile(file, 'utf8')).toBe(content);
     expect(await readdir(dir)).toEqual(['store.json']);
-  });
-
-  it('ends 200 concurrent increments of one counter at 200', async () => {
-    let store = await LowdbStore.open(dir);
-    await Promise.all(
-      Array.from({ length: 200 }, () =>
-        store.update<Counter>('counters', 'deploys', (counter) => ({
-          id: 'deploys',
-          n: (counter?.n ?? 0) + 1,
-        })),
-      ),
-    );
-    await store.close();
-
-    store = await LowdbStore.open(dir);
-    expect(await store.get<Counter>('counters', 'deploys')).toEqual({ id: 'deploys', n: 200 });
-    await store.close();
-  });
-
-  it('keeps going after one update fails', async () => {
-    const store = await LowdbStore.open(dir);
-    const failing = store.update('counters', 'x', () => {
-      throw new Error('bad change');
-    });
-    const next = store.put('counters', { id: 'y', n: 1 });
-
-    await expect(failing).rejects.toThrow('bad change');
-    await next;
-    expect(await store.list('counters')).toEqual([{ id: 'y', n: 1 }]);
-    await store.close();
-  });
-
-  it('leases locks by owner and lets another owner take an expired one', async () => {
-    const clock = fixedClock('2025-03-01T10:00:00Z');
-    const store = await LowdbStore.open(dir, { clock });
-
-    expect(await store.tryLock('deploy:checkout', 'ana', 60_000)).toBe(true);
-    expect(await store.tryLock('deploy:checkout', 'bo', 60_000)).toBe(false);
-    expect(await store.tryLock('deploy:checkout', 'ana', 60_000)).toBe(true);
-
-    clock.set('2025-03-01T10:00:59Z');
-    expect(await store.tryLock('deploy:checkout', 'bo', 60_000)).toBe(false);
-    clock.set('2025-03-01T10:01:01Z');
-    expect(await store.tryLock('deploy:checkout', 'bo', 60_000)).toBe(true);
-    expect(await store.get('locks', 'deploy:checkout')).toMatchObject({
-      owner: 'bo',
-      expiresAt: '2025-03-01T10:02:01.000Z',
-    });
-
-    await store.unlock('deploy:checkout', 'ana');
-    expect(await store.tryLock('deploy:checkout', 'ana', 60_000)).toBe(false);
-    await store.unlock('deploy:checkout', 'bo');
-    expect(await store.tryLock('deploy:checkout', 'ana', 60_000)).toBe(true);
-    await store.close();
-  });
-
-  it('rejects work after close', async () => {
-    const store = await LowdbStore.open(dir);
-    await store.close();
-    await expect(store.get('changes', 'CR-1')).rejects.toMatchObject({
-      code: 'millwright_store_unavailable',
-    });
   });
 });
 

@@ -5,32 +5,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, millwright, ROOT } from '../helpers/spawn.js';
+import { changeFlowConfig } from '../helpers/change-flow-config.js';
+import { BIN, millwright } from '../helpers/spawn.js';
 
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const COMMANDS_PER_SHELL = 100;
 
 let dir: string;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-shared-'));
-  await writeFile(
-    path.join(dir, 'millwright.yml'),
-    `server: { host: 127.0.0.1, port: 0 }
-store: { path: ./data }
-runbooks: { dir: ${path.join(FIXTURES, 'runbooks', 'changes')} }
-executors:
-  - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}
-    config: { callsFile: ./calls.jsonl }
-services:
-  checkout: {}
-access:
-  defaultRoles: [operator]
-  roles:
-    operator: { allow: ['*'] }
-  subjects: {}
-`,
-  );
+  await writeFile(path.join(dir, 'millwright.yml'), changeFlowConfig('store: { path: ./data }'));
 });
 
 afterEach(() => rm(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { parseRetryAfter, type UpstreamPolicy, UpstreamResilience } from '../core/resilience.js';
-import { isConnectionError, isRetryableStatus, type RetryOptions } from '../core/retry.js';
+import { isConnectionError, isRetryableStatus, type Sleep } from '../core/retry.js';
 import type { Reading } from './reading.js';
 
 export interface PrometheusClientOptions {
@@ -20,7 +20,7 @@ export interface PrometheusClientOptions {
   concurrency?: number;
   logger?: Logger;
   /** Injected by tests; defaults to a real timer. */
-  sleep?: RetryOptions['sleep'];
+  sleep?: Sleep;
   baseDelayMs?: number;
   /** The shared upstream policies (retries, circuit per Prometheus URL); a private one when absent. */
   resilience?: UpstreamResilience;

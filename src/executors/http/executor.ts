@@ -6,7 +6,7 @@ import { formatDuration, parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
-import { isConnectionError, type RetryOptions } from '../../core/retry.js';
+import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { SecretSet } from '../../core/secrets.js';
 import { closest } from '../../core/suggest.js';
 import { withInputSchema } from '../input-schema.js';
@@ -38,7 +38,7 @@ export interface HttpExecutorOptions {
   secrets?: SecretSet | readonly string[];
   /** How much of a response body is kept in the output; default 16 KiB. */
   maxResponseBytes?: number;
-  retries?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; sleep?: RetryOptions['sleep'] };
+  retries?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; sleep?: Sleep };
   /** Reads Retry-After dates against this clock. */
   clock?: Clock;
   /** The shared upstream policies (one circuit per target); a private one when absent. */

@@ -7,7 +7,7 @@ import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/redact.js';
 import { UpstreamResilience } from '../../core/resilience.js';
-import { isConnectionError, type RetryOptions } from '../../core/retry.js';
+import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
 
 export interface GitHubRetryOptions {
@@ -16,7 +16,7 @@ export interface GitHubRetryOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Injected for tests. */
-  sleep?: RetryOptions['sleep'];
+  sleep?: Sleep;
 }
 
 export interface GitHubClientOptions {

@@ -141,7 +141,6 @@ export async function startSlackHarness(options: HarnessOptions = {}): Promise<S
     clock,
     logger,
     track: (work) => server.track(work),
-    retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 },
     ...options.adapter,
   });
   adapter.mount(server);

@@ -310,7 +310,6 @@ async function adapterFor(slack: Pick<SlackApiDouble, 'apiUrl'>, botToken: strin
     services: runtime.services,
     clock: runtime.clock,
     logger: silentLogger(),
-    retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 20 },
   });
   return { dir, runtime, adapter };
 }

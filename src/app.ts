@@ -308,6 +308,8 @@ export async function startServer(
     teams?: unknown;
     /** The digest scheduler's node-cron heartbeat (default every 15 s); tests tick every second. */
     digests?: { heartbeat?: string };
+    /** The upstream policies (tests: small limits, a movable clock); default one on `clock`. */
+    upstreams?: UpstreamResilience;
   },
 ): Promise<RunningServer> {
   const { logger } = options;
@@ -316,6 +318,7 @@ export async function startServer(
     logger,
     mode: 'server',
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.upstreams ? { upstreams: options.upstreams } : {}),
     ...(options.modules ? { modules: options.modules } : {}),
   });
   const { services } = runtime;

@@ -109,11 +109,13 @@ export class ResponseUrl {
           redirect: 'error',
           signal: AbortSignal.any([signal, timeout]),
         });
-        if (answer.status === 429 || answer.status >= 500) {
-          await answer.arrayBuffer();
+        const body = await answer.text();
+        // Slack refuses a bad message with a 500 and its error word (no_text, invalid_blocks): an
+        // answer, not an outage. A 5xx without one, or a 429, is.
+        if (answer.status === 429 || (answer.status >= 500 && slackErrorWord(body) === undefined)) {
           throw new ResponseUrlStatus(answer.status, answer.headers.get('retry-after'));
         }
-        return { status: answer.status, ok: answer.ok, body: await answer.text() };
+        return { status: answer.status, ok: answer.ok, body };
       } catch (error) {
         if (timeout.aborted && !signal.aborted) throw new ResponseUrlTimeout('timed out', { cause: error });
         throw error;
@@ -126,7 +128,9 @@ export class ResponseUrl {
         idempotent: message.replace_original === true || message.delete_original === true,
         notActedOn: (error) => error instanceof ResponseUrlStatus && error.status === 429,
         transient: (error) =>
-          error instanceof ResponseUrlStatus || error instanceof ResponseUrlTimeout || isConnectionError(error),
+          error instanceof ResponseUrlStatus ||
+          error instanceof ResponseUrlTimeout ||
+          isConnectionError(error),
         retryAfterMs: (error) =>
           error instanceof ResponseUrlStatus ? parseRetryAfter(error.retryAfter, clock.now()) : undefined,
       })
@@ -135,12 +139,7 @@ export class ResponseUrl {
       });
     const { body } = response;
     if (!response.ok) {
-      let error = body;
-      try {
-        error = String((JSON.parse(body) as { error?: unknown }).error ?? body);
-      } catch {
-        // Slack answers some response_url failures in plain text; keep it as it is.
-      }
+      const error = slackErrorWord(body) ?? body;
       if (response.status === 404) this.#posted = RESPONSE_URL_POSTS;
       throw new MillwrightError(
         SlackErrorCode.Refused,
@@ -188,4 +187,15 @@ function connectionCodeOf(error: unknown): string {
     current = (current as { cause?: unknown }).cause;
   }
   return '';
+}
+
+/** Slack's error word in a response_url answer: `{"ok":false,"error":"no_text"}` or plain `no_text`. */
+function slackErrorWord(body: string): string | undefined {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown } | null)?.error;
+    return typeof error === 'string' ? error : undefined;
+  } catch {
+    // Slack answers some response_url failures in plain text.
+    return /^[a-z_]+$/.test(body.trim()) ? body.trim() : undefined;
+  }
 }

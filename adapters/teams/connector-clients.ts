@@ -14,7 +14,10 @@ interface Pipeline {
   removePolicy(options: { name?: string; phase?: string }): unknown[];
   addPolicy(policy: {
     name: string;
-    sendRequest(request: PipelineRequest, next: (request: PipelineRequest) => Promise<unknown>): Promise<unknown>;
+    sendRequest(
+      request: PipelineRequest,
+      next: (request: PipelineRequest) => Promise<unknown>,
+    ): Promise<unknown>;
   }): void;
 }
 

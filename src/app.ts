@@ -236,7 +236,7 @@ export async function buildRuntime(
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
       notices: new SurfaceHub({ scrub: (reply) => secrets.strings(reply) }),
-      resilience: options.upstreams ?? new UpstreamResilience({ clock }),
+      resilience: options.upstreams ?? upstreamPolicyFrom(loaded.config.resilience, clock),
     },
     clock,
     logger,
@@ -406,5 +406,18 @@ function waitOrHurry(ms: number, hurry: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     if (hurry.aborted) done();
     hurry.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The shared upstream policy from the `resilience:` section. */
+function upstreamPolicyFrom(section: LoadedConfig['config']['resilience'], clock: Clock): UpstreamResilience {
+  return new UpstreamResilience({
+    clock,
+    attempts: section.attempts,
+    baseDelayMs: configFiles.parseDuration(section.backoff),
+    maxDelayMs: configFiles.parseDuration(section.maxBackoff),
+    maxRetryAfterMs: configFiles.parseDuration(section.maxRetryAfter),
+    failureThreshold: section.failureThreshold,
+    halfOpenAfterMs: configFiles.parseDuration(section.halfOpenAfter),
   });
 }

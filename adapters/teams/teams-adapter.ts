@@ -564,14 +564,14 @@ export class TeamsAdapter implements Adapter {
   async #send(reference: ConversationReference, activity: Partial<Activity>): Promise<string | undefined> {
     let id: string | undefined;
     await this.#connector(reference, 'post', () =>
-        this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
-          const outgoing = TurnContext.applyConversationReference(
-            { ...activity },
-            reference,
-          ) as Partial<Activity>;
-          const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
-          id = response?.id;
-        }),
+      this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
+        const outgoing = TurnContext.applyConversationReference(
+          { ...activity },
+          reference,
+        ) as Partial<Activity>;
+        const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
+        id = response?.id;
+      }),
     );
     return id;
   }
@@ -584,13 +584,13 @@ export class TeamsAdapter implements Adapter {
   ): Promise<void> {
     const { activityId: _thread, ...where } = reference;
     await this.#connector(reference, 'update', () =>
-        this.#cloud.continueConversationAsync(this.#appId, where as ConversationReference, async (turn) => {
-          const outgoing = TurnContext.applyConversationReference(
-            { ...cardActivity(card, message), id: activityId },
-            where,
-          ) as Partial<Activity>;
-          await turn.adapter.updateActivity(turn, outgoing);
-        }),
+      this.#cloud.continueConversationAsync(this.#appId, where as ConversationReference, async (turn) => {
+        const outgoing = TurnContext.applyConversationReference(
+          { ...cardActivity(card, message), id: activityId },
+          where,
+        ) as Partial<Activity>;
+        await turn.adapter.updateActivity(turn, outgoing);
+      }),
     );
   }
 
@@ -635,7 +635,8 @@ function statusOf(error: unknown): number | undefined {
 
 /** The Retry-After header of a RestError's response (@azure/core-rest-pipeline HttpHeaders). */
 function retryAfterOf(error: unknown): string | undefined {
-  const headers = (error as { response?: { headers?: { get?: (name: string) => string | undefined } } } | null)
-    ?.response?.headers;
+  const headers = (
+    error as { response?: { headers?: { get?: (name: string) => string | undefined } } } | null
+  )?.response?.headers;
   return typeof headers?.get === 'function' ? headers.get('retry-after') : undefined;
 }

@@ -3,8 +3,13 @@
 // with one line naming the upstream, retries stay bounded, circuits open and close, nothing is
 // audited twice.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createLogger, defineCommand, type MillwrightError, reply, text } from '../../src/core/index.js';
-import { type SlackHarness, startSlackHarness, visibleText } from '../adapters/slack/harness.js';
+import { createLogger, type MillwrightError, reply, text } from '../../src/core/index.js';
+import {
+  type SlackHarness,
+  STATUS_COMMAND,
+  startSlackHarness,
+  visibleText,
+} from '../adapters/slack/harness.js';
 import { ANA, APP_ID, startTeamsBot, TENANT, type TeamsBot } from '../adapters/teams/teams-harness.js';
 import {
   ATTEMPTS,
@@ -169,14 +174,7 @@ describe("Slack's response_url", () => {
       slackConfig: `timeout: ${TIMEOUT}`,
       logger: createLogger({ level: 'info', destination: { write: (line: string) => logs.push(line) } }),
     });
-    h.register(
-      defineCommand({
-        name: 'status',
-        summary: 'says all is well',
-        examples: ['status'],
-        handler: () => reply(text('all services healthy')),
-      }),
-    );
+    h.register(STATUS_COMMAND);
   });
   afterEach(async () => {
     await h.close();

@@ -91,6 +91,16 @@ export interface RouteTarget {
 
 /** The WebClient sends each call once and hands a 429 back; the shared policy retries. */
 const NO_CLIENT_RETRIES: webApi.RetryOptions = { retries: 0 };
+/**
+ * Socket Mode's own client opens its connection (apps.connections.open) with a WebClient of its
+ * own, outside the policy; it keeps a few bounded retries, and slack.startTimeout bounds the whole.
+ */
+const SOCKET_MODE_RETRIES: webApi.RetryOptions = {
+  retries: 2,
+  factor: 2,
+  minTimeout: 250,
+  maxTimeout: 2_000,
+};
 /** Retried events come within minutes; one older than this cannot be told apart from a replay. */
 const EVENT_WINDOW_SECONDS = 3600;
 const FUTURE_SECONDS = 60;
@@ -194,7 +204,13 @@ export class SlackAdapter implements Adapter {
       ? new SocketModeReceiver({
           appToken: config.appToken!,
           logger: boltLogger(logger),
-          installerOptions: { clientOptions: this.#clientOptions },
+          installerOptions: {
+            clientOptions: {
+              ...this.#clientOptions,
+              retryConfig: SOCKET_MODE_RETRIES,
+              rejectRateLimitedCalls: false,
+            },
+          },
         })
       : new ExpressReceiver({
           signingSecret: config.signingSecret,

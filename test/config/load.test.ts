@@ -92,6 +92,7 @@ describe('loadConfig', () => {
       appId: 'teams-app-id',
       appPassword: 'teams-password',
       allowUnauthenticated: false,
+      timeout: '10s',
     });
     expect(config.prometheus).toMatchObject({
       url: 'http://127.0.0.1:9090',

@@ -415,3 +415,85 @@ describe('the Bot Connector', () => {
     expect(await circuitGauge(policy.upstreams, 'bot_connector', serviceUrl())).toBe('0');
   });
 });
+
+describe("the Bot Framework's signing keys", () => {
+  /** A bot whose signing-key reads go through `policy`, logging to `logs`. */
+  async function keyedBot(policy: FaultPolicy, logs: string[]): Promise<TeamsBot> {
+    return startTeamsBot({
+      upstreams: policy.upstreams,
+      logger: createLogger({ level: 'warn', destination: { write: (line: string) => logs.push(line) } }),
+      teams: (auth) => `teams:
+  appId: ${APP_ID}
+  appPassword: \${TEAMS_APP_PASSWORD}
+  tenantId: ${TENANT}
+  openIdMetadataUrl: ${auth.openIdMetadataUrl}
+  loginAuthority: ${auth.authority(TENANT)}
+  timeout: ${TIMEOUT}
+`,
+    });
+  }
+  /** The reason each refused key read was logged with. */
+  const keyFailures = (logs: string[]) =>
+    logs
+      .map((line) => JSON.parse(line) as { msg?: string; err?: { message?: string } })
+      .filter((line) => line.msg === 'teams: could not read the channel signing keys')
+      .map((line) => line.err?.message ?? '');
+  const commandsIn = async (bot: TeamsBot) =>
+    (await bot.running.runtime.services.audit.recent({ limit: 100 })).filter((record) =>
+      record.action.startsWith('command.'),
+    ).length;
+
+  it('a 429 with Retry-After is waited out, then the message is verified and answered', async () => {
+    const policy = faultPolicy();
+    const bot = await keyedBot(policy, []);
+    try {
+      bot.auth.failKeyReads({ status: 429, retryAfterSeconds: 1 });
+      const response = await bot.send(await bot.activity('personal-message'));
+      expect(response.status).toBe(200);
+      await bot.connector.waitFor('the whoami reply', (call) => call.method === 'POST', ANSWER_WITHIN_MS);
+      expect(bot.auth.faultedKeyReads).toHaveLength(1);
+      expect(policy.waits).toEqual([1_000]);
+    } finally {
+      await bot.close();
+    }
+  });
+
+  it('5xx, resets and hangs refuse the request with 503 after bounded reads, the circuit opens and a good probe closes it', async () => {
+    const policy = faultPolicy();
+    const logs: string[] = [];
+    const bot = await keyedBot(policy, logs);
+    const keysAt = new URL(bot.auth.openIdMetadataUrl).origin;
+    const message = async () => (await bot.send(await bot.activity('personal-message'))).status;
+    try {
+      for (const fault of [{ status: 503 }, 'reset', 'hang'] as const) {
+        const before = bot.auth.faultedKeyReads.length;
+        bot.auth.failKeyReads(fault, ATTEMPTS);
+        // Closed, not open: an unverifiable request runs nothing, and the channel retries it later.
+        expect(await message()).toBe(503);
+        expect(bot.auth.faultedKeyReads.length - before).toBe(ATTEMPTS);
+      }
+      expect(keyFailures(logs)).toEqual([
+        `GET ${bot.auth.openIdMetadataUrl} answered 503`,
+        expect.stringMatching(/fetch failed|ECONNRESET|socket/i),
+        expect.stringMatching(/timeout|aborted/i),
+      ]);
+      expect(await circuitGauge(policy.upstreams, 'bot_connector', keysAt)).toBe('2');
+
+      const reads = bot.auth.reads.metadata;
+      expect(await message()).toBe(503);
+      expect(bot.auth.reads.metadata).toBe(reads);
+      expect(keyFailures(logs).at(-1)).toBe(
+        `the Bot Framework signing keys at ${keysAt} is unavailable: circuit open since 12:03:00 UTC, next try 12:04:00 UTC`,
+      );
+
+      policy.circuitClock.set('2026-12-04T12:04:00.000Z');
+      expect(await message()).toBe(200);
+      await bot.connector.waitFor('the whoami reply', (call) => call.method === 'POST', ANSWER_WITHIN_MS);
+      expect(await circuitGauge(policy.upstreams, 'bot_connector', keysAt)).toBe('0');
+      // Only the verified message ran a command; the refused ones left no record.
+      expect(await commandsIn(bot)).toBe(1);
+    } finally {
+      await bot.close();
+    }
+  });
+});

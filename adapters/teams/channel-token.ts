@@ -228,7 +228,8 @@ export class ChannelTokenValidator {
         idempotent: true,
         transient: (error) =>
           isConnectionError(error) ||
-          (error instanceof Error && error.name === 'TimeoutError') ||
+          // A hang cut by the timeout (a DOMException, of another realm under test runners: by name).
+          (error as { name?: unknown } | null)?.name === 'TimeoutError' ||
           (error instanceof HttpStatusError && isRetryableStatus(error.status)),
         retryAfterMs: (error) =>
           error instanceof HttpStatusError ? parseRetryAfter(error.retryAfter, this.#clock.now()) : undefined,

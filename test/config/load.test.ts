@@ -106,6 +106,7 @@ describe('loadConfig', () => {
       kubeconfig: join(fixtures, 'kube', 'config'),
       context: 'prod',
       allowedNamespaces: ['shop', 'payments'],
+      timeout: '10s',
     });
     expect(config.access.subjects['group:sre']).toEqual(['viewer', 'oncall']);
     expect(config.services).toMatchObject({ checkout: { owners: ['team-shop'] } });

@@ -498,3 +498,39 @@ describe('GitHub', () => {
     expect(github.count() - before).toBeLessThanOrEqual(ATTEMPTS * 2);
   });
 });
+
+describe('the resilience section of millwright.yml', () => {
+  it('sets the tries and the circuit threshold every upstream gets', async () => {
+    const configured = await startTestBot({
+      config: `
+runbooks:
+  dir: ${runbooks}
+http:
+  targets:
+    cdn:
+      baseUrl: ${cdn.url}/v1/
+resilience:
+  attempts: 2
+  backoff: 10ms
+  failureThreshold: 1
+  halfOpenAfter: 1h
+access:
+  defaultRoles: []
+  roles:
+    admin: { allow: ['*'] }
+  subjects:
+    ada: [admin]
+`,
+    });
+    try {
+      cdn.on('GET', '/v1/status', { status: 503, body: { error: 'overloaded' } });
+      expect((await configured.run('runbook run cdn-status', 'ada')).ok).toBe(false);
+      expect(cdnRequests('GET', '/v1/status')).toBe(2);
+      const open = await configured.run('runbook run cdn-status', 'ada');
+      expect(open.error?.message).toMatch(/is unavailable: circuit open since \d\d:\d\d:\d\d UTC/);
+      expect(cdnRequests('GET', '/v1/status')).toBe(2);
+    } finally {
+      await configured.close();
+    }
+  });
+});

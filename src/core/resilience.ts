@@ -344,6 +344,17 @@ function isObject(value: unknown): value is object {
   return (typeof value === 'object' || typeof value === 'function') && value !== null;
 }
 
+/**
+ * The limits a client was given explicitly (its `retries` option), leaving the rest to the registry
+ * (the `resilience:` section).
+ *
+ * @example
+ * resilience.policy({ kind: 'github', target, name, limits: limitsFrom({ attempts: options.retries?.attempts }) });
+ */
+export function limitsFrom(given: UpstreamLimits): UpstreamLimits {
+  return definedOnly(given);
+}
+
 function definedOnly(limits: UpstreamLimits): UpstreamLimits {
   const picked: UpstreamLimits = {};
   for (const key of Object.keys(DEFAULTS) as Array<keyof UpstreamLimits>) {

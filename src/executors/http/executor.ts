@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
+import { limitsFrom, parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
 import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { SecretSet } from '../../core/secrets.js';
 import { closest } from '../../core/suggest.js';
@@ -84,11 +84,8 @@ export function createHttpExecutor(options: HttpExecutorOptions): Executor {
       kind: 'http',
       target: target.name,
       name: `http target ${target.name} (${target.base.origin})`,
-      limits: {
-        attempts: retries.attempts ?? 3,
-        baseDelayMs: retries.baseDelayMs ?? 300,
-        maxDelayMs: retries.maxDelayMs ?? 3_000,
-      },
+      // The resilience: section's limits, unless the caller set its own (tests).
+      limits: limitsFrom(retries),
     });
   const names = [...targets.keys()];
   const scrub = <T>(value: T): T => secrets.value(value);

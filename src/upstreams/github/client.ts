@@ -6,12 +6,12 @@ import { formatDuration } from '../../core/duration.js';
 import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/redact.js';
-import { parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
+import { limitsFrom, parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
 import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
 
 export interface GitHubRetryOptions {
-  /** Total attempts for a read, including the first; default 3. Writes always get one. */
+  /** Total attempts for a read, including the first; default: the shared policy's (resilience.attempts). */
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -86,11 +86,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     kind: 'github',
     target: baseUrl,
     name: `GitHub at ${baseUrl}`,
-    limits: {
-      attempts: retries.attempts ?? 3,
-      baseDelayMs: retries.baseDelayMs ?? 300,
-      maxDelayMs: retries.maxDelayMs ?? 3_000,
-    },
+    // The resilience: section's limits, unless the caller set its own (tests).
+    limits: limitsFrom(retries),
   });
   const octokit = new Octokit({
     baseUrl,

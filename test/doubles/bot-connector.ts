@@ -2,7 +2,7 @@
 // the v3 conversation routes botbuilder calls, answering with ResourceResponse ids and ErrorResponses.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { json, readBody } from './http-body.js';
+import { dropConnection, json, readBody } from './http-body.js';
 
 /** One call the bot made, as the connector saw it. */
 export interface ConnectorCall {
@@ -140,15 +140,7 @@ export async function startBotConnector(
     if (faultAt >= 0) {
       const [{ fault }] = faults.splice(faultAt, 1) as [{ fault: ConnectorFault }];
       requests.push({ method: req.method ?? '', path: url.pathname, fault });
-      if (fault === 'reset') {
-        req.socket.destroy();
-        return;
-      }
-      if (fault === 'hang') {
-        hung.add(res);
-        res.once('close', () => hung.delete(res));
-        return;
-      }
+      if (typeof fault !== 'object') return dropConnection(fault, req, res, hung);
       if (fault.retryAfterSeconds !== undefined)
         res.setHeader('retry-after', String(fault.retryAfterSeconds));
       return errorResponse(

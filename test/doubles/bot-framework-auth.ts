@@ -12,7 +12,7 @@ import {
 } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { INetworkModule, NetworkResponse } from '@azure/msal-node';
-import { json, readBody } from './http-body.js';
+import { dropConnection, json, readBody } from './http-body.js';
 
 export const CHANNEL_ISSUER = 'https://api.botframework.com';
 /** The https authority MSAL is configured with; {@link BotFrameworkAuthDouble.networkClient} routes it here. */
@@ -146,15 +146,7 @@ export async function startBotFrameworkAuth(): Promise<BotFrameworkAuthDouble> {
     const fault = keyRead ? keyFaults.shift() : undefined;
     if (fault !== undefined) {
       faultedKeyReads.push(fault);
-      if (fault === 'reset') {
-        req.socket.destroy();
-        return;
-      }
-      if (fault === 'hang') {
-        hung.add(res);
-        res.once('close', () => hung.delete(res));
-        return;
-      }
+      if (typeof fault !== 'object') return dropConnection(fault, req, res, hung);
       if (fault.retryAfterSeconds !== undefined)
         res.setHeader('retry-after', String(fault.retryAfterSeconds));
       return json(res, fault.status, { error: 'unavailable' });

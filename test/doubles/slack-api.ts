@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo, Socket } from 'node:net';
+import { dropConnection } from './http-body.js';
 
 /** The part of the `ws` package the Socket Mode link uses (its installed typings predate ws 8). */
 interface LinkSocket {
@@ -612,14 +613,8 @@ export class SlackApiDouble {
     this.#events.emit('change');
   }
 
-  /** A reset closes the connection at once; a hang holds it until the client gives up or the double closes. */
   #drop(fault: 'reset' | 'hang', req: IncomingMessage, res: ServerResponse): void {
-    if (fault === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    this.#hung.add(res);
-    res.once('close', () => this.#hung.delete(res));
+    dropConnection(fault, req, res, this.#hung);
   }
 
   #responseUrl(path: string, raw: Buffer, res: ServerResponse, req: IncomingMessage): void {

@@ -296,6 +296,24 @@ describe("Slack's response_url", () => {
   });
 });
 
+/** A Teams bot on `policy`, each upstream call cut at TIMEOUT, logging warnings to `logs` when given. */
+function faultyTeamsBot(policy: FaultPolicy, logs?: string[]): Promise<TeamsBot> {
+  return startTeamsBot({
+    upstreams: policy.upstreams,
+    ...(logs
+      ? { logger: createLogger({ level: 'warn', destination: { write: (line: string) => logs.push(line) } }) }
+      : {}),
+    teams: (auth) => `teams:
+  appId: ${APP_ID}
+  appPassword: \${TEAMS_APP_PASSWORD}
+  tenantId: ${TENANT}
+  openIdMetadataUrl: ${auth.openIdMetadataUrl}
+  loginAuthority: ${auth.authority(TENANT)}
+  timeout: ${TIMEOUT}
+`,
+  });
+}
+
 describe('the Bot Connector', () => {
   let bot: TeamsBot;
   let policy: FaultPolicy;
@@ -311,17 +329,7 @@ describe('the Bot Connector', () => {
 
   beforeAll(async () => {
     policy = faultPolicy();
-    bot = await startTeamsBot({
-      upstreams: policy.upstreams,
-      teams: (auth) => `teams:
-  appId: ${APP_ID}
-  appPassword: \${TEAMS_APP_PASSWORD}
-  tenantId: ${TENANT}
-  openIdMetadataUrl: ${auth.openIdMetadataUrl}
-  loginAuthority: ${auth.authority(TENANT)}
-  timeout: ${TIMEOUT}
-`,
-    });
+    bot = await faultyTeamsBot(policy);
     // Ana writes to the bot once, so notices can reach her personal chat.
     await bot.send(await bot.activity('personal-message'));
     await bot.connector.waitFor('the whoami reply', (call) => call.method === 'POST');
@@ -430,18 +438,7 @@ describe('the Bot Connector', () => {
 describe("the Bot Framework's signing keys", () => {
   /** A bot whose signing-key reads go through `policy`, logging to `logs`. */
   async function keyedBot(policy: FaultPolicy, logs: string[]): Promise<TeamsBot> {
-    return startTeamsBot({
-      upstreams: policy.upstreams,
-      logger: createLogger({ level: 'warn', destination: { write: (line: string) => logs.push(line) } }),
-      teams: (auth) => `teams:
-  appId: ${APP_ID}
-  appPassword: \${TEAMS_APP_PASSWORD}
-  tenantId: ${TENANT}
-  openIdMetadataUrl: ${auth.openIdMetadataUrl}
-  loginAuthority: ${auth.authority(TENANT)}
-  timeout: ${TIMEOUT}
-`,
-    });
+    return faultyTeamsBot(policy, logs);
   }
   /** The reason each refused key read was logged with. */
   const keyFailures = (logs: string[]) =>

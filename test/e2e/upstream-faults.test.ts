@@ -35,6 +35,15 @@ const DEPLOYMENT = '/apis/apps/v1/namespaces/shop/deployments/checkout';
 // plus one try for each started before the circuit opened.
 const PROMETHEUS_BOUND = 8 * ATTEMPTS + 8;
 
+/** Ada may run everything; nobody else anything. */
+const ADA_IS_ADMIN = `access:
+  defaultRoles: []
+  roles:
+    admin: { allow: ['*'] }
+  subjects:
+    ada: [admin]
+`;
+
 const CDN_STATUS = `apiVersion: millwright/v1
 kind: Runbook
 metadata:
@@ -194,13 +203,7 @@ http:
     cdn:
       baseUrl: ${cdn.url}/v1/
       timeout: 300ms
-access:
-  defaultRoles: []
-  roles:
-    admin: { allow: ['*'] }
-  subjects:
-    ada: [admin]
-`,
+${ADA_IS_ADMIN}`,
   });
 });
 
@@ -514,13 +517,7 @@ resilience:
   backoff: 10ms
   failureThreshold: 1
   halfOpenAfter: 1h
-access:
-  defaultRoles: []
-  roles:
-    admin: { allow: ['*'] }
-  subjects:
-    ada: [admin]
-`,
+${ADA_IS_ADMIN}`,
     });
     try {
       cdn.on('GET', '/v1/status', { status: 503, body: { error: 'overloaded' } });

@@ -275,6 +275,7 @@ describe('an HTTP target', () => {
     const error = await failing('runbook run cdn-status');
     expect(error.code).toBe('millwright_dependency_unavailable');
     expect(cdnRequests('GET', '/v1/status')).toBe(ATTEMPTS);
+    await expectAuditedOnce();
   });
 
   it('a hang is cut at the target timeout, well within the runbook deadline', async () => {
@@ -283,6 +284,7 @@ describe('an HTTP target', () => {
     expect(error.code).toBe('millwright_timeout');
     expect(error.message).toMatch(/did not answer .* within 300ms/);
     expect(cdnRequests('GET', '/v1/status')).toBe(1);
+    await expectAuditedOnce();
   });
 
   it('a write that gets a 503 is sent once and audited once', async () => {
@@ -338,6 +340,7 @@ describe('Prometheus', () => {
     await bot.run('budget', 'ada');
     expect(prometheus.requests).toBeGreaterThan(before);
     expect(circuit('prometheus')?.state).toBe('closed');
+    await expectAuditedOnce();
   });
 
   it('a 429 with Retry-After is waited out, then the query is answered', async () => {
@@ -361,6 +364,7 @@ describe('Prometheus', () => {
       /^Prometheus at .* is unavailable: (no answer within 0.2s|circuit open since)/,
     );
     expect(prometheus.requests).toBeLessThanOrEqual(PROMETHEUS_BOUND);
+    await expectAuditedOnce();
   });
 });
 
@@ -499,6 +503,7 @@ describe('GitHub', () => {
     github.state.fail({ path: new RegExp(`^${RUN()}`), method: 'GET', times: Infinity, answer: 'reset' });
     await failing(rerun());
     expect(github.count() - before).toBeLessThanOrEqual(ATTEMPTS * 2);
+    await expectAuditedOnce();
   });
 });
 

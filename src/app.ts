@@ -237,7 +237,7 @@ export async function buildRuntime(
       registry,
       events: new EventBus(logger.child({ part: 'events' })),
       notices: new SurfaceHub({ scrub: (reply) => secrets.strings(reply) }),
-      resilience: options.upstreams ?? new UpstreamResilience({ clock }),
+      resilience: options.upstreams ?? upstreamPolicyFrom(loaded.config.resilience, clock),
     },
     clock,
     logger,
@@ -309,6 +309,8 @@ export async function startServer(
     teams?: unknown;
     /** The digest scheduler's node-cron heartbeat (default every 15 s); tests tick every second. */
     digests?: { heartbeat?: string };
+    /** The upstream policies (tests: small limits, a movable clock); default one on `clock`. */
+    upstreams?: UpstreamResilience;
   },
 ): Promise<RunningServer> {
   const { logger } = options;
@@ -317,6 +319,7 @@ export async function startServer(
     logger,
     mode: 'server',
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.upstreams ? { upstreams: options.upstreams } : {}),
     ...(options.modules ? { modules: options.modules } : {}),
   });
   const { services } = runtime;
@@ -404,5 +407,18 @@ function waitOrHurry(ms: number, hurry: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     if (hurry.aborted) done();
     hurry.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The shared upstream policy from the `resilience:` section. */
+function upstreamPolicyFrom(section: LoadedConfig['config']['resilience'], clock: Clock): UpstreamResilience {
+  return new UpstreamResilience({
+    clock,
+    attempts: section.attempts,
+    baseDelayMs: configFiles.parseDuration(section.backoff),
+    maxDelayMs: configFiles.parseDuration(section.maxBackoff),
+    maxRetryAfterMs: configFiles.parseDuration(section.maxRetryAfter),
+    failureThreshold: section.failureThreshold,
+    halfOpenAfterMs: configFiles.parseDuration(section.halfOpenAfter),
   });
 }

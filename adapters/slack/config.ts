@@ -23,6 +23,9 @@ export const slackSchema = z
     // Socket Mode: start-up fails with a clear message if Slack has not accepted the connection by
     // then (its client would otherwise retry for half an hour with nothing listening).
     startTimeout: duration.default('30s'),
+    // One Web API call or response_url post that has not answered by then is cut and counts as an
+    // outage (retried for reads, and towards the Slack circuit).
+    timeout: duration.default('10s'),
   })
   .superRefine((section, ctx) => {
     if (isDuration(section.replayWindow) && parseDuration(section.replayWindow) > 5 * 60_000) {

@@ -73,9 +73,10 @@ export interface SlackAdapterOptions {
   track?: <T>(work: Promise<T>) => Promise<T>;
   /** For response_url posts and the Web API client; tests pass one pointed at a double. */
   fetch?: typeof fetch;
-  /** Web API retry policy (p-retry options); bounded by default, and 429s wait for Retry-After. */
-  retryConfig?: webApi.RetryOptions;
-  /** The shared upstream policies: one circuit for the Slack API; a private one when absent. */
+  /**
+   * The shared upstream policies: the Slack API's retries (Retry-After honoured) and its circuit, one
+   * for the Web API and one for response_url posts; a private registry when absent.
+   */
   upstreams?: UpstreamResilience | undefined;
 }
 
@@ -88,7 +89,18 @@ export interface RouteTarget {
   ): unknown;
 }
 
-const DEFAULT_RETRIES: webApi.RetryOptions = { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000 };
+/** The WebClient sends each call once and hands a 429 back; the shared policy retries. */
+const NO_CLIENT_RETRIES: webApi.RetryOptions = { retries: 0 };
+/**
+ * Socket Mode's own client opens its connection (apps.connections.open) with a WebClient of its
+ * own, outside the policy; it keeps a few bounded retries, and slack.startTimeout bounds the whole.
+ */
+const SOCKET_MODE_RETRIES: webApi.RetryOptions = {
+  retries: 2,
+  factor: 2,
+  minTimeout: 250,
+  maxTimeout: 2_000,
+};
 /** Retried events come within minutes; one older than this cannot be told apart from a replay. */
 const EVENT_WINDOW_SECONDS = 3600;
 const FUTURE_SECONDS = 60;
@@ -104,7 +116,7 @@ const FUTURE_SECONDS = 60;
  */
 export class SlackAdapter implements Adapter {
   readonly name = 'slack';
-  /** The Web API client every call goes through (bounded retries, Retry-After honoured). */
+  /** The Web API client every call goes through (the shared policy's retries and circuit). */
   readonly web: webApi.WebClient;
   /** Incidents get their own Slack channel, with the brief pinned. */
   readonly room: SlackIncidentRoom;
@@ -117,6 +129,7 @@ export class SlackAdapter implements Adapter {
   readonly #groups: SlackUserGroups;
   readonly #fetch: typeof fetch;
   readonly #log: Logger;
+  readonly #upstreams: UpstreamResilience;
   #app: App | undefined;
   #botUserId: string | undefined;
   readonly #afterAck: AfterAck;
@@ -127,23 +140,22 @@ export class SlackAdapter implements Adapter {
     this.#log = logger.child({ component: 'slack' });
     this.#afterAck = new AfterAck({ logger: this.#log, track: options.track });
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#upstreams = options.upstreams ?? new UpstreamResilience({ clock });
     this.#clientOptions = {
       // The WebClient appends method names to this, so it must end in a slash (https://slack.com/api/).
       slackApiUrl: config.apiUrl.endsWith('/') ? config.apiUrl : `${config.apiUrl}/`,
       logger: boltLogger(logger),
-      retryConfig: options.retryConfig ?? DEFAULT_RETRIES,
-      timeout: 10_000,
+      retryConfig: NO_CLIENT_RETRIES,
+      rejectRateLimitedCalls: true,
+      timeout: parseDuration(config.timeout),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     const apiUrl = this.#clientOptions.slackApiUrl ?? 'https://slack.com/api/';
-    this.web = new CircuitWebClient(
+    this.web = new PolicyWebClient(
       config.botToken,
       this.#clientOptions,
-      (options.upstreams ?? new UpstreamResilience({ clock })).policy({
-        kind: 'slack',
-        target: apiUrl,
-        name: `the Slack API at ${apiUrl}`,
-      }),
+      this.#upstreams.policy({ kind: 'slack', target: apiUrl, name: `the Slack API at ${apiUrl}` }),
+      this.#log,
     );
     this.room = new SlackIncidentRoom({
       web: this.web,
@@ -192,7 +204,13 @@ export class SlackAdapter implements Adapter {
       ? new SocketModeReceiver({
           appToken: config.appToken!,
           logger: boltLogger(logger),
-          installerOptions: { clientOptions: this.#clientOptions },
+          installerOptions: {
+            clientOptions: {
+              ...this.#clientOptions,
+              retryConfig: SOCKET_MODE_RETRIES,
+              rejectRateLimitedCalls: false,
+            },
+          },
         })
       : new ExpressReceiver({
           signingSecret: config.signingSecret,
@@ -629,7 +647,18 @@ export class SlackAdapter implements Adapter {
   }
 
   #responseUrl(url: string, receivedAt: Date, kind: ResponseUrlKind): ResponseUrl {
-    return new ResponseUrl(url, receivedAt, { kind, fetch: this.#fetch, clock: this.#options.clock });
+    return new ResponseUrl(url, receivedAt, {
+      kind,
+      fetch: this.#fetch,
+      clock: this.#options.clock,
+      timeoutMs: parseDuration(this.#options.config.timeout),
+      policyFor: (origin) =>
+        this.#upstreams.policy({
+          kind: 'slack',
+          target: origin,
+          name: `Slack's response_url at ${origin}`,
+        }),
+    });
   }
 }
 
@@ -663,28 +692,54 @@ async function withinStartTimeout<T>(starting: Promise<T>, timeoutMs: number): P
 }
 
 /**
- * A WebClient whose every call passes the Slack API's circuit: after repeated outages calls fail fast
- * with "the Slack API ... circuit open since ..." instead of each waiting out its timeout. The
- * WebClient keeps its own bounded retries (p-retry, Retry-After honoured) inside, so the policy adds
- * none. A subclass, because the client binds its method table to `apiCall` while it is constructed.
+ * A WebClient whose every call goes through the Slack API's shared policy: reads and chat.update are
+ * retried on an outage, any call after a 429 once its Retry-After has passed (Slack did not act on
+ * it), and after repeated outages calls fail fast with "the Slack API ... circuit open since ...".
+ * The client itself sends each call once (`retries: 0`, `rejectRateLimitedCalls`). A subclass,
+ * because the client binds its method table to `apiCall` while it is constructed.
  */
-class CircuitWebClient extends webApi.WebClient {
+class PolicyWebClient extends webApi.WebClient {
   readonly #policy: UpstreamPolicy;
+  readonly #log: Logger;
 
-  constructor(token: string, options: webApi.WebClientOptions, policy: UpstreamPolicy) {
+  constructor(token: string, options: webApi.WebClientOptions, policy: UpstreamPolicy, log: Logger) {
     super(token, options);
     this.#policy = policy;
+    this.#log = log;
   }
 
   override apiCall(method: string, options?: Record<string, unknown>): Promise<webApi.WebAPICallResult> {
     return this.#policy.call(() => super.apiCall(method, options), {
-      idempotent: false,
-      transient: isSlackOutage,
+      idempotent: isRepeatableMethod(method),
+      notActedOn: isRateLimited,
+      transient: (error) => isSlackOutage(error) || isRateLimited(error),
+      retryAfterMs: (error) => (isRateLimited(error) ? error.retryAfter * 1000 : undefined),
+      onRetry: (error, attempt, delayMs) =>
+        this.#log.warn(
+          { method, attempt, delayMs: Math.round(delayMs), slackError: (error as { code?: unknown }).code },
+          'Slack API call failed; retrying',
+        ),
     });
   }
 }
 
-/** A dropped connection or a 5xx from Slack, after the WebClient's own retries; never a Slack "no". */
+/**
+ * Calls that change nothing, or that land on the same result when sent twice, so an outage may be
+ * retried: reads (auth.test, *.info, *.list, *.history, ...) and edits of one message.
+ */
+function isRepeatableMethod(method: string): boolean {
+  return (
+    /\.(test|info|list|history|replies|lookupByEmail)$/.test(method) ||
+    method === 'chat.update' ||
+    method === 'conversations.setTopic'
+  );
+}
+
+function isRateLimited(error: unknown): error is webApi.WebAPIRateLimitedError {
+  return (error as { code?: unknown } | null)?.code === webApi.ErrorCode.RateLimitedError;
+}
+
+/** A dropped connection, a timeout or a 5xx from Slack; never a Slack "no". */
 function isSlackOutage(error: unknown): boolean {
   const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
   if (code === webApi.ErrorCode.RequestError) return true;

@@ -68,7 +68,7 @@ export function slackFailure(error: unknown, where: string): MillwrightError {
     /rate limit was exceeded/i.test(message)
   ) {
     return new MillwrightError(SlackErrorCode.RateLimited, 'Slack is rate limiting Millwright right now', {
-      hint: 'wait a minute and try again; Millwright already retried after the Retry-After Slack asked for',
+      hint: 'wait a minute and try again; Millwright waits out a short Retry-After itself, and this one was longer or kept coming',
       cause,
       details,
     });
@@ -109,7 +109,7 @@ export function slackFailure(error: unknown, where: string): MillwrightError {
     (code === 'slack_webapi_request_error' || code === 'slack_webapi_http_error')
   ) {
     return new MillwrightError(SlackErrorCode.Unreachable, 'Millwright cannot reach Slack right now', {
-      hint: 'check the network path to slack.apiUrl (proxy, firewall, DNS); Millwright retried a few times',
+      hint: 'check the network path to slack.apiUrl (proxy, firewall, DNS); Millwright retried what was safe to send again',
       cause,
       details,
     });

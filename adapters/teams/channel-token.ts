@@ -6,8 +6,10 @@ import {
   isConnectionError,
   isRetryableStatus,
   type Logger,
+  parseRetryAfter,
   systemClock,
-  withRetries,
+  type UpstreamPolicy,
+  UpstreamResilience,
 } from '../../src/core/index.js';
 
 /** Why a request was refused; `status` is 401 (bad token) or 503 (the signing keys cannot be read now). */
@@ -38,6 +40,10 @@ export interface ChannelTokenOptions {
   keyLifetimeMs?: number;
   /** An unknown `kid` re-reads the keys at most this often (a key rotation), so junk tokens cannot hammer the endpoint. Default 5 min. */
   unknownKeyRefreshMs?: number;
+  /** The shared policy for the key endpoint (retries, Retry-After, circuit); a private one when absent. */
+  policy?: UpstreamPolicy;
+  /** A metadata or key read not answered by then is cut (teams.timeout). Default 10 s. */
+  timeoutMs?: number;
 }
 
 /** What a verified token says about the caller. */
@@ -73,6 +79,7 @@ export class ChannelTokenValidator {
   readonly #options: ChannelTokenOptions;
   readonly #fetch: typeof fetch;
   readonly #clock: Clock;
+  readonly #policy: UpstreamPolicy;
   #keys: SigningKey[] = [];
   #readAt = Number.NEGATIVE_INFINITY;
   #reading: Promise<void> | undefined;
@@ -81,6 +88,14 @@ export class ChannelTokenValidator {
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
     this.#clock = options.clock ?? systemClock;
+    const origin = new URL(options.openIdMetadataUrl).origin;
+    this.#policy =
+      options.policy ??
+      new UpstreamResilience({ clock: this.#clock }).policy({
+        kind: 'bot_connector',
+        target: origin,
+        name: `the Bot Framework signing keys at ${origin}`,
+      });
   }
 
   async verify(
@@ -194,17 +209,30 @@ export class ChannelTokenValidator {
     }
   }
 
+  /** One GET through the key endpoint's shared policy: bounded retries, Retry-After, a timeout, the circuit. */
   async #json(url: string): Promise<Record<string, unknown>> {
-    return withRetries(
-      async () => {
-        const response = await this.#fetch(url, { headers: { accept: 'application/json' } });
-        if (!response.ok) throw new HttpStatusError(url, response.status);
+    const timeoutMs = this.#options.timeoutMs ?? 10_000;
+    return this.#policy.call(
+      async (_attempt, signal) => {
+        const response = await this.#fetch(url, {
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        });
+        if (!response.ok) {
+          await response.arrayBuffer();
+          throw new HttpStatusError(url, response.status, response.headers.get('retry-after'));
+        }
         return (await response.json()) as Record<string, unknown>;
       },
       {
-        attempts: 3,
-        retryable: (error) =>
-          isConnectionError(error) || (error instanceof HttpStatusError && isRetryableStatus(error.status)),
+        idempotent: true,
+        transient: (error) =>
+          isConnectionError(error) ||
+          // A hang cut by the timeout (a DOMException, of another realm under test runners: by name).
+          (error as { name?: unknown } | null)?.name === 'TimeoutError' ||
+          (error instanceof HttpStatusError && isRetryableStatus(error.status)),
+        retryAfterMs: (error) =>
+          error instanceof HttpStatusError ? parseRetryAfter(error.retryAfter, this.#clock.now()) : undefined,
       },
     );
   }
@@ -214,6 +242,7 @@ class HttpStatusError extends Error {
   constructor(
     url: string,
     readonly status: number,
+    readonly retryAfter: string | null,
   ) {
     super(`GET ${url} answered ${status}`);
   }

@@ -1,6 +1,6 @@
 // The teams section of millwright.yml.
 import { z } from 'zod';
-import { flag, httpUrl, optionalText, text } from '../../src/config/fields.js';
+import { duration, flag, httpUrl, optionalText, text } from '../../src/config/fields.js';
 
 export const teamsSchema = z
   .strictObject({
@@ -32,6 +32,9 @@ export const teamsSchema = z
     knownAuthorities: z.array(text).optional(),
     oauthScope: optionalText,
     allowUnauthenticated: flag.default(false),
+    // A Bot Connector request or a signing-key read that has not answered by then is cut and counts
+    // as an outage (retried when safe, and towards that service URL's circuit).
+    timeout: duration.default('10s'),
   })
   .superRefine((section, ctx) => {
     // Without a password the bot cannot verify who is calling; that must be a deliberate choice.

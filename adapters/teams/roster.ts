@@ -3,6 +3,9 @@
 import { type Activity, type CloudAdapter, type ConversationReference, TeamsInfo } from 'botbuilder';
 import type { Clock, CommandRequest, Logger } from '../../src/core/index.js';
 
+/** Runs one roster read through the Bot Connector's shared policy (its retries and circuit). */
+export type ConnectorRead = (reference: ConversationReference, read: () => Promise<void>) => Promise<void>;
+
 const NAME_CACHE_MS = 3600_000;
 
 /** Who clicked or typed, as the router and the card see them. */
@@ -17,6 +20,14 @@ export function displayName(activity: Activity): string {
   return activity.from?.name || activity.from?.aadObjectId || activity.from?.id || 'someone';
 }
 
+interface RosterOptions {
+  cloud: CloudAdapter;
+  appId: string;
+  clock: Clock;
+  logger: Logger;
+  read: ConnectorRead;
+}
+
 /**
  * Names the people behind activities.
  *
@@ -25,9 +36,9 @@ export function displayName(activity: Activity): string {
  */
 export class Roster {
   readonly #names = new Map<string, { name: string; at: number }>();
-  readonly #options: { cloud: CloudAdapter; appId: string; clock: Clock; logger: Logger };
+  readonly #options: RosterOptions;
 
-  constructor(options: { cloud: CloudAdapter; appId: string; clock: Clock; logger: Logger }) {
+  constructor(options: RosterOptions) {
     this.#options = options;
   }
 
@@ -47,12 +58,14 @@ export class Roster {
   }
 
   async #lookUpName(reference: ConversationReference, userId: string): Promise<string | undefined> {
-    const { cloud, appId, logger } = this.#options;
+    const { cloud, appId, logger, read } = this.#options;
     try {
       let upn: string | undefined;
-      await cloud.continueConversationAsync(appId, reference, async (turn) => {
-        upn = (await TeamsInfo.getMember(turn, userId)).userPrincipalName;
-      });
+      await read(reference, () =>
+        cloud.continueConversationAsync(appId, reference, async (turn) => {
+          upn = (await TeamsInfo.getMember(turn, userId)).userPrincipalName;
+        }),
+      );
       return upn;
     } catch (error) {
       // The display name from the activity is good enough to go on with.

@@ -24,6 +24,8 @@ import {
   type MessageHandle,
   MillwrightError,
   newRef,
+  parseDuration,
+  parseRetryAfter,
   type Reply,
   type ReplySink,
   type RouteHost,
@@ -50,6 +52,7 @@ import { clickOutcome, hasInteraction, refusal } from './card-outcome.js';
 import { type CardSubmission, formValues, readSubmission } from './card-submission.js';
 import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
 import { commandText } from './command-text.js';
+import { ConnectorTimeout, withPolicyConnectors } from './connector-clients.js';
 import { connectorError } from './connector-error.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
 import { type IncomingActivity, readActivity, tenantsOf } from './incoming-activity.js';
@@ -94,6 +97,8 @@ export class TeamsAdapter implements Adapter {
   readonly #options: TeamsAdapterOptions;
   readonly #clock: Clock;
   readonly #upstreams: UpstreamResilience;
+  /** teams.timeout: a Bot Connector request or a signing-key read not answered by then is cut. */
+  readonly #timeoutMs: number;
   readonly #appId: string;
   readonly #cloud: CloudAdapter;
   readonly #tokens: ChannelTokenValidator | undefined;
@@ -112,8 +117,15 @@ export class TeamsAdapter implements Adapter {
     const credentials = new BotCredentials(options.config, auth, {
       ...(options.io?.msalNetworkClient ? { networkClient: options.io.msalNetworkClient } : {}),
     });
+    this.#timeoutMs = parseDuration(options.config.timeout);
     // No onTurnError: it would swallow a failed send inside a proactive turn, and the caller must hear of it.
-    this.#cloud = new CloudAdapter(createBotAuthentication(auth, credentials, options.config.tenantId));
+    this.#cloud = new CloudAdapter(
+      withPolicyConnectors(createBotAuthentication(auth, credentials, options.config.tenantId), {
+        timeoutMs: this.#timeoutMs,
+        logger: options.logger,
+      }),
+    );
+    const keysAt = new URL(auth.openIdMetadataUrl).origin;
     this.#tokens = auth.verifyIncoming
       ? new ChannelTokenValidator({
           appId: auth.appId,
@@ -121,6 +133,12 @@ export class TeamsAdapter implements Adapter {
           issuer: auth.tokenIssuer,
           clock: this.#clock,
           logger: options.logger,
+          timeoutMs: this.#timeoutMs,
+          policy: this.#upstreams.policy({
+            kind: 'bot_connector',
+            target: keysAt,
+            name: `the Bot Framework signing keys at ${keysAt}`,
+          }),
           ...(options.io?.fetch ? { fetch: options.io.fetch } : {}),
         })
       : undefined;
@@ -132,6 +150,7 @@ export class TeamsAdapter implements Adapter {
       appId: this.#appId,
       clock: this.#clock,
       logger: options.logger,
+      read: (reference, read) => this.#connector(reference, 'read', read),
     });
   }
 
@@ -510,15 +529,32 @@ export class TeamsAdapter implements Adapter {
   }
 
   /**
-   * One Bot Connector call through its service URL's circuit: after repeated outages calls fail fast
-   * with "... circuit open since ..." The connector client keeps its own bounded retries inside, and
-   * a post is never sent again by this policy.
+   * One Bot Connector call through its service URL's shared policy: an update (PUT, the same card
+   * however often it lands) is retried after an outage, a post only after a 429 (not acted on),
+   * each after its Retry-After; after repeated outages calls fail fast with "... circuit open since ...".
    */
-  #connector(reference: ConversationReference, send: () => Promise<void>): Promise<void> {
+  #connector(
+    reference: ConversationReference,
+    what: 'post' | 'update' | 'read',
+    send: () => Promise<void>,
+  ): Promise<void> {
     const url = reference.serviceUrl ?? 'unknown';
     return this.#upstreams
       .policy({ kind: 'bot_connector', target: url, name: `the Bot Connector at ${url}` })
-      .call(send, { idempotent: false, transient: isConnectorOutage });
+      .call(send, {
+        idempotent: what !== 'post',
+        notActedOn: (error) => statusOf(error) === 429,
+        transient: isConnectorOutage,
+        retryAfterMs: (error) => parseRetryAfter(retryAfterOf(error), this.#clock.now()),
+        onRetry: (error, attempt, delayMs) =>
+          this.#options.logger.warn(
+            { serviceUrl: url, what, attempt, delayMs: Math.round(delayMs), status: statusOf(error) },
+            'teams: Bot Connector call failed; retrying',
+          ),
+      })
+      .catch((error: unknown) => {
+        throw connectorError(error, what, url);
+      });
   }
 
   /**
@@ -527,20 +563,16 @@ export class TeamsAdapter implements Adapter {
    */
   async #send(reference: ConversationReference, activity: Partial<Activity>): Promise<string | undefined> {
     let id: string | undefined;
-    try {
-      await this.#connector(reference, () =>
-        this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
-          const outgoing = TurnContext.applyConversationReference(
-            { ...activity },
-            reference,
-          ) as Partial<Activity>;
-          const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
-          id = response?.id;
-        }),
-      );
-    } catch (error) {
-      throw connectorError(error, 'post');
-    }
+    await this.#connector(reference, 'post', () =>
+      this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
+        const outgoing = TurnContext.applyConversationReference(
+          { ...activity },
+          reference,
+        ) as Partial<Activity>;
+        const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
+        id = response?.id;
+      }),
+    );
     return id;
   }
 
@@ -551,19 +583,15 @@ export class TeamsAdapter implements Adapter {
     message: Reply,
   ): Promise<void> {
     const { activityId: _thread, ...where } = reference;
-    try {
-      await this.#connector(reference, () =>
-        this.#cloud.continueConversationAsync(this.#appId, where as ConversationReference, async (turn) => {
-          const outgoing = TurnContext.applyConversationReference(
-            { ...cardActivity(card, message), id: activityId },
-            where,
-          ) as Partial<Activity>;
-          await turn.adapter.updateActivity(turn, outgoing);
-        }),
-      );
-    } catch (error) {
-      throw connectorError(error, 'update');
-    }
+    await this.#connector(reference, 'update', () =>
+      this.#cloud.continueConversationAsync(this.#appId, where as ConversationReference, async (turn) => {
+        const outgoing = TurnContext.applyConversationReference(
+          { ...cardActivity(card, message), id: activityId },
+          where,
+        ) as Partial<Activity>;
+        await turn.adapter.updateActivity(turn, outgoing);
+      }),
+    );
   }
 
   /**
@@ -592,9 +620,23 @@ function channelOf(conversation: StoredConversation): string {
   return conversation.channelId ?? conversation.id;
 }
 
-/** A dropped connection or a 5xx from the Bot Connector, after its client's own retries. */
+/** A 5xx or 429 from the Bot Connector, a dropped connection, or a request cut at teams.timeout. */
 function isConnectorOutage(error: unknown): boolean {
-  const { statusCode } = (error ?? {}) as { statusCode?: unknown };
-  if (typeof statusCode === 'number') return statusCode >= 500;
+  if (error instanceof ConnectorTimeout) return true;
+  const status = statusOf(error);
+  if (status !== undefined) return status >= 500 || status === 429;
   return isConnectionError(error);
+}
+
+function statusOf(error: unknown): number | undefined {
+  const { statusCode } = (error ?? {}) as { statusCode?: unknown };
+  return typeof statusCode === 'number' ? statusCode : undefined;
+}
+
+/** The Retry-After header of a RestError's response (@azure/core-rest-pipeline HttpHeaders). */
+function retryAfterOf(error: unknown): string | undefined {
+  const headers = (
+    error as { response?: { headers?: { get?: (name: string) => string | undefined } } } | null
+  )?.response?.headers;
+  return typeof headers?.get === 'function' ? headers.get('retry-after') : undefined;
 }

@@ -184,6 +184,23 @@ const baseObject = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+  // The one retry and circuit-breaker policy every upstream call goes through (Prometheus, Kubernetes,
+  // GitHub, http targets, the Slack API, the Bot Connector): see "Upstream calls" in the README.
+  resilience: z
+    .strictObject({
+      // Tries of a read (or of any call after a 429), the first included.
+      attempts: positiveCount.default(3),
+      // First wait between tries, doubled each time (with jitter), up to maxBackoff.
+      backoff: duration.default('200ms'),
+      maxBackoff: duration.default('5s'),
+      // A Retry-After longer than this is not waited for: the call fails at once and says when.
+      maxRetryAfter: duration.default('10s'),
+      // Failed calls in a row (each after its retries) that open an upstream's circuit.
+      failureThreshold: positiveCount.default(5),
+      // How long an open circuit fails calls fast before one probe is let through.
+      halfOpenAfter: duration.default('30s'),
+    })
+    .prefault({}),
   // The service catalog every feature reads.
   services: z.record(serviceName, serviceEntry).default(() => ({})),
 });

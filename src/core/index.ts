@@ -93,8 +93,7 @@ export {
   abortableSleep,
   isConnectionError,
   isRetryableStatus,
-  type RetryOptions,
-  withRetries,
+  type Sleep,
 } from './retry.js';
 export {
   type CommandObservation,

@@ -22,7 +22,7 @@ export type UpstreamKind = 'prometheus' | 'kubernetes' | 'github' | 'slack' | 'b
 export type CircuitStateName = 'closed' | 'open' | 'half_open';
 
 export interface UpstreamLimits {
-  /** Tries for an idempotent read, first included; default 3. Writes always get one. */
+  /** Tries for an idempotent read, first included; default 3. A write gets one, more only after a "not acted on" failure (429). */
   attempts?: number;
   /** First backoff in ms, doubled each retry, with jitter; default 200. */
   baseDelayMs?: number;
@@ -57,8 +57,13 @@ export interface UpstreamTarget {
 }
 
 export interface CallOptions {
-  /** Reads may be retried; writes never are (a retried POST can run twice). */
+  /** Reads may be retried; writes never are (a retried POST can run twice), unless `notActedOn` says so. */
   idempotent: boolean;
+  /**
+   * A failure that proves the upstream did not act on the request (a 429 "rate limited", a refused
+   * connection), so even a write may be sent again after the wait. Absent: writes are sent once.
+   */
+  notActedOn?: (error: unknown) => boolean;
   /** A failure that says the upstream is unwell (5xx, 429, reset, timeout): retried for reads and counted by the circuit. */
   transient: (error: unknown) => boolean;
   /** How long the upstream asked to be left alone (Retry-After on 429/503), in ms. */
@@ -240,10 +245,12 @@ class CockatielUpstreamPolicy implements UpstreamPolicy {
     // A circuit that is not closed runs a call only as its half-open probe: one request, never a
     // burst of retries. (cockatiel still reports Open while it starts the probe.)
     const probing = this.#breaker.state !== CircuitState.Closed;
-    const attempts = options.idempotent && !probing ? Math.max(1, this.#limits.attempts) : 1;
+    const retriable = options.idempotent || options.notActedOn !== undefined;
+    const attempts = retriable && !probing ? Math.max(1, this.#limits.attempts) : 1;
     const retrying: RetryPolicy = retry(
       handleWhen((error) => {
         if (signal.aborted || !options.transient(error)) return false;
+        if (!options.idempotent && !options.notActedOn?.(error)) return false;
         const asked = options.retryAfterMs?.(error);
         // An upstream that asks for longer than we would wait gets no retry; the error says when.
         if (asked !== undefined && asked > this.#limits.maxRetryAfterMs) return false;
@@ -335,6 +342,17 @@ function clockTime(at: Date): string {
 
 function isObject(value: unknown): value is object {
   return (typeof value === 'object' || typeof value === 'function') && value !== null;
+}
+
+/**
+ * The limits a client was given explicitly (its `retries` option), leaving the rest to the registry
+ * (the `resilience:` section).
+ *
+ * @example
+ * resilience.policy({ kind: 'github', target, name, limits: limitsFrom({ attempts: options.retries?.attempts }) });
+ */
+export function limitsFrom(given: UpstreamLimits): UpstreamLimits {
+  return definedOnly(given);
 }
 
 function definedOnly(limits: UpstreamLimits): UpstreamLimits {

@@ -1,46 +1,8 @@
-// Bounded retries with exponential backoff and jitter, for reads against flaky dependencies
-// (Prometheus, the Kubernetes API, GitHub). Writes are retried only when the caller says so.
+// Small pieces the upstream policy (src/core/resilience.ts) and its callers share: an abortable wait
+// and what counts as a transient HTTP status or connection failure.
 
-export interface RetryOptions {
-  /** Total attempts including the first; default 3. */
-  attempts?: number;
-  /** First backoff in ms, doubled each time; default 200. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** Whether this failure is worth another try (5xx, connection reset, timeout). */
-  retryable: (error: unknown) => boolean;
-  signal?: AbortSignal;
-  /** Called before each wait; for logs. */
-  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-  /** Injected for tests; defaults to a real timer that honours `signal`. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-/**
- * Runs `work` until it succeeds, fails with a non-retryable error, or runs out of attempts.
- *
- * @example
- * const body = await withRetries(() => fetchJson(url), { retryable: isTransient, attempts: 3 });
- */
-export async function withRetries<T>(
-  work: (attempt: number) => Promise<T>,
-  options: RetryOptions,
-): Promise<T> {
-  const attempts = Math.max(1, options.attempts ?? 3);
-  const base = options.baseDelayMs ?? 200;
-  const max = options.maxDelayMs ?? 5_000;
-  const sleep = options.sleep ?? abortableSleep;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work(attempt);
-    } catch (error) {
-      if (attempt >= attempts || options.signal?.aborted || !options.retryable(error)) throw error;
-      const delay = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-      options.onRetry?.(error, attempt, delay);
-      await sleep(delay, options.signal);
-    }
-  }
-}
+/** Waits `ms`; rejects with the signal's reason when `signal` aborts. Injected by tests. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { MillwrightConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { UpstreamResilience } from '../core/resilience.js';
@@ -675,6 +676,7 @@ export function createDeployService(
     clock: options.clock,
     retries: options.retries,
     resilience: options.resilience,
+    requestTimeoutMs: config.kubernetes ? parseDuration(config.kubernetes.timeout) : undefined,
   });
   return new DeployService({
     catalog: config.services,

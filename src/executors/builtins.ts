@@ -67,6 +67,7 @@ export async function registerBuiltInExecutors(
         ...(kubernetes.rolloutPollInterval
           ? { rolloutPolling: { intervalMs: parseDuration(kubernetes.rolloutPollInterval) } }
           : {}),
+        requestTimeoutMs: parseDuration(kubernetes.timeout),
         logger: logger.child({ executor: 'kubernetes' }),
         clock,
         ...shared,
@@ -88,6 +89,7 @@ export async function registerBuiltInExecutors(
           token: github.token,
           ...(options.github ? { client: options.github } : {}),
           allowedRepos: github.allowedRepos,
+          requestTimeoutMs: parseDuration(github.timeout),
           logger: logger.child({ executor: 'github' }),
           clock,
           ...shared,

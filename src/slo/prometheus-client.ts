@@ -2,8 +2,8 @@
 // timeouts, bounded retries, auth from config secrets, a bound on concurrent queries.
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { parseRetryAfter, type UpstreamPolicy, UpstreamResilience } from '../core/resilience.js';
-import { isConnectionError, isRetryableStatus, type RetryOptions } from '../core/retry.js';
+import { limitsFrom, parseRetryAfter, type UpstreamPolicy, UpstreamResilience } from '../core/resilience.js';
+import { isConnectionError, isRetryableStatus, type Sleep } from '../core/retry.js';
 import type { Reading } from './reading.js';
 
 export interface PrometheusClientOptions {
@@ -14,13 +14,13 @@ export interface PrometheusClientOptions {
   basicAuth?: { username: string; password: string } | undefined;
   /** Per request; Prometheus is also told to stop the query at this deadline. Default 10 s. */
   timeoutMs?: number;
-  /** Tries per query, first included; default 3. */
+  /** Tries per query, first included; default: the shared policy's (resilience.attempts, 3). */
   attempts?: number;
   /** Queries in flight at once; default 8. */
   concurrency?: number;
   logger?: Logger;
   /** Injected by tests; defaults to a real timer. */
-  sleep?: RetryOptions['sleep'];
+  sleep?: Sleep;
   baseDelayMs?: number;
   /** The shared upstream policies (retries, circuit per Prometheus URL); a private one when absent. */
   resilience?: UpstreamResilience;
@@ -105,7 +105,6 @@ export class PrometheusClient {
   readonly #fetch: typeof fetch;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
-  readonly #attempts: number;
   readonly #semaphore: Semaphore;
   readonly #options: PrometheusClientOptions;
   /** Queries asked for (not counting retries), for benchmarks and logs. */
@@ -134,7 +133,6 @@ export class PrometheusClient {
       this.#headers.authorization = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString('base64')}`;
     }
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#attempts = options.attempts ?? 3;
     this.#semaphore = new Semaphore(options.concurrency ?? 8);
     const resilience =
       options.resilience ?? new UpstreamResilience(options.sleep ? { sleep: options.sleep } : {});
@@ -143,10 +141,8 @@ export class PrometheusClient {
       target: this.url,
       name: `Prometheus at ${this.url}`,
       unavailableCode: ErrorCode.PrometheusUnavailable,
-      limits: {
-        attempts: this.#attempts,
-        ...(options.baseDelayMs !== undefined ? { baseDelayMs: options.baseDelayMs } : {}),
-      },
+      // The resilience: section's limits, unless the caller set its own (tests).
+      limits: limitsFrom(options),
     });
   }
 

@@ -7,6 +7,8 @@ export const upstreamSections = {
     .strictObject({
       baseUrl: httpUrl.default('https://api.github.com'),
       token: optionalText,
+      // One request without an answer by then is cut: a read is retried, and it counts towards the circuit.
+      timeout: duration.default('10s'),
       // Repositories per GraphQL query when `deploys` lists every service; lower it if GitHub times out.
       batchSize: z.int().min(1).max(100).default(50),
       // Repositories runbooks may change (owner/repo or owner/*); absent means any the token reaches.
@@ -31,6 +33,9 @@ export const upstreamSections = {
         .optional(),
       // How often a waiting `kubernetes.rollout-status` step looks at the rollout again (default 2s).
       rolloutPollInterval: duration.optional(),
+      // One API request without an answer by then is cut: a read is retried within the step's
+      // deadline, and the hang counts towards the API server's circuit.
+      timeout: duration.default('10s'),
     })
     .optional(),
 };

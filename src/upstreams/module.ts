@@ -1,6 +1,7 @@
 // The upstreams module: one GitHub client shared by the github executor and `deploys`, so both stop
 // at the same rate-limit gate. Kubernetes clients are built per context by their users.
 import type { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
 import { defineModule } from '../core/module.js';
 import { upstreamSections } from './config.js';
 import type { GitHubClient } from './github/client.js';
@@ -33,6 +34,7 @@ export const upstreamsModule = defineModule({
       github: createGitHubClient({
         baseUrl: github.baseUrl,
         token: github.token,
+        requestTimeoutMs: parseDuration(github.timeout),
         logger: logger.child({ client: 'github' }),
         clock,
         resilience: services.resilience,

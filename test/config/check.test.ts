@@ -118,7 +118,9 @@ describe('what start-up would refuse', () => {
     expect(result.lines.join('\n')).not.toContain('teams-secret-value');
   });
 
-  test('a FIFO given as the config is refused at once instead of read', async () => {
+  // Within a second: the test's own timeout, so a check that opened the pipe (and waited for a
+  // writer forever) fails here instead of hanging.
+  test('a FIFO given as the config is refused at once instead of read, within a second', async () => {
     execFileSync('mkfifo', [path.join(temp.dir, 'millwright.yml')]);
 
     const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
@@ -127,5 +129,5 @@ describe('what start-up would refuse', () => {
       ok: false,
       lines: ['config file millwright.yml is a named pipe (FIFO), not a regular file'],
     });
-  });
+  }, 1_000);
 });

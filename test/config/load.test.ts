@@ -92,6 +92,7 @@ describe('loadConfig', () => {
       appId: 'teams-app-id',
       appPassword: 'teams-password',
       allowUnauthenticated: false,
+      timeout: '10s',
     });
     expect(config.prometheus).toMatchObject({
       url: 'http://127.0.0.1:9090',
@@ -105,6 +106,7 @@ describe('loadConfig', () => {
       kubeconfig: join(fixtures, 'kube', 'config'),
       context: 'prod',
       allowedNamespaces: ['shop', 'payments'],
+      timeout: '10s',
     });
     expect(config.access.subjects['group:sre']).toEqual(['viewer', 'oncall']);
     expect(config.services).toMatchObject({ checkout: { owners: ['team-shop'] } });

@@ -34,7 +34,7 @@ test('the commented integration examples are valid once uncommented', async () =
   const text = await readFile(shipped, 'utf8');
   // An example block is "# section:" followed by "#   key: value" lines.
   const uncommented = text.replace(
-    /^# ((?:slack|teams|prometheus|github|kubernetes):\n(?:# {3}.*\n)*)/gm,
+    /^# ((?:slack|teams|prometheus|github|kubernetes|resilience):\n(?:# {3}.*\n)*)/gm,
     (block) => block.replace(/^# /gm, ''),
   );
   expect(uncommented).not.toBe(text);
@@ -51,4 +51,12 @@ test('the commented integration examples are valid once uncommented', async () =
   expect(config.prometheus?.url).toBe('http://prometheus:9090');
   expect(config.github?.token).toBe('ghp_1');
   expect(config.kubernetes?.allowedNamespaces).toEqual(['shop']);
+  expect(config.resilience).toEqual({
+    attempts: 3,
+    backoff: '200ms',
+    maxBackoff: '5s',
+    maxRetryAfter: '10s',
+    failureThreshold: 5,
+    halfOpenAfter: '30s',
+  });
 });

@@ -51,6 +51,34 @@ describe('the upstream policy', () => {
     expect(t.resilience.retries().get('prometheus')).toBe(2);
   });
 
+  it('sends a write again only after an answer that says it was not acted on (a 429), bounded', async () => {
+    const t = setup();
+    const rateLimited = new Outage(2_000);
+    const write = { ...t.options(false), notActedOn: (error: unknown) => error === rateLimited };
+    let tries = 0;
+    const answer = await t.policy.call(async () => {
+      tries++;
+      if (tries === 1) throw rateLimited;
+      return 'posted';
+    }, write);
+    expect(answer).toBe('posted');
+    expect(t.waits).toEqual([2_000]);
+
+    // A 503 on the same write may have landed: it is not sent again.
+    await expect(t.policy.call(t.failing, write)).rejects.toBeInstanceOf(Outage);
+    expect(t.calls()).toBe(1);
+
+    // Rate limited every time: at most `attempts` tries, then the last answer.
+    let limited = 0;
+    await expect(
+      t.policy.call(async () => {
+        limited++;
+        throw rateLimited;
+      }, write),
+    ).rejects.toBe(rateLimited);
+    expect(limited).toBe(3);
+  });
+
   it('waits what Retry-After asks, and gives up at once when it asks for too long', async () => {
     const t = setup();
     let tries = 0;

@@ -389,7 +389,7 @@ describe('deploys (every service)', () => {
     const deploys = createDeployService(
       {
         services: catalog,
-        kubernetes: { kubeconfig: fleet.kubernetes.kubeconfigPath, allowedNamespaces: [] },
+        kubernetes: { kubeconfig: fleet.kubernetes.kubeconfigPath, allowedNamespaces: [], timeout: '10s' },
       },
       {
         github,

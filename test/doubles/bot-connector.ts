@@ -2,7 +2,7 @@
 // the v3 conversation routes botbuilder calls, answering with ResourceResponse ids and ErrorResponses.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { json, readBody } from './http-body.js';
+import { dropConnection, json, readBody } from './http-body.js';
 
 /** One call the bot made, as the connector saw it. */
 export interface ConnectorCall {
@@ -29,6 +29,23 @@ export interface TeamsMember {
   userRole?: string;
 }
 
+/**
+ * A fault the connector answers instead of taking a POST or PUT: an ErrorResponse with a status
+ * (and Retry-After, as the service sends with 429), a dropped connection, or no answer at all.
+ */
+export type ConnectorFault =
+  | { status: number; code?: string; message?: string; retryAfterSeconds?: number }
+  | 'reset'
+  | 'hang';
+
+/** Every request the connector received, faults included (`calls` holds only those it took). */
+export interface ConnectorRequest {
+  method: string;
+  path: string;
+  /** The fault it was answered with; absent when the connector handled it. */
+  fault?: ConnectorFault;
+}
+
 export interface BotConnectorDouble {
   /** With the trailing slash, like `https://smba.trafficmanager.net/amer/`. */
   serviceUrl: string;
@@ -37,6 +54,11 @@ export interface BotConnectorDouble {
   addMember(member: TeamsMember): void;
   /** Answers the next POST or PUT with this Bot Connector ErrorResponse instead of taking it. */
   failNext(status: number, code: string, message: string): void;
+  /** Answers the next `times` POSTs or PUTs (only `method` when given) with `fault`. */
+  fail(fault: ConnectorFault, options?: { times?: number; method?: 'POST' | 'PUT' }): void;
+  clearFaults(): void;
+  /** Every request received, in order, with what it was answered. */
+  requests: ConnectorRequest[];
   /** The activity as it stands now (after updates), by conversation and id. */
   activity(conversationId: string, id: string): Record<string, unknown> | undefined;
   /** Resolves with the first call (already made or to come) that matches; rejects after `timeoutMs`. */
@@ -59,7 +81,9 @@ export async function startBotConnector(
   const events = new EventEmitter();
   const activities = new Map<string, Record<string, unknown>>();
   const members = new Map<string, TeamsMember>();
-  let failure: { status: number; code: string; message: string } | undefined;
+  const faults: Array<{ fault: ConnectorFault; method?: 'POST' | 'PUT' }> = [];
+  const requests: ConnectorRequest[] = [];
+  const hung = new Set<ServerResponse>();
   let nextId = 1_700_000_000_000;
   const base = (conversationId: string) => conversationId.split(';messageid=')[0] ?? conversationId;
   const key = (conversationId: string, id: string) => `${base(conversationId)}|${id}`;
@@ -112,11 +136,21 @@ export async function startBotConnector(
     }
     if (typeof body.type !== 'string')
       return errorResponse(res, 400, 'BadArgument', 'Activity type is required.');
-    if (failure) {
-      const { status, code, message } = failure;
-      failure = undefined;
-      return errorResponse(res, status, code, message);
+    const faultAt = faults.findIndex((rule) => rule.method === undefined || rule.method === req.method);
+    if (faultAt >= 0) {
+      const [{ fault }] = faults.splice(faultAt, 1) as [{ fault: ConnectorFault }];
+      requests.push({ method: req.method ?? '', path: url.pathname, fault });
+      if (typeof fault !== 'object') return dropConnection(fault, req, res, hung);
+      if (fault.retryAfterSeconds !== undefined)
+        res.setHeader('retry-after', String(fault.retryAfterSeconds));
+      return errorResponse(
+        res,
+        fault.status,
+        fault.code ?? (fault.status === 429 ? 'TooManyRequests' : 'ServiceError'),
+        fault.message ?? (fault.status === 429 ? 'Too many requests.' : 'The service is unavailable.'),
+      );
     }
+    requests.push({ method: req.method ?? '', path: url.pathname });
     if (req.method === 'POST') {
       const assigned = String(nextId++);
       activities.set(key(conversationId, assigned), { ...body, id: assigned });
@@ -155,8 +189,17 @@ export async function startBotConnector(
   return {
     serviceUrl: `http://127.0.0.1:${address.port}/`,
     calls,
+    requests,
     failNext: (status, code, message) => {
-      failure = { status, code, message };
+      faults.push({ fault: { status, code, message } });
+    },
+    fail: (fault, options = {}) => {
+      for (let i = 0; i < (options.times ?? 1); i++) {
+        faults.push({ fault, ...(options.method ? { method: options.method } : {}) });
+      }
+    },
+    clearFaults: () => {
+      faults.length = 0;
     },
     addMember: (member) => {
       members.set(member.id, member);
@@ -184,6 +227,7 @@ export async function startBotConnector(
       }),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const res of hung) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -12,7 +12,7 @@ import {
 } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { INetworkModule, NetworkResponse } from '@azure/msal-node';
-import { json, readBody } from './http-body.js';
+import { dropConnection, json, readBody } from './http-body.js';
 
 export const CHANNEL_ISSUER = 'https://api.botframework.com';
 /** The https authority MSAL is configured with; {@link BotFrameworkAuthDouble.networkClient} routes it here. */
@@ -100,8 +100,17 @@ export interface BotFrameworkAuthDouble {
   refusedHosts: string[];
   /** How often the OpenID metadata and the key set were read. */
   reads: { metadata: number; keys: number };
+  /**
+   * Makes the next `times` reads of the OpenID metadata or the key set fail: a status (with
+   * Retry-After, as a throttled endpoint sends), a dropped connection, or no answer at all.
+   */
+  failKeyReads(fault: KeyReadFault, times?: number): void;
+  /** Key reads answered with a fault, in order. */
+  faultedKeyReads: KeyReadFault[];
   close(): Promise<void>;
 }
+
+export type KeyReadFault = { status: number; retryAfterSeconds?: number } | 'reset' | 'hang';
 
 /**
  * Starts the identity double on 127.0.0.1 with a random port.
@@ -117,6 +126,9 @@ export async function startBotFrameworkAuth(): Promise<BotFrameworkAuthDouble> {
   const tokenRequests: TokenRequestRecord[] = [];
   const refusedHosts: string[] = [];
   const reads = { metadata: 0, keys: 0 };
+  const keyFaults: KeyReadFault[] = [];
+  const faultedKeyReads: KeyReadFault[] = [];
+  const hung = new Set<ServerResponse>();
   let base = '';
 
   const server: Server = createServer((req, res) => {
@@ -128,6 +140,17 @@ export async function startBotFrameworkAuth(): Promise<BotFrameworkAuthDouble> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', base);
     const body = await readBody(req);
+    const keyRead =
+      req.method === 'GET' &&
+      (url.pathname === '/v1/.well-known/openidconfiguration' || url.pathname === '/v1/.well-known/keys');
+    const fault = keyRead ? keyFaults.shift() : undefined;
+    if (fault !== undefined) {
+      faultedKeyReads.push(fault);
+      if (typeof fault !== 'object') return dropConnection(fault, req, res, hung);
+      if (fault.retryAfterSeconds !== undefined)
+        res.setHeader('retry-after', String(fault.retryAfterSeconds));
+      return json(res, fault.status, { error: 'unavailable' });
+    }
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/openidconfiguration') {
       reads.metadata++;
       return json(res, 200, {
@@ -296,8 +319,13 @@ export async function startBotFrameworkAuth(): Promise<BotFrameworkAuthDouble> {
     tokenRequests,
     refusedHosts,
     reads,
+    failKeyReads: (fault, times = 1) => {
+      for (let i = 0; i < times; i++) keyFaults.push(fault);
+    },
+    faultedKeyReads,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const res of hung) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,4 +1,4 @@
-// Small helpers the HTTP doubles share: read a request body, answer JSON.
+// Small helpers the HTTP doubles share: read a request body, answer JSON, drop or hold a connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export function readBody(req: IncomingMessage): Promise<string> {
@@ -20,4 +20,22 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/**
+ * Answers with no answer: `reset` drops the connection at once (ECONNRESET on the client), `hang`
+ * holds it open in `hung` until the client gives up or the double closes (`for (res of hung) res.destroy()`).
+ */
+export function dropConnection(
+  fault: 'reset' | 'hang',
+  req: IncomingMessage,
+  res: ServerResponse,
+  hung: Set<ServerResponse>,
+): void {
+  if (fault === 'reset') {
+    req.socket.destroy();
+    return;
+  }
+  hung.add(res);
+  res.once('close', () => hung.delete(res));
 }

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo, Socket } from 'node:net';
+import { dropConnection } from './http-body.js';
 
 /** The part of the `ws` package the Socket Mode link uses (its installed typings predate ws 8). */
 interface LinkSocket {
@@ -27,7 +28,7 @@ export interface SlackApiCall {
   args: Record<string, unknown>;
   /** The token from `Authorization: Bearer` or the `token` argument. */
   token: string | undefined;
-  /** HTTP status the double answered with (429 when it rate limited the call). */
+  /** HTTP status the double answered with (429 when it rate limited the call; 0 for a reset or a hang). */
   status: number;
   /** What the double answered. */
   response: Record<string, unknown>;
@@ -67,7 +68,15 @@ export interface SlackApiDoubleOptions {
 }
 
 type ChannelState = 'member' | 'not_member' | 'missing';
-type Failure = { error: string; status?: number; retryAfter?: number; needed?: string };
+/**
+ * How a call fails: a Slack error body (with an HTTP status, a Retry-After), or the connection
+ * dropped without an answer (`reset`), or held open until the client gives up (`hang`).
+ */
+type Failure =
+  | { error: string; status?: number; retryAfter?: number; needed?: string }
+  | { fault: 'reset' | 'hang' };
+/** How a response_url post fails: an HTTP status (a Retry-After with 429), a reset or a hang. */
+export type ResponseUrlFault = { status: number; retryAfter?: number } | 'reset' | 'hang';
 
 const BOT = {
   team: 'Millwright Test',
@@ -112,6 +121,9 @@ export class SlackApiDouble {
   readonly #events = new EventEmitter();
   readonly #channels = new Map<string, ChannelState>();
   readonly #failures = new Map<string, Failure[]>();
+  readonly #responseUrlFaults: ResponseUrlFault[] = [];
+  /** Requests held open by a `hang` fault, ended when the double closes. */
+  readonly #hung = new Set<ServerResponse>();
   readonly #responseUrls = new Map<string, { created: number; uses: number }>();
   readonly #triggers = new Map<string, { issued: number; used: boolean }>();
   readonly #pendingUploads = new Map<string, { filename: string; length: number; uploaded: number }>();
@@ -179,9 +191,15 @@ export class SlackApiDouble {
     this.#failures.set(method, queue);
   }
 
-  /** Drops every failure set with `failNext` or `rateLimitNext` and not yet used. */
+  /** Drops every failure set with `failNext`, `rateLimitNext` or `failResponseUrls` and not yet used. */
   clearFailures(): void {
     this.#failures.clear();
+    this.#responseUrlFaults.length = 0;
+  }
+
+  /** Makes the next `times` response_url posts (any URL) fail: a status, a reset or a hang. */
+  failResponseUrls(fault: ResponseUrlFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.#responseUrlFaults.push(fault);
   }
 
   /** Answers the next call(s) of `method` with HTTP 429, `Retry-After` and `{ok:false,error:'ratelimited'}`. */
@@ -269,6 +287,7 @@ export class SlackApiDouble {
   }
 
   async close(): Promise<void> {
+    for (const res of this.#hung) res.destroy();
     for (const client of this.#sockets.clients) client.terminate();
     await new Promise<void>((resolve) => this.#sockets.close(() => resolve()));
     this.#server.closeAllConnections();
@@ -330,7 +349,7 @@ export class SlackApiDouble {
     if (path.startsWith('/upload/v1/'))
       return this.#upload(path.slice('/upload/v1/'.length), fileBytes(req.headers['content-type'], raw), res);
     if (path.startsWith('/commands/') || path.startsWith('/actions/'))
-      return this.#responseUrl(path, raw, res);
+      return this.#responseUrl(path, raw, res, req);
     send(res, 404, { ok: false, error: 'not_found' });
   }
 
@@ -349,6 +368,13 @@ export class SlackApiDouble {
       this.#events.emit('change');
     };
     const failure = this.#failures.get(method)?.shift();
+    if (failure && 'fault' in failure) {
+      // Recorded with status 0: the request arrived and got no answer.
+      this.calls.push({ method, args, token, status: 0, response: {} });
+      this.#events.emit('change');
+      this.#drop(failure.fault, req, res);
+      return;
+    }
     if (failure) {
       const body: Record<string, unknown> = { ok: false, error: failure.error };
       if (failure.needed) Object.assign(body, { needed: failure.needed, provided: 'chat:write,commands' });
@@ -587,13 +613,34 @@ export class SlackApiDouble {
     this.#events.emit('change');
   }
 
-  #responseUrl(path: string, raw: Buffer, res: ServerResponse): void {
+  #drop(fault: 'reset' | 'hang', req: IncomingMessage, res: ServerResponse): void {
+    dropConnection(fault, req, res, this.#hung);
+  }
+
+  #responseUrl(path: string, raw: Buffer, res: ServerResponse, req: IncomingMessage): void {
     const entry = this.#responseUrls.get(path);
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
       body = { unparsed: raw.toString('utf8') };
+    }
+    const fault = this.#responseUrlFaults.shift();
+    if (fault !== undefined) {
+      const status = typeof fault === 'object' ? fault.status : 0;
+      this.responsePosts.push({ url: `${this.origin}${path}`, body, status });
+      this.#events.emit('change');
+      if (typeof fault !== 'object') {
+        this.#drop(fault, req, res);
+        return;
+      }
+      // An outage answers like a load balancer in front of hooks.slack.com: a status and an HTML page.
+      res.writeHead(fault.status, {
+        'content-type': 'text/html',
+        ...(fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) }),
+      });
+      res.end(`<html><body><h1>${fault.status}</h1></body></html>`);
+      return;
     }
     let status = 200;
     let answer: Record<string, unknown> = { ok: true };

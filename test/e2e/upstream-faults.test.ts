@@ -7,8 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { fixedClock, type Reply, UpstreamResilience } from '../../src/core/index.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import type { Reply, UpstreamResilience } from '../../src/core/index.js';
 import { type GitHubApiDouble, startGitHubApi } from '../doubles/github-api.js';
 import { type HttpTargetDouble, startHttpTarget } from '../doubles/http-target.js';
 import {
@@ -17,20 +16,33 @@ import {
   startKubernetesApi,
 } from '../doubles/kubernetes-api.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import {
+  ATTEMPTS,
+  FAILURES_TO_OPEN,
+  type FaultPolicy,
+  faultPolicy,
+  circuitGauge as gauge,
+} from '../helpers/upstream-faults.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHIPPED = path.resolve(HERE, '../../runbooks');
 const SLOS = path.resolve(HERE, '../fixtures/slo/scenarios');
 const TOKEN = 'ghp_testtoken0000000000000000';
-const OPENED_AT = '2026-12-04T12:03:00.000Z';
 const DEPLOYMENT = '/apis/apps/v1/namespaces/shop/deployments/checkout';
-// Three failed calls in a row open a circuit; it lets one probe through a minute later.
-const FAILURES_TO_OPEN = 3;
-const ATTEMPTS = 3;
+// Three failed calls in a row open a circuit (FAILURES_TO_OPEN); it lets one probe through a minute later.
 // A budget asks dozens of queries, 8 at a time. Once one failed after its tries, the next get one try
 // each, and once the circuit opens none reach Prometheus: at most the 8 in flight with their retries,
 // plus one try for each started before the circuit opened.
 const PROMETHEUS_BOUND = 8 * ATTEMPTS + 8;
+
+/** Ada may run everything; nobody else anything. */
+const ADA_IS_ADMIN = `access:
+  defaultRoles: []
+  roles:
+    admin: { allow: ['*'] }
+  subjects:
+    ada: [admin]
+`;
 
 const CDN_STATUS = `apiVersion: millwright/v1
 kind: Runbook
@@ -131,8 +143,8 @@ let runId: number;
 
 let bot: TestBot;
 let upstreams: UpstreamResilience;
-let circuitClock: ReturnType<typeof fixedClock>;
-/** Every backoff the policy asked to wait, in ms; nothing waits on a real timer. */
+let circuitClock: FaultPolicy['circuitClock'];
+/** Every wait the policy asked for, in ms (each runs on a real timer, capped at 20 ms). */
 let waits: number[];
 
 beforeAll(async () => {
@@ -160,19 +172,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  waits = [];
-  circuitClock = fixedClock(OPENED_AT);
-  upstreams = new UpstreamResilience({
-    clock: circuitClock,
-    sleep: async (ms, signal) => {
-      if (signal?.aborted) throw signal.reason;
-      waits.push(ms);
-    },
-    random: () => 1,
-    attempts: ATTEMPTS,
-    failureThreshold: FAILURES_TO_OPEN,
-    halfOpenAfterMs: 60_000,
-  });
+  ({ upstreams, circuitClock, waits } = faultPolicy());
   k8s.clearFaults();
   k8s.clearRequests();
   github.state.clearFaults();
@@ -193,21 +193,17 @@ slo:
 kubernetes:
   kubeconfig: ${k8s.kubeconfigPath}
   allowedNamespaces: [shop]
+  timeout: 300ms
 github:
   baseUrl: ${github.url}
   token: ${TOKEN}
+  timeout: 300ms
 http:
   targets:
     cdn:
       baseUrl: ${cdn.url}/v1/
       timeout: 300ms
-access:
-  defaultRoles: []
-  roles:
-    admin: { allow: ['*'] }
-  subjects:
-    ada: [admin]
-`,
+${ADA_IS_ADMIN}`,
   });
 });
 
@@ -239,15 +235,7 @@ async function expectAuditedOnce(): Promise<void> {
   expect(new Set(keys).size).toBe(keys.length);
 }
 
-async function circuitGauge(upstream: string, target: string): Promise<string | undefined> {
-  const { text } = await createMetrics({ upstreams, cacheMs: 0 }).render();
-  const line = text
-    .split('\n')
-    .find((row) =>
-      row.startsWith(`millwright_upstream_circuit_state{upstream="${upstream}",target="${target}"}`),
-    );
-  return line?.split(' ').at(-1);
-}
+const circuitGauge = (upstream: string, target: string) => gauge(upstreams, upstream, target);
 
 const circuit = (upstream: string) => upstreams.circuits().find((row) => row.upstream === upstream);
 
@@ -287,6 +275,7 @@ describe('an HTTP target', () => {
     const error = await failing('runbook run cdn-status');
     expect(error.code).toBe('millwright_dependency_unavailable');
     expect(cdnRequests('GET', '/v1/status')).toBe(ATTEMPTS);
+    await expectAuditedOnce();
   });
 
   it('a hang is cut at the target timeout, well within the runbook deadline', async () => {
@@ -295,6 +284,7 @@ describe('an HTTP target', () => {
     expect(error.code).toBe('millwright_timeout');
     expect(error.message).toMatch(/did not answer .* within 300ms/);
     expect(cdnRequests('GET', '/v1/status')).toBe(1);
+    await expectAuditedOnce();
   });
 
   it('a write that gets a 503 is sent once and audited once', async () => {
@@ -350,6 +340,7 @@ describe('Prometheus', () => {
     await bot.run('budget', 'ada');
     expect(prometheus.requests).toBeGreaterThan(before);
     expect(circuit('prometheus')?.state).toBe('closed');
+    await expectAuditedOnce();
   });
 
   it('a 429 with Retry-After is waited out, then the query is answered', async () => {
@@ -373,6 +364,7 @@ describe('Prometheus', () => {
       /^Prometheus at .* is unavailable: (no answer within 0.2s|circuit open since)/,
     );
     expect(prometheus.requests).toBeLessThanOrEqual(PROMETHEUS_BOUND);
+    await expectAuditedOnce();
   });
 });
 
@@ -399,6 +391,31 @@ describe('the Kubernetes API', () => {
     k8s.inject({ path: DEPLOYMENT, method: 'PATCH', times: Infinity, fault: 503 });
     await failing(restart);
     expect(k8s.requestsTo('PATCH', DEPLOYMENT)).toHaveLength(1);
+    await expectAuditedOnce();
+  });
+
+  it('a read that hangs is cut at kubernetes.timeout and retried, bounded, with one clear error', async () => {
+    k8s.inject({ path: DEPLOYMENT, method: 'GET', times: Infinity, fault: 'hang' });
+    const error = await failing(restart);
+    expect(error.code).toBe('millwright_timeout');
+    expect(error.message).toMatch(
+      /: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ did not answer within 300ms after 3 attempts \(get deployment shop\/checkout\)$/,
+    );
+    expect(k8s.requestsTo('GET', DEPLOYMENT)).toHaveLength(ATTEMPTS);
+    expect(k8s.requestsTo('PATCH', DEPLOYMENT)).toHaveLength(0);
+    await expectAuditedOnce();
+  });
+
+  it('hangs open the circuit too; a good probe closes it', async () => {
+    k8s.inject({ path: DEPLOYMENT, method: 'GET', times: FAILURES_TO_OPEN * ATTEMPTS, fault: 'hang' });
+    for (let run = 0; run < FAILURES_TO_OPEN; run++) await failing(restart);
+    expect(await circuitGauge('kubernetes', circuit('kubernetes')!.target)).toBe('2');
+    const open = await failing(restart);
+    expect(open.message).toMatch(/is unavailable: circuit open since 12:03:00 UTC, next try 12:04:00 UTC$/);
+    expect(k8s.requestsTo('GET', DEPLOYMENT)).toHaveLength(FAILURES_TO_OPEN * ATTEMPTS);
+    circuitClock.set('2026-12-04T12:04:00.000Z');
+    expect((await bot.run(restart, 'ada')).ok).toBe(true);
+    expect(circuit('kubernetes')?.state).toBe('closed');
     await expectAuditedOnce();
   });
 
@@ -441,10 +458,81 @@ describe('GitHub', () => {
     await expectAuditedOnce();
   });
 
+  it('a read that hangs is cut at github.timeout with one clear error, and counts towards the circuit', async () => {
+    const before = github.count();
+    github.state.fail({ path: new RegExp(`^${RUN()}`), method: 'GET', times: Infinity, answer: 'hang' });
+    const error = await failing(rerun());
+    expect(error.message).toMatch(/: GitHub did not answer within 300ms$/);
+    expect(github.count() - before).toBeLessThanOrEqual(ATTEMPTS * 2);
+    for (let run = 1; run < FAILURES_TO_OPEN; run++) await failing(rerun());
+    const sent = github.count();
+    const open = await failing(rerun());
+    expect(open.message).toMatch(
+      /GitHub at http:\/\/127\.0\.0\.1:\d+ is unavailable: circuit open since 12:03:00 UTC, next try 12:04:00 UTC/,
+    );
+    expect(github.count()).toBe(sent);
+    await expectAuditedOnce();
+  });
+
+  it('a 429 with Retry-After on a read is waited out, then the rerun goes through', async () => {
+    github.state.fail({
+      path: new RegExp(`^${RUN()}$`),
+      method: 'GET',
+      answer: {
+        status: 429,
+        headers: { 'retry-after': '3' },
+        body: { message: 'You have exceeded a secondary rate limit.' },
+      },
+    });
+    const answer = await bot.run(rerun(), 'ada');
+    expect(answer.ok).toBe(true);
+    expect(waits).toContain(3_000);
+  });
+
+  it('a Retry-After longer than the policy waits fails at once, saying when to retry', async () => {
+    const before = github.count();
+    github.state.fail({ path: new RegExp(`^${RUN()}$`), method: 'GET', answer: 'secondaryRateLimited' });
+    const error = await failing(rerun());
+    expect(error.message).toMatch(/GitHub secondary rate limit hit .*; retry after 1m/);
+    expect(github.count() - before).toBe(1);
+    expect(waits).toEqual([]);
+  });
+
   it('a reset read is retried a bounded number of times', async () => {
     const before = github.count();
     github.state.fail({ path: new RegExp(`^${RUN()}`), method: 'GET', times: Infinity, answer: 'reset' });
     await failing(rerun());
     expect(github.count() - before).toBeLessThanOrEqual(ATTEMPTS * 2);
+    await expectAuditedOnce();
+  });
+});
+
+describe('the resilience section of millwright.yml', () => {
+  it('sets the tries and the circuit threshold every upstream gets', async () => {
+    const configured = await startTestBot({
+      config: `
+runbooks:
+  dir: ${runbooks}
+http:
+  targets:
+    cdn:
+      baseUrl: ${cdn.url}/v1/
+resilience:
+  attempts: 2
+  backoff: 10ms
+  failureThreshold: 1
+  halfOpenAfter: 1h
+${ADA_IS_ADMIN}`,
+    });
+    try {
+      cdn.on('GET', '/v1/status', { status: 503, body: { error: 'overloaded' } });
+      expect((await configured.run('runbook run cdn-status', 'ada')).ok).toBe(false);
+      expect(cdnRequests('GET', '/v1/status')).toBe(2);
+      const open = await configured.run('runbook run cdn-status', 'ada');
+      expect(open.error?.message).toMatch(/is unavailable: circuit open since \d\d:\d\d:\d\d UTC/);
+      expect(cdnRequests('GET', '/v1/status')).toBe(2);
+    } finally {
+      await configured.close();
+    }
   });
 });

@@ -5,8 +5,8 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
-import { isConnectionError, type RetryOptions } from '../../core/retry.js';
+import { limitsFrom, parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
+import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { SecretSet } from '../../core/secrets.js';
 import { closest } from '../../core/suggest.js';
 import { withInputSchema } from '../input-schema.js';
@@ -38,7 +38,7 @@ export interface HttpExecutorOptions {
   secrets?: SecretSet | readonly string[];
   /** How much of a response body is kept in the output; default 16 KiB. */
   maxResponseBytes?: number;
-  retries?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; sleep?: RetryOptions['sleep'] };
+  retries?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; sleep?: Sleep };
   /** Reads Retry-After dates against this clock. */
   clock?: Clock;
   /** The shared upstream policies (one circuit per target); a private one when absent. */
@@ -84,11 +84,8 @@ export function createHttpExecutor(options: HttpExecutorOptions): Executor {
       kind: 'http',
       target: target.name,
       name: `http target ${target.name} (${target.base.origin})`,
-      limits: {
-        attempts: retries.attempts ?? 3,
-        baseDelayMs: retries.baseDelayMs ?? 300,
-        maxDelayMs: retries.maxDelayMs ?? 3_000,
-      },
+      // The resilience: section's limits, unless the caller set its own (tests).
+      limits: limitsFrom(retries),
     });
   const names = [...targets.keys()];
   const scrub = <T>(value: T): T => secrets.value(value);

@@ -44,6 +44,8 @@ export interface KubernetesExecutorOptions {
   scaleBounds?: ScaleBounds;
   logger: Logger;
   retries?: RetryPolicy;
+  /** How long one API request may go unanswered (kubernetes.timeout); default 10 s. */
+  requestTimeoutMs?: number;
   clock?: Clock;
   /** How a waiting `rollout-status` polls; every 2 s by default. Tests pass a fake sleep. */
   rolloutPolling?: Partial<RolloutPolling>;
@@ -83,6 +85,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
     ...(options.kubeconfigYaml !== undefined ? { kubeconfigYaml: options.kubeconfigYaml } : {}),
     ...(options.context !== undefined ? { context: options.context } : {}),
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.resilience ? { resilience: options.resilience } : {}),
     allowedNamespaces: allowed,

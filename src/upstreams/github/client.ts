@@ -6,17 +6,17 @@ import { formatDuration } from '../../core/duration.js';
 import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/redact.js';
-import { UpstreamResilience } from '../../core/resilience.js';
-import { isConnectionError, type RetryOptions } from '../../core/retry.js';
+import { limitsFrom, parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
+import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
 
 export interface GitHubRetryOptions {
-  /** Total attempts for a read, including the first; default 3. Writes always get one. */
+  /** Total attempts for a read, including the first; default: the shared policy's (resilience.attempts). */
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Injected for tests. */
-  sleep?: RetryOptions['sleep'];
+  sleep?: Sleep;
 }
 
 export interface GitHubClientOptions {
@@ -86,11 +86,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     kind: 'github',
     target: baseUrl,
     name: `GitHub at ${baseUrl}`,
-    limits: {
-      attempts: retries.attempts ?? 3,
-      baseDelayMs: retries.baseDelayMs ?? 300,
-      maxDelayMs: retries.maxDelayMs ?? 3_000,
-    },
+    // The resilience: section's limits, unless the caller set its own (tests).
+    limits: limitsFrom(retries),
   });
   const octokit = new Octokit({
     baseUrl,
@@ -179,7 +176,11 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         },
         {
           idempotent: read,
-          transient: isTransientFailure,
+          // A secondary rate limit (403/429 with Retry-After) was not acted on: a short one is
+          // waited out, for a write too; a long one fails at once saying when (the policy's maxRetryAfter).
+          notActedOn: (error) => retryAfterMsOf(error, clock.now()) !== undefined,
+          transient: (error) => isTransientFailure(error) || retryAfterMsOf(error, clock.now()) !== undefined,
+          retryAfterMs: (error) => retryAfterMsOf(error, clock.now()),
           // A hang cut by our own request timeout counts against GitHub; a cancelled command does not.
           counts: (error) =>
             !callerSignal?.aborted &&
@@ -236,6 +237,15 @@ function isTransientFailure(error: unknown): boolean {
     return (error as { response?: unknown }).response !== undefined || isConnectionError(error);
   }
   return isConnectionError(error);
+}
+
+/** The wait a secondary rate limit asks for (403 or 429 with Retry-After), in ms. */
+function retryAfterMsOf(error: unknown, now: Date): number | undefined {
+  const status = statusOf(error);
+  if (status !== 403 && status !== 429) return undefined;
+  const headers = (error as { response?: { headers?: Record<string, unknown> } }).response?.headers;
+  const value = headers?.['retry-after'];
+  return value === undefined ? undefined : parseRetryAfter(String(value), now);
 }
 
 export function statusOf(error: unknown): number | undefined {

@@ -44,6 +44,11 @@ export interface KubernetesClientOptions {
   retries?: RetryPolicy;
   /** Deadline for a call whose caller gave none; default 10s. */
   defaultTimeoutMs?: number;
+  /**
+   * One request without an answer by then is cut (kubernetes.timeout, default 10 s): a read is
+   * retried within the call's deadline, and the hang counts against the API server's circuit.
+   */
+  requestTimeoutMs?: number;
   clock?: Clock;
   /** The shared upstream policies (one circuit per API server); a private one when absent. */
   resilience?: UpstreamResilience;
@@ -94,6 +99,14 @@ class DeadlineReached extends Error {
   override readonly name = 'DeadlineReached';
 }
 
+/** One request that had no answer within kubernetes.timeout; the call may still retry it. */
+class RequestTimedOut extends Error {
+  override readonly name = 'RequestTimedOut';
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs}ms`);
+  }
+}
+
 /**
  * Loads a kubeconfig and returns a client for one of its contexts.
  *
@@ -135,6 +148,7 @@ export function connectKubernetes(options: KubernetesClientOptions = {}): Kubern
   const clock = options.clock ?? systemClock;
   const retries = options.retries ?? {};
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const context = kubeconfig.getCurrentContext();
   const resilience =
     options.resilience ??
@@ -172,10 +186,16 @@ export function connectKubernetes(options: KubernetesClientOptions = {}): Kubern
       let attempts = 0;
       try {
         return await policy.call(
-          (attempt) => {
+          async (attempt) => {
             attempts = attempt;
             if (controller.signal.aborted) throw controller.signal.reason;
-            return send(withSignal(controller.signal));
+            const cut = AbortSignal.timeout(requestTimeoutMs);
+            try {
+              return await send(withSignal(AbortSignal.any([controller.signal, cut])));
+            } catch (error) {
+              if (cut.aborted && !controller.signal.aborted) throw new RequestTimedOut(requestTimeoutMs);
+              throw error;
+            }
           },
           {
             idempotent: effect !== 'write',
@@ -235,6 +255,7 @@ function withSignal(signal: AbortSignal): ConfigurationOptions {
 /** 5xx, 429 and dropped connections are worth another try; anything else is an answer. */
 function isTransient(error: unknown): boolean {
   if (error instanceof DeadlineReached) return false;
+  if (error instanceof RequestTimedOut) return true;
   const status = statusOf(error);
   if (status !== undefined) return isRetryableStatus(status);
   return isConnectionError(error);
@@ -296,10 +317,21 @@ function subject(op: Operation): string {
 function translateError(error: unknown, failure: Failure): MillwrightError {
   if (isMillwrightError(error)) return error;
   const { operation: op } = failure;
+  if (error instanceof RequestTimedOut && !failure.timedOut && !failure.cancelled) {
+    return new MillwrightError(
+      ErrorCode.Timeout,
+      `the Kubernetes API at ${failure.server} did not answer within ${formatDuration(error.timeoutMs)}${failure.attempts > 1 ? ` after ${failure.attempts} attempts` : ''} (${op.verb} ${subject(op)})`,
+      {
+        hint: `the API server behind context ${failure.context} may be overloaded or unreachable; kubernetes.timeout sets how long one request may take`,
+        cause: error,
+        details: { upstream: 'kubernetes', operation: op, attempts: failure.attempts },
+      },
+    );
+  }
   if (failure.timedOut) {
     return new MillwrightError(
       ErrorCode.Timeout,
-      `the Kubernetes API did not answer within ${formatDuration(Math.ceil(failure.timeoutMs / 100) * 100)} (${op.verb} ${subject(op)})`,
+      `the Kubernetes API at ${failure.server} did not answer within ${formatDuration(Math.ceil(failure.timeoutMs / 100) * 100)} (${op.verb} ${subject(op)})`,
       {
         hint: `the API server behind context ${failure.context} may be overloaded or unreachable; try again, or give the step a longer timeout`,
         cause: error,

@@ -18,6 +18,8 @@ export interface ClusterConnectionsOptions {
   retries?: RetryPolicy | undefined;
   /** Deadline of one API call; default 10 s. */
   callTimeoutMs?: number | undefined;
+  /** How long one request may go unanswered (kubernetes.timeout); default 10 s. */
+  requestTimeoutMs?: number | undefined;
   /** The shared upstream policies (retries, one circuit per upstream); a private one when absent. */
   resilience?: UpstreamResilience | undefined;
 }
@@ -53,6 +55,7 @@ export class ClusterConnections {
       clock: this.options.clock,
       ...(this.options.retries ? { retries: this.options.retries } : {}),
       defaultTimeoutMs: this.options.callTimeoutMs ?? 10_000,
+      ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
       ...(this.options.resilience ? { resilience: this.options.resilience } : {}),
     });
     const pooled = this.#pool.wrap(client);

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SlackAdapter, type SlackAdapterOptions } from '../../../adapters/slack/index.js';
 import { loadConfig } from '../../../src/app.js';
-import { type Clock, type CommandDefinition, type Router, silentLogger } from '../../../src/core/index.js';
+import {
+  type Clock,
+  type CommandDefinition,
+  defineCommand,
+  type Router,
+  reply,
+  silentLogger,
+  text,
+} from '../../../src/core/index.js';
 import type { Logger } from '../../../src/core/logger.js';
 import { buildRuntime, createRouter, type Runtime } from '../../../src/main.js';
 import { createMetrics, HttpServer } from '../../../src/server/index.js';
@@ -25,6 +33,14 @@ access:
     admin: { allow: ['*'] }
   subjects: {}
 `;
+
+/** A test-only command that answers at once: `status` says all is well. */
+export const STATUS_COMMAND = defineCommand({
+  name: 'status',
+  summary: 'says all is well',
+  examples: ['status'],
+  handler: () => reply(text('all services healthy')),
+});
 
 /** A fixture from test/fixtures/slack, parsed. */
 export function fixture<T = Record<string, unknown>>(name: string): T {
@@ -141,7 +157,6 @@ export async function startSlackHarness(options: HarnessOptions = {}): Promise<S
     clock,
     logger,
     track: (work) => server.track(work),
-    retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 },
     ...options.adapter,
   });
   adapter.mount(server);

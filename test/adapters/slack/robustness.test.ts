@@ -6,21 +6,14 @@ import { defineCommand, fields, reply, silentLogger, text } from '../../../src/c
 import type { Executor } from '../../../src/executors/types.js';
 import { buildRuntime } from '../../../src/main.js';
 import { SlackApiDouble } from '../../doubles/slack-api.js';
-import { fixture, type SlackHarness, startSlackHarness, visibleText } from './harness.js';
+import { fixture, type SlackHarness, STATUS_COMMAND, startSlackHarness, visibleText } from './harness.js';
 
 describe('Slack Web API failures', () => {
   let h: SlackHarness;
 
   beforeEach(async () => {
     h = await startSlackHarness();
-    h.register(
-      defineCommand({
-        name: 'status',
-        summary: 'says all is well',
-        examples: ['status'],
-        handler: () => reply(text('all services healthy')),
-      }),
-    );
+    h.register(STATUS_COMMAND);
   });
   afterEach(async () => {
     await h.close();
@@ -310,7 +303,6 @@ async function adapterFor(slack: Pick<SlackApiDouble, 'apiUrl'>, botToken: strin
     services: runtime.services,
     clock: runtime.clock,
     logger: silentLogger(),
-    retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 20 },
   });
   return { dir, runtime, adapter };
 }

@@ -7,7 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CARD_CONTENT_TYPE } from '../../../adapters/teams/index.js';
 import { loadConfig } from '../../../src/app.js';
-import { type Clock, type CommandDefinition, type Logger, silentLogger } from '../../../src/core/index.js';
+import {
+  type Clock,
+  type CommandDefinition,
+  type Logger,
+  silentLogger,
+  type UpstreamResilience,
+} from '../../../src/core/index.js';
 import { type RunningServer, startServer } from '../../../src/main.js';
 import {
   type BotConnectorDouble,
@@ -118,6 +124,8 @@ export async function startTeamsBot(
     connectorRequiresToken?: boolean;
     /** Millwright's clock (button expiry, card times); real time by default. */
     clock?: Clock;
+    /** The upstream policies (small limits, a fixed clock for circuits); the server's own by default. */
+    upstreams?: UpstreamResilience;
   } = {},
 ): Promise<TeamsBot> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-teams-'));
@@ -146,6 +154,7 @@ export async function startTeamsBot(
     running = await startServer(await loadConfig(file, { env: { TEAMS_APP_PASSWORD: APP_PASSWORD } }), {
       logger: options.logger ?? silentLogger(),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.upstreams ? { upstreams: options.upstreams } : {}),
       signals,
       teams: {
         msalNetworkClient: auth.networkClient,

@@ -179,7 +179,9 @@ describe('Teams messages', () => {
       bot.running.adapters.teams!.post(`user:${ANA.aad}`, reply(text('digest'))),
     ).rejects.toMatchObject({
       code: 'millwright_dependency_unavailable',
-      message: expect.stringMatching(/^Teams did not accept the message \(HTTP 403/),
+      message: expect.stringMatching(
+        /^the Bot Connector at http:\/\/127\.0\.0\.1:\d+\/ did not accept the message \(HTTP 403/,
+      ),
       hint: expect.stringContaining('still installed'),
     });
   });

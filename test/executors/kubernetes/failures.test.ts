@@ -85,7 +85,7 @@ describe('a failing Kubernetes API', () => {
     const error = await failureOf(executorFor(double).execute(context({ timeoutMs: 200 }), status));
     expect(error.code).toBe('millwright_timeout');
     expect(error.message).toMatch(
-      /^the Kubernetes API did not answer within \d+ms \(get deployment shop\/checkout\)$/,
+      /^the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ did not answer within \d+ms \(get deployment shop\/checkout\)$/,
     );
     expect(error.hint).toContain('give the step a longer timeout');
     expect(double.requestsTo('GET', CHECKOUT)).toHaveLength(1);

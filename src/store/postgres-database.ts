@@ -6,7 +6,7 @@ import type { MillwrightConfig } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetries } from '../core/retry.js';
+import { abortableSleep } from '../core/retry.js';
 import { describeTarget, type PostgresTarget, passwordOf, targetOf } from './database-url.js';
 
 export type StoreConfig = MillwrightConfig['store'];
@@ -81,23 +81,23 @@ export class PostgresDatabase {
     );
     const db = new PostgresDatabase(pool, target, scrub);
     try {
-      await withRetries(
-        async () => {
+      // A database that is starting (a pod next to it, a failover) gets a few tries, a second apart
+      // and doubling; a refused password is final at once.
+      const sleep = options.sleep ?? abortableSleep;
+      for (let attempt = 1; ; attempt++) {
+        try {
           await pool.query('SELECT 1');
-        },
-        {
-          attempts: store.pool.connectAttempts,
-          baseDelayMs: 1_000,
-          maxDelayMs: 8_000,
-          retryable: (error) => !isAuthenticationError(error),
-          ...(options.sleep ? { sleep: options.sleep } : {}),
-          onRetry: (error, attempt, delayMs) =>
-            options.logger?.warn(
-              { db: db.name, attempt, delayMs: Math.round(delayMs), reason: scrub(reasonOf(error)) },
-              'PostgreSQL is not reachable yet; trying again',
-            ),
-        },
-      );
+          break;
+        } catch (error) {
+          if (attempt >= store.pool.connectAttempts || isAuthenticationError(error)) throw error;
+          const delayMs = Math.min(8_000, 1_000 * 2 ** (attempt - 1));
+          options.logger?.warn(
+            { db: db.name, attempt, delayMs, reason: scrub(reasonOf(error)) },
+            'PostgreSQL is not reachable yet; trying again',
+          );
+          await sleep(delayMs);
+        }
+      }
     } catch (error) {
       await pool.end().catch(() => {
         // Nothing was connected; the failure below is the one to report.

@@ -22,8 +22,27 @@ export default defineCommand({
       ...(since ? { since } : {}),
     });
     const now = ctx.clock.now();
-    if (records.length === 0) return reply(text('No audit records match.'));
-    return reply(
+    // Shape: docs/schemas/audit.schema.json. The trail already redacted the args before writing them.
+    const data = {
+      records: records.map((r) => ({
+        seq: r.seq,
+        ts: r.ts,
+        actor: r.actor,
+        via: r.via ?? null,
+        surface: r.surface,
+        channel: r.channel,
+        action: r.action,
+        args: r.args,
+        outcome: r.outcome,
+        code: r.code ?? null,
+        ref: r.ref ?? null,
+        keyId: r.keyId ?? null,
+        prevHash: r.prevHash,
+        hash: r.hash,
+      })),
+    };
+    if (records.length === 0) return { ...reply(text('No audit records match.')), data };
+    const answer = reply(
       text(`The last ${records.length} audit record${records.length === 1 ? '' : 's'}, newest first.`),
       table(
         ['seq', 'when', 'actor', 'where', 'action', 'outcome'],
@@ -38,5 +57,6 @@ export default defineCommand({
       ),
       context('The trail is hash-chained; `millwright audit verify` checks it end to end.'),
     );
+    return { ...answer, data };
   },
 });

@@ -68,7 +68,7 @@ const USAGE = `usage: millwright <command> [options]
   config check [FILE]   validate a config file
   rbac                  the least-privilege Kubernetes Roles the configured runbooks and services
                         need, as YAML: [--namespace N] for one namespace's Role only
-  audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
+  audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE] [--json]
                         (the keys come from the config; --path alone checks an unkeyed trail)
   audit repair          after a crash, cut a torn last line (kept in a side file) once every record
                         before it verifies, and record the repair in the trail: [--path FILE]
@@ -170,17 +170,67 @@ async function auditVerifyCommand(
     ? auditSealingFrom(loaded.config.audit, loaded.config.store.path)
     : { keys: new Map() };
   const result = await verifyAuditTrail(file, options);
+  const hint =
+    !result.ok && loaded === undefined && result.problem?.includes('not configured')
+      ? 'pass --config so audit verify has the keys from audit.key / audit.keys'
+      : undefined;
+  const notes = result.ok ? verifyNotes(result, file, options) : [];
+  if (values.json === true) {
+    io.stdout.write(`${JSON.stringify(auditVerifyJson(file, result, notes, hint))}\n`);
+    return result.ok ? 0 : 1;
+  }
   if (!result.ok) {
     const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
     io.stderr.write(`${file}: BROKEN${where}: ${result.problem}\n`);
-    if (loaded === undefined && result.problem?.includes('not configured')) {
-      io.stderr.write('hint: pass --config so audit verify has the keys from audit.key / audit.keys\n');
-    }
+    if (hint) io.stderr.write(`hint: ${hint}\n`);
     return 1;
   }
   io.stdout.write(`${file}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
-  for (const note of verifyNotes(result, file, options)) io.stdout.write(`note: ${note}\n`);
+  for (const note of notes) io.stdout.write(`note: ${note}\n`);
   return 0;
+}
+
+/**
+ * `audit verify --json`: one line in the shell's `--json` shape, with the verdict's raw values in
+ * `data` (docs/schemas/audit-verify.schema.json).
+ */
+function auditVerifyJson(file: string, result: AuditVerifyResult, notes: string[], hint: string | undefined) {
+  const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
+  const text = result.ok
+    ? [
+        `${file}: ok, ${result.records} records, ${verifiedChain(result)}`,
+        ...notes.map((n) => `note: ${n}`),
+      ].join('\n')
+    : `${file}: BROKEN${where}: ${result.problem}`;
+  return {
+    ok: result.ok,
+    text,
+    blocks: [],
+    data: {
+      path: file,
+      intact: result.ok,
+      recordsChecked: result.records,
+      firstBadSeq: result.badSeq ?? null,
+      problem: result.problem ?? null,
+      tornTail: result.tornTail ?? false,
+      keyed: result.keyed ?? null,
+      checkpoint: result.checkpoint ?? null,
+      notes,
+    },
+    ...(result.ok
+      ? {}
+      : {
+          error: {
+            code: ErrorCode.AuditBroken,
+            message: `${file}: BROKEN${where}: ${result.problem}`,
+            ...(hint
+              ? { hint }
+              : result.tornTail
+                ? { hint: 'millwright audit repair cuts a torn last line' }
+                : {}),
+          },
+        }),
+  };
 }
 
 /** `millwright audit repair`: cuts a torn last line after a crash and records the repair. */

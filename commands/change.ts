@@ -100,8 +100,9 @@ function changeData(change: ChangeRequest) {
       : null,
     verification: change.verification
       ? {
-          startedAt: change.verification.startedAt,
-          until: change.verification.until,
+          // A baseline taken before the run leaves the times empty until verification starts.
+          startedAt: change.verification.startedAt || null,
+          until: change.verification.until || null,
           samples: change.verification.samples.map((sample) => ({
             at: sample.at,
             worstBurnRate: sample.worstBurnRate ?? null,

@@ -76,7 +76,10 @@ export async function composeDigest(input: SectionInput & { note?: string }): Pr
       }
     }),
   );
-  for (const result of results) if (result.problem) problems.push(result.problem);
+  for (const result of results) {
+    if (result.problem) problems.push(result.problem);
+    problems.push(...(result.problems ?? []));
+  }
   const headlines = results.map((result) => result.headline).filter((line): line is string => Boolean(line));
   const scope = input.scope.all
     ? 'all services'
@@ -106,7 +109,7 @@ export async function composeDigest(input: SectionInput & { note?: string }): Pr
       name,
       title: SECTIONS[name].title,
       headline: results[i]?.headline ?? null,
-      read: results[i]?.problem === undefined,
+      read: results[i]?.problem === undefined && !results[i]?.problems?.length,
     })),
     budgetsRemaining: budgets,
     problems,

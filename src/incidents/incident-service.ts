@@ -24,7 +24,7 @@ import {
 } from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
-import type { DeployHistory } from '../deploys/types.js';
+import type { DeployHistory, DeploySourceGap } from '../deploys/types.js';
 import type { ParamValue } from '../runbooks/params.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
@@ -264,7 +264,17 @@ export class IncidentService {
     }
     if (this.options.deploys) {
       try {
-        for (const deploy of await this.options.deploys.recentDeploys(incident.service, since)) {
+        const gaps = {
+          onGap: ({ source, error }: DeploySourceGap) => {
+            const failure = asMillwrightError(error);
+            problems.push({
+              part: `suspects: ${source === 'github' ? 'GitHub' : 'Kubernetes'} deploy history`,
+              code: failure.code,
+              message: failure.message,
+            });
+          },
+        };
+        for (const deploy of await this.options.deploys.recentDeploys(incident.service, since, gaps)) {
           suspects.push({
             at: new Date(deploy.at),
             kind: 'deploy',

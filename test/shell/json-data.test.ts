@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ShellAdapter } from '../../adapters/shell/index.js';
 import { fixedClock } from '../../src/core/index.js';
+import { type Fleet, startFleet } from '../deploys/fleet.js';
 import { accessWithImpersonator } from '../helpers/os-user.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
 import { millwright } from '../helpers/spawn.js';
@@ -437,6 +438,13 @@ policy:
     - kind: error-budget
       minRemainingPercent: 25
   approvals: { role: operator, required: 1, ttl: 24h }
+digests:
+  - name: morning
+    schedule: "0 9 * * 1-5"
+    timeZone: Europe/Berlin
+    target: C0123ABCD
+    services: [checkout]
+    sections: [budgets, changes]
 `;
 
   beforeAll(async () => {
@@ -504,6 +512,20 @@ access:
     expectValid(schema('incident', 'brief'), brief.data);
   });
 
+  it('digest preview: the section Prometheus could not answer is named, the others still read', async () => {
+    const preview = await json(bot, 'digest run morning --here');
+    expect(preview.ok).toBe(false);
+    expect(preview.error?.code).toBe('millwright_prometheus_unavailable');
+    expectValid(schema('digest', 'preview'), preview.data);
+    expect(preview.data!.sections).toEqual([
+      expect.objectContaining({ name: 'budgets', read: false }),
+      expect.objectContaining({ name: 'changes', read: true }),
+    ]);
+    expect((preview.data!.problems as Array<{ part: string }>).map((p) => p.part)).toContain(
+      'section budgets: checkout/availability',
+    );
+  });
+
   it('one-shot mode: millwright shell -e ... --json exits 1 with the change in data', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-json-cli-'));
     try {
@@ -554,4 +576,57 @@ access:
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('--json when Kubernetes answers 5xx: an incident whose suspects need it is partial', () => {
+  let fleet: Fleet;
+  let bot: TestBot;
+
+  beforeAll(async () => {
+    fleet = await startFleet(['checkout']);
+    // A deployment half an hour before the trouble: the suspect GitHub still names.
+    fleet.github.state.addDeployment('acme/checkout', {
+      ref: 'v1.4.3',
+      sha: '43a1b2c3d4e5f60718293a4b5c6d7e8f90123456',
+      environment: 'production',
+      creator: 'olu',
+      createdAt: new Date(fleet.clock.now().getTime() - 30 * 60_000),
+      statuses: [{ state: 'success' }],
+    });
+    bot = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+  });
+  afterAll(async () => {
+    await bot.close();
+    await fleet.close();
+  });
+  afterEach(() => fleet.kubernetes.clearFaults());
+
+  it('GitHub answers, Kubernetes does not: the GitHub deploys are suspects, the cluster side is named missing', async () => {
+    fleet.kubernetes.inject({ path: /^\/apis\/apps\/v1\/namespaces\/shop\//, times: Infinity, fault: 500 });
+    const declared = await json(bot, 'incident declare checkout errors service=checkout sev=3');
+    expect(declared.ok).toBe(false);
+    expectValid(schema('incident', 'brief'), declared.data);
+    expect(declared.data!.incident).toMatchObject({ id: 'INC-1', service: 'checkout' });
+    expect(declared.data!.suspects).toContainEqual(
+      expect.objectContaining({
+        kind: 'deploy',
+        by: 'olu',
+        leadMinutes: 30,
+        what: expect.stringContaining('v1.4.3'),
+      }),
+    );
+    expect(declared.data!.problems).toEqual([
+      {
+        part: 'suspects: Kubernetes deploy history',
+        code: declared.error!.code,
+        message: expect.stringContaining('500'),
+      },
+    ]);
+    expect(declared.error!.message).toMatch(/^suspects: Kubernetes deploy history: /);
+
+    fleet.kubernetes.clearFaults();
+    const whole = await json(bot, 'incident brief id=INC-1');
+    expect(whole.ok).toBe(true);
+    expect(whole.data!.problems).toEqual([]);
+  });
 });

@@ -246,12 +246,15 @@ export default defineCommand({
     }
     const all = service.list();
     if (all.length === 0) {
-      return reply(
-        text('No SLOs are defined, so there is no error budget to show.'),
-        context(
-          'Add SLO files under slos/ (see slos/checkout.yml) or slos: in millwright.yml, then run millwright slo lint.',
+      return {
+        ...reply(
+          text('No SLOs are defined, so there is no error budget to show.'),
+          context(
+            'Add SLO files under slos/ (see slos/checkout.yml) or slos: in millwright.yml, then run millwright slo lint.',
+          ),
         ),
-      );
+        data: { slos: [] },
+      };
     }
     const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
     const term = args.positionals.slo;

@@ -412,6 +412,7 @@ function finalReply(result: WatchResult, timeoutMs: number, rollbackRunbook: str
       message: last.message,
       polls: last.polls,
       elapsedMs: last.elapsedMs,
+      elapsedSeconds: last.elapsedMs / 1000,
       deployments: last.deployments.map((d) => ({
         namespace: d.status.namespace,
         name: d.status.name,

@@ -1,11 +1,25 @@
 // `deploys SERVICE --watch`: follows a rollout on an injected clock and sleep until it completes,
 // fails, stops being readable or times out; one message is posted and then edited in place.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { ShellAdapter } from '../../adapters/shell/index.js';
 import { type MessageHandle, type Reply, type ReplySink, replyToText } from '../../src/core/index.js';
 import { createDeployService } from '../../src/deploys/index.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
 import { type Fleet, startFleet } from './fleet.js';
+
+const SCHEMA = JSON.parse(
+  readFileSync(
+    path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/schemas/deploys.schema.json'),
+    'utf8',
+  ),
+) as { $id: string };
+const validateWatch = new Ajv({ strict: false, allErrors: true })
+  .addSchema(SCHEMA)
+  .getSchema(`${SCHEMA.$id}#/definitions/watch`)!;
 
 /** A reply sink that keeps what was posted and every edit of it, like a chat message's history. */
 function recordingSink(): ReplySink & { posted: Reply[]; edits: Reply[] } {
@@ -122,9 +136,11 @@ describe('deploys SERVICE --watch', () => {
     expect(text).toMatch(
       /shop\/cart +failing: 2 CrashLoopBackOff; 17 restarts +3 +1 +1 +3 +1\.4\.2 1\/3 new/,
     );
+    expect(validateWatch(answer.data) ? [] : validateWatch.errors).toEqual([]);
     expect(answer.data).toMatchObject({
       outcome: 'failed',
       state: 'failing',
+      elapsedSeconds: 0,
       deployments: [
         {
           name: 'cart',

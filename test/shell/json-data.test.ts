@@ -142,6 +142,20 @@ ${POLICY}`,
     await rm(runbooks, { recursive: true, force: true });
   });
 
+  it('every command the router knows has a JSON Schema for its data', async () => {
+    const overview = await json(bot, 'help');
+    const verbs = new Set(
+      (overview.data!.commands as Array<{ command: string }>).map((form) => form.command.split(' ')[0]!),
+    );
+    expect([...verbs].sort()).toEqual(
+      bot.runtime.services.registry
+        .list()
+        .map((command) => command.name)
+        .sort(),
+    );
+    for (const verb of verbs) expect(ajv.getSchema(`${BASE}/${verb}.schema.json`)).toBeDefined();
+  });
+
   it('whoami and help', async () => {
     const whoami = await json(bot, 'whoami');
     expectValid(schema('whoami'), whoami.data);

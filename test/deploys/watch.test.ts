@@ -2,13 +2,12 @@
 // fails, stops being readable or times out; one message is posted and then edited in place.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { ShellAdapter } from '../../adapters/shell/index.js';
 import { type MessageHandle, type Reply, type ReplySink, replyToText } from '../../src/core/index.js';
 import { createDeployService } from '../../src/deploys/index.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import { shellOutput } from '../helpers/shell-output.js';
 import { type Fleet, startFleet } from './fleet.js';
 
 const SCHEMA = JSON.parse(
@@ -193,18 +192,8 @@ describe('deploys SERVICE --watch', () => {
 
   it('prints every change in the shell', async () => {
     script = [() => fleet.kubernetes.state.reconcile('catalog', 'search')];
-    const output = new PassThrough();
-    let printed = '';
-    output.on('data', (chunk: Buffer) => {
-      printed += chunk.toString();
-    });
-    const shell = new ShellAdapter({
-      handle: (request) => bot.router.handle(request),
-      actor: 'ana',
-      input: new PassThrough(),
-      output,
-    });
-    expect((await shell.runLine('deploys search --watch')).ok).toBe(true);
+    const { answer, printed } = await shellOutput(bot.router, 'deploys search --watch');
+    expect(answer.ok).toBe(true);
     const printedReplies = printed.split(/\n\n(?=search: |\(update\) )/);
     expect(printedReplies.map((reply) => reply.split('\n')[0])).toEqual([
       'search: progressing',

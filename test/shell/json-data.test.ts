@@ -4,17 +4,15 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { ShellAdapter } from '../../adapters/shell/index.js';
 import { fixedClock } from '../../src/core/index.js';
 import { type Fleet, startFleet } from '../deploys/fleet.js';
 import { accessWithImpersonator } from '../helpers/os-user.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import { jsonAnswer } from '../helpers/shell-output.js';
 import { millwright } from '../helpers/spawn.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -55,32 +53,9 @@ interface JsonLine {
 
 /** Runs one line in a JSON shell as `actor`; returns the reply's line, checked against the envelope. */
 async function json(bot: TestBot, line: string, actor = 'ana'): Promise<JsonLine> {
-  const output = new PassThrough();
-  let printed = '';
-  output.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  const shell = new ShellAdapter({
-    handle: (request) => bot.router.handle(request),
-    actor,
-    input: new PassThrough(),
-    output,
-    json: true,
-  });
-  await shell.runLine(line);
-  const lines = printed.trim().split('\n');
-  const answer = JSON.parse(lines.at(-1) ?? '{}') as JsonLine;
+  const answer = await jsonAnswer<JsonLine>(bot.router, line, actor);
   expectValid(schema('reply'), answer);
   return answer;
-}
-
-/** A port nothing listens on: Prometheus "down". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const POLICY = `
@@ -434,7 +409,8 @@ ${POLICY}`,
 
 describe('--json when Prometheus is down: partial answers exit non-zero with what could be read', () => {
   let bot: TestBot;
-  let port: number;
+  // Nothing listens on port 1: Prometheus is "down", refused at once.
+  const port = 1;
 
   const config = (prometheus: number) => `
 runbooks:
@@ -462,7 +438,6 @@ digests:
 `;
 
   beforeAll(async () => {
-    port = await closedPort();
     bot = await startTestBot({
       config: (dir) => `${config(port)}executors:
   - module: ${path.join(FIXTURES, 'executors', 'recorder-executor.mjs')}

@@ -1,6 +1,7 @@
 // budget [SERVICE|SLO] [at=TIME] [--explain]: error budget left, burn rates, burn state and time to
 // exhaustion for every SLO (worst first), or the detail and a chart for one service or SLO.
 import {
+  type AnswerProblem,
   type Block,
   context,
   defineCommand,
@@ -11,6 +12,7 @@ import {
   type ImageBlock,
   MillwrightError,
   nearest,
+  partialAnswer,
   type Reply,
   reply,
   table,
@@ -112,6 +114,32 @@ function failWhenPrometheusDown(evaluations: SloEvaluation[]): void {
   });
 }
 
+/**
+ * The windows Prometheus did not answer, per SLO: the answer is partial (exit non-zero), with every
+ * number it could read in `data`. No data and no traffic are answers, not failures.
+ */
+function unreadWindows(evaluations: readonly SloEvaluation[]): AnswerProblem[] {
+  return evaluations.flatMap((evaluation) => {
+    const readings: Array<[string, Reading]> = [
+      [evaluation.slo.window, evaluation.errorRatio],
+      ...evaluation.burnRates.map((burn) => [burn.window, burn.errorRatio] as [string, Reading]),
+    ];
+    const unread = readings.filter(
+      (entry): entry is [string, Extract<Reading, { kind: 'unknown' }>] => entry[1].kind === 'unknown',
+    );
+    const first = unread[0]?.[1];
+    if (!first) return [];
+    const windows = [...new Set(unread.map(([window]) => window))].join(', ');
+    return [{ part: `${sloLabel(evaluation.slo)} (${windows})`, code: first.code, message: first.message }];
+  });
+}
+
+/** The reply with its raw values, partial when a window could not be read. */
+function withReadings(answer: Reply, evaluations: readonly SloEvaluation[]): Reply {
+  const problems = unreadWindows(evaluations);
+  return partialAnswer({ ...answer, data: { slos: evaluations.map(evaluationData), problems } }, problems);
+}
+
 function exhaustionText(evaluation: SloEvaluation): string {
   return evaluation.exhaustion
     .map((exhaustion) => {
@@ -153,7 +181,7 @@ function listReply(evaluations: SloEvaluation[], at: Date, now: Date, service: S
       `${evaluations.length} SLO${evaluations.length === 1 ? '' : 's'}, worst budget first; evaluated at ${formatWhen(at, now)} from ${service.usesRecordingRules ? 'recording rules' : 'raw queries'}. Detail and chart: budget SERVICE`,
     ),
   );
-  return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
+  return withReadings(reply(...blocks), evaluations);
 }
 
 async function detailBlocks(
@@ -253,7 +281,7 @@ export default defineCommand({
             'Add SLO files under slos/ (see slos/checkout.yml) or slos: in millwright.yml, then run millwright slo lint.',
           ),
         ),
-        data: { slos: [] },
+        data: { slos: [], problems: [] },
       };
     }
     const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
@@ -279,6 +307,6 @@ export default defineCommand({
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));
     }
-    return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
+    return withReadings(reply(...blocks), evaluations);
   },
 });

@@ -98,7 +98,7 @@ export async function composeDigest(input: SectionInput & { note?: string }): Pr
     string,
     number
   >;
-  // Shape: docs/schemas/digest.schema.json#/definitions/digest; the command makes a preview with problems partial.
+  // Shape: docs/schemas/digest.schema.json#/definitions/preview; `digest run --here` makes one with problems partial.
   const data = {
     digest: digest.name,
     target: digest.target,

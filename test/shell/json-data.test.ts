@@ -349,6 +349,19 @@ ${POLICY}`,
       params: { target: 'cart' },
       steps: [{ phase: 'main', position: 1, uses: 'recorder.change', status: 'ok', error: null }],
     });
+    // A failed run is not ok, and its data says which step failed, why, and that the rollback ran.
+    const failed = await json(bot, 'runbook run change-target target=web failAfter=true --yes');
+    expect(failed.ok).toBe(false);
+    expectValid(schema('runbook', 'run'), failed.data);
+    const steps = (failed.data!.run as { status: string; steps: Array<Record<string, unknown>> }).steps;
+    expect(failed.data!.run).toMatchObject({ status: 'rolled-back', params: { failAfter: true, amount: 2 } });
+    expect(steps.find((step) => step.status === 'failed')).toMatchObject({
+      phase: 'main',
+      position: 3,
+      error: { code: failed.error!.code, message: expect.stringContaining('check failed') },
+    });
+    expect(steps.at(-1)).toMatchObject({ phase: 'rollback', label: 'undo', status: 'ok' });
+
     const confirm = await json(bot, 'runbook run change-target target=web');
     expect(confirm.ok).toBe(true);
     expectValid(schema('runbook', 'confirm'), confirm.data);

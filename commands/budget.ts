@@ -100,18 +100,28 @@ function evaluationData(evaluation: SloEvaluation) {
   };
 }
 
-/** Every SLO unknown because Prometheus did not answer: a failure (exit 1), not a page of "unknown". */
-function failWhenPrometheusDown(evaluations: SloEvaluation[]): void {
+/**
+ * Every SLO unknown because Prometheus did not answer: a failure (exit 1) in one line, not a page of
+ * "unknown"; `data` still lists the SLOs with their objectives and every number null.
+ */
+function prometheusDown(evaluations: SloEvaluation[]): Reply | undefined {
   const down = evaluations.every(
     (evaluation) =>
       evaluation.errorRatio.kind === 'unknown' &&
       evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
   );
-  if (!down || evaluations.length === 0) return;
+  if (!down || evaluations.length === 0) return undefined;
   const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
-  throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
-    hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
-  });
+  return {
+    ok: false,
+    blocks: [],
+    data: { slos: evaluations.map(evaluationData), problems: unreadWindows(evaluations) },
+    error: {
+      code: ErrorCode.PrometheusUnavailable,
+      message: reading.message,
+      hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
+    },
+  };
 }
 
 /**
@@ -288,8 +298,7 @@ export default defineCommand({
     const term = args.positionals.slo;
     if (term === undefined) {
       const evaluations = await service.evaluateMany(all, at, ctx.signal);
-      failWhenPrometheusDown(evaluations);
-      return listReply(evaluations, at, ctx.clock.now(), service);
+      return prometheusDown(evaluations) ?? listReply(evaluations, at, ctx.clock.now(), service);
     }
     const matched = service.find(term);
     if (matched.length === 0) {
@@ -302,7 +311,8 @@ export default defineCommand({
       });
     }
     const evaluations = await service.evaluateMany(matched, at, ctx.signal);
-    failWhenPrometheusDown(evaluations);
+    const down = prometheusDown(evaluations);
+    if (down) return down;
     const blocks: Block[] = [];
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));

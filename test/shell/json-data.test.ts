@@ -552,6 +552,21 @@ access:
       expectValid(schema('change', 'one'), answer.data);
       expect(answer).toMatchObject({ ok: false, error: { code: 'millwright_prometheus_unavailable' } });
 
+      // Nothing Prometheus serves could be read: exit 1, the SLOs still listed with null numbers.
+      const budget = await millwright(['shell', '--config', file, '--as', 'ana', '--json', '-e', 'budget']);
+      expect(budget.code).toBe(1);
+      const budgets = JSON.parse(budget.stdout.trim().split('\n').at(-1)!) as JsonLine;
+      expectValid(schema('reply'), budgets);
+      expectValid(schema('budget'), budgets.data);
+      expect(budgets.error?.code).toBe('millwright_prometheus_unavailable');
+      expect(budgets.data!.slos).toContainEqual(
+        expect.objectContaining({
+          slo: 'checkout/availability',
+          objective: 99.9,
+          budgetRemaining: { value: null, kind: 'unknown' },
+        }),
+      );
+
       const verify = await millwright(['audit', 'verify', '--config', file, '--json']);
       expect(verify.code).toBe(0);
       const verdict = JSON.parse(verify.stdout) as JsonLine;

@@ -1,5 +1,7 @@
-// audit [n=20] [actor=] [since=]: the most recent audit records, newest first.
-import { context, defineCommand, formatWhen, reply, table, text } from '../src/core/index.js';
+// audit [n=20] [actor=] [since=]: the most recent audit records, newest first; audit verify: the
+// trail checked end to end, as `millwright audit verify` checks it.
+import { auditSealingFrom, auditVerifyReport, verifyAuditTrail } from '../src/audit/index.js';
+import { context, defineCommand, formatWhen, type Reply, reply, table, text } from '../src/core/index.js';
 
 export default defineCommand({
   name: 'audit',
@@ -58,5 +60,30 @@ export default defineCommand({
       context('The trail is hash-chained; `millwright audit verify` checks it end to end.'),
     );
     return { ...answer, data };
+  },
+  subcommands: {
+    verify: {
+      summary: 'Check the audit trail end to end: every hash, key and checkpoint',
+      examples: ['audit verify'],
+      services: ['audit'],
+      handler: async (ctx): Promise<Reply> => {
+        const { config } = ctx.services;
+        // Everything appended so far is on disk before it is read back.
+        await ctx.services.audit.flush();
+        const options = auditSealingFrom(config.audit, config.store.path);
+        const file = config.audit.path;
+        const report = auditVerifyReport(file, await verifyAuditTrail(file, options), options);
+        // Shape: docs/schemas/audit-verify.schema.json, the same as millwright audit verify --json.
+        return {
+          ok: report.ok,
+          blocks: [
+            text(`*${report.lines[0]}*`),
+            ...(report.lines.length > 1 ? [context(report.lines.slice(1).join('\n'))] : []),
+          ],
+          data: report.data,
+          ...(report.error ? { error: report.error } : {}),
+        };
+      },
+    },
   },
 });

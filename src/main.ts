@@ -17,9 +17,10 @@ import {
 import {
   type AuditLog,
   type AuditVerifyOptions,
-  type AuditVerifyResult,
   auditSealingFrom,
+  auditVerifyReport,
   repairAuditTrail,
+  verifiedChain,
   verifyAuditTrail,
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
@@ -174,63 +175,21 @@ async function auditVerifyCommand(
     !result.ok && loaded === undefined && result.problem?.includes('not configured')
       ? 'pass --config so audit verify has the keys from audit.key / audit.keys'
       : undefined;
-  const notes = result.ok ? verifyNotes(result, file, options) : [];
+  const report = auditVerifyReport(file, result, options, hint);
   if (values.json === true) {
-    io.stdout.write(`${JSON.stringify(auditVerifyJson(file, result, notes, hint))}\n`);
-    return result.ok ? 0 : 1;
+    const { ok, lines, data, error } = report;
+    io.stdout.write(
+      `${JSON.stringify({ ok, text: lines.join('\n'), blocks: [], data, ...(error ? { error } : {}) })}\n`,
+    );
+    return ok ? 0 : 1;
   }
-  if (!result.ok) {
-    const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
-    io.stderr.write(`${file}: BROKEN${where}: ${result.problem}\n`);
+  if (report.error) {
+    io.stderr.write(`${report.lines.join('\n')}\n`);
     if (hint) io.stderr.write(`hint: ${hint}\n`);
     return 1;
   }
-  io.stdout.write(`${file}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
-  for (const note of notes) io.stdout.write(`note: ${note}\n`);
+  io.stdout.write(`${report.lines.join('\n')}\n`);
   return 0;
-}
-
-/**
- * `audit verify --json`: one line in the shell's `--json` shape, with the verdict's raw values in
- * `data` (docs/schemas/audit-verify.schema.json).
- */
-function auditVerifyJson(file: string, result: AuditVerifyResult, notes: string[], hint: string | undefined) {
-  const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
-  const text = result.ok
-    ? [
-        `${file}: ok, ${result.records} records, ${verifiedChain(result)}`,
-        ...notes.map((n) => `note: ${n}`),
-      ].join('\n')
-    : `${file}: BROKEN${where}: ${result.problem}`;
-  return {
-    ok: result.ok,
-    text,
-    blocks: [],
-    data: {
-      path: file,
-      intact: result.ok,
-      recordsChecked: result.records,
-      firstBadSeq: result.badSeq ?? null,
-      problem: result.problem ?? null,
-      tornTail: result.tornTail ?? false,
-      keyed: result.keyed ?? null,
-      checkpoint: result.checkpoint ?? null,
-      notes,
-    },
-    ...(result.ok
-      ? {}
-      : {
-          error: {
-            code: ErrorCode.AuditBroken,
-            message: `${file}: BROKEN${where}: ${result.problem}`,
-            ...(hint
-              ? { hint }
-              : result.tornTail
-                ? { hint: 'millwright audit repair cuts a torn last line' }
-                : {}),
-          },
-        }),
-  };
 }
 
 /** `millwright audit repair`: cuts a torn last line after a crash and records the repair. */
@@ -258,41 +217,6 @@ async function auditRepairCommand(
   }
   io.stdout.write(`${file}: ok, ${verified.records} records, ${verifiedChain(verified)}\n`);
   return 0;
-}
-
-function verifiedChain(result: AuditVerifyResult): string {
-  const parts = [
-    result.keyed === undefined
-      ? 'hash chain intact'
-      : `hash chain intact, HMAC-SHA256 under key ${result.keyed.keyIds.join(', ')}`,
-  ];
-  if (result.checkpoint !== undefined) {
-    parts.push(`matches the checkpoint at seq ${result.checkpoint.seq} (${result.checkpoint.ts})`);
-  }
-  return parts.join('; ');
-}
-
-function verifyNotes(result: AuditVerifyResult, file: string, options: AuditVerifyOptions): string[] {
-  const notes: string[] = [];
-  const unkeyedUpTo = result.keyed === undefined ? result.records : result.keyed.firstSeq - 1;
-  if (result.keyed === undefined && options.keys.size === 0) {
-    notes.push(
-      `the trail is UNKEYED (plain SHA-256): anyone who can write ${path.dirname(file)} can rewrite it and recompute every hash undetected; set audit.key to seal new records with HMAC`,
-    );
-  } else if (unkeyedUpTo > 0) {
-    notes.push(
-      `seq 1-${unkeyedUpTo} are UNKEYED (written before audit.key was set): their chain is intact, but they are not tamper-evident against someone with write access`,
-    );
-  }
-  if (result.checkpoint !== undefined && result.checkpoint.seq < result.records) {
-    notes.push(
-      `seq ${result.checkpoint.seq + 1}-${result.records} are not anchored by a checkpoint yet: normal while Millwright runs, but after a clean stop the checkpoint sink is behind (an old copy?)`,
-    );
-  }
-  if (options.checkpoints === undefined && result.records > 0) {
-    notes.push('no audit.checkpoints configured: a cut tail is detected only while the .head file survives');
-  }
-  return notes;
 }
 
 /**

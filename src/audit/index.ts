@@ -28,3 +28,4 @@ export type {
   AuditVerifyResult,
 } from './types.js';
 export { type AuditVerifyOptions, verifyAuditTrail } from './verify.js';
+export { type AuditVerifyReport, auditVerifyReport, verifiedChain, verifyNotes } from './verify-report.js';

@@ -392,15 +392,23 @@ ${POLICY}`,
     expect(posted.data).toBeUndefined();
   });
 
-  it('audit records carry seq, hash chain and outcome', async () => {
+  it('audit records carry seq, hash chain and outcome; audit verify says the trail is intact', async () => {
+    for (const line of ['whoami', 'help', 'whoami', 'help', 'whoami']) await json(bot, line);
     const audit = await json(bot, 'audit n=5');
-    expectValid(schema('audit'), audit.data);
+    expectValid(schema('audit', 'list'), audit.data);
     const records = audit.data!.records as Array<Record<string, unknown>>;
     expect(records).toHaveLength(5);
     const [newest, older] = records;
     expect(newest!.seq).toBe((older!.seq as number) + 1);
     expect(newest!.prevHash).toBe(older!.hash);
     expect(newest).toMatchObject({ actor: 'ana', surface: 'shell', outcome: expect.any(String) });
+
+    // The chat command checks the live trail as millwright audit verify does, in the same shape.
+    const verified = await json(bot, 'audit verify', 'zed');
+    expect(verified.ok).toBe(true);
+    expectValid(schema('audit', 'verify'), verified.data);
+    expect(verified.data).toMatchObject({ intact: true, firstBadSeq: null, problem: null, tornTail: false });
+    expect(verified.data!.recordsChecked).toBeGreaterThanOrEqual(newest!.seq as number);
   });
 
   it('errors have their documented shape: unknown verb, bad argument, not found, permission denied', async () => {

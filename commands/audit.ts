@@ -1,5 +1,7 @@
-// audit [n=20] [actor=] [since=]: the most recent audit records, newest first.
-import { context, defineCommand, formatWhen, reply, table, text } from '../src/core/index.js';
+// audit [n=20] [actor=] [since=]: the most recent audit records, newest first; audit verify: the
+// trail checked end to end, as `millwright audit verify` checks it.
+import { auditSealingFrom, auditVerifyReport, verifyTrail } from '../src/audit/index.js';
+import { context, defineCommand, formatWhen, type Reply, reply, table, text } from '../src/core/index.js';
 
 export default defineCommand({
   name: 'audit',
@@ -22,8 +24,27 @@ export default defineCommand({
       ...(since ? { since } : {}),
     });
     const now = ctx.clock.now();
-    if (records.length === 0) return reply(text('No audit records match.'));
-    return reply(
+    // Shape: docs/schemas/audit.schema.json. The trail already redacted the args before writing them.
+    const data = {
+      records: records.map((r) => ({
+        seq: r.seq,
+        ts: r.ts,
+        actor: r.actor,
+        via: r.via ?? null,
+        surface: r.surface,
+        channel: r.channel,
+        action: r.action,
+        args: r.args,
+        outcome: r.outcome,
+        code: r.code ?? null,
+        ref: r.ref ?? null,
+        keyId: r.keyId ?? null,
+        prevHash: r.prevHash,
+        hash: r.hash,
+      })),
+    };
+    if (records.length === 0) return { ...reply(text('No audit records match.')), data };
+    const answer = reply(
       text(`The last ${records.length} audit record${records.length === 1 ? '' : 's'}, newest first.`),
       table(
         ['seq', 'when', 'actor', 'where', 'action', 'outcome'],
@@ -38,5 +59,33 @@ export default defineCommand({
       ),
       context('The trail is hash-chained; `millwright audit verify` checks it end to end.'),
     );
+    return { ...answer, data };
+  },
+  subcommands: {
+    verify: {
+      summary: 'Check the audit trail end to end: every hash, key and checkpoint',
+      examples: ['audit verify'],
+      services: ['audit'],
+      handler: async (ctx): Promise<Reply> => {
+        const { config } = ctx.services;
+        // Everything appended so far is on disk before it is read back.
+        await ctx.services.audit.flush();
+        const options = auditSealingFrom(config.audit, config.store.path);
+        // The trail is where the store keeps it: a file under store.path, or the table in PostgreSQL.
+        const trail =
+          config.store.kind === 'postgres' ? { db: ctx.services.postgres } : { file: config.audit.path };
+        const report = auditVerifyReport(await verifyTrail(trail, options), options);
+        // Shape: docs/schemas/audit-verify.schema.json, the same as millwright audit verify --json.
+        return {
+          ok: report.ok,
+          blocks: [
+            text(`*${report.lines[0]}*`),
+            ...(report.lines.length > 1 ? [context(report.lines.slice(1).join('\n'))] : []),
+          ],
+          data: report.data,
+          ...(report.error ? { error: report.error } : {}),
+        };
+      },
+    },
   },
 });

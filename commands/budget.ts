@@ -1,6 +1,7 @@
 // budget [SERVICE|SLO] [at=TIME] [--explain]: error budget left, burn rates, burn state and time to
 // exhaustion for every SLO (worst first), or the detail and a chart for one service or SLO.
 import {
+  type AnswerProblem,
   type Block,
   context,
   defineCommand,
@@ -11,6 +12,7 @@ import {
   type ImageBlock,
   MillwrightError,
   nearest,
+  partialAnswer,
   type Reply,
   reply,
   table,
@@ -98,18 +100,54 @@ function evaluationData(evaluation: SloEvaluation) {
   };
 }
 
-/** Every SLO unknown because Prometheus did not answer: a failure (exit 1), not a page of "unknown". */
-function failWhenPrometheusDown(evaluations: SloEvaluation[]): void {
+/**
+ * Every SLO unknown because Prometheus did not answer: a failure (exit 1) in one line, not a page of
+ * "unknown"; `data` still lists the SLOs with their objectives and every number null.
+ */
+function prometheusDown(evaluations: SloEvaluation[]): Reply | undefined {
   const down = evaluations.every(
     (evaluation) =>
       evaluation.errorRatio.kind === 'unknown' &&
       evaluation.errorRatio.code === ErrorCode.PrometheusUnavailable,
   );
-  if (!down || evaluations.length === 0) return;
+  if (!down || evaluations.length === 0) return undefined;
   const reading = evaluations[0]!.errorRatio as Extract<Reading, { kind: 'unknown' }>;
-  throw new MillwrightError(ErrorCode.PrometheusUnavailable, reading.message, {
-    hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
+  return {
+    ok: false,
+    blocks: [],
+    data: { slos: evaluations.map(evaluationData), problems: unreadWindows(evaluations) },
+    error: {
+      code: ErrorCode.PrometheusUnavailable,
+      message: reading.message,
+      hint: 'no budget is known until Prometheus answers; check that it is up and prometheus.url is right',
+    },
+  };
+}
+
+/**
+ * The windows Prometheus did not answer, per SLO: the answer is partial (exit non-zero), with every
+ * number it could read in `data`. No data and no traffic are answers, not failures.
+ */
+function unreadWindows(evaluations: readonly SloEvaluation[]): AnswerProblem[] {
+  return evaluations.flatMap((evaluation) => {
+    const readings: Array<[string, Reading]> = [
+      [evaluation.slo.window, evaluation.errorRatio],
+      ...evaluation.burnRates.map((burn) => [burn.window, burn.errorRatio] as [string, Reading]),
+    ];
+    const unread = readings.filter(
+      (entry): entry is [string, Extract<Reading, { kind: 'unknown' }>] => entry[1].kind === 'unknown',
+    );
+    const first = unread[0]?.[1];
+    if (!first) return [];
+    const windows = [...new Set(unread.map(([window]) => window))].join(', ');
+    return [{ part: `${sloLabel(evaluation.slo)} (${windows})`, code: first.code, message: first.message }];
   });
+}
+
+/** The reply with its raw values, partial when a window could not be read. */
+function withReadings(answer: Reply, evaluations: readonly SloEvaluation[]): Reply {
+  const problems = unreadWindows(evaluations);
+  return partialAnswer({ ...answer, data: { slos: evaluations.map(evaluationData), problems } }, problems);
 }
 
 function exhaustionText(evaluation: SloEvaluation): string {
@@ -153,7 +191,7 @@ function listReply(evaluations: SloEvaluation[], at: Date, now: Date, service: S
       `${evaluations.length} SLO${evaluations.length === 1 ? '' : 's'}, worst budget first; evaluated at ${formatWhen(at, now)} from ${service.usesRecordingRules ? 'recording rules' : 'raw queries'}. Detail and chart: budget SERVICE`,
     ),
   );
-  return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
+  return withReadings(reply(...blocks), evaluations);
 }
 
 async function detailBlocks(
@@ -246,19 +284,21 @@ export default defineCommand({
     }
     const all = service.list();
     if (all.length === 0) {
-      return reply(
-        text('No SLOs are defined, so there is no error budget to show.'),
-        context(
-          'Add SLO files under slos/ (see slos/checkout.yml) or slos: in millwright.yml, then run millwright slo lint.',
+      return {
+        ...reply(
+          text('No SLOs are defined, so there is no error budget to show.'),
+          context(
+            'Add SLO files under slos/ (see slos/checkout.yml) or slos: in millwright.yml, then run millwright slo lint.',
+          ),
         ),
-      );
+        data: { slos: [], problems: [] },
+      };
     }
     const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
     const term = args.positionals.slo;
     if (term === undefined) {
       const evaluations = await service.evaluateMany(all, at, ctx.signal);
-      failWhenPrometheusDown(evaluations);
-      return listReply(evaluations, at, ctx.clock.now(), service);
+      return prometheusDown(evaluations) ?? listReply(evaluations, at, ctx.clock.now(), service);
     }
     const matched = service.find(term);
     if (matched.length === 0) {
@@ -271,11 +311,12 @@ export default defineCommand({
       });
     }
     const evaluations = await service.evaluateMany(matched, at, ctx.signal);
-    failWhenPrometheusDown(evaluations);
+    const down = prometheusDown(evaluations);
+    if (down) return down;
     const blocks: Block[] = [];
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));
     }
-    return { ...reply(...blocks), data: { slos: evaluations.map(evaluationData) } };
+    return withReadings(reply(...blocks), evaluations);
   },
 });

@@ -1,9 +1,10 @@
 // change request|approve|deny|list|show|cancel|done|freeze|unfreeze|stats: approval-free changes
 // through an explainable policy gate, with people in the loop only where the policy needs them.
-import type { ChangeRequest } from '../src/changes/index.js';
+import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
 import { explainRule, ranWithoutAPerson, servicesOf } from '../src/changes/index.js';
 import {
   type ActionsBlock,
+  type AnswerProblem,
   type Block,
   badArgument,
   type Context,
@@ -16,7 +17,9 @@ import {
   list,
   originOf,
   parseDuration,
+  partialAnswer,
   publicReply,
+  type Reply,
   reply,
   table,
   text,
@@ -35,6 +38,112 @@ const HEADLINES: Record<ChangeRequest['state'], string> = {
   cancelled: 'was cancelled',
   expired: 'expired',
 };
+
+const seconds = (from: string, to: string | undefined) =>
+  to === undefined ? null : (new Date(to).getTime() - new Date(from).getTime()) / 1000;
+
+/** A gate evaluation as raw values: every rule's verdict with the numbers it judged. */
+function gateData(evaluation: GateEvaluation) {
+  return {
+    at: evaluation.at,
+    purpose: evaluation.purpose,
+    decision: evaluation.decision,
+    rules: evaluation.rules.map((rule) => ({
+      kind: rule.kind,
+      status: rule.status,
+      severity: rule.severity,
+      service: rule.service ?? null,
+      slo: rule.slo ?? null,
+      value: rule.value ?? null,
+      threshold: rule.threshold ?? null,
+      unit: rule.unit ?? null,
+      ...(rule.burnRates ? { burnRates: rule.burnRates } : {}),
+      evidence: rule.evidence,
+      fix: rule.fix ?? null,
+      unreadable: rule.unreadable ?? null,
+    })),
+  };
+}
+
+/** One change as raw values, for `--json` (shape: docs/schemas/change.schema.json#/definitions/change). */
+function changeData(change: ChangeRequest) {
+  const latest = change.evaluations.at(-1);
+  return {
+    id: change.id,
+    kind: change.kind,
+    state: change.state,
+    service: change.service,
+    services: servicesOf(change),
+    unowned: change.unowned ?? [],
+    runbook: change.runbook ?? null,
+    params: change.params ?? {},
+    summary: change.summary,
+    reason: change.reason ?? null,
+    risk: change.risk,
+    changeClass: change.changeClass,
+    requestedBy: change.requestedBy,
+    requestedAt: change.requestedAt,
+    notBefore: change.notBefore ?? null,
+    expiresAt: change.expiresAt,
+    approvals: change.approvals.map((a) => ({ by: a.by, at: a.at, reason: a.reason ?? null })),
+    gate: latest ? gateData(latest) : null,
+    evaluations: change.evaluations.map(gateData),
+    timeline: change.timeline.map((t) => ({ at: t.at, event: t.event, by: t.by, detail: t.detail ?? null })),
+    execution: change.execution
+      ? {
+          startedAt: change.execution.startedAt,
+          finishedAt: change.execution.finishedAt ?? null,
+          durationSeconds: seconds(change.execution.startedAt, change.execution.finishedAt),
+          status: change.execution.status ?? null,
+          detail: change.execution.detail ?? null,
+        }
+      : null,
+    verification: change.verification
+      ? {
+          // A baseline taken before the run leaves the times empty until verification starts.
+          startedAt: change.verification.startedAt || null,
+          until: change.verification.until || null,
+          samples: change.verification.samples.map((sample) => ({
+            at: sample.at,
+            worstBurnRate: sample.worstBurnRate ?? null,
+            page: sample.page,
+            measured: sample.measured ?? null,
+            note: sample.note,
+          })),
+        }
+      : null,
+  };
+}
+
+/**
+ * The change with its data; partial (exit non-zero) when the gate verdict it reports needed an input
+ * that could not be read, such as the error budget while Prometheus is down. `judgedSince` limits
+ * that to a verdict made by this command (an approval reports its own run, not the request's gate);
+ * `null` reports none (a denial or a cancel stands whatever the gate could read).
+ */
+function withChange(answer: Reply, change: ChangeRequest, judgedSince?: Date | null): Reply {
+  const latest = change.evaluations.at(-1);
+  const reported =
+    judgedSince === null || !latest || (judgedSince && new Date(latest.at) < judgedSince) ? [] : latest.rules;
+  const problems: AnswerProblem[] = reported.flatMap((rule) =>
+    rule.unreadable
+      ? [
+          {
+            part: `${change.id} gate rule ${rule.kind}${rule.slo ? ` (${rule.slo})` : rule.service ? ` (${rule.service})` : ''}`,
+            code: rule.unreadable.code,
+            message: rule.unreadable.message,
+          },
+        ]
+      : [],
+  );
+  const withData: Reply = { ...answer, data: { change: changeData(change), problems } };
+  // A refusal or a failed run already says why it is not ok; the missing input is in its evidence.
+  return withData.ok
+    ? partialAnswer(withData, problems, {
+        hint: 'the gate could not judge every rule, so a person decides; retry when the source answers',
+      })
+    : withData;
+}
 
 function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
   const latest = change.evaluations.at(-1);
@@ -144,7 +253,7 @@ export default defineCommand({
             ...(blockers[0]?.fix ? { hint: blockers[0].fix } : {}),
           };
         }
-        return answer;
+        return withChange(answer, change);
       },
     },
     approve: {
@@ -154,9 +263,14 @@ export default defineCommand({
       options: { reason: { type: 'string', description: 'why' } },
       timeoutMs: 60 * 60_000,
       handler: async (ctx, args) => {
+        const started = ctx.clock.now();
         const reason = args.options.reason as string | undefined;
         const change = await ctx.services.changes.approve(originOf(ctx), args.positionals.id!, reason);
-        return publicReply(...decisionBlocks(ctx, change), context(`approved by ${ctx.actor.id}`));
+        return withChange(
+          publicReply(...decisionBlocks(ctx, change), context(`approved by ${ctx.actor.id}`)),
+          change,
+          started,
+        );
       },
     },
     deny: {
@@ -170,9 +284,13 @@ export default defineCommand({
           args.positionals.id!,
           args.options.reason as string,
         );
-        return publicReply(
-          header(`${change.id} was denied by ${ctx.actor.id}`),
-          text(String(args.options.reason)),
+        return withChange(
+          publicReply(
+            header(`${change.id} was denied by ${ctx.actor.id}`),
+            text(String(args.options.reason)),
+          ),
+          change,
+          null,
         );
       },
     },
@@ -182,7 +300,7 @@ export default defineCommand({
       positionals: [{ name: 'id', description: 'the change', required: true }],
       handler: async (ctx, args) => {
         const change = await ctx.services.changes.cancel(originOf(ctx), args.positionals.id!);
-        return publicReply(header(`${change.id} was cancelled by ${ctx.actor.id}`));
+        return withChange(publicReply(header(`${change.id} was cancelled by ${ctx.actor.id}`)), change, null);
       },
     },
     done: {
@@ -198,12 +316,13 @@ export default defineCommand({
         },
       },
       handler: async (ctx, args) => {
+        const started = ctx.clock.now();
         const change = await ctx.services.changes.done(
           originOf(ctx),
           args.positionals.id!,
           args.options.outcome as 'success' | 'failed',
         );
-        return publicReply(...decisionBlocks(ctx, change));
+        return withChange(publicReply(...decisionBlocks(ctx, change)), change, started);
       },
     },
     list: {
@@ -224,8 +343,9 @@ export default defineCommand({
             ...(args.flags.has('mine') ? { requestedBy: ctx.actor.id } : {}),
           })
         ).slice(0, n);
-        if (changes.length === 0) return reply(text('No changes match.'));
-        return reply(
+        const data = { changes: changes.map(changeData) };
+        if (changes.length === 0) return { ...reply(text('No changes match.')), data };
+        const answer = reply(
           table(
             ['id', 'state', 'service', 'what', 'by', 'requested'],
             changes.map((c) => [
@@ -238,6 +358,7 @@ export default defineCommand({
             ]),
           ),
         );
+        return { ...answer, data };
       },
     },
     show: {
@@ -247,7 +368,7 @@ export default defineCommand({
       handler: async (ctx, args) => {
         const change = await ctx.services.changes.get(args.positionals.id!);
         const now = ctx.clock.now();
-        return reply(
+        const answer = reply(
           ...decisionBlocks(ctx, change),
           table(
             ['when', 'event', 'by', 'detail'],
@@ -257,6 +378,7 @@ export default defineCommand({
             ? [list(change.verification.samples.map((s) => `${formatWhen(new Date(s.at), now)}: ${s.note}`))]
             : []),
         );
+        return withChange(answer, change);
       },
     },
     freeze: {
@@ -275,10 +397,22 @@ export default defineCommand({
         const { service, until, reason } = args.options as { service: string; until: string; reason: string };
         const end = parseUntil(until, ctx.clock.now());
         const freeze = await ctx.services.changes.freeze(originOf(ctx), service, end, reason);
-        return publicReply(
-          header(`${service} is frozen until ${formatWhen(new Date(freeze.until), ctx.clock.now())}`),
-          text(reason),
-        );
+        return {
+          ...publicReply(
+            header(`${service} is frozen until ${formatWhen(new Date(freeze.until), ctx.clock.now())}`),
+            text(reason),
+          ),
+          data: {
+            freeze: {
+              service: freeze.service,
+              until: freeze.until,
+              inSeconds: seconds(ctx.clock.now().toISOString(), freeze.until),
+              reason: freeze.reason,
+              by: freeze.by,
+              at: freeze.at,
+            },
+          },
+        };
       },
     },
     unfreeze: {
@@ -288,9 +422,12 @@ export default defineCommand({
       handler: async (ctx, args) => {
         const service = args.options.service as string;
         const removed = await ctx.services.changes.unfreeze(originOf(ctx), service);
-        return publicReply(
-          text(removed ? `${service} is no longer frozen.` : `${service} had no ad-hoc freeze.`),
-        );
+        return {
+          ...publicReply(
+            text(removed ? `${service} is no longer frozen.` : `${service} had no ad-hoc freeze.`),
+          ),
+          data: { unfreeze: { service, removed: Boolean(removed) } },
+        };
       },
     },
     stats: {
@@ -310,18 +447,39 @@ export default defineCommand({
         const failed = ran.filter((c) => c.state === 'failed' || c.state === 'rolled-back');
         const auto = changes.filter(ranWithoutAPerson);
         const restore = await timeToRestore(ctx, service, since);
-        return reply(
+        const answer = reply(
           header(`Changes${service ? ` to ${service}` : ''} in the last ${days} days`),
           fields({
             'changes executed': `${ran.length} (${(ran.length / days).toFixed(2)} per day)`,
             'change failure rate': ran.length
               ? `${((100 * failed.length) / ran.length).toFixed(1)}% (${failed.length} of ${ran.length})`
               : 'no changes executed',
-            'time to restore': restore,
+            'time to restore': restore.incidents
+              ? `${Math.round(restore.meanSeconds! / 60)} min mean over ${restore.incidents} incident(s)`
+              : 'no resolved incidents in this period',
             'approvals avoided': `${auto.length} change(s) went through with no human in the loop`,
             'waiting for approval': String(changes.filter((c) => c.state === 'pending-approval').length),
           }),
         );
+        return {
+          ...answer,
+          data: {
+            stats: {
+              service: service ?? null,
+              days,
+              since: new Date(since).toISOString(),
+              requested: changes.length,
+              executed: ran.length,
+              executedPerDay: ran.length / days,
+              failed: failed.length,
+              failureRate: ran.length ? failed.length / ran.length : null,
+              approvalsAvoided: auto.length,
+              waitingForApproval: changes.filter((c) => c.state === 'pending-approval').length,
+              restoredIncidents: restore.incidents,
+              meanTimeToRestoreSeconds: restore.meanSeconds,
+            },
+          },
+        };
       },
     },
   },
@@ -335,7 +493,12 @@ function parseUntil(raw: string, now: Date): Date {
   return at;
 }
 
-async function timeToRestore(ctx: Context, service: string | undefined, since: number): Promise<string> {
+/** Mean time from declaring to resolving the period's resolved incidents; null with none. */
+async function timeToRestore(
+  ctx: Context,
+  service: string | undefined,
+  since: number,
+): Promise<{ incidents: number; meanSeconds: number | null }> {
   const incidents = await ctx.services.store.list<{
     id: string;
     service: string;
@@ -348,11 +511,11 @@ async function timeToRestore(ctx: Context, service: string | undefined, since: n
       Boolean(i.resolvedAt) &&
       new Date(i.declaredAt ?? 0).getTime() >= since,
   );
-  if (incidents.length === 0) return 'no resolved incidents in this period';
+  if (incidents.length === 0) return { incidents: 0, meanSeconds: null };
   const mean =
     incidents.reduce(
       (sum, i) => sum + (new Date(i.resolvedAt!).getTime() - new Date(i.declaredAt!).getTime()),
       0,
     ) / incidents.length;
-  return `${Math.round(mean / 60_000)} min mean over ${incidents.length} incident(s)`;
+  return { incidents: incidents.length, meanSeconds: mean / 1000 };
 }

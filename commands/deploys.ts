@@ -14,6 +14,7 @@ import {
   isTimeZone,
   type MessageHandle,
   MillwrightError,
+  partialAnswer,
   type Reply,
   reply,
   table,
@@ -119,27 +120,22 @@ function stateCell(row: ServiceOverview): string {
 }
 
 /**
- * The answer stands, but a part of it could not be read (a cluster refused, GitHub rate-limited):
- * not ok, so the shell exits non-zero; what could be read stays in the blocks and `data`.
+ * A part that could not be read (a cluster refused, GitHub rate-limited) makes the answer partial.
  * A side left unconfigured is a setup choice, not a failure.
  */
-function incomplete(rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply['error'] {
+function withOutcome(answer: Reply, rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply {
   const failed = rows.flatMap((row) =>
     row.problems.filter((p) => p.code !== ErrorCode.NotConfigured).map((p) => ({ row, p })),
   );
   const first = failed[0];
-  if (!first) return undefined;
+  if (!first) return answer;
+  const source = (p: (typeof first)['p']) => (p.source === 'github' ? 'GitHub' : 'Kubernetes');
   const services = [...new Set(failed.map(({ row }) => row.service))];
-  return {
-    code: first.p.code,
-    message: `${services.length === 1 ? services[0] : `${services.length} services`}: ${first.p.source === 'github' ? 'GitHub' : 'Kubernetes'}: ${first.p.message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`,
-    hint: 'the rest of the answer stands; see the notes under it',
-  };
-}
-
-function withOutcome(answer: Reply, rows: readonly Pick<ServiceOverview, 'service' | 'problems'>[]): Reply {
-  const error = incomplete(rows);
-  return error ? { ...answer, ok: false, error } : answer;
+  return partialAnswer(
+    answer,
+    failed.map(({ row, p }) => ({ part: `${row.service}: ${source(p)}`, code: p.code, message: p.message })),
+    { label: `${services.length === 1 ? services[0] : `${services.length} services`}: ${source(first.p)}` },
+  );
 }
 
 /** The raw values of one row, for `--json`. */
@@ -416,6 +412,7 @@ function finalReply(result: WatchResult, timeoutMs: number, rollbackRunbook: str
       message: last.message,
       polls: last.polls,
       elapsedMs: last.elapsedMs,
+      elapsedSeconds: last.elapsedMs / 1000,
       deployments: last.deployments.map((d) => ({
         namespace: d.status.namespace,
         name: d.status.name,

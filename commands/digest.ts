@@ -1,10 +1,12 @@
 // digest list | digest run NAME [--here]: the scheduled digests with their next and last runs, and a
 // digest posted now or previewed in this channel.
 import {
+  type AnswerProblem,
   type Block,
   context,
   defineCommand,
   formatWhen,
+  partialAnswer,
   type Reply,
   reply,
   table,
@@ -19,6 +21,44 @@ const EXAMPLE = `digests:
     timeZone: Europe/Berlin
     target: C0123ABCD
     sections: [budgets, deploys, changes, incidents, toil]`;
+
+/** One digest's schedule and runs as raw values (shape: docs/schemas/digest.schema.json). */
+function digestStatusData(status: DigestStatus) {
+  const { digest, pending, lastRun } = status;
+  return {
+    name: digest.name,
+    description: digest.description ?? null,
+    schedule: digest.schedule,
+    timeZone: digest.timeZone,
+    target: digest.target,
+    sections: [...digest.sections],
+    nextRun: status.nextRun?.toISOString() ?? null,
+    lastRun: lastRun ? runData(lastRun) : null,
+    lastPostedAt: status.lastPostedAt?.toISOString() ?? null,
+    pending: pending
+      ? {
+          state: pending.state,
+          kind: pending.kind,
+          attempts: pending.attempts,
+          startedAt: pending.startedAt,
+          nextAttemptAt: pending.nextAttemptAt ?? null,
+          lastError: pending.lastError ?? null,
+        }
+      : null,
+  };
+}
+
+function runData(entry: RunHistoryEntry) {
+  return {
+    at: entry.at,
+    kind: entry.kind,
+    slot: entry.slot ?? null,
+    result: entry.result,
+    attempt: entry.attempt,
+    detail: entry.detail ?? null,
+    by: entry.by,
+  };
+}
 
 function lastRunText(entry: RunHistoryEntry | undefined, now: Date, timeZone: string): string {
   if (!entry) return 'never';
@@ -74,11 +114,15 @@ export default defineCommand({
       handler: async (ctx): Promise<Reply> => {
         const { digests } = ctx.services;
         const statuses = await digests.status(ctx.clock.now());
+        const data = { digests: statuses.map(digestStatusData), scheduling: digests.scheduling };
         if (statuses.length === 0) {
-          return reply(
-            text('No digests are configured.'),
-            context(`Add one to millwright.yml:\n\`\`\`${EXAMPLE}\`\`\``),
-          );
+          return {
+            ...reply(
+              text('No digests are configured.'),
+              context(`Add one to millwright.yml:\n\`\`\`${EXAMPLE}\`\`\``),
+            ),
+            data,
+          };
         }
         const now = ctx.clock.now();
         const blocks: Block[] = [
@@ -100,7 +144,7 @@ export default defineCommand({
               : 'Nothing posts on schedule here: the server (millwright serve) does. digest run NAME --here previews one.',
           ),
         ];
-        return reply(...blocks);
+        return { ...reply(...blocks), data };
       },
     },
     run: {
@@ -112,17 +156,26 @@ export default defineCommand({
       handler: async (ctx, args): Promise<Reply> => {
         const name = args.positionals.name!;
         const { digests } = ctx.services;
-        if (args.flags.has('here')) return digests.preview(name, ctx.clock.now());
+        if (args.flags.has('here')) {
+          // A section that could not be read makes the preview partial; the others still show.
+          const preview = await digests.preview(name, ctx.clock.now());
+          return partialAnswer(preview, (preview.data?.problems ?? []) as AnswerProblem[]);
+        }
         const digest = digests.get(name);
-        await digests.postNow(
+        const posted = await digests.postNow(
           name,
           { actor: ctx.actor.id, ...viaOf(ctx.actor), surface: ctx.surface },
           ctx.clock.now(),
         );
-        return reply(
-          text(`Posted the ${name} digest to ${digest.target}.`),
-          context('The scheduled runs still report from the last scheduled digest. digest list shows them.'),
-        );
+        return {
+          ...reply(
+            text(`Posted the ${name} digest to ${digest.target}.`),
+            context(
+              'The scheduled runs still report from the last scheduled digest. digest list shows them.',
+            ),
+          ),
+          data: { posted: { digest: name, target: digest.target, run: runData(posted) } },
+        };
       },
     },
   },

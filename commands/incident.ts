@@ -2,6 +2,7 @@
 // facts pinned, a timeline that keeps itself, and a blameless postmortem draft.
 
 import {
+  type AnswerProblem,
   badArgument,
   type Context,
   context,
@@ -9,12 +10,21 @@ import {
   formatWhen,
   header,
   originOf,
+  partialAnswer,
   publicReply,
+  type Reply,
   reply,
   table,
   text,
 } from '../src/core/index.js';
-import { INCIDENT_STATUSES, type IncidentStatus } from '../src/incidents/index.js';
+import {
+  INCIDENT_STATUSES,
+  type Incident,
+  type IncidentStatus,
+  impactData,
+  incidentData,
+  suspectData,
+} from '../src/incidents/index.js';
 
 const person = (value: string) => value.replace(/^<@([A-Z0-9]+)(\|[^>]*)?>$/, '$1').replace(/^@/, '');
 const incidentOption = {
@@ -23,6 +33,21 @@ const incidentOption = {
 
 async function current(ctx: Context, id: unknown) {
   return ctx.services.incidents.find(ctx.channel, typeof id === 'string' ? id : undefined);
+}
+
+/** The reply with the incident's raw values (shape: docs/schemas/incident.schema.json). */
+function withIncident(
+  ctx: Context,
+  answer: Reply,
+  incident: Incident,
+  extra: Record<string, unknown> = {},
+): Reply {
+  return { ...answer, data: { incident: incidentData(incident, ctx.clock.now()), ...extra } };
+}
+
+/** What could not be read for a brief or a draft makes the answer partial (exit non-zero). */
+function partial(answer: Reply): Reply {
+  return partialAnswer(answer, (answer.data?.problems ?? []) as AnswerProblem[]);
 }
 
 export default defineCommand({
@@ -64,13 +89,20 @@ export default defineCommand({
           ...(commander ? { commander: person(commander) } : {}),
         });
         const moved = incident.channel !== ctx.channel;
-        return publicReply(
+        const brief = moved ? undefined : await ctx.services.incidents.brief(incident);
+        const answer = publicReply(
           header(`${incident.id} declared: SEV${incident.severity} ${service}`),
           text(moved ? `Follow it in <#${incident.channel}>; the brief is pinned there.` : incident.title),
-          ...(moved ? [] : (await ctx.services.incidents.brief(incident)).blocks.slice(1)),
+          ...(brief ? brief.blocks.slice(1) : []),
           ...(sev <= 2
             ? [context(`While ${incident.id} is open, the change gate holds changes to ${service}.`)]
             : []),
+        );
+        // Declared here, the reply carries the brief; its missing parts make the answer partial.
+        return partial(
+          brief
+            ? { ...answer, data: brief.data ?? {} }
+            : withIncident(ctx, answer, incident, { problems: [] }),
         );
       },
     },
@@ -81,8 +113,12 @@ export default defineCommand({
       options: incidentOption,
       handler: async (ctx, args) => {
         const incident = await current(ctx, args.options.id);
-        await ctx.services.incidents.note(originOf(ctx), incident, args.positionals.text!);
-        return publicReply(context(`${incident.id} noted by ${ctx.actor.id}: ${args.positionals.text}`));
+        const noted = await ctx.services.incidents.note(originOf(ctx), incident, args.positionals.text!);
+        return withIncident(
+          ctx,
+          publicReply(context(`${incident.id} noted by ${ctx.actor.id}: ${args.positionals.text}`)),
+          noted,
+        );
       },
     },
     status: {
@@ -104,7 +140,7 @@ export default defineCommand({
           await current(ctx, args.options.id),
           status as IncidentStatus,
         );
-        return publicReply(text(`${incident.id} is now *${incident.status}*.`));
+        return withIncident(ctx, publicReply(text(`${incident.id} is now *${incident.status}*.`)), incident);
       },
     },
     role: {
@@ -120,7 +156,11 @@ export default defineCommand({
           await current(ctx, args.options.id),
           person(args.options.commander as string),
         );
-        return publicReply(text(`${incident.commander} is now commander of ${incident.id}.`));
+        return withIncident(
+          ctx,
+          publicReply(text(`${incident.commander} is now commander of ${incident.id}.`)),
+          incident,
+        );
       },
     },
     resolve: {
@@ -138,9 +178,13 @@ export default defineCommand({
           summary,
         );
         const lasted = new Date(incident.resolvedAt!).getTime() - new Date(incident.startedAt).getTime();
-        return publicReply(
-          header(`${incident.id} resolved after ${Math.round(lasted / 60_000)} min`),
-          text('Run incident postmortem for a blameless draft with the numbers and the timeline.'),
+        return withIncident(
+          ctx,
+          publicReply(
+            header(`${incident.id} resolved after ${Math.round(lasted / 60_000)} min`),
+            text('Run incident postmortem for a blameless draft with the numbers and the timeline.'),
+          ),
+          incident,
         );
       },
     },
@@ -153,9 +197,10 @@ export default defineCommand({
         if (which !== 'open' && which !== 'all')
           throw badArgument(`incident list takes open or all, not "${which}"`);
         const incidents = await ctx.services.incidents.list(which);
+        const data = { incidents: incidents.map((i) => incidentData(i, ctx.clock.now())) };
         if (incidents.length === 0)
-          return reply(text(which === 'open' ? 'No open incidents.' : 'No incidents yet.'));
-        return reply(
+          return { ...reply(text(which === 'open' ? 'No open incidents.' : 'No incidents yet.')), data };
+        const answer = reply(
           table(
             ['id', 'sev', 'service', 'title', 'status', 'commander', 'declared'],
             incidents.map((i) => [
@@ -169,13 +214,15 @@ export default defineCommand({
             ]),
           ),
         );
+        return { ...answer, data };
       },
     },
     brief: {
       summary: 'Show the incident brief again: budget, suspects, runbooks',
       examples: ['incident brief'],
       options: incidentOption,
-      handler: async (ctx, args) => ctx.services.incidents.brief(await current(ctx, args.options.id)),
+      handler: async (ctx, args) =>
+        partial(await ctx.services.incidents.brief(await current(ctx, args.options.id))),
     },
     postmortem: {
       summary: 'Draft a blameless postmortem in Markdown, saved with the incident',
@@ -188,11 +235,20 @@ export default defineCommand({
           ? await ctx.services.incidents.find(ctx.channel, id)
           : ((await ctx.services.incidents.list('all')).find((i) => i.channel === ctx.channel) ??
             (await current(ctx, undefined)));
-        const markdown = await ctx.services.incidents.postmortem(originOf(ctx), incident);
-        return publicReply(
+        const draft = await ctx.services.incidents.postmortem(originOf(ctx), incident);
+        const answer = publicReply(
           header(`Postmortem draft for ${incident.id}`),
-          text(`\`\`\`\n${markdown}\n\`\`\``),
+          text(`\`\`\`\n${draft.markdown}\n\`\`\``),
           context('Saved with the incident; edit it and share it.'),
+        );
+        return partial(
+          withIncident(ctx, answer, incident, {
+            markdown: draft.markdown,
+            impact: draft.impact?.map(impactData) ?? null,
+            timeline: draft.timeline,
+            suspects: draft.suspects.map(suspectData),
+            problems: draft.problems,
+          }),
         );
       },
     },

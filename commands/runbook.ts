@@ -16,6 +16,7 @@ import {
   list,
   MillwrightError,
   originOf,
+  parseDuration,
   type Reply,
   reply,
   table,
@@ -61,6 +62,81 @@ function stepsTable(steps: StepOutcome[]) {
       s.error?.hint ? `${s.summary} (${s.error.hint})` : s.summary,
     ]),
   );
+}
+
+/** A runbook's definition as raw values (shape: docs/schemas/runbook.schema.json#/definitions/runbook). */
+function runbookData(runbook: LoadedRunbook) {
+  const { metadata, spec } = runbook.spec;
+  const stepData = (s: (typeof spec.steps)[number]) => ({
+    id: s.id ?? null,
+    name: s.name ?? null,
+    uses: s.uses,
+    conditional: s.when !== undefined,
+    onFailure: s.onFailure,
+    timeout: s.timeout ?? null,
+  });
+  return {
+    name: metadata.name,
+    description: metadata.description,
+    owners: [...metadata.owners],
+    services: [...metadata.services],
+    tags: [...metadata.tags],
+    risk: spec.risk,
+    changeClass: spec.changeClass,
+    confirm: spec.confirm,
+    timeout: spec.timeout,
+    timeoutSeconds: parseDuration(spec.timeout) / 1000,
+    permissions: spec.permissions
+      ? {
+          roles: [...spec.permissions.roles],
+          channels: spec.permissions.channels ? [...spec.permissions.channels] : null,
+        }
+      : null,
+    file: runbook.file,
+    params: spec.params.map((p) => ({
+      name: p.name,
+      type: p.type,
+      required: p.required,
+      description: p.description,
+      default: p.default ?? null,
+      values: p.values ? [...p.values] : null,
+      min: p.min ?? null,
+      max: p.max ?? null,
+      pattern: p.pattern ?? null,
+    })),
+    steps: spec.steps.map(stepData),
+    rollback: spec.rollback.map(stepData),
+  };
+}
+
+/** A run's outcome as raw values: every step with its status and duration in seconds. */
+function runData(
+  ctx: Context,
+  outcome: RunOutcome,
+  params: Record<string, unknown>,
+  dryRun: boolean,
+  breakGlass: string | undefined,
+) {
+  return {
+    runbook: outcome.runbook,
+    status: outcome.status,
+    dryRun,
+    actor: ctx.actor.id,
+    via: ctx.actor.via ?? null,
+    params,
+    breakGlass: breakGlass ?? null,
+    durationSeconds: outcome.durationMs / 1000,
+    steps: outcome.steps.map((s) => ({
+      phase: s.phase,
+      position: s.position,
+      label: s.label,
+      uses: s.uses,
+      status: s.status,
+      durationSeconds: s.durationMs / 1000,
+      summary: s.summary,
+      error: s.error ? { code: s.error.code, message: s.error.message, hint: s.error.hint ?? null } : null,
+    })),
+  };
 }
 
 function formFor(ctx: Context, runbook: LoadedRunbook, given: Record<string, string>): Block {
@@ -148,7 +224,7 @@ async function run(
         },
       ],
     };
-    return reply(
+    const prompt = reply(
       header(`Confirm: ${metadata.name}`),
       text(`${metadata.description}\nRisk *${spec.risk}*, ${spec.changeClass} change. These steps will run:`),
       list(spec.steps.map((s, i) => `${i + 1}. ${s.name ?? s.id ?? s.uses} (${s.uses})`)),
@@ -160,6 +236,7 @@ async function run(
           : 'Nothing runs until someone confirms; the outcome is shown here.',
       ),
     );
+    return { ...prompt, data: { confirm: { runbook: metadata.name, params, command: confirmCommand } } };
   }
 
   const total = spec.steps.length;
@@ -216,6 +293,7 @@ async function run(
       stepsTable(outcome.steps),
       context(`reference ${ctx.ref}; every step is in the audit trail`),
     ],
+    data: { run: runData(ctx, outcome, params, dryRun, breakGlass) },
   };
   if (!ok) {
     const failed = outcome.steps.find((s) => s.status === 'failed');
@@ -289,7 +367,22 @@ export default defineCommand({
             ),
           );
         }
-        return reply(...blocks);
+        return {
+          ...reply(...blocks),
+          data: {
+            runbooks: found.map((r) => ({
+              ...runbookData(r),
+              allowed: ctx.services.runbooks.authorize(ctx.actor, r, ctx.channel).allowed,
+            })),
+            // Files that did not load are a setup problem (`millwright runbooks lint`), not an unreadable part.
+            unloaded: broken.map((p) => ({
+              file: p.file,
+              line: p.line,
+              column: p.column,
+              message: p.message,
+            })),
+          },
+        };
       },
     },
     show: {
@@ -302,7 +395,7 @@ export default defineCommand({
         const permissions = spec.permissions
           ? `roles ${spec.permissions.roles.join(', ')}${spec.permissions.channels ? ` in ${spec.permissions.channels.join(', ')}` : ''}`
           : 'nobody (no permissions declared)';
-        return reply(
+        const answer = reply(
           header(`${metadata.name}: ${metadata.description}`),
           fields({
             owners: metadata.owners.join(', ') || 'none',
@@ -341,6 +434,15 @@ export default defineCommand({
             ...spec.rollback.map((s, i) => `rollback ${i + 1}. ${s.name ?? s.id ?? s.uses}: ${s.uses}`),
           ]),
         );
+        return {
+          ...answer,
+          data: {
+            runbook: {
+              ...runbookData(runbook),
+              allowed: ctx.services.runbooks.authorize(ctx.actor, runbook, ctx.channel).allowed,
+            },
+          },
+        };
       },
     },
     run: {

@@ -6,8 +6,8 @@ export default defineCommand({
   summary: 'Show who Millwright thinks you are, your roles, and where you are talking from',
   examples: ['whoami'],
   services: [],
-  handler: (ctx) =>
-    reply(
+  handler: (ctx) => ({
+    ...reply(
       // The id on every surface (a Slack mention carries no name, a slash command does); the name beside it.
       header(`You are ${ctx.actor.id}`),
       fields({
@@ -19,4 +19,15 @@ export default defineCommand({
         channel: ctx.channel,
       }),
     ),
+    // Shape: docs/schemas/whoami.schema.json.
+    data: {
+      actor: ctx.actor.id,
+      name: ctx.actor.name ?? null,
+      via: ctx.actor.via ?? null,
+      roles: [...ctx.actor.roles],
+      groups: [...(ctx.actor.groups ?? [])],
+      surface: ctx.surface,
+      channel: ctx.channel,
+    },
+  }),
 });

@@ -17,10 +17,12 @@ import {
 import {
   type AuditLog,
   type AuditVerifyOptions,
-  type AuditVerifyResult,
   auditSealingFrom,
+  auditVerifyReport,
   repairAuditTrail,
-  verifyAuditTrail,
+  type VerifiedTrail,
+  verifiedChain,
+  verifyTrail,
 } from './audit/index.js';
 import { shellIdentity } from './auth/index.js';
 import { formatProblem, parseDuration, resolveConfigPath } from './config/index.js';
@@ -68,7 +70,7 @@ const USAGE = `usage: millwright <command> [options]
   config check [FILE]   validate a config file
   rbac                  the least-privilege Kubernetes Roles the configured runbooks and services
                         need, as YAML: [--namespace N] for one namespace's Role only
-  audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE]
+  audit verify          check the audit trail's chain, keys and checkpoints: [--path FILE] [--json]
                         (the keys come from the config; --path alone checks an unkeyed trail)
   store migrate         apply pending PostgreSQL migrations: [--dry-run]; store status lists them
   store export|import   move an embedded store (records and audit trail) into PostgreSQL:
@@ -174,36 +176,38 @@ async function auditVerifyCommand(
     : { keys: new Map() };
   // On PostgreSQL the trail is the millwright_audit table (unless --path names a file, an old copy).
   const inDatabase = pathFlag === undefined && loaded?.config.store.kind === 'postgres';
-  let trail = file;
-  let writable = path.dirname(file);
-  let result: AuditVerifyResult;
+  let verified: VerifiedTrail;
   if (inDatabase && loaded) {
-    const [{ PostgresDatabase }, { verifyPostgresAuditTrail }] = await Promise.all([
-      import('./store/postgres-database.js'),
-      import('./audit/postgres-audit-log.js'),
-    ]);
+    const { PostgresDatabase } = await import('./store/postgres-database.js');
     const secrets = secretsOf(loaded);
     const db = await PostgresDatabase.open(loaded.config.store, { scrub: (text) => secrets.text(text) });
     try {
-      trail = `PostgreSQL at ${db.name}`;
-      writable = `the database at ${db.name}`;
-      result = await verifyPostgresAuditTrail(db, options);
+      verified = await verifyTrail({ db }, options);
     } finally {
       await db.close();
     }
   } else {
-    result = await verifyAuditTrail(file, options);
+    verified = await verifyTrail({ file }, options);
   }
-  if (!result.ok) {
-    const where = result.badSeq === undefined ? '' : ` at seq ${result.badSeq}`;
-    io.stderr.write(`${trail}: BROKEN${where}: ${result.problem}\n`);
-    if (loaded === undefined && result.problem?.includes('not configured')) {
-      io.stderr.write('hint: pass --config so audit verify has the keys from audit.key / audit.keys\n');
-    }
+  const { result } = verified;
+  const hint =
+    !result.ok && loaded === undefined && result.problem?.includes('not configured')
+      ? 'pass --config so audit verify has the keys from audit.key / audit.keys'
+      : undefined;
+  const report = auditVerifyReport(verified, options, hint);
+  if (values.json === true) {
+    const { ok, lines, data, error } = report;
+    io.stdout.write(
+      `${JSON.stringify({ ok, text: lines.join('\n'), blocks: [], data, ...(error ? { error } : {}) })}\n`,
+    );
+    return ok ? 0 : 1;
+  }
+  if (report.error) {
+    io.stderr.write(`${report.lines.join('\n')}\n`);
+    if (hint) io.stderr.write(`hint: ${hint}\n`);
     return 1;
   }
-  io.stdout.write(`${trail}: ok, ${result.records} records, ${verifiedChain(result)}\n`);
-  for (const note of verifyNotes(result, writable, options)) io.stdout.write(`note: ${note}\n`);
+  io.stdout.write(`${report.lines.join('\n')}\n`);
   return 0;
 }
 
@@ -266,41 +270,6 @@ async function auditRepairCommand(
   }
   io.stdout.write(`${file}: ok, ${verified.records} records, ${verifiedChain(verified)}\n`);
   return 0;
-}
-
-function verifiedChain(result: AuditVerifyResult): string {
-  const parts = [
-    result.keyed === undefined
-      ? 'hash chain intact'
-      : `hash chain intact, HMAC-SHA256 under key ${result.keyed.keyIds.join(', ')}`,
-  ];
-  if (result.checkpoint !== undefined) {
-    parts.push(`matches the checkpoint at seq ${result.checkpoint.seq} (${result.checkpoint.ts})`);
-  }
-  return parts.join('; ');
-}
-
-function verifyNotes(result: AuditVerifyResult, writable: string, options: AuditVerifyOptions): string[] {
-  const notes: string[] = [];
-  const unkeyedUpTo = result.keyed === undefined ? result.records : result.keyed.firstSeq - 1;
-  if (result.keyed === undefined && options.keys.size === 0) {
-    notes.push(
-      `the trail is UNKEYED (plain SHA-256): anyone who can write ${writable} can rewrite it and recompute every hash undetected; set audit.key to seal new records with HMAC`,
-    );
-  } else if (unkeyedUpTo > 0) {
-    notes.push(
-      `seq 1-${unkeyedUpTo} are UNKEYED (written before audit.key was set): their chain is intact, but they are not tamper-evident against someone with write access`,
-    );
-  }
-  if (result.checkpoint !== undefined && result.checkpoint.seq < result.records) {
-    notes.push(
-      `seq ${result.checkpoint.seq + 1}-${result.records} are not anchored by a checkpoint yet: normal while Millwright runs, but after a clean stop the checkpoint sink is behind (an old copy?)`,
-    );
-  }
-  if (options.checkpoints === undefined && result.records > 0) {
-    notes.push('no audit.checkpoints configured: a cut tail is detected only while the .head file survives');
-  }
-  return notes;
 }
 
 /**

@@ -28,3 +28,11 @@ export type {
   AuditVerifyResult,
 } from './types.js';
 export { type AuditVerifyOptions, verifyAuditTrail } from './verify.js';
+export {
+  type AuditVerifyReport,
+  auditVerifyReport,
+  type VerifiedTrail,
+  verifiedChain,
+  verifyNotes,
+  verifyTrail,
+} from './verify-report.js';

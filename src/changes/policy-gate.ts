@@ -73,12 +73,19 @@ async function evaluateRule(
   at: Date,
 ): Promise<RuleResult[]> {
   const { severity } = rule;
-  const result = (status: RuleResult['status'], evidence: string, fix?: string): RuleResult => ({
+  const result = (
+    status: RuleResult['status'],
+    evidence: string,
+    fix?: string,
+    facts: Partial<RuleResult> = {},
+  ): RuleResult => ({
     kind: rule.kind,
     status,
     severity,
     evidence,
     ...(fix ? { fix } : {}),
+    service,
+    ...facts,
   });
   switch (rule.kind) {
     case 'change-class': {
@@ -103,11 +110,13 @@ async function evaluateRule(
       try {
         statuses = await inputs.budgets.statusFor(service, at);
       } catch (error) {
+        const failure = asMillwrightError(error);
         return [
           result(
             'unknown',
-            `error budget of ${service} could not be read: ${asMillwrightError(error).message}`,
+            `error budget of ${service} could not be read: ${failure.message}`,
             'retry when Prometheus answers, or have an approver decide',
+            { unreadable: { code: failure.code, message: failure.message } },
           ),
         ];
       }
@@ -121,11 +130,18 @@ async function evaluateRule(
         ];
       }
       return statuses.map((status) => {
+        const facts: Partial<RuleResult> = {
+          slo: status.slo,
+          ...(status.unreadable ? { unreadable: status.unreadable } : {}),
+        };
         if (rule.kind === 'error-budget') {
+          const bound = { ...facts, threshold: rule.minRemainingPercent, unit: 'percent' as const };
           if (status.remainingPercent === undefined) {
             return result(
               'unknown',
               `error budget ${status.slo}: unknown (${status.detail ?? status.burnState})`,
+              undefined,
+              bound,
             );
           }
           const ok = status.remainingPercent >= rule.minRemainingPercent;
@@ -133,15 +149,23 @@ async function evaluateRule(
             ok ? 'pass' : 'fail',
             `error budget ${status.slo}: ${pct(status.remainingPercent)} left ${ok ? '≥' : '<'} ${rule.minRemainingPercent}%`,
             ok ? undefined : 'wait for the budget to recover, or have an approver accept the risk',
+            { ...bound, value: status.remainingPercent },
           );
         }
+        const burn = { ...facts, burnRates: { ...(status.burnRates ?? {}) } };
         if (status.burnState === 'unknown')
-          return result('unknown', `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`);
+          return result(
+            'unknown',
+            `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`,
+            undefined,
+            burn,
+          );
         const burning = (rule.block as readonly string[]).includes(status.burnState);
         return result(
           burning ? 'fail' : 'pass',
           `burn state ${status.slo}: ${burnEvidence(status)}`,
           burning ? 'wait until the service stops burning budget' : undefined,
+          burn,
         );
       });
     }
@@ -169,23 +193,32 @@ async function evaluateRule(
       try {
         open = await inputs.incidents.openFor(service);
       } catch (error) {
+        const failure = asMillwrightError(error);
         return [
-          result(
-            'unknown',
-            `open incidents on ${service} could not be read: ${asMillwrightError(error).message}`,
-          ),
+          result('unknown', `open incidents on ${service} could not be read: ${failure.message}`, undefined, {
+            unreadable: { code: failure.code, message: failure.message },
+          }),
         ];
       }
       const blocking = open.filter((incident) =>
         (rule.severities as readonly number[]).includes(incident.severity),
       );
+      const counted = { value: blocking.length, threshold: 0, unit: 'incidents' as const };
       if (blocking.length === 0)
-        return [result('pass', `no open SEV${rule.severities.join('/')} incident on ${service}`)];
+        return [
+          result(
+            'pass',
+            `no open SEV${rule.severities.join('/')} incident on ${service}`,
+            undefined,
+            counted,
+          ),
+        ];
       return [
         result(
           'fail',
           `open incident ${blocking.map((i) => `${i.id} (SEV${i.severity}: ${i.title})`).join(', ')} on ${service}`,
           'resolve the incident first',
+          counted,
         ),
       ];
     }
@@ -205,6 +238,7 @@ async function evaluateRule(
           ok ? 'pass' : 'fail',
           `${executed.length} change(s) to ${service} in the last 24h ${ok ? '<' : '≥'} ${rule.max}`,
           ok ? undefined : 'wait, or have an approver accept one more',
+          { value: executed.length, threshold: rule.max, unit: 'changes' },
         ),
       ];
     }
@@ -266,11 +300,14 @@ export async function evaluateGate(
         results.push(...(await evaluateRule(rule, change, service, purpose, inputs, at)));
       } catch (error) {
         // A rule that breaks cannot vouch for the change: fail closed, with the reason.
+        const failure = asMillwrightError(error);
         results.push({
           kind: rule.kind,
           status: 'unknown',
           severity: rule.severity,
-          evidence: `${rule.kind} on ${service} could not be evaluated: ${asMillwrightError(error).message}`,
+          evidence: `${rule.kind} on ${service} could not be evaluated: ${failure.message}`,
+          service,
+          unreadable: { code: failure.code, message: failure.message },
         });
       }
     }

@@ -35,6 +35,17 @@ export interface RuleResult {
   evidence: string;
   /** What would make a failing rule pass. */
   fix?: string;
+  /** The service the rule was judged for, and the SLO for budget and burn rules. */
+  service?: string;
+  slo?: string;
+  /** The number the rule measured and the bound it was held to (`unit` says what they count). */
+  value?: number;
+  threshold?: number;
+  unit?: 'percent' | 'changes' | 'incidents';
+  /** Burn rates per window behind a burn-state verdict. */
+  burnRates?: Record<string, number>;
+  /** Set when an input the rule needed could not be read (Prometheus down): the verdict is missing, not judged. */
+  unreadable?: { code: string; message: string };
 }
 
 export interface GateEvaluation {

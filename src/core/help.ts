@@ -29,20 +29,53 @@ function specForms(definition: CommandDefinition): Array<[string, CommandSpec]> 
 
 /** The overview: every command with its one-line summary. */
 export function helpOverview(commands: CommandDefinition[], can: (permission: string) => boolean): Reply {
-  const rows = commands.flatMap((definition) =>
-    specForms(definition).map(([path, spec]) => [
-      path,
-      spec.summary,
-      can(spec.permission ?? path.replace(' ', '.')) ? '' : 'no access',
-    ]),
+  const forms = commands.flatMap((definition) =>
+    specForms(definition).map(([path, spec]) => {
+      const permission = permissionOf(path, spec);
+      return { command: path, summary: spec.summary, permission, allowed: can(permission) };
+    }),
   );
-  return reply(
-    header('Millwright commands'),
-    table(['command', 'what it does', ''], rows),
-    context(
-      'Type help COMMAND for arguments and examples. Add --public to share a read-only answer in the channel.',
+  return {
+    ...reply(
+      header('Millwright commands'),
+      table(
+        ['command', 'what it does', ''],
+        forms.map((form) => [form.command, form.summary, form.allowed ? '' : 'no access']),
+      ),
+      context(
+        'Type help COMMAND for arguments and examples. Add --public to share a read-only answer in the channel.',
+      ),
     ),
-  );
+    // Shape: docs/schemas/help.schema.json.
+    data: { commands: forms },
+  };
+}
+
+const permissionOf = (path: string, spec: CommandSpec) => spec.permission ?? path.replace(' ', '.');
+
+/** One form's arguments as raw values, for `--json`. */
+function formData(path: string, spec: CommandSpec) {
+  return {
+    command: path,
+    usage: usageLine(path, spec),
+    summary: spec.summary,
+    permission: permissionOf(path, spec),
+    positionals: (spec.positionals ?? []).map((p) => ({
+      name: p.name,
+      description: p.description,
+      required: p.required ?? false,
+    })),
+    options: Object.entries(spec.options ?? {}).map(([name, option]) => ({
+      name,
+      type: option.type,
+      description: option.description,
+      required: option.required ?? false,
+      ...(option.default !== undefined ? { default: option.default } : {}),
+      ...(option.values ? { values: [...option.values] } : {}),
+    })),
+    flags: Object.entries(spec.flags ?? {}).map(([name, description]) => ({ name, description })),
+    examples: [...spec.examples],
+  };
 }
 
 /** Everything about one verb: forms, arguments, flags, examples, permission. */
@@ -64,10 +97,16 @@ export function helpFor(definition: CommandDefinition): Reply {
     ];
     if (details.length) blocks.push(list(details));
     blocks.push(
-      context(
-        `examples: ${spec.examples.join('  |  ')}    permission: ${spec.permission ?? path.replace(' ', '.')}`,
-      ),
+      context(`examples: ${spec.examples.join('  |  ')}    permission: ${permissionOf(path, spec)}`),
     );
   }
-  return reply(...blocks);
+  return {
+    ...reply(...blocks),
+    data: {
+      name: definition.name,
+      summary: definition.summary,
+      description: definition.description ?? null,
+      forms: specForms(definition).map(([path, spec]) => formData(path, spec)),
+    },
+  };
 }

@@ -106,6 +106,41 @@ export interface Reply {
   data?: Record<string, unknown>;
 }
 
+/** A part of an answer that could not be obtained: which part, and the error that kept it out. */
+export interface AnswerProblem {
+  /** The part, in the reader's words: `checkout: Kubernetes`, `gate rule error-budget`, `suspects`. */
+  part: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * The answer stands, but some of it could not be obtained (a cluster refused, Prometheus is down):
+ * not ok, so the shell exits non-zero, with what could be read kept in the blocks and `data` (which
+ * names the missing parts too, in its `problems`). Without problems the answer is returned as is.
+ *
+ * @example
+ * return partialAnswer({ ...reply(...blocks), data: { incident, problems } }, problems);
+ */
+export function partialAnswer(
+  answer: Reply,
+  problems: readonly AnswerProblem[],
+  options: { label?: string; hint?: string } = {},
+): Reply {
+  const first = problems[0];
+  if (!first) return answer;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return {
+    ...answer,
+    ok: false,
+    error: {
+      code: first.code,
+      message: `${options.label ?? first.part}: ${first.message}${more}`,
+      hint: options.hint ?? 'the rest of the answer stands; see the notes under it',
+    },
+  };
+}
+
 /**
  * Builds a successful reply from blocks.
  *

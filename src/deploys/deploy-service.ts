@@ -41,6 +41,7 @@ import {
   type DeployProblem,
   type GitHubSide,
   type RecentDeploy,
+  type RecentDeploysOptions,
   type ServiceDetail,
   type ServiceEntry,
   type ServiceOverview,
@@ -307,7 +308,11 @@ export class DeployService implements DeployHistory {
    * @example
    * const suspects = await deploys.recentDeploys('checkout', new Date(Date.now() - 6 * 3_600_000));
    */
-  async recentDeploys(service: string, since: Date): Promise<RecentDeploy[]> {
+  async recentDeploys(
+    service: string,
+    since: Date,
+    options: RecentDeploysOptions = {},
+  ): Promise<RecentDeploy[]> {
     const entry = Object.hasOwn(this.#options.catalog, service) ? this.#options.catalog[service] : undefined;
     if (!entry) return [];
     const { github } = this.#options;
@@ -328,6 +333,8 @@ export class DeployService implements DeployHistory {
     // An empty answer would read as "nothing was deployed"; with nothing read, say so instead.
     const sources = Number(Boolean(entry.github && github)) + Number(Boolean(entry.kubernetes));
     if (sources > 0 && failed.length === sources) throw failed[0]!.reason;
+    if (deployments.status === 'rejected') options.onGap?.({ source: 'github', error: deployments.reason });
+    if (rollouts.status === 'rejected') options.onGap?.({ source: 'kubernetes', error: rollouts.reason });
     const found: RecentDeploy[] = [];
     const githubDeployments = deployments.status === 'fulfilled' ? deployments.value : [];
     for (const d of githubDeployments) {

@@ -2,14 +2,20 @@
 // an empty catalog answers it without loading the Kubernetes client library at all.
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { WatchOptions } from './deploy-service.js';
-import type { RecentDeploy, ServiceDetail, ServiceOverview, WatchResult } from './types.js';
+import type {
+  RecentDeploy,
+  RecentDeploysOptions,
+  ServiceDetail,
+  ServiceOverview,
+  WatchResult,
+} from './types.js';
 
 export interface Deploys {
   services(): string[];
   overview(options?: { signal?: AbortSignal | undefined; services?: string[] }): Promise<ServiceOverview[]>;
   detail(service: string, options?: { signal?: AbortSignal | undefined }): Promise<ServiceDetail>;
   watch(service: string, options: WatchOptions): Promise<WatchResult>;
-  recentDeploys(service: string, since: Date): Promise<RecentDeploy[]>;
+  recentDeploys(service: string, since: Date, options?: RecentDeploysOptions): Promise<RecentDeploy[]>;
   close(): void;
 }
 

@@ -39,6 +39,6 @@ export function recentDeploys(deploys: DeployService, service: string, since: Da
 
 /** The `DeployHistory` the incident service takes, backed by `deploys`. */
 export function deployHistory(deploys: DeployService): DeployHistory {
-  return { recentDeploys: (service, since) => deploys.recentDeploys(service, since) };
+  return { recentDeploys: (service, since, options) => deploys.recentDeploys(service, since, options) };
 }
 export { type Deploys, emptyCatalogDeploys } from './deploys.js';

@@ -157,7 +157,18 @@ export interface RecentDeploy {
   link?: string;
 }
 
+/** A deploy source that could not be read while the other answered: the list is missing its part. */
+export interface DeploySourceGap {
+  source: 'github' | 'kubernetes';
+  error: unknown;
+}
+
+export interface RecentDeploysOptions {
+  /** Told of each source that failed while another answered (when every source fails, the call throws). */
+  onGap?: (gap: DeploySourceGap) => void;
+}
+
 /** Where the incident service reads a service's recent deploys from (backed by `deploys`). */
 export interface DeployHistory {
-  recentDeploys(service: string, since: Date): Promise<RecentDeploy[]>;
+  recentDeploys(service: string, since: Date, options?: RecentDeploysOptions): Promise<RecentDeploy[]>;
 }

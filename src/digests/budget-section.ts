@@ -49,6 +49,15 @@ export async function budgetSection(input: SectionInput): Promise<SectionResult>
     if (evaluation.budgetRemaining.kind === 'value')
       budgets[evaluation.slo.id] = evaluation.budgetRemaining.value;
   }
+  // Any window Prometheus did not answer leaves that SLO's numbers incomplete.
+  const problems = evaluations.flatMap((evaluation) => {
+    const unread = [evaluation.errorRatio, ...evaluation.burnRates.map((burn) => burn.errorRatio)].find(
+      (reading) => reading.kind === 'unknown',
+    );
+    return unread?.kind === 'unknown'
+      ? [{ part: `section budgets: ${sloLabel(evaluation.slo)}`, code: unread.code, message: unread.message }]
+      : [];
+  });
   const below = input.digest.budgetBelow;
   const flagged = evaluations.filter((evaluation) => needsAttention(evaluation, below));
   const blocks: Block[] = [TITLE];
@@ -97,5 +106,6 @@ export async function budgetSection(input: SectionInput): Promise<SectionResult>
         ? 'budgets healthy'
         : `${flagged.length} of ${plural(slos.length, 'SLO')} need attention`,
     budgets,
+    problems,
   };
 }

@@ -1,6 +1,7 @@
 // Puts a digest together: every configured section in order, each allowed to fail on its own, and
 // a first line that sums them up.
-import { context, header, type Reply, reply, text } from '../core/reply.js';
+import { asMillwrightError, ErrorCode } from '../core/errors.js';
+import { type AnswerProblem, context, header, type Reply, reply, text } from '../core/reply.js';
 import { budgetSection } from './budget-section.js';
 import { changeSection } from './change-section.js';
 import { deploySection } from './deploy-section.js';
@@ -54,8 +55,9 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export async function composeDigest(input: SectionInput & { note?: string }): Promise<ComposedDigest> {
   const { digest, period } = input;
+  const problems: AnswerProblem[] = [];
   const results = await Promise.all(
-    digest.sections.map(async (name): Promise<SectionResult> => {
+    digest.sections.map(async (name): Promise<SectionResult & { problem?: AnswerProblem }> => {
       const section = SECTIONS[name];
       try {
         return await untilAborted(section.build(input), input.signal);
@@ -65,13 +67,19 @@ export async function composeDigest(input: SectionInput & { note?: string }): Pr
           : error instanceof Error
             ? error.message
             : String(error);
+        const code = input.signal.aborted ? ErrorCode.Timeout : asMillwrightError(error).code;
         return {
           blocks: [text(`*${section.title}*`), context(`Could not be read: ${message}`)],
           headline: `${section.title.toLowerCase()} unknown`,
+          problem: { part: `section ${name}`, code, message },
         };
       }
     }),
   );
+  for (const result of results) {
+    if (result.problem) problems.push(result.problem);
+    problems.push(...(result.problems ?? []));
+  }
   const headlines = results.map((result) => result.headline).filter((line): line is string => Boolean(line));
   const scope = input.scope.all
     ? 'all services'
@@ -90,5 +98,21 @@ export async function composeDigest(input: SectionInput & { note?: string }): Pr
     string,
     number
   >;
-  return { reply: reply(...blocks), budgets };
+  // Shape: docs/schemas/digest.schema.json#/definitions/preview; `digest run --here` makes one with problems partial.
+  const data = {
+    digest: digest.name,
+    target: digest.target,
+    since: period.since.toISOString(),
+    until: period.until.toISOString(),
+    scope: { all: input.scope.all, services: [...input.scope.services].sort() },
+    sections: digest.sections.map((name, i) => ({
+      name,
+      title: SECTIONS[name].title,
+      headline: results[i]?.headline ?? null,
+      read: results[i]?.problem === undefined && !results[i]?.problems?.length,
+    })),
+    budgetsRemaining: budgets,
+    problems,
+  };
+  return { reply: { ...reply(...blocks), data }, budgets };
 }

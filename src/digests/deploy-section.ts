@@ -1,6 +1,7 @@
 // Deploys in a digest: what shipped since the last digest (GitHub deployments and rollouts the
 // cluster made), and which services run something other than what was last deployed.
-import { type Block, context, list, table, text } from '../core/reply.js';
+import { asMillwrightError, ErrorCode } from '../core/errors.js';
+import { type AnswerProblem, type Block, context, list, table, text } from '../core/reply.js';
 import type { RecentDeploy } from '../deploys/types.js';
 import { plural, type SectionInput, type SectionResult, when } from './section.js';
 
@@ -63,11 +64,17 @@ export async function deploySection(input: SectionInput): Promise<SectionResult>
   ]);
   const shipped: Array<RecentDeploy & { service: string }> = [];
   const problems: string[] = [];
+  const unread: AnswerProblem[] = [];
+  const missing = (part: string, error: unknown) => {
+    const failure = asMillwrightError(error);
+    unread.push({ part: `section deploys: ${part}`, code: failure.code, message: failure.message });
+  };
   recent.forEach((result, i) => {
     const service = names[i]!;
-    if (result.status === 'rejected')
+    if (result.status === 'rejected') {
       problems.push(`${service}: deploys could not be read (${reasonOf(result.reason)})`);
-    else
+      missing(`${service} deploy history`, result.reason);
+    } else
       for (const deploy of result.value)
         if (Date.parse(deploy.at) <= until.getTime()) shipped.push({ ...deploy, service });
   });
@@ -97,16 +104,25 @@ export async function deploySection(input: SectionInput): Promise<SectionResult>
         notes.push(`${row.service}: drift: ${row.drift.reason}`);
       }
       if (TROUBLED.has(row.state)) notes.push(`${row.service}: ${row.state}: ${row.message}`);
-      for (const problem of row.problems)
+      for (const problem of row.problems) {
         problems.push(`${row.service}: ${problem.source}: ${problem.message}`);
+        // A side left unconfigured is a setup choice, not a part that could not be read.
+        if (problem.code !== ErrorCode.NotConfigured)
+          unread.push({
+            part: `section deploys: ${row.service} ${problem.source}`,
+            code: problem.code,
+            message: problem.message,
+          });
+      }
     }
     if (notes.length > 0) blocks.push(list(notes));
     else blocks.push(text('Every service runs what was last deployed, and no rollout is in trouble.'));
   } else {
     problems.push(`drift could not be checked (${reasonOf(overview.error)})`);
+    missing('drift', overview.error);
   }
   if (problems.length > 0) blocks.push(context([...new Set(problems)].slice(0, 10).join('\n')));
   const parts = [plural(shipped.length, 'deploy')];
   if (drifting > 0) parts.push(`${drifting} drifting`);
-  return { blocks, headline: parts.join(', ') };
+  return { blocks, headline: parts.join(', '), problems: unread };
 }

@@ -1,7 +1,7 @@
 // What every digest section gets (the period, the services in scope, the sources) and gives back
 // (blocks, and a few words for the digest's first line).
 
-import type { Block } from '../core/reply.js';
+import type { AnswerProblem, Block } from '../core/reply.js';
 import { formatAbsolute } from '../core/time.js';
 import type { DigestConfig } from './schema.js';
 import type { DigestSources } from './sources.js';
@@ -37,6 +37,8 @@ export interface SectionResult {
   headline?: string;
   /** Budget left per SLO id now, kept for the next digest's comparison. */
   budgets?: Record<string, number>;
+  /** What the section could not read (Prometheus down for an SLO, a cluster refusing): shown, and named in data. */
+  problems?: AnswerProblem[];
 }
 
 /**

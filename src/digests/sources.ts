@@ -19,7 +19,7 @@ export interface DeployOverviewRow {
   state: string;
   message: string;
   drift: { status: string; reason: string };
-  problems: Array<{ source: string; message: string }>;
+  problems: Array<{ source: string; code: string; message: string }>;
 }
 
 /** Deployments per service (`DeployService`). */

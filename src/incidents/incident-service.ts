@@ -11,14 +11,25 @@ import { formatDuration } from '../core/duration.js';
 import { asMillwrightError, badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { type Block, context, fields, header, list, type Reply, table, text } from '../core/reply.js';
+import {
+  type AnswerProblem,
+  type Block,
+  context,
+  fields,
+  header,
+  list,
+  type Reply,
+  table,
+  text,
+} from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
 import { formatAbsolute, formatWhen } from '../core/time.js';
-import type { DeployHistory } from '../deploys/types.js';
+import type { DeployHistory, DeploySourceGap } from '../deploys/types.js';
 import type { ParamValue } from '../runbooks/params.js';
 import type { RunbookService } from '../runbooks/service.js';
 import type { Store } from '../store/store.js';
-import type { Incident, IncidentEvent, IncidentNumbers, IncidentStatus } from './types.js';
+import { budgetStatusData, incidentData, suspectData } from './incident-data.js';
+import type { Incident, IncidentEvent, IncidentNumbers, IncidentStatus, SloImpact } from './types.js';
 
 export interface ServiceContacts {
   owners?: readonly string[];
@@ -53,6 +64,20 @@ export interface Suspect {
   by: string;
   /** Minutes between the suspect and the start of the trouble (negative: after it began). */
   leadMinutes: number;
+  /** `what` without markup, and the deployment's link when it has one. */
+  plain: string;
+  link?: string;
+}
+
+/** The postmortem draft with the numbers and lists it was written from. */
+export interface PostmortemDraft {
+  markdown: string;
+  /** Per SLO, budget consumed and peak burn during the incident; null when Prometheus is not configured or failed. */
+  impact: SloImpact[] | null;
+  timeline: Array<{ at: string; by: string; what: string }>;
+  suspects: Suspect[];
+  /** Parts that could not be read (the budget numbers, the deploy history). */
+  problems: AnswerProblem[];
 }
 
 const COLLECTION = 'incidents';
@@ -209,6 +234,12 @@ export class IncidentService {
 
   /** Deploys and changes before the trouble began, nearest first; the likeliest causes lead. */
   async suspects(incident: Incident): Promise<Suspect[]> {
+    return (await this.#readSuspects(incident)).suspects;
+  }
+
+  /** The suspects, and what kept some of them out (a deploy history that could not be read). */
+  async #readSuspects(incident: Incident): Promise<{ suspects: Suspect[]; problems: AnswerProblem[] }> {
+    const problems: AnswerProblem[] = [];
     const started = new Date(incident.startedAt);
     const since = new Date(started.getTime() - (this.options.suspectWindowMs ?? 6 * 3_600_000));
     const until = new Date(incident.resolvedAt ?? this.options.clock.now());
@@ -226,35 +257,51 @@ export class IncidentService {
         at: new Date(change.execution!.startedAt),
         kind: 'change',
         what: `${change.id} ${change.summary} (${change.state})`,
+        plain: `${change.id} ${change.summary} (${change.state})`,
         by: change.requestedBy,
         leadMinutes: 0,
       });
     }
     if (this.options.deploys) {
       try {
-        for (const deploy of await this.options.deploys.recentDeploys(incident.service, since)) {
+        const gaps = {
+          onGap: ({ source, error }: DeploySourceGap) => {
+            const failure = asMillwrightError(error);
+            problems.push({
+              part: `suspects: ${source === 'github' ? 'GitHub' : 'Kubernetes'} deploy history`,
+              code: failure.code,
+              message: failure.message,
+            });
+          },
+        };
+        for (const deploy of await this.options.deploys.recentDeploys(incident.service, since, gaps)) {
           suspects.push({
             at: new Date(deploy.at),
             kind: 'deploy',
             what: deploy.link ? `<${deploy.link}|${deploy.what}>` : deploy.what,
+            plain: deploy.what,
+            ...(deploy.link ? { link: deploy.link } : {}),
             by: deploy.by,
             leadMinutes: 0,
           });
         }
       } catch (error) {
+        const failure = asMillwrightError(error);
         this.options.logger.warn(
           { err: error, incident: incident.id },
           'deploy history unavailable for suspects',
         );
+        problems.push({ part: 'suspects: deploy history', code: failure.code, message: failure.message });
       }
     }
     for (const suspect of suspects)
       suspect.leadMinutes = Math.round((started.getTime() - suspect.at.getTime()) / 60_000);
     // Before the start, nearest first; anything after the start trails, earliest first.
-    return suspects.sort((a, b) => {
+    suspects.sort((a, b) => {
       if (a.leadMinutes >= 0 !== b.leadMinutes >= 0) return a.leadMinutes >= 0 ? -1 : 1;
       return a.leadMinutes >= 0 ? a.leadMinutes - b.leadMinutes : b.leadMinutes - a.leadMinutes;
     });
+    return { suspects, problems };
   }
 
   /** The brief pinned in the incident channel. */
@@ -270,8 +317,9 @@ export class IncidentService {
       }),
     ];
     blocks.push(text('*Error budget*'));
-    const statuses = await this.#status(incident.service, now);
-    if (typeof statuses === 'string') blocks.push(context(statuses));
+    const budget = await this.#status(incident.service, now);
+    const statuses = budget.statuses;
+    if (budget.note) blocks.push(context(budget.note));
     else if (statuses.length === 0) blocks.push(context(`${incident.service} has no SLOs in the catalog.`));
     else {
       blocks.push(
@@ -287,7 +335,7 @@ export class IncidentService {
         ),
       );
     }
-    const suspects = await this.suspects(incident);
+    const { suspects, problems } = await this.#readSuspects(incident);
     blocks.push(text('*Suspects* (deploys and changes before the trouble began, nearest first)'));
     blocks.push(
       suspects.length
@@ -304,6 +352,7 @@ export class IncidentService {
           )
         : context('No deploys or changes in the window.'),
     );
+    if (problems.length > 0) blocks.push(context(problems.map((p) => `${p.part}: ${p.message}`).join('\n')));
     const runbooks = this.options.runbooks.list({ service: incident.service });
     blocks.push(text('*Runbooks for this service*'));
     blocks.push(
@@ -321,7 +370,19 @@ export class IncidentService {
         'In this channel: incident note TEXT, incident status identified, incident role commander=@someone, incident resolve summary="...", incident postmortem',
       ),
     );
-    return { ok: true, visibility: 'public', blocks };
+    // The brief is also pinned as is; `incident brief` turns the problems into a partial answer.
+    return {
+      ok: true,
+      visibility: 'public',
+      blocks,
+      data: {
+        incident: incidentData(incident, now),
+        budget: budget.note === undefined ? statuses.map(budgetStatusData) : null,
+        suspects: suspects.map(suspectData),
+        runbooks: runbooks.map((r) => r.spec.metadata.name),
+        problems: [...budget.problems, ...problems],
+      },
+    };
   }
 
   /**
@@ -382,8 +443,10 @@ export class IncidentService {
     }
   }
 
-  /** The blameless draft in Markdown, saved with the incident. */
-  async postmortem(origin: Origin, incident: Incident): Promise<string> {
+  /** The blameless draft in Markdown, saved with the incident, with what it was written from. */
+  async postmortem(origin: Origin, incident: Incident): Promise<PostmortemDraft> {
+    const problems: AnswerProblem[] = [];
+    let impactNumbers: SloImpact[] | null = null;
     const now = this.options.clock.now();
     const from = new Date(incident.startedAt);
     const to = new Date(incident.resolvedAt ?? now);
@@ -405,6 +468,7 @@ export class IncidentService {
     if (this.options.numbers) {
       try {
         const impact = await this.options.numbers.impact(incident.service, from, to);
+        impactNumbers = impact;
         for (const slo of impact) {
           const consumed =
             slo.budgetConsumedPercent === undefined ? 'unknown' : `${slo.budgetConsumedPercent.toFixed(1)}%`;
@@ -415,18 +479,23 @@ export class IncidentService {
         }
         if (impact.length === 0) lines.push(`- ${incident.service} has no SLOs, so no budget numbers`);
       } catch (error) {
-        lines.push(`- Error budget numbers unavailable: ${asMillwrightError(error).message}`);
+        const failure = asMillwrightError(error);
+        lines.push(`- Error budget numbers unavailable: ${failure.message}`);
+        problems.push({ part: 'impact: error budget', code: failure.code, message: failure.message });
       }
     } else {
       lines.push('- Error budget numbers unavailable: Prometheus is not configured');
     }
     lines.push('', '## Timeline (UTC)', '', '| time | what | who |', '| --- | --- | --- |');
-    for (const entry of await this.timeline(incident)) {
+    const timeline = await this.timeline(incident);
+    for (const entry of timeline) {
       lines.push(
         `| ${entry.at.slice(0, 16).replace('T', ' ')} | ${entry.what.replace(/\|/g, '\\|')} | ${entry.by} |`,
       );
     }
-    const suspects = await this.suspects(incident);
+    const read = await this.#readSuspects(incident);
+    const suspects = read.suspects;
+    problems.push(...read.problems);
     lines.push('', '## Changes and deploys before the incident', '');
     lines.push(
       ...(suspects.length
@@ -463,15 +532,30 @@ export class IncidentService {
       { kind: 'postmortem', text: 'postmortem draft generated' },
       'incident.postmortem',
     );
-    return markdown;
+    return { markdown, impact: impactNumbers, timeline, suspects, problems };
   }
 
-  async #status(service: string, at: Date): Promise<SloStatus[] | string> {
-    if (!this.options.numbers) return 'Prometheus is not configured, so no budget numbers.';
+  /** The service's budgets, a note instead when there are none to show, and what could not be read. */
+  async #status(
+    service: string,
+    at: Date,
+  ): Promise<{ statuses: SloStatus[]; note?: string; problems: AnswerProblem[] }> {
+    if (!this.options.numbers) {
+      return { statuses: [], note: 'Prometheus is not configured, so no budget numbers.', problems: [] };
+    }
     try {
-      return await this.options.numbers.status(service, at);
+      const statuses = await this.options.numbers.status(service, at);
+      const problems = statuses.flatMap((status) =>
+        status.unreadable ? [{ part: `error budget ${status.slo}`, ...status.unreadable }] : [],
+      );
+      return { statuses, problems };
     } catch (error) {
-      return `Budget numbers unavailable: ${asMillwrightError(error).message}`;
+      const failure = asMillwrightError(error);
+      return {
+        statuses: [],
+        note: `Budget numbers unavailable: ${failure.message}`,
+        problems: [{ part: 'error budget', code: failure.code, message: failure.message }],
+      };
     }
   }
 

@@ -9,9 +9,11 @@ export {
   webhookSchema,
 } from './alert-schema.js';
 export type { AlertFiring, AlertResolved, IncidentDeclared, NoticeDelivery } from './events.js';
+export { budgetStatusData, impactData, incidentData, suspectData } from './incident-data.js';
 export {
   IncidentService,
   type IncidentServiceOptions,
+  type PostmortemDraft,
   type ServiceContacts,
   type Suspect,
 } from './incident-service.js';

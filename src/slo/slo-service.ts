@@ -45,6 +45,8 @@ export interface SloBudgetStatus {
   burnRules?: readonly BurnRule[];
   /** Why a value is unknown (Prometheus down, no data), shown as evidence. */
   detail?: string;
+  /** Set when Prometheus could not be asked (down, timeout, a query it refused): the numbers are missing, not zero. */
+  unreadable?: { code: string; message: string };
 }
 
 /** A rendered budget chart on disk. */
@@ -169,6 +171,9 @@ export class SloService {
         burnRules: evaluation.slo.alerting.rules,
         ...(events5m.get(evaluation.slo.id)?.kind === 'value'
           ? { events5m: (events5m.get(evaluation.slo.id) as { value: number }).value }
+          : {}),
+        ...(unknown?.kind === 'unknown'
+          ? { unreadable: { code: unknown.code, message: unknown.message } }
           : {}),
         ...(unknown
           ? { detail: unknown.kind === 'unknown' ? unknown.message : `no data: ${unknown.query}` }

@@ -154,8 +154,15 @@ describe('change requests', () => {
   it('never auto-approves when the budget cannot be read', async () => {
     slo = new Error('connect ECONNREFUSED 127.0.0.1:9090');
     await start();
-    const text = replyToText(await bot.run('change request bump target=cart', 'ana'));
-    expect(text).toMatch(/^CR-1 waits for approval/);
+    const answer = await bot.run('change request bump target=cart', 'ana');
+    // Filed and waiting, but the gate's answer is partial: a script sees a non-zero exit and why.
+    expect(answer.ok).toBe(false);
+    expect(answer.error?.message).toBe(
+      'CR-1 gate rule error-budget (checkout): connect ECONNREFUSED 127.0.0.1:9090 (and 1 more)',
+    );
+    expect(answer.data?.change).toMatchObject({ id: 'CR-1', state: 'pending-approval' });
+    const text = replyToText(answer);
+    expect(text).toContain('CR-1 waits for approval');
     expect(text).toContain('Policy gate (request): unknown');
     expect(text).toContain('could not be read: connect ECONNREFUSED 127.0.0.1:9090 ?');
     expect(await calls()).toHaveLength(0);

@@ -2,11 +2,10 @@
 // raw values a script can read, checked against docs/schemas/deploys.schema.json.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { ShellAdapter } from '../../adapters/shell/index.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import { jsonAnswer } from '../helpers/shell-output.js';
 import { type Fleet, startFleet } from './fleet.js';
 
 const SCHEMA = JSON.parse(
@@ -30,22 +29,8 @@ afterAll(async () => {
 });
 
 /** Runs one line in a JSON shell and returns the object it printed. */
-async function json(line: string): Promise<{ ok: boolean; data: Record<string, unknown> }> {
-  const output = new PassThrough();
-  let printed = '';
-  output.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  const shell = new ShellAdapter({
-    handle: (request) => bot.router.handle(request),
-    actor: 'ana',
-    input: new PassThrough(),
-    output,
-    json: true,
-  });
-  await shell.runLine(line);
-  const lines = printed.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1] ?? '{}');
+function json(line: string): Promise<{ ok: boolean; data: Record<string, unknown> }> {
+  return jsonAnswer(bot.router, line);
 }
 
 interface ServiceData {

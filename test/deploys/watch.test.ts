@@ -1,11 +1,24 @@
 // `deploys SERVICE --watch`: follows a rollout on an injected clock and sleep until it completes,
 // fails, stops being readable or times out; one message is posted and then edited in place.
-import { PassThrough } from 'node:stream';
-import { ShellAdapter } from '../../adapters/shell/index.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { type MessageHandle, type Reply, type ReplySink, replyToText } from '../../src/core/index.js';
 import { createDeployService } from '../../src/deploys/index.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import { shellOutput } from '../helpers/shell-output.js';
 import { type Fleet, startFleet } from './fleet.js';
+
+const SCHEMA = JSON.parse(
+  readFileSync(
+    path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/schemas/deploys.schema.json'),
+    'utf8',
+  ),
+) as { $id: string };
+const validateWatch = new Ajv({ strict: false, allErrors: true })
+  .addSchema(SCHEMA)
+  .getSchema(`${SCHEMA.$id}#/definitions/watch`)!;
 
 /** A reply sink that keeps what was posted and every edit of it, like a chat message's history. */
 function recordingSink(): ReplySink & { posted: Reply[]; edits: Reply[] } {
@@ -122,9 +135,11 @@ describe('deploys SERVICE --watch', () => {
     expect(text).toMatch(
       /shop\/cart +failing: 2 CrashLoopBackOff; 17 restarts +3 +1 +1 +3 +1\.4\.2 1\/3 new/,
     );
+    expect(validateWatch(answer.data) ? [] : validateWatch.errors).toEqual([]);
     expect(answer.data).toMatchObject({
       outcome: 'failed',
       state: 'failing',
+      elapsedSeconds: 0,
       deployments: [
         {
           name: 'cart',
@@ -177,18 +192,8 @@ describe('deploys SERVICE --watch', () => {
 
   it('prints every change in the shell', async () => {
     script = [() => fleet.kubernetes.state.reconcile('catalog', 'search')];
-    const output = new PassThrough();
-    let printed = '';
-    output.on('data', (chunk: Buffer) => {
-      printed += chunk.toString();
-    });
-    const shell = new ShellAdapter({
-      handle: (request) => bot.router.handle(request),
-      actor: 'ana',
-      input: new PassThrough(),
-      output,
-    });
-    expect((await shell.runLine('deploys search --watch')).ok).toBe(true);
+    const { answer, printed } = await shellOutput(bot.router, 'deploys search --watch');
+    expect(answer.ok).toBe(true);
     const printedReplies = printed.split(/\n\n(?=search: |\(update\) )/);
     expect(printedReplies.map((reply) => reply.split('\n')[0])).toEqual([
       'search: progressing',

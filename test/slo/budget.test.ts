@@ -244,12 +244,17 @@ describe('the budget command', () => {
   });
 
   it('carries the raw numbers in data, valid against docs/schemas/budget.schema.json', async () => {
-    const schema = JSON.parse(
-      await readFile(path.resolve(FIXTURES, '../../../docs/schemas/budget.schema.json'), 'utf8'),
-    ) as object;
-    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    const schemaFile = async (name: string) =>
+      JSON.parse(
+        await readFile(path.resolve(FIXTURES, `../../../docs/schemas/${name}.schema.json`), 'utf8'),
+      ) as object;
+    // The budget schema names its problems by the shared definition in reply.schema.json.
+    const validate = new Ajv({ strict: false, allErrors: true })
+      .addSchema(await schemaFile('reply'))
+      .compile(await schemaFile('budget'));
     const answer = await bot.run('budget payments');
     expect(validate(answer.data)).toBe(true);
+    expect(answer.data?.problems).toEqual([]);
     const [payments] = (answer.data as { slos: Array<Record<string, unknown>> }).slos;
     const expected = paymentsRatio(WINDOW_MINUTES['30d']!);
     expect(payments).toMatchObject({
@@ -411,6 +416,15 @@ describe('budget when Prometheus refuses some windows', () => {
       const answer = await bot.run('budget payments/availability --explain');
       const text = JSON.stringify(answer.blocks);
       expect(text).toContain(`unknown for 5m, 30m: Prometheus at ${url} is unavailable: HTTP 503`);
+      // The other windows' numbers stand, but the answer is partial: a script sees a non-zero exit.
+      expect(answer).toMatchObject({ ok: false, error: { code: 'millwright_prometheus_unavailable' } });
+      expect(answer.data?.problems).toEqual([
+        {
+          part: 'payments/availability (5m, 30m)',
+          code: 'millwright_prometheus_unavailable',
+          message: `Prometheus at ${url} is unavailable: HTTP 503`,
+        },
+      ]);
     } finally {
       await bot.close();
       proxy.close();

@@ -279,6 +279,11 @@ describe('Prometheus stopped in the middle of a budget', () => {
           detail: expect.stringMatching(unavailable(prometheus.url)),
           burnRates: {},
           burnRules: expect.any(Array),
+          // Not asked, rather than answered: the gate names the rule as unreadable.
+          unreadable: {
+            code: 'millwright_prometheus_unavailable',
+            message: expect.stringMatching(unavailable(prometheus.url)),
+          },
         },
       ]);
 

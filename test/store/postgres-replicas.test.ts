@@ -82,5 +82,10 @@ describeWithPostgres('two replicas on one PostgreSQL database', () => {
     );
     expect(verified).toMatchObject({ ok: true, keyed: { keyIds: ['k1'] } });
     expect(verified.records).toBeGreaterThanOrEqual(31);
+    // `audit verify` in chat checks the same table, not a file under store.path.
+    const chat = await run(replicas[1]!, 'audit verify');
+    expect(chat.ok).toBe(true);
+    expect(chat.data).toMatchObject({ intact: true, path: expect.stringMatching(/^PostgreSQL at /) });
+    expect(chat.data?.recordsChecked).toBeGreaterThanOrEqual(verified.records);
   });
 });

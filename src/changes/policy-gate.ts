@@ -4,7 +4,7 @@ import { asMillwrightError } from '../core/errors.js';
 import { formatAbsolute } from '../core/time.js';
 import { parseZoned, wallTime } from '../core/zoned-time.js';
 import type { Store, StoredRecord } from '../store/store.js';
-import { burnEvidence } from './burn-evidence.js';
+import { burnEvidence, burnNumbers } from './burn-evidence.js';
 import type { FreezeWindow, PolicyRule } from './policy-schema.js';
 import type {
   BudgetSource,
@@ -73,12 +73,18 @@ async function evaluateRule(
   at: Date,
 ): Promise<RuleResult[]> {
   const { severity } = rule;
-  const result = (status: RuleResult['status'], evidence: string, fix?: string): RuleResult => ({
+  const result = (
+    status: RuleResult['status'],
+    evidence: string,
+    fix?: string,
+    facts: Pick<RuleResult, 'numbers' | 'subject'> = { subject: service },
+  ): RuleResult => ({
     kind: rule.kind,
     status,
     severity,
     evidence,
     ...(fix ? { fix } : {}),
+    ...facts,
   });
   switch (rule.kind) {
     case 'change-class': {
@@ -126,6 +132,8 @@ async function evaluateRule(
             return result(
               'unknown',
               `error budget ${status.slo}: unknown (${status.detail ?? status.burnState})`,
+              undefined,
+              { subject: status.slo },
             );
           }
           const ok = status.remainingPercent >= rule.minRemainingPercent;
@@ -133,15 +141,30 @@ async function evaluateRule(
             ok ? 'pass' : 'fail',
             `error budget ${status.slo}: ${pct(status.remainingPercent)} left ${ok ? '≥' : '<'} ${rule.minRemainingPercent}%`,
             ok ? undefined : 'wait for the budget to recover, or have an approver accept the risk',
+            {
+              subject: status.slo,
+              numbers: {
+                remainingPercent: status.remainingPercent,
+                minRemainingPercent: rule.minRemainingPercent,
+              },
+            },
           );
         }
         if (status.burnState === 'unknown')
-          return result('unknown', `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`);
+          return result(
+            'unknown',
+            `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`,
+            undefined,
+            {
+              subject: status.slo,
+            },
+          );
         const burning = (rule.block as readonly string[]).includes(status.burnState);
         return result(
           burning ? 'fail' : 'pass',
           `burn state ${status.slo}: ${burnEvidence(status)}`,
           burning ? 'wait until the service stops burning budget' : undefined,
+          { subject: status.slo, numbers: burnNumbers(status) },
         );
       });
     }
@@ -205,6 +228,7 @@ async function evaluateRule(
           ok ? 'pass' : 'fail',
           `${executed.length} change(s) to ${service} in the last 24h ${ok ? '<' : '≥'} ${rule.max}`,
           ok ? undefined : 'wait, or have an approver accept one more',
+          { subject: service, numbers: { changes24h: executed.length, max: rule.max } },
         ),
       ];
     }

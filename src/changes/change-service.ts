@@ -145,7 +145,8 @@ export class ChangeService {
         ` by ${input.pipeline}`,
       ].join(''),
       risk: input.risk,
-      changeClass: input.risk === 'high' ? 'normal' : 'standard',
+      // A pipeline's change is standard work; its risk says when a person must look (high).
+      changeClass: 'standard',
     };
     return this.#file(change, origin);
   }

@@ -107,7 +107,8 @@ export function mountGates(
     const parsed = gateRequestSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const field = issue?.path.join('.') || 'body';
+      const field =
+        (issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue?.path.join('.')) || 'body';
       return sendJson(res, 400, { error: `${field}: ${issue?.message ?? 'invalid'}`, field });
     }
     const ref = newRef();

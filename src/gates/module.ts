@@ -13,7 +13,7 @@ declare module '../config/schema.js' {
 export const gatesModule = defineModule({
   name: 'gates',
   config: { gates: gatesSchema.optional() },
-  needs: ['config', 'audit', 'changes'],
+  needs: ['config', 'audit', 'changes', 'events'],
   enabled: ({ config }) => config.gates !== undefined,
   // The pipeline tokens, whatever key or variable they came from.
   secrets: ({ config }) => Object.values(config.gates?.pipelines ?? {}).map((pipeline) => pipeline.token),
@@ -34,6 +34,7 @@ export const gatesModule = defineModule({
       changes: services.changes,
       whenUnknown: services.config.policy.whenUnknown,
       audit: services.audit,
+      events: services.events,
       clock,
     });
     mountGates(routes, { gate, maxBodyBytes: config.maxBodyBytes, logger: logger.child({ part: 'gates' }) });

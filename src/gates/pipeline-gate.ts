@@ -8,8 +8,10 @@ import type { AuditLog } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { GateRequest, GatesConfig, PipelineConfig } from './config.js';
 import { answerFor, type GateAnswer } from './decision.js';
+import type { GateAwaitingApproval } from './events.js';
 
 /** The actor a pipeline's changes are requested by in the audit trail and on the change. */
 export const pipelineActor = (name: string) => `pipeline:${name}`;
@@ -60,6 +62,8 @@ export interface PipelineGateOptions {
   whenUnknown: PolicyConfig['whenUnknown'];
   audit: AuditLog;
   clock: Clock;
+  /** Where a change held for a person is told (src/notices asks the service's channel). */
+  events?: EventBus;
 }
 
 /**
@@ -124,6 +128,10 @@ export class PipelineGate {
         { ...args, change: change.id, state: change.state },
         answer.decision,
       );
+      if (answer.awaiting === 'approval') {
+        const waiting: GateAwaitingApproval = { change, answer };
+        await this.options.events?.emit('gate.awaiting-approval', waiting);
+      }
       return answer;
     } catch (error) {
       await this.#auditRefusal(origin, 'gate.evaluate', args, error);

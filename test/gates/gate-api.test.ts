@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { loadConfig } from '../../src/app.js';
-import { createLogger, fixedClock, type Reply } from '../../src/core/index.js';
+import { createLogger, fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
@@ -40,6 +40,7 @@ describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
   let url: string;
   const signals = new EventEmitter();
   const logLines: string[] = [];
+  const posts: Array<{ target: string; text: string }> = [];
   let validate: ReturnType<Ajv['compile']>;
 
   const as = (actor: string, text: string): Promise<Reply> =>
@@ -130,6 +131,14 @@ gates:
       logger: createLogger({ level: 'debug', destination: { write: (line: string) => logLines.push(line) } }),
       clock: fixedClock(prometheus.end),
       signals,
+    });
+    running.runtime.services.notices.register({
+      name: 'recorder',
+      owns: () => true,
+      post: async (target, r) => {
+        posts.push({ target, text: replyToText(r) });
+        return { update: async () => undefined };
+      },
     });
     url = `http://127.0.0.1:${running.port}`;
   }, 120_000);
@@ -292,6 +301,13 @@ gates:
         detail: 'high risk: a person must approve',
       });
       expect(first.reason).toContain(`change approve ${first.changeId}`);
+      // The service's channel is asked, once, with what holds the change and how to let it through.
+      const asked = posts.filter((p) => p.target === 'C-LEDGER');
+      expect(asked).toHaveLength(1);
+      expect(asked[0]?.text).toContain(
+        `ci waits: deployment of ledger 5.0.0 by ci; it needs an approval (high risk: a person must approve ✘`,
+      );
+      expect(asked[0]?.text).toContain(`"change approve ${first.changeId}"`);
 
       const waiting = await status(first.changeId);
       expect(waiting.status).toBe(200);

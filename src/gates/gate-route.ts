@@ -5,7 +5,7 @@ import { asMillwrightError, ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RequestContext, RouteHost } from '../core/module.js';
 import { newRef } from '../core/router.js';
-import { sendJson } from '../server/http-server.js';
+import { readJsonBody, sendJson } from '../server/http-server.js';
 import { gateRequestSchema } from './config.js';
 import type { Pipeline, PipelineGate } from './pipeline-gate.js';
 
@@ -78,33 +78,9 @@ export function mountGates(
   routes.route('POST', GATE_EVALUATE_ROUTE, async (req: IncomingMessage, res: ServerResponse, ctx) => {
     const pipeline = pipelineOf(req, res, ctx);
     if (!pipeline) return;
-    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
-    if (type !== 'application/json') {
-      return sendJson(
-        res,
-        415,
-        { error: 'unsupported content type: send application/json' },
-        { accept: 'application/json' },
-      );
-    }
-    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes)
-      return sendJson(
-        res,
-        413,
-        { error: 'payload too large', limitBytes: maxBodyBytes },
-        { connection: 'close' },
-      );
-    const body = await ctx.readBody();
-    if (body.length > maxBodyBytes)
-      return sendJson(res, 413, { error: 'payload too large', limitBytes: maxBodyBytes });
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch {
-      // A body that is not JSON is the pipeline's mistake, said plainly.
-      return sendJson(res, 400, { error: 'body is not valid JSON' });
-    }
-    const parsed = gateRequestSchema.safeParse(json);
+    const body = await readJsonBody(req, res, ctx, { maxBodyBytes });
+    if (!body) return;
+    const parsed = gateRequestSchema.safeParse(body.json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field =

@@ -443,6 +443,51 @@ export function sendJson(
   res.end(text);
 }
 
+/**
+ * Reads a JSON body for a webhook or an API route: refuses another content type (415), a body over
+ * `maxBodyBytes` (413, before reading when the length is declared) and text that is not JSON (400),
+ * each with one line. Resolves `{ json }`, or undefined once the refusal has been sent.
+ *
+ * @example
+ * const body = await readJsonBody(req, res, ctx, { maxBodyBytes: 16384, sender: 'Alertmanager webhook v4' });
+ * if (!body) return;
+ */
+export async function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Pick<RequestContext, 'readBody'>,
+  options: { maxBodyBytes: number; sender?: string },
+): Promise<{ json: unknown } | undefined> {
+  const { maxBodyBytes, sender } = options;
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    sendJson(
+      res,
+      415,
+      { error: `unsupported content type: send application/json${sender ? ` (${sender})` : ''}` },
+      { accept: 'application/json' },
+    );
+    return undefined;
+  }
+  const tooLarge = { error: 'payload too large', limitBytes: maxBodyBytes };
+  if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+    sendJson(res, 413, tooLarge, { connection: 'close' });
+    return undefined;
+  }
+  const body = await ctx.readBody();
+  if (body.length > maxBodyBytes) {
+    sendJson(res, 413, tooLarge);
+    return undefined;
+  }
+  try {
+    return { json: JSON.parse(body.toString('utf8')) };
+  } catch {
+    // A body that is not JSON is the sender's mistake, said plainly.
+    sendJson(res, 400, { error: 'body is not valid JSON' });
+    return undefined;
+  }
+}
+
 function refuseTooLarge(res: ServerResponse, limitBytes: number): void {
   refuseAndClose(res, 413, { error: 'payload too large', limitBytes });
 }

@@ -2,23 +2,13 @@
 // token decides who it is and what it may gate, a healthy service passes, a burning or frozen one
 // fails with the rule's numbers, a change the policy holds waits until a second person approves in
 // chat, and the audit trail records each answer without ever holding a token.
-import { EventEmitter } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
-import { loadConfig } from '../../src/app.js';
-import { createLogger, fixedClock, type Reply, replyToText } from '../../src/core/index.js';
+import { createLogger, type Reply } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
-import { type RunningServer, startServer } from '../../src/main.js';
-import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
-import { availabilitySlo, traffic } from '../helpers/traffic.js';
+import type { RunningServer } from '../../src/main.js';
+import { type GateServer, gateSchemaValidator, startPipelineScene } from './setup.js';
 
-const SCHEMA = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../docs/schemas/gate.schema.json',
-);
 const CI_TOKEN = 'ci-7f3a9c1e5b2d4068a1c3';
 const DEPLOYER_TOKEN = 'deployer-0b5e8d2f7a614c39';
 
@@ -34,14 +24,13 @@ async function filesUnder(dir: string): Promise<string> {
 }
 
 describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
-  let prometheus: RunningPrometheus;
   let dir: string;
+  let server: GateServer;
   let running: RunningServer;
   let url: string;
-  const signals = new EventEmitter();
   const logLines: string[] = [];
-  const posts: Array<{ target: string; text: string }> = [];
-  let validate: ReturnType<Ajv['compile']>;
+  let posts: GateServer['posts'];
+  let validate: Awaited<ReturnType<typeof gateSchemaValidator>>;
 
   const as = (actor: string, text: string): Promise<Reply> =>
     running.router.handle({ actor: { id: actor }, surface: 'slack', channel: 'C-OPS', text });
@@ -70,51 +59,9 @@ describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
   };
 
   beforeAll(async () => {
-    validate = new Ajv({ strict: false, allErrors: true }).compile(
-      JSON.parse(await readFile(SCHEMA, 'utf8')),
-    );
-    const end = evaluationEnd();
-    const start = end - 30 * 86_400 - 7200;
-    const spike = end - 30 * 60;
-    prometheus = await startPrometheus({
-      start,
-      end,
-      series: [
-        ...traffic('checkout', start, () => 3),
-        ...traffic('search', start, () => 3),
-        ...traffic('ledger', start, () => 3),
-        ...traffic('payments', start, (t) => (t > spike ? 1200 : 3)),
-      ],
-    });
-    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
-    const file = path.join(dir, 'millwright.yml');
-    await writeFile(
-      file,
-      `server: { host: 127.0.0.1, port: 0 }
-store: { path: ./data }
-prometheus: { url: ${prometheus.url} }
-services:
-  checkout: { channel: C-CHECKOUT }
-  payments: { channel: C-PAYMENTS }
-  search: { channel: C-SEARCH }
-  ledger: { channel: C-LEDGER }
-  orders: { channel: C-ORDERS }
-slos:${availabilitySlo('checkout')}${availabilitySlo('payments')}${availabilitySlo('search')}${availabilitySlo('ledger')}
-policy:
-  rules:
-    - { kind: change-class }
-    - { kind: freeze }
-    - { kind: open-incident }
-    - { kind: error-budget, minRemainingPercent: 25 }
-    - { kind: burn-state, block: [page], severity: hard }
-    - { kind: lock }
-access:
-  defaultRoles: []
-  roles:
-    operator: { allow: ['change.*'] }
-    approver: { allow: ['change.*'] }
-  subjects: { ana: [operator], dee: [approver] }
-gates:
+    validate = await gateSchemaValidator();
+    server = await startPipelineScene(
+      `gates:
   pipelines:
     ci:
       token: \${GATE_TOKEN_CI}
@@ -123,31 +70,19 @@ gates:
       token: \${GATE_TOKEN_DEPLOYER}
       services: '*'
 `,
-    );
-    const loaded = await loadConfig(file, {
-      env: { GATE_TOKEN_CI: CI_TOKEN, GATE_TOKEN_DEPLOYER: DEPLOYER_TOKEN },
-    });
-    running = await startServer(loaded, {
-      logger: createLogger({ level: 'debug', destination: { write: (line: string) => logLines.push(line) } }),
-      clock: fixedClock(prometheus.end),
-      signals,
-    });
-    running.runtime.services.notices.register({
-      name: 'recorder',
-      owns: () => true,
-      post: async (target, r) => {
-        posts.push({ target, text: replyToText(r) });
-        return { update: async () => undefined };
+      {
+        env: { GATE_TOKEN_CI: CI_TOKEN, GATE_TOKEN_DEPLOYER: DEPLOYER_TOKEN },
+        logger: createLogger({
+          level: 'debug',
+          destination: { write: (line: string) => logLines.push(line) },
+        }),
       },
-    });
-    url = `http://127.0.0.1:${running.port}`;
+    );
+    ({ running, url, dir, posts } = server);
   }, 120_000);
 
   afterAll(async () => {
-    signals.emit('SIGTERM', 'SIGTERM');
-    await running?.stopped;
-    await prometheus?.close();
-    await rm(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   describe('who may ask', () => {

@@ -1,32 +1,17 @@
 // `millwright gate evaluate` as a CI step runs it: the real command line, spawned, against a running
 // Millwright and a real Prometheus; exit 0 pass, 1 fail (or no approval in time), 2 unknown or no answer.
-import { EventEmitter } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
-import { loadConfig } from '../../src/app.js';
-import { fixedClock, silentLogger } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
-import { type RunningServer, startServer } from '../../src/main.js';
-import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
+import type { RunningServer } from '../../src/main.js';
 import { millwright } from '../helpers/spawn.js';
-import { availabilitySlo, traffic } from '../helpers/traffic.js';
+import { type GateServer, gateSchemaValidator, startPipelineScene } from './setup.js';
 
-const SCHEMA = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../docs/schemas/gate.schema.json',
-);
 const TOKEN = 'ci-cli-4c8e1f0a7d3b9e25';
 
 describe('millwright gate evaluate, spawned against a running Millwright', () => {
-  let prometheus: RunningPrometheus;
-  let dir: string;
+  let server: GateServer;
   let running: RunningServer;
   let url: string;
-  const signals = new EventEmitter();
 
   const gate = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     millwright(['gate', 'evaluate', ...args], {
@@ -34,61 +19,18 @@ describe('millwright gate evaluate, spawned against a running Millwright', () =>
     });
 
   beforeAll(async () => {
-    const end = evaluationEnd();
-    const start = end - 30 * 86_400 - 7200;
-    const spike = end - 30 * 60;
-    prometheus = await startPrometheus({
-      start,
-      end,
-      series: [
-        ...traffic('checkout', start, () => 3),
-        ...traffic('ledger', start, () => 3),
-        ...traffic('search', start, () => 3),
-        ...traffic('payments', start, (t) => (t > spike ? 1200 : 3)),
-      ],
-    });
-    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gate-cli-'));
-    const file = path.join(dir, 'millwright.yml');
-    await writeFile(
-      file,
-      `server: { host: 127.0.0.1, port: 0 }
-store: { path: ./data }
-prometheus: { url: ${prometheus.url} }
-services:
-  checkout: { channel: C-CHECKOUT }
-  payments: { channel: C-PAYMENTS }
-  ledger: { channel: C-LEDGER }
-  search: { channel: C-SEARCH }
-  orders: { channel: C-ORDERS }
-slos:${availabilitySlo('checkout')}${availabilitySlo('payments')}${availabilitySlo('ledger')}${availabilitySlo('search')}
-policy:
-  rules:
-    - { kind: change-class }
-    - { kind: freeze }
-    - { kind: error-budget, minRemainingPercent: 25 }
-    - { kind: burn-state, block: [page], severity: hard }
-access:
-  defaultRoles: []
-  roles: { approver: { allow: ['change.*'] } }
-  subjects: { dee: [approver] }
-gates:
+    server = await startPipelineScene(
+      `gates:
   pipelines:
     ci: { token: "\${GATE_TOKEN}", services: "*" }
 `,
+      { env: { GATE_TOKEN: TOKEN } },
     );
-    running = await startServer(await loadConfig(file, { env: { GATE_TOKEN: TOKEN } }), {
-      logger: silentLogger(),
-      clock: fixedClock(prometheus.end),
-      signals,
-    });
-    url = `http://127.0.0.1:${running.port}`;
+    ({ running, url } = server);
   }, 120_000);
 
   afterAll(async () => {
-    signals.emit('SIGTERM', 'SIGTERM');
-    await running?.stopped;
-    await prometheus?.close();
-    await rm(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('exits 0 on pass and prints the decision, then each rule', async () => {
@@ -126,9 +68,7 @@ gates:
       kind: 'config',
       awaiting: 'approval',
     });
-    const validate = new Ajv({ strict: false, allErrors: true }).compile(
-      JSON.parse(await readFile(SCHEMA, 'utf8')),
-    );
+    const validate = await gateSchemaValidator();
     expect({ valid: validate(answer), errors: validate.errors }).toEqual({ valid: true, errors: null });
   }, 60_000);
 

@@ -1,55 +1,35 @@
 // When Prometheus goes down the gate cannot vouch for a change: pipelines are told unknown, never
 // pass, and policy.whenUnknown decides whether the change waits for a person or is refused.
-import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/app.js';
-import { fixedClock, silentLogger } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
-import { type RunningServer, startServer } from '../../src/main.js';
-import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
-import { availabilitySlo, traffic } from '../helpers/traffic.js';
+import type { RunningPrometheus } from '../doubles/prometheus.js';
+import {
+  catalogOf,
+  GATE_ACCESS,
+  type GateServer,
+  slosFor,
+  startGateServer,
+  startTrafficPrometheus,
+} from './setup.js';
 
 const TOKEN = 'ci-unknown-2b7d9e4f1a6c';
 
 describe('the gate for pipelines when Prometheus is down', () => {
   let prometheus: RunningPrometheus;
-  const dirs: string[] = [];
-  const servers: Array<{ running: RunningServer; signals: EventEmitter }> = [];
+  const servers: GateServer[] = [];
 
   /** A Millwright whose policy says `whenUnknown`, reading the one Prometheus. */
   async function millwright(whenUnknown: 'approval' | 'deny') {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-unknown-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'millwright.yml');
-    await writeFile(
-      file,
-      `server: { host: 127.0.0.1, port: 0 }
-store: { path: ./data }
-prometheus: { url: ${prometheus.url} }
-services:
-  checkout: { channel: C-CHECKOUT }
-  cart: { channel: C-CART }
-slos:${availabilitySlo('checkout')}${availabilitySlo('cart')}
-policy: { whenUnknown: ${whenUnknown} }
-access:
-  defaultRoles: []
-  roles: { approver: { allow: ['change.*'] } }
-  subjects: { dee: [approver] }
-gates:
+    const server = await startGateServer(
+      prometheus,
+      `${catalogOf(['checkout', 'cart'])}${slosFor(['checkout', 'cart'])}policy: { whenUnknown: ${whenUnknown} }
+${GATE_ACCESS}gates:
   pipelines:
     ci: { token: ${TOKEN}, services: '*' }
 `,
     );
-    const signals = new EventEmitter();
-    const running = await startServer(await loadConfig(file, { env: {} }), {
-      logger: silentLogger(),
-      clock: fixedClock(prometheus.end),
-      signals,
-    });
-    servers.push({ running, signals });
-    const url = `http://127.0.0.1:${running.port}`;
+    servers.push(server);
+    const { running, url } = server;
+
     const call = async (route: string, body?: unknown): Promise<GateAnswer> => {
       const response = await fetch(`${url}${route}`, {
         method: body ? 'POST' : 'GET',
@@ -67,22 +47,12 @@ gates:
   }
 
   beforeAll(async () => {
-    const end = evaluationEnd();
-    const start = end - 2 * 86_400;
-    prometheus = await startPrometheus({
-      start,
-      end,
-      series: [...traffic('checkout', start, () => 3), ...traffic('cart', start, () => 3)],
-    });
+    prometheus = await startTrafficPrometheus({ checkout: 'healthy', cart: 'healthy' }, 2);
   }, 120_000);
 
   afterAll(async () => {
-    for (const { running, signals } of servers) {
-      signals.emit('SIGTERM', 'SIGTERM');
-      await running.stopped;
-    }
+    await Promise.all(servers.map((server) => server.close()));
     await prometheus?.close();
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   it('holds the change for a person (whenUnknown: approval) or refuses it (deny), and never passes it', async () => {

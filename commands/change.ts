@@ -44,6 +44,15 @@ function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
       [servicesOf(change).length > 1 ? 'services' : 'service']: servicesOf(change).join(', '),
       ...(change.unowned?.length ? { unowned: change.unowned.join(', ') } : {}),
       requested: `${change.requestedBy}, ${formatWhen(new Date(change.requestedAt), ctx.clock.now())}`,
+      ...(change.delivery
+        ? {
+            [change.kind]:
+              [change.delivery.version, change.delivery.environment && `to ${change.delivery.environment}`]
+                .filter(Boolean)
+                .join(' ') || 'no version given',
+            pipeline: change.delivery.pipeline,
+          }
+        : {}),
       risk: `${change.risk} (${change.changeClass} change)`,
       ...(change.reason ? { reason: change.reason } : {}),
       ...(change.notBefore ? { 'runs at': formatWhen(new Date(change.notBefore), ctx.clock.now()) } : {}),

@@ -4,7 +4,7 @@
 // chat, and the audit trail records each answer without ever holding a token.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createLogger, type Reply } from '../../src/core/index.js';
+import { createLogger, type Reply, replyToText } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import type { RunningServer } from '../../src/main.js';
 import { type GateServer, gateSchemaValidator, startPipelineScene } from './setup.js';
@@ -187,8 +187,13 @@ describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
         summary: 'deployment of checkout 1.4.2 to production by ci',
       });
       // The same decision in chat: `change show` tells the change's story.
-      const shown = await as('ana', `change show ${answer.changeId}`);
-      expect(shown.error).toBeUndefined();
+      const shownReply = await as('ana', `change show ${answer.changeId}`);
+      const shown = replyToText(shownReply);
+      expect(shown).toContain(
+        `${answer.changeId} ran and is being verified: deployment of checkout 1.4.2 to production by ci`,
+      );
+      expect(shown).toMatch(/deployment: +1\.4\.2 to production/);
+      expect(shown).toMatch(/pipeline: +ci\n/);
     });
 
     it('refuses a service that is paging, with the burn rates and the rule factor', async () => {

@@ -78,6 +78,7 @@ export function snapshotOf(status: SloStatus): BurnSnapshot {
     burnState: status.burnState,
     burnRates: status.burnRates ?? (status.burnRate5m !== undefined ? { '5m': status.burnRate5m } : {}),
     ...(status.events5m !== undefined ? { events5m: status.events5m } : {}),
+    ...(status.remainingPercent !== undefined ? { remainingPercent: status.remainingPercent } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ export {
   type NewChange,
   type NewDelivery,
 } from './change-service.js';
+export { budgetCost, type DeliveryStats, deliveryStats } from './delivery-stats.js';
 export type { ChangeTransitioned, ChangeVerificationFailed } from './events.js';
 export { storeIncidentSource } from './incident-source.js';
 export {

@@ -119,6 +119,8 @@ export interface ChangeRequest extends StoredRecord {
     nextSampleAt: string;
     /** Each SLO's burn state and rates before the change: what "worse" is measured against. */
     baseline?: BurnSnapshot[];
+    /** The latest reading during verification: with the baseline, what the change cost in budget. */
+    after?: BurnSnapshot[];
     samples: VerificationSample[];
   };
 }
@@ -150,6 +152,8 @@ export interface BurnSnapshot {
   burnRates: Record<string, number>;
   /** Events counted in the last 5 minutes, when known: a rate on too few is noise. */
   events5m?: number;
+  /** The error budget left, in percent of the SLO's window, when known: what a change cost is read from. */
+  remainingPercent?: number;
 }
 
 /** The error-budget side of the gate; throws when it cannot be reached (the gate then says unknown). */

@@ -227,6 +227,7 @@ export class ChangeWorker {
     try {
       after = await this.#readBurn(change, now);
       if (after) {
+        verification.after = after;
         verdict = judgeBurn(
           verification.baseline ?? [],
           after,

@@ -7,13 +7,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { loadConfig } from '../../src/app.js';
-import { fixedClock, type Logger, replyToText, silentLogger } from '../../src/core/index.js';
+import { type Clock, fixedClock, type Logger, replyToText, silentLogger } from '../../src/core/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { availabilitySlo, traffic } from '../helpers/traffic.js';
 
-/** How a service's traffic behaves: 3 errors a minute in 6000, or 1200 in the last 30 minutes. */
-export type Health = 'healthy' | 'burning';
+/**
+ * How a service's traffic behaves: 3 errors a minute in 6000, 1200 in the last 30 minutes, or the
+ * errors in the minute ending at t (unix seconds), given the last sample's time.
+ */
+export type Health = 'healthy' | 'burning' | ((t: number, end: number) => number);
 
 /** A real Prometheus with `days` of traffic for each service, ending on a whole minute near now. */
 export function startTrafficPrometheus(
@@ -27,7 +30,15 @@ export function startTrafficPrometheus(
     start,
     end,
     series: Object.entries(services).flatMap(([name, health]) =>
-      traffic(name, start, health === 'burning' ? (t) => (t > spike ? 1200 : 3) : () => 3),
+      traffic(
+        name,
+        start,
+        typeof health === 'function'
+          ? (t) => health(t, end)
+          : health === 'burning'
+            ? (t) => (t > spike ? 1200 : 3)
+            : () => 3,
+      ),
     ),
   });
 }
@@ -73,7 +84,7 @@ export interface GateServer {
 export async function startGateServer(
   prometheus: RunningPrometheus,
   config: string,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock?: Clock } = {},
 ): Promise<GateServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
   const file = path.join(dir, 'millwright.yml');
@@ -84,7 +95,7 @@ export async function startGateServer(
   const signals = new EventEmitter();
   const running = await startServer(await loadConfig(file, { env: options.env ?? {} }), {
     logger: options.logger ?? silentLogger(),
-    clock: fixedClock(prometheus.end),
+    clock: options.clock ?? fixedClock(prometheus.end),
     signals,
   });
   const posts: GateServer['posts'] = [];

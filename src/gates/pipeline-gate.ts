@@ -141,7 +141,11 @@ export class PipelineGate {
 
   /** The current decision on a change this pipeline filed (a poll while it is pending). */
   async status(pipeline: Pipeline, id: string, ref: string): Promise<GateAnswer> {
-    const change = await this.options.changes.get(id).catch(() => undefined);
+    const change = await this.options.changes.get(id).catch((error: unknown) => {
+      // A missing change is answered 404 below; a store that fails is a 500, not a 404.
+      if (error instanceof MillwrightError && error.code === ErrorCode.NotFound) return undefined;
+      throw error;
+    });
     // Another pipeline's change, or a chat change, is as unknown to this one as a missing id.
     if (!change || change.delivery?.pipeline !== pipeline.name) {
       const error = new MillwrightError(

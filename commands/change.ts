@@ -1,7 +1,7 @@
 // change request|approve|deny|list|show|cancel|done|freeze|unfreeze|stats: approval-free changes
 // through an explainable policy gate, with people in the loop only where the policy needs them.
 import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
-import { explainRule, ranWithoutAPerson, servicesOf } from '../src/changes/index.js';
+import { deliveryStats, explainRule, ranWithoutAPerson, servicesOf } from '../src/changes/index.js';
 import {
   type ActionsBlock,
   type AnswerProblem,
@@ -153,6 +153,15 @@ function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
       [servicesOf(change).length > 1 ? 'services' : 'service']: servicesOf(change).join(', '),
       ...(change.unowned?.length ? { unowned: change.unowned.join(', ') } : {}),
       requested: `${change.requestedBy}, ${formatWhen(new Date(change.requestedAt), ctx.clock.now())}`,
+      ...(change.delivery
+        ? {
+            [change.kind]:
+              [change.delivery.version, change.delivery.environment && `to ${change.delivery.environment}`]
+                .filter(Boolean)
+                .join(' ') || 'no version given',
+            pipeline: change.delivery.pipeline,
+          }
+        : {}),
       risk: `${change.risk} (${change.changeClass} change)`,
       ...(change.reason ? { reason: change.reason } : {}),
       ...(change.notBefore ? { 'runs at': formatWhen(new Date(change.notBefore), ctx.clock.now()) } : {}),
@@ -460,6 +469,7 @@ export default defineCommand({
             'approvals avoided': `${auto.length} change(s) went through with no human in the loop`,
             'waiting for approval': String(changes.filter((c) => c.state === 'pending-approval').length),
           }),
+          ...deliveryBlocks(changes),
         );
         return {
           ...answer,
@@ -484,6 +494,26 @@ export default defineCommand({
     },
   },
 });
+
+/** The pipelines' deliveries per service: how many, how many failed, and their budget cost. */
+function deliveryBlocks(changes: readonly ChangeRequest[]): Block[] {
+  const stats = deliveryStats(changes);
+  if (stats.length === 0) return [];
+  return [
+    text('*Gated deliveries (pipelines)*'),
+    table(
+      ['service', 'delivered', 'change failure rate', 'budget cost per delivery'],
+      stats.map((s) => [
+        s.service,
+        String(s.delivered),
+        `${((100 * s.failed) / s.delivered).toFixed(1)}% (${s.failed} of ${s.delivered})`,
+        s.budgetCost === undefined
+          ? 'not measured'
+          : `${s.budgetCost.toFixed(2)} pp of the budget${s.measured < s.delivered ? ` (${s.measured} measured)` : ''}`,
+      ]),
+    ),
+  ];
+}
 
 function parseUntil(raw: string, now: Date): Date {
   if (isDuration(raw)) return new Date(now.getTime() + parseDuration(raw));

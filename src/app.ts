@@ -36,6 +36,7 @@ import {
 import { deploysModule } from './deploys/module.js';
 import { digestsModule } from './digests/module.js';
 import { executorsModule } from './executors/module.js';
+import { gatesModule } from './gates/module.js';
 import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
 import { runbooksModule } from './runbooks/module.js';
@@ -61,6 +62,7 @@ export const MODULES: readonly MillwrightModule[] = [
   sloModule,
   deploysModule,
   changesModule,
+  gatesModule,
   incidentsModule,
   noticesModule,
   digestsModule,

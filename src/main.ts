@@ -78,6 +78,8 @@ const USAGE = `usage: millwright <command> [options]
   audit repair          after a crash, cut a torn last line (kept in a side file) once every record
                         before it verifies, and record the repair in the trail: [--path FILE]
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
+  gate evaluate SERVICE ask a running Millwright's policy gate from a CI step: [version=V] [environment=E]
+                        [kind=K] [--wait=10m] [--json]; exit 0 pass, 1 fail, 2 unknown (see: millwright gate)
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
 
@@ -322,6 +324,8 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
       }
       case 'slo':
         return await (await import('./slo/cli.js')).runSloCli(argv, { ...io, configPath, loadConfig });
+      case 'gate':
+        return await (await import('./gates/cli.js')).runGateCli(argv, io);
       case 'audit': {
         if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
         if (sub !== 'verify') {

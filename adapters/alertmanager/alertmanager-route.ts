@@ -6,7 +6,7 @@ import type { Logger, RouteHost } from '../../src/core/index.js';
 import { newRef } from '../../src/core/index.js';
 import type { AlertIntake, AlertmanagerConfig } from '../../src/incidents/index.js';
 import { webhookSchema } from '../../src/incidents/index.js';
-import { sendJson } from '../../src/server/index.js';
+import { readJsonBody, sendJson } from '../../src/server/index.js';
 
 export const ALERTMANAGER_ROUTE = '/hooks/alertmanager';
 
@@ -51,34 +51,12 @@ export function mountAlertmanager(
       );
     }
     // Alertmanager sends JSON; anything else is a misconfigured sender, told so before reading.
-    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
-    if (type !== 'application/json') {
-      return sendJson(
-        res,
-        415,
-        { error: 'unsupported content type: send application/json (Alertmanager webhook v4)' },
-        { accept: 'application/json' },
-      );
-    }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > config.maxBodyBytes)
-      return sendJson(
-        res,
-        413,
-        { error: 'payload too large', limitBytes: config.maxBodyBytes },
-        { connection: 'close' },
-      );
-    const body = await ctx.readBody();
-    if (body.length > config.maxBodyBytes)
-      return sendJson(res, 413, { error: 'payload too large', limitBytes: config.maxBodyBytes });
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch {
-      // A body that is not JSON is the sender's problem, said plainly.
-      return sendJson(res, 400, { error: 'body is not valid JSON' });
-    }
-    const parsed = webhookSchema.safeParse(json);
+    const body = await readJsonBody(req, res, ctx, {
+      maxBodyBytes: config.maxBodyBytes,
+      sender: 'Alertmanager webhook v4',
+    });
+    if (!body) return;
+    const parsed = webhookSchema.safeParse(body.json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return sendJson(res, 400, {

@@ -17,6 +17,31 @@ function pairOf(rule: Rule, rates: Record<string, number>): string {
   return `${side(rule.long)} and ${side(rule.short)}`;
 }
 
+function ratesOf(status: SloStatus): Record<string, number> {
+  return (
+    status.burnRates ?? {
+      ...(status.burnRate5m !== undefined ? { '5m': status.burnRate5m } : {}),
+      ...(status.burnRate1h !== undefined ? { '1h': status.burnRate1h } : {}),
+    }
+  );
+}
+
+/** The rule that decides the state: the one that fired for page or ticket, else the first page rule. */
+function decidingRule(
+  status: SloStatus,
+  rates: Record<string, number>,
+): { rule: Rule; fired: boolean } | undefined {
+  const rules = status.burnRules ?? [];
+  const both = (rule: Rule) =>
+    [rule.long, rule.short].every((w) => rates[w] !== undefined && rates[w] > rule.factor);
+  if (status.burnState === 'page' || status.burnState === 'ticket') {
+    const fired = rules.find((rule) => rule.severity === status.burnState && both(rule));
+    if (fired) return { rule: fired, fired: true };
+  }
+  const page = rules.find((rule) => rule.severity === 'page');
+  return page ? { rule: page, fired: false } : undefined;
+}
+
 /**
  * The burn state with the pair of windows that decides it: the rule that fired for page or ticket,
  * else the first page rule, showing why it does not fire.
@@ -25,20 +50,26 @@ function pairOf(rule: Rule, rates: Record<string, number>): string {
  * burnEvidence(status) // 'page: 1h 20.8× > 14.4 and 5m 40.0× > 14.4'
  */
 export function burnEvidence(status: SloStatus): string {
-  const rates = status.burnRates ?? {
-    ...(status.burnRate5m !== undefined ? { '5m': status.burnRate5m } : {}),
-    ...(status.burnRate1h !== undefined ? { '1h': status.burnRate1h } : {}),
-  };
-  const rules = status.burnRules ?? [];
-  const both = (rule: Rule) =>
-    [rule.long, rule.short].every((w) => rates[w] !== undefined && rates[w] > rule.factor);
-  if (status.burnState === 'page' || status.burnState === 'ticket') {
-    const fired = rules.find((rule) => rule.severity === status.burnState && both(rule));
-    if (fired) return `${status.burnState}: ${pairOf(fired, rates)}`;
-  }
-  const page = rules.find((rule) => rule.severity === 'page');
-  if (page) return `${status.burnState} (${pairOf(page, rates)})`;
+  const rates = ratesOf(status);
+  const deciding = decidingRule(status, rates);
+  if (deciding?.fired) return `${status.burnState}: ${pairOf(deciding.rule, rates)}`;
+  if (deciding) return `${status.burnState} (${pairOf(deciding.rule, rates)})`;
   return `${status.burnState}${status.burnRate1h === undefined ? '' : `, 1h burn ${rate(status.burnRate1h)}`}`;
+}
+
+/**
+ * The numbers behind `burnEvidence`: each window's burn rate and the deciding rule's factor.
+ *
+ * @example
+ * burnNumbers(status) // { burnRate1h: 20.8, burnRate5m: 40, factor: 14.4 }
+ */
+export function burnNumbers(status: SloStatus): Record<string, number> {
+  const rates = ratesOf(status);
+  const numbers: Record<string, number> = {};
+  for (const [window, value] of Object.entries(rates)) numbers[`burnRate${window}`] = value;
+  const deciding = decidingRule(status, rates);
+  if (deciding) numbers.factor = deciding.rule.factor;
+  return numbers;
 }
 
 export function snapshotOf(status: SloStatus): BurnSnapshot {
@@ -47,6 +78,7 @@ export function snapshotOf(status: SloStatus): BurnSnapshot {
     burnState: status.burnState,
     burnRates: status.burnRates ?? (status.burnRate5m !== undefined ? { '5m': status.burnRate5m } : {}),
     ...(status.events5m !== undefined ? { events5m: status.events5m } : {}),
+    ...(status.remainingPercent !== undefined ? { remainingPercent: status.remainingPercent } : {}),
   };
 }
 

@@ -15,7 +15,14 @@ import { ChangeLedger, SYSTEM } from './ledger.js';
 import type { AdHocFreeze, GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
 import { type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
-import { type ChangeRequest, type ChangeState, FINAL_STATES, type GateEvaluation } from './types.js';
+import {
+  type ChangeRequest,
+  type ChangeState,
+  type Delivery,
+  type DeliveryKind,
+  FINAL_STATES,
+  type GateEvaluation,
+} from './types.js';
 import { ChangeWorker } from './worker.js';
 import { knownService, resolveServices, type ServiceCatalog } from './workloads.js';
 
@@ -33,6 +40,18 @@ export interface ChangeServiceOptions {
   events?: EventBus;
   /** Who holds which role; without it the roles resolved on the actor count. */
   access?: Pick<AccessPolicy, 'rolesFor'>;
+}
+
+/** A change a pipeline delivers, as `ChangeService.requestDelivery` takes it. */
+export interface NewDelivery {
+  service: string;
+  kind: DeliveryKind;
+  /** The pipeline asking (its name in `gates.pipelines`). */
+  pipeline: string;
+  version?: string | undefined;
+  environment?: string | undefined;
+  risk: 'low' | 'medium' | 'high';
+  reason?: string | undefined;
 }
 
 export interface NewChange {
@@ -66,17 +85,15 @@ export class ChangeService {
 
   // --- requesting ----------------------------------------------------------------------------
 
-  /** Files a change, evaluates the gate, and executes it at once when the gate approves and no time is set. */
-  async request(origin: Origin, input: NewChange): Promise<ChangeRequest> {
-    const { runbooks, policy, clock } = this.options;
-    const now = clock.now();
-    let change: ChangeRequest;
-    const base = {
+  /** The fields every new change starts with: who asked, from where, when it expires. */
+  #base(origin: Origin, input: { reason?: string | undefined; at?: Date | undefined }) {
+    const now = this.options.clock.now();
+    return {
       requestedBy: origin.actor.id,
       channel: origin.channel,
       surface: origin.surface,
       requestedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + parseDuration(policy.approvals.ttl)).toISOString(),
+      expiresAt: new Date(now.getTime() + parseDuration(this.options.policy.approvals.ttl)).toISOString(),
       state: 'pending-approval' as ChangeState,
       approvals: [],
       humanApproved: false,
@@ -85,6 +102,60 @@ export class ChangeService {
       ...(input.reason ? { reason: input.reason } : {}),
       ...(input.at ? { notBefore: input.at.toISOString() } : {}),
     };
+  }
+
+  /** Records a new change, evaluates the gate, and acts on its decision. */
+  async #file(change: ChangeRequest, origin: Origin): Promise<ChangeRequest> {
+    this.#ledger.note(change, 'requested', origin.actor.id, change.summary);
+    const evaluation = await this.#ledger.evaluate(change, 'request');
+    await this.#ledger.save(change, origin, 'change.request', {
+      summary: change.summary,
+      decision: evaluation.decision,
+    });
+    await this.#ledger.exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
+    return this.get(change.id);
+  }
+
+  /**
+   * Files a change a pipeline delivers (a deployment, a config push) and evaluates the same gate as
+   * every other change. Millwright runs nothing: once the gate or a person lets it through, the
+   * pipeline goes ahead and verification watches the burn rates afterwards.
+   *
+   * @example
+   * await changes.requestDelivery(origin, { service: 'checkout', kind: 'deployment', pipeline: 'ci', version: '1.4.2', risk: 'low' });
+   */
+  async requestDelivery(origin: Origin, input: NewDelivery): Promise<ChangeRequest> {
+    const service = knownService(input.service, this.options.catalog);
+    const delivery: Delivery = {
+      pipeline: input.pipeline,
+      ...(input.version ? { version: input.version } : {}),
+      ...(input.environment ? { environment: input.environment } : {}),
+    };
+    const change: ChangeRequest = {
+      ...this.#base(origin, input),
+      id: await this.#ledger.nextId(),
+      kind: input.kind,
+      delivery,
+      service,
+      services: [service],
+      summary: [
+        `${input.kind} of ${service}`,
+        input.version ? ` ${input.version}` : '',
+        input.environment ? ` to ${input.environment}` : '',
+        ` by ${input.pipeline}`,
+      ].join(''),
+      risk: input.risk,
+      // A pipeline's change is standard work; its risk says when a person must look (high).
+      changeClass: 'standard',
+    };
+    return this.#file(change, origin);
+  }
+
+  /** Files a change, evaluates the gate, and executes it at once when the gate approves and no time is set. */
+  async request(origin: Origin, input: NewChange): Promise<ChangeRequest> {
+    const { runbooks, policy } = this.options;
+    let change: ChangeRequest;
+    const base = this.#base(origin, input);
     if (input.runbook) {
       const runbook = runbooks.get(input.runbook);
       const decision = runbooks.authorize(origin.actor, runbook, origin.channel);
@@ -144,14 +215,7 @@ export class ChangeService {
         changeClass: risk === 'low' ? 'standard' : 'normal',
       };
     }
-    this.#ledger.note(change, 'requested', origin.actor.id, change.summary);
-    const evaluation = await this.#ledger.evaluate(change, 'request');
-    await this.#ledger.save(change, origin, 'change.request', {
-      summary: change.summary,
-      decision: evaluation.decision,
-    });
-    await this.#ledger.exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
-    return this.get(change.id);
+    return this.#file(change, origin);
   }
 
   async #applyDecision(change: ChangeRequest, evaluation: GateEvaluation, origin: Origin): Promise<void> {
@@ -170,6 +234,14 @@ export class ChangeService {
         ref: origin.ref,
       });
       await this.#worker.startWhenDue(change, origin.ref);
+      return;
+    }
+    if (evaluation.decision === 'unknown' && this.options.policy.whenUnknown === 'deny') {
+      await this.#ledger.transition(change, 'denied', {
+        mover: 'system',
+        detail: 'the gate could not decide and policy.whenUnknown is deny',
+        ref: origin.ref,
+      });
       return;
     }
     const why =
@@ -305,7 +377,11 @@ export class ChangeService {
   async #done(origin: Origin, id: string, outcome: 'success' | 'failed'): Promise<ChangeRequest> {
     const change = await this.get(id);
     if (change.kind !== 'manual')
-      throw badArgument(`${change.id} runs a runbook; Millwright finishes it by itself`);
+      throw badArgument(
+        change.delivery
+          ? `${change.id} is delivered by ${change.delivery.pipeline}; verification closes it`
+          : `${change.id} runs a runbook; Millwright finishes it by itself`,
+      );
     this.#expectState(change, outcome === 'failed' ? 'failed' : 'verifying', 'close');
     if (!mayMove(change, outcome === 'failed' ? 'failed' : 'verifying', this.#moversOf(origin, change)))
       throw new MillwrightError(

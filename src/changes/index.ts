@@ -1,5 +1,11 @@
 // Public face of changes: the service, the gate, the policy schema and the record types.
-export { ChangeService, type ChangeServiceOptions, type NewChange } from './change-service.js';
+export {
+  ChangeService,
+  type ChangeServiceOptions,
+  type NewChange,
+  type NewDelivery,
+} from './change-service.js';
+export { budgetCost, type DeliveryStats, deliveryStats } from './delivery-stats.js';
 export type { ChangeTransitioned, ChangeVerificationFailed } from './events.js';
 export { storeIncidentSource } from './incident-source.js';
 export {

@@ -4,7 +4,7 @@ import { asMillwrightError } from '../core/errors.js';
 import { formatAbsolute } from '../core/time.js';
 import { parseZoned, wallTime } from '../core/zoned-time.js';
 import type { Store, StoredRecord } from '../store/store.js';
-import { burnEvidence } from './burn-evidence.js';
+import { burnEvidence, burnNumbers } from './burn-evidence.js';
 import type { FreezeWindow, PolicyRule } from './policy-schema.js';
 import type {
   BudgetSource,
@@ -85,6 +85,7 @@ async function evaluateRule(
     evidence,
     ...(fix ? { fix } : {}),
     service,
+    subject: service,
     ...facts,
   });
   switch (rule.kind) {
@@ -141,7 +142,7 @@ async function evaluateRule(
               'unknown',
               `error budget ${status.slo}: unknown (${status.detail ?? status.burnState})`,
               undefined,
-              bound,
+              { ...bound, subject: status.slo },
             );
           }
           const ok = status.remainingPercent >= rule.minRemainingPercent;
@@ -149,7 +150,15 @@ async function evaluateRule(
             ok ? 'pass' : 'fail',
             `error budget ${status.slo}: ${pct(status.remainingPercent)} left ${ok ? '≥' : '<'} ${rule.minRemainingPercent}%`,
             ok ? undefined : 'wait for the budget to recover, or have an approver accept the risk',
-            { ...bound, value: status.remainingPercent },
+            {
+              ...bound,
+              value: status.remainingPercent,
+              subject: status.slo,
+              numbers: {
+                remainingPercent: status.remainingPercent,
+                minRemainingPercent: rule.minRemainingPercent,
+              },
+            },
           );
         }
         const burn = { ...facts, burnRates: { ...(status.burnRates ?? {}) } };
@@ -158,14 +167,14 @@ async function evaluateRule(
             'unknown',
             `burn state ${status.slo}: unknown (${status.detail ?? 'no data'})`,
             undefined,
-            burn,
+            { ...burn, subject: status.slo },
           );
         const burning = (rule.block as readonly string[]).includes(status.burnState);
         return result(
           burning ? 'fail' : 'pass',
           `burn state ${status.slo}: ${burnEvidence(status)}`,
           burning ? 'wait until the service stops burning budget' : undefined,
-          burn,
+          { ...burn, subject: status.slo, numbers: burnNumbers(status) },
         );
       });
     }
@@ -238,7 +247,12 @@ async function evaluateRule(
           ok ? 'pass' : 'fail',
           `${executed.length} change(s) to ${service} in the last 24h ${ok ? '<' : '≥'} ${rule.max}`,
           ok ? undefined : 'wait, or have an approver accept one more',
-          { value: executed.length, threshold: rule.max, unit: 'changes' },
+          {
+            value: executed.length,
+            threshold: rule.max,
+            unit: 'changes',
+            numbers: { changes24h: executed.length, max: rule.max },
+          },
         ),
       ];
     }

@@ -95,6 +95,9 @@ export const policySchema = z
       })
       .prefault({}),
     lockTtl: duration.default('30m'),
+    // The fail-closed rule: a change the gate cannot decide on (Prometheus unreachable, no SLO) is
+    // held for a person (approval) or refused (deny). It never passes by itself either way.
+    whenUnknown: z.enum(['approval', 'deny']).default('approval'),
     // A runbook change on a workload no catalog service owns: refused, or held for a person.
     unownedWorkloads: z.enum(['refuse', 'approval']).default('refuse'),
   })

@@ -24,7 +24,9 @@ export function planRollback(
   if (change.kind !== 'runbook')
     return {
       kind: 'none',
-      why: 'a person performed this change, so Millwright has nothing to run to undo it',
+      why: change.delivery
+        ? `${change.delivery.pipeline} delivered this change, so Millwright has nothing to run to undo it`
+        : 'a person performed this change, so Millwright has nothing to run to undo it',
     };
   const own = runbooks.get(change.runbook!);
   const params = change.params as Record<string, ParamValue>;

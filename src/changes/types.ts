@@ -27,12 +27,34 @@ export const FINAL_STATES: readonly ChangeState[] = [
 
 export type GateDecision = 'approved' | 'needs-approval' | 'denied' | 'unknown';
 
+/** What a pipeline delivers through the gate (`POST /api/v1/gates/evaluate`, a GitHub deployment). */
+export const DELIVERY_KINDS = [
+  'deployment',
+  'config',
+  'migration',
+  'infrastructure',
+  'feature-flag',
+] as const;
+export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
+
+/** Who delivers a pipeline change and what: the pipeline does the work, Millwright only gates it. */
+export interface Delivery {
+  /** The pipeline's name from `gates.pipelines` (or the GitHub workflow). */
+  pipeline: string;
+  version?: string;
+  environment?: string;
+}
+
 export interface RuleResult {
   kind: string;
   status: 'pass' | 'fail' | 'unknown';
   severity: 'hard' | 'soft';
   /** One line with the numbers: `error budget checkout-availability: 62.4% left ≥ 25%`. */
   evidence: string;
+  /** The same numbers as values (`remainingPercent`, `burnRate1h`, `threshold`), for machines. */
+  numbers?: Record<string, number>;
+  /** The SLO or the service the rule judged, when it judged one. */
+  subject?: string;
   /** What would make a failing rule pass. */
   fix?: string;
   /** The service the rule was judged for, and the SLO for budget and burn rules. */
@@ -73,7 +95,10 @@ export interface VerificationSample {
 
 export interface ChangeRequest extends StoredRecord {
   id: string;
-  kind: 'runbook' | 'manual';
+  /** A runbook Millwright runs, a manual change a person performs, or what a pipeline delivers. */
+  kind: 'runbook' | 'manual' | DeliveryKind;
+  /** Set on a change a pipeline delivers (kind deployment, config, ...). */
+  delivery?: Delivery;
   /** The service the change is filed under: the first of `services`. */
   service: string;
   /** Every service the change touches (from the workloads its runbook names); absent on old records. */
@@ -105,6 +130,8 @@ export interface ChangeRequest extends StoredRecord {
     nextSampleAt: string;
     /** Each SLO's burn state and rates before the change: what "worse" is measured against. */
     baseline?: BurnSnapshot[];
+    /** The latest reading during verification: with the baseline, what the change cost in budget. */
+    after?: BurnSnapshot[];
     samples: VerificationSample[];
   };
 }
@@ -136,6 +163,8 @@ export interface BurnSnapshot {
   burnRates: Record<string, number>;
   /** Events counted in the last 5 minutes, when known: a rate on too few is noise. */
   events5m?: number;
+  /** The error budget left, in percent of the SLO's window, when known: what a change cost is read from. */
+  remainingPercent?: number;
 }
 
 /** The error-budget side of the gate; throws when it cannot be reached (the gate then says unknown). */

@@ -144,6 +144,17 @@ export class ChangeWorker {
     }
     const baseline = await this.#burnNow(change);
     change.execution = { startedAt: clock.now().toISOString() };
+    if (change.delivery) {
+      // The pipeline delivers it as soon as the gate answers pass; verification starts from here.
+      await this.ledger.transition(change, 'executing', {
+        mover: 'system',
+        detail: `${change.delivery.pipeline} may go ahead: ${change.summary}`,
+        ref,
+      });
+      change.verification = pendingVerification(baseline);
+      await this.beginVerification(change, 'system', ref);
+      return;
+    }
     if (change.kind === 'manual') {
       await this.ledger.transition(change, 'in-progress', {
         mover: 'system',
@@ -216,6 +227,7 @@ export class ChangeWorker {
     try {
       after = await this.#readBurn(change, now);
       if (after) {
+        verification.after = after;
         verdict = judgeBurn(
           verification.baseline ?? [],
           after,

@@ -13,6 +13,8 @@ import type { CommandRequest } from './router.js';
 export interface RequestContext {
   /** The mounted path (`/slack/events`); log this, not the raw URL, which may carry tokens. */
   readonly route: string;
+  /** The values of the route's `:name` segments (`/api/v1/gates/:change` -> `{ change: 'CR-12' }`). */
+  readonly params: Readonly<Record<string, string>>;
   /** Reads the whole body, refusing more than the server's body limit (the server then answers 413). */
   readBody(): Promise<Buffer>;
   /** Registers work that outlives the response (a command run after the ack) so shutdown waits for it. */

@@ -12,6 +12,7 @@ export const noticesModule = defineModule({
       { AlertNotices },
       { breakGlassNotice },
       { changeTransitionNotice, verificationFailedNotice },
+      { gateAwaitingNotice },
       { postIncidentBrief },
       { postNotice },
     ] = await Promise.all([
@@ -19,6 +20,7 @@ export const noticesModule = defineModule({
       import('./alert-notices.js'),
       import('./break-glass-notices.js'),
       import('./change-notices.js'),
+      import('./gate-notices.js'),
       import('./incident-notices.js'),
       import('./post.js'),
     ]);
@@ -49,6 +51,10 @@ export const noticesModule = defineModule({
         if (event.reason === 'regressed' && event.rollback.status !== 'succeeded')
           for (const owners of event.owners)
             await postNotice(notices, log, owners, notice, changeFailure(event.change.id));
+      }),
+      events.on('gate.awaiting-approval', async (event) => {
+        const notice = gateAwaitingNotice(event);
+        await postNotice(notices, log, event.change.channel, notice, changeFailure(event.change.id));
       }),
       events.on('incident.declared', (event) =>
         postIncidentBrief(event, { notices, incidents, logger: log }),

@@ -149,7 +149,9 @@ export class HttpServer {
   }
 
   /**
-   * Mounts a handler on an exact path. Mounting the same method and path twice throws.
+   * Mounts a handler on a path. Mounting the same method and path twice throws. A segment written
+   * `:name` matches any one segment (`/api/v1/gates/:change`), its value in `ctx.params`; an exact
+   * path wins over a pattern, and metrics and logs name the pattern, never the value.
    *
    * @example
    * server.route('POST', '/api/messages', (req, res) => teamsAdapter.process(req, res, bot.run));
@@ -307,8 +309,9 @@ export class HttpServer {
     const { logger, metrics } = this.#options;
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const methods = this.#routes.get(path);
-    const route = methods ? path : UNMATCHED_ROUTE;
+    const matched = this.#match(path);
+    const methods = matched ? this.#routes.get(matched.route) : undefined;
+    const route = matched?.route ?? UNMATCHED_ROUTE;
     const started = performance.now();
 
     this.#openResponses.add(res);
@@ -340,6 +343,7 @@ export class HttpServer {
     if (Number(req.headers['content-length'] ?? 0) > limit) return refuseTooLarge(res, limit);
     const ctx: RequestContext = {
       route,
+      params: matched?.params ?? {},
       readBody: () => this.#readBody(req),
       track: (work) => this.track(work),
     };
@@ -364,6 +368,32 @@ export class HttpServer {
       // A half-sent response cannot be corrected; cutting it off tells the client it is incomplete.
       else res.destroy();
     }
+  }
+
+  /** The mounted path a request path falls under: itself, else the first pattern that fits. */
+  #match(path: string): { route: string; params: Record<string, string> } | undefined {
+    if (this.#routes.has(path)) return { route: path, params: {} };
+    const segments = path.split('/');
+    for (const route of this.#routes.keys()) {
+      if (!route.includes('/:')) continue;
+      const pattern = route.split('/');
+      if (pattern.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      const fits = pattern.every((part, i) => {
+        const segment = segments[i]!;
+        if (!part.startsWith(':')) return part === segment;
+        if (!segment) return false;
+        try {
+          params[part.slice(1)] = decodeURIComponent(segment);
+          return true;
+        } catch {
+          // A malformed %-escape is no value for any parameter: the path does not fit.
+          return false;
+        }
+      });
+      if (fits) return { route, params };
+    }
+    return undefined;
   }
 
   /** Reads a body under the size, time and concurrency limits. */
@@ -411,6 +441,51 @@ export function sendJson(
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/**
+ * Reads a JSON body for a webhook or an API route: refuses another content type (415), a body over
+ * `maxBodyBytes` (413, before reading when the length is declared) and text that is not JSON (400),
+ * each with one line. Resolves `{ json }`, or undefined once the refusal has been sent.
+ *
+ * @example
+ * const body = await readJsonBody(req, res, ctx, { maxBodyBytes: 16384, sender: 'Alertmanager webhook v4' });
+ * if (!body) return;
+ */
+export async function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Pick<RequestContext, 'readBody'>,
+  options: { maxBodyBytes: number; sender?: string },
+): Promise<{ json: unknown } | undefined> {
+  const { maxBodyBytes, sender } = options;
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    sendJson(
+      res,
+      415,
+      { error: `unsupported content type: send application/json${sender ? ` (${sender})` : ''}` },
+      { accept: 'application/json' },
+    );
+    return undefined;
+  }
+  const tooLarge = { error: 'payload too large', limitBytes: maxBodyBytes };
+  if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+    sendJson(res, 413, tooLarge, { connection: 'close' });
+    return undefined;
+  }
+  const body = await ctx.readBody();
+  if (body.length > maxBodyBytes) {
+    sendJson(res, 413, tooLarge);
+    return undefined;
+  }
+  try {
+    return { json: JSON.parse(body.toString('utf8')) };
+  } catch {
+    // A body that is not JSON is the sender's mistake, said plainly.
+    sendJson(res, 400, { error: 'body is not valid JSON' });
+    return undefined;
+  }
 }
 
 function refuseTooLarge(res: ServerResponse, limitBytes: number): void {

@@ -7,6 +7,7 @@ export {
   type Readiness,
   type RequestContext,
   type RouteHandler,
+  readJsonBody,
   SERVER_LIMITS,
   type ServerLimits,
   sendJson,

@@ -143,6 +143,25 @@ describe('probes and metrics', () => {
 });
 
 describe('routing', () => {
+  test('a :name segment matches one segment, an exact path wins, and metrics name the pattern', async () => {
+    const { server, base } = await start();
+    server.route('GET', '/api/v1/gates/:change', (_req, res, ctx) => sendJson(res, 200, ctx.params));
+    server.route('GET', '/api/v1/gates/recent', (_req, res, ctx) => sendJson(res, 200, { exact: ctx.route }));
+
+    expect(await (await fetch(`${base}/api/v1/gates/CR-12`)).json()).toEqual({ change: 'CR-12' });
+    expect(await (await fetch(`${base}/api/v1/gates/CR%2012?x=1`)).json()).toEqual({ change: 'CR 12' });
+    expect(await (await fetch(`${base}/api/v1/gates/recent`)).json()).toEqual({
+      exact: '/api/v1/gates/recent',
+    });
+    // An empty segment, a deeper path or a malformed escape is no match.
+    expect((await fetch(`${base}/api/v1/gates/`)).status).toBe(404);
+    expect((await fetch(`${base}/api/v1/gates/CR-12/more`)).status).toBe(404);
+    expect((await fetch(`${base}/api/v1/gates/%E0%A4%A`)).status).toBe(404);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('millwright_http_requests_total{route="/api/v1/gates/:change",status="200"} 2');
+    expect(text).not.toContain('CR-12');
+  });
+
   test('an unknown path is a JSON 404', async () => {
     const { base } = await start();
 

@@ -86,7 +86,11 @@ ${GATE_ACCESS}gates:
       channel: 'C-OPS',
       text: `change approve ${held.changeId}`,
     });
-    expect(approved.error).toBeUndefined();
+    // The approval is recorded; its answer is partial, since the gate's look could not read the budget.
+    expect(approved.error?.code).toBe('millwright_prometheus_unavailable');
+    const problems = (approved.data as { problems: { code: string }[] }).problems;
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((problem) => problem.code === 'millwright_prometheus_unavailable')).toBe(true);
     const after = await holding.status(held.changeId);
     expect(after).toMatchObject({ decision: 'unknown', state: 'denied' });
   }, 120_000);

@@ -58,6 +58,9 @@ const DECLARED_AHEAD: Record<string, KubernetesApiCall[]> = {
     { apiGroup: '', resource: 'pods', verbs: ['get', 'list'] },
     { apiGroup: 'apps', resource: 'replicasets', verbs: ['get', 'list'] },
   ],
+  // A first canary-set creates the canary; a later one patches it. A removal with no canary deletes nothing.
+  'canary-set': [{ apiGroup: 'apps', resource: 'deployments', verbs: ['patch'] }],
+  'canary-remove': [{ apiGroup: 'apps', resource: 'deployments', verbs: ['delete'] }],
 };
 
 const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
@@ -67,6 +70,16 @@ const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
   undo: { namespace: 'shop', deployment: 'checkout' },
   'list-pods': { namespace: 'shop', deployment: 'checkout' },
   logs: { namespace: 'shop', deployment: 'checkout', lines: 10 },
+  // The healthy checkout selects by `app` only; that label stands in for the track here.
+  'canary-set': {
+    namespace: 'shop',
+    deployment: 'checkout',
+    image: 'reg.example/checkout:2',
+    replicas: 1,
+    trackLabel: 'app',
+  },
+  'canary-remove': { namespace: 'shop', deployment: 'checkout' },
+  'set-image': { namespace: 'shop', deployment: 'checkout', image: 'reg.example/checkout:2' },
 };
 
 describe('the Kubernetes API calls each action and reader declares', () => {

@@ -9,6 +9,8 @@ import {
 import type { KubernetesActionName } from './inputs.js';
 
 const patchDeployment: KubernetesApiCall = { apiGroup: 'apps', resource: 'deployments', verbs: ['patch'] };
+const createDeployment: KubernetesApiCall = { apiGroup: 'apps', resource: 'deployments', verbs: ['create'] };
+const deleteDeployment: KubernetesApiCall = { apiGroup: 'apps', resource: 'deployments', verbs: ['delete'] };
 const scaleSubresource: KubernetesApiCall = {
   apiGroup: RESOURCE_API_GROUPS['deployments/scale'] ?? 'apps',
   resource: 'deployments/scale',
@@ -35,4 +37,8 @@ export const KUBERNETES_ACTION_CALLS: { readonly [A in KubernetesActionName]: re
     undo: mergeApiCalls(READERS.readDeployment, READERS.ownedReplicaSets, [patchDeployment]),
     'list-pods': mergeApiCalls(READERS.listPods),
     logs: mergeApiCalls(READERS.tailLogs),
+    // The stable and its canary are both read; the canary is created or patched.
+    'canary-set': mergeApiCalls(READERS.readDeployment, [createDeployment, patchDeployment]),
+    'canary-remove': mergeApiCalls(READERS.readDeployment, [deleteDeployment]),
+    'set-image': mergeApiCalls(READERS.readDeployment, [patchDeployment]),
   };

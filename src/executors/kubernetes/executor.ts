@@ -23,6 +23,7 @@ import {
   type ExecutionResult,
   type Executor,
 } from '../types.js';
+import { removeCanary, setCanary, setImage } from './canary.js';
 import {
   type KubernetesActionName,
   type KubernetesInputs,
@@ -230,6 +231,55 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
         ? `${pods.length} pods of ${where}, all ready`
         : `${pods.length} pods of ${where}, ${troubled.length} not ready (${reasons})`;
     return { summary, output: { pods, notReady: troubled.length } };
+  },
+  'canary-set': async (input, { cluster, deployment, call, dryRun }) => {
+    const result = await setCanary(
+      cluster,
+      deployment,
+      {
+        image: input.image,
+        replicas: input.replicas,
+        trackLabel: input.trackLabel,
+        dryRun,
+        ...(input.container !== undefined ? { container: input.container } : {}),
+      },
+      call,
+    );
+    const where = `${result.namespace}/${result.canary}`;
+    const summary =
+      result.outcome === 'unchanged'
+        ? `canary ${where} already runs ${result.replicas} pods of ${result.image}; nothing to change`
+        : `${dryRun ? 'dry run: the API server accepted: ' : ''}${result.outcome} canary ${where}: ${result.replicas} pods of ${result.image} next to ${result.stable}`;
+    return { summary, output: { ...result } };
+  },
+  'canary-remove': async (_input, { cluster, deployment, call, dryRun }) => {
+    const result = await removeCanary(cluster, deployment, { dryRun }, call);
+    const where = `${result.namespace}/${result.canary}`;
+    return {
+      summary:
+        result.outcome === 'absent'
+          ? `no canary ${where}; nothing to remove`
+          : `${dryRun ? 'dry run: the API server accepted: ' : ''}removed canary ${where}; ${result.stable} keeps serving`,
+      output: { ...result },
+    };
+  },
+  'set-image': async (input, { cluster, deployment, call, dryRun, where }) => {
+    const result = await setImage(
+      cluster,
+      deployment,
+      {
+        image: input.image,
+        dryRun,
+        ...(input.container !== undefined ? { container: input.container } : {}),
+      },
+      call,
+    );
+    return {
+      summary: !result.changed
+        ? `deployment ${where} container ${result.container} already runs ${result.image}; nothing to change`
+        : `${dryRun ? 'dry run: the API server accepted: ' : ''}set deployment ${where} container ${result.container} from ${result.previousImage} to ${result.image}`,
+      output: { ...result },
+    };
   },
   logs: async (input, { cluster, call }) => {
     const logs = await tailLogs(

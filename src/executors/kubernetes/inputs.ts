@@ -25,6 +25,21 @@ const namespace = z
 const deployment = z.string().regex(new RegExp(DNS1123_SUBDOMAIN)).max(253);
 const target = { namespace, deployment: deployment.describe('Deployment name (DNS-1123)') };
 const duration = z.string().regex(/^(?:\d+(?:ms|s|m|h|d|w))+$/);
+// An image reference as the container runtime reads it: [registry[:port]/]path[:tag][@sha256:digest].
+const image = z
+  .string()
+  .max(512)
+  .regex(
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
+  )
+  .describe('Image reference: registry/path:tag or @sha256:digest');
+const container = z.string().regex(new RegExp(DNS1123_LABEL)).max(63);
+const trackLabel = z
+  .string()
+  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/)
+  .max(63)
+  .default('track')
+  .describe('The pod label that tells the stable and canary tracks apart');
 
 /**
  * The input schema of each action; `bounds` are the replica counts `scale` accepts.
@@ -64,6 +79,19 @@ export function kubernetesInputs(bounds: ScaleBounds) {
       toRevision: z.int().min(1).optional().describe('Revision to restore; the previous one when absent'),
     }),
     'list-pods': z.strictObject(target),
+    'canary-set': z.strictObject({
+      ...target,
+      image: image.describe('Image the canary runs'),
+      replicas: z.int().min(1).max(bounds.max).describe('Canary pods'),
+      container: container.optional().describe('The container to change; the only one when absent'),
+      trackLabel,
+    }),
+    'canary-remove': z.strictObject(target),
+    'set-image': z.strictObject({
+      ...target,
+      image,
+      container: container.optional().describe('The container to change; the only one when absent'),
+    }),
     logs: z
       .strictObject({
         namespace,
@@ -92,7 +120,9 @@ const FIELD_ORDER = [
   'pod',
   'container',
   '',
+  'image',
   'replicas',
+  'trackLabel',
   'toRevision',
   'lines',
   'previous',

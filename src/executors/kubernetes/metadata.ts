@@ -101,6 +101,48 @@ export function kubernetesActions(
       dryRun: 'native',
       output: objectSchema({ pods: { type: 'array' }, notReady: { type: 'integer' } }, ['pods']),
     },
+    'canary-set': {
+      description:
+        "Create or update `<deployment>-canary`: a copy of the stable Deployment whose pods carry the track label's canary value and the new image, with the given pods (the stable must select its pods by the track label)",
+      effect: 'write',
+      idempotent: true,
+      dryRun: 'native',
+      output: objectSchema(
+        {
+          canary: { type: 'string' },
+          replicas: { type: 'integer' },
+          image: { type: 'string' },
+          outcome: { type: 'string', enum: ['created', 'updated', 'unchanged'] },
+        },
+        ['canary', 'outcome'],
+      ),
+    },
+    'canary-remove': {
+      description:
+        'Delete `<deployment>-canary` (only a canary Millwright made for that deployment); nothing to do when there is none',
+      effect: 'write',
+      idempotent: true,
+      dryRun: 'native',
+      output: objectSchema(
+        { canary: { type: 'string' }, outcome: { type: 'string', enum: ['removed', 'absent'] } },
+        ['canary', 'outcome'],
+      ),
+    },
+    'set-image': {
+      description: "Set a container's image on a deployment, the patch `kubectl set image` sends",
+      effect: 'write',
+      idempotent: true,
+      dryRun: 'native',
+      output: objectSchema(
+        {
+          container: { type: 'string' },
+          previousImage: { type: 'string' },
+          image: { type: 'string' },
+          changed: { type: 'boolean' },
+        },
+        ['image', 'changed'],
+      ),
+    },
     logs: {
       description: `The last lines (at most ${MAX_LOG_LINES}) of a pod's log, or of the deployment's first pod`,
       effect: 'read',

@@ -3,7 +3,7 @@
 import type { Operation } from './client.js';
 
 /** The verbs Millwright ever uses; RBAC rules are built from these, never from `*`. */
-export type KubernetesVerb = 'get' | 'list' | 'watch' | 'patch' | 'update';
+export type KubernetesVerb = 'get' | 'list' | 'watch' | 'patch' | 'update' | 'create' | 'delete';
 
 /** One kind of API call: the API group (`''` is core), the resource (with subresource) and its verbs. */
 export interface KubernetesApiCall {

@@ -62,7 +62,7 @@ export interface CallOptions {
 
 /** What a call does, in the SRE's words, for messages and hints. */
 export interface Operation {
-  verb: 'get' | 'list' | 'patch' | 'update';
+  verb: 'get' | 'list' | 'patch' | 'update' | 'create' | 'delete';
   /** What a person calls it: `deployment`, `replicasets`, `pods`, `pod` */
   what: string;
   /** The RBAC resource the call needs (`deployments`, `deployments/scale`, `pods/log`). */

@@ -24,11 +24,14 @@ describe('kubernetes executor metadata', () => {
     const meta = executorFor(double, { scaleBounds: { min: 2, max: 8 } }).metadata();
     expect(meta).toMatchObject({ name: 'kubernetes', protocolVersion: EXECUTOR_PROTOCOL_VERSION });
     expect(Object.keys(meta.actions).sort()).toEqual([
+      'canary-remove',
+      'canary-set',
       'list-pods',
       'logs',
       'restart',
       'rollout-status',
       'scale',
+      'set-image',
       'undo',
     ]);
     expect(meta.actions.restart).toMatchObject({ effect: 'write', dryRun: 'native' });

@@ -8,6 +8,11 @@ import type { Adapter } from 'lowdb';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { StoredRecord } from './store.js';
 
+/** The file's text for `data`: indented JSON and a final newline. */
+export function serializeStore(data: StoreData): string {
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
 /** What `store.json` holds. */
 export interface StoreData {
   version: 1;
@@ -54,12 +59,17 @@ export class AtomicJsonFile implements Adapter<StoreData> {
   }
 
   async write(data: StoreData): Promise<void> {
+    await this.writeText(serializeStore(data));
+  }
+
+  /** Writes text already serialized with `serializeStore`. */
+  async writeText(text: string): Promise<void> {
     const dir = dirname(this.path);
     const temp = join(dir, `.${basename(this.path)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       const handle = await open(temp, 'wx', 0o600);
       try {
-        await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`);
+        await handle.writeFile(text);
         await handle.sync();
       } finally {
         await handle.close();

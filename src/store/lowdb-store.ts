@@ -1,5 +1,6 @@
 // The embedded default Store: every collection in one lowdb JSON file, every change serialized
-// and on disk before its promise resolves.
+// and on disk before its promise resolves. Changes made while a write is under way go to disk
+// together in the next one (group commit), so a burst costs a few file writes, not one per change.
 
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import type { ZodType } from 'zod';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { AtomicJsonFile, emptyStoreData, type StoreData } from './atomic-json-file.js';
+import { AtomicJsonFile, emptyStoreData, type StoreData, serializeStore } from './atomic-json-file.js';
 import { recordProblem } from './record-check.js';
 import type { Store, StoredRecord } from './store.js';
 
@@ -35,8 +36,10 @@ export interface LockRecord extends StoredRecord {
 const LOCKS = 'locks';
 
 /**
- * {@link Store} on `<dir>/store.json`. Reads and writes go through one queue, so a read never sees
- * a change that is not yet on disk and no two read-modify-writes interleave.
+ * {@link Store} on `<dir>/store.json`. Reads and changes go through one queue, so no two
+ * read-modify-writes interleave and a read sees every change made before it. A change's promise
+ * resolves once the file holding it is on disk; when that write fails, memory goes back to the last
+ * file on disk and every change not in it fails with `millwright_store_unavailable`.
  *
  * @example
  * const store = await LowdbStore.open(config.store.path);
@@ -47,11 +50,20 @@ export class LowdbStore implements Store {
   private readonly db: Low<StoreData>;
   private readonly clock: Clock;
   private readonly scrub: <T>(record: T) => T;
+  private readonly file: AtomicJsonFile;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The store as the file on disk holds it: what memory goes back to when a write fails. */
+  private durable: string;
+  /** Changes made since the write under way began, waiting for the next one. */
+  private waiting: Array<{ what: string; resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** The write loop, while it runs. */
+  private writing: Promise<void> | undefined;
 
-  private constructor(db: Low<StoreData>, options: LowdbStoreOptions) {
+  private constructor(db: Low<StoreData>, file: AtomicJsonFile, options: LowdbStoreOptions) {
     this.db = db;
+    this.file = file;
+    this.durable = serializeStore(db.data);
     this.clock = options.clock ?? systemClock;
     this.scrub = options.scrub ?? ((record) => record);
   }
@@ -71,7 +83,7 @@ export class LowdbStore implements Store {
     const db = new Low(file, emptyStoreData());
     await db.read();
     checkRecords(file.path, db.data, options.schemas ?? {});
-    return new LowdbStore(db, options);
+    return new LowdbStore(db, file, options);
   }
 
   get<T extends StoredRecord>(collection: string, id: string): Promise<T | undefined> {
@@ -86,14 +98,14 @@ export class LowdbStore implements Store {
   }
 
   put<T extends StoredRecord>(collection: string, record: T): Promise<void> {
-    return this.serialized(async () => {
+    return this.change(async () => {
       if (typeof record.id !== 'string' || record.id === '') {
         throw new MillwrightError(
           ErrorCode.BadArgument,
           `a record in "${collection}" needs a non-empty string id`,
         );
       }
-      await this.commit(collection, record.id, record);
+      return { value: undefined, durable: this.commit(collection, record.id, record) };
     });
   }
 
@@ -102,7 +114,7 @@ export class LowdbStore implements Store {
     id: string,
     change: (current: T | undefined) => T | undefined,
   ): Promise<T | undefined> {
-    return this.serialized(async () => {
+    return this.change(async () => {
       const next = change(copy(this.records(collection)[id]) as T | undefined);
       if (next !== undefined && next.id !== id) {
         throw new MillwrightError(
@@ -110,41 +122,41 @@ export class LowdbStore implements Store {
           `update of "${collection}/${id}" returned a record with id "${next.id}"`,
         );
       }
-      await this.commit(collection, id, next);
-      return copy(next);
+      return { value: copy(next), durable: this.commit(collection, id, next) };
     });
   }
 
   delete(collection: string, id: string): Promise<boolean> {
-    return this.serialized(async () => {
-      if (this.records(collection)[id] === undefined) return false;
-      await this.commit(collection, id, undefined);
-      return true;
+    return this.change(async () => {
+      if (this.records(collection)[id] === undefined) return { value: false };
+      return { value: true, durable: this.commit(collection, id, undefined) };
     });
   }
 
   tryLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
-    return this.serialized(async () => {
+    return this.change(async () => {
       const now = this.clock.now();
       const held = this.records(LOCKS)[name] as LockRecord | undefined;
       if (held !== undefined && held.owner !== owner && Date.parse(held.expiresAt) > now.getTime())
-        return false;
+        return { value: false };
       const lease: LockRecord = {
         id: name,
         owner,
         acquiredAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
       };
-      await this.commit(LOCKS, name, lease);
-      return true;
+      return { value: true, durable: this.commit(LOCKS, name, lease) };
     });
   }
 
   unlock(name: string, owner: string): Promise<void> {
-    return this.serialized(async () => {
+    return this.change(async () => {
       const held = this.records(LOCKS)[name] as LockRecord | undefined;
       // Releasing a lease someone else took over after ours expired must not free theirs.
-      if (held?.owner === owner) await this.commit(LOCKS, name, undefined);
+      return {
+        value: undefined,
+        ...(held?.owner === owner ? { durable: this.commit(LOCKS, name, undefined) } : {}),
+      };
     });
   }
 
@@ -152,6 +164,17 @@ export class LowdbStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    await this.writing;
+  }
+
+  /**
+   * A change: runs in the queue until memory holds it, then waits outside the queue for the write
+   * that carries it, so changes queued behind it share that write or the next.
+   */
+  private async change<T>(operation: () => Promise<{ value: T; durable?: Promise<void> }>): Promise<T> {
+    const { value, durable } = await this.serialized(operation);
+    await durable;
+    return value;
   }
 
   /** Runs `operation` after everything queued before it, whether that succeeded or not. */
@@ -169,27 +192,49 @@ export class LowdbStore implements Store {
     return this.db.data.collections[collection] ?? {};
   }
 
-  /** Sets or removes one record and writes the file; on a failed write memory goes back to match the disk. */
-  private async commit(collection: string, id: string, next: StoredRecord | undefined): Promise<void> {
+  /** Sets or removes one record in memory; resolves once a file holding the change is on disk. */
+  private commit(collection: string, id: string, next: StoredRecord | undefined): Promise<void> {
     this.db.data.collections[collection] ??= {};
     const records = this.db.data.collections[collection];
-    const previous = records[id];
     if (next === undefined) delete records[id];
     else records[id] = copy(this.scrub(next));
-    try {
-      await this.db.write();
-    } catch (cause) {
-      if (previous === undefined) delete records[id];
-      else records[id] = previous;
-      throw new MillwrightError(
-        ErrorCode.StoreUnavailable,
-        `could not save ${collection}/${id}: ${(cause as Error).message}`,
-        {
-          hint: 'check free space and permissions under store.path',
-          cause,
-        },
-      );
+    const written = new Promise<void>((resolve, reject) => {
+      this.waiting.push({ what: `${collection}/${id}`, resolve, reject });
+    });
+    this.writing ??= this.writeLoop();
+    return written;
+  }
+
+  /** Writes the file while changes wait for it; each write carries every change made before it began. */
+  private async writeLoop(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0);
+      // Taken at once: changes made from here on wait for the next write.
+      const text = serializeStore(this.db.data);
+      try {
+        await this.file.writeText(text);
+        this.durable = text;
+        for (const change of batch) change.resolve();
+      } catch (cause) {
+        // Memory goes back to the file on disk, at once, and every change it does not hold fails:
+        // this write's and those made while it ran.
+        this.db.data = JSON.parse(this.durable) as StoreData;
+        const lost = [...batch, ...this.waiting.splice(0)];
+        for (const change of lost) {
+          change.reject(
+            new MillwrightError(
+              ErrorCode.StoreUnavailable,
+              `could not save ${change.what}: ${(cause as Error).message}`,
+              {
+                hint: 'check free space and permissions under store.path',
+                cause,
+              },
+            ),
+          );
+        }
+      }
     }
+    this.writing = undefined;
   }
 }
 

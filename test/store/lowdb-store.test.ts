@@ -43,6 +43,34 @@ describe('LowdbStore', () => {
     await store.close();
   });
 
+  it('a failed write fails every change it and the next write would have carried, and memory goes back to the disk', async () => {
+    const store = await LowdbStore.open(dir);
+    await store.put('things', { id: 'kept', n: 1 });
+    // The folder goes away under the store: the next file writes cannot even create their temp file.
+    await rm(dir, { recursive: true, force: true });
+    const changes = [
+      store.put('things', { id: 'lost-1', n: 2 }),
+      store.update<Counter>('things', 'kept', (thing) => ({ id: 'kept', n: (thing?.n ?? 0) + 10 })),
+      store.delete('things', 'kept'),
+    ];
+    const outcomes = await Promise.allSettled(changes);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'millwright_store_unavailable',
+      message: expect.stringMatching(/^could not save things\/lost-1: /),
+    });
+    // What the failed writes carried is gone from memory too: the store is what the disk last held.
+    expect(await store.get('things', 'lost-1')).toBeUndefined();
+    expect(await store.get<Counter>('things', 'kept')).toEqual({ id: 'kept', n: 1 });
+    // Once the disk is back, changes go through again and survive a reopen.
+    await mkdir(dir, { recursive: true });
+    await store.put('things', { id: 'later', n: 3 });
+    await store.close();
+    const reopened = await LowdbStore.open(dir);
+    expect((await reopened.list('things')).map((thing) => thing.id)).toEqual(['kept', 'later']);
+    await reopened.close();
+  });
+
   it('keeps records across a reopen, in a version 1 store.json with no temp files left', async () => {
     let store = await LowdbStore.open(dir);
     await store.put('incidents', { id: 'INC-7', title: 'checkout 5xx' });

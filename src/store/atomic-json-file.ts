@@ -8,9 +8,9 @@ import type { Adapter } from 'lowdb';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { StoredRecord } from './store.js';
 
-/** The file's text for `data`: indented JSON and a final newline. */
+/** The file's text for `data`: compact JSON (a burst rewrites it often) and a final newline. */
 export function serializeStore(data: StoreData): string {
-  return `${JSON.stringify(data, null, 2)}\n`;
+  return `${JSON.stringify(data)}\n`;
 }
 
 /** What `store.json` holds. */

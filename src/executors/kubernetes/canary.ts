@@ -2,16 +2,12 @@
 // spec whose pods carry the track label's canary value and the new image, so a Service selecting both
 // tracks spreads traffic by pod count. Promotion sets the stable's image (what `kubectl set image`
 // sends); removal deletes the canary. Every call sets a target state, so repeating one is safe.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Container,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import { PatchStrategy, type V1Container, type V1Deployment } from '@kubernetes/client-node';
 import { ErrorCode, MillwrightError } from '../../core/errors.js';
 import type { CallOptions, KubernetesClient } from '../../upstreams/kubernetes/client.js';
 import { type DeploymentTarget, readDeployment } from '../../upstreams/kubernetes/deployments.js';
 import { checkName } from '../../upstreams/kubernetes/names.js';
+import { patchDeployment } from './rollouts.js';
 
 /** The annotation naming the stable Deployment a canary belongs to; nothing else is ever touched. */
 export const CANARY_OF_ANNOTATION = 'millwright.io/canary-of';
@@ -128,26 +124,12 @@ export async function setCanary(
   if (existing.spec?.replicas === wanted.replicas && running === wanted.image) {
     return { ...base, outcome: 'unchanged' };
   }
-  await client.call(
-    { verb: 'patch', what: 'deployment', resource: 'deployments', namespace, name },
-    'idempotent-write',
+  await patchTo(
+    client,
+    { namespace, name },
+    { spec: { replicas: wanted.replicas, template: containerImage(chosen.name, wanted.image) } },
+    wanted.dryRun,
     call,
-    (request) =>
-      client.apps.patchNamespacedDeployment(
-        {
-          name,
-          namespace,
-          body: {
-            spec: {
-              replicas: wanted.replicas,
-              template: { spec: { containers: [{ name: chosen.name, image: wanted.image }] } },
-            },
-          },
-          fieldManager: 'millwright',
-          ...(wanted.dryRun ? { dryRun: 'All' } : {}),
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, request),
-      ),
   );
   return { ...base, outcome: 'updated' };
 }
@@ -226,25 +208,38 @@ export async function setImage(
     dryRun: wanted.dryRun === true,
   };
   if (chosen.image === wanted.image) return { ...base, changed: false };
-  await client.call(
-    { verb: 'patch', what: 'deployment', resource: 'deployments', namespace, name },
-    'idempotent-write',
+  await patchTo(
+    client,
+    { namespace, name },
+    { spec: { template: containerImage(chosen.name, wanted.image) } },
+    wanted.dryRun,
     call,
-    (request) =>
-      client.apps.patchNamespacedDeployment(
-        {
-          name,
-          namespace,
-          body: {
-            spec: { template: { spec: { containers: [{ name: chosen.name, image: wanted.image }] } } },
-          },
-          fieldManager: 'millwright',
-          ...(wanted.dryRun ? { dryRun: 'All' } : {}),
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, request),
-      ),
   );
   return { ...base, changed: true };
+}
+
+/** A pod template change setting one container's image; strategic merge matches containers by name. */
+function containerImage(container: string, image: string) {
+  return { spec: { containers: [{ name: container, image }] } };
+}
+
+/** The strategic-merge patch kubectl sends, retried safely: it sets a target state. */
+function patchTo(
+  client: KubernetesClient,
+  target: DeploymentTarget,
+  body: object,
+  dryRun: boolean | undefined,
+  call: CallOptions,
+): Promise<void> {
+  return patchDeployment(
+    client,
+    call,
+    target,
+    body,
+    PatchStrategy.StrategicMergePatch,
+    dryRun,
+    'idempotent-write',
+  );
 }
 
 /** The canary Deployment when there is one; refuses one Millwright did not make for this stable. */

@@ -317,19 +317,23 @@ function revisionOf(object: V1Deployment | V1ReplicaSet): number | null {
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : null;
 }
 
-/** One PATCH of a deployment with the given patch type, as a write (never retried), dry run on request. */
-async function patchDeployment(
+/**
+ * One PATCH of a deployment with the given patch type, dry run on request: a write (never retried)
+ * unless the patch sets a target state (`idempotent-write`, retried on 5xx).
+ */
+export async function patchDeployment(
   client: KubernetesClient,
   call: CallOptions,
   target: { namespace: string; name: string },
   patch: object,
   strategy: PatchStrategy,
   dryRun: boolean | undefined,
+  effect: 'write' | 'idempotent-write' = 'write',
 ): Promise<void> {
   const { namespace, name } = target;
   await client.call(
     { verb: 'patch', what: 'deployment', resource: 'deployments', namespace, name },
-    'write',
+    effect,
     call,
     (request) =>
       client.apps.patchNamespacedDeployment(

@@ -89,7 +89,9 @@ async function measure(): Promise<void> {
   });
   const lines: string[] = [];
   try {
-    for (const kind of KINDS) {
+    // BENCH_KINDS=event,modal measures only those kinds.
+    const only = process.env.BENCH_KINDS?.split(',');
+    for (const kind of KINDS.filter((k) => !only || only.includes(k))) {
       // Per round and server: that round's p50 and p99.
       const rounds: Record<'bare' | 'millwright', Array<{ p50: number; p99: number }>> = {
         bare: [],
@@ -138,7 +140,11 @@ async function measure(): Promise<void> {
 }
 
 async function start(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', HERE, '--serve', ...args], {
+  // BENCH_PROFILE=DIR writes a CPU profile of each server there, to see where an ack's time goes.
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', HERE, '--serve', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

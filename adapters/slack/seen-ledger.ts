@@ -18,7 +18,7 @@ export interface SeenLedgerOptions {
   windowSeconds: number;
   clock: Clock;
   logger: Logger;
-  /** Width of one bucket record, in seconds; default 60. */
+  /** Width of one bucket record, in seconds; default 10. */
   bucketSeconds?: number;
   /**
    * When a write may start; the next turn of the event loop by default. The Slack adapter holds
@@ -34,7 +34,7 @@ interface Waiter {
 
 /**
  * Remembers keys for a window. Keys are grouped by the time they carry (a request timestamp, an
- * event time) into one record per minute, so a check is one read-modify-write of one small record,
+ * event time) into one record per 10 seconds, so a check is one read-modify-write of one small record,
  * checks that arrive together share it, and expiry deletes whole records.
  *
  * @example
@@ -52,7 +52,9 @@ export class SeenLedger {
 
   constructor(options: SeenLedgerOptions) {
     this.#options = options;
-    this.#bucketSeconds = options.bucketSeconds ?? 60;
+    // Narrow buckets: a check rewrites its whole bucket record, so under a steady stream of requests
+    // a wide one grows to thousands of keys copied on every write.
+    this.#bucketSeconds = options.bucketSeconds ?? 10;
   }
 
   /**

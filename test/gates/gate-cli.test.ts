@@ -107,12 +107,18 @@ describe('millwright gate evaluate, spawned against a running Millwright', () =>
     const step = gate(['ledger', 'version=5.0.0', 'risk=high', '--wait=2m', '--interval=1s']);
     // The step has filed its change and is polling; an approver acts in chat.
     let pending: string | undefined;
-    while (!pending) {
+    let ended: Awaited<typeof step> | undefined;
+    void step.then((result) => {
+      ended = result;
+    });
+    while (!pending && !ended) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       pending = (
         await running.runtime.services.changes.list({ service: 'ledger', state: 'pending-approval' })
       )[0]?.id;
     }
+    // A step that ended before its change was held for a person failed: show what it said.
+    expect({ pending: pending !== undefined, ended }).toEqual({ pending: true, ended: undefined });
     const approved = await running.router.handle({
       actor: { id: 'dee' },
       surface: 'slack',

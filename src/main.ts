@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { AuditBody } from '../adapters/control/index.js';
 import {
   buildRuntime,
@@ -296,6 +297,9 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
     },
   });
   const [command = 'start', sub] = positionals;
+  // zod compiles a parser per object schema on its first parse, which pays off only when the schema
+  // parses again and again: in a server. A one-shot command parses each schema about once.
+  if (command !== 'serve' && command !== 'start') z.config({ jitless: true });
   const fail = (message: string, code = 2) => {
     io.stderr.write(`millwright: ${message}\n`);
     return code;

@@ -49,6 +49,7 @@ export {
   refusedBeforeRunning,
   runInteraction,
 } from './interaction.js';
+export { lazySchema } from './lazy-schema.js';
 export { bindLogSecrets, createLogger, type Logger, silentLogger } from './logger.js';
 export {
   defineModule,

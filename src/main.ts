@@ -421,7 +421,11 @@ async function runShell(
       actor: identity.actor,
       ...(identity.via ? { via: identity.via } : {}),
       channel: SHELL_CHANNEL,
-      input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
+      // Read when the shell first reads a line: a one-shot `-e` never does, and building the stdin
+      // stream costs a start several milliseconds.
+      get input() {
+        return io.stdin as NodeJS.ReadableStream & import('node:stream').Readable;
+      },
       output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
       json: values.json === true,
       historyFile: path.join(loaded.config.store.path, 'shell_history'),
@@ -573,7 +577,9 @@ function currentOsUser(): string {
 
 function defaultIO(): MainIO {
   return {
-    stdin: process.stdin,
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

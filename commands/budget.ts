@@ -391,11 +391,14 @@ export default defineCommand({
       description:
         'A frozen service holds every non-emergency change. An override lets changes through again until ' +
         'until= (default and longest: policy.errorBudget.maxOverride); the policy freezes the service again ' +
-        'when the override ends and the budget has not recovered. Needs the budget.override permission.',
+        'when the override ends and the budget has not recovered. Needs the policy.override permission ' +
+        '(apart from budget, which every viewer has).',
       examples: [
         'budget override payments reason="the fix for INC-4 must ship"',
         'budget override payments reason="launch agreed with the SRE lead" until=4h',
       ],
+      // Not `budget.override`: a role allowed `budget` covers every `budget.*`, and viewers read budgets.
+      permission: 'policy.override',
       positionals: [{ name: 'service', description: 'the frozen service', required: true }],
       options: {
         reason: { type: 'string', required: true, description: 'why the freeze may be set aside' },

@@ -44,6 +44,8 @@ access:
 gates:
   pipelines:
     ci: { token: ${TOKEN}, services: '*' }
+digests:
+  - { name: daily, schedule: "0 9 * * *", target: C-OPS, sections: [changes] }
 `;
 
 describe('the error-budget policy freezes a service whose budget ran out, and lifts it', () => {
@@ -183,7 +185,7 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     expect(unexplained.error?.message).toBe('an emergency change needs reason="..." (what outage it fixes)');
   }, 60_000);
 
-  it('budget and change show say the policy state and since when', async () => {
+  it('budget, change show and the digest say the policy state and since when', async () => {
     const budget = await say('budget payments');
     const since = (await record('payments')).since;
     expect(replyToText(budget)).toContain('Error-budget policy');
@@ -205,6 +207,12 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     expect((shown.data as { budgetPolicy: unknown[] }).budgetPolicy).toEqual([
       { service: 'payments', state: 'frozen', since, detail: expect.any(String), override: null },
     ]);
+    // Every digest while the freeze is in force carries the reminder.
+    const digest = replyToText(await server!.running.runtime.services.digests.preview('daily'));
+    expect(digest).toContain('1 service frozen by the error-budget policy');
+    expect(digest).toMatch(
+      /Error-budget policy in force:[\s\S]*payments frozen since .*only emergency changes go through/,
+    );
   }, 60_000);
 
   it('keeps the freeze while Prometheus cannot be read, and says so', async () => {

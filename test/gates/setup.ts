@@ -80,22 +80,15 @@ export interface GateServer {
   close(): Promise<void>;
 }
 
-/** Millwright serving on a free port, reading `prometheus` at its last sample, with `config` after the basics. */
-export async function startGateServer(
-  prometheus: RunningPrometheus,
-  config: string,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock?: Clock } = {},
-): Promise<GateServer> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
-  const file = path.join(dir, 'millwright.yml');
-  await writeFile(
-    file,
-    `server: { host: 127.0.0.1, port: 0 }\nstore: { path: ./data }\nprometheus: { url: ${prometheus.url} }\n${config}`,
-  );
+/** Millwright serving `file` on a free port, every notice it posts recorded; stopping keeps the files. */
+export async function serveConfigFile(
+  file: string,
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock: Clock },
+): Promise<Omit<GateServer, 'dir' | 'close'> & { stop(): Promise<void> }> {
   const signals = new EventEmitter();
   const running = await startServer(await loadConfig(file, { env: options.env ?? {} }), {
     logger: options.logger ?? silentLogger(),
-    clock: options.clock ?? fixedClock(prometheus.end),
+    clock: options.clock,
     signals,
   });
   const posts: GateServer['posts'] = [];
@@ -110,11 +103,35 @@ export async function startGateServer(
   return {
     running,
     url: `http://127.0.0.1:${running.port}`,
-    dir,
     posts,
-    close: async () => {
+    stop: async () => {
       signals.emit('SIGTERM', 'SIGTERM');
       await running.stopped;
+    },
+  };
+}
+
+/** Millwright serving on a free port, reading `prometheus` at its last sample, with `config` after the basics. */
+export async function startGateServer(
+  prometheus: RunningPrometheus,
+  config: string,
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock?: Clock } = {},
+): Promise<GateServer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
+  const file = path.join(dir, 'millwright.yml');
+  await writeFile(
+    file,
+    `server: { host: 127.0.0.1, port: 0 }\nstore: { path: ./data }\nprometheus: { url: ${prometheus.url} }\n${config}`,
+  );
+  const { stop, ...server } = await serveConfigFile(file, {
+    ...options,
+    clock: options.clock ?? fixedClock(prometheus.end),
+  });
+  return {
+    ...server,
+    dir,
+    close: async () => {
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

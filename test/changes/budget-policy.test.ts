@@ -9,7 +9,7 @@ import type { BudgetPolicyRecord } from '../../src/changes/index.js';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import type { RunningPrometheus } from '../doubles/prometheus.js';
-import { serveConfigFile, slosFor, startTrafficPrometheus } from '../gates/setup.js';
+import { expectData, serveConfigFile, slosFor, startTrafficPrometheus } from '../gates/setup.js';
 
 const TOKEN = 'ci-budget-policy-51c0e2b7d9';
 const DAY = 86_400;
@@ -125,6 +125,7 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
       chat.data as { change: { state: string; gate: { rules: Array<Record<string, unknown>> } } }
     ).change;
     expect(change.state).toBe('denied');
+    expectData('change', 'one', chat.data);
     const rule = change.gate.rules.find((r) => r.kind === 'error-budget-policy');
     expect(rule).toMatchObject({ status: 'fail', severity: 'hard', threshold: 0, unit: 'percent' });
     expect(rule?.value).toBeLessThan(0);
@@ -163,6 +164,7 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     const since = (await record('payments')).since;
     expect(replyToText(budget)).toContain('Error-budget policy');
     expect(replyToText(budget)).toMatch(/payments: frozen since \d+m ago/);
+    expectData('budget', undefined, budget.data);
     expect((budget.data as { policy: { services: unknown[] } }).policy.services).toEqual([
       expect.objectContaining({
         service: 'payments',
@@ -177,6 +179,7 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     )!;
     const shown = await say(`change show ${denied.id}`);
     expect(replyToText(shown)).toContain('error-budget policy (payments)');
+    expectData('change', 'one', shown.data);
     expect((shown.data as { budgetPolicy: unknown[] }).budgetPolicy).toEqual([
       { service: 'payments', state: 'frozen', since, detail: expect.any(String), override: null },
     ]);
@@ -215,6 +218,7 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
 
     const overridden = await say('budget override payments reason="ship the fix for INC-4" until=2h', 'dee');
     expect(overridden.ok).toBe(true);
+    expectData('budget', 'overrideReply', overridden.data);
     expect((overridden.data as { override: { state: string; override: unknown } }).override).toMatchObject({
       state: 'overridden',
       override: { by: 'dee', reason: 'ship the fix for INC-4' },

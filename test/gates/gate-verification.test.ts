@@ -2,14 +2,11 @@
 // before it and after it, so `change stats` and the digest tell each service's and each team's
 // failure rate and budget cost per delivery, against a real Prometheus where one deployment hurts
 // and one does not.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { fixedClock, replyToText } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import type { RunningPrometheus } from '../doubles/prometheus.js';
 import {
+  expectData,
   GATE_ACCESS,
   type GateServer,
   PIPELINE_POLICY,
@@ -21,16 +18,6 @@ import {
 const TOKEN = 'ci-verify-6e2a9d4c0b7f1358';
 /** The deployments happen ten minutes before the last backfilled sample. */
 const changeAtOf = (end: number) => end - 10 * 60;
-
-const SCHEMAS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/schemas');
-/** The validator of `change stats` data (docs/schemas/change.schema.json#/definitions/stats). */
-function statsSchema() {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)));
-  for (const name of ['reply', 'budget', 'change'])
-    ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMAS, `${name}.schema.json`), 'utf8')) as object);
-  return ajv.getSchema('https://millwright.dev/schemas/change.schema.json#/definitions/stats')!;
-}
 
 /** A daily digest whose last slot was the minute before the deployments, so its period holds them. */
 function digestBefore(changeAt: number): string {
@@ -144,8 +131,7 @@ ${digestBefore(changeAtOf(prometheus.end.getTime() / 1000))}${GATE_ACCESS}gates:
         deliveries: { services: Array<Record<string, unknown>>; teams: Array<Record<string, unknown>> };
       };
     };
-    const validate = statsSchema();
-    expect(validate(stats.data) ? [] : validate.errors).toEqual([]);
+    expectData('change', 'stats', stats.data);
     const { services, teams } = data.stats.deliveries;
     expect(services.find((s) => s.service === 'cart')).toMatchObject({
       team: 'storefront',

@@ -1,6 +1,7 @@
 // What the gate tests share: a real Prometheus with backfilled traffic per service, and a running
 // Millwright reading it on a fixed clock, each with its own temp directory, closed in one call.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,6 +145,25 @@ export async function gateSchemaValidator() {
     '../../docs/schemas/gate.schema.json',
   );
   return new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(await readFile(file, 'utf8')));
+}
+
+/**
+ * The validator of one command's `data` (docs/schemas/COMMAND.schema.json, or one of its
+ * `definitions`), with the other schemas it refers to loaded; fails with ajv's own words.
+ *
+ * @example
+ * expectData('change', 'stats', reply.data);
+ */
+export function expectData(command: string, shape: string | undefined, data: unknown): void {
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/schemas');
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)));
+  for (const name of ['reply', 'budget', 'change'])
+    ajv.addSchema(JSON.parse(readFileSync(path.join(dir, `${name}.schema.json`), 'utf8')) as object);
+  const validate = ajv.getSchema(
+    `https://millwright.dev/schemas/${command}.schema.json${shape ? `#/definitions/${shape}` : ''}`,
+  )!;
+  expect(validate(data) ? [] : validate.errors).toEqual([]);
 }
 
 /**

@@ -21,7 +21,8 @@ prometheus: { url: ${prometheus.url} }
 services:
   payments: { channel: C-PAYMENTS, owners: [U-OLU], team: money }
   checkout: { channel: C-CHECKOUT, owners: [U-ANA], team: storefront }
-${slosFor(['payments', 'checkout'])}
+  search: { channel: C-SEARCH, team: storefront }
+${slosFor(['payments', 'checkout', 'search'])}
 policy:
   rules:
     - { kind: change-class }
@@ -32,6 +33,8 @@ policy:
     freeze: { budgetAtOrBelow: 0 }
     lift: { budgetAbove: 10 }
     maxOverride: 1d
+    services:
+      search: { freeze: { pagingFor: 10m } }
 access:
   defaultRoles: []
   roles:
@@ -58,7 +61,12 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
   beforeAll(async () => {
     // payments: 3% of requests fail for its first two days, then 1 in 6000; checkout: 3 in 6000 throughout.
     prometheus = await startTrafficPrometheus(
-      { payments: (t, end) => (t < end - 33 * DAY + BAD_DAYS * DAY ? 180 : 1), checkout: 'healthy' },
+      {
+        payments: (t, end) => (t < end - 33 * DAY + BAD_DAYS * DAY ? 180 : 1),
+        checkout: 'healthy',
+        // 20% of search's requests fail in the last 30 minutes: paging, with most of its budget left.
+        search: 'burning',
+      },
       33,
     );
     start = prometheus.end.getTime() / 1000 - 33 * DAY - 7200;
@@ -254,6 +262,23 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     expect(told('payments is frozen by the error-budget policy')).toHaveLength(4);
   }, 60_000);
 
+  it('freezes a service that has paged for pagingFor, though its budget is not spent', async () => {
+    const end = prometheus.end.getTime();
+    clock.set(new Date(end - 25 * 60_000));
+    await tick();
+    expect(await record('search')).toMatchObject({ state: 'normal', pagingSince: clock.now().toISOString() });
+    clock.set(new Date(end - 20 * 60_000));
+    await tick();
+    expect((await record('search')).state).toBe('normal');
+    clock.set(new Date(end - 14 * 60_000));
+    await tick();
+    const search = await record('search');
+    expect(search.state).toBe('frozen');
+    expect(search.detail).toBe('search-availability paging for 11 min ≥ 10m');
+    expect(search.reading?.remainingPercent).toBeGreaterThan(10);
+    expect(told('search is frozen by the error-budget policy').map((p) => p.target)).toEqual(['C-SEARCH']);
+  }, 60_000);
+
   it('lifts the freeze once the bad days leave the window, told once, and a restart tells nothing again', async () => {
     clock.set(prometheus.end);
     await tick();
@@ -276,7 +301,8 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     await tick();
     expect(told('error-budget')).toEqual([]);
     expect((await record('payments')).state).toBe('normal');
-    expect((await transitions()).map((r) => `${r.args.from}→${r.args.to}`)).toEqual([
+    const ofPayments = (await transitions()).filter((r) => r.args.service === 'payments');
+    expect(ofPayments.map((r) => `${r.args.from}→${r.args.to}`)).toEqual([
       'normal→frozen',
       'frozen→overridden',
       'overridden→frozen',

@@ -60,6 +60,9 @@ function unreadOf(statuses: Awaited<ReturnType<BudgetSource['statusFor']>>) {
  * (await policy.stateOf('payments'))?.state      // 'frozen'
  */
 export class BudgetPolicy {
+  /** When the budgets were last read, so a tick more frequent than `interval` reads nothing. */
+  #readAt: number | undefined;
+
   constructor(private readonly options: BudgetPolicyOptions) {}
 
   /** The service's policy record; undefined before its first reading (it counts as normal). */
@@ -83,6 +86,9 @@ export class BudgetPolicy {
       if (record.transitions.some((t) => !t.announced)) await this.#announce(record.service);
     const { budgets } = this.options;
     if (!budgets) return;
+    const since = this.#readAt === undefined ? undefined : now.getTime() - this.#readAt;
+    if (since !== undefined && since >= 0 && since < parseDuration(this.options.config.interval)) return;
+    this.#readAt = now.getTime();
     for (const service of Object.keys(this.options.catalog)) {
       const policy = policyFor(this.options.config, service);
       if (!policy.enabled) continue;

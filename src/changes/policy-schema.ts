@@ -93,6 +93,8 @@ export const errorBudgetPolicySchema = z.strictObject({
   notify: z.array(z.enum(['channel', 'owners'])).default(() => ['channel' as const, 'owners' as const]),
   // The longest a `budget override` may last; an override without until= lasts this long.
   maxOverride: duration.default('7d'),
+  // How often the worker reads the budgets for the policy (its tick is more frequent).
+  interval: duration.default('1m'),
   services: z.record(z.string(), servicePolicy).default(() => ({})),
 });
 

@@ -5,8 +5,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { BudgetPolicyRecord } from '../../src/changes/index.js';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
+import { runGateCli } from '../../src/gates/cli.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import type { RunningPrometheus } from '../doubles/prometheus.js';
 import { expectData, serveConfigFile, slosFor, startTrafficPrometheus } from '../gates/setup.js';
@@ -163,6 +165,31 @@ describe('the error-budget policy freezes a service whose budget ran out, and li
     expect(emergency.rules.find((r) => r.name === 'error-budget-policy')?.detail).toContain(
       'an emergency change goes through',
     );
+    // The shell step a CI runs says the same: exit 1 for the frozen service.
+    const step = async (...args: string[]) => {
+      let out = '';
+      const stdout = new Writable({
+        write: (chunk, _encoding, done) => {
+          out += String(chunk);
+          done();
+        },
+      });
+      const code = await runGateCli(['gate', 'evaluate', 'payments', ...args, '--url', server!.url], {
+        stdout,
+        stderr: stdout,
+        env: { MILLWRIGHT_GATE_TOKEN: TOKEN },
+      });
+      return { code, out };
+    };
+    const held = await step('version=2.4.2');
+    expect(held.code).toBe(1);
+    expect(held.out).toContain('✘ error-budget policy: payments is frozen since');
+    // An emergency from the step passes the policy; it then queues behind the emergency deployed above.
+    const urgent = await step('version=2.4.3', 'reason=roll back the bad schema', '--emergency', '--json');
+    const answer = JSON.parse(urgent.out) as GateAnswer;
+    expect(answer.rules.find((r) => r.name === 'error-budget-policy')?.verdict).toBe('pass');
+    expect(answer.rules.filter((r) => r.verdict !== 'pass').map((r) => r.name)).toEqual(['lock']);
+
     const unexplained = await say('change request service=checkout summary="hotfix" risk=low --emergency');
     expect(unexplained.error?.message).toBe('an emergency change needs reason="..." (what outage it fixes)');
   }, 60_000);

@@ -53,11 +53,13 @@ export const gateRequestSchema = lazySchema(() =>
         .trim()
         .max(500, { error: 'must be at most 500 characters' })
         .optional(),
+      // A fix for an outage: let through while the error-budget policy freezes the service (needs a reason).
+      emergency: z.boolean({ error: 'expected true or false' }).optional(),
     },
     {
       error: (issue) =>
         issue.code === 'unrecognized_keys'
-          ? 'not a field of the gate request; send service, version, environment, kind, risk, reason'
+          ? 'not a field of the gate request; send service, version, environment, kind, risk, reason, emergency'
           : 'expected a JSON object like {"service": "checkout", "version": "1.4.2"}',
     },
   ),

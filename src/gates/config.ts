@@ -17,16 +17,18 @@ const pipeline = z.strictObject({
   risk: z.enum(['low', 'medium', 'high']).default('low'),
 });
 
-export const gatesSchema = z.strictObject({
-  pipelines: z.record(name, pipeline).refine((pipelines) => Object.keys(pipelines).length > 0, {
-    error: 'name at least one pipeline',
+export const gatesSchema = lazySchema(() =>
+  z.strictObject({
+    pipelines: z.record(name, pipeline).refine((pipelines) => Object.keys(pipelines).length > 0, {
+      error: 'name at least one pipeline',
+    }),
+    maxBodyBytes: z
+      .int()
+      .min(256)
+      .max(1024 * 1024)
+      .default(16 * 1024),
   }),
-  maxBodyBytes: z
-    .int()
-    .min(256)
-    .max(1024 * 1024)
-    .default(16 * 1024),
-});
+);
 
 export type GatesConfig = z.output<typeof gatesSchema>;
 export type PipelineConfig = GatesConfig['pipelines'][string];

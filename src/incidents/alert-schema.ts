@@ -23,24 +23,26 @@ const rule = z.strictObject({
   declareIncident: z.strictObject({ severity: z.int().min(1).max(4) }).optional(),
 });
 
-export const alertmanagerSchema = z
-  .strictObject({
-    // One of the two is required; Alertmanager's http_config sends either.
-    bearerToken: optionalText,
-    basicAuth: z.strictObject({ username: text, password: text }).optional(),
-    serviceLabel: text.default('service'),
-    maxBodyBytes: z
-      .int()
-      .min(1024)
-      .max(10 * 1024 * 1024)
-      .default(256 * 1024),
-    // The actor alert-driven changes run as; give it a role the runbooks allow.
-    actor: text.default('alertmanager'),
-    rules: z.array(rule).default(() => []),
-  })
-  .refine((section) => section.bearerToken !== undefined || section.basicAuth !== undefined, {
-    error: 'set bearerToken or basicAuth: the webhook never accepts unauthenticated alerts',
-  });
+export const alertmanagerSchema = lazySchema(() =>
+  z
+    .strictObject({
+      // One of the two is required; Alertmanager's http_config sends either.
+      bearerToken: optionalText,
+      basicAuth: z.strictObject({ username: text, password: text }).optional(),
+      serviceLabel: text.default('service'),
+      maxBodyBytes: z
+        .int()
+        .min(1024)
+        .max(10 * 1024 * 1024)
+        .default(256 * 1024),
+      // The actor alert-driven changes run as; give it a role the runbooks allow.
+      actor: text.default('alertmanager'),
+      rules: z.array(rule).default(() => []),
+    })
+    .refine((section) => section.bearerToken !== undefined || section.basicAuth !== undefined, {
+      error: 'set bearerToken or basicAuth: the webhook never accepts unauthenticated alerts',
+    }),
+);
 
 export type AlertmanagerConfig = z.output<typeof alertmanagerSchema>;
 export type AlertRule = AlertmanagerConfig['rules'][number];

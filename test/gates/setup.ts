@@ -116,9 +116,15 @@ export async function serveConfigFile(
 export async function startGateServer(
   prometheus: RunningPrometheus,
   config: string,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock?: Clock } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    logger?: Logger;
+    clock?: Clock;
+    /** A directory a stopped server used: its config is rewritten, its store kept (a restart); kept on close. */
+    dir?: string;
+  } = {},
 ): Promise<GateServer> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
+  const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-')));
   const file = path.join(dir, 'millwright.yml');
   await writeFile(
     file,
@@ -133,7 +139,7 @@ export async function startGateServer(
     dir,
     close: async () => {
       await stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,425 @@
+// Millwright as a GitHub App answering custom deployment protection rules, against the GitHub API
+// double (App JWTs, installation tokens, the run's review callback) and a real Prometheus with
+// backfilled traffic: signatures, unknown installations, replays, each decision of the policy gate,
+// an approval in chat reaching GitHub once, a restart owing a review, and Prometheus down.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Webhooks } from '@octokit/webhooks';
+import type { ChangeRequest } from '../../src/changes/index.js';
+import { createLogger, type Reply } from '../../src/core/index.js';
+import { type GitHubApiDouble, type ProtectionRuleRecord, startGitHubApi } from '../doubles/github-api.js';
+import { sendGitHubWebhook } from '../doubles/github-webhooks.js';
+import type { RunningPrometheus } from '../doubles/prometheus.js';
+import {
+  GATE_ACCESS,
+  type GateServer,
+  PIPELINE_POLICY,
+  slosFor,
+  startGateServer,
+  startTrafficPrometheus,
+} from '../gates/setup.js';
+
+const APP_ID = 424242;
+const INSTALLATION = 5_150_001;
+const SECRET = 'whsec-3b9f1c7e2a5d4e8f9a0b';
+const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+const ENV = { GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_WEBHOOK_SECRET: SECRET };
+
+/** Polls `probe` until it returns something, for at most `ms` (the review runs after the webhook's answer). */
+async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`nothing after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function filesUnder(dir: string): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const texts = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFile(path.join(entry.parentPath, entry.name), 'utf8')),
+  );
+  return texts.join('\n');
+}
+
+/** checkout and payments mapped by the catalog, ledger by githubApp.repositories; orders unmapped. */
+const configFor = (github: GitHubApiDouble, whenUnknown: 'approval' | 'deny' = 'approval') => `services:
+  checkout: { channel: C-CHECKOUT, github: { repo: acme/checkout, environments: [production] } }
+  payments: { channel: C-PAYMENTS, github: { repo: acme/payments } }
+  ledger: { channel: C-LEDGER }
+  billing: { channel: C-BILLING, github: { repo: acme/billing } }
+${slosFor(['checkout', 'payments', 'ledger', 'billing'])}${PIPELINE_POLICY.replace('policy:\n', `policy:\n  whenUnknown: ${whenUnknown}\n`)}${GATE_ACCESS}githubApp:
+  appId: ${APP_ID}
+  privateKey: \${GITHUB_APP_PRIVATE_KEY}
+  webhookSecret: \${GITHUB_WEBHOOK_SECRET}
+  baseUrl: ${github.url}
+  repositories:
+    acme/ledger: { production: ledger }
+`;
+
+describe('GitHub deployment protection rules answered by the policy gate', () => {
+  let prometheus: RunningPrometheus;
+  let github: GitHubApiDouble;
+  let server: GateServer;
+  let dir: string;
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => logLines.push(line) },
+  });
+
+  const start = async (options: { whenUnknown?: 'approval' | 'deny'; dir?: string } = {}) =>
+    startGateServer(prometheus, configFor(github, options.whenUnknown), {
+      env: ENV,
+      logger,
+      ...(options.dir ? { dir: options.dir } : {}),
+    });
+  const hook = (target: GateServer) => `${target.url}/hooks/github`;
+  const deliver = (
+    payload: unknown,
+    options: {
+      delivery?: string;
+      signature?: string | null;
+      secret?: string;
+      event?: string;
+      to?: GateServer;
+    } = {},
+  ) =>
+    sendGitHubWebhook(hook(options.to ?? server), {
+      event: options.event ?? 'deployment_protection_rule',
+      payload,
+      secret: options.secret ?? SECRET,
+      appId: APP_ID,
+      ...(options.delivery ? { delivery: options.delivery } : {}),
+      ...(options.signature !== undefined ? { signature: options.signature } : {}),
+    });
+  const as = (actor: string, text: string, target = server): Promise<Reply> =>
+    target.running.router.handle({ actor: { id: actor }, surface: 'slack', channel: 'C-OPS', text });
+  const changesOf = async (repository: string, target = server): Promise<ChangeRequest[]> =>
+    (await target.running.runtime.services.changes.list()).filter(
+      (change) => change.delivery?.pipeline === `github:${repository}`,
+    );
+  /** The change of `repository` waiting for a person, once its channel has been asked (as a person sees it). */
+  const waitingIn = (repository: string, channel: string) =>
+    eventually(async () => {
+      const waiting = (await changesOf(repository)).find((change) => change.state === 'pending-approval');
+      return waiting &&
+        server.posts.some(
+          (post) => post.target === channel && post.text.includes(`change approve ${waiting.id}`),
+        )
+        ? waiting
+        : undefined;
+    });
+  const reviewed = (rule: ProtectionRuleRecord) =>
+    eventually(() => (rule.reviews.length > 0 ? rule : undefined));
+  const tokenCalls = () => github.count('POST', /^\/app\/installations\/\d+\/access_tokens$/);
+  const reviewCalls = (repository: string) =>
+    github.count('POST', new RegExp(`^/repos/${repository}/actions/runs/\\d+/deployment_protection_rule$`));
+
+  beforeAll(async () => {
+    prometheus = await startTrafficPrometheus({
+      checkout: 'healthy',
+      payments: 'burning',
+      // 5 errors a minute in 6000 for 30 days: 83% of a 99.9% budget spent, burning at 0.8×, not paging.
+      ledger: () => 5,
+      billing: () => 5,
+    });
+    github = await startGitHubApi({
+      repos: ['acme/checkout', 'acme/payments', 'acme/ledger', 'acme/billing', 'acme/orders'],
+      app: { id: APP_ID, publicKey, installations: [INSTALLATION] },
+    });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-github-app-'));
+    server = await start({ dir });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env.GITHUB_APP_TEST_LOG) await writeFile(process.env.GITHUB_APP_TEST_LOG, logLines.join(''));
+    await server?.close();
+    await github?.close();
+    await prometheus?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('what GitHub must send', () => {
+    it('refuses a bad or missing signature with 401 and acts on nothing', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/checkout', {
+        environment: 'production',
+        installationId: INSTALLATION,
+      });
+      const forged = await deliver(payload, { secret: 'not-the-webhook-secret-0000' });
+      const unsigned = await deliver(payload, { signature: null });
+      // The signature GitHub made for this payload does not vouch for an edited one.
+      const signature = await new Webhooks({ secret: SECRET }).sign(JSON.stringify(payload));
+      const edited = await deliver({ ...payload, environment: 'staging' }, { signature });
+      expect([forged.response.status, unsigned.response.status, edited.response.status]).toEqual([
+        401, 401, 401,
+      ]);
+      expect(JSON.parse(unsigned.body).error).toMatch(/^missing signature/);
+      expect(JSON.parse(forged.body).error).toMatch(/^signature does not match/);
+      expect(await changesOf('acme/checkout')).toEqual([]);
+      expect(tokenCalls()).toBe(0);
+      expect(rule.reviews).toEqual([]);
+      expect(await server.running.runtime.services.store.list('github_deliveries')).toEqual([]);
+    });
+
+    it('answers an installation GitHub does not know with 404 and acts on nothing', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/checkout', {
+        environment: 'production',
+        installationId: 99,
+      });
+      const { response, body, delivery } = await deliver(payload);
+      expect(response.status).toBe(404);
+      expect(JSON.parse(body)).toMatchObject({
+        error: `GitHub knows no installation 99 of App ${APP_ID}`,
+        delivery,
+      });
+      // GitHub was asked for a token with the App's JWT and said 404; nothing was filed or reviewed.
+      const asked = github.requests.filter(
+        (request) => request.path === '/app/installations/99/access_tokens',
+      );
+      expect(asked).toHaveLength(1);
+      expect(await changesOf('acme/checkout')).toEqual([]);
+      expect(rule.reviews).toEqual([]);
+      expect(await server.running.runtime.services.store.get('github_deliveries', delivery)).toBeUndefined();
+      const records = await server.running.runtime.services.audit.recent({ limit: 50 });
+      expect(records.find((record) => record.action === 'github.webhook')).toMatchObject({
+        outcome: 'denied',
+        code: 'millwright_not_found',
+        args: { installation: 99, delivery },
+      });
+    });
+
+    it('answers a ping 200 and events it does not act on 202, acting on none', async () => {
+      const ping = await deliver({ zen: 'Design for failure.', hook_id: 1 }, { event: 'ping' });
+      expect(ping.response.status).toBe(200);
+      const push = await deliver(
+        { ref: 'refs/heads/main', repository: { full_name: 'acme/checkout' } },
+        { event: 'push' },
+      );
+      expect(push.response.status).toBe(202);
+      expect(JSON.parse(push.body)).toMatchObject({ status: 'ignored' });
+      expect(tokenCalls()).toBe(1); // only the unknown installation's, above
+    });
+  });
+
+  describe('each decision, answered through the run callback', () => {
+    it('approves a deployment of a healthy service, with the rules and their numbers in the comment', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/checkout', {
+        environment: 'production',
+        installationId: INSTALLATION,
+        actor: 'mona',
+      });
+      const { response, body } = await deliver(payload);
+      expect(response.status).toBe(202);
+      expect(JSON.parse(body)).toMatchObject({ status: 'accepted' });
+      await reviewed(rule);
+      expect(rule.state).toBe('approved');
+      expect(rule.reviews).toHaveLength(1);
+      const [change] = await changesOf('acme/checkout');
+      expect(change).toMatchObject({
+        kind: 'deployment',
+        service: 'checkout',
+        requestedBy: 'mona',
+        delivery: { environment: 'production', version: (payload.deployment as { sha: string }).sha },
+      });
+      const comment = rule.reviews[0]?.comment ?? '';
+      expect(comment).toMatch(/^Millwright policy gate: approved \(pass\)/);
+      expect(comment).toMatch(/✔ error budget checkout-availability: \d+(\.\d+)?% left/);
+      expect(comment).toContain(`"change show ${change?.id}"`);
+    });
+
+    it('rejects a deployment of a paging service with the burn rates in the comment', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/payments', {
+        environment: 'production',
+        installationId: INSTALLATION,
+      });
+      expect((await deliver(payload)).response.status).toBe(202);
+      await reviewed(rule);
+      expect(rule.state).toBe('rejected');
+      expect(rule.reviews[0]?.comment).toMatch(
+        /✘ burn state payments-availability: page: 1h \d+\.\d× > 14\.4 and 5m \d+\.\d× > 14\.4/,
+      );
+    });
+
+    it('rejects a repository or environment it cannot map to a service, naming the fix', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/orders', {
+        environment: 'production',
+        installationId: INSTALLATION,
+      });
+      expect((await deliver(payload)).response.status).toBe(202);
+      await reviewed(rule);
+      expect(rule.state).toBe('rejected');
+      expect(rule.reviews[0]?.comment).toContain('maps no service to acme/orders environment production');
+      expect(await changesOf('acme/orders')).toEqual([]);
+    });
+
+    it('acts once on a delivery GitHub sends again, concurrently or later', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/payments', {
+        environment: 'production',
+        installationId: INSTALLATION,
+      });
+      const before = (await changesOf('acme/payments')).length;
+      const delivery = '5a7d2c10-9e3b-11ef-8c3a-5f0e2d7b9a41';
+      const first = await Promise.all([1, 2, 3].map(() => deliver(payload, { delivery })));
+      expect(first.map((sent) => sent.response.status).sort()).toEqual([200, 200, 202]);
+      await reviewed(rule);
+      const again = await deliver(payload, { delivery });
+      expect(again.response.status).toBe(200);
+      expect(JSON.parse(again.body)).toMatchObject({ status: 'duplicate', delivery });
+      expect((await changesOf('acme/payments')).length).toBe(before + 1);
+      expect(rule.reviews).toHaveLength(1);
+      expect(rule.state).toBe('rejected');
+    });
+  });
+
+  describe('a deployment the policy holds for a person', () => {
+    it('waits, then an approval in chat by someone other than the requester reaches GitHub once', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/ledger', {
+        environment: 'production',
+        installationId: INSTALLATION,
+        actor: 'ana',
+      });
+      expect((await deliver(payload)).response.status).toBe(202);
+      // The service's channel is asked; GitHub is told nothing yet.
+      const change = await waitingIn('acme/ledger', 'C-LEDGER');
+      expect(change).toMatchObject({ requestedBy: 'ana', service: 'ledger' });
+      expect(await changesOf('acme/ledger')).toHaveLength(1);
+      const asked = server.posts.find((post) => post.target === 'C-LEDGER');
+      expect(asked?.text).toContain(`github:acme/ledger waits: deployment of ledger`);
+      expect(rule.reviews).toEqual([]);
+
+      // The workflow's actor cannot approve their own deployment.
+      const own = await as('ana', `change approve ${change.id}`);
+      expect(own.error).toBeDefined();
+      expect(rule.reviews).toEqual([]);
+
+      const approved = await as('dee', `change approve ${change.id}`);
+      expect(approved.error).toBeUndefined();
+      await reviewed(rule);
+      expect(rule.state).toBe('approved');
+      expect(rule.reviews[0]?.comment).toContain('approved by dee');
+      // Asking again (another event, a recovery sweep) sends nothing more.
+      await server.running.runtime.services.deploymentProtection.settle(change.id);
+      await server.running.runtime.services.deploymentProtection.recover();
+      expect(rule.reviews).toHaveLength(1);
+      expect(reviewCalls('acme/ledger')).toBe(1);
+      expect(await server.running.runtime.services.store.get('github_reviews', change.id)).toMatchObject({
+        state: 'sent',
+        verdict: 'approved',
+        attempts: 1,
+      });
+    });
+
+    it('a denial in chat rejects the run; a review GitHub would not take is retried, then sent after a restart', async () => {
+      const denied = github.state.requestProtectionRule('acme/ledger', {
+        environment: 'production',
+        installationId: INSTALLATION,
+        actor: 'ana',
+      });
+      expect((await deliver(denied.payload)).response.status).toBe(202);
+      const first = await waitingIn('acme/ledger', 'C-LEDGER');
+      expect((await as('dee', `change deny ${first.id} reason="budget nearly spent"`)).error).toBeUndefined();
+      await reviewed(denied.rule);
+      expect(denied.rule.state).toBe('rejected');
+      expect(denied.rule.reviews[0]?.comment).toContain('denied by dee');
+
+      // billing holds no change lock (ledger's approved change is still being verified).
+      const held = github.state.requestProtectionRule('acme/billing', {
+        environment: 'production',
+        installationId: INSTALLATION,
+        actor: 'ana',
+      });
+      expect((await deliver(held.payload)).response.status).toBe(202);
+      const second = await waitingIn('acme/billing', 'C-BILLING');
+      // GitHub fails every review for now: bounded retries, then the review is left owed.
+      const callback = `/repos/acme/billing/actions/runs/${held.rule.runId}/deployment_protection_rule`;
+      github.state.fail({ path: callback, times: Number.POSITIVE_INFINITY, answer: 'error502' });
+      expect((await as('dee', `change approve ${second.id}`)).error).toBeUndefined();
+      const failed = await eventually(async () => {
+        const record = await server.running.runtime.services.store.get<{ id: string; state: string }>(
+          'github_reviews',
+          second.id,
+        );
+        return record?.state === 'failed' ? record : undefined;
+      });
+      expect(failed).toMatchObject({ attempts: 1 });
+      expect(github.count('POST', callback)).toBe(3);
+      expect(held.rule.reviews).toEqual([]);
+
+      // GitHub recovers while Millwright restarts on the same store: the next process sends it.
+      await server.close();
+      github.state.clearFaults();
+      server = await start({ dir });
+      await reviewed(held.rule);
+      expect(held.rule.state).toBe('approved');
+      expect(github.count('POST', callback)).toBe(4);
+      expect(await server.running.runtime.services.store.get('github_reviews', second.id)).toMatchObject({
+        state: 'sent',
+        attempts: 2,
+      });
+    });
+  });
+
+  describe('the audit trail', () => {
+    it('records each delivery, decision and review, and never a token, the key or the secret', async () => {
+      const records = await server.running.runtime.services.audit.recent({ limit: 500 });
+      for (const action of ['github.webhook', 'github.deployment', 'github.review'])
+        expect(records.some((record) => record.action === action)).toBe(true);
+      expect(
+        records.filter((record) => record.action === 'github.review').map((record) => record.outcome),
+      ).toEqual(expect.arrayContaining(['approved', 'rejected', 'error']));
+      const written = await filesUnder(dir);
+      const logs = logLines.join('');
+      expect(github.installationTokens.length).toBeGreaterThan(0);
+      for (const secret of [...github.installationTokens, SECRET, privateKey.split('\n')[1] ?? privateKey]) {
+        expect(written).not.toContain(secret);
+        expect(logs).not.toContain(secret);
+      }
+    });
+  });
+
+  describe('when Prometheus is down', () => {
+    it('holds the deployment for a person (whenUnknown: approval) or rejects it (deny), never approves it', async () => {
+      await prometheus.stop();
+      const refusing = await start({ whenUnknown: 'deny' });
+      try {
+        const held = github.state.requestProtectionRule('acme/payments', {
+          environment: 'production',
+          installationId: INSTALLATION,
+        });
+        const refused = github.state.requestProtectionRule('acme/payments', {
+          environment: 'production',
+          installationId: INSTALLATION,
+        });
+        expect((await deliver(held.payload)).response.status).toBe(202);
+        expect((await deliver(refused.payload, { to: refusing })).response.status).toBe(202);
+
+        await reviewed(refused.rule);
+        expect(refused.rule.state).toBe('rejected');
+        expect(refused.rule.reviews[0]?.comment).toMatch(/^Millwright policy gate: rejected \(unknown\)/);
+        expect(refused.rule.reviews[0]?.comment).toContain('policy.whenUnknown is deny');
+        expect(refused.rule.reviews[0]?.comment).toMatch(
+          /Prometheus at http:\/\/127\.0\.0\.1:\d+ is unavailable/,
+        );
+
+        const waiting = await eventually(async () =>
+          (await changesOf('acme/payments')).find((change) => change.state === 'pending-approval'),
+        );
+        expect(waiting.evaluations.at(-1)?.decision).toBe('unknown');
+        expect(held.rule.reviews).toEqual([]);
+      } finally {
+        await refusing.close();
+      }
+    }, 60_000);
+  });
+});

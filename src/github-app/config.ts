@@ -76,7 +76,7 @@ export function checkPrivateKey(pem: string): void {
   if (type !== 'rsa')
     throw new MillwrightError(
       ErrorCode.ConfigInvalid,
-      `githubApp.privateKey is a ${type} key; GitHub Apps sign with RSA`,
+      `githubApp.privateKey is an ${String(type).toUpperCase()} key; GitHub Apps sign with RSA`,
       {
         hint: "generate a private key on the App's settings page and use that .pem",
       },

@@ -23,6 +23,8 @@ import {
 
 const APP_ID = 424242;
 const INSTALLATION = 5_150_001;
+/** An installation whose token exchange GitHub is made to leave unanswered. */
+const SLOW_INSTALLATION = 5_150_002;
 const SECRET = 'whsec-3b9f1c7e2a5d4e8f9a0b';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -136,7 +138,7 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
     });
     github = await startGitHubApi({
       repos: ['acme/checkout', 'acme/payments', 'acme/ledger', 'acme/billing', 'acme/orders'],
-      app: { id: APP_ID, publicKey, installations: [INSTALLATION] },
+      app: { id: APP_ID, publicKey, installations: [INSTALLATION, SLOW_INSTALLATION] },
     });
     dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-github-app-'));
     server = await start({ dir });
@@ -199,7 +201,31 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       });
     });
 
+    it('answers 503 before GitHub gives up (10 s) when the token exchange hangs, taking nothing, so a redelivery acts', async () => {
+      const tokens = `/app/installations/${SLOW_INSTALLATION}/access_tokens`;
+      github.state.fail({ path: tokens, times: Number.POSITIVE_INFINITY, answer: 'hang' });
+      const { rule, payload } = github.state.requestProtectionRule('acme/payments', {
+        environment: 'production',
+        installationId: SLOW_INSTALLATION,
+      });
+      const first = await deliver(payload);
+      expect(first.response.status).toBe(503);
+      expect(JSON.parse(first.body).error).toContain(`installation ${SLOW_INSTALLATION}`);
+      expect(
+        await server.running.runtime.services.store.get('github_deliveries', first.delivery),
+      ).toBeUndefined();
+      expect(await changesOf('acme/payments')).toEqual([]);
+
+      // GitHub answers again; "Redeliver" sends the same delivery id, which is acted on now.
+      github.state.clearFaults();
+      const again = await deliver(payload, { delivery: first.delivery });
+      expect(again.response.status).toBe(202);
+      await reviewed(rule);
+      expect(rule.state).toBe('rejected');
+    }, 60_000);
+
     it('answers a ping 200 and events it does not act on 202, acting on none', async () => {
+      const before = tokenCalls();
       const ping = await deliver({ zen: 'Design for failure.', hook_id: 1 }, { event: 'ping' });
       expect(ping.response.status).toBe(200);
       const push = await deliver(
@@ -208,7 +234,7 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       );
       expect(push.response.status).toBe(202);
       expect(JSON.parse(push.body)).toMatchObject({ status: 'ignored' });
-      expect(tokenCalls()).toBe(1); // only the unknown installation's, above
+      expect(tokenCalls()).toBe(before);
     });
   });
 

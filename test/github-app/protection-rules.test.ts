@@ -3,7 +3,7 @@
 // backfilled traffic: signatures, unknown installations, replays, each decision of the policy gate,
 // an approval in chat reaching GitHub once, a restart owing a review, and Prometheus down.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
@@ -13,6 +13,7 @@ import { type GitHubApiDouble, type ProtectionRuleRecord, startGitHubApi } from 
 import { sendGitHubWebhook } from '../doubles/github-webhooks.js';
 import type { RunningPrometheus } from '../doubles/prometheus.js';
 import {
+  filesUnder,
   GATE_ACCESS,
   type GateServer,
   PIPELINE_POLICY,
@@ -42,16 +43,6 @@ async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>
     if (Date.now() > until) throw new Error(`nothing after ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function filesUnder(dir: string): Promise<string> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  const texts = await Promise.all(
-    entries
-      .filter((entry) => entry.isFile())
-      .map((entry) => readFile(path.join(entry.parentPath, entry.name), 'utf8')),
-  );
-  return texts.join('\n');
 }
 
 /** checkout and payments mapped by the catalog, ledger by githubApp.repositories; orders unmapped. */
@@ -145,7 +136,6 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.GITHUB_APP_TEST_LOG) await writeFile(process.env.GITHUB_APP_TEST_LOG, logLines.join(''));
     await server?.close();
     await github?.close();
     await prometheus?.close();

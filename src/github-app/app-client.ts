@@ -31,7 +31,8 @@ export interface Review {
   repository: string;
   runId: number;
   environment: string;
-  state: 'approved' | 'rejected';
+  /** Absent: a comment alone, which leaves the rule pending (GitHub shows it on the run). */
+  state?: 'approved' | 'rejected';
   comment: string;
 }
 
@@ -128,7 +129,7 @@ export class GitHubAppClient {
           repo,
           run_id: review.runId,
           environment_name: review.environment,
-          state: review.state,
+          ...(review.state ? { state: review.state } : {}),
           comment: cut(review.comment),
         });
       } catch (error) {

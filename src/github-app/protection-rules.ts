@@ -206,6 +206,10 @@ export class DeploymentProtection {
       answer.decision,
       ref,
     );
+    if (answer.awaiting) {
+      // The run shows why it waits and who can let it through; the rule stays pending.
+      await this.#review(review, undefined, commentFor(answer), answer.changeId);
+    }
     if (answer.awaiting === 'approval') {
       const change = await this.options.changes.get(answer.changeId);
       const waiting: GateAwaitingApproval = { change, answer };
@@ -273,10 +277,10 @@ export class DeploymentProtection {
     });
   }
 
-  /** One review sent to the run's callback (bounded retries in the client), audited either way. */
+  /** One review (or, without a verdict, a comment alone) sent to the run's callback, audited either way. */
   async #review(
     target: ReviewTarget,
-    verdict: 'approved' | 'rejected',
+    verdict: 'approved' | 'rejected' | undefined,
     comment: string,
     change?: string,
   ): Promise<MillwrightError | undefined> {
@@ -287,12 +291,12 @@ export class DeploymentProtection {
       installation: target.installationId,
       delivery: target.delivery,
       ...(change ? { change } : {}),
-      state: verdict,
+      state: verdict ?? 'pending',
     };
     const origin = { channel: SURFACE, ref: target.delivery };
     try {
-      await this.options.github.review({ ...target, state: verdict, comment });
-      await this.#auditAs('millwright', origin, 'github.review', args, verdict);
+      await this.options.github.review({ ...target, ...(verdict ? { state: verdict } : {}), comment });
+      await this.#auditAs('millwright', origin, 'github.review', args, verdict ?? 'commented');
       this.options.logger.info(args, 'github deployment protection rule reviewed');
       return undefined;
     } catch (error) {
@@ -363,7 +367,7 @@ const VERDICT = { pass: 'approved', fail: 'rejected', unknown: 'rejected', pendi
  */
 export function commentFor(answer: GateAnswer): string {
   return [
-    `Millwright policy gate: ${VERDICT[answer.decision]} (${answer.decision}) — ${answer.reason}`,
+    `Millwright policy gate: ${answer.awaiting ? 'waiting' : VERDICT[answer.decision]} (${answer.decision}) — ${answer.reason}`,
     '',
     ...ruleLines(answer),
     '',

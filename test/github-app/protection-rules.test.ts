@@ -113,11 +113,19 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
         ? waiting
         : undefined;
     });
+  /** The reviews that decided the rule (a comment alone leaves it pending). */
+  const verdicts = (rule: ProtectionRuleRecord) => rule.reviews.filter((review) => review.state);
   const reviewed = (rule: ProtectionRuleRecord) =>
-    eventually(() => (rule.reviews.length > 0 ? rule : undefined));
+    eventually(() => (verdicts(rule).length > 0 ? rule : undefined));
   const tokenCalls = () => github.count('POST', /^\/app\/installations\/\d+\/access_tokens$/);
-  const reviewCalls = (repository: string) =>
-    github.count('POST', new RegExp(`^/repos/${repository}/actions/runs/\\d+/deployment_protection_rule$`));
+  /** Review calls that carried a verdict to `path` (answered or not). */
+  const verdictCalls = (path: string) =>
+    github.requests.filter(
+      (request) =>
+        request.method === 'POST' && request.path === path && (request.body as { state?: string }).state,
+    ).length;
+  const callbackOf = (repository: string, rule: ProtectionRuleRecord) =>
+    `/repos/${repository}/actions/runs/${rule.runId}/deployment_protection_rule`;
 
   beforeAll(async () => {
     prometheus = await startTrafficPrometheus({
@@ -306,29 +314,36 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
         actor: 'ana',
       });
       expect((await deliver(payload)).response.status).toBe(202);
-      // The service's channel is asked; GitHub is told nothing yet.
+      // The service's channel is asked; the run is told why it waits, and stays pending.
       const change = await waitingIn('acme/ledger', 'C-LEDGER');
       expect(change).toMatchObject({ requestedBy: 'ana', service: 'ledger' });
       expect(await changesOf('acme/ledger')).toHaveLength(1);
       const asked = server.posts.find((post) => post.target === 'C-LEDGER');
       expect(asked?.text).toContain(`github:acme/ledger waits: deployment of ledger`);
-      expect(rule.reviews).toEqual([]);
+      expect(rule.reviews).toHaveLength(1);
+      expect(rule.reviews[0]?.state).toBeUndefined();
+      expect(rule.reviews[0]?.comment).toMatch(
+        new RegExp(
+          `^Millwright policy gate: waiting \\(pending\\) — needs approval \\(error budget ledger-availability: \\d+\\.\\d% left < 25%\\): an approver runs "change approve ${change.id}" in chat`,
+        ),
+      );
+      expect(rule.state).toBe('pending');
 
       // The workflow's actor cannot approve their own deployment.
       const own = await as('ana', `change approve ${change.id}`);
       expect(own.error).toBeDefined();
-      expect(rule.reviews).toEqual([]);
+      expect(verdicts(rule)).toEqual([]);
 
       const approved = await as('dee', `change approve ${change.id}`);
       expect(approved.error).toBeUndefined();
       await reviewed(rule);
       expect(rule.state).toBe('approved');
-      expect(rule.reviews[0]?.comment).toContain('approved by dee');
+      expect(verdicts(rule)[0]?.comment).toContain('approved by dee');
       // Asking again (another event, a recovery sweep) sends nothing more.
       await server.running.runtime.services.deploymentProtection.settle(change.id);
       await server.running.runtime.services.deploymentProtection.recover();
-      expect(rule.reviews).toHaveLength(1);
-      expect(reviewCalls('acme/ledger')).toBe(1);
+      expect(verdicts(rule)).toHaveLength(1);
+      expect(verdictCalls(callbackOf('acme/ledger', rule))).toBe(1);
       expect(await server.running.runtime.services.store.get('github_reviews', change.id)).toMatchObject({
         state: 'sent',
         verdict: 'approved',
@@ -347,7 +362,7 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       expect((await as('dee', `change deny ${first.id} reason="budget nearly spent"`)).error).toBeUndefined();
       await reviewed(denied.rule);
       expect(denied.rule.state).toBe('rejected');
-      expect(denied.rule.reviews[0]?.comment).toContain('denied by dee');
+      expect(verdicts(denied.rule)[0]?.comment).toContain('denied by dee');
 
       // billing holds no change lock (ledger's approved change is still being verified).
       const held = github.state.requestProtectionRule('acme/billing', {
@@ -358,7 +373,7 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       expect((await deliver(held.payload)).response.status).toBe(202);
       const second = await waitingIn('acme/billing', 'C-BILLING');
       // GitHub fails every review for now: bounded retries, then the review is left owed.
-      const callback = `/repos/acme/billing/actions/runs/${held.rule.runId}/deployment_protection_rule`;
+      const callback = callbackOf('acme/billing', held.rule);
       github.state.fail({ path: callback, times: Number.POSITIVE_INFINITY, answer: 'error502' });
       expect((await as('dee', `change approve ${second.id}`)).error).toBeUndefined();
       const failed = await eventually(async () => {
@@ -369,8 +384,8 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
         return record?.state === 'failed' ? record : undefined;
       });
       expect(failed).toMatchObject({ attempts: 1 });
-      expect(github.count('POST', callback)).toBe(3);
-      expect(held.rule.reviews).toEqual([]);
+      expect(verdictCalls(callback)).toBe(3);
+      expect(verdicts(held.rule)).toEqual([]);
 
       // GitHub recovers while Millwright restarts on the same store: the next process sends it.
       await server.close();
@@ -378,7 +393,8 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       server = await start({ dir });
       await reviewed(held.rule);
       expect(held.rule.state).toBe('approved');
-      expect(github.count('POST', callback)).toBe(4);
+      expect(verdictCalls(callback)).toBe(4);
+      expect(verdicts(held.rule)).toHaveLength(1);
       expect(await server.running.runtime.services.store.get('github_reviews', second.id)).toMatchObject({
         state: 'sent',
         attempts: 2,
@@ -432,7 +448,10 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
           (await changesOf('acme/payments')).find((change) => change.state === 'pending-approval'),
         );
         expect(waiting.evaluations.at(-1)?.decision).toBe('unknown');
-        expect(held.rule.reviews).toEqual([]);
+        expect(verdicts(held.rule)).toEqual([]);
+        expect(held.rule.reviews[0]?.comment).toMatch(
+          /^Millwright policy gate: waiting \(unknown\) — the gate could not decide \(.*Prometheus at http:\/\/127\.0\.0\.1:\d+ is unavailable/,
+        );
       } finally {
         await refusing.close();
       }

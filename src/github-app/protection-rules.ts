@@ -18,7 +18,7 @@ import { type ProtectionRuleRequested, runIdOf } from './payload.js';
 import { DELIVERIES, type DeliveryRecord, REVIEWS, type ReviewRecord } from './records.js';
 
 const SURFACE = 'github';
-/** How long one sender holds a review before another replica (or a restart) may send it. */
+/** How long one sender holds a review, or a taken delivery its claim, before another replica (or a restart) may. */
 const CLAIM_MS = 5 * 60_000;
 /** Sends of one review, across restarts, before it is left `failed` for a person to look at. */
 const MAX_SENDS = 3;
@@ -105,19 +105,25 @@ export class DeploymentProtection {
         : { status: 'unavailable', error: failure };
     }
     let taken = false;
+    const now = this.options.clock.now();
     const record = await this.options.store.update<DeliveryRecord>(DELIVERIES, delivery, (current) => {
-      // Runs again on the winner's record when another replica took the same id first.
-      taken = current === undefined;
-      return (
-        current ?? {
-          id: delivery,
-          event: 'deployment_protection_rule',
-          receivedAt: this.options.clock.now().toISOString(),
-          repository: payload.repository.full_name,
-          environment: payload.environment,
-          installation: payload.installation.id,
-        }
-      );
+      // Runs again on the winner's record when another replica took the same id first. A delivery
+      // taken long ago that filed nothing (the process stopped in between) is taken again, so
+      // GitHub's redelivery still acts.
+      const abandoned =
+        current !== undefined &&
+        current.outcome === undefined &&
+        Date.parse(current.receivedAt) + CLAIM_MS <= now.getTime();
+      taken = current === undefined || abandoned;
+      if (current && !abandoned) return current;
+      return {
+        id: delivery,
+        event: 'deployment_protection_rule',
+        receivedAt: now.toISOString(),
+        repository: payload.repository.full_name,
+        environment: payload.environment,
+        installation: payload.installation.id,
+      };
     });
     if (!taken) {
       await this.#audit(payload, 'github.webhook', { ...args, replay: true }, 'duplicate', ref);

@@ -306,6 +306,37 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
     });
   });
 
+  describe('a delivery taken by a process that stopped before filing anything', () => {
+    it('is taken again when GitHub redelivers it later', async () => {
+      const { rule, payload } = github.state.requestProtectionRule('acme/payments', {
+        environment: 'production',
+        installationId: INSTALLATION,
+      });
+      const delivery = '0b6e3f2a-9e3b-11ef-8c3a-5f0e2d7b9a42';
+      const { store } = server.running.runtime.services;
+      const taken = {
+        id: delivery,
+        event: 'deployment_protection_rule',
+        receivedAt: new Date(prometheus.end.getTime() - 10 * 60_000).toISOString(),
+        repository: 'acme/payments',
+        environment: 'production',
+        installation: INSTALLATION,
+      };
+      await store.put('github_deliveries', taken);
+      const again = await deliver(payload, { delivery });
+      expect(again.response.status).toBe(202);
+      await reviewed(rule);
+      expect(verdicts(rule)).toHaveLength(1);
+      // A delivery taken a moment ago is still another replica's: a duplicate.
+      await store.put('github_deliveries', {
+        ...taken,
+        id: `${delivery}-fresh`,
+        receivedAt: prometheus.end.toISOString(),
+      });
+      expect((await deliver(payload, { delivery: `${delivery}-fresh` })).response.status).toBe(200);
+    });
+  });
+
   describe('a deployment the policy holds for a person', () => {
     it('waits, then an approval in chat by someone other than the requester reaches GitHub once', async () => {
       const { rule, payload } = github.state.requestProtectionRule('acme/ledger', {
@@ -449,7 +480,9 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
         );
         expect(waiting.evaluations.at(-1)?.decision).toBe('unknown');
         expect(verdicts(held.rule)).toEqual([]);
-        expect(held.rule.reviews[0]?.comment).toMatch(
+        // The run is told why it waits once the change is filed.
+        const told = await eventually(() => held.rule.reviews[0]);
+        expect(told.comment).toMatch(
           /^Millwright policy gate: waiting \(unknown\) — the gate could not decide \(.*Prometheus at http:\/\/127\.0\.0\.1:\d+ is unavailable/,
         );
       } finally {

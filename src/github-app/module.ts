@@ -94,7 +94,13 @@ export const githubAppModule = defineModule({
     });
     onClose(async () => unsubscribe());
   },
-  async start({ services }) {
-    await services.deploymentProtection.recover();
+  async start({ services, track }) {
+    // What a stopped process owed, failed reviews included without waiting out their delay.
+    await services.deploymentProtection.recover({ retryNow: true });
+    services.deploymentProtection.startSweeps(track);
+  },
+  stop({ services }) {
+    // Absent when the module was never built (a shell that did not need it).
+    services.deploymentProtection?.stopSweeps();
   },
 });

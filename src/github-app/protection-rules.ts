@@ -20,8 +20,12 @@ import { DELIVERIES, type DeliveryRecord, REVIEWS, type ReviewRecord } from './r
 const SURFACE = 'github';
 /** How long one sender holds a review, or a taken delivery its claim, before another replica (or a restart) may. */
 const CLAIM_MS = 5 * 60_000;
-/** Sends of one review, across restarts, before it is left `failed` for a person to look at. */
-const MAX_SENDS = 3;
+/** Sends of one review (each with the resilience policy's tries) before it is left `failed` for good. */
+const MAX_SENDS = 8;
+/** The wait before a failed review is sent again: 1, 2, 4 ... minutes, at most an hour (about 4 h in all). */
+const retryDelayMs = (sends: number) => Math.min(60_000 * 2 ** Math.max(sends - 1, 0), 3_600_000);
+/** How often the reviews still owed are looked at while serving. */
+const SWEEP_EVERY_MS = 60_000;
 
 /** GitHub cuts a webhook delivery after 10 s; the check before the answer must end sooner. */
 const ADMIT_WITHIN_MS = 8_000;
@@ -229,41 +233,69 @@ export class DeploymentProtection {
    * rejected when refused, denied, expired or cancelled. Safe to call any number of times, from any
    * replica: the store hands the review to one sender.
    */
-  async settle(id: string): Promise<void> {
+  async settle(id: string, options: { retryNow?: boolean } = {}): Promise<void> {
+    const retryNow = options.retryNow ?? false;
     const record = await this.options.store.get<ReviewRecord>(REVIEWS, id);
-    if (!record || !this.#claimable(record)) return;
+    if (!record || !this.#claimable(record, retryNow)) return;
     const change = await this.options.changes.get(id);
     const answer = answerFor(change);
     if (answer.awaiting) return;
     const verdict = answer.decision === 'pass' ? 'approved' : 'rejected';
-    await this.#send(record, verdict, commentFor(answer));
+    await this.#send(record, verdict, commentFor(answer), retryNow);
   }
 
-  /** At start: the reviews a stopped process owed (decided while it was down, or cut mid-send). */
-  async recover(): Promise<void> {
-    const owed = await this.options.store.list<ReviewRecord>(REVIEWS, (record) => this.#claimable(record));
+  /**
+   * The reviews still owed: decided while no process was serving, cut mid-send, or failed and due
+   * again. At start `retryNow` sends a failed one without waiting out its delay.
+   */
+  async recover(options: { retryNow?: boolean } = {}): Promise<void> {
+    const owed = await this.options.store.list<ReviewRecord>(REVIEWS, (record) =>
+      this.#claimable(record, options.retryNow ?? false),
+    );
     for (const record of owed) {
-      await this.settle(record.id).catch((error: unknown) =>
+      await this.settle(record.id, options).catch((error: unknown) =>
         this.options.logger.error({ err: error, change: record.id }, 'github review could not be settled'),
       );
     }
   }
 
-  #claimable(record: ReviewRecord): boolean {
+  #sweeps: NodeJS.Timeout | undefined;
+
+  /** Looks at the reviews still owed every minute while serving (each registered with `track`). */
+  startSweeps(track: <T>(work: Promise<T>) => Promise<T>): void {
+    this.#sweeps ??= setInterval(() => {
+      void track(this.recover()).catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 'github review sweep failed'),
+      );
+    }, SWEEP_EVERY_MS);
+    this.#sweeps.unref();
+  }
+
+  stopSweeps(): void {
+    clearInterval(this.#sweeps);
+    this.#sweeps = undefined;
+  }
+
+  #claimable(record: ReviewRecord, retryNow = false): boolean {
     const now = this.options.clock.now().getTime();
     const lapsed = !record.claimedUntil || Date.parse(record.claimedUntil) <= now;
     if (record.state === 'waiting') return true;
     if (record.state === 'sending') return lapsed;
-    return record.state === 'failed' && record.attempts < MAX_SENDS && lapsed;
+    return record.state === 'failed' && record.attempts < MAX_SENDS && (retryNow || lapsed);
   }
 
   /** Claims the review in the store, sends it, and records how it went. */
-  async #send(record: ReviewRecord, verdict: 'approved' | 'rejected', comment: string): Promise<void> {
+  async #send(
+    record: ReviewRecord,
+    verdict: 'approved' | 'rejected',
+    comment: string,
+    retryNow: boolean,
+  ): Promise<void> {
     const { store, clock } = this.options;
     const now = clock.now();
     let claimed = false;
     await store.update<ReviewRecord>(REVIEWS, record.id, (current) => {
-      claimed = current !== undefined && this.#claimable(current);
+      claimed = current !== undefined && this.#claimable(current, retryNow);
       if (!current || !claimed) return current;
       return {
         ...current,
@@ -277,9 +309,16 @@ export class DeploymentProtection {
     await store.update<ReviewRecord>(REVIEWS, record.id, (current) => {
       if (!current) return current;
       const { claimedUntil: _, ...rest } = current;
+      const at = clock.now();
       return failure
-        ? { ...rest, state: 'failed', error: failure.message }
-        : { ...rest, state: 'sent', verdict, sentAt: clock.now().toISOString() };
+        ? {
+            ...rest,
+            state: 'failed',
+            error: failure.message,
+            // Due again after a delay that doubles with each send (the sweep, or the next start).
+            claimedUntil: new Date(at.getTime() + retryDelayMs(current.attempts)).toISOString(),
+          }
+        : { ...rest, state: 'sent', verdict, sentAt: at.toISOString() };
     });
   }
 

@@ -417,6 +417,9 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       expect(failed).toMatchObject({ attempts: 1 });
       expect(verdictCalls(callback)).toBe(3);
       expect(verdicts(held.rule)).toEqual([]);
+      // Not due again yet (the clock stands still here): a sweep leaves it alone.
+      await server.running.runtime.services.deploymentProtection.recover();
+      expect(verdictCalls(callback)).toBe(3);
 
       // GitHub recovers while Millwright restarts on the same store: the next process sends it.
       await server.close();

@@ -52,7 +52,7 @@ const VENDORS = {
   kubernetes: ['@kubernetes/client-node', '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js'],
   slack: ['@slack/bolt', '@slack/web-api'],
   teams: ['botbuilder', 'botframework-connector', 'botframework-schema', '@azure/msal-node'],
-  github: ['@octokit/rest', '@octokit/graphql'],
+  github: ['@octokit/rest', '@octokit/graphql', '@octokit/app', '@octokit/core'],
   metrics: ['prom-client'],
   cron: ['node-cron'],
   ajv: ['ajv'],

@@ -37,6 +37,7 @@ import { deploysModule } from './deploys/module.js';
 import { digestsModule } from './digests/module.js';
 import { executorsModule } from './executors/module.js';
 import { gatesModule } from './gates/module.js';
+import { githubAppModule } from './github-app/module.js';
 import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
 import { runbooksModule } from './runbooks/module.js';
@@ -63,6 +64,7 @@ export const MODULES: readonly MillwrightModule[] = [
   deploysModule,
   changesModule,
   gatesModule,
+  githubAppModule,
   incidentsModule,
   noticesModule,
   digestsModule,

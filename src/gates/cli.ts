@@ -2,7 +2,7 @@
 // a CI shell step that asks a running Millwright's policy gate and exits 0 pass, 1 fail, 2 unknown.
 import { parseArgs } from 'node:util';
 import { isDuration, parseDuration } from '../core/duration.js';
-import type { GateAnswer } from './decision.js';
+import { type GateAnswer, ruleLines } from './decision.js';
 
 export interface GateCliIO {
   stdout: NodeJS.WritableStream;
@@ -149,8 +149,6 @@ async function call(
   return json as GateAnswer;
 }
 
-const MARK = { pass: '✔', fail: '✘', unknown: '?' } as const;
-
 /** The answer as people read it in a CI log: the decision first, then each rule. */
 function describe(answer: GateAnswer, waitMs: number): string {
   const what = [answer.service, answer.kind, answer.version, answer.environment && `to ${answer.environment}`]
@@ -162,10 +160,7 @@ function describe(answer: GateAnswer, waitMs: number): string {
       : '';
   const lines = [
     `${answer.decision}: ${what} — ${answer.reason}${still}`,
-    ...answer.rules.map(
-      (rule) =>
-        `  ${MARK[rule.verdict]} ${rule.detail}${rule.verdict !== 'pass' && rule.fix ? ` — ${rule.fix}` : ''}`,
-    ),
+    ...ruleLines(answer).map((line) => `  ${line}`),
     `change ${answer.changeId} (${answer.state}); "change show ${answer.changeId}" in chat has its timeline`,
   ];
   return `${lines.join('\n')}\n`;

@@ -2,7 +2,7 @@
 // Millwright reading it on a fixed clock, each with its own temp directory, closed in one call.
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,9 +116,15 @@ export async function serveConfigFile(
 export async function startGateServer(
   prometheus: RunningPrometheus,
   config: string,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock?: Clock } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    logger?: Logger;
+    clock?: Clock;
+    /** A directory a stopped server used: its config is rewritten, its store kept (a restart); kept on close. */
+    dir?: string;
+  } = {},
 ): Promise<GateServer> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
+  const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-')));
   const file = path.join(dir, 'millwright.yml');
   await writeFile(
     file,
@@ -133,9 +139,20 @@ export async function startGateServer(
     dir,
     close: async () => {
       await stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every file under `dir`, read as text (to show what a test must never find written). */
+export async function filesUnder(dir: string): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const texts = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFile(path.join(entry.parentPath, entry.name), 'utf8')),
+  );
+  return texts.join('\n');
 }
 
 /** The validator of docs/schemas/gate.schema.json, the answer every pipeline gets. */

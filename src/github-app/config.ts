@@ -4,6 +4,7 @@ import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { duration, httpUrl, text } from '../config/fields.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
+import { lazySchema } from '../core/index.js';
 
 const REPO = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 const ENVIRONMENT = /^[^\s/][^/]{0,254}$/;
@@ -23,38 +24,41 @@ const privateKey = z
     },
   );
 
-export const githubAppSchema = z.strictObject({
-  // The App ID from the App's settings page (a number; `${GITHUB_APP_ID}` gives its string form).
-  appId: z.preprocess(
-    (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
-    z.int({ error: 'expected the App ID, a whole number like 123456' }).min(1),
-  ),
-  privateKey,
-  // The webhook secret set on the App; every delivery's X-Hub-Signature-256 is checked against it.
-  webhookSecret: z
-    .string({
-      error: 'required: the App webhook secret (from an environment variable such as GITHUB_WEBHOOK_SECRET)',
-    })
-    .min(16, { error: 'must be at least 16 characters (openssl rand -hex 32)' }),
-  // REST API root for the App's calls: GitHub Enterprise Server (https://ghe.example.com/api/v3) or a
-  // test double; default github.baseUrl, else https://api.github.com.
-  baseUrl: httpUrl.optional(),
-  // One call to GitHub without an answer by then is cut (and retried under the resilience policy).
-  timeout: duration.default('10s'),
-  // The risk a deployment through the App carries; high makes every one wait for a person.
-  risk: z.enum(['low', 'medium', 'high']).default('low'),
-  // repository -> environment -> service; "*" for any other environment of that repository. Without
-  // an entry, the catalog's services.NAME.github (repo and environments) decides.
-  repositories: z
-    .record(
-      z.string().regex(REPO, { error: 'expected owner/repo like acme/checkout' }),
-      z.record(
-        z.string().regex(ENVIRONMENT, { error: 'expected an environment name like production, or "*"' }),
-        text,
-      ),
-    )
-    .default(() => ({})),
-});
+export const githubAppSchema = lazySchema(() =>
+  z.strictObject({
+    // The App ID from the App's settings page (a number; `${GITHUB_APP_ID}` gives its string form).
+    appId: z.preprocess(
+      (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
+      z.int({ error: 'expected the App ID, a whole number like 123456' }).min(1),
+    ),
+    privateKey,
+    // The webhook secret set on the App; every delivery's X-Hub-Signature-256 is checked against it.
+    webhookSecret: z
+      .string({
+        error:
+          'required: the App webhook secret (from an environment variable such as GITHUB_WEBHOOK_SECRET)',
+      })
+      .min(16, { error: 'must be at least 16 characters (openssl rand -hex 32)' }),
+    // REST API root for the App's calls: GitHub Enterprise Server (https://ghe.example.com/api/v3) or a
+    // test double; default github.baseUrl, else https://api.github.com.
+    baseUrl: httpUrl.optional(),
+    // One call to GitHub without an answer by then is cut (and retried under the resilience policy).
+    timeout: duration.default('10s'),
+    // The risk a deployment through the App carries; high makes every one wait for a person.
+    risk: z.enum(['low', 'medium', 'high']).default('low'),
+    // repository -> environment -> service; "*" for any other environment of that repository. Without
+    // an entry, the catalog's services.NAME.github (repo and environments) decides.
+    repositories: z
+      .record(
+        z.string().regex(REPO, { error: 'expected owner/repo like acme/checkout' }),
+        z.record(
+          z.string().regex(ENVIRONMENT, { error: 'expected an environment name like production, or "*"' }),
+          text,
+        ),
+      )
+      .default(() => ({})),
+  }),
+);
 
 export type GitHubAppConfig = z.output<typeof githubAppSchema>;
 

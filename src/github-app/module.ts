@@ -1,6 +1,7 @@
 // The github-app module: Millwright as a GitHub App answering custom deployment protection rules
 // through the policy gate (`POST /hooks/github`), with the `githubApp:` section.
 import type { z } from 'zod';
+import { optionalSection } from '../config/index.js';
 import { defineModule } from '../core/module.js';
 import { githubAppSchema } from './config.js';
 import type { DeploymentProtection } from './protection-rules.js';
@@ -20,7 +21,7 @@ declare module '../core/context.js' {
 
 export const githubAppModule = defineModule({
   name: 'github-app',
-  config: { githubApp: githubAppSchema.optional() },
+  config: { githubApp: optionalSection(githubAppSchema) },
   records: { github_deliveries: deliveryRecordSchema, github_reviews: reviewRecordSchema },
   needs: ['config', 'store', 'audit', 'changes', 'events', 'resilience'],
   provides: ['deploymentProtection'],

@@ -142,11 +142,15 @@ export class ChangeService {
   async #file(change: ChangeRequest, origin: Origin): Promise<ChangeRequest> {
     this.#ledger.note(change, 'requested', origin.actor.id, change.summary);
     const evaluation = await this.#ledger.evaluate(change, 'request');
-    await this.#ledger.save(change, origin, 'change.request', {
-      summary: change.summary,
-      decision: evaluation.decision,
+    // Saved and decided under one hold: an approval that arrives as soon as the change can be seen
+    // waits for the gate's decision instead of being overwritten by it.
+    await this.#ledger.exclusive(change.id, async () => {
+      await this.#ledger.save(change, origin, 'change.request', {
+        summary: change.summary,
+        decision: evaluation.decision,
+      });
+      await this.#applyDecision(change, evaluation, origin);
     });
-    await this.#ledger.exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
     return this.get(change.id);
   }
 

@@ -39,6 +39,7 @@ import { executorsModule } from './executors/module.js';
 import { gatesModule } from './gates/module.js';
 import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
+import { releasesModule } from './releases/module.js';
 import { runbooksModule } from './runbooks/module.js';
 import { sloModule } from './slo/module.js';
 import { postgresModule, storeLockModule, storeModule } from './store/module.js';
@@ -63,6 +64,7 @@ export const MODULES: readonly MillwrightModule[] = [
   deploysModule,
   changesModule,
   gatesModule,
+  releasesModule,
   incidentsModule,
   noticesModule,
   digestsModule,

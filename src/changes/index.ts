@@ -4,6 +4,7 @@ export {
   type ChangeServiceOptions,
   type NewChange,
   type NewDelivery,
+  type NewRelease,
 } from './change-service.js';
 export { budgetCost, type DeliveryStats, deliveryStats } from './delivery-stats.js';
 export type { ChangeTransitioned, ChangeVerificationFailed } from './events.js';

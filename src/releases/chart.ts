@@ -71,7 +71,8 @@ export function releaseChartSpec(release: ReleaseRecord, points: readonly Releas
 }
 
 /**
- * The chart as a PNG `data:` URL (the chat surfaces upload it), or undefined before any verdict.
+ * The chart as a PNG `data:` URL, which the chat surfaces upload (Slack shows no other image it
+ * cannot fetch), or undefined before any verdict.
  *
  * @example
  * const url = await releaseChart(release); // 'data:image/png;base64,...'

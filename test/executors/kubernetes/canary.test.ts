@@ -148,3 +148,20 @@ it('refuses image references and labels that are not, before any request', async
     'millwright_bad_argument',
   );
 });
+
+it("judges the canary's rollout in one look: complete when its pods serve, failed when they crash-loop", async () => {
+  await run('canary-set', { image: IMAGE, replicas: 1 });
+  const healthy = await run('rollout-check', { deployment: 'checkout-canary' });
+  expect(healthy.output).toMatchObject({ outcome: 'complete' });
+  const crashing = 'registry.example.com/shop/checkout:2.5.0';
+  k8s.state.failingImages.set(crashing, { reason: 'CrashLoopBackOff', restarts: 4 });
+  await run('canary-set', { image: crashing, replicas: 1 });
+  const failed = await run('rollout-check', { deployment: 'checkout-canary' });
+  expect(failed.output).toMatchObject({ outcome: 'failed' });
+  expect(failed.output.message).toMatch(
+    /^deployment "checkout-canary" rollout failed: pod checkout-canary-\S+ CrashLoopBackOff \(4 restarts\)$/,
+  );
+  // Below the restart threshold it is still starting, not failed.
+  const patient = await run('rollout-check', { deployment: 'checkout-canary', maxRestarts: 5 });
+  expect(patient.output).toMatchObject({ outcome: 'waiting' });
+});

@@ -166,24 +166,12 @@ export class ReleaseService {
       intervalMs,
       reason: request.reason,
     });
-    await this.options.audit.append({
-      actor: origin.actor.id,
-      ...viaOf(origin.actor),
-      surface: origin.surface,
-      channel: origin.channel,
-      action: 'release.start',
-      args: {
-        release: id,
-        service,
-        image,
-        steps,
-        intervalMs,
-        change: change.id,
-        namespace: target.namespace,
-      },
-      outcome: change.state,
-      ref: origin.ref,
-    });
+    await this.#audit(
+      origin,
+      'release.start',
+      { release: id, service, image, steps, intervalMs, change: change.id, namespace: target.namespace },
+      change.state,
+    );
     const release = change.state === 'executing' ? await this.begin(change) : undefined;
     return release
       ? { kind: 'started', release, change: await this.options.changes.get(change.id) }
@@ -284,16 +272,12 @@ export class ReleaseService {
       throw new MillwrightError(ErrorCode.PreconditionFailed, `${release.id} is being moved right now`, {
         hint: 'try again in a few seconds',
       });
-    await this.options.audit.append({
-      actor: origin.actor.id,
-      ...viaOf(origin.actor),
-      surface: origin.surface,
-      channel: origin.channel,
-      action: `release.${kind}`,
-      args: { release: release.id, service: release.service, ...(reason ? { reason } : {}) },
-      outcome: moved.plan.state,
-      ref: origin.ref,
-    });
+    await this.#audit(
+      origin,
+      `release.${kind}`,
+      { release: release.id, service: release.service, ...(reason ? { reason } : {}) },
+      moved.plan.state,
+    );
     return moved;
   }
 
@@ -418,6 +402,20 @@ export class ReleaseService {
       release,
       ...(change ? { change } : {}),
       ...(owners && owners !== release.channel ? { owners } : {}),
+    });
+  }
+
+  /** One audit record for a person's decision on a release. */
+  async #audit(origin: Origin, action: string, args: Record<string, unknown>, outcome: string) {
+    await this.options.audit.append({
+      actor: origin.actor.id,
+      ...viaOf(origin.actor),
+      surface: origin.surface,
+      channel: origin.channel,
+      action,
+      args,
+      outcome,
+      ref: origin.ref,
     });
   }
 

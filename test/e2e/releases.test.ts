@@ -12,19 +12,16 @@ import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ACTION_PREFIX } from '../../adapters/slack/index.js';
 import { loadConfig } from '../../src/app.js';
 import { createLogger, fixedClock, type Reply, replyToText, silentLogger } from '../../src/core/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
-import { fixture, SIGNING_SECRET, slackSignature } from '../adapters/slack/harness.js';
-import {
-  type KubernetesApiDouble,
-  loadKubernetesScenario,
-  startKubernetesApi,
-} from '../doubles/kubernetes-api.js';
+import { SIGNING_SECRET, slackSignature } from '../adapters/slack/harness.js';
+import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kubernetes-api.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { SlackApiDouble } from '../doubles/slack-api.js';
+import { slackClickPayload } from '../helpers/click-drivers.js';
+import { trackedScenario } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
 const SERVICES = ['checkout', 'orders', 'cart', 'search', 'inventory', 'payments', 'shipping'] as const;
@@ -46,20 +43,6 @@ type Deployment = {
     template: { metadata: { labels: Record<string, string> }; spec: { containers: { image: string }[] } };
   };
 };
-
-/** The healthy scenario for `service`, its stable Deployment selecting its pods by track: stable. */
-function trackedService(service: string) {
-  return loadKubernetesScenario('healthy', { deployment: service }).map((object) => {
-    const o = object as unknown as Deployment;
-    if (o.kind !== 'Deployment' || o.metadata.name !== service) return object;
-    const d = structuredClone(o);
-    // Ten stable pods: 5% is one canary pod, 25% three, 50% ten.
-    d.spec.replicas = 10;
-    d.spec.selector.matchLabels = { ...d.spec.selector.matchLabels, track: 'stable' };
-    d.spec.template.metadata.labels = { ...d.spec.template.metadata.labels, track: 'stable' };
-    return d as unknown as typeof object;
-  });
-}
 
 /** A 99% availability SLO over 30 days, on the service's counters (both tracks). */
 const slo = (service: string) => `
@@ -123,29 +106,14 @@ describe('progressive releases judged by the SLOs', () => {
   /** Clicks a button of a posted message as `user`, the way Slack sends it; resolves with what the clicker is shown. */
   const click = async (token: string, user: string): Promise<string> => {
     const responseUrl = slack.responseUrl('actions');
-    const payload = {
-      ...fixture('block-actions.json'),
-      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0001' },
-      channel: { id: CHANNEL, name: 'ops' },
-      container: {
-        type: 'message',
-        message_ts: '1548261231.000200',
-        channel_id: CHANNEL,
-        is_ephemeral: false,
-      },
-      trigger_id: slack.triggerId(),
-      response_url: responseUrl,
-      actions: [
-        {
-          action_id: `${ACTION_PREFIX}0.0`,
-          block_id: 'b1',
-          text: { type: 'plain_text', text: 'Press', emoji: true },
-          value: token,
-          type: 'button',
-          action_ts: `${Math.floor(clock.now().getTime() / 1000)}.000100`,
-        },
-      ],
-    };
+    const payload = slackClickPayload({
+      token,
+      user,
+      channel: CHANNEL,
+      responseUrl,
+      triggerId: slack.triggerId(),
+      nowSeconds: Math.floor(clock.now().getTime() / 1000),
+    });
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     const response = await fetch(`http://127.0.0.1:${running.port}/slack/events`, {
       method: 'POST',
@@ -215,7 +183,10 @@ describe('progressive releases judged by the SLOs', () => {
         ...tracks('shipping', 3, 600),
       ],
     });
-    k8s = await startKubernetesApi({ objects: SERVICES.flatMap(trackedService) });
+    // Ten stable pods each: 5% is one canary pod, 25% three, 50% ten.
+    k8s = await startKubernetesApi({
+      objects: SERVICES.flatMap((service) => trackedScenario(service, { replicas: 10 })),
+    });
     // The search canary's image crash-loops.
     k8s.state.failingImages.set(image('search'), { reason: 'CrashLoopBackOff', restarts: 5 });
     slack = await SlackApiDouble.start();
@@ -416,7 +387,7 @@ access:
     expect((await release(id)).plan.step).toBe(0);
     // The approver promotes: 5% → 25% at once; the same button again does nothing.
     const updates = message!.updates;
-    await clickUntil(buttons.promote!, DEE, (r) => r.plan.step === 1);
+    await clickUntil(buttons.promote!, DEE, (r) => r.plan.step === 1 && !r.pending);
     expect(await refusal(buttons.promote!, DEE)).toMatch(/already done by/);
     expect((await release(id)).plan.step).toBe(1);
     // The message was redrawn in place, not posted again.
@@ -431,7 +402,7 @@ access:
     // Abort from the redrawn message's button: the canary goes, the stable keeps serving.
     const fresh = buttonsOf(id);
     expect(fresh.abort).not.toBe(buttons.abort);
-    await clickUntil(fresh.abort!, DEE, (r) => r.plan.state === 'aborted');
+    await clickUntil(fresh.abort!, DEE, (r) => r.plan.state === 'aborted' && !r.pending);
     const aborted = await release(id);
     expect(aborted.plan.because).toBe(`aborted by ${DEE}: aborted from the release message`);
     expect(canary('shipping')).toBeUndefined();

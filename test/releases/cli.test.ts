@@ -4,11 +4,8 @@
 import { PassThrough } from 'node:stream';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import { type JsonReply, runReleaseCli } from '../../src/releases/cli.js';
-import {
-  type KubernetesApiDouble,
-  loadKubernetesScenario,
-  startKubernetesApi,
-} from '../doubles/kubernetes-api.js';
+import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kubernetes-api.js';
+import { trackedScenario } from '../helpers/release-cluster.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
 
 const REPO = 'registry.example.com/shop/checkout';
@@ -16,29 +13,8 @@ const clock = fixedClock(new Date('2026-12-04T10:00:00Z'));
 let k8s: KubernetesApiDouble;
 let bot: TestBot;
 
-/** The healthy checkout, ten pods selected by track: stable. */
-function tracked() {
-  return loadKubernetesScenario('healthy').map((object) => {
-    const o = object as unknown as {
-      kind?: string;
-      metadata: { name?: string };
-      spec: {
-        replicas: number;
-        selector: { matchLabels: object };
-        template: { metadata: { labels: object } };
-      };
-    };
-    if (o.kind !== 'Deployment' || o.metadata.name !== 'checkout') return object;
-    const d = structuredClone(o);
-    d.spec.replicas = 10;
-    d.spec.selector.matchLabels = { ...d.spec.selector.matchLabels, track: 'stable' };
-    d.spec.template.metadata.labels = { ...d.spec.template.metadata.labels, track: 'stable' };
-    return d as unknown as typeof object;
-  });
-}
-
 beforeEach(async () => {
-  k8s = await startKubernetesApi({ objects: tracked() });
+  k8s = await startKubernetesApi({ objects: trackedScenario('checkout', { replicas: 10 }) });
   bot = await startTestBot({
     clock,
     config: `

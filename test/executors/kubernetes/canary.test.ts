@@ -3,6 +3,7 @@
 // a target state, so repeating one changes nothing — and refusals for what would harm the stable.
 import type { KubernetesApiDouble } from '../../doubles/kubernetes-api.js';
 import { loadKubernetesScenario } from '../../doubles/kubernetes-api.js';
+import { trackedScenario } from '../../helpers/release-cluster.js';
 import { context, executorFor, failureOf, startCluster } from './support.js';
 
 type Deployment = {
@@ -20,22 +21,10 @@ type Deployment = {
 const CANARY = '/apis/apps/v1/namespaces/shop/deployments/checkout-canary';
 const IMAGE = 'registry.example.com/shop/checkout:2.4.0';
 
-/** The healthy scenario, with the stable checkout selecting its pods by track: stable. */
-function tracked() {
-  return loadKubernetesScenario('healthy').map((object) => {
-    const o = object as unknown as { kind?: string; metadata?: { name?: string } } & Partial<Deployment>;
-    if (o.kind !== 'Deployment' || o.metadata?.name !== 'checkout') return object;
-    const d = structuredClone(o) as unknown as Deployment;
-    d.spec.selector.matchLabels = { ...d.spec.selector.matchLabels, track: 'stable' };
-    d.spec.template.metadata.labels = { ...d.spec.template.metadata.labels, track: 'stable' };
-    return d as unknown as typeof object;
-  });
-}
-
 let k8s: KubernetesApiDouble;
 beforeEach(async () => {
   k8s = await startCluster('healthy');
-  k8s.state.apply(tracked());
+  k8s.state.apply(trackedScenario());
 });
 afterEach(() => k8s.close());
 

@@ -1,12 +1,31 @@
 // `millwright release ...` for pipelines, against a real runtime (the release command, the change
 // gate, the audited executors on the Kubernetes double): the chat grammar, `--wait` following a
 // release until it ends, and the exit codes a CI step branches on.
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import { type JsonReply, runReleaseCli } from '../../src/releases/cli.js';
 import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kubernetes-api.js';
+import { accessWithImpersonator } from '../helpers/os-user.js';
 import { trackedScenario } from '../helpers/release-cluster.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
+import { millwright } from '../helpers/spawn.js';
+
+const SCHEMAS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/schemas');
+const ajv = new Ajv({ strict: false, allErrors: true });
+ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)));
+for (const file of readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json')))
+  ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMAS, file), 'utf8')) as object);
+/** The release's data against docs/schemas/release.schema.json, in ajv's words when it is not. */
+function expectReleaseData(data: unknown, shape: 'one' | 'started' | 'list') {
+  const validate = ajv.getSchema(`https://millwright.dev/schemas/release.schema.json#/definitions/${shape}`)!;
+  expect(validate(data) ? [] : validate.errors).toEqual([]);
+}
 
 const REPO = 'registry.example.com/shop/checkout';
 const clock = fixedClock(new Date('2026-12-04T10:00:00Z'));
@@ -110,6 +129,9 @@ it('--wait follows a release to promotion and exits 0; the stable then runs the 
   ]);
   expect(stableImage()).toBe(`${REPO}:2.0.0`);
   expect(k8s.state.get('Deployment', 'shop', 'checkout-canary')).toBeUndefined();
+  // Every answer's data is what the schema says.
+  expectReleaseData((await bot.run('release status REL-1')).data, 'one');
+  expectReleaseData((await bot.run('release list')).data, 'list');
 });
 
 it('exits 1 when the release is aborted while it waits, or refused before it starts', async () => {
@@ -122,6 +144,7 @@ it('exits 1 when the release is aborted while it waits, or refused before it sta
   const last = JSON.parse(aborted.stdout.trim().split('\n').at(-1)!) as JsonReply;
   expect(last.error?.code).toBe('millwright_release_aborted');
   expect((last.data!.release as { because: string }).because).toBe('aborted by ana: latency looks off');
+  expectReleaseData(last.data, 'one');
 
   const refused = await cli(['start', 'checkout', 'image=2.0.0', 'steps=5,50']);
   expect(refused.code).toBe(1);
@@ -173,4 +196,25 @@ it('a dry run changes nothing and says what each step would do', async () => {
   });
   expect(k8s.state.get('Deployment', 'shop', 'checkout-canary')).toBeUndefined();
   expect(await service().list()).toEqual([]);
+  expectReleaseData(reply.data, 'started');
 });
+
+it('is wired into the millwright command line, with the same exit codes', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-release-cli-'));
+  try {
+    const config = path.join(dir, 'millwright.yml');
+    await writeFile(
+      config,
+      `store:\n  path: ./data\n${accessWithImpersonator({ roles: { viewer: { allow: ['release.*'] } }, defaultRoles: ['viewer'] })}`,
+    );
+    const listed = await millwright(['release', 'list', '--json', '--config', config], { cwd: dir });
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ ok: true, data: { releases: [] } });
+    const missing = await millwright(['release', 'status', 'REL-9', '--config', config], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('there is no release REL-9\nhint: release list shows recent releases\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 120_000);

@@ -129,7 +129,8 @@ export class ReleaseService {
         { hint: `release status ${open[0]!.id}; promote or abort it first` },
       );
     }
-    const probe = { id: 'REL-dry-run', service, requester: origin.actor.id, channel: origin.channel };
+    // Before the release has an id, its reads are recorded under the command's correlation id.
+    const probe = { id: origin.ref, service, requester: origin.actor.id, channel: origin.channel };
     const stable = await this.#cluster.lookAtStable(probe);
     const image = imageFor(request.image, stable.image);
     if (dryRun) {

@@ -27,6 +27,12 @@ import './events.js';
 import { canaryReplicas } from './plan.js';
 import { readTrackSamples } from './track-counts.js';
 
+/**
+ * How long each look at a release under way renews its change's lock on the service: a release runs
+ * longer than a runbook change, and the lock must outlive it (and its verification after promotion).
+ */
+const LOCK_RENEWAL_MS = 60 * 60_000;
+
 /** The gate rules whose failure pauses a release under way; the others judged the start only. */
 const PAUSING_RULES = new Set(['freeze', 'open-incident', 'burn-state', 'error-budget']);
 
@@ -365,6 +371,12 @@ export class ReleaseService {
           .join(', ');
     }
     if (!release.changeId) return result;
+    const lock = `change:${release.service}`;
+    if (!(await this.options.store.tryLock(lock, release.changeId, LOCK_RENEWAL_MS))) {
+      const holder = await this.options.store.get<{ id: string; owner: string }>('locks', lock);
+      result.blocked = `change lock on ${release.service} held by ${holder?.owner ?? 'another change'}`;
+      return result;
+    }
     const change = await changes.get(release.changeId);
     const evaluation = await changes.recheck(change);
     const accepted = new Set(

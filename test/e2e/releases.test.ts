@@ -143,9 +143,13 @@ describe('progressive releases judged by the SLOs', () => {
     }
   };
   let currentId = '';
-  /** The message posted for a release (by the id in its headline). */
+  /** The release's own message (its last line points to `release status ID`), not the commands' answers. */
   const messageOf = (id: string) =>
-    slack.messages.filter((m) => m.channel === CHANNEL && JSON.stringify(m.blocks ?? []).includes(`${id} `));
+    slack.messages.filter(
+      (m) =>
+        m.channel === CHANNEL &&
+        JSON.stringify(m.blocks ?? []).includes(`release status ${id} has every step`),
+    );
   const buttonsOf = (id: string): Record<string, string> => {
     const [message] = messageOf(id);
     const blocks = (message?.blocks ?? []) as Array<{
@@ -301,6 +305,13 @@ access:
     expect(inventory.plan.because).toMatch(/^open incident INC-1 \(SEV1: inventory 5xx\) on inventory/);
     expect(inventory.history.some((e) => e.verdict)).toBe(false);
     expect(canaryWrites('inventory')).toHaveLength(1);
+    // Its change keeps the service's lock while it waits: each look renews it for an hour.
+    const lock = await running.runtime.services.store.get<{ id: string; owner: string; expiresAt: string }>(
+      'locks',
+      'change:inventory',
+    );
+    expect(lock?.owner).toBe(inventory.changeId);
+    expect(Date.parse(lock!.expiresAt)).toBe(t0 + 65 * MINUTE);
   }, 120_000);
 
   it('resumes after a restart without repeating a step, and a resolved incident lets a paused release go on', async () => {

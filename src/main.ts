@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { AuditBody } from '../adapters/control/index.js';
 import {
   buildRuntime,
@@ -298,6 +299,9 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
     },
   });
   const [command = 'start', sub] = positionals;
+  // zod compiles a parser per object schema on its first parse, which pays off only when the schema
+  // parses again and again: in a server. A one-shot command parses each schema about once.
+  if (command !== 'serve' && command !== 'start') z.config({ jitless: true });
   const fail = (message: string, code = 2) => {
     io.stderr.write(`millwright: ${message}\n`);
     return code;
@@ -426,7 +430,11 @@ async function runShell(
       actor: identity.actor,
       ...(identity.via ? { via: identity.via } : {}),
       channel: SHELL_CHANNEL,
-      input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
+      // Read when the shell first reads a line: a one-shot `-e` never does, and building the stdin
+      // stream costs a start several milliseconds.
+      get input() {
+        return io.stdin as NodeJS.ReadableStream & import('node:stream').Readable;
+      },
       output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
       json: values.json === true,
       historyFile: path.join(loaded.config.store.path, 'shell_history'),
@@ -602,7 +610,9 @@ function currentOsUser(): string {
 
 function defaultIO(): MainIO {
   return {
-    stdin: process.stdin,
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

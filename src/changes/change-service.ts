@@ -11,6 +11,7 @@ import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { type RunbookService, workloadsOf } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
+import { BudgetPolicy } from './budget-policy.js';
 import { ChangeLedger, SYSTEM } from './ledger.js';
 import { type AdHocFreeze, evaluateGate, type GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
@@ -52,6 +53,8 @@ export interface NewDelivery {
   environment?: string | undefined;
   risk: 'low' | 'medium' | 'high';
   reason?: string | undefined;
+  /** A fix for an outage: the error-budget policy's freeze lets it through. */
+  emergency?: boolean | undefined;
 }
 
 /** A progressive release as `ChangeService.requestRelease` files it. */
@@ -75,15 +78,36 @@ export interface NewChange {
   reason?: string;
   risk?: 'low' | 'medium' | 'high';
   at?: Date;
+  /** A fix for an outage: the error-budget policy's freeze lets it through (a reason is required). */
+  emergency?: boolean;
 }
 
 export class ChangeService {
   readonly #ledger: ChangeLedger;
   readonly #worker: ChangeWorker;
+  /** The error-budget policy, when `policy.errorBudget` is configured. */
+  readonly budgetPolicy: BudgetPolicy | undefined;
 
   constructor(private readonly options: ChangeServiceOptions) {
     this.#ledger = new ChangeLedger(options);
-    this.#worker = new ChangeWorker(this.#ledger, options);
+    const { errorBudget } = options.policy;
+    this.budgetPolicy = errorBudget
+      ? new BudgetPolicy({
+          config: errorBudget,
+          catalog: options.catalog,
+          budgets: options.gate.budgets,
+          store: options.store,
+          audit: options.audit,
+          clock: options.clock,
+          logger: options.logger.child({ part: 'budget-policy' }),
+          events: options.events,
+        })
+      : undefined;
+    const policy = this.budgetPolicy;
+    this.#worker = new ChangeWorker(this.#ledger, {
+      ...options,
+      ...(policy ? { beforeTick: (now: Date) => policy.evaluate(now) } : {}),
+    });
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -99,7 +123,16 @@ export class ChangeService {
   // --- requesting ----------------------------------------------------------------------------
 
   /** The fields every new change starts with: who asked, from where, when it expires. */
-  #base(origin: Origin, input: { reason?: string | undefined; at?: Date | undefined }) {
+  #base(
+    origin: Origin,
+    input: { reason?: string | undefined; at?: Date | undefined; emergency?: boolean | undefined },
+  ) {
+    if (input.emergency && !input.reason)
+      throw badArgument(
+        'an emergency change needs reason="..." (what outage it fixes)',
+        'change request ... --emergency reason="roll back the bad release"',
+        'reason',
+      );
     const now = this.options.clock.now();
     return {
       requestedBy: origin.actor.id,
@@ -114,6 +147,7 @@ export class ChangeService {
       timeline: [],
       ...(input.reason ? { reason: input.reason } : {}),
       ...(input.at ? { notBefore: input.at.toISOString() } : {}),
+      ...(input.emergency ? { emergency: true } : {}),
     };
   }
 

@@ -116,6 +116,8 @@ export interface ChangeRequest extends StoredRecord {
   reason?: string;
   risk: 'low' | 'medium' | 'high';
   changeClass: 'standard' | 'normal';
+  /** An emergency change (a fix for the outage itself): the error-budget policy's freeze lets it through. */
+  emergency?: boolean;
   requestedBy: string;
   channel: string;
   surface: string;

@@ -32,6 +32,8 @@ export interface ChangeWorkerOptions {
   clock: Clock;
   logger: Logger;
   events?: EventBus | undefined;
+  /** Runs first on every tick (the error-budget policy), so a freeze holds the changes due in it. */
+  beforeTick?: ((now: Date) => Promise<void>) | undefined;
 }
 
 export class ChangeWorker {
@@ -88,6 +90,9 @@ export class ChangeWorker {
 
   async #tick(): Promise<void> {
     const now = this.options.clock.now();
+    await this.options.beforeTick?.(now).catch((error: unknown) => {
+      this.options.logger.error({ err: error }, 'error-budget policy evaluation failed');
+    });
     for (const listed of await this.ledger.list()) {
       try {
         // Re-read under the change's lock: an approval may have landed since the list was taken.

@@ -14,6 +14,8 @@ const serviceName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
 const serviceEntry = z.strictObject({
   description: optionalText,
   owners: z.array(text).default(() => []),
+  // The team that owns the service: change stats and digests sum delivery figures per team.
+  team: optionalText,
   // Home channel: a Slack channel id or a stored Teams conversation.
   channel: optionalText,
   // Invited into incident channels: a Slack user group id or a user id.

@@ -2,6 +2,7 @@
 // token and the services it may gate.
 import { z } from 'zod';
 import { DELIVERY_KINDS } from '../changes/types.js';
+import { lazySchema } from '../core/index.js';
 
 const name = z
   .string()
@@ -37,27 +38,31 @@ const field = z
   .max(200, { error: 'must be at most 200 characters' });
 
 /** The body of `POST /api/v1/gates/evaluate`. */
-export const gateRequestSchema = z.strictObject(
-  {
-    service: field,
-    version: field.optional(),
-    environment: field.optional(),
-    kind: z
-      .enum(DELIVERY_KINDS, { error: `expected one of ${DELIVERY_KINDS.join(', ')}` })
-      .default('deployment'),
-    risk: z.enum(['low', 'medium', 'high'], { error: 'expected low, medium or high' }).optional(),
-    reason: z
-      .string({ error: 'expected a string' })
-      .trim()
-      .max(500, { error: 'must be at most 500 characters' })
-      .optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? 'not a field of the gate request; send service, version, environment, kind, risk, reason'
-        : 'expected a JSON object like {"service": "checkout", "version": "1.4.2"}',
-  },
+export const gateRequestSchema = lazySchema(() =>
+  z.strictObject(
+    {
+      service: field,
+      version: field.optional(),
+      environment: field.optional(),
+      kind: z
+        .enum(DELIVERY_KINDS, { error: `expected one of ${DELIVERY_KINDS.join(', ')}` })
+        .default('deployment'),
+      risk: z.enum(['low', 'medium', 'high'], { error: 'expected low, medium or high' }).optional(),
+      reason: z
+        .string({ error: 'expected a string' })
+        .trim()
+        .max(500, { error: 'must be at most 500 characters' })
+        .optional(),
+      // A fix for an outage: let through while the error-budget policy freezes the service (needs a reason).
+      emergency: z.boolean({ error: 'expected true or false' }).optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? 'not a field of the gate request; send service, version, environment, kind, risk, reason, emergency'
+          : 'expected a JSON object like {"service": "checkout", "version": "1.4.2"}',
+    },
+  ),
 );
 
 export type GateRequest = z.output<typeof gateRequestSchema>;

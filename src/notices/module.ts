@@ -11,6 +11,7 @@ export const noticesModule = defineModule({
       { sloIncidentNumbers },
       { AlertNotices },
       { breakGlassNotice },
+      { budgetPolicyNotice },
       { changeTransitionNotice, verificationFailedNotice },
       { gateAwaitingNotice },
       { postIncidentBrief },
@@ -21,6 +22,7 @@ export const noticesModule = defineModule({
       import('../incidents/slo-numbers.js'),
       import('./alert-notices.js'),
       import('./break-glass-notices.js'),
+      import('./budget-policy-notices.js'),
       import('./change-notices.js'),
       import('./gate-notices.js'),
       import('./incident-notices.js'),
@@ -63,6 +65,14 @@ export const noticesModule = defineModule({
         if (event.reason === 'regressed' && event.rollback.status !== 'succeeded')
           for (const owners of event.owners)
             await postNotice(notices, log, owners, notice, changeFailure(event.change.id));
+      }),
+      events.on('budget-policy.transitioned', async (event) => {
+        const notice = budgetPolicyNotice(event);
+        for (const target of event.targets)
+          await postNotice(notices, log, target, notice, {
+            fields: { service: event.record.service, target },
+            message: 'error-budget policy notice could not be posted',
+          });
       }),
       events.on('gate.awaiting-approval', async (event) => {
         const notice = gateAwaitingNotice(event);

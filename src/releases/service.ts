@@ -34,7 +34,14 @@ import { readTrackSamples } from './track-counts.js';
 const LOCK_RENEWAL_MS = 60 * 60_000;
 
 /** The gate rules whose failure pauses a release under way; the others judged the start only. */
-const PAUSING_RULES = new Set(['freeze', 'open-incident', 'burn-state', 'error-budget']);
+const PAUSING_RULES = new Set([
+  'freeze',
+  'open-incident',
+  'burn-state',
+  'error-budget',
+  // The error-budget policy froze the service.
+  'error-budget-policy',
+]);
 
 export interface ReleaseServiceOptions {
   store: Store;

@@ -136,7 +136,7 @@ describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
       [{ service: 'checkout', version: 42 }, 'version: expected a string'],
       [
         { service: 'checkout', colour: 'blue' },
-        'colour: not a field of the gate request; send service, version, environment, kind, risk, reason',
+        'colour: not a field of the gate request; send service, version, environment, kind, risk, reason, emergency',
       ],
       [['checkout'], 'body: expected a JSON object like {"service": "checkout", "version": "1.4.2"}'],
       ['{"service": "checkout"', 'body is not valid JSON'],

@@ -40,6 +40,7 @@ import { gatesModule } from './gates/module.js';
 import { githubAppModule } from './github-app/module.js';
 import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
+import { releasesModule } from './releases/module.js';
 import { runbooksModule } from './runbooks/module.js';
 import { sloModule } from './slo/module.js';
 import { postgresModule, storeLockModule, storeModule } from './store/module.js';
@@ -65,6 +66,7 @@ export const MODULES: readonly MillwrightModule[] = [
   changesModule,
   gatesModule,
   githubAppModule,
+  releasesModule,
   incidentsModule,
   noticesModule,
   digestsModule,

@@ -81,6 +81,8 @@ const USAGE = `usage: millwright <command> [options]
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
   gate evaluate SERVICE ask a running Millwright's policy gate from a CI step: [version=V] [environment=E]
                         [kind=K] [--wait=10m] [--json]; exit 0 pass, 1 fail, 2 unknown (see: millwright gate)
+  release start|status|promote|abort|list  progressive releases from a pipeline, the chat grammar:
+                        [--wait[=2h]] [--json]; exit 0 started/promoted, 1 aborted/refused, 2 unknown
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
 
@@ -330,6 +332,13 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         return await (await import('./slo/cli.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'gate':
         return await (await import('./gates/cli.js')).runGateCli(argv, io);
+      case 'release':
+        return await (await import('./releases/cli.js')).runReleaseCli(argv, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          // Each line runs as \`millwright shell -e LINE --json\` would, as the same person.
+          run: (line) => oneShotJson(configPath, line, values.as, io),
+        });
       case 'audit': {
         if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
         if (sub !== 'verify') {
@@ -444,6 +453,30 @@ async function runShell(
     await runtime.close();
     logger.flush();
   }
+}
+
+/** Runs one command line like \`millwright shell -e LINE --json [--as]\` and parses its reply. */
+async function oneShotJson(
+  configPath: string,
+  line: string,
+  as: string | boolean | undefined,
+  io: MainIO,
+): Promise<import('./releases/cli.js').JsonReply> {
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await runShell(
+    configPath,
+    { e: line, json: true, ...(typeof as === 'string' ? { as } : {}) },
+    {
+      ...io,
+      stdout: out,
+    },
+  );
+  const written = Buffer.concat(chunks).toString('utf8').trim().split('\n').at(-1) ?? '';
+  if (!written) throw new Error(`the shell answered nothing (exit ${code})`);
+  return JSON.parse(written) as import('./releases/cli.js').JsonReply;
 }
 
 /**

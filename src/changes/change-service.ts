@@ -13,7 +13,7 @@ import { type RunbookService, workloadsOf } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
 import { BudgetPolicy } from './budget-policy.js';
 import { ChangeLedger, SYSTEM } from './ledger.js';
-import type { AdHocFreeze, GateInputs } from './policy-gate.js';
+import { type AdHocFreeze, evaluateGate, type GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
 import { type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
 import {
@@ -55,6 +55,19 @@ export interface NewDelivery {
   reason?: string | undefined;
   /** A fix for an outage: the error-budget policy's freeze lets it through. */
   emergency?: boolean | undefined;
+}
+
+/** A progressive release as `ChangeService.requestRelease` files it. */
+export interface NewRelease {
+  service: string;
+  /** The release that will carry the change out (`REL-3`). */
+  releaseId: string;
+  image: string;
+  /** The canary's share per step, in percent (`5,25,50,100`). */
+  steps: readonly number[];
+  /** How long each step runs before it is judged. */
+  intervalMs: number;
+  reason?: string | undefined;
 }
 
 export interface NewChange {
@@ -187,6 +200,68 @@ export class ChangeService {
       changeClass: 'standard',
     };
     return this.#file(change, origin);
+  }
+
+  /**
+   * Files a progressive release as a change: the same gate as every change decides whether it may
+   * start. Once approved (by the gate or a person) it goes to executing and stays there, holding the
+   * service's change lock, until the release ends (`finishRelease`).
+   *
+   * @example
+   * await changes.requestRelease(origin, { service: 'checkout', releaseId: 'REL-1', image: 'reg/checkout:2.4.0', steps: [5, 25, 50, 100] });
+   */
+  async requestRelease(origin: Origin, input: NewRelease): Promise<ChangeRequest> {
+    const service = knownService(input.service, this.options.catalog);
+    const change: ChangeRequest = {
+      ...this.#base(origin, input),
+      id: await this.#ledger.nextId(),
+      kind: 'release',
+      release: {
+        id: input.releaseId,
+        image: input.image,
+        steps: [...input.steps],
+        intervalMs: input.intervalMs,
+      },
+      service,
+      services: [service],
+      summary: `release of ${service} ${input.image} in steps ${input.steps.join(',')}%`,
+      // Judged step by step against the stable and rolled back by itself: standard work.
+      risk: 'low',
+      changeClass: 'standard',
+    };
+    return this.#file(change, origin);
+  }
+
+  /**
+   * The gate as it stands now for a change under way (a release's next step): evaluated for
+   * execution, not recorded on the change.
+   */
+  recheck(change: ChangeRequest): Promise<GateEvaluation> {
+    const { policy, gate, store, clock } = this.options;
+    return evaluateGate(change, policy.rules, { ...gate, store }, clock.now(), 'execution');
+  }
+
+  /**
+   * Ends a release's change: promoted goes on to verification like any change that ran; aborted is
+   * failed, and the service's change lock is free again.
+   */
+  finishRelease(id: string, outcome: 'promoted' | 'aborted', detail: string): Promise<ChangeRequest> {
+    return this.#ledger.exclusive(id, async () => {
+      const change = await this.get(id);
+      if (change.kind !== 'release' || change.state !== 'executing') return change;
+      change.execution = {
+        ...change.execution!,
+        finishedAt: this.options.clock.now().toISOString(),
+        status: outcome,
+        detail,
+      };
+      if (outcome === 'aborted') {
+        await this.#ledger.transition(change, 'failed', { mover: 'system', detail, release: true });
+        return change;
+      }
+      await this.#worker.beginVerification(change, 'system', undefined);
+      return this.get(id);
+    });
   }
 
   /** Files a change, evaluates the gate, and executes it at once when the gate approves and no time is set. */

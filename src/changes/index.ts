@@ -13,6 +13,7 @@ export {
   type ChangeServiceOptions,
   type NewChange,
   type NewDelivery,
+  type NewRelease,
 } from './change-service.js';
 export {
   budgetCost,

@@ -64,6 +64,8 @@ export class ChangeWorker {
    */
   async recover(): Promise<void> {
     for (const change of await this.ledger.list({ state: 'executing' })) {
+      // A release's controller resumes it from its own record: it never repeats a step.
+      if (change.kind === 'release') continue;
       change.execution = {
         ...change.execution!,
         finishedAt: this.options.clock.now().toISOString(),
@@ -158,6 +160,18 @@ export class ChangeWorker {
       });
       change.verification = pendingVerification(baseline);
       await this.beginVerification(change, 'system', ref);
+      return;
+    }
+    if (change.kind === 'release') {
+      // The release controller moves the canary step by step and closes the change when it ends; the
+      // service's change lock stays taken until then.
+      await this.ledger.transition(change, 'executing', {
+        mover: 'system',
+        detail: `release ${change.release?.id ?? ''} may start: ${change.summary}`,
+        ref,
+      });
+      change.verification = pendingVerification(baseline);
+      await this.ledger.save(change);
       return;
     }
     if (change.kind === 'manual') {

@@ -16,6 +16,8 @@ export const noticesModule = defineModule({
       { gateAwaitingNotice },
       { postIncidentBrief },
       { postNotice },
+      { ReleaseNotices },
+      { releaseChart },
     ] = await Promise.all([
       import('../incidents/slo-numbers.js'),
       import('./alert-notices.js'),
@@ -25,6 +27,8 @@ export const noticesModule = defineModule({
       import('./gate-notices.js'),
       import('./incident-notices.js'),
       import('./post.js'),
+      import('./release-notices.js'),
+      import('../releases/chart.js'),
     ]);
     const { events, notices, incidents, runbooks, actions, slo } = services;
     const log = logger.child({ part: 'notices' });
@@ -40,7 +44,15 @@ export const noticesModule = defineModule({
       clock,
       logger: log,
     });
+    const releases = new ReleaseNotices({
+      notices,
+      actions,
+      clock,
+      logger: log,
+      chart: (release) => releaseChart(release),
+    });
     const subscriptions = [
+      events.on('release.changed', (event) => releases.changed(event)),
       events.on('change.transitioned', async (event) => {
         const notice = changeTransitionNotice(event);
         if (notice)

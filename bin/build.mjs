@@ -216,6 +216,13 @@ await build({
   define: { 'import.meta.url': '__millwrightUrl' },
 });
 const bytes = readFileSync(bundle);
+// The bundle runs as a script with no module loader: an import() of a Node built-in fails there at
+// run time ("A dynamic import callback was not specified"), so the build refuses it now.
+const builtinImport = /\bimport\(\s*["'](node:[\w/]+)["']\s*\)/.exec(bytes.toString('latin1'));
+if (builtinImport)
+  throw new Error(
+    `${relative(bundle)} holds import("${builtinImport[1]}"); use process.getBuiltinModule("${builtinImport[1]}") instead`,
+  );
 const wide = bytes.findIndex((byte) => byte > 0x7f);
 if (wide !== -1)
   throw new Error(`${relative(bundle)} is not ASCII at byte ${wide}; the loader reads it as latin1`);

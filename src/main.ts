@@ -462,7 +462,7 @@ async function oneShotJson(
   as: string | boolean | undefined,
   io: MainIO,
 ): Promise<import('./releases/cli.js').JsonReply> {
-  const { PassThrough } = await import('node:stream');
+  const { PassThrough } = process.getBuiltinModule('node:stream');
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (chunk: Buffer) => chunks.push(chunk));

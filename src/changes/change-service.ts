@@ -55,6 +55,10 @@ export interface NewDelivery {
   reason?: string | undefined;
   /** A fix for an outage: the error-budget policy's freeze lets it through. */
   emergency?: boolean | undefined;
+  /** The requester's identities in chat, when the pipeline knows them (see ChangeRequest.requesterIds). */
+  requesterIds?: readonly string[] | undefined;
+  /** Why the requester has no known chat identity (see ChangeRequest.requesterUnverified). */
+  requesterUnverified?: string | undefined;
 }
 
 /** A progressive release as `ChangeService.requestRelease` files it. */
@@ -184,6 +188,8 @@ export class ChangeService {
     };
     const change: ChangeRequest = {
       ...this.#base(origin, input),
+      ...(input.requesterIds?.length ? { requesterIds: [...input.requesterIds] } : {}),
+      ...(input.requesterUnverified ? { requesterUnverified: input.requesterUnverified } : {}),
       id: await this.#ledger.nextId(),
       kind: input.kind,
       delivery,
@@ -375,6 +381,15 @@ export class ChangeService {
     const change = await this.get(id);
     const { role, required } = this.options.policy.approvals;
     this.#expectState(change, 'approved', 'approve');
+    if (change.requesterUnverified) {
+      throw new MillwrightError(
+        ErrorCode.PermissionDenied,
+        `${change.id} cannot be approved in chat: ${change.requesterUnverified}, so no approval can show it comes from someone else`,
+        {
+          hint: `deny it, or map the requester and run the deployment again; change deny ${change.id} reason="..."`,
+        },
+      );
+    }
     const movers = this.#moversOf(origin, change);
     if (movers.includes('requester')) {
       throw new MillwrightError(

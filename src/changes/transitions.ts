@@ -106,9 +106,9 @@ export function assertMove(change: Pick<ChangeRequest, 'id' | 'state'>, to: Chan
 export function moversOf(
   actorId: string,
   roles: readonly string[],
-  change: Pick<ChangeRequest, 'requestedBy'>,
+  change: Pick<ChangeRequest, 'requestedBy' | 'requesterIds'>,
   approvalRole: string,
 ): Mover[] {
-  if (change.requestedBy === actorId) return ['requester'];
+  if (change.requestedBy === actorId || change.requesterIds?.includes(actorId)) return ['requester'];
   return roles.includes(approvalRole) ? ['approver'] : [];
 }

@@ -119,6 +119,13 @@ export interface ChangeRequest extends StoredRecord {
   /** An emergency change (a fix for the outage itself): the error-budget policy's freeze lets it through. */
   emergency?: boolean;
   requestedBy: string;
+  /**
+   * The requester's identities elsewhere (the chat ids a GitHub login maps to): none of them may
+   * approve the change, as the requester may not.
+   */
+  requesterIds?: string[];
+  /** Why no chat identity is known for the requester; set, the change can be denied but not approved. */
+  requesterUnverified?: string;
   channel: string;
   surface: string;
   requestedAt: string;

@@ -57,6 +57,18 @@ export const githubAppSchema = lazySchema(() =>
         ),
       )
       .default(() => ({})),
+    // GitHub login -> the id(s) that person has in chat (what `whoami` shows: a Slack user id, a Teams
+    // id, a shell subject). A deployment's requester is its workflow actor's login; with this map an
+    // approval in chat can be shown to come from someone else. A login missing here cannot be
+    // approved in chat at all (the change says why), only denied.
+    users: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, {
+          error: 'expected a GitHub login like dee-octo',
+        }),
+        z.union([text, z.array(text).min(1)]),
+      )
+      .default(() => ({})),
   }),
 );
 

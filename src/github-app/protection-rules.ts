@@ -177,6 +177,7 @@ export class DeploymentProtection {
         environment,
         risk: this.options.config.risk,
         reason: `GitHub Actions run ${runId} of ${repository} (${payload.event ?? 'deployment'}) by ${payload.sender.login}`,
+        ...requesterIdentity(payload.sender.login, this.options.config.users),
       });
       answer = answerFor(change);
     } catch (error) {
@@ -418,4 +419,20 @@ export function commentFor(answer: GateAnswer): string {
     '',
     `Change ${answer.changeId} (${answer.state}): "change show ${answer.changeId}" in chat tells its story.`,
   ].join('\n');
+}
+
+/**
+ * Who the workflow's actor is in chat, from `githubApp.users`: their chat ids, so none of them may
+ * approve the deployment; or, for a login the map lacks, why no approval can be trusted.
+ */
+export function requesterIdentity(
+  login: string,
+  users: Readonly<Record<string, string | readonly string[]>>,
+): { requesterIds: readonly string[] } | { requesterUnverified: string } {
+  const mapped = Object.entries(users).find(([name]) => name.toLowerCase() === login.toLowerCase())?.[1];
+  if (mapped === undefined)
+    return {
+      requesterUnverified: `GitHub user ${login} is not in githubApp.users (GitHub login -> chat id)`,
+    };
+  return { requesterIds: typeof mapped === 'string' ? [mapped] : [...mapped] };
 }

@@ -58,6 +58,10 @@ ${slosFor(['checkout', 'payments', 'ledger', 'billing'])}${PIPELINE_POLICY.repla
   baseUrl: ${github.url}
   repositories:
     acme/ledger: { production: ledger }
+  users:
+    ana: ana
+    mona: mona
+    dee-octo: [dee, U0DEE0001]
 `;
 
 describe('GitHub deployment protection rules answered by the policy gate', () => {
@@ -455,6 +459,44 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
   });
 
   describe('when Prometheus is down', () => {
+    it('knows the workflow actor in chat only through githubApp.users: their own chat id cannot approve, and an unmapped login can be denied, never approved', async () => {
+      // dee-octo is dee in chat: dee requested it, so dee's approval is an own approval.
+      const mapped = github.state.requestProtectionRule('acme/ledger', {
+        environment: 'production',
+        installationId: INSTALLATION,
+        actor: 'dee-octo',
+      });
+      expect((await deliver(mapped.payload)).response.status).toBe(202);
+      const change = await waitingIn('acme/ledger', 'C-LEDGER');
+      expect(change).toMatchObject({ requestedBy: 'dee-octo', requesterIds: ['dee', 'U0DEE0001'] });
+      const own = await as('dee', `change approve ${change.id}`);
+      expect(own.error?.message).toBe(`dee requested ${change.id} and cannot approve it too`);
+      expect(verdicts(mapped.rule)).toEqual([]);
+      expect((await as('dee', `change deny ${change.id} reason="not today"`)).error).toBeUndefined();
+      await reviewed(mapped.rule);
+      expect(mapped.rule.state).toBe('rejected');
+
+      // A login githubApp.users lacks could be anyone in chat: no approval is trusted, a denial is.
+      const unknown = github.state.requestProtectionRule('acme/billing', {
+        environment: 'production',
+        installationId: INSTALLATION,
+        actor: 'stranger',
+      });
+      expect((await deliver(unknown.payload)).response.status).toBe(202);
+      const held = await eventually(async () =>
+        (await changesOf('acme/billing')).find(
+          (c) => c.state === 'pending-approval' && c.requestedBy === 'stranger',
+        ),
+      );
+      expect(held.requesterUnverified).toContain('stranger is not in githubApp.users');
+      const refused = await as('dee', `change approve ${held.id}`);
+      expect(refused.error?.code).toBe('millwright_permission_denied');
+      expect(refused.error?.message).toBe(
+        `${held.id} cannot be approved in chat: GitHub user stranger is not in githubApp.users (GitHub login -> chat id), so no approval can show it comes from someone else`,
+      );
+      expect(verdicts(unknown.rule)).toEqual([]);
+    });
+
     it('holds the deployment for a person (whenUnknown: approval) or rejects it (deny), never approves it', async () => {
       await prometheus.stop();
       const refusing = await start({ whenUnknown: 'deny' });

@@ -16,7 +16,6 @@ import {
   type RunOutcome,
   type RunProgress,
   runRunbook,
-  type StepOutcome,
 } from './engine.js';
 import { type ParamValue, validateParams } from './params.js';
 

@@ -10,13 +10,7 @@ import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { nearest } from '../core/suggest.js';
 import type { ExecutorHost } from '../executors/host.js';
 import { type LoadedRunbook, loadRunbooks } from './catalog.js';
-import {
-  type RunContext,
-  type RunOptions,
-  type RunOutcome,
-  type RunProgress,
-  runRunbook,
-} from './engine.js';
+import { type RunContext, type RunOptions, type RunOutcome, type RunProgress, runRunbook } from './engine.js';
 import { type ParamValue, validateParams } from './params.js';
 
 export interface RunbookDecision {

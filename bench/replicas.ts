@@ -6,13 +6,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type AuditEntry, type AuditKey, GENESIS_HASH, sealAuditRecord } from '../src/audit/index.js';
 import { insertRecords, PostgresAuditLog } from '../src/audit/postgres-audit-log.js';
 import { migrate } from '../src/store/migrations.js';
 import { PostgresDatabase } from '../src/store/postgres-database.js';
 import { SlackApiDouble } from '../test/doubles/slack-api.js';
 import { postgresMissing, postgresStoreConfig, startPostgres } from '../test/helpers/postgres.js';
 import { SignedSlack, startReplicas, stopReplicas } from '../test/helpers/replicas.js';
+import { chainedRecords, BENCH_KEY as KEY, timedAppends } from './lib/audit-records.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 600);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 24);
@@ -21,17 +21,6 @@ const SECRET = 'bench-replicas-signing-secret-01';
 const SMALL = 1_000;
 const LARGE = 100_000;
 const APPENDS = 500;
-const KEY: AuditKey = { id: 'bench', secret: 'bench-audit-key-0123456789abcdef' };
-
-const entry = (n: number): AuditEntry => ({
-  actor: 'bench',
-  surface: 'shell',
-  channel: 'tty',
-  action: 'executor.kubernetes.restart',
-  args: { namespace: 'shop', deployment: 'checkout', n },
-  outcome: 'ok',
-  ref: `bench-${n}`,
-});
 
 const missing = postgresMissing();
 if (missing !== undefined) {
@@ -143,18 +132,21 @@ async function auditAppendRatio(): Promise<number> {
 async function trailWith(count: number): Promise<PostgresDatabase> {
   const db = await PostgresDatabase.open(postgresStoreConfig(await postgres.createDatabase()));
   await migrate(db);
-  let prevHash = GENESIS_HASH;
-  const ts = new Date().toISOString();
-  for (let from = 1; from <= count; from += 1_000) {
-    const records = [];
-    for (let seq = from; seq < from + 1_000 && seq <= count; seq++) {
-      const record = sealAuditRecord(entry(seq), seq, ts, prevHash, KEY);
-      prevHash = record.hash;
-      records.push(record);
+  let batch = [];
+  let head = { seq: 0, hash: '' };
+  for (const record of chainedRecords(count)) {
+    batch.push(record);
+    head = { seq: record.seq, hash: record.hash };
+    if (batch.length === 1_000) {
+      await insertRecords(db.pool, batch);
+      batch = [];
     }
-    await insertRecords(db.pool, records);
   }
-  await db.pool.query('UPDATE millwright_audit_head SET seq = $1, hash = $2 WHERE id = 1', [count, prevHash]);
+  await insertRecords(db.pool, batch);
+  await db.pool.query('UPDATE millwright_audit_head SET seq = $1, hash = $2 WHERE id = 1', [
+    head.seq,
+    head.hash,
+  ]);
   await db.pool.query('ANALYZE millwright_audit');
   return db;
 }
@@ -164,11 +156,5 @@ async function timeAppends(db: PostgresDatabase, count: number): Promise<number>
   const audit = await PostgresAuditLog.open(db, {
     sealing: { active: KEY, keys: new Map([[KEY.id, KEY.secret]]) },
   });
-  try {
-    const start = performance.now();
-    for (let n = 0; n < count; n++) await audit.append(entry(n));
-    return performance.now() - start;
-  } finally {
-    await audit.close();
-  }
+  return timedAppends(audit, count);
 }

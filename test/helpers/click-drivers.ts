@@ -4,7 +4,6 @@ import { ACTION_PREFIX } from '../../adapters/slack/index.js';
 import type { CommandDefinition } from '../../src/core/index.js';
 import type { Runtime } from '../../src/main.js';
 import {
-  fixture,
   movableClock,
   type SlackHarness,
   startSlackHarness,
@@ -18,6 +17,7 @@ import {
   startTeamsBot,
   type TeamsBot,
 } from '../adapters/teams/teams-harness.js';
+import { buttonClickPayload } from './slack-click.js';
 
 /** The two people of every story: one holds the role a guarded command needs, the other does not. */
 export type Who = 'approver' | 'engineer';
@@ -84,29 +84,16 @@ export async function slackDriver(): Promise<ClickDriver> {
     click: async (token, who) => {
       const user = people[who];
       const responseUrl = h.slack.responseUrl('actions');
-      const payload = {
-        ...fixture('block-actions.json'),
-        user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0001' },
-        channel: { id: channel, name: 'ops' },
-        container: {
-          type: 'message',
-          message_ts: '1548261231.000200',
-          channel_id: channel,
-          is_ephemeral: false,
-        },
-        trigger_id: h.slack.triggerId(),
-        response_url: responseUrl,
-        actions: [
-          {
-            action_id: `${ACTION_PREFIX}0.0`,
-            block_id: 'b1',
-            text: { type: 'plain_text', text: 'Press', emoji: true },
-            value: token,
-            type: 'button',
-            action_ts: `${h.nowSeconds()}.000100`,
-          },
-        ],
-      };
+      const payload = buttonClickPayload({
+        user,
+        channel,
+        responseUrl,
+        triggerId: h.slack.triggerId(),
+        actionId: `${ACTION_PREFIX}0.0`,
+        label: 'Press',
+        token,
+        at: h.nowSeconds(),
+      });
       const response = await h.sendInteraction(payload);
       if (response.status !== 200) throw new Error(`Slack click answered ${response.status}`);
       const answer = await h.slack.waitForResponse((post) => post.url === responseUrl);

@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SlackApiDouble } from '../doubles/slack-api.js';
+import { buttonClickPayload } from './slack-click.js';
 import { BIN, ROOT } from './spawn.js';
 
 export interface Replica {
@@ -87,9 +88,6 @@ const SLASH_FIXTURE = readFileSync(
   path.join(ROOT, 'test', 'fixtures', 'slack', 'slash-command.txt'),
   'utf8',
 ).trim();
-const ACTIONS_FIXTURE = JSON.parse(
-  readFileSync(path.join(ROOT, 'test', 'fixtures', 'slack', 'block-actions.json'), 'utf8'),
-) as Record<string, unknown>;
 
 /** Slack's signing: `v0=` HMAC-SHA256 of `v0:timestamp:body` with the app's signing secret. */
 export function signed(body: string, secret: string, timestamp = Math.floor(Date.now() / 1000)) {
@@ -154,28 +152,17 @@ export class SignedSlack {
   async click(replica: Replica, token: string, actionId: string, user: string, channel: string) {
     const responseUrl = this.slack.responseUrl('actions');
     const payload = {
-      ...ACTIONS_FIXTURE,
-      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0001' },
+      ...buttonClickPayload({
+        user,
+        channel,
+        responseUrl,
+        triggerId: this.slack.triggerId(),
+        actionId,
+        label: 'Approve',
+        token,
+        at: Math.floor(Date.now() / 1000),
+      }),
       team: { id: 'T0001', domain: 'example' },
-      channel: { id: channel, name: 'ops' },
-      container: {
-        type: 'message',
-        message_ts: '1548261231.000200',
-        channel_id: channel,
-        is_ephemeral: false,
-      },
-      trigger_id: this.slack.triggerId(),
-      response_url: responseUrl,
-      actions: [
-        {
-          action_id: actionId,
-          block_id: 'b1',
-          text: { type: 'plain_text', text: 'Approve', emoji: true },
-          value: token,
-          type: 'button',
-          action_ts: `${Math.floor(Date.now() / 1000)}.000100`,
-        },
-      ],
     };
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     const status = await this.post(replica, body, 'application/x-www-form-urlencoded');

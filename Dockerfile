@@ -9,7 +9,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json ./
-# Behind a TLS-inspecting proxy, hand its CA to npm as a build secret (bin/build-image.js passes the
+# Behind a TLS-inspecting proxy, hand its CA to npm as a build secret (bin/build-image.mjs passes the
 # host's NODE_EXTRA_CA_CERTS): --secret id=npm-ca,src=FILE. It never lands in a layer.
 RUN --mount=type=secret,id=npm-ca,required=false \
   if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \

@@ -105,8 +105,10 @@ async function measure(): Promise<void> {
         // Alternate which goes first, so neither always runs on a machine still busy with the other.
         for (const [name, server] of round % 2 === 0 ? order : [...order].reverse()) {
           const latencies = await burst(server.port, kind, token, slack);
-          // Let Millwright's answers after the acks drain before the next round.
-          if (name === 'millwright') await new Promise((resolve) => setTimeout(resolve, 500));
+          // Let Millwright's answers after the acks drain before the next round, so neither server's
+          // next burst shares the machine with them: until the Slack double has heard nothing new for
+          // 300 ms (at most 15 s).
+          if (name === 'millwright') await quiet(slack);
           // Round -1 warms up both servers and is not counted.
           if (round >= 0)
             rounds[name].push({ p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) });
@@ -137,6 +139,19 @@ async function measure(): Promise<void> {
     await slack.close();
   }
   for (const line of lines) console.log(line);
+}
+
+/** Resolves once the Slack double has received no call and no response_url post for 300 ms. */
+async function quiet(slack: { calls: unknown[]; responsePosts: unknown[] }): Promise<void> {
+  const heard = () => slack.calls.length + slack.responsePosts.length;
+  const until = Date.now() + 15_000;
+  let last = -1;
+  while (Date.now() < until) {
+    const now = heard();
+    if (now === last) return;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
 }
 
 async function start(args: string[]): Promise<{ child: ChildProcess; port: number }> {

@@ -1,10 +1,11 @@
 // Runs the single-file build (dist/millwright.cjs) with a V8 code cache kept beside it: a start then
 // skips parsing and compiling the bundle, most of what a start used to cost. It also tells whether the
 // build is still the sources' (bin/millwright.js runs the sources through tsx when it is not).
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import vm from 'node:vm';
+// CommonJS (bin/package.json): an ES module entry costs every start the ESM loader's own start-up.
+const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
 
 /**
  * Whether the build is fresh: the stamp lists every source file and directory the build read, and
@@ -16,7 +17,7 @@ import vm from 'node:vm';
  * @example
  * const fresh = buildIsFresh(root, path.join(root, 'dist')); // Promise<boolean> | undefined
  */
-export function buildIsFresh(root, dist) {
+function buildIsFresh(root, dist) {
   let stamp;
   try {
     stamp = JSON.parse(readFileSync(path.join(dist, '.build-stamp'), 'utf8'));
@@ -41,7 +42,7 @@ export function buildIsFresh(root, dist) {
  * @example
  * process.exitCode = await runBundle(path.join(root, 'dist'), process.argv.slice(2));
  */
-export async function runBundle(dist, argv, fresh = Promise.resolve(true)) {
+async function runBundle(dist, argv, fresh = Promise.resolve(true)) {
   const file = path.join(dist, 'millwright.cjs');
   // The cache is named after the bundle's size and time, so it never meets a bundle it was not made from.
   const found = statSync(file, { throwIfNoEntry: false });
@@ -79,3 +80,5 @@ export async function runBundle(dist, argv, fresh = Promise.resolve(true)) {
   }
   return code;
 }
+
+module.exports = { buildIsFresh, runBundle };

@@ -1,8 +1,10 @@
 // budget [SERVICE|SLO] [at=TIME] [--explain]: error budget left, burn rates, burn state and time to
 // exhaustion for every SLO (worst first), or the detail and a chart for one service or SLO.
+import type { BudgetPolicyRecord } from '../src/changes/index.js';
 import {
   type AnswerProblem,
   type Block,
+  type Context,
   context,
   defineCommand,
   ErrorCode,
@@ -12,11 +14,14 @@ import {
   type ImageBlock,
   MillwrightError,
   nearest,
+  originOf,
   partialAnswer,
+  publicReply,
   type Reply,
   reply,
   table,
   text,
+  untilFrom,
 } from '../src/core/index.js';
 import {
   describeReading,
@@ -258,6 +263,63 @@ async function detailBlocks(
   return blocks;
 }
 
+/** One service's policy record as raw values (docs/schemas/budget.schema.json#/definitions/policyState). */
+function policyData(record: BudgetPolicyRecord) {
+  return {
+    service: record.service,
+    state: record.state,
+    since: record.since,
+    detail: record.detail,
+    slo: record.reading?.slo ?? null,
+    remainingPercent: record.reading?.remainingPercent ?? null,
+    readAt: record.reading?.at ?? null,
+    pagingSince: record.pagingSince ?? null,
+    limits: record.limits
+      ? {
+          freezeAtOrBelowPercent: record.limits.budgetAtOrBelow,
+          liftAbovePercent: record.limits.budgetAbove,
+          pagingFor: record.limits.pagingFor ?? null,
+        }
+      : null,
+    override: record.override ?? null,
+    unread: record.unread ?? null,
+  };
+}
+
+/** `frozen since 3h ago (...): payments-availability: -12.0% left ≤ 0%`, with an override or an unread budget. */
+function policyLine(record: BudgetPolicyRecord, now: Date): string {
+  const parts = [`${record.state} since ${formatWhen(new Date(record.since), now)}: ${record.detail}`];
+  if (record.unread)
+    parts.push(
+      `budget unread ${formatWhen(new Date(record.unread.at), now)} (${record.unread.message}); state kept`,
+    );
+  return parts.join('; ');
+}
+
+/**
+ * The error-budget policy's state beside the budgets: every frozen or overridden service in the list,
+ * each named service's state in the detail; `data.policy` is null when no policy is configured.
+ */
+async function withPolicy(ctx: Context, answer: Reply, services?: readonly string[]): Promise<Reply> {
+  const policy = ctx.services.changes?.budgetPolicy;
+  if (!policy) return { ...answer, data: { ...answer.data, policy: null } };
+  const now = ctx.clock.now();
+  const records = (await policy.states()).filter((r) => !services || services.includes(r.service));
+  const shown = services ? records : records.filter((r) => r.state !== 'normal');
+  const blocks: Block[] =
+    shown.length > 0
+      ? [
+          text('*Error-budget policy*'),
+          fields(shown.map((r) => ({ label: r.service, value: policyLine(r, now) }))),
+        ]
+      : [context('Error-budget policy: no service is frozen.')];
+  return {
+    ...answer,
+    blocks: [...answer.blocks, ...blocks],
+    data: { ...answer.data, policy: { services: records.map(policyData) } },
+  };
+}
+
 export default defineCommand({
   name: 'budget',
   summary: 'Error budgets: how much is left, how fast it burns, and when it runs out',
@@ -284,7 +346,7 @@ export default defineCommand({
     }
     const all = service.list();
     if (all.length === 0) {
-      return {
+      return withPolicy(ctx, {
         ...reply(
           text('No SLOs are defined, so there is no error budget to show.'),
           context(
@@ -292,13 +354,16 @@ export default defineCommand({
           ),
         ),
         data: { slos: [], problems: [] },
-      };
+      });
     }
     const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
     const term = args.positionals.slo;
     if (term === undefined) {
       const evaluations = await service.evaluateMany(all, at, ctx.signal);
-      return prometheusDown(evaluations) ?? listReply(evaluations, at, ctx.clock.now(), service);
+      return withPolicy(
+        ctx,
+        prometheusDown(evaluations) ?? listReply(evaluations, at, ctx.clock.now(), service),
+      );
     }
     const matched = service.find(term);
     if (matched.length === 0) {
@@ -311,12 +376,63 @@ export default defineCommand({
       });
     }
     const evaluations = await service.evaluateMany(matched, at, ctx.signal);
+    const named = [...new Set(matched.map((slo) => slo.service))];
     const down = prometheusDown(evaluations);
-    if (down) return down;
+    if (down) return withPolicy(ctx, down, named);
     const blocks: Block[] = [];
     for (const evaluation of evaluations) {
       blocks.push(...(await detailBlocks(evaluation, service, args.flags.has('explain'), ctx.signal)));
     }
-    return withReadings(reply(...blocks), evaluations);
+    return withPolicy(ctx, withReadings(reply(...blocks), evaluations), named);
+  },
+  subcommands: {
+    override: {
+      summary: "Lift the error-budget policy's freeze of a service for a while, with a reason (audited)",
+      description:
+        'A frozen service holds every non-emergency change. An override lets changes through again until ' +
+        'until= (default and longest: policy.errorBudget.maxOverride); the policy freezes the service again ' +
+        'when the override ends and the budget has not recovered. Needs the policy.override permission ' +
+        '(apart from budget, which every viewer has).',
+      examples: [
+        'budget override payments reason="the fix for INC-4 must ship"',
+        'budget override payments reason="launch agreed with the SRE lead" until=4h',
+      ],
+      // Not `budget.override`: a role allowed `budget` covers every `budget.*`, and viewers read budgets.
+      permission: 'policy.override',
+      positionals: [{ name: 'service', description: 'the frozen service', required: true }],
+      options: {
+        reason: { type: 'string', required: true, description: 'why the freeze may be set aside' },
+        until: {
+          type: 'string',
+          description: 'when the override ends: an ISO time or a duration like 4h',
+        },
+      },
+      services: ['changes'],
+      handler: async (ctx, args) => {
+        const policy = ctx.services.changes.budgetPolicy;
+        if (!policy)
+          throw new MillwrightError(ErrorCode.NotConfigured, 'no error-budget policy is configured', {
+            hint: 'add policy.errorBudget to millwright.yml',
+          });
+        const { reason, until } = args.options as { reason: string; until?: string };
+        const now = ctx.clock.now();
+        const record = await policy.override(
+          originOf(ctx),
+          args.positionals.service!,
+          reason,
+          until === undefined ? undefined : untilFrom(until, now),
+        );
+        return {
+          ...publicReply(
+            header(
+              `${record.service}'s error-budget freeze is overridden until ${formatWhen(new Date(record.override!.until), now)}`,
+            ),
+            text(reason),
+            context(`by ${ctx.actor.id}; changes to ${record.service} pass the policy rule until then`),
+          ),
+          data: { override: policyData(record) },
+        };
+      },
+    },
   },
 });

@@ -1,7 +1,16 @@
 // change request|approve|deny|list|show|cancel|done|freeze|unfreeze|stats: approval-free changes
 // through an explainable policy gate, with people in the loop only where the policy needs them.
 import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
-import { deliveryStats, explainRule, ranWithoutAPerson, servicesOf } from '../src/changes/index.js';
+import {
+  type DeliveryStats,
+  deliveryStats,
+  deliveryStatsByTeam,
+  explainRule,
+  formatBudgetCost,
+  formatFailureRate,
+  ranWithoutAPerson,
+  servicesOf,
+} from '../src/changes/index.js';
 import {
   type ActionsBlock,
   type AnswerProblem,
@@ -13,16 +22,15 @@ import {
   fields,
   formatWhen,
   header,
-  isDuration,
   list,
   originOf,
-  parseDuration,
   partialAnswer,
   publicReply,
   type Reply,
   reply,
   table,
   text,
+  untilFrom,
 } from '../src/core/index.js';
 
 const HEADLINES: Record<ChangeRequest['state'], string> = {
@@ -81,6 +89,7 @@ function changeData(change: ChangeRequest) {
     reason: change.reason ?? null,
     risk: change.risk,
     changeClass: change.changeClass,
+    emergency: change.emergency ?? false,
     requestedBy: change.requestedBy,
     requestedAt: change.requestedAt,
     notBefore: change.notBefore ?? null,
@@ -162,7 +171,7 @@ function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
             pipeline: change.delivery.pipeline,
           }
         : {}),
-      risk: `${change.risk} (${change.changeClass} change)`,
+      risk: `${change.risk} (${change.changeClass} change${change.emergency ? ', emergency' : ''})`,
       ...(change.reason ? { reason: change.reason } : {}),
       ...(change.notBefore ? { 'runs at': formatWhen(new Date(change.notBefore), ctx.clock.now()) } : {}),
       ...(change.approvals.length ? { 'approved by': change.approvals.map((a) => a.by).join(', ') } : {}),
@@ -225,6 +234,10 @@ export default defineCommand({
         reason: { type: 'string', description: 'why' },
         at: { type: 'time', description: 'run later, at this time (ISO, for example 2026-11-26T22:00Z)' },
       },
+      flags: {
+        emergency:
+          'a fix for an outage: goes through while the error-budget policy freezes the service (needs reason=)',
+      },
       extraOptions: "the runbook's parameters",
       timeoutMs: 60 * 60_000,
       handler: async (ctx, args) => {
@@ -251,6 +264,7 @@ export default defineCommand({
           ...(o.risk ? { risk: o.risk } : {}),
           ...(o.reason ? { reason: o.reason } : {}),
           ...(at ? { at } : {}),
+          ...(args.flags.has('emergency') ? { emergency: true } : {}),
         });
         const answer = publicReply(...decisionBlocks(ctx, change));
         if (change.state === 'denied' || change.state === 'failed' || change.state === 'rolled-back') {
@@ -377,8 +391,19 @@ export default defineCommand({
       handler: async (ctx, args) => {
         const change = await ctx.services.changes.get(args.positionals.id!);
         const now = ctx.clock.now();
+        const policy = await policyStates(ctx, change);
         const answer = reply(
           ...decisionBlocks(ctx, change),
+          ...(policy.length
+            ? [
+                fields(
+                  policy.map((p) => ({
+                    label: `error-budget policy (${p.service})`,
+                    value: `${p.state}${p.since ? ` since ${formatWhen(new Date(p.since), now)}` : ''}: ${p.detail}`,
+                  })),
+                ),
+              ]
+            : []),
           table(
             ['when', 'event', 'by', 'detail'],
             change.timeline.map((t) => [formatWhen(new Date(t.at), now), t.event, t.by, t.detail ?? '']),
@@ -387,7 +412,8 @@ export default defineCommand({
             ? [list(change.verification.samples.map((s) => `${formatWhen(new Date(s.at), now)}: ${s.note}`))]
             : []),
         );
-        return withChange(answer, change);
+        const shown = withChange(answer, change);
+        return { ...shown, data: { ...shown.data, budgetPolicy: policy } };
       },
     },
     freeze: {
@@ -404,7 +430,7 @@ export default defineCommand({
       },
       handler: async (ctx, args) => {
         const { service, until, reason } = args.options as { service: string; until: string; reason: string };
-        const end = parseUntil(until, ctx.clock.now());
+        const end = untilFrom(until, ctx.clock.now());
         const freeze = await ctx.services.changes.freeze(originOf(ctx), service, end, reason);
         return {
           ...publicReply(
@@ -456,6 +482,7 @@ export default defineCommand({
         const failed = ran.filter((c) => c.state === 'failed' || c.state === 'rolled-back');
         const auto = changes.filter(ranWithoutAPerson);
         const restore = await timeToRestore(ctx, service, since);
+        const delivered = deliveries(ctx, changes, days);
         const answer = reply(
           header(`Changes${service ? ` to ${service}` : ''} in the last ${days} days`),
           fields({
@@ -469,7 +496,7 @@ export default defineCommand({
             'approvals avoided': `${auto.length} change(s) went through with no human in the loop`,
             'waiting for approval': String(changes.filter((c) => c.state === 'pending-approval').length),
           }),
-          ...deliveryBlocks(changes),
+          ...delivered.blocks,
         );
         return {
           ...answer,
@@ -487,6 +514,7 @@ export default defineCommand({
               waitingForApproval: changes.filter((c) => c.state === 'pending-approval').length,
               restoredIncidents: restore.incidents,
               meanTimeToRestoreSeconds: restore.meanSeconds,
+              deliveries: delivered.data,
             },
           },
         };
@@ -495,32 +523,81 @@ export default defineCommand({
   },
 });
 
-/** The pipelines' deliveries per service: how many, how many failed, and their budget cost. */
-function deliveryBlocks(changes: readonly ChangeRequest[]): Block[] {
-  const stats = deliveryStats(changes);
-  if (stats.length === 0) return [];
-  return [
-    text('*Gated deliveries (pipelines)*'),
-    table(
-      ['service', 'delivered', 'change failure rate', 'budget cost per delivery'],
-      stats.map((s) => [
-        s.service,
-        String(s.delivered),
-        `${((100 * s.failed) / s.delivered).toFixed(1)}% (${s.failed} of ${s.delivered})`,
-        s.budgetCost === undefined
-          ? 'not measured'
-          : `${s.budgetCost.toFixed(2)} pp of the budget${s.measured < s.delivered ? ` (${s.measured} measured)` : ''}`,
-      ]),
-    ),
-  ];
+/**
+ * The error-budget policy's state of each service the change touches (normal before a first reading);
+ * empty when no policy is configured.
+ */
+async function policyStates(ctx: Context, change: ChangeRequest) {
+  const policy = ctx.services.changes.budgetPolicy;
+  if (!policy) return [];
+  return Promise.all(
+    servicesOf(change).map(async (service) => {
+      const record = await policy.stateOf(service);
+      return {
+        service,
+        state: record?.state ?? 'normal',
+        since: record?.since ?? null,
+        detail: record?.detail ?? 'no reading yet',
+        override: record?.override ?? null,
+      };
+    }),
+  );
 }
 
-function parseUntil(raw: string, now: Date): Date {
-  if (isDuration(raw)) return new Date(now.getTime() + parseDuration(raw));
-  const at = new Date(raw);
-  if (Number.isNaN(at.getTime()))
-    throw badArgument(`until must be an ISO time or a duration like 4h, got "${raw}"`, undefined, 'until');
-  return at;
+/** The DORA figures of a group of deliveries as raw values: frequency, failure rate, budget cost. */
+function figuresData(figures: Omit<DeliveryStats, 'service'>, days: number) {
+  return {
+    deployments: figures.delivered,
+    deploymentsPerDay: figures.delivered / days,
+    failed: figures.failed,
+    changeFailureRate: figures.failed / figures.delivered,
+    budgetCostPerDeployment: figures.budgetCost ?? null,
+    measured: figures.measured,
+  };
+}
+
+/** The pipelines' deliveries per service and per team (the catalog's `team`), with their raw values. */
+function deliveries(ctx: Context, changes: readonly ChangeRequest[], days: number) {
+  const catalog = ctx.services.config.services;
+  const teamOf = (service: string) => catalog[service]?.team;
+  const services = deliveryStats(changes);
+  const teams = deliveryStatsByTeam(changes, teamOf);
+  const frequency = (n: number) => `${(n / days).toFixed(2)} per day`;
+  const row = (name: string, s: Omit<DeliveryStats, 'service'>) => [
+    name,
+    String(s.delivered),
+    formatFailureRate(s),
+    formatBudgetCost(s),
+    frequency(s.delivered),
+  ];
+  const columns = ['change failure rate', 'budget cost per deployment', 'deployment frequency'];
+  const blocks: Block[] = services.length
+    ? [
+        text('*Gated deliveries (pipelines)*'),
+        table(
+          ['service', 'deployments', ...columns],
+          services.map((s) => row(s.service, s)),
+        ),
+        table(
+          ['team', 'deployments', ...columns],
+          teams.map((t) => row(t.team, t)),
+        ),
+        context(
+          'DORA figures from the gated deliveries: a failure is a delivery whose verification failed; the budget cost is the error budget left before it less after its verification window, in percentage points.',
+        ),
+      ]
+    : [];
+  return {
+    blocks,
+    data: {
+      services: services.map((s) => ({
+        service: s.service,
+        team: teamOf(s.service) ?? null,
+        ...figuresData(s, days),
+      })),
+      teams: teams.map((t) => ({ team: t.team, services: t.services, ...figuresData(t, days) })),
+    },
+  };
 }
 
 /** Mean time from declaring to resolving the period's resolved incidents; null with none. */

@@ -37,8 +37,10 @@ import { deploysModule } from './deploys/module.js';
 import { digestsModule } from './digests/module.js';
 import { executorsModule } from './executors/module.js';
 import { gatesModule } from './gates/module.js';
+import { githubAppModule } from './github-app/module.js';
 import { incidentsModule } from './incidents/module.js';
 import { noticesModule } from './notices/module.js';
+import { releasesModule } from './releases/module.js';
 import { runbooksModule } from './runbooks/module.js';
 import { sloModule } from './slo/module.js';
 import { postgresModule, storeLockModule, storeModule } from './store/module.js';
@@ -63,6 +65,8 @@ export const MODULES: readonly MillwrightModule[] = [
   deploysModule,
   changesModule,
   gatesModule,
+  githubAppModule,
+  releasesModule,
   incidentsModule,
   noticesModule,
   digestsModule,

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { AuditBody } from '../adapters/control/index.js';
 import {
   buildRuntime,
@@ -80,6 +81,8 @@ const USAGE = `usage: millwright <command> [options]
   slo import|lint|rules import Sloth/OpenSLO, validate slos/, write Prometheus rules (see: millwright slo)
   gate evaluate SERVICE ask a running Millwright's policy gate from a CI step: [version=V] [environment=E]
                         [kind=K] [--wait=10m] [--json]; exit 0 pass, 1 fail, 2 unknown (see: millwright gate)
+  release start|status|promote|abort|list  progressive releases from a pipeline, the chat grammar:
+                        [--wait[=2h]] [--json]; exit 0 started/promoted, 1 aborted/refused, 2 unknown
 
   common options: --config FILE (or MILLWRIGHT_CONFIG; default ./millwright.yml)`;
 
@@ -296,6 +299,9 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
     },
   });
   const [command = 'start', sub] = positionals;
+  // zod compiles a parser per object schema on its first parse, which pays off only when the schema
+  // parses again and again: in a server. A one-shot command parses each schema about once.
+  if (command !== 'serve' && command !== 'start') z.config({ jitless: true });
   const fail = (message: string, code = 2) => {
     io.stderr.write(`millwright: ${message}\n`);
     return code;
@@ -326,6 +332,13 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
         return await (await import('./slo/cli.js')).runSloCli(argv, { ...io, configPath, loadConfig });
       case 'gate':
         return await (await import('./gates/cli.js')).runGateCli(argv, io);
+      case 'release':
+        return await (await import('./releases/cli.js')).runReleaseCli(argv, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          // Each line runs as \`millwright shell -e LINE --json\` would, as the same person.
+          run: (line) => oneShotJson(configPath, line, values.as, io),
+        });
       case 'audit': {
         if (sub === 'repair') return await auditRepairCommand(configPath, values, io);
         if (sub !== 'verify') {
@@ -417,7 +430,11 @@ async function runShell(
       actor: identity.actor,
       ...(identity.via ? { via: identity.via } : {}),
       channel: SHELL_CHANNEL,
-      input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
+      // Read when the shell first reads a line: a one-shot `-e` never does, and building the stdin
+      // stream costs a start several milliseconds.
+      get input() {
+        return io.stdin as NodeJS.ReadableStream & import('node:stream').Readable;
+      },
       output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
       json: values.json === true,
       historyFile: path.join(loaded.config.store.path, 'shell_history'),
@@ -436,6 +453,30 @@ async function runShell(
     await runtime.close();
     logger.flush();
   }
+}
+
+/** Runs one command line like \`millwright shell -e LINE --json [--as]\` and parses its reply. */
+async function oneShotJson(
+  configPath: string,
+  line: string,
+  as: string | boolean | undefined,
+  io: MainIO,
+): Promise<import('./releases/cli.js').JsonReply> {
+  const { PassThrough } = process.getBuiltinModule('node:stream');
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await runShell(
+    configPath,
+    { e: line, json: true, ...(typeof as === 'string' ? { as } : {}) },
+    {
+      ...io,
+      stdout: out,
+    },
+  );
+  const written = Buffer.concat(chunks).toString('utf8').trim().split('\n').at(-1) ?? '';
+  if (!written) throw new Error(`the shell answered nothing (exit ${code})`);
+  return JSON.parse(written) as import('./releases/cli.js').JsonReply;
 }
 
 /**
@@ -569,7 +610,9 @@ function currentOsUser(): string {
 
 function defaultIO(): MainIO {
   return {
-    stdin: process.stdin,
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

@@ -1,6 +1,7 @@
 // The Alertmanager intake: POST /hooks/alertmanager, alerts turned into events (src/notices posts
 // them with suggested runbooks), incidents and remediations.
 import type { z } from 'zod';
+import { optionalSection } from '../../src/config/index.js';
 import { defineModule } from '../../src/core/index.js';
 import { alertmanagerSchema, seenAlertSchema } from '../../src/incidents/alert-schema.js';
 
@@ -12,7 +13,7 @@ declare module '../../src/config/schema.js' {
 
 export const alertmanagerModule = defineModule({
   name: 'alertmanager',
-  config: { alertmanager: alertmanagerSchema.optional() },
+  config: { alertmanager: optionalSection(alertmanagerSchema) },
   records: { alerts: seenAlertSchema },
   needs: ['config', 'store', 'audit', 'changes', 'incidents', 'access', 'notices', 'events'],
   enabled: ({ config }) => config.alertmanager !== undefined,

@@ -2,7 +2,7 @@
 // Interactive with a prompt and history on a TTY; line by line when piped; one command with -e.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
+import type { Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Adapter, CommandRequest, MessageHandle, Reply } from '../../src/core/index.js';
 import { redactText, replyToText } from '../../src/core/index.js';
@@ -84,6 +84,9 @@ export class ShellAdapter implements Adapter {
     const interactive =
       this.options.interactive ?? Boolean((this.options.input as { isTTY?: boolean }).isTTY);
     const history = interactive ? await this.#loadHistory() : [];
+    // Loaded here, not at start: a one-shot `shell -e` reads no lines. (Not import(): the single-file
+    // build runs in a script with no module loader.)
+    const { createInterface } = process.getBuiltinModule('node:readline');
     const readline = createInterface({
       input: this.options.input,
       output: interactive ? this.options.output : undefined,

@@ -1,6 +1,7 @@
 // The Slack surface: Bolt on POST /slack/events (or Socket Mode), registered as the surface that owns
 // Slack ids. A wrong bot or app token stops start-up with a clear error (auth.test runs before listening).
 import type { z } from 'zod';
+import { optionalSection } from '../../src/config/index.js';
 import { defineModule } from '../../src/core/index.js';
 import { slackSchema } from './config.js';
 
@@ -13,7 +14,7 @@ declare module '../../src/config/schema.js' {
 export const slackModule = defineModule({
   name: 'slack',
   kind: 'surface',
-  config: { slack: slackSchema.optional() },
+  config: { slack: optionalSection(slackSchema) },
   needs: ['config', 'store', 'actions', 'spentActions', 'notices'],
   enabled: ({ config }) => config.slack !== undefined,
   async serve({ services, routes, handle, track, clock, logger, onClose }) {

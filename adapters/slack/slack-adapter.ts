@@ -216,6 +216,9 @@ export class SlackAdapter implements Adapter {
           signingSecret: config.signingSecret,
           endpoints: SLACK_EVENTS_PATH,
           processBeforeResponse: false,
+          // Requests reach this receiver only through mount()'s route, after SlackRequestGuard verified
+          // the signature, the timestamp window and replays; a second HMAC here only delayed the ack.
+          signatureVerification: false,
           logger: boltLogger(logger),
           // Hands the shared replay record's answer to the listeners, which wait for it before acting.
           customPropertiesExtractor: (req) => ({ [RECORDED]: (req as { [RECORDED]?: unknown })[RECORDED] }),
@@ -225,7 +228,7 @@ export class SlackAdapter implements Adapter {
 
   /**
    * Mounts `POST /slack/events` on Millwright's server: signature, timestamp and replay checks, then
-   * Bolt (which verifies the signature again). Socket Mode needs no route.
+   * Bolt. Socket Mode needs no route.
    */
   mount(server: RouteTarget): void {
     if (!(this.#receiver instanceof ExpressReceiver)) return;

@@ -1,6 +1,7 @@
 // The Teams surface: Bot Framework activities on POST /api/messages; without authentication it says
 // so at every start.
 import type { z } from 'zod';
+import { optionalSection } from '../../src/config/index.js';
 import { defineModule } from '../../src/core/index.js';
 import { teamsSchema } from './config.js';
 import type { TeamsIO } from './teams-adapter.js';
@@ -14,7 +15,7 @@ declare module '../../src/config/schema.js' {
 export const teamsModule = defineModule({
   name: 'teams',
   kind: 'surface',
-  config: { teams: teamsSchema.optional() },
+  config: { teams: optionalSection(teamsSchema) },
   needs: ['config', 'store', 'audit', 'actions', 'spentActions', 'notices'],
   enabled: ({ config }) => config.teams !== undefined,
   // What the adapter refuses at start: a single-tenant bot without its tenant, and the like.

@@ -11,8 +11,9 @@ import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { type RunbookService, workloadsOf } from '../runbooks/index.js';
 import type { Store } from '../store/store.js';
+import { BudgetPolicy } from './budget-policy.js';
 import { ChangeLedger, SYSTEM } from './ledger.js';
-import type { AdHocFreeze, GateInputs } from './policy-gate.js';
+import { type AdHocFreeze, evaluateGate, type GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
 import { type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
 import {
@@ -52,6 +53,21 @@ export interface NewDelivery {
   environment?: string | undefined;
   risk: 'low' | 'medium' | 'high';
   reason?: string | undefined;
+  /** A fix for an outage: the error-budget policy's freeze lets it through. */
+  emergency?: boolean | undefined;
+}
+
+/** A progressive release as `ChangeService.requestRelease` files it. */
+export interface NewRelease {
+  service: string;
+  /** The release that will carry the change out (`REL-3`). */
+  releaseId: string;
+  image: string;
+  /** The canary's share per step, in percent (`5,25,50,100`). */
+  steps: readonly number[];
+  /** How long each step runs before it is judged. */
+  intervalMs: number;
+  reason?: string | undefined;
 }
 
 export interface NewChange {
@@ -62,15 +78,36 @@ export interface NewChange {
   reason?: string;
   risk?: 'low' | 'medium' | 'high';
   at?: Date;
+  /** A fix for an outage: the error-budget policy's freeze lets it through (a reason is required). */
+  emergency?: boolean;
 }
 
 export class ChangeService {
   readonly #ledger: ChangeLedger;
   readonly #worker: ChangeWorker;
+  /** The error-budget policy, when `policy.errorBudget` is configured. */
+  readonly budgetPolicy: BudgetPolicy | undefined;
 
   constructor(private readonly options: ChangeServiceOptions) {
     this.#ledger = new ChangeLedger(options);
-    this.#worker = new ChangeWorker(this.#ledger, options);
+    const { errorBudget } = options.policy;
+    this.budgetPolicy = errorBudget
+      ? new BudgetPolicy({
+          config: errorBudget,
+          catalog: options.catalog,
+          budgets: options.gate.budgets,
+          store: options.store,
+          audit: options.audit,
+          clock: options.clock,
+          logger: options.logger.child({ part: 'budget-policy' }),
+          events: options.events,
+        })
+      : undefined;
+    const policy = this.budgetPolicy;
+    this.#worker = new ChangeWorker(this.#ledger, {
+      ...options,
+      ...(policy ? { beforeTick: (now: Date) => policy.evaluate(now) } : {}),
+    });
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -86,7 +123,16 @@ export class ChangeService {
   // --- requesting ----------------------------------------------------------------------------
 
   /** The fields every new change starts with: who asked, from where, when it expires. */
-  #base(origin: Origin, input: { reason?: string | undefined; at?: Date | undefined }) {
+  #base(
+    origin: Origin,
+    input: { reason?: string | undefined; at?: Date | undefined; emergency?: boolean | undefined },
+  ) {
+    if (input.emergency && !input.reason)
+      throw badArgument(
+        'an emergency change needs reason="..." (what outage it fixes)',
+        'change request ... --emergency reason="roll back the bad release"',
+        'reason',
+      );
     const now = this.options.clock.now();
     return {
       requestedBy: origin.actor.id,
@@ -101,6 +147,7 @@ export class ChangeService {
       timeline: [],
       ...(input.reason ? { reason: input.reason } : {}),
       ...(input.at ? { notBefore: input.at.toISOString() } : {}),
+      ...(input.emergency ? { emergency: true } : {}),
     };
   }
 
@@ -108,11 +155,15 @@ export class ChangeService {
   async #file(change: ChangeRequest, origin: Origin): Promise<ChangeRequest> {
     this.#ledger.note(change, 'requested', origin.actor.id, change.summary);
     const evaluation = await this.#ledger.evaluate(change, 'request');
-    await this.#ledger.save(change, origin, 'change.request', {
-      summary: change.summary,
-      decision: evaluation.decision,
+    // Saved and decided under one hold: an approval that arrives as soon as the change can be seen
+    // waits for the gate's decision instead of being overwritten by it.
+    await this.#ledger.exclusive(change.id, async () => {
+      await this.#ledger.save(change, origin, 'change.request', {
+        summary: change.summary,
+        decision: evaluation.decision,
+      });
+      await this.#applyDecision(change, evaluation, origin);
     });
-    await this.#ledger.exclusive(change.id, () => this.#applyDecision(change, evaluation, origin));
     return this.get(change.id);
   }
 
@@ -149,6 +200,68 @@ export class ChangeService {
       changeClass: 'standard',
     };
     return this.#file(change, origin);
+  }
+
+  /**
+   * Files a progressive release as a change: the same gate as every change decides whether it may
+   * start. Once approved (by the gate or a person) it goes to executing and stays there, holding the
+   * service's change lock, until the release ends (`finishRelease`).
+   *
+   * @example
+   * await changes.requestRelease(origin, { service: 'checkout', releaseId: 'REL-1', image: 'reg/checkout:2.4.0', steps: [5, 25, 50, 100] });
+   */
+  async requestRelease(origin: Origin, input: NewRelease): Promise<ChangeRequest> {
+    const service = knownService(input.service, this.options.catalog);
+    const change: ChangeRequest = {
+      ...this.#base(origin, input),
+      id: await this.#ledger.nextId(),
+      kind: 'release',
+      release: {
+        id: input.releaseId,
+        image: input.image,
+        steps: [...input.steps],
+        intervalMs: input.intervalMs,
+      },
+      service,
+      services: [service],
+      summary: `release of ${service} ${input.image} in steps ${input.steps.join(',')}%`,
+      // Judged step by step against the stable and rolled back by itself: standard work.
+      risk: 'low',
+      changeClass: 'standard',
+    };
+    return this.#file(change, origin);
+  }
+
+  /**
+   * The gate as it stands now for a change under way (a release's next step): evaluated for
+   * execution, not recorded on the change.
+   */
+  recheck(change: ChangeRequest): Promise<GateEvaluation> {
+    const { policy, gate, store, clock } = this.options;
+    return evaluateGate(change, policy.rules, { ...gate, store }, clock.now(), 'execution');
+  }
+
+  /**
+   * Ends a release's change: promoted goes on to verification like any change that ran; aborted is
+   * failed, and the service's change lock is free again.
+   */
+  finishRelease(id: string, outcome: 'promoted' | 'aborted', detail: string): Promise<ChangeRequest> {
+    return this.#ledger.exclusive(id, async () => {
+      const change = await this.get(id);
+      if (change.kind !== 'release' || change.state !== 'executing') return change;
+      change.execution = {
+        ...change.execution!,
+        finishedAt: this.options.clock.now().toISOString(),
+        status: outcome,
+        detail,
+      };
+      if (outcome === 'aborted') {
+        await this.#ledger.transition(change, 'failed', { mover: 'system', detail, release: true });
+        return change;
+      }
+      await this.#worker.beginVerification(change, 'system', undefined);
+      return this.get(id);
+    });
   }
 
   /** Files a change, evaluates the gate, and executes it at once when the gate approves and no time is set. */

@@ -34,27 +34,76 @@ export function budgetCost(change: Pick<ChangeRequest, 'verification'>): number 
   return both.reduce((sum, slo) => sum + before.get(slo)! - after.get(slo)!, 0);
 }
 
-/** Per service (sorted by name), the deliveries among `changes` and what they cost. */
-export function deliveryStats(changes: readonly ChangeRequest[]): DeliveryStats[] {
-  const byService = new Map<string, ChangeRequest[]>();
+/** The figures of a group of deliveries (one service's, or one team's). */
+function figuresOf(delivered: readonly ChangeRequest[]): Omit<DeliveryStats, 'service'> {
+  const costs = delivered.flatMap((change) => {
+    const cost = budgetCost(change);
+    return cost === undefined ? [] : [cost];
+  });
+  return {
+    delivered: delivered.length,
+    failed: delivered.filter((c) => c.state === 'failed' || c.state === 'rolled-back').length,
+    ...(costs.length ? { budgetCost: costs.reduce((a, b) => a + b, 0) / costs.length } : {}),
+    measured: costs.length,
+  };
+}
+
+/** The deliveries among `changes` that ran, grouped under each key `keysOf` gives them, by key. */
+function grouped(
+  changes: readonly ChangeRequest[],
+  keysOf: (change: ChangeRequest) => readonly string[],
+): Array<[string, ChangeRequest[]]> {
+  const groups = new Map<string, ChangeRequest[]>();
   for (const change of changes) {
     if (!change.delivery || !change.execution) continue;
-    for (const service of servicesOf(change))
-      byService.set(service, [...(byService.get(service) ?? []), change]);
+    for (const key of new Set(keysOf(change))) groups.set(key, [...(groups.get(key) ?? []), change]);
   }
-  return [...byService.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([service, delivered]) => {
-      const costs = delivered.flatMap((change) => {
-        const cost = budgetCost(change);
-        return cost === undefined ? [] : [cost];
-      });
-      return {
-        service,
-        delivered: delivered.length,
-        failed: delivered.filter((c) => c.state === 'failed' || c.state === 'rolled-back').length,
-        ...(costs.length ? { budgetCost: costs.reduce((a, b) => a + b, 0) / costs.length } : {}),
-        measured: costs.length,
-      };
-    });
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** Per service (sorted by name), the deliveries among `changes` and what they cost. */
+export function deliveryStats(changes: readonly ChangeRequest[]): DeliveryStats[] {
+  return grouped(changes, servicesOf).map(([service, delivered]) => ({ service, ...figuresOf(delivered) }));
+}
+
+/** One team's deliveries: the services of the catalog whose `team` it is, summed. */
+export interface TeamDeliveryStats extends Omit<DeliveryStats, 'service'> {
+  team: string;
+  services: string[];
+}
+
+/** What `team` a service without one is counted under. */
+export const NO_TEAM = '(no team)';
+
+/**
+ * Per team (sorted by name), from each service's `team` in the catalog; a delivery touching two
+ * services of one team counts once for it.
+ *
+ * @example
+ * deliveryStatsByTeam(changes, (service) => catalog[service]?.team) // [{ team: 'payments', delivered: 4, failed: 1, ... }]
+ */
+export function deliveryStatsByTeam(
+  changes: readonly ChangeRequest[],
+  teamOf: (service: string) => string | undefined,
+): TeamDeliveryStats[] {
+  const team = (service: string) => teamOf(service) ?? NO_TEAM;
+  return grouped(changes, (change) => servicesOf(change).map(team)).map(([name, delivered]) => ({
+    team: name,
+    services: [...new Set(delivered.flatMap(servicesOf).filter((service) => team(service) === name))].sort(),
+    ...figuresOf(delivered),
+  }));
+}
+
+/** `25.0% (1 of 4)`: the change failure rate with its counts. */
+export function formatFailureRate(figures: Pick<DeliveryStats, 'delivered' | 'failed'>): string {
+  return `${((100 * figures.failed) / figures.delivered).toFixed(1)}% (${figures.failed} of ${figures.delivered})`;
+}
+
+/** `0.46 pp of the budget (3 measured)`, or `not measured`: the mean budget cost per delivery. */
+export function formatBudgetCost(
+  figures: Pick<DeliveryStats, 'delivered' | 'budgetCost' | 'measured'>,
+): string {
+  if (figures.budgetCost === undefined) return 'not measured';
+  const some = figures.measured < figures.delivered ? ` (${figures.measured} measured)` : '';
+  return `${figures.budgetCost.toFixed(2)} pp of the budget${some}`;
 }

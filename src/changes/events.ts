@@ -1,6 +1,7 @@
 // What the change service tells the rest of Millwright: every state change, and a verification that
 // failed. Plain records; src/notices decides which of them a person hears about, and in what words.
 
+import type { BudgetPolicyRecord, BudgetPolicyTransition } from './budget-policy-state.js';
 import type { Mover } from './transitions.js';
 import type { ChangeRequest, ChangeState } from './types.js';
 
@@ -10,6 +11,8 @@ declare module '../core/events.js' {
     'change.transitioned': ChangeTransitioned;
     /** Verification after a change ended badly: a regression (maybe rolled back) or nothing measurable. */
     'change.verification-failed': ChangeVerificationFailed;
+    /** The error-budget policy froze a service, lifted its freeze, or a person overrode it; told once. */
+    'budget-policy.transitioned': BudgetPolicyTransitioned;
   }
 }
 
@@ -44,3 +47,12 @@ export type ChangeVerificationFailed =
       owners: string[];
     }
   | { change: ChangeRequest; reason: 'unmeasured' };
+
+export interface BudgetPolicyTransitioned {
+  /** The service's policy record after the move. */
+  record: BudgetPolicyRecord;
+  transition: BudgetPolicyTransition;
+  /** Where the notice goes: the service's channel and its owners, as `policy.errorBudget.notify` says. */
+  targets: string[];
+  owners: string[];
+}

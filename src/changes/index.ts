@@ -1,12 +1,31 @@
 // Public face of changes: the service, the gate, the policy schema and the record types.
+
+export { BudgetPolicy } from './budget-policy.js';
+export {
+  BUDGET_POLICY,
+  BUDGET_POLICY_MOVES,
+  type BudgetPolicyRecord,
+  type BudgetPolicyState,
+  type BudgetPolicyTransition,
+} from './budget-policy-state.js';
 export {
   ChangeService,
   type ChangeServiceOptions,
   type NewChange,
   type NewDelivery,
+  type NewRelease,
 } from './change-service.js';
-export { budgetCost, type DeliveryStats, deliveryStats } from './delivery-stats.js';
-export type { ChangeTransitioned, ChangeVerificationFailed } from './events.js';
+export {
+  budgetCost,
+  type DeliveryStats,
+  deliveryStats,
+  deliveryStatsByTeam,
+  formatBudgetCost,
+  formatFailureRate,
+  NO_TEAM,
+  type TeamDeliveryStats,
+} from './delivery-stats.js';
+export type { BudgetPolicyTransitioned, ChangeTransitioned, ChangeVerificationFailed } from './events.js';
 export { storeIncidentSource } from './incident-source.js';
 export {
   type AdHocFreeze,
@@ -16,7 +35,13 @@ export {
   explainRule,
   type GateInputs,
 } from './policy-gate.js';
-export { type FreezeWindow, type PolicyConfig, type PolicyRule, policySchema } from './policy-schema.js';
+export {
+  type ErrorBudgetPolicyConfig,
+  type FreezeWindow,
+  type PolicyConfig,
+  type PolicyRule,
+  policySchema,
+} from './policy-schema.js';
 export {
   assertMove,
   type Mover,

@@ -1,5 +1,6 @@
 // The changes module: change requests, the policy gate and the worker that runs approved changes.
 import type { z } from 'zod';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { defineModule } from '../core/module.js';
 import type { ChangeService } from './change-service.js';
 import { policySchema } from './policy-schema.js';
@@ -22,6 +23,18 @@ export const changesModule = defineModule({
   needs: ['config', 'store', 'audit', 'runbooks', 'access', 'events'],
   uses: ['slo'],
   provides: ['changes'],
+  // A per-service error-budget policy must name a service the catalog knows.
+  check({ services }) {
+    const catalog = services.config.services;
+    for (const name of Object.keys(services.config.policy.errorBudget?.services ?? {})) {
+      if (!Object.hasOwn(catalog, name))
+        throw new MillwrightError(
+          ErrorCode.ConfigInvalid,
+          `policy.errorBudget.services.${name}: ${name} is not in the service catalog`,
+          { hint: `known services: ${Object.keys(catalog).join(', ') || 'none; add them under services:'}` },
+        );
+    }
+  },
   async create({ services, clock, logger }) {
     const [{ ChangeService }, { storeIncidentSource }] = await Promise.all([
       import('./change-service.js'),

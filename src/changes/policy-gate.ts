@@ -4,6 +4,7 @@ import { asMillwrightError } from '../core/errors.js';
 import { formatAbsolute } from '../core/time.js';
 import { parseZoned, wallTime } from '../core/zoned-time.js';
 import type { Store, StoredRecord } from '../store/store.js';
+import { BUDGET_POLICY, type BudgetPolicyRecord } from './budget-policy-state.js';
 import { burnEvidence, burnNumbers } from './burn-evidence.js';
 import type { FreezeWindow, PolicyRule } from './policy-schema.js';
 import type {
@@ -256,6 +257,8 @@ async function evaluateRule(
         ),
       ];
     }
+    case 'error-budget-policy':
+      return [await budgetPolicyRule(change, service, inputs.store, result)];
     case 'lock': {
       // At execution the lock is taken, not judged: a busy lock makes the change wait its turn.
       if (purpose === 'execution') return [result('pass', 'lock is taken at execution')];
@@ -273,6 +276,65 @@ async function evaluateRule(
       ];
     }
   }
+}
+
+type ResultOf = (
+  status: RuleResult['status'],
+  evidence: string,
+  fix?: string,
+  facts?: Partial<RuleResult>,
+) => RuleResult;
+
+/** The error-budget policy's verdict: a frozen service holds every change but an emergency one. */
+async function budgetPolicyRule(
+  change: ChangeRequest,
+  service: string,
+  store: Store,
+  result: ResultOf,
+): Promise<RuleResult> {
+  const record = await store.get<BudgetPolicyRecord>(BUDGET_POLICY, service);
+  const left = record?.reading?.remainingPercent;
+  const numbers = {
+    ...(left !== undefined ? { remainingPercent: left } : {}),
+    ...(record?.limits
+      ? { freezeAtOrBelowPercent: record.limits.budgetAtOrBelow, liftAbovePercent: record.limits.budgetAbove }
+      : {}),
+  };
+  const facts: Partial<RuleResult> = {
+    ...(record?.reading?.slo ? { slo: record.reading.slo } : {}),
+    ...(left !== undefined ? { value: left, unit: 'percent' as const } : {}),
+    ...(record?.limits ? { threshold: record.limits.budgetAtOrBelow } : {}),
+    ...(Object.keys(numbers).length ? { numbers } : {}),
+  };
+  if (!record || record.state === 'normal')
+    return result(
+      'pass',
+      `error-budget policy: ${service} is not frozen${left !== undefined ? ` (${pct(left)} of the budget left)` : ''}`,
+      undefined,
+      facts,
+    );
+  const since = formatAbsolute(new Date(record.since));
+  if (record.state === 'overridden')
+    return result(
+      'pass',
+      `error-budget policy: the freeze of ${service} is overridden by ${record.override?.by} until ${formatAbsolute(new Date(record.override?.until ?? record.since))}: ${record.override?.reason}`,
+      undefined,
+      facts,
+    );
+  if (change.emergency)
+    return result(
+      'pass',
+      `error-budget policy: ${service} is frozen since ${since} (${record.detail}); an emergency change goes through`,
+      undefined,
+      facts,
+    );
+  const lift = record.limits ? ` until the budget is back above ${record.limits.budgetAbove}%` : '';
+  return result(
+    'fail',
+    `error-budget policy: ${service} is frozen since ${since}: ${record.detail}`,
+    `only emergency changes go through${lift}, or someone with the right runs budget override ${service} reason="..."`,
+    facts,
+  );
 }
 
 /** Combines rule results: any hard failure denies; anything unknown goes to a person; soft failures need approval. */

@@ -61,7 +61,44 @@ const rule = z.discriminatedUnion('kind', [
     severity: severity.default('soft'),
   }),
   z.strictObject({ kind: z.literal('lock'), severity: severity.default('soft') }),
+  // Holds non-emergency changes to a service the error-budget policy has frozen (policy.errorBudget).
+  z.strictObject({ kind: z.literal('error-budget-policy'), severity: severity.default('hard') }),
 ]);
+
+// When the error-budget policy freezes a service, and when the freeze lifts by itself.
+const budgetTriggers = z.strictObject({
+  // Freeze when any SLO of the service has this much of its error budget left or less (0: exhausted).
+  budgetAtOrBelow: z.number().min(-100).max(100).optional(),
+  // ... or when the burn state has been `page` for at least this long.
+  pagingFor: duration.optional(),
+});
+const budgetLift = z.strictObject({
+  // Lift once every SLO of the service has more than this much budget left (and none has paged long).
+  budgetAbove: z.number().min(-100).max(100).optional(),
+});
+const servicePolicy = z.strictObject({
+  enabled: z.boolean().default(true),
+  freeze: budgetTriggers.optional(),
+  lift: budgetLift.optional(),
+});
+
+/** `policy.errorBudget`: the SRE workbook's error-budget policy, a default and per-service overrides. */
+export const errorBudgetPolicySchema = z.strictObject({
+  freeze: budgetTriggers.prefault({}).transform((freeze) => ({
+    budgetAtOrBelow: freeze.budgetAtOrBelow ?? 0,
+    ...(freeze.pagingFor ? { pagingFor: freeze.pagingFor } : {}),
+  })),
+  lift: budgetLift.prefault({}).transform((lift) => ({ budgetAbove: lift.budgetAbove ?? 10 })),
+  // Who hears of a freeze and its lifting: the service's channel, and each owner directly.
+  notify: z.array(z.enum(['channel', 'owners'])).default(() => ['channel' as const, 'owners' as const]),
+  // The longest a `budget override` may last; an override without until= lasts this long.
+  maxOverride: duration.default('7d'),
+  // How often the worker reads the budgets for the policy (its tick is more frequent).
+  interval: duration.default('1m'),
+  services: z.record(z.string(), servicePolicy).default(() => ({})),
+});
+
+export type ErrorBudgetPolicyConfig = z.output<typeof errorBudgetPolicySchema>;
 
 type PolicyRuleInput = z.output<typeof rule>;
 
@@ -105,8 +142,19 @@ export const policySchema = z
     whenUnknown: z.enum(['approval', 'deny']).default('approval'),
     // A runbook change on a workload no catalog service owns: refused, or held for a person.
     unownedWorkloads: z.enum(['refuse', 'approval']).default('refuse'),
+    // The error-budget policy: absent, no service is frozen by its budget.
+    errorBudget: errorBudgetPolicySchema.optional(),
   })
-  .prefault({});
+  .prefault({})
+  .transform((policy) => {
+    // With an error-budget policy the gate always judges it: right after the freeze rule unless listed.
+    if (!policy.errorBudget || policy.rules.some((rule) => rule.kind === 'error-budget-policy'))
+      return policy;
+    const rules = [...policy.rules];
+    const at = rules.findIndex((rule) => rule.kind === 'freeze');
+    rules.splice(at + 1, 0, { kind: 'error-budget-policy', severity: 'hard' });
+    return { ...policy, rules };
+  });
 
 export type PolicyConfig = z.output<typeof policySchema>;
 export type PolicyRule = PolicyConfig['rules'][number];

@@ -108,8 +108,13 @@ export interface VerificationSample {
 
 export interface ChangeRequest extends StoredRecord {
   id: string;
-  /** A runbook Millwright runs, a manual change a person performs, or what a pipeline delivers. */
-  kind: 'runbook' | 'manual' | DeliveryKind;
+  /**
+   * A runbook Millwright runs, a manual change a person performs, what a pipeline delivers, or a
+   * progressive release the release controller moves (`release start`).
+   */
+  kind: 'runbook' | 'manual' | 'release' | DeliveryKind;
+  /** Set on a release's change: the release that carries it out, the image it ships and how. */
+  release?: { id: string; image: string; steps: number[]; intervalMs: number };
   /** Set on a change a pipeline delivers (kind deployment, config, ...). */
   delivery?: Delivery;
   /** The service the change is filed under: the first of `services`. */
@@ -124,6 +129,8 @@ export interface ChangeRequest extends StoredRecord {
   reason?: string;
   risk: 'low' | 'medium' | 'high';
   changeClass: 'standard' | 'normal';
+  /** An emergency change (a fix for the outage itself): the error-budget policy's freeze lets it through. */
+  emergency?: boolean;
   requestedBy: string;
   channel: string;
   surface: string;

@@ -34,6 +34,8 @@ export interface ChangeWorkerOptions {
   clock: Clock;
   logger: Logger;
   events?: EventBus | undefined;
+  /** Runs first on every tick (the error-budget policy), so a freeze holds the changes due in it. */
+  beforeTick?: ((now: Date) => Promise<void>) | undefined;
 }
 
 export class ChangeWorker {
@@ -66,6 +68,8 @@ export class ChangeWorker {
    */
   async recover(): Promise<void> {
     for (const change of await this.ledger.list({ state: 'executing' })) {
+      // A release's controller resumes it from its own record: it never repeats a step.
+      if (change.kind === 'release') continue;
       try {
         await this.ledger.tryExclusive(change.id, () => this.#due(change.id, this.options.clock.now()));
       } catch (error) {
@@ -87,6 +91,9 @@ export class ChangeWorker {
 
   async #tick(): Promise<void> {
     const now = this.options.clock.now();
+    await this.options.beforeTick?.(now).catch((error: unknown) => {
+      this.options.logger.error({ err: error }, 'error-budget policy evaluation failed');
+    });
     // The list is a snapshot: only what looks due is re-read under the change's hold, and a change
     // another replica holds right now is skipped (that replica is on it; the next tick looks again).
     for (const listed of (await this.ledger.list()).filter((change) => looksDue(change, now))) {
@@ -107,7 +114,7 @@ export class ChangeWorker {
       });
     } else if (change.state === 'approved') {
       await this.startWhenDue(change, undefined);
-    } else if (change.state === 'executing') {
+    } else if (change.state === 'executing' && change.kind !== 'release') {
       // Executions run under the change's hold from start to end: holding it now means whoever ran
       // this one stopped (killed, or restarted) before it finished.
       await this.#resume(change);
@@ -199,6 +206,18 @@ export class ChangeWorker {
       });
       change.verification = pendingVerification(baseline);
       await this.beginVerification(change, 'system', ref);
+      return;
+    }
+    if (change.kind === 'release') {
+      // The release controller moves the canary step by step and closes the change when it ends; the
+      // service's change lock stays taken until then.
+      await this.ledger.transition(change, 'executing', {
+        mover: 'system',
+        detail: `release ${change.release?.id ?? ''} may start: ${change.summary}`,
+        ref,
+      });
+      change.verification = pendingVerification(baseline);
+      await this.ledger.save(change);
       return;
     }
     if (change.kind === 'manual') {
@@ -468,8 +487,10 @@ function looksDue(change: ChangeRequest, now: Date): boolean {
     case 'pending-approval':
       return new Date(change.expiresAt) <= now;
     case 'approved':
-    case 'executing':
       return true;
+    case 'executing':
+      // A release's controller carries its own executions on.
+      return change.kind !== 'release';
     case 'verifying':
       return change.verification !== undefined && new Date(change.verification.nextSampleAt) <= now;
     default:

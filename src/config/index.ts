@@ -9,6 +9,7 @@ export {
   type ConfigSchema,
   composeConfigSchema,
   type MillwrightConfig,
+  optionalSection,
 } from './schema.js';
 export { checkYaml, type YamlCheck } from './yaml-schema.js';
 

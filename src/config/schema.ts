@@ -14,6 +14,8 @@ const serviceName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
 const serviceEntry = z.strictObject({
   description: optionalText,
   owners: z.array(text).default(() => []),
+  // The team that owns the service: change stats and digests sum delivery figures per team.
+  team: optionalText,
   // Home channel: a Slack channel id or a stored Teams conversation.
   channel: optionalText,
   // Invited into incident channels: a Slack user group id or a user id.
@@ -272,6 +274,31 @@ function auditConfig(audit: z.output<typeof auditSection>, storePath: string): A
   };
 }
 
+/** Each deferred section's schema, for the walks below (they run only to explain a problem). */
+const deferredSections = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * An optional config section whose schema is built only when the file has the section: wrap the
+ * section's schema in `lazySchema` and declare it with this instead of `.optional()`. A start whose
+ * config leaves out slack, teams, alertmanager or gates then never builds their schemas (building a
+ * zod schema is most of what loading costs). Problems inside the section keep their paths and
+ * messages, and "did you mean" hints still see its keys.
+ *
+ * @example
+ * config: { slack: optionalSection(slackSchema) },   // slackSchema = lazySchema(() => z.strictObject(...))
+ */
+export function optionalSection<T extends z.ZodType>(section: T): z.ZodOptional<T> {
+  // `.optional()` over a lazy would ask the section whether it has a default, building it; over a
+  // pipe from unknown it asks unknown. A value that is there flows through the lazy into the section,
+  // with the same parse context (so the loader's messages apply) and the same issue paths.
+  const deferred = z
+    .unknown()
+    .pipe(z.lazy(() => section))
+    .optional();
+  deferredSections.set(deferred, section);
+  return deferred as unknown as z.ZodOptional<T>;
+}
+
 /** The fields of a zod definition that lead from a schema to the ones nested in it. */
 interface NestingDef {
   type: string;
@@ -325,6 +352,11 @@ function nestingDef(schema: z.ZodType): NestingDef {
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
+    const deferred = deferredSections.get(current);
+    if (deferred) {
+      current = deferred;
+      continue;
+    }
     const def = nestingDef(current);
     if (def.innerType) current = def.innerType;
     // A preprocess pipe starts with a transform; a transform pipe ends with one.

@@ -49,6 +49,7 @@ export {
   refusedBeforeRunning,
   runInteraction,
 } from './interaction.js';
+export { lazySchema } from './lazy-schema.js';
 export { bindLogSecrets, createLogger, type Logger, silentLogger } from './logger.js';
 export {
   defineModule,
@@ -108,5 +109,5 @@ export { SecretSet } from './secrets.js';
 export type { SpendClaim, SpentActions, SpentUse } from './spent-actions.js';
 export { closest, nearest } from './suggest.js';
 export { type ChatSurface, type IncidentRoom, type Notices, SurfaceHub } from './surfaces.js';
-export { formatAbsolute, formatWhen } from './time.js';
+export { formatAbsolute, formatWhen, untilFrom } from './time.js';
 export { isTimeZone, parseZoned, type WallTime, wallTime, zonedToInstant } from './zoned-time.js';

@@ -68,12 +68,12 @@ export class SecretSet {
     return redactText(pattern ? text.replace(pattern, REDACTED) : text);
   }
 
-  /** Deep copy with secret-named fields, known values and token shapes replaced. */
+  /** `value` with secret-named fields, known values and token shapes replaced (copied where changed). */
   value<T>(value: T): T {
     return redactWith(value, (text) => this.text(text));
   }
 
-  /** Deep copy with known values and token shapes replaced in every string; keys are kept as they are. */
+  /** `value` with known values and token shapes replaced in every string (copied where changed); keys are kept. */
   strings<T>(value: T): T {
     return redactWith(value, (text) => this.text(text), false);
   }

@@ -1,5 +1,6 @@
 // Times in the viewer's terms: relative and absolute, with the time zone named.
-import { formatDuration } from './duration.js';
+import { formatDuration, isDuration, parseDuration } from './duration.js';
+import { badArgument } from './errors.js';
 
 /**
  * `12m ago (2026-11-26 13:04 UTC)`; future times read `in 3h (...)`.
@@ -39,4 +40,19 @@ export function formatAbsolute(at: Date, timeZone = 'UTC'): string {
   }
   const parts = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}
+
+/**
+ * An end time as people type it: a duration from now (`4h`) or an ISO time; a bad value is the
+ * caller's one-line error on `option`.
+ *
+ * @example
+ * untilFrom('4h', new Date('2026-11-26T10:00:00Z')) // 2026-11-26T14:00:00.000Z
+ */
+export function untilFrom(raw: string, now: Date, option = 'until'): Date {
+  if (isDuration(raw)) return new Date(now.getTime() + parseDuration(raw));
+  const at = new Date(raw);
+  if (Number.isNaN(at.getTime()))
+    throw badArgument(`${option} must be an ISO time or a duration like 4h, got "${raw}"`, undefined, option);
+  return at;
 }

@@ -24,7 +24,12 @@ export interface SectionInput {
   period: DigestPeriod;
   scope: DigestScope;
   /** The service catalog, for which services have a Kubernetes or GitHub side. */
-  catalog: Readonly<Record<string, { kubernetes?: unknown; github?: unknown; tags: readonly string[] }>>;
+  catalog: Readonly<
+    Record<
+      string,
+      { kubernetes?: unknown; github?: unknown; tags: readonly string[]; team?: string | undefined }
+    >
+  >;
   sources: DigestSources;
   /** Budget left per SLO id (a ratio) when the last digest was posted, for the change since. */
   previousBudgets: Readonly<Record<string, number>>;

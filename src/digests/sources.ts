@@ -1,6 +1,7 @@
 // What a digest reads, as small interfaces the real services already satisfy, so a missing source
 // (no Prometheus, no deploys yet) becomes a sentence in the digest instead of a failure.
 import type { AuditRecord } from '../audit/types.js';
+import type { BudgetPolicyRecord } from '../changes/budget-policy-state.js';
 import type { ChangeRequest } from '../changes/types.js';
 import type { RecentDeploy } from '../deploys/types.js';
 import type { Incident } from '../incidents/types.js';
@@ -31,6 +32,8 @@ export interface DeploySource {
 /** Change requests (`ChangeService`). */
 export interface ChangeSource {
   list(filter?: { service?: string }): Promise<ChangeRequest[]>;
+  /** The error-budget policy, when configured: its frozen services are reminded in every digest. */
+  readonly budgetPolicy?: { states(): Promise<BudgetPolicyRecord[]> } | undefined;
 }
 
 /** Incidents (`IncidentService`). */

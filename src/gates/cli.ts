@@ -2,7 +2,7 @@
 // a CI shell step that asks a running Millwright's policy gate and exits 0 pass, 1 fail, 2 unknown.
 import { parseArgs } from 'node:util';
 import { isDuration, parseDuration } from '../core/duration.js';
-import type { GateAnswer } from './decision.js';
+import { type GateAnswer, ruleLines } from './decision.js';
 
 export interface GateCliIO {
   stdout: NodeJS.WritableStream;
@@ -13,10 +13,11 @@ export interface GateCliIO {
 }
 
 const USAGE = `usage: millwright gate evaluate SERVICE [version=V] [environment=E] [kind=K] [risk=R] [reason="..."]
-                                  [--wait=10m] [--interval=10s] [--json] [--url URL]
+                                  [--emergency] [--wait=10m] [--interval=10s] [--json] [--url URL]
 
   Asks the policy gate of a running Millwright (--url, or MILLWRIGHT_URL) with the pipeline token
   in MILLWRIGHT_GATE_TOKEN, and waits up to --wait (default 0: do not wait) while an approval is pending.
+  --emergency (with reason=) passes a freeze of the error-budget policy: a fix for the outage itself.
   exit 0 pass, 1 fail (or still pending when --wait ran out), 2 unknown or no answer`;
 
 const EXIT = { pass: 0, fail: 1, pending: 1, unknown: 2 } as const;
@@ -48,7 +49,10 @@ export async function runGateCli(argv: string[], io: GateCliIO): Promise<number>
   if (sub !== 'evaluate')
     return usage(sub ? `unknown: gate ${sub}; did you mean "gate evaluate"?` : 'gate needs a subcommand');
   if (!service || service.includes('=')) return usage('gate evaluate needs a SERVICE');
-  const body: Record<string, string> = { service };
+  const body: Record<string, string | boolean> = {
+    service,
+    ...(values.emergency ? { emergency: true } : {}),
+  };
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     const key = pair.slice(0, at) as (typeof FIELDS)[number];
@@ -100,13 +104,18 @@ function parse(argv: string[]) {
       interval: { type: 'string' },
       url: { type: 'string' },
       json: { type: 'boolean' },
+      emergency: { type: 'boolean' },
       config: { type: 'string', short: 'c' },
     },
   });
 }
 
 /** One call to the gate; anything but an answer is a `NoAnswer` with one line saying why. */
-async function call(url: string, token: string, body?: Record<string, string>): Promise<GateAnswer> {
+async function call(
+  url: string,
+  token: string,
+  body?: Record<string, string | boolean>,
+): Promise<GateAnswer> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -140,8 +149,6 @@ async function call(url: string, token: string, body?: Record<string, string>): 
   return json as GateAnswer;
 }
 
-const MARK = { pass: '✔', fail: '✘', unknown: '?' } as const;
-
 /** The answer as people read it in a CI log: the decision first, then each rule. */
 function describe(answer: GateAnswer, waitMs: number): string {
   const what = [answer.service, answer.kind, answer.version, answer.environment && `to ${answer.environment}`]
@@ -153,10 +160,7 @@ function describe(answer: GateAnswer, waitMs: number): string {
       : '';
   const lines = [
     `${answer.decision}: ${what} — ${answer.reason}${still}`,
-    ...answer.rules.map(
-      (rule) =>
-        `  ${MARK[rule.verdict]} ${rule.detail}${rule.verdict !== 'pass' && rule.fix ? ` — ${rule.fix}` : ''}`,
-    ),
+    ...ruleLines(answer).map((line) => `  ${line}`),
     `change ${answer.changeId} (${answer.state}); "change show ${answer.changeId}" in chat has its timeline`,
   ];
   return `${lines.join('\n')}\n`;

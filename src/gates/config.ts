@@ -2,6 +2,7 @@
 // token and the services it may gate.
 import { z } from 'zod';
 import { DELIVERY_KINDS } from '../changes/types.js';
+import { lazySchema } from '../core/index.js';
 
 const name = z
   .string()
@@ -16,16 +17,18 @@ const pipeline = z.strictObject({
   risk: z.enum(['low', 'medium', 'high']).default('low'),
 });
 
-export const gatesSchema = z.strictObject({
-  pipelines: z.record(name, pipeline).refine((pipelines) => Object.keys(pipelines).length > 0, {
-    error: 'name at least one pipeline',
+export const gatesSchema = lazySchema(() =>
+  z.strictObject({
+    pipelines: z.record(name, pipeline).refine((pipelines) => Object.keys(pipelines).length > 0, {
+      error: 'name at least one pipeline',
+    }),
+    maxBodyBytes: z
+      .int()
+      .min(256)
+      .max(1024 * 1024)
+      .default(16 * 1024),
   }),
-  maxBodyBytes: z
-    .int()
-    .min(256)
-    .max(1024 * 1024)
-    .default(16 * 1024),
-});
+);
 
 export type GatesConfig = z.output<typeof gatesSchema>;
 export type PipelineConfig = GatesConfig['pipelines'][string];
@@ -37,27 +40,31 @@ const field = z
   .max(200, { error: 'must be at most 200 characters' });
 
 /** The body of `POST /api/v1/gates/evaluate`. */
-export const gateRequestSchema = z.strictObject(
-  {
-    service: field,
-    version: field.optional(),
-    environment: field.optional(),
-    kind: z
-      .enum(DELIVERY_KINDS, { error: `expected one of ${DELIVERY_KINDS.join(', ')}` })
-      .default('deployment'),
-    risk: z.enum(['low', 'medium', 'high'], { error: 'expected low, medium or high' }).optional(),
-    reason: z
-      .string({ error: 'expected a string' })
-      .trim()
-      .max(500, { error: 'must be at most 500 characters' })
-      .optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? 'not a field of the gate request; send service, version, environment, kind, risk, reason'
-        : 'expected a JSON object like {"service": "checkout", "version": "1.4.2"}',
-  },
+export const gateRequestSchema = lazySchema(() =>
+  z.strictObject(
+    {
+      service: field,
+      version: field.optional(),
+      environment: field.optional(),
+      kind: z
+        .enum(DELIVERY_KINDS, { error: `expected one of ${DELIVERY_KINDS.join(', ')}` })
+        .default('deployment'),
+      risk: z.enum(['low', 'medium', 'high'], { error: 'expected low, medium or high' }).optional(),
+      reason: z
+        .string({ error: 'expected a string' })
+        .trim()
+        .max(500, { error: 'must be at most 500 characters' })
+        .optional(),
+      // A fix for an outage: let through while the error-budget policy freezes the service (needs a reason).
+      emergency: z.boolean({ error: 'expected true or false' }).optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? 'not a field of the gate request; send service, version, environment, kind, risk, reason, emergency'
+          : 'expected a JSON object like {"service": "checkout", "version": "1.4.2"}',
+    },
+  ),
 );
 
 export type GateRequest = z.output<typeof gateRequestSchema>;

@@ -132,3 +132,19 @@ export function answerFor(change: ChangeRequest): GateAnswer {
     approvals: change.approvals.map(({ by, at }) => ({ by, at })),
   };
 }
+
+const MARK = { pass: '✔', fail: '✘', unknown: '?' } as const;
+
+/**
+ * Each rule of an answer as one line a person reads (a CI log, a GitHub review comment): its mark,
+ * its evidence with the numbers, and the fix when it did not pass.
+ *
+ * @example
+ * ruleLines(answer) // ['✘ burn state payments-availability: page: 1h 52.1× > 14.4 and 5m 60.0× > 14.4', ...]
+ */
+export function ruleLines(answer: Pick<GateAnswer, 'rules'>): string[] {
+  return answer.rules.map(
+    (rule) =>
+      `${MARK[rule.verdict]} ${rule.detail}${rule.verdict !== 'pass' && rule.fix ? ` — ${rule.fix}` : ''}`,
+  );
+}

@@ -1,6 +1,7 @@
 // The gates module: the policy gate for any pipeline, `POST /api/v1/gates/evaluate` and
 // `GET /api/v1/gates/:change`, with a bearer token per pipeline from `gates.pipelines`.
 import type { z } from 'zod';
+import { optionalSection } from '../config/index.js';
 import { defineModule } from '../core/module.js';
 import { gatesSchema } from './config.js';
 
@@ -12,7 +13,7 @@ declare module '../config/schema.js' {
 
 export const gatesModule = defineModule({
   name: 'gates',
-  config: { gates: gatesSchema.optional() },
+  config: { gates: optionalSection(gatesSchema) },
   needs: ['config', 'audit', 'changes', 'events'],
   enabled: ({ config }) => config.gates !== undefined,
   // The pipeline tokens, whatever key or variable they came from.

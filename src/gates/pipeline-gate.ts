@@ -109,6 +109,7 @@ export class PipelineGate {
       kind: request.kind,
       ...(request.version ? { version: request.version } : {}),
       ...(request.environment ? { environment: request.environment } : {}),
+      ...(request.emergency ? { emergency: true } : {}),
     };
     try {
       this.#mayGate(pipeline, request.service);
@@ -120,6 +121,7 @@ export class PipelineGate {
         environment: request.environment,
         risk: higherRisk(pipeline.config.risk, request.risk),
         reason: request.reason,
+        emergency: request.emergency,
       });
       const answer = answerFor(change);
       await this.#audit(

@@ -5,3 +5,10 @@ export { changeNotice, changeTransitionNotice, verificationFailedNotice } from '
 export { postIncidentBrief } from './incident-notices.js';
 export { noticesModule } from './module.js';
 export { type FailureLog, postNotice } from './post.js';
+export {
+  currentShare,
+  lastVerdict,
+  ReleaseNotices,
+  releaseBlocks,
+  stepsLine,
+} from './release-notices.js';

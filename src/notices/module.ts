@@ -11,18 +11,24 @@ export const noticesModule = defineModule({
       { sloIncidentNumbers },
       { AlertNotices },
       { breakGlassNotice },
+      { budgetPolicyNotice },
       { changeTransitionNotice, verificationFailedNotice },
       { gateAwaitingNotice },
       { postIncidentBrief },
       { postNotice },
+      { ReleaseNotices },
+      { releaseChart },
     ] = await Promise.all([
       import('../incidents/slo-numbers.js'),
       import('./alert-notices.js'),
       import('./break-glass-notices.js'),
+      import('./budget-policy-notices.js'),
       import('./change-notices.js'),
       import('./gate-notices.js'),
       import('./incident-notices.js'),
       import('./post.js'),
+      import('./release-notices.js'),
+      import('../releases/chart.js'),
     ]);
     const { events, notices, incidents, runbooks, actions, slo } = services;
     const log = logger.child({ part: 'notices' });
@@ -38,7 +44,15 @@ export const noticesModule = defineModule({
       clock,
       logger: log,
     });
+    const releases = new ReleaseNotices({
+      notices,
+      actions,
+      clock,
+      logger: log,
+      chart: (release) => releaseChart(release),
+    });
     const subscriptions = [
+      events.on('release.changed', (event) => releases.changed(event)),
       events.on('change.transitioned', async (event) => {
         const notice = changeTransitionNotice(event);
         if (notice)
@@ -51,6 +65,14 @@ export const noticesModule = defineModule({
         if (event.reason === 'regressed' && event.rollback.status !== 'succeeded')
           for (const owners of event.owners)
             await postNotice(notices, log, owners, notice, changeFailure(event.change.id));
+      }),
+      events.on('budget-policy.transitioned', async (event) => {
+        const notice = budgetPolicyNotice(event);
+        for (const target of event.targets)
+          await postNotice(notices, log, target, notice, {
+            fields: { service: event.record.service, target },
+            message: 'error-budget policy notice could not be posted',
+          });
       }),
       events.on('gate.awaiting-approval', async (event) => {
         const notice = gateAwaitingNotice(event);

@@ -55,6 +55,9 @@ export interface SliVerdict {
   outcome: SliOutcome;
   /** Which test decided: `none` when the counts were too small to run one. */
   test: 'z' | 'fisher' | 'none';
+  /** The counts judged. */
+  canary: EventCounts;
+  stable: EventCounts;
   canaryRatio: number;
   stableRatio: number;
   /** Canary ratio minus stable ratio. */
@@ -91,7 +94,7 @@ export function judgeSli(sample: SliSample, policy: AnalysisPolicy): SliVerdict 
   const stableRatio = ratio(stable);
   const difference = canaryRatio - stableRatio;
   const canaryBurnRate = canaryRatio / sample.errorBudget;
-  const base = { sli: sample.sli, canaryRatio, stableRatio, difference, canaryBurnRate };
+  const base = { sli: sample.sli, canary, stable, canaryRatio, stableRatio, difference, canaryBurnRate };
   const observed = `canary ${describe(canary)} vs stable ${describe(stable)}`;
   if (canary.total < policy.minRequests || stable.total < policy.minRequests) {
     return {

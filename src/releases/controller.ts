@@ -6,7 +6,14 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store, StoredRecord } from '../store/store.js';
-import { type AnalysisPolicy, judgeStep, type SliSample, type StepVerdict } from './analysis.js';
+import {
+  type AnalysisPolicy,
+  type EventCounts,
+  judgeStep,
+  type SliSample,
+  type SliVerdict,
+  type StepVerdict,
+} from './analysis.js';
 import { decide, type ReleaseAction, type ReleaseEvent, type ReleasePlan, startPlan } from './plan.js';
 
 export const RELEASES = 'releases';
@@ -22,7 +29,22 @@ export interface ReleaseEntry {
   action?: ReleaseAction['kind'];
   /** The canary share reached, after a set-canary action. */
   share?: number;
-  verdict?: Pick<StepVerdict, 'decision' | 'reason'>;
+  verdict?: Pick<StepVerdict, 'decision' | 'reason'> & {
+    /** Each SLI's numbers behind the verdict (the chat message charts them per step). */
+    slis?: ReleaseSliNumbers[];
+  };
+}
+
+/** One SLI of a verdict as the release keeps it: both tracks' counts and ratios, and the test. */
+export interface ReleaseSliNumbers {
+  sli: string;
+  outcome: SliVerdict['outcome'];
+  test: SliVerdict['test'];
+  canary: EventCounts;
+  stable: EventCounts;
+  canaryRatio: number;
+  stableRatio: number;
+  pValue?: number;
 }
 
 export interface ReleaseRecord extends StoredRecord {
@@ -32,6 +54,10 @@ export interface ReleaseRecord extends StoredRecord {
   requester: string;
   /** The change the release is filed as. */
   changeId?: string;
+  /** The image the stable ran before the release: what an aborted promotion puts back. */
+  stableImage?: string;
+  /** Where the release's message goes (the requester's channel). */
+  channel?: string;
   createdAt: string;
   intervalMs: number;
   analysis: AnalysisPolicy;
@@ -55,6 +81,8 @@ export interface ReleaseStart {
   image: string;
   requester: string;
   changeId?: string;
+  stableImage?: string;
+  channel?: string;
   steps: readonly number[];
   intervalMs: number;
   analysis: AnalysisPolicy;
@@ -89,6 +117,8 @@ export interface ReleaseControllerOptions {
   logger: Logger;
   /** This process, for the per-release lease. */
   owner: string;
+  /** Told after a release moved (a new history line, a state or step changed), with the saved record. */
+  changed?: (release: ReleaseRecord) => Promise<void>;
 }
 
 /**
@@ -118,7 +148,19 @@ export class ReleaseController {
       history: [{ at: now, event: 'started', state: plan.state, step: plan.step, action: action.kind }],
     };
     await this.#options.store.put(RELEASES, record);
-    return this.#runPending(record);
+    const started = await this.#runPending(record).catch(async (error: unknown) => {
+      // The first share could not be set: the release stays recorded with its action pending, and
+      // the next tick tries again.
+      this.#options.logger.warn({ err: error, release: record.id }, 'the first step could not be set yet');
+      return (await this.#options.store.get<ReleaseRecord>(RELEASES, record.id)) ?? record;
+    });
+    await this.#options.changed?.(started);
+    return started;
+  }
+
+  /** A release as stored, or undefined. */
+  get(id: string): Promise<ReleaseRecord | undefined> {
+    return this.#options.store.get<ReleaseRecord>(RELEASES, id);
   }
 
   /** A person's promote or abort, applied at once. */
@@ -186,7 +228,13 @@ export class ReleaseController {
       step: plan.step,
       ...(action ? { action: action.kind } : {}),
       ...(event.kind === 'verdict'
-        ? { verdict: { decision: event.verdict.decision, reason: event.verdict.reason } }
+        ? {
+            verdict: {
+              decision: event.verdict.decision,
+              reason: event.verdict.reason,
+              slis: event.verdict.slis.map(numbersOf),
+            },
+          }
         : {}),
     };
     const saved = await this.#save(release.id, (record) => ({
@@ -249,7 +297,19 @@ export class ReleaseController {
     if (!(await store.tryLock(lease, owner, LEASE_MS))) return undefined;
     try {
       const release = await store.get<ReleaseRecord>(RELEASES, id);
-      return release ? await work(release) : undefined;
+      if (!release) return undefined;
+      const mark = (r: ReleaseRecord) =>
+        `${r.history.length}:${r.plan.state}:${r.plan.step}:${r.pending?.kind ?? ''}`;
+      const before = mark(release);
+      let moved: ReleaseRecord | undefined;
+      try {
+        moved = await work(release);
+        return moved;
+      } finally {
+        // Told even when the work failed half-way (an action recorded, not done), from the store.
+        const now = moved ?? (await store.get<ReleaseRecord>(RELEASES, id));
+        if (now && mark(now) !== before) await this.#options.changed?.(now);
+      }
     } finally {
       await store.unlock(lease, owner);
     }
@@ -266,6 +326,19 @@ export class ReleaseController {
   #now(): string {
     return this.#options.clock.now().toISOString();
   }
+}
+
+function numbersOf(verdict: SliVerdict): ReleaseSliNumbers {
+  return {
+    sli: verdict.sli,
+    outcome: verdict.outcome,
+    test: verdict.test,
+    canary: verdict.canary,
+    stable: verdict.stable,
+    canaryRatio: verdict.canaryRatio,
+    stableRatio: verdict.stableRatio,
+    ...(verdict.pValue !== undefined ? { pValue: verdict.pValue } : {}),
+  };
 }
 
 function describeEvent(event: ReleaseEvent): string {

@@ -141,11 +141,22 @@ function loadRenderers(): Promise<Renderers> {
  * @example
  * await writeFile('budget.png', await renderBudgetChart(evaluation, history));
  */
-export async function renderBudgetChart(
+export function renderBudgetChart(
   evaluation: SloEvaluation,
   history: BudgetHistory,
   options: ChartOptions = {},
 ): Promise<Buffer> {
+  return renderVegaLite(budgetChartSpec(evaluation, history, options.width), options);
+}
+
+/**
+ * Renders any vega-lite spec to PNG bytes the way the budget chart is drawn: vega to SVG, resvg to
+ * PNG with the chart fonts found on disk.
+ *
+ * @example
+ * await writeFile('canary.png', await renderVegaLite(spec));
+ */
+export async function renderVegaLite(spec: object, options: ChartOptions = {}): Promise<Buffer> {
   // Loaded on first use, one after the other: vega is large, most commands never draw, and the
   // packages share modules that concurrent first imports can race on (jest's ESM loader does).
   const { vega, vegaLite, Resvg } = await loadRenderers();
@@ -157,9 +168,7 @@ export async function renderBudgetChart(
     info: () => quiet,
     debug: () => quiet,
   };
-  const compiled = vegaLite.compile(budgetChartSpec(evaluation, history, options.width) as never, {
-    logger: quiet as never,
-  }).spec;
+  const compiled = vegaLite.compile(spec as never, { logger: quiet as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   let svg: string;
   try {
@@ -180,6 +189,9 @@ export async function renderBudgetChart(
   });
   return resvg.render().asPng();
 }
+
+/** The font family every chart's spec names. */
+export const CHART_FONT_FAMILY = FONT_FAMILY;
 
 const BARS = '▁▂▃▄▅▆▇█';
 

@@ -13,7 +13,14 @@ export {
   formatPercent,
   timeToExhaustion,
 } from './burn-rate.js';
-export { availableChartFonts, budgetChartSpec, renderBudgetChart, sparkline } from './chart.js';
+export {
+  availableChartFonts,
+  budgetChartSpec,
+  CHART_FONT_FAMILY,
+  renderBudgetChart,
+  renderVegaLite,
+  sparkline,
+} from './chart.js';
 export {
   type EvaluateOptions,
   EXHAUSTION_WINDOWS,

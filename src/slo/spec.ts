@@ -2,6 +2,7 @@
 // of src/slo works with. Imports only zod and core helpers, so src/config can use the schema.
 import { z } from 'zod';
 import { formatDuration, isDuration, parseDuration } from '../core/duration.js';
+import { lazySchema } from '../core/index.js';
 
 /** Burn-rate windows every evaluation reports (Google SRE Workbook, "Alerting on SLOs"). */
 export const DEFAULT_BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
@@ -29,114 +30,141 @@ const ALERT_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** `{{window}}` as Millwright writes it, and `{{.window}}` as Sloth does. */
 export const WINDOW_PLACEHOLDER = /\{\{\s*\.?window\s*\}\}/g;
 
-const text = z.string().trim().min(1, { error: 'must not be empty' });
-const name = z
-  .string()
-  .regex(NAME, { error: 'expected lowercase letters, digits, - or _ (like checkout or api-availability)' });
-const window = z
-  .string()
-  .refine(isDuration, { error: 'expected a duration like 5m, 6h, 28d or 30d' })
-  .refine((value) => !isDuration(value) || parseDuration(value) >= 60_000, {
-    error: 'must be at least 1m (Prometheus needs two samples in a window)',
-  });
-// Interpolated values arrive as strings, so numbers also accept their string form.
-const number = z.preprocess(
-  (value) =>
-    typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value,
-  z.number(),
-);
-const labels = z
-  .record(
-    z.string().regex(LABEL, { error: 'label names are letters, digits and _, not starting with a digit' }),
-    z.string(),
-  )
-  .refine((value) => Object.keys(value).every((key) => !key.startsWith('__') && !key.startsWith('sloth_')), {
-    error: 'label names starting with __ or sloth_ are reserved',
-  })
-  .default(() => ({}));
+// Built on first use: a start that reads no SLO needs none of it.
+function buildSloSpecSchema() {
+  const text = z.string().trim().min(1, { error: 'must not be empty' });
+  const name = z
+    .string()
+    .regex(NAME, { error: 'expected lowercase letters, digits, - or _ (like checkout or api-availability)' });
+  const window = z
+    .string()
+    .refine(isDuration, { error: 'expected a duration like 5m, 6h, 28d or 30d' })
+    .refine((value) => !isDuration(value) || parseDuration(value) >= 60_000, {
+      error: 'must be at least 1m (Prometheus needs two samples in a window)',
+    });
+  // Interpolated values arrive as strings, so numbers also accept their string form.
+  const number = z.preprocess(
+    (value) =>
+      typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))
+        ? Number(value)
+        : value,
+    z.number(),
+  );
+  const labels = z
+    .record(
+      z.string().regex(LABEL, { error: 'label names are letters, digits and _, not starting with a digit' }),
+      z.string(),
+    )
+    .refine(
+      (value) => Object.keys(value).every((key) => !key.startsWith('__') && !key.startsWith('sloth_')),
+      {
+        error: 'label names starting with __ or sloth_ are reserved',
+      },
+    )
+    .default(() => ({}));
 
-const query = text.refine((value) => /\{\{\s*\.?window\s*\}\}/.test(value), {
-  error:
-    'must contain the {{window}} placeholder where the range goes, like rate(http_requests_total[{{window}}])',
-});
-
-const eventsSli = z
-  .strictObject({
-    errorQuery: query.optional(),
-    goodQuery: query.optional(),
-    totalQuery: query,
-  })
-  .superRefine((value, ctx) => {
-    if ((value.errorQuery === undefined) === (value.goodQuery === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message: 'give exactly one of errorQuery (bad events) or goodQuery (good events), with totalQuery',
-      });
-    }
+  const query = text.refine((value) => /\{\{\s*\.?window\s*\}\}/.test(value), {
+    error:
+      'must contain the {{window}} placeholder where the range goes, like rate(http_requests_total[{{window}}])',
   });
 
-const latencySli = z.strictObject({
-  /** Histogram base name: `<metric>_bucket` and `<metric>_count` must exist. */
-  metric: z.string().regex(METRIC, { error: 'expected a metric name like http_request_duration_seconds' }),
-  /** Label matchers without braces: `job="checkout",route!="/healthz"`. */
-  selector: z.string().optional(),
-  /** Upper bound of the bucket that counts as fast (the `le` label), in the histogram's unit. */
-  threshold: z.union([z.number().positive(), text]),
-});
+  const eventsSli = z
+    .strictObject({
+      errorQuery: query.optional(),
+      goodQuery: query.optional(),
+      totalQuery: query,
+    })
+    .superRefine((value, ctx) => {
+      if ((value.errorQuery === undefined) === (value.goodQuery === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: 'give exactly one of errorQuery (bad events) or goodQuery (good events), with totalQuery',
+        });
+      }
+    });
 
-const sli = z
-  .strictObject({ events: eventsSli.optional(), latency: latencySli.optional() })
-  .superRefine((value, ctx) => {
-    if ((value.events === undefined) === (value.latency === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of events or latency' });
-    }
+  const latencySli = z.strictObject({
+    /** Histogram base name: `<metric>_bucket` and `<metric>_count` must exist. */
+    metric: z.string().regex(METRIC, { error: 'expected a metric name like http_request_duration_seconds' }),
+    /** Label matchers without braces: `job="checkout",route!="/healthz"`. */
+    selector: z.string().optional(),
+    /** Upper bound of the bucket that counts as fast (the `le` label), in the histogram's unit. */
+    threshold: z.union([z.number().positive(), text]),
   });
 
-const burnRule = z
-  .strictObject({
-    severity: z.enum(['page', 'ticket']),
-    long: window,
-    short: window,
-    factor: number.pipe(z.number().positive({ error: 'expected a burn-rate factor above 0, like 14.4' })),
-  })
-  .superRefine((value, ctx) => {
-    if (
-      isDuration(value.long) &&
-      isDuration(value.short) &&
-      parseDuration(value.short) >= parseDuration(value.long)
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['short'],
-        message: 'the short window must be shorter than the long one',
-      });
-    }
-  });
+  const sli = z
+    .strictObject({ events: eventsSli.optional(), latency: latencySli.optional() })
+    .superRefine((value, ctx) => {
+      if ((value.events === undefined) === (value.latency === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of events or latency' });
+      }
+    });
 
-const alertSeverity = z
-  .strictObject({
-    disable: z.boolean().default(false),
+  const burnRule = z
+    .strictObject({
+      severity: z.enum(['page', 'ticket']),
+      long: window,
+      short: window,
+      factor: number.pipe(z.number().positive({ error: 'expected a burn-rate factor above 0, like 14.4' })),
+    })
+    .superRefine((value, ctx) => {
+      if (
+        isDuration(value.long) &&
+        isDuration(value.short) &&
+        parseDuration(value.short) >= parseDuration(value.long)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['short'],
+          message: 'the short window must be shorter than the long one',
+        });
+      }
+    });
+
+  const alertSeverity = z
+    .strictObject({
+      disable: z.boolean().default(false),
+      labels: labels,
+      annotations: z.record(z.string(), z.string()).default(() => ({})),
+    })
+    .prefault({});
+
+  const alerting = z
+    .strictObject({
+      /** Alert name in the generated rules; defaults to the service and SLO in CamelCase. */
+      name: z
+        .string()
+        .regex(ALERT_NAME, { error: 'expected an alert name like CheckoutAvailability' })
+        .optional(),
+      labels: labels,
+      annotations: z.record(z.string(), z.string()).default(() => ({})),
+      page: alertSeverity,
+      ticket: alertSeverity,
+      /** The multiwindow, multi-burn-rate table; the Workbook's by default. */
+      windows: z.array(burnRule).min(1).optional(),
+    })
+    .prefault({});
+
+  return z.strictObject({
+    service: name,
+    name: name,
+    objective: number.pipe(
+      z
+        .number()
+        .gt(0, { error: 'expected a percentage above 0, like 99.9' })
+        .refine((value) => value < 100, {
+          error:
+            'an objective of 100% leaves no error budget: one failed request would exhaust it and burn rates divide by zero; use 99.99 or lower',
+        }),
+    ),
+    window: window.default('30d'),
+    description: z.string().optional(),
     labels: labels,
-    annotations: z.record(z.string(), z.string()).default(() => ({})),
-  })
-  .prefault({});
-
-const alerting = z
-  .strictObject({
-    /** Alert name in the generated rules; defaults to the service and SLO in CamelCase. */
-    name: z
-      .string()
-      .regex(ALERT_NAME, { error: 'expected an alert name like CheckoutAvailability' })
-      .optional(),
-    labels: labels,
-    annotations: z.record(z.string(), z.string()).default(() => ({})),
-    page: alertSeverity,
-    ticket: alertSeverity,
-    /** The multiwindow, multi-burn-rate table; the Workbook's by default. */
-    windows: z.array(burnRule).min(1).optional(),
-  })
-  .prefault({});
+    sli: sli,
+    alerting: alerting,
+  });
+}
 
 /**
  * One SLO as written in `millwright.yml` (`slos:`) or in `slos/*.yml`.
@@ -146,24 +174,7 @@ const alerting = z
  *   sli: { events: { errorQuery: 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))',
  *                    totalQuery: 'sum(rate(http_requests_total[{{window}}]))' } } });
  */
-export const sloSpecSchema = z.strictObject({
-  service: name,
-  name: name,
-  objective: number.pipe(
-    z
-      .number()
-      .gt(0, { error: 'expected a percentage above 0, like 99.9' })
-      .refine((value) => value < 100, {
-        error:
-          'an objective of 100% leaves no error budget: one failed request would exhaust it and burn rates divide by zero; use 99.99 or lower',
-      }),
-  ),
-  window: window.default('30d'),
-  description: z.string().optional(),
-  labels: labels,
-  sli: sli,
-  alerting: alerting,
-});
+export const sloSpecSchema = lazySchema(buildSloSpecSchema);
 
 export type SloSpec = z.input<typeof sloSpecSchema>;
 export type ParsedSloSpec = z.output<typeof sloSpecSchema>;

@@ -3,7 +3,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
@@ -265,5 +264,6 @@ async function exclusiveFile(file: string): Promise<Writable> {
  * iterator (while the import awaits the database) would lose lines and its end, and hang the import.
  */
 async function* linesOf(file: string): AsyncGenerator<string> {
+  const { createInterface } = process.getBuiltinModule('node:readline');
   yield* createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
 }

@@ -51,7 +51,7 @@ export const postgresModule = defineModule({
   async check({ services }) {
     const { ca } = services.config.store.ssl;
     if (ca === undefined) return;
-    const { access } = await import('node:fs/promises');
+    const { access } = process.getBuiltinModule('node:fs/promises');
     await access(ca).catch(() => {
       throw new MillwrightError(ErrorCode.ConfigInvalid, `store.ssl.ca ${ca} cannot be read`, {
         hint: 'point store.ssl.ca at the PEM file of the CA that signed the database server certificate',

@@ -44,7 +44,7 @@ async function caches(): Promise<string[]> {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-bundle-'));
   dist = path.join(dir, 'dist');
-  const built = await runProcess(process.execPath, [path.join(ROOT, 'bin', 'build.js'), '--outdir', dist]);
+  const built = await runProcess(process.execPath, [path.join(ROOT, 'bin', 'build.mjs'), '--outdir', dist]);
   expect(built.stderr).toBe('');
   expect(built.code).toBe(0);
 }, 120_000);

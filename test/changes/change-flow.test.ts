@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChangeService, type SloStatus, storeIncidentSource } from '../../src/changes/index.js';
 import { fixedClock, replyToText, silentLogger } from '../../src/core/index.js';
+import type { Store } from '../../src/store/store.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
@@ -55,12 +56,13 @@ describe('change requests', () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { action: string; input: { amount: number } });
 
-  const start = async (freeze = '') => {
+  const start = async (freeze = '', wrapStore?: (store: Store) => Store) => {
     bot = await startTestBot({
       config: config(freeze),
       clock,
       prepare: (runtime) => {
-        const { store, audit, runbooks, config: c } = runtime.services;
+        const { audit, runbooks, config: c } = runtime.services;
+        const store = wrapStore ? wrapStore(runtime.services.store) : runtime.services.store;
         runtime.services.changes = new ChangeService({
           store,
           audit,
@@ -131,6 +133,44 @@ describe('change requests', () => {
     expect(await calls()).toHaveLength(0);
     const approved = await bot.run('change approve CR-1 reason="known dip"', 'dee');
     expect(replyToText(approved)).toMatch(/^CR-1 ran and is being verified/);
+    expect(await calls()).toHaveLength(1);
+  });
+
+  it('keeps an approval that arrives the moment a held change can be seen, before the gate has recorded its decision', async () => {
+    slo = { slo: 'checkout-availability', remainingPercent: 12, burnState: 'ok', burnRate1h: 1.2 };
+    let approval: Promise<unknown> | undefined;
+    await start(
+      '',
+      (store) =>
+        new Proxy(store, {
+          get(target, key, receiver) {
+            const value = Reflect.get(target, key, receiver);
+            if (key !== 'put') return typeof value === 'function' ? value.bind(target) : value;
+            return async (collection: string, record: { id: string }) => {
+              await target.put(collection, record as never);
+              if (collection !== 'changes' || approval) return;
+              // A second person approves as soon as the change is in the store; the filing goes on
+              // only after that approval had every chance to run.
+              approval = bot.runtime.services.changes.approve(
+                {
+                  actor: { id: 'dee', roles: ['approver'] },
+                  surface: 'shell',
+                  channel: 'shell',
+                  ref: 'test-approval',
+                },
+                record.id,
+                'fast approver',
+              );
+              for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+            };
+          },
+        }),
+    );
+    await bot.run('change request bump target=cart', 'cy');
+    await approval;
+    const shown = replyToText(await bot.run('change show CR-1', 'cy'));
+    expect(shown).not.toMatch(/^CR-1 waits for approval/);
+    expect(shown).toContain('fast approver');
     expect(await calls()).toHaveLength(1);
   });
 

@@ -11,7 +11,7 @@ import { millwright, ROOT, runProcess } from '../helpers/spawn.js';
 
 const DOCKERFILE = path.join(ROOT, 'Dockerfile');
 const OFFICIAL_BASE = 'docker.io/library/node:20-bookworm-slim';
-/** What `node bin/build-image.js --make-base` imports where no registry is reachable. */
+/** What `node bin/build-image.mjs --make-base` imports where no registry is reachable. */
 const LOCAL_BASE = 'localhost/millwright-node-base:20';
 
 /** Instructions per stage: `[['FROM ...', 'RUN ...'], ...]`, continuation lines joined. */
@@ -44,7 +44,7 @@ function buildPlan(): { base: string } | { skip: string } {
   return base
     ? { base }
     : {
-        skip: `no Node 20 base image is present locally (${candidates.join(', ')}); pull one, set MILLWRIGHT_TEST_NODE_IMAGE, or run node bin/build-image.js --make-base`,
+        skip: `no Node 20 base image is present locally (${candidates.join(', ')}); pull one, set MILLWRIGHT_TEST_NODE_IMAGE, or run node bin/build-image.mjs --make-base`,
       };
 }
 
@@ -148,7 +148,7 @@ describe('the container image', () => {
       const tag = 'localhost/millwright:test';
       const built = await runProcess(
         process.execPath,
-        [path.join(ROOT, 'bin', 'build-image.js'), '--tag', tag, '--base', plan.base],
+        [path.join(ROOT, 'bin', 'build-image.mjs'), '--tag', tag, '--base', plan.base],
         {
           // This sandbox allows podman builds only without user namespaces; chroot isolation works everywhere.
           env: { MILLWRIGHT_BUILD_ISOLATION: process.env.MILLWRIGHT_BUILD_ISOLATION ?? 'chroot' },

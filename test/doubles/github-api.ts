@@ -1,6 +1,6 @@
 // A GitHub REST API double on 127.0.0.1: the paths, status codes, headers, bodies, errors, rate limits
 // and Link pagination of docs.github.com/rest for the endpoints Millwright calls. Tests set state and faults.
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -198,6 +198,39 @@ export interface RepoRecord {
   dispatches: DispatchRecord[];
   /** sha -> status context -> state, for the checks a deployment must pass. */
   checks: Map<string, Map<string, 'success' | 'failure' | 'pending' | 'error'>>;
+  protectionRules: ProtectionRuleRecord[];
+}
+
+/** The GitHub App the double knows: its id, the public half of its key, its installations. */
+export interface GitHubAppSpec {
+  /** The App ID: the `iss` its JWTs carry. */
+  id: number;
+  /** The public key (PEM) matching the App's private key; JWTs must be RS256 under it. */
+  publicKey: string;
+  /** Installations GitHub knows for this App; a token for any other is 404. */
+  installations: number[];
+}
+
+/** A custom deployment protection rule GitHub asked the App about, and the reviews it got. */
+export interface ProtectionRuleRecord {
+  runId: number;
+  environment: string;
+  installationId: number;
+  deploymentId: number;
+  state: 'pending' | 'approved' | 'rejected';
+  /** Every accepted review call, in order: a comment alone keeps the rule pending. */
+  reviews: Array<{ state?: string; comment?: string; installationId: number; at: string }>;
+}
+
+export interface ProtectionRuleSpec {
+  environment: string;
+  installationId: number;
+  /** The workflow's actor, `sender.login` in the webhook. */
+  actor?: string;
+  ref?: string;
+  sha?: string;
+  /** What triggered the run (`push`, `workflow_dispatch`). */
+  event?: string;
 }
 
 /** A seed for many tests at once (see test/fixtures/github/). */
@@ -243,6 +276,15 @@ export interface GitHubState {
   /** Drops every fault not yet used up. */
   clearFaults(): void;
   load(fixture: GitHubFixture): void;
+  /**
+   * A workflow run reaches an environment guarded by the App's protection rule: the run (waiting),
+   * its deployment and the pending rule are recorded, and the `deployment_protection_rule` webhook
+   * payload GitHub would send is returned (send it with `sendGitHubWebhook`).
+   */
+  requestProtectionRule(
+    fullName: string,
+    spec: ProtectionRuleSpec,
+  ): { rule: ProtectionRuleRecord; payload: Record<string, unknown> };
 }
 
 export interface GitHubApiDouble {
@@ -253,6 +295,8 @@ export interface GitHubApiDouble {
   requests: RecordedRequest[];
   /** How many requests matched a method and a path (exact string, or pattern). */
   count(method?: string, path?: string | RegExp): number;
+  /** Every installation token handed out, to show none of them leaks. */
+  installationTokens: string[];
   close(): Promise<void>;
 }
 
@@ -264,6 +308,8 @@ export interface GitHubApiOptions {
   now?: () => Date;
   /** Root of `html_url` links; https://github.com by default. */
   webUrl?: string;
+  /** The GitHub App whose JWTs and installation tokens the double accepts. */
+  app?: GitHubAppSpec;
 }
 
 // ---------- implementation ----------
@@ -283,6 +329,9 @@ const DOC = {
   statuses: `${DOCS}/deployments/statuses#list-deployment-statuses`,
   createStatus: `${DOCS}/deployments/statuses#create-a-deployment-status`,
   commit: `${DOCS}/commits/commits#get-a-commit`,
+  installationToken: `${DOCS}/apps/apps#create-an-installation-access-token-for-an-app`,
+  reviewRules: `${DOCS}/actions/workflow-runs#review-custom-deployment-protection-rules-for-a-workflow-run`,
+  jwt: 'https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app',
   rateLimit: `${DOCS}/overview/rate-limits-for-the-rest-api`,
   secondary: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
 };
@@ -410,6 +459,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         deployments: [],
         dispatches: [],
         checks: new Map(),
+        protectionRules: [],
       };
       repos.set(key(name), record);
       return record;
@@ -529,6 +579,60 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         for (const run of runs ?? []) state.addRun(spec.name, run);
         for (const deployment of deployments ?? []) state.addDeployment(spec.name, deployment);
       }
+    },
+    requestProtectionRule: (fullName, spec) => {
+      const repo = requireRepo(fullName);
+      const ref = spec.ref ?? repo.defaultBranch;
+      const actor = spec.actor ?? 'octocat';
+      const run = state.addRun(fullName, {
+        workflow: 'deploy.yml',
+        status: 'waiting',
+        conclusion: null,
+        branch: ref,
+        event: spec.event ?? 'push',
+        actor,
+        ...(spec.sha ? { sha: spec.sha } : {}),
+      });
+      const deployment = state.addDeployment(fullName, {
+        ref,
+        sha: run.sha,
+        environment: spec.environment,
+        creator: actor,
+      });
+      const rule: ProtectionRuleRecord = {
+        runId: run.id,
+        environment: spec.environment,
+        installationId: spec.installationId,
+        deploymentId: deployment.id,
+        state: 'pending',
+        reviews: [],
+      };
+      repo.protectionRules.push(rule);
+      // The shape of docs.github.com/webhooks/webhook-events-and-payloads#deployment_protection_rule.
+      const payload = {
+        action: 'requested',
+        environment: spec.environment,
+        event: run.event,
+        sha: run.sha,
+        ref: `refs/heads/${ref}`,
+        deployment_callback_url: `${base}/repos/${repo.fullName}/actions/runs/${run.id}/deployment_protection_rule`,
+        deployment: deploymentJson(repo, deployment),
+        pull_requests: [],
+        repository: repoJson(repo),
+        organization: {
+          login: repo.owner,
+          id: userId(repo.owner),
+          node_id: Buffer.from(`012:Organization${userId(repo.owner)}`).toString('base64'),
+          url: `${base}/orgs/${repo.owner}`,
+          description: null,
+        },
+        installation: {
+          id: spec.installationId,
+          node_id: Buffer.from(`023:Installation${spec.installationId}`).toString('base64'),
+        },
+        sender: user(actor),
+      };
+      return { rule, payload };
     },
   };
   for (const spec of options.repos ?? []) state.addRepo(spec);
@@ -694,6 +798,114 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     if (!repo || (repo.private && anonymous)) throw notFound(doc);
     return repo;
   };
+
+  // ----- GitHub App: installation tokens (JWT in), the protection rule review (installation token in) -----
+
+  const issued = new Map<string, { installationId: number; expiresAt: Date }>();
+  const installationTokens: string[] = [];
+  const unauthorized = (message: string, doc: string) =>
+    new HttpAnswer(401, { message, documentation_url: doc, status: '401' });
+
+  /** The App a request's `Authorization: Bearer <JWT>` proves, as GitHub checks it: RS256 under the App's key, iss, iat, exp. */
+  const checkAppJwt = (headers: IncomingHttpHeaders): void => {
+    const app = options.app;
+    const jwt = /^Bearer\s+(\S+)$/i.exec(String(headers.authorization ?? ''))?.[1];
+    if (!app || !jwt) throw unauthorized('A JSON web token could not be decoded', DOC.jwt);
+    const [head = '', body = '', signature = ''] = jwt.split('.');
+    let header: { alg?: unknown };
+    let claims: { iss?: unknown; iat?: unknown; exp?: unknown };
+    try {
+      header = JSON.parse(Buffer.from(head, 'base64url').toString('utf8'));
+      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    } catch {
+      throw unauthorized('A JSON web token could not be decoded', DOC.jwt);
+    }
+    const signed =
+      header.alg === 'RS256' &&
+      verifySignature(
+        'RSA-SHA256',
+        Buffer.from(`${head}.${body}`),
+        createPublicKey(app.publicKey),
+        Buffer.from(signature, 'base64url'),
+      );
+    if (!signed) throw unauthorized('A JSON web token could not be decoded', DOC.jwt);
+    if (String(claims.iss) !== String(app.id))
+      throw unauthorized(`'Issuer' claim ('iss') must be an Integer`, DOC.jwt);
+    const nowSeconds = Math.floor(now().getTime() / 1000);
+    if (typeof claims.exp !== 'number' || claims.exp <= nowSeconds || claims.exp - nowSeconds > 600 + 60)
+      throw unauthorized(
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+        DOC.jwt,
+      );
+    if (typeof claims.iat !== 'number' || claims.iat > nowSeconds + 60)
+      throw unauthorized(
+        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+        DOC.jwt,
+      );
+  };
+
+  /** The installation whose unexpired token the request carries (`token` or `Bearer`). */
+  const installationOf = (headers: IncomingHttpHeaders): number => {
+    const token = String(headers.authorization ?? '').replace(/^(token|bearer)\s+/i, '');
+    const found = issued.get(token);
+    if (!found || found.expiresAt.getTime() <= now().getTime()) throw unauthorized('Bad credentials', DOCS);
+    return found.installationId;
+  };
+
+  route('POST', /^\/app\/installations\/(\d+)\/access_tokens$/, DOC.installationToken, (m, r) => {
+    checkAppJwt(r.headers);
+    const installationId = Number(m[1]);
+    if (!options.app?.installations.includes(installationId)) throw notFound(DOC.installationToken);
+    const token = `ghs_${randomBytes(18).toString('hex')}`;
+    const expiresAt = new Date(now().getTime() + 3_600_000);
+    issued.set(token, { installationId, expiresAt });
+    installationTokens.push(token);
+    return new HttpAnswer(201, {
+      token,
+      expires_at: iso(expiresAt, now),
+      permissions: { actions: 'read', deployments: 'write', metadata: 'read' },
+      repository_selection: 'all',
+    });
+  });
+
+  route(
+    'POST',
+    new RegExp(`^${REPO}/actions/runs/(\\d+)/deployment_protection_rule$`),
+    DOC.reviewRules,
+    (m, r) => {
+      const installationId = installationOf(r.headers);
+      const repo = repoFrom(m, false, DOC.reviewRules);
+      const runId = Number(m[3]);
+      if (!repo.runs.some((run) => run.id === runId)) throw notFound(DOC.reviewRules);
+      const { environment_name: environment, state: verdict, comment } = r.body;
+      if (typeof environment !== 'string' || environment === '')
+        throw unprocessable('Invalid request.\n\n"environment_name" wasn\'t supplied.', DOC.reviewRules);
+      if (verdict !== undefined && verdict !== 'approved' && verdict !== 'rejected')
+        throw unprocessable(
+          `Invalid request.\n\nFor 'properties/state', "${String(verdict)}" is not a member of enum.`,
+          DOC.reviewRules,
+        );
+      if (verdict === undefined && (typeof comment !== 'string' || comment === ''))
+        throw unprocessable('Invalid request.\n\n"comment" wasn\'t supplied.', DOC.reviewRules);
+      const rule = repo.protectionRules.find(
+        (candidate) =>
+          candidate.runId === runId &&
+          candidate.environment === environment &&
+          candidate.installationId === installationId,
+      );
+      // GitHub Apps review only their own rules, and only while the rule is pending.
+      if (rule?.state !== 'pending')
+        throw unprocessable('No pending deployment protection rule for this environment', DOC.reviewRules);
+      rule.reviews.push({
+        ...(verdict ? { state: verdict } : {}),
+        ...(typeof comment === 'string' ? { comment } : {}),
+        installationId,
+        at: iso(undefined, now),
+      });
+      if (verdict) rule.state = verdict;
+      return new HttpAnswer(204, undefined);
+    },
+  );
 
   route(
     'GET',
@@ -1054,7 +1266,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     const presented = authorization.replace(/^(token|bearer)\s+/i, '');
     const anonymous = authorization === '';
     const graphql = GRAPHQL_PATHS.has(url.pathname);
-    if (!anonymous && options.token !== undefined && presented !== options.token) {
+    // The App's own routes check the JWT or the installation token themselves.
+    const appCall = options.app !== undefined && (url.pathname.startsWith('/app/') || issued.has(presented));
+    if (!anonymous && !appCall && options.token !== undefined && presented !== options.token) {
       send(
         res,
         graphql
@@ -1179,6 +1393,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     url: base,
     state,
     requests,
+    installationTokens,
     count: (method, path) =>
       requests.filter(
         (request) =>

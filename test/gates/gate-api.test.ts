@@ -2,26 +2,14 @@
 // token decides who it is and what it may gate, a healthy service passes, a burning or frozen one
 // fails with the rule's numbers, a change the policy holds waits until a second person approves in
 // chat, and the audit trail records each answer without ever holding a token.
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger, type Reply, replyToText } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import type { RunningServer } from '../../src/main.js';
-import { type GateServer, gateSchemaValidator, startPipelineScene } from './setup.js';
+import { filesUnder, type GateServer, gateSchemaValidator, startPipelineScene } from './setup.js';
 
 const CI_TOKEN = 'ci-7f3a9c1e5b2d4068a1c3';
 const DEPLOYER_TOKEN = 'deployer-0b5e8d2f7a614c39';
-
-/** Every file under `dir`, read as text. */
-async function filesUnder(dir: string): Promise<string> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  const texts = await Promise.all(
-    entries
-      .filter((entry) => entry.isFile())
-      .map((entry) => readFile(path.join(entry.parentPath, entry.name), 'utf8')),
-  );
-  return texts.join('\n');
-}
 
 describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
   let dir: string;
@@ -136,7 +124,7 @@ describe('POST /api/v1/gates/evaluate against a real Prometheus', () => {
       [{ service: 'checkout', version: 42 }, 'version: expected a string'],
       [
         { service: 'checkout', colour: 'blue' },
-        'colour: not a field of the gate request; send service, version, environment, kind, risk, reason',
+        'colour: not a field of the gate request; send service, version, environment, kind, risk, reason, emergency',
       ],
       [['checkout'], 'body: expected a JSON object like {"service": "checkout", "version": "1.4.2"}'],
       ['{"service": "checkout"', 'body is not valid JSON'],

@@ -1,11 +1,12 @@
 // Release notes in numbers: a gated deployment is verified like any change, with the budget read
-// before it and after it, so `change stats` tells each service's failure rate and budget cost per
-// delivery, against a real Prometheus where one deployment hurts and one does not.
+// before it and after it, so `change stats` and the digest tell each service's and each team's
+// failure rate and budget cost per delivery, against a real Prometheus where one deployment hurts
+// and one does not.
 import { fixedClock, replyToText } from '../../src/core/index.js';
 import type { GateAnswer } from '../../src/gates/index.js';
 import type { RunningPrometheus } from '../doubles/prometheus.js';
 import {
-  catalogOf,
+  expectData,
   GATE_ACCESS,
   type GateServer,
   PIPELINE_POLICY,
@@ -17,6 +18,17 @@ import {
 const TOKEN = 'ci-verify-6e2a9d4c0b7f1358';
 /** The deployments happen ten minutes before the last backfilled sample. */
 const changeAtOf = (end: number) => end - 10 * 60;
+
+/** A daily digest whose last slot was the minute before the deployments, so its period holds them. */
+function digestBefore(changeAt: number): string {
+  const slot = new Date((changeAt - 60) * 1000);
+  return `digests:
+  - name: delivery
+    schedule: "${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *"
+    target: C-OPS
+    sections: [changes]
+`;
+}
 
 describe('gated deployments, verified and counted', () => {
   let prometheus: RunningPrometheus;
@@ -32,8 +44,12 @@ describe('gated deployments, verified and counted', () => {
     clock.set(new Date(changeAtOf(prometheus.end.getTime() / 1000) * 1000));
     server = await startGateServer(
       prometheus,
-      `${catalogOf(['checkout', 'cart'])}${slosFor(['checkout', 'cart'])}${PIPELINE_POLICY}  verify: { window: 5m, interval: 1m }
-${GATE_ACCESS}gates:
+      `services:
+  checkout: { channel: C-CHECKOUT, team: storefront }
+  cart: { channel: C-CART, team: storefront }
+  search: { channel: C-SEARCH }
+${slosFor(['checkout', 'cart'])}${PIPELINE_POLICY}  verify: { window: 5m, interval: 1m }
+${digestBefore(changeAtOf(prometheus.end.getTime() / 1000))}${GATE_ACCESS}gates:
   pipelines:
     ci: { token: ${TOKEN}, services: '*' }
 `,
@@ -101,5 +117,49 @@ ${GATE_ACCESS}gates:
     expect(cost('cart')).toBeGreaterThan(0.1);
     expect(Math.abs(cost('checkout'))).toBeLessThan(0.05);
     expect(replyToText(stats)).toContain('Gated deliveries (pipelines)');
+    // Per team: both services are the storefront's, one of its two deployments failed.
+    const storefront = row('storefront');
+    expect(storefront?.slice(0, 3)).toEqual(['storefront', '2', '50.0% (1 of 2)']);
+    expect(Number(/^(-?\d+\.\d+) pp/.exec(storefront?.[3] ?? '')?.[1])).toBeCloseTo(
+      (cost('cart') + cost('checkout')) / 2,
+      1,
+    );
+
+    // The same figures as raw values, valid against the schema.
+    const data = stats.data as {
+      stats: {
+        deliveries: { services: Array<Record<string, unknown>>; teams: Array<Record<string, unknown>> };
+      };
+    };
+    expectData('change', 'stats', stats.data);
+    const { services, teams } = data.stats.deliveries;
+    expect(services.find((s) => s.service === 'cart')).toMatchObject({
+      team: 'storefront',
+      deployments: 1,
+      deploymentsPerDay: 1 / 30,
+      failed: 1,
+      changeFailureRate: 1,
+      measured: 1,
+    });
+    expect(services.find((s) => s.service === 'cart')?.budgetCostPerDeployment).toBeCloseTo(cost('cart'), 2);
+    expect(teams).toEqual([
+      expect.objectContaining({
+        team: 'storefront',
+        services: ['cart', 'checkout'],
+        deployments: 2,
+        failed: 1,
+        changeFailureRate: 0.5,
+      }),
+    ]);
+
+    // The digest's change section carries the same figures for its period.
+    const digest = replyToText(await server.running.runtime.services.digests.preview('delivery'));
+    expect(digest).toContain('Gated deliveries per service');
+    expect(digest).toMatch(
+      /cart: 1 deployment, change failure rate 100\.0% \(1 of 1\), budget cost \d+\.\d\d pp of the budget per deployment/,
+    );
+    expect(digest).toMatch(
+      /storefront: 2 deployments, change failure rate 50\.0% \(1 of 2\), budget cost -?\d+\.\d\d pp/,
+    );
   }, 120_000);
 });

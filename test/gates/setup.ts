@@ -1,7 +1,8 @@
 // What the gate tests share: a real Prometheus with backfilled traffic per service, and a running
 // Millwright reading it on a fixed clock, each with its own temp directory, closed in one call.
 import { EventEmitter } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,22 +81,15 @@ export interface GateServer {
   close(): Promise<void>;
 }
 
-/** Millwright serving on a free port, reading `prometheus` at its last sample, with `config` after the basics. */
-export async function startGateServer(
-  prometheus: RunningPrometheus,
-  config: string,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock?: Clock } = {},
-): Promise<GateServer> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-'));
-  const file = path.join(dir, 'millwright.yml');
-  await writeFile(
-    file,
-    `server: { host: 127.0.0.1, port: 0 }\nstore: { path: ./data }\nprometheus: { url: ${prometheus.url} }\n${config}`,
-  );
+/** Millwright serving `file` on a free port, every notice it posts recorded; stopping keeps the files. */
+export async function serveConfigFile(
+  file: string,
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; clock: Clock },
+): Promise<Omit<GateServer, 'dir' | 'close'> & { stop(): Promise<void> }> {
   const signals = new EventEmitter();
   const running = await startServer(await loadConfig(file, { env: options.env ?? {} }), {
     logger: options.logger ?? silentLogger(),
-    clock: options.clock ?? fixedClock(prometheus.end),
+    clock: options.clock,
     signals,
   });
   const posts: GateServer['posts'] = [];
@@ -110,14 +104,55 @@ export async function startGateServer(
   return {
     running,
     url: `http://127.0.0.1:${running.port}`,
-    dir,
     posts,
-    close: async () => {
+    stop: async () => {
       signals.emit('SIGTERM', 'SIGTERM');
       await running.stopped;
-      await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Millwright serving on a free port, reading `prometheus` at its last sample, with `config` after the basics. */
+export async function startGateServer(
+  prometheus: RunningPrometheus,
+  config: string,
+  options: {
+    env?: NodeJS.ProcessEnv;
+    logger?: Logger;
+    clock?: Clock;
+    /** A directory a stopped server used: its config is rewritten, its store kept (a restart); kept on close. */
+    dir?: string;
+  } = {},
+): Promise<GateServer> {
+  const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'millwright-gates-')));
+  const file = path.join(dir, 'millwright.yml');
+  await writeFile(
+    file,
+    `server: { host: 127.0.0.1, port: 0 }\nstore: { path: ./data }\nprometheus: { url: ${prometheus.url} }\n${config}`,
+  );
+  const { stop, ...server } = await serveConfigFile(file, {
+    ...options,
+    clock: options.clock ?? fixedClock(prometheus.end),
+  });
+  return {
+    ...server,
+    dir,
+    close: async () => {
+      await stop();
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every file under `dir`, read as text (to show what a test must never find written). */
+export async function filesUnder(dir: string): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const texts = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFile(path.join(entry.parentPath, entry.name), 'utf8')),
+  );
+  return texts.join('\n');
 }
 
 /** The validator of docs/schemas/gate.schema.json, the answer every pipeline gets. */
@@ -127,6 +162,25 @@ export async function gateSchemaValidator() {
     '../../docs/schemas/gate.schema.json',
   );
   return new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(await readFile(file, 'utf8')));
+}
+
+/**
+ * The validator of one command's `data` (docs/schemas/COMMAND.schema.json, or one of its
+ * `definitions`), with the other schemas it refers to loaded; fails with ajv's own words.
+ *
+ * @example
+ * expectData('change', 'stats', reply.data);
+ */
+export function expectData(command: string, shape: string | undefined, data: unknown): void {
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/schemas');
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)));
+  for (const name of ['reply', 'budget', 'change'])
+    ajv.addSchema(JSON.parse(readFileSync(path.join(dir, `${name}.schema.json`), 'utf8')) as object);
+  const validate = ajv.getSchema(
+    `https://millwright.dev/schemas/${command}.schema.json${shape ? `#/definitions/${shape}` : ''}`,
+  )!;
+  expect(validate(data) ? [] : validate.errors).toEqual([]);
 }
 
 /**

@@ -4,6 +4,7 @@ import { ACTION_PREFIX } from '../../adapters/slack/index.js';
 import type { CommandDefinition } from '../../src/core/index.js';
 import type { Runtime } from '../../src/main.js';
 import {
+  fixture,
   movableClock,
   type SlackHarness,
   startSlackHarness,
@@ -17,7 +18,6 @@ import {
   startTeamsBot,
   type TeamsBot,
 } from '../adapters/teams/teams-harness.js';
-import { buttonClickPayload } from './slack-click.js';
 
 /** The two people of every story: one holds the role a guarded command needs, the other does not. */
 export type Who = 'approver' | 'engineer';
@@ -59,6 +59,47 @@ access:
 
 const TWO_HOURS = 2 * 60 * 60 * 1000;
 
+/**
+ * A block_actions payload as Slack sends it when `user` clicks a Millwright button carrying `token`
+ * in `channel` (shaped like Slack's example, test/fixtures/slack/block-actions.json).
+ *
+ * @example
+ * const payload = slackClickPayload({ token, user: 'U0ANA', channel: 'C0OPS', responseUrl, triggerId, nowSeconds });
+ */
+export function slackClickPayload(click: {
+  token: string;
+  user: string;
+  channel: string;
+  responseUrl: string;
+  triggerId: string;
+  nowSeconds: number;
+}) {
+  const { token, user, channel, responseUrl, triggerId, nowSeconds } = click;
+  return {
+    ...fixture('block-actions.json'),
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0001' },
+    channel: { id: channel, name: 'ops' },
+    container: {
+      type: 'message',
+      message_ts: '1548261231.000200',
+      channel_id: channel,
+      is_ephemeral: false,
+    },
+    trigger_id: triggerId,
+    response_url: responseUrl,
+    actions: [
+      {
+        action_id: `${ACTION_PREFIX}0.0`,
+        block_id: 'b1',
+        text: { type: 'plain_text', text: 'Press', emoji: true },
+        value: token,
+        type: 'button',
+        action_ts: `${nowSeconds}.000100`,
+      },
+    ],
+  };
+}
+
 /** The real Slack adapter behind signed HTTP requests, answering on response_url. */
 export async function slackDriver(): Promise<ClickDriver> {
   const people = { approver: 'U0APPROVER', engineer: 'U0ENGINEER' } as const;
@@ -84,15 +125,13 @@ export async function slackDriver(): Promise<ClickDriver> {
     click: async (token, who) => {
       const user = people[who];
       const responseUrl = h.slack.responseUrl('actions');
-      const payload = buttonClickPayload({
+      const payload = slackClickPayload({
+        token,
         user,
         channel,
         responseUrl,
         triggerId: h.slack.triggerId(),
-        actionId: `${ACTION_PREFIX}0.0`,
-        label: 'Press',
-        token,
-        at: h.nowSeconds(),
+        nowSeconds: h.nowSeconds(),
       });
       const response = await h.sendInteraction(payload);
       if (response.status !== 200) throw new Error(`Slack click answered ${response.status}`);

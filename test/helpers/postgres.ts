@@ -58,7 +58,7 @@ function postgresBin(): string | undefined {
 export function postgresMissing(): string | undefined {
   if (postgresBin() !== undefined) return undefined;
   const reason =
-    "PostgreSQL is not installed (no initdb): install Debian's postgresql package (node bin/test-prerequisites.js does)";
+    "PostgreSQL is not installed (no initdb): install Debian's postgresql package (node bin/test-prerequisites.mjs does)";
   if (process.env.CI) throw new Error(`${reason}; CI must run the PostgreSQL tests`);
   return reason;
 }

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SlackApiDouble } from '../doubles/slack-api.js';
-import { buttonClickPayload } from './slack-click.js';
+import { slackClickPayload } from './click-drivers.js';
 import { BIN, ROOT } from './spawn.js';
 
 export interface Replica {
@@ -149,18 +149,16 @@ export class SignedSlack {
   }
 
   /** A click on a Millwright button carrying `token`, by `user` in `channel`. */
-  async click(replica: Replica, token: string, actionId: string, user: string, channel: string) {
+  async click(replica: Replica, token: string, user: string, channel: string) {
     const responseUrl = this.slack.responseUrl('actions');
     const payload = {
-      ...buttonClickPayload({
+      ...slackClickPayload({
+        token,
         user,
         channel,
         responseUrl,
         triggerId: this.slack.triggerId(),
-        actionId,
-        label: 'Approve',
-        token,
-        at: Math.floor(Date.now() / 1000),
+        nowSeconds: Math.floor(Date.now() / 1000),
       }),
       team: { id: 'T0001', domain: 'example' },
     };

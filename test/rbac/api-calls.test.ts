@@ -65,6 +65,7 @@ const DECLARED_AHEAD: Record<string, KubernetesApiCall[]> = {
 
 const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
   'rollout-status': { namespace: 'shop', deployment: 'checkout' },
+  'rollout-check': { namespace: 'shop', deployment: 'checkout' },
   restart: { namespace: 'shop', deployment: 'checkout' },
   scale: { namespace: 'shop', deployment: 'checkout', replicas: 4 },
   undo: { namespace: 'shop', deployment: 'checkout' },

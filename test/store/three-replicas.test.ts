@@ -115,7 +115,7 @@ describeWithPostgres(
       const approve = buttonsOf(posted.blocks).find((button) => button.actionId.endsWith('.approve'));
       if (id === undefined || approve === undefined)
         throw new Error(`no change id or Approve button in ${posted.text}`);
-      const clicked = await client.click(approveOn, approve.value, approve.actionId, APPROVER, OPS);
+      const clicked = await client.click(approveOn, approve.value, APPROVER, OPS);
       expect(clicked.status).toBe(200);
       return { id, clicked };
     }

@@ -32,6 +32,7 @@ const rolloutPodsAndReplicaSets: KubernetesApiCall[] = [
 export const KUBERNETES_ACTION_CALLS: { readonly [A in KubernetesActionName]: readonly KubernetesApiCall[] } =
   {
     'rollout-status': mergeApiCalls(READERS.getDeploymentStatus, rolloutPodsAndReplicaSets),
+    'rollout-check': mergeApiCalls(READERS.describeDeployment),
     restart: mergeApiCalls(READERS.readDeployment, [patchDeployment]),
     scale: mergeApiCalls([scaleSubresource]),
     undo: mergeApiCalls(READERS.readDeployment, READERS.ownedReplicaSets, [patchDeployment]),

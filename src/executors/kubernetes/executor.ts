@@ -13,9 +13,10 @@ import {
   type RetryPolicy,
 } from '../../upstreams/kubernetes/client.js';
 import { type DeploymentStatus, getDeploymentStatus } from '../../upstreams/kubernetes/deployments.js';
+import { describeDeployment } from '../../upstreams/kubernetes/describe.js';
 import { quoteInput } from '../../upstreams/kubernetes/names.js';
 import { listPods, tailLogs } from '../../upstreams/kubernetes/pods.js';
-import { describeServing } from '../../upstreams/kubernetes/rollout-verdict.js';
+import { describeServing, judgeRollout } from '../../upstreams/kubernetes/rollout-verdict.js';
 import { checkActionHandlers } from '../action-handlers.js';
 import {
   EXECUTOR_PROTOCOL_VERSION,
@@ -187,6 +188,23 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
     return {
       summary: `${statusLine(description.status)}; serving ${describeServing(verdict.serving)}`,
       output: { ...description.status, serving: verdict.serving, polls },
+    };
+  },
+  'rollout-check': async (input, { cluster, deployment, call }) => {
+    const description = await describeDeployment(cluster, deployment, call);
+    const verdict = judgeRollout(description, {
+      maxRestarts: input.maxRestarts,
+      stuckAfterSeconds: parseDuration(input.stuckAfter) / 1000,
+    });
+    return {
+      summary: `${verdict.outcome}: ${verdict.message}; serving ${describeServing(verdict.serving)}`,
+      output: {
+        outcome: verdict.outcome,
+        message: verdict.message,
+        troubles: verdict.troubles,
+        serving: verdict.serving,
+        state: description.status.state,
+      },
     };
   },
   restart: async (_input, { cluster, deployment, call, dryRun, where }) => {

@@ -69,6 +69,18 @@ export function kubernetesInputs(bounds: ScaleBounds) {
         .default('1m')
         .describe('A new pod unable to pull its image or start for this long fails the rollout'),
     }),
+    'rollout-check': z.strictObject({
+      ...target,
+      maxRestarts: z
+        .int()
+        .min(1)
+        .max(1000)
+        .default(3)
+        .describe('A new pod crash-looping or OOMKilled this many times counts as failed'),
+      stuckAfter: duration
+        .default('1m')
+        .describe('A new pod unable to pull its image or start for this long counts as failed'),
+    }),
     restart: z.strictObject(target),
     scale: z.strictObject({
       ...target,

@@ -55,6 +55,22 @@ export function kubernetesActions(
         ['state', 'message'],
       ),
     },
+    'rollout-check': {
+      description:
+        'One look at a rollout, judged by the rules `rollout-status` waits with: complete, waiting, failed (ProgressDeadlineExceeded, new pods crash-looping, OOMKilled or unable to pull) or paused; never fails on the state itself',
+      effect: 'read',
+      dryRun: 'native',
+      output: objectSchema(
+        {
+          outcome: { type: 'string', enum: ['complete', 'waiting', 'failed', 'paused'] },
+          message: { type: 'string' },
+          troubles: { type: 'array' },
+          serving: { type: 'array' },
+          state: { type: 'string' },
+        },
+        ['outcome', 'message'],
+      ),
+    },
     restart: {
       description: 'Rolling restart of a deployment, the same patch `kubectl rollout restart` sends',
       effect: 'write',

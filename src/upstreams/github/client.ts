@@ -247,7 +247,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
 }
 
 /** 5xx (not 501) and dropped connections; never 4xx, rate limits, timeouts or cancellations. */
-function isTransientFailure(error: unknown): boolean {
+export function isTransientFailure(error: unknown): boolean {
   if (error instanceof MillwrightError) return false;
   const status = statusOf(error);
   if (status !== undefined && status >= 500 && status !== 501) {
@@ -258,7 +258,7 @@ function isTransientFailure(error: unknown): boolean {
 }
 
 /** The wait a secondary rate limit asks for (403 or 429 with Retry-After), in ms. */
-function retryAfterMsOf(error: unknown, now: Date): number | undefined {
+export function retryAfterMsOf(error: unknown, now: Date): number | undefined {
   const status = statusOf(error);
   if (status !== 403 && status !== 429) return undefined;
   const headers = (error as { response?: { headers?: Record<string, unknown> } }).response?.headers;

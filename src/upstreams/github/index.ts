@@ -5,6 +5,9 @@ export {
   type GitHubClient,
   type GitHubClientOptions,
   type GitHubRetryOptions,
+  isTransientFailure as isTransientGitHubFailure,
+  retryAfterMsOf as gitHubRetryAfterMs,
+  statusOf as gitHubStatusOf,
   webUrlFor,
 } from './client.js';
 export {

@@ -29,6 +29,7 @@ describe('kubernetes executor metadata', () => {
       'list-pods',
       'logs',
       'restart',
+      'rollout-check',
       'rollout-status',
       'scale',
       'set-image',

@@ -3,6 +3,7 @@
 // a target state, so repeating one changes nothing — and refusals for what would harm the stable.
 import type { KubernetesApiDouble } from '../../doubles/kubernetes-api.js';
 import { loadKubernetesScenario } from '../../doubles/kubernetes-api.js';
+import { trackedScenario } from '../../helpers/release-cluster.js';
 import { context, executorFor, failureOf, startCluster } from './support.js';
 
 type Deployment = {
@@ -20,22 +21,10 @@ type Deployment = {
 const CANARY = '/apis/apps/v1/namespaces/shop/deployments/checkout-canary';
 const IMAGE = 'registry.example.com/shop/checkout:2.4.0';
 
-/** The healthy scenario, with the stable checkout selecting its pods by track: stable. */
-function tracked() {
-  return loadKubernetesScenario('healthy').map((object) => {
-    const o = object as unknown as { kind?: string; metadata?: { name?: string } } & Partial<Deployment>;
-    if (o.kind !== 'Deployment' || o.metadata?.name !== 'checkout') return object;
-    const d = structuredClone(o) as unknown as Deployment;
-    d.spec.selector.matchLabels = { ...d.spec.selector.matchLabels, track: 'stable' };
-    d.spec.template.metadata.labels = { ...d.spec.template.metadata.labels, track: 'stable' };
-    return d as unknown as typeof object;
-  });
-}
-
 let k8s: KubernetesApiDouble;
 beforeEach(async () => {
   k8s = await startCluster('healthy');
-  k8s.state.apply(tracked());
+  k8s.state.apply(trackedScenario());
 });
 afterEach(() => k8s.close());
 
@@ -147,4 +136,21 @@ it('refuses image references and labels that are not, before any request', async
   expect((await failureOf(run('canary-set', { image: IMAGE, replicas: 1, trackLabel: 'a b' }))).code).toBe(
     'millwright_bad_argument',
   );
+});
+
+it("judges the canary's rollout in one look: complete when its pods serve, failed when they crash-loop", async () => {
+  await run('canary-set', { image: IMAGE, replicas: 1 });
+  const healthy = await run('rollout-check', { deployment: 'checkout-canary' });
+  expect(healthy.output).toMatchObject({ outcome: 'complete' });
+  const crashing = 'registry.example.com/shop/checkout:2.5.0';
+  k8s.state.failingImages.set(crashing, { reason: 'CrashLoopBackOff', restarts: 4 });
+  await run('canary-set', { image: crashing, replicas: 1 });
+  const failed = await run('rollout-check', { deployment: 'checkout-canary' });
+  expect(failed.output).toMatchObject({ outcome: 'failed' });
+  expect(failed.output.message).toMatch(
+    /^deployment "checkout-canary" rollout failed: pod checkout-canary-\S+ CrashLoopBackOff \(4 restarts\)$/,
+  );
+  // Below the restart threshold it is still starting, not failed.
+  const patient = await run('rollout-check', { deployment: 'checkout-canary', maxRestarts: 5 });
+  expect(patient.output).toMatchObject({ outcome: 'waiting' });
 });

@@ -20,7 +20,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`usage: node bin/build-image.js [--tag NAME] [--base IMAGE] [--if-available] [--make-base]
+  console.log(`usage: node bin/build-image.mjs [--tag NAME] [--base IMAGE] [--if-available] [--make-base]
 
   --tag NAME       the image to build (default localhost/millwright:${version})
   --base IMAGE     the Node 20 base (NODE_IMAGE build argument; default the Dockerfile's, node:20-bookworm-slim)

@@ -4,44 +4,19 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import {
-  type AuditEntry,
-  type AuditKey,
-  FileAuditLog,
-  FileCheckpointSink,
-  formatAuditLine,
-  GENESIS_HASH,
-  sealAuditRecord,
-} from '../src/audit/index.js';
+import { FileAuditLog, FileCheckpointSink, formatAuditLine } from '../src/audit/index.js';
+import { chainedRecords, BENCH_KEY as KEY, timedAppends } from './lib/audit-records.js';
 
 const SMALL = 1_000;
 const LARGE = 100_000;
 const APPENDS = 500;
 const ROUNDS = 5;
 const TARGET = 1.5;
-const KEY: AuditKey = { id: 'bench', secret: 'bench-audit-key-0123456789abcdef' };
-
-const entry = (n: number): AuditEntry => ({
-  actor: 'bench',
-  surface: 'shell',
-  channel: 'tty',
-  action: 'executor.kubernetes.restart',
-  args: { namespace: 'shop', deployment: 'checkout', n },
-  outcome: 'ok',
-  ref: `bench-${n}`,
-});
 
 /** Writes `count` validly chained records straight to disk, far faster than appending them. */
 async function prefill(path: string, count: number): Promise<void> {
   const lines: string[] = [];
-  let prevHash = GENESIS_HASH;
-  const ts = new Date().toISOString();
-  for (let seq = 1; seq <= count; seq++) {
-    const record = sealAuditRecord(entry(seq), seq, ts, prevHash, KEY);
-    prevHash = record.hash;
-    lines.push(formatAuditLine(record));
-  }
+  for (const record of chainedRecords(count)) lines.push(formatAuditLine(record));
   await writeFile(path, lines.join(''), { mode: 0o600 });
 }
 
@@ -54,13 +29,7 @@ async function timeAppends(path: string, count: number): Promise<number> {
     checkpointEvery: 100,
   };
   const audit = await FileAuditLog.open(path, { sealing });
-  try {
-    const start = performance.now();
-    for (let n = 0; n < count; n++) await audit.append(entry(n));
-    return performance.now() - start;
-  } finally {
-    await audit.close();
-  }
+  return timedAppends(audit, count);
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'millwright-bench-'));

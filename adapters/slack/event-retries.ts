@@ -2,6 +2,7 @@
 // lets each event_id through once, recorded in the shared store so every replica agrees.
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Clock, Logger } from '../../src/core/index.js';
+import { recordedOf } from './after-ack.js';
 import type { SeenLedger } from './seen-ledger.js';
 
 /**
@@ -19,6 +20,10 @@ export function eventsOnce(
   return async ({ body, context, next }) => {
     const event = body as { type?: string; event_id?: unknown; event_time?: unknown };
     if (event.type === 'event_callback' && typeof event.event_id === 'string') {
+      // An exact copy of a request (a replay, perhaps sent to another replica at the same moment) must
+      // not take the event's record: the original would then find it taken, and nobody would act.
+      const recorded = recordedOf(context);
+      if (recorded !== undefined && (await recorded) !== 'first') return;
       const now = Math.floor(clock.now().getTime() / 1000);
       const at = typeof event.event_time === 'number' ? event.event_time : now;
       let first = false;

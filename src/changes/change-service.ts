@@ -578,8 +578,8 @@ export class ChangeService {
 
   // --- the worker ----------------------------------------------------------------------------
 
-  /** Resumes in-flight work and ticks every `intervalMs` until `stop()`. */
-  start(intervalMs = 15_000): Promise<void> {
+  /** Resumes in-flight work and ticks every `intervalMs` (policy.workerInterval) until `stop()`. */
+  start(intervalMs?: number): Promise<void> {
     return this.#worker.start(intervalMs);
   }
 
@@ -587,7 +587,7 @@ export class ChangeService {
     return this.#worker.stop();
   }
 
-  /** After a restart: marks changes caught mid-execution failed; verifications continue. */
+  /** After a restart: carries on changes caught mid-execution whose hold lapsed; verifications continue. */
   recover(): Promise<void> {
     return this.#worker.recover();
   }

@@ -5,8 +5,11 @@ import type { AuditLog } from '../audit/types.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Origin } from '../core/context.js';
+import { parseDuration } from '../core/duration.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
+import { abortableSleep } from '../core/retry.js';
+import { type HeldLease, withLease } from '../store/coordination.js';
 import type { Store } from '../store/store.js';
 import { evaluateGate, explainRule, type GateInputs } from './policy-gate.js';
 import type { PolicyConfig } from './policy-schema.js';
@@ -14,6 +17,8 @@ import { assertMove, type Mover } from './transitions.js';
 import { type ChangeRequest, type ChangeState, type GateEvaluation, servicesOf } from './types.js';
 
 const COLLECTION = 'changes';
+/** How often a caller that must wait for a change another replica is working on asks again. */
+const BUSY_POLL_MS = 100;
 /** The actor Millwright records for what it does by itself. */
 export const SYSTEM = 'millwright';
 
@@ -63,11 +68,38 @@ export class ChangeLedger {
     return found.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
   }
 
-  /** Runs `work` alone for one change, so an approval and the worker never overwrite each other. */
-  async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` alone for one change, across every replica on the store, so an approval and the
+   * worker never overwrite each other: in this process one after the other, across processes under
+   * the change's lease (`change-record:ID`), renewed while `work` runs. A caller waits for another
+   * replica's hold at most twice `policy.handOverAfter`, then is told the change is busy.
+   */
+  async exclusive<T>(id: string, work: (lease: HeldLease) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 2 * this.#handOverMs;
+    for (;;) {
+      const run = await this.tryExclusive(id, work);
+      if (run.held) return run.value;
+      if (Date.now() >= deadline) {
+        throw new MillwrightError(
+          ErrorCode.PreconditionFailed,
+          `${id.toUpperCase()} is being worked on by another replica right now`,
+          { hint: `try again in a moment; change show ${id.toUpperCase()} shows where it is` },
+        );
+      }
+      await abortableSleep(BUSY_POLL_MS);
+    }
+  }
+
+  /** `exclusive` without waiting for another replica: `{ held: false }` when one is working on it. */
+  async tryExclusive<T>(
+    id: string,
+    work: (lease: HeldLease) => Promise<T>,
+  ): Promise<{ held: true; value: T } | { held: false }> {
     const key = id.toUpperCase();
+    const leased = () =>
+      withLease(this.options.store, `change-record:${key}`, { ttlMs: this.#handOverMs }, work);
     const before = this.#busy.get(key) ?? Promise.resolve();
-    const run = before.then(work, work);
+    const run = before.then(leased, leased);
     const settled = run.then(
       () => undefined,
       () => undefined,
@@ -78,6 +110,10 @@ export class ChangeLedger {
     } finally {
       if (this.#busy.get(key) === settled) this.#busy.delete(key);
     }
+  }
+
+  get #handOverMs(): number {
+    return parseDuration(this.options.policy.handOverAfter);
   }
 
   async evaluate(change: ChangeRequest, purpose: GateEvaluation['purpose']): Promise<GateEvaluation> {

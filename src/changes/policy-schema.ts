@@ -132,6 +132,11 @@ export const policySchema = z
       })
       .prefault({}),
     lockTtl: duration.default('30m'),
+    // Replicas: the one working on a change renews its hold on it; one that stops (killed) hands the
+    // change to another this long after its last renewal at most. The worker looks for due work
+    // every workerInterval.
+    handOverAfter: duration.default('15s'),
+    workerInterval: duration.default('15s'),
     // The fail-closed rule: a change the gate cannot decide on (Prometheus unreachable, no SLO) is
     // held for a person (approval) or refused (deny). It never passes by itself either way.
     whenUnknown: z.enum(['approval', 'deny']).default('approval'),

@@ -77,6 +77,19 @@ export interface GateEvaluation {
   rules: RuleResult[];
 }
 
+/** A runbook execution's steps as recorded while it runs (see RunProgress). */
+export interface ExecutionProgress {
+  by: string;
+  /** Main steps finished, in order. */
+  done: number;
+  summaries: string[];
+  outputs: Record<string, Record<string, unknown>>;
+  /** The step whose executor call was made and has not answered yet. */
+  inFlight?: { position: number; label: string; uses: string };
+  /** A main step failed: what follows (a stop or the rollback) is not resumed by another replica. */
+  stopped?: boolean;
+}
+
 export interface TimelineEntry {
   at: string;
   event: string;
@@ -137,7 +150,14 @@ export interface ChangeRequest extends StoredRecord {
   humanApproved: boolean;
   evaluations: GateEvaluation[];
   timeline: TimelineEntry[];
-  execution?: { startedAt: string; finishedAt?: string; status?: string; detail?: string };
+  execution?: {
+    startedAt: string;
+    finishedAt?: string;
+    status?: string;
+    detail?: string;
+    /** The replica running it, and how far it got: another replica resumes from here, never repeats. */
+    progress?: ExecutionProgress;
+  };
   verification?: {
     startedAt: string;
     until: string;

@@ -5,7 +5,8 @@ import { parseDuration } from '../core/duration.js';
 import { asMillwrightError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { ParamValue, RunbookService } from '../runbooks/index.js';
+import type { ParamValue, RunbookService, RunProgress } from '../runbooks/index.js';
+import { REPLICA_ID } from '../store/coordination.js';
 import type { Store } from '../store/store.js';
 import { judgeBurn, snapshotOf } from './burn-evidence.js';
 import type { RollbackOutcome } from './events.js';
@@ -18,6 +19,7 @@ import {
   type BurnSnapshot,
   type ChangeRequest,
   type ChangeState,
+  type ExecutionProgress,
   type GateEvaluation,
   servicesOf,
 } from './types.js';
@@ -45,8 +47,8 @@ export class ChangeWorker {
     private readonly options: ChangeWorkerOptions,
   ) {}
 
-  /** Resumes in-flight work and ticks every `intervalMs` until `stop()`. */
-  async start(intervalMs = 15_000): Promise<void> {
+  /** Resumes in-flight work and ticks every `intervalMs` (policy.workerInterval) until `stop()`. */
+  async start(intervalMs = parseDuration(this.options.policy.workerInterval)): Promise<void> {
     await this.recover();
     this.#timer = setInterval(() => void this.tick(), intervalMs);
     this.#timer.unref();
@@ -59,24 +61,23 @@ export class ChangeWorker {
   }
 
   /**
-   * After a restart: a change caught mid-execution cannot safely be re-run, so it is marked failed
-   * for a person to check; verifications simply continue from their stored samples.
+   * Changes caught mid-execution by a process that stopped: each one whose hold has lapsed is taken
+   * over here and carried on from its recorded steps (see `#resume`); one still held by a live replica
+   * is left to it, and the tick takes it over once that hold lapses. Verifications simply continue
+   * from their stored samples.
    */
   async recover(): Promise<void> {
     for (const change of await this.ledger.list({ state: 'executing' })) {
       // A release's controller resumes it from its own record: it never repeats a step.
       if (change.kind === 'release') continue;
-      change.execution = {
-        ...change.execution!,
-        finishedAt: this.options.clock.now().toISOString(),
-        status: 'interrupted',
-      };
-      await this.ledger.transition(change, 'failed', {
-        mover: 'system',
-        detail:
-          'Millwright restarted while this change was executing; check the audit trail for which steps ran',
-        release: true,
-      });
+      try {
+        await this.ledger.tryExclusive(change.id, () => this.#due(change.id, this.options.clock.now()));
+      } catch (error) {
+        this.options.logger.error(
+          { err: error, change: change.id },
+          'change worker could not resume a change',
+        );
+      }
     }
   }
 
@@ -93,10 +94,11 @@ export class ChangeWorker {
     await this.options.beforeTick?.(now).catch((error: unknown) => {
       this.options.logger.error({ err: error }, 'error-budget policy evaluation failed');
     });
-    for (const listed of await this.ledger.list()) {
+    // The list is a snapshot: only what looks due is re-read under the change's hold, and a change
+    // another replica holds right now is skipped (that replica is on it; the next tick looks again).
+    for (const listed of (await this.ledger.list()).filter((change) => looksDue(change, now))) {
       try {
-        // Re-read under the change's lock: an approval may have landed since the list was taken.
-        await this.ledger.exclusive(listed.id, () => this.#due(listed.id, now));
+        await this.ledger.tryExclusive(listed.id, () => this.#due(listed.id, now));
       } catch (error) {
         this.options.logger.error({ err: error, change: listed.id }, 'change worker step failed');
       }
@@ -112,9 +114,53 @@ export class ChangeWorker {
       });
     } else if (change.state === 'approved') {
       await this.startWhenDue(change, undefined);
+    } else if (change.state === 'executing' && change.kind !== 'release') {
+      // Executions run under the change's hold from start to end: holding it now means whoever ran
+      // this one stopped (killed, or restarted) before it finished.
+      await this.#resume(change);
     } else if (change.state === 'verifying' && new Date(change.verification!.nextSampleAt) <= now) {
       await this.#sample(change);
     }
+  }
+
+  /**
+   * Carries on an execution a stopped replica left: the steps it recorded as done are not run again;
+   * a step it had called without an answer runs again only when that is safe (a read, an idempotent
+   * write). Otherwise the change fails for a person to check, naming the step.
+   */
+  async #resume(change: ChangeRequest): Promise<void> {
+    const progress = change.execution?.progress;
+    const { clock } = this.options;
+    if (change.runbook === undefined) {
+      // A pipeline delivery: the gate had answered pass; verification is what was left to start.
+      change.verification ??= pendingVerification([]);
+      await this.beginVerification(change, 'system', undefined);
+      return;
+    }
+    const unsafe = progress?.inFlight && !this.options.runbooks.repeatable(progress.inFlight.uses);
+    if (progress?.stopped || unsafe) {
+      const where = progress?.inFlight
+        ? `while step ${progress.inFlight.position} (${progress.inFlight.label}, ${progress.inFlight.uses}) was running; it is not safe to repeat`
+        : 'after a step had failed';
+      change.execution = {
+        ...change.execution!,
+        finishedAt: clock.now().toISOString(),
+        status: 'interrupted',
+      };
+      await this.ledger.transition(change, 'failed', {
+        mover: 'system',
+        detail: `the replica running this change (${progress?.by ?? 'unknown'}) stopped ${where}; check the audit trail for which steps ran`,
+        release: true,
+      });
+      return;
+    }
+    this.ledger.note(
+      change,
+      'resumed',
+      SYSTEM,
+      `${REPLICA_ID} carries on from step ${(progress?.done ?? 0) + 1} after ${progress?.by ?? 'a replica'} stopped`,
+    );
+    await this.#execute(change, undefined, progress);
   }
 
   /**
@@ -189,6 +235,34 @@ export class ChangeWorker {
       detail: `running ${change.runbook}`,
       ref,
     });
+    change.verification = pendingVerification(baseline);
+    await this.#execute(change, ref, undefined);
+  }
+
+  /**
+   * Runs the change's runbook, recording each step before its executor is called and after it
+   * answers, so a replica that takes over knows what ran; then verification, or the failure.
+   */
+  async #execute(
+    change: ChangeRequest,
+    ref: string | undefined,
+    resume: RunProgress | undefined,
+  ): Promise<void> {
+    const { clock } = this.options;
+    const progress: ExecutionProgress = {
+      done: 0,
+      summaries: [],
+      outputs: {},
+      ...resume,
+      by: REPLICA_ID,
+      inFlight: undefined,
+    };
+    delete progress.inFlight;
+    const record = async () => {
+      change.execution = { ...change.execution!, progress: { ...progress } };
+      await this.ledger.save(change);
+    };
+    await record();
     const runbook = this.options.runbooks.get(change.runbook!);
     const outcome = await this.options.runbooks.run(
       runbook,
@@ -200,9 +274,29 @@ export class ChangeWorker {
         ref: ref ?? change.id,
         clock,
       },
-      { dryRun: false },
+      {
+        dryRun: false,
+        ...(resume ? { resume } : {}),
+        onStepStart: async (step) => {
+          progress.inFlight = step;
+          await record();
+        },
+        onStep: async (step, _total, output) => {
+          if (step.phase !== 'main') return;
+          delete progress.inFlight;
+          progress.done = step.position;
+          progress.summaries[step.position - 1] = step.summary;
+          if (output) progress.outputs[output.id] = output.values;
+          if (step.status === 'failed') progress.stopped = true;
+          await record();
+        },
+      },
     );
-    change.execution = { ...change.execution, finishedAt: clock.now().toISOString(), status: outcome.status };
+    change.execution = {
+      ...change.execution!,
+      finishedAt: clock.now().toISOString(),
+      status: outcome.status,
+    };
     if (outcome.status !== 'succeeded') {
       const state: ChangeState = outcome.status === 'rolled-back' ? 'rolled-back' : 'failed';
       const failed = outcome.steps.find((s) => s.status === 'failed');
@@ -214,7 +308,7 @@ export class ChangeWorker {
       });
       return;
     }
-    change.verification = pendingVerification(baseline);
+    change.verification ??= pendingVerification([]);
     await this.beginVerification(change, 'system', ref);
   }
 
@@ -384,6 +478,23 @@ export class ChangeWorker {
       this.options.logger.warn({ err: error, change: change.id }, 'baseline burn rates unavailable');
       return [];
     }
+  }
+}
+
+/** Whether the worker has something to do for a change now, judged on a listed (maybe stale) copy. */
+function looksDue(change: ChangeRequest, now: Date): boolean {
+  switch (change.state) {
+    case 'pending-approval':
+      return new Date(change.expiresAt) <= now;
+    case 'approved':
+      return true;
+    case 'executing':
+      // A release's controller carries its own executions on.
+      return change.kind !== 'release';
+    case 'verifying':
+      return change.verification !== undefined && new Date(change.verification.nextSampleAt) <= now;
+    default:
+      return false;
   }
 }
 

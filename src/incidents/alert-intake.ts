@@ -109,10 +109,14 @@ export class AlertIntake {
       ...(service ? { service } : {}),
       actions: [],
     };
+    // The firing's record is its claim, taken before anything is acted on: only the call that
+    // created it acts, whichever replica each delivery reaches. `update` may run this function again
+    // (two replicas inserting at once, PostgreSQL), so whether this call created it is decided anew
+    // on each run.
     let firstTime = false;
     const seen = await store.update<SeenAlert>('alerts', id, (current) => {
+      firstTime = current === undefined;
       if (current) return { ...current, status: alert.status };
-      firstTime = true;
       return {
         id,
         fingerprint: alert.fingerprint,

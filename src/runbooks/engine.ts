@@ -54,8 +54,26 @@ export interface RunOptions {
   host: ExecutorHost;
   context: RunContext;
   dryRun: boolean;
-  /** Called after each step, for progress messages. */
-  onStep?: (outcome: StepOutcome, totalSteps: number) => Promise<void> | void;
+  /** Called after each step, for progress messages; `output` is a main step's, when it has an id. */
+  onStep?: (
+    outcome: StepOutcome,
+    totalSteps: number,
+    output?: { id: string; values: Record<string, unknown> },
+  ) => Promise<void> | void;
+  /** Called before a main step calls its executor: where a run records what it is about to do. */
+  onStepStart?: (step: { position: number; label: string; uses: string }) => Promise<void> | void;
+  /**
+   * Carries on a run another process started: its first `done` main steps are not run again (they
+   * are reported `ok` with what they said then) and their outputs are what later steps see.
+   */
+  resume?: RunProgress;
+}
+
+/** How far a run got: the main steps done, and the outputs of those with an id. */
+export interface RunProgress {
+  done: number;
+  summaries: string[];
+  outputs: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -73,6 +91,7 @@ export async function runRunbook(
   const started = context.clock.now().getTime();
   const deadline = started + parseDuration(runbook.spec.timeout);
   const scope: TemplateScope = { params, steps: {} };
+  for (const [id, outputs] of Object.entries(options.resume?.outputs ?? {})) scope.steps[id] = { outputs };
   const outcomes: StepOutcome[] = [];
   const total = runbook.spec.steps.length;
   let status: RunStatus = options.dryRun ? 'dry-run' : 'succeeded';
@@ -99,6 +118,7 @@ export async function runRunbook(
         error: { code: ErrorCode.Timeout, message, hint },
       };
     }
+    if (phase === 'main') await options.onStepStart?.({ position, label, uses: step.uses });
     const stepStarted = performance.now();
     try {
       const timeoutMs = Math.min(remaining, step.timeout ? parseDuration(step.timeout) : remaining);
@@ -139,10 +159,23 @@ export async function runRunbook(
   };
 
   let rollback = false;
+  const resumed = options.resume?.done ?? 0;
   for (const [index, step] of runbook.spec.steps.entries()) {
-    const outcome = await runStep(step, 'main', index + 1);
+    const outcome: StepOutcome =
+      index < resumed
+        ? {
+            phase: 'main',
+            position: index + 1,
+            label: step.name ?? step.id ?? `step ${index + 1}`,
+            uses: step.uses,
+            status: 'ok',
+            durationMs: 0,
+            summary: options.resume?.summaries[index] ?? 'done before the hand-over',
+          }
+        : await runStep(step, 'main', index + 1);
     outcomes.push(outcome);
-    await options.onStep?.(outcome, total);
+    const values = step.id === undefined ? undefined : scope.steps[step.id]?.outputs;
+    await options.onStep?.(outcome, total, values && step.id ? { id: step.id, values } : undefined);
     if (outcome.status !== 'failed') continue;
     if (stoppedBy(context.signal)) {
       status = 'aborted';

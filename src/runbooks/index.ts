@@ -4,6 +4,7 @@ export {
   conditionHolds,
   type RunContext,
   type RunOutcome,
+  type RunProgress,
   type RunStatus,
   runRunbook,
   type StepOutcome,

@@ -10,7 +10,7 @@ import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { nearest } from '../core/suggest.js';
 import type { ExecutorHost } from '../executors/host.js';
 import { type LoadedRunbook, loadRunbooks } from './catalog.js';
-import { type RunContext, type RunOutcome, runRunbook, type StepOutcome } from './engine.js';
+import { type RunContext, type RunOptions, type RunOutcome, type RunProgress, runRunbook } from './engine.js';
 import { type ParamValue, validateParams } from './params.js';
 
 export interface RunbookDecision {
@@ -125,6 +125,15 @@ export class RunbookService {
     return validateParams(runbook.spec, raw);
   }
 
+  /**
+   * Whether a step calling `uses` may run again when nobody knows if its first call landed: a read,
+   * or a write its executor declares idempotent.
+   */
+  repeatable(uses: string): boolean {
+    const action = this.options.host.action(uses);
+    return action !== undefined && (action.effect === 'read' || action.idempotent === true);
+  }
+
   /** Runs (or dry-runs) the runbook, auditing its start and its outcome around the steps. */
   async run(
     runbook: LoadedRunbook,
@@ -133,7 +142,10 @@ export class RunbookService {
     options: {
       dryRun: boolean;
       breakGlass?: string;
-      onStep?: (step: StepOutcome, total: number) => Promise<void> | void;
+      onStep?: RunOptions['onStep'];
+      onStepStart?: RunOptions['onStepStart'];
+      /** Carries on a run a replica that stopped had started (its done steps are not repeated). */
+      resume?: RunProgress;
     },
   ): Promise<RunOutcome> {
     const { audit, host } = this.options;
@@ -150,12 +162,19 @@ export class RunbookService {
       params,
       ...(options.breakGlass ? { breakGlass: options.breakGlass } : {}),
     };
-    await audit.append({ ...base, action, args, outcome: 'started' });
+    await audit.append({
+      ...base,
+      action,
+      args: options.resume ? { ...args, resumedAfterStep: options.resume.done } : args,
+      outcome: options.resume ? 'resumed' : 'started',
+    });
     const outcome = await runRunbook(runbook.spec, params, {
       host,
       context,
       dryRun: options.dryRun,
       ...(options.onStep ? { onStep: options.onStep } : {}),
+      ...(options.onStepStart ? { onStepStart: options.onStepStart } : {}),
+      ...(options.resume ? { resume: options.resume } : {}),
     });
     await audit.append({
       ...base,

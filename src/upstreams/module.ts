@@ -24,12 +24,13 @@ export const upstreamsModule = defineModule({
   name: 'upstreams',
   config: upstreamSections,
   configPaths: ['kubernetes.kubeconfig'],
-  needs: ['config', 'resilience'],
+  needs: ['config', 'resilience', 'store'],
   provides: ['github'],
   async create({ services, clock, logger }) {
     const { github } = services.config;
     if (!github) return { github: undefined };
     const { createGitHubClient } = await import('./github/client.js');
+    const { storeRateLimitMemory } = await import('./github/rate-limit-memory.js');
     return {
       github: createGitHubClient({
         baseUrl: github.baseUrl,
@@ -38,6 +39,8 @@ export const upstreamsModule = defineModule({
         logger: logger.child({ client: 'github' }),
         clock,
         resilience: services.resilience,
+        // A limit one replica learned stops every replica on the store until it resets.
+        rateLimits: storeRateLimitMemory(services.store),
       }),
     };
   },

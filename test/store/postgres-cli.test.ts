@@ -216,7 +216,11 @@ describeWithPostgres('millwright store on PostgreSQL', () => {
         after[row.collection] ??= {};
         after[row.collection]![row.id] = row.data;
       }
-      expect(after).toEqual(before.collections);
+      // A collection whose last record went (a lease taken and freed) has nothing to move.
+      const held = Object.entries(before.collections).filter(
+        ([, records]) => Object.keys(records).length > 0,
+      );
+      expect(after).toEqual(Object.fromEntries(held));
       const lines = (await client.query<{ line: string }>('SELECT line FROM millwright_audit ORDER BY seq'))
         .rows;
       expect(lines.slice(0, trailed).map((row) => row.line)).toEqual(fileLines);

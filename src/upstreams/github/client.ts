@@ -9,6 +9,7 @@ import { redactText } from '../../core/redact.js';
 import { limitsFrom, parseRetryAfter, UpstreamResilience } from '../../core/resilience.js';
 import { isConnectionError, type Sleep } from '../../core/retry.js';
 import { describeGitHubFailure, type GitHubOperation, rateLimitError } from './failures.js';
+import type { PrimaryLimit, RateLimitMemory } from './rate-limit-memory.js';
 
 export interface GitHubRetryOptions {
   /** Total attempts for a read, including the first; default: the shared policy's (resilience.attempts). */
@@ -36,6 +37,11 @@ export interface GitHubClientOptions {
   webUrl?: string;
   /** The shared upstream policies (one circuit per base URL); a private one when absent. */
   resilience?: UpstreamResilience | undefined;
+  /**
+   * Where used-up rate limits are kept besides this process (the store: every replica reads what one
+   * learned). Without it only this process remembers.
+   */
+  rateLimits?: RateLimitMemory | undefined;
 }
 
 /** A GitHub connection shared by the executor and by readers such as `deploys`. */
@@ -57,12 +63,6 @@ export interface GitHubClient {
 
 /** Where each request's attempt count is kept, so failure messages can say "after 3 attempts". */
 const attemptsMade = new WeakMap<object, number>();
-
-interface PrimaryLimit {
-  resetAt: Date;
-  resource: string;
-  limit: string | undefined;
-}
 
 /**
  * Builds the client. Octokit here carries no retry or throttling plugin (@octokit/rest 22 ships
@@ -104,10 +104,21 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     },
   });
 
-  // One gate per rate-limit resource: a used-up GraphQL budget leaves REST (core) calls alone.
+  // One gate per rate-limit resource: a used-up GraphQL budget leaves REST (core) calls alone. What
+  // this process learned is checked first; what another replica learned is read from the shared memory.
   const limited = new Map<string, PrimaryLimit>();
-  const gate = (resource: string) => {
-    const limit = limited.get(resource);
+  const shared = options.rateLimits;
+  const sharedKey = (resource: string) => `${baseUrl}|${resource}`;
+  const gate = async (resource: string) => {
+    let limit = limited.get(resource);
+    if (!limit && shared) {
+      limit = await shared.get(sharedKey(resource)).catch((error: unknown) => {
+        // Unreadable for a moment: GitHub itself still answers 403 when the limit is used up.
+        logger.warn({ err: error, resource }, 'could not read the shared GitHub rate-limit memory');
+        return undefined;
+      });
+      if (limit) limited.set(resource, limit);
+    }
     if (!limit) return;
     const now = clock.now();
     if (now.getTime() >= limit.resetAt.getTime()) {
@@ -117,15 +128,22 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     // Calling again before the reset only burns goodwill (GitHub may ban integrations that do).
     throw rateLimitError(limit.resetAt, now, { resource: limit.resource, limit: limit.limit });
   };
-  const observe = (headers: Record<string, unknown> | undefined) => {
+  const observe = async (headers: Record<string, unknown> | undefined) => {
     if (!headers || String(headers['x-ratelimit-remaining']) !== '0') return;
     const reset = Number(headers['x-ratelimit-reset']);
     if (!Number.isFinite(reset)) return;
     const resource = String(headers['x-ratelimit-resource'] ?? 'core');
-    limited.set(resource, {
+    const limit: PrimaryLimit = {
       resetAt: new Date(reset * 1000),
       resource,
       limit: headers['x-ratelimit-limit'] === undefined ? undefined : String(headers['x-ratelimit-limit']),
+    };
+    limited.set(resource, limit);
+    await shared?.set(sharedKey(resource), limit).catch((error: unknown) => {
+      logger.warn(
+        { err: error, resource },
+        'could not share a used-up GitHub rate limit with other replicas',
+      );
     });
   };
 
@@ -140,7 +158,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       (graphql && !/^\s*mutation\b/.test(String((requestOptions as { query?: unknown }).query ?? '')));
     const callerSignal = requestOptions.request?.signal as AbortSignal | undefined;
     const attempt = async () => {
-      gate(resource);
+      await gate(resource);
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
       // before-after-hook binds the original options object into every inner hook, so an outer hook
@@ -148,10 +166,10 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       requestOptions.request = { ...requestOptions.request, signal };
       try {
         const response = await request(requestOptions);
-        observe(response.headers as Record<string, unknown>);
+        await observe(response.headers as Record<string, unknown>);
         return response;
       } catch (error) {
-        observe((error as { response?: { headers?: Record<string, unknown> } }).response?.headers);
+        await observe((error as { response?: { headers?: Record<string, unknown> } }).response?.headers);
         if (callerSignal?.aborted) throw callerSignal.reason ?? error;
         if (timeout.aborted) {
           throw new MillwrightError(

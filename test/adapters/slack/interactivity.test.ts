@@ -21,8 +21,8 @@ const APPROVAL_ACCESS = `
 access:
   defaultRoles: [engineer]
   roles:
-    engineer: { allow: [help, whoami, release.request, scale, watch] }
-    approver: { allow: ['release.*'] }
+    engineer: { allow: [help, whoami, ship.request, scale, watch] }
+    approver: { allow: ['ship.*'] }
   subjects:
     U0APPROVER: [approver]
 `;
@@ -97,13 +97,13 @@ describe('Slack buttons', () => {
     approved = [];
     h.register(
       defineCommand({
-        name: 'release',
-        summary: 'ask for a release and decide on it',
-        examples: ['release request checkout'],
+        name: 'ship',
+        summary: 'ask to ship a service and decide on it',
+        examples: ['ship request checkout'],
         subcommands: {
           request: {
             summary: 'ask for approval',
-            examples: ['release request checkout'],
+            examples: ['ship request checkout'],
             positionals: [{ name: 'service', description: 'service', required: true }],
             handler: (_ctx, args) => ({
               ...reply(header(`Release of ${args.positionals.service} needs an approver`), {
@@ -113,13 +113,13 @@ describe('Slack buttons', () => {
                     id: 'approve',
                     label: 'Approve',
                     style: 'primary',
-                    command: `release approve ${args.positionals.service}`,
+                    command: `ship approve ${args.positionals.service}`,
                   },
                   {
                     id: 'deny',
                     label: 'Deny',
                     style: 'danger',
-                    command: `release deny ${args.positionals.service}`,
+                    command: `ship deny ${args.positionals.service}`,
                   },
                 ],
               }),
@@ -128,7 +128,7 @@ describe('Slack buttons', () => {
           },
           approve: {
             summary: 'approve',
-            examples: ['release approve checkout'],
+            examples: ['ship approve checkout'],
             positionals: [{ name: 'service', description: 'service', required: true }],
             handler: (ctx, args) => {
               approved.push(`${args.positionals.service} by ${ctx.actor.id}`);
@@ -140,7 +140,7 @@ describe('Slack buttons', () => {
           },
           deny: {
             summary: 'deny',
-            examples: ['release deny checkout'],
+            examples: ['ship deny checkout'],
             positionals: [{ name: 'service', description: 'service', required: true }],
             handler: (_ctx, args) => ({
               ...reply(text(`denied ${args.positionals.service}`)),
@@ -160,7 +160,7 @@ describe('Slack buttons', () => {
   }
 
   async function postRelease(): Promise<SlackApiCall> {
-    await h.sendSlash('release request checkout', { user_id: 'U0ASKER', channel_id: 'C0OPS' });
+    await h.sendSlash('ship request checkout', { user_id: 'U0ASKER', channel_id: 'C0OPS' });
     const message = await h.slack.waitForCall('chat.postMessage');
     expect(visibleText(message.args.blocks)).toContain('Release of checkout needs an approver');
     return message;
@@ -177,7 +177,7 @@ describe('Slack buttons', () => {
     expect(buttonsIn(redrawn)).toEqual([]);
     const shown = visibleText(redrawn.args.blocks);
     expect(shown).toContain('Release of checkout needs an approver');
-    expect(shown).toMatch(/✔ `release approve checkout` by <@U0APPROVER> at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(shown).toMatch(/✔ `ship approve checkout` by <@U0APPROVER> at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     expect(h.slack.messages.find((m) => m.ts === ts)?.blocks).toEqual(redrawn.args.blocks);
     await h.slack.waitForCall('chat.postMessage', (call) =>
       visibleText(call.args.blocks).includes('approved by U0APPROVER'),
@@ -193,7 +193,7 @@ describe('Slack buttons', () => {
     );
     expect(approved).toEqual(['checkout by U0APPROVER']);
     const records = await h.runtime.services.audit.recent({ limit: 20 });
-    expect(records.filter((r) => r.action === 'command.release.approve')).toHaveLength(1);
+    expect(records.filter((r) => r.action === 'command.ship.approve')).toHaveLength(1);
     expect(h.slack.callsTo('chat.update')).toHaveLength(1);
   });
 
@@ -223,7 +223,7 @@ describe('Slack buttons', () => {
       (post) => post.url === clicked.responseUrl && post.body.replace_original === true,
     );
     expect(buttonsIn(replaced)).toEqual([]);
-    expect(visibleText(replaced.body.blocks)).toMatch(/✔ `release approve checkout` by <@U0APPROVER> at /);
+    expect(visibleText(replaced.body.blocks)).toMatch(/✔ `ship approve checkout` by <@U0APPROVER> at /);
     expect(approved).toEqual(['checkout by U0APPROVER']);
   });
 
@@ -236,7 +236,7 @@ describe('Slack buttons', () => {
     const refusal = await h.slack.waitForResponse((post) => post.url === byEngineer.responseUrl);
     expect(refusal.body.response_type).toBe('ephemeral');
     expect(visibleText(refusal.body.blocks)).toMatch(
-      /permission denied: U0ENGINEER \(roles: engineer\) may not run release\.approve/,
+      /permission denied: U0ENGINEER \(roles: engineer\) may not run ship\.approve/,
     );
     expect(approved).toEqual([]);
 
@@ -248,7 +248,7 @@ describe('Slack buttons', () => {
     expect(decision.args.channel).toBe('C0OPS');
     expect(approved).toEqual(['checkout by U0APPROVER']);
     const denied = (await h.runtime.services.audit.recent({ limit: 10 })).find(
-      (r) => r.action === 'command.release.approve' && r.outcome === 'denied',
+      (r) => r.action === 'command.ship.approve' && r.outcome === 'denied',
     );
     expect(denied?.actor).toBe('U0ENGINEER');
   });
@@ -263,7 +263,7 @@ describe('Slack buttons', () => {
     const [body, signature] = approve!.value.split('.');
     const payload = JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')) as Record<string, unknown>;
     const tampered = Buffer.from(
-      JSON.stringify({ ...payload, command: 'release approve payments' }),
+      JSON.stringify({ ...payload, command: 'ship approve payments' }),
     ).toString('base64url');
     const forged = click(h, { ...approve!, value: `${tampered}.${signature}` }, 'U0APPROVER', 'C0OPS');
     await h.sendInteraction(forged.payload);

@@ -133,6 +133,42 @@ export class DeploymentProtection {
       await this.#audit(payload, 'github.webhook', { ...args, replay: true }, 'duplicate', ref);
       return { status: 'duplicate', ...(record?.change ? { change: record.change } : {}) };
     }
+    // The same deployment sent again under a new delivery id (a captured body re-sent: the id is not
+    // signed) is the same request: it is claimed once too. A re-run of the workflow asks for a new
+    // deployment, with its own id, and is acted on.
+    let owner: DeliveryRecord | undefined;
+    await this.options.store.update<DeliveryRecord>(DELIVERIES, deploymentKey(payload), (current) => {
+      const abandoned =
+        current !== undefined &&
+        current.outcome === undefined &&
+        Date.parse(current.receivedAt) + CLAIM_MS <= now.getTime();
+      owner = current !== undefined && !abandoned && current.delivery !== delivery ? current : undefined;
+      if (owner) return current;
+      return {
+        id: deploymentKey(payload),
+        event: 'deployment_protection_rule',
+        receivedAt: now.toISOString(),
+        repository: payload.repository.full_name,
+        environment: payload.environment,
+        installation: payload.installation.id,
+        delivery,
+      };
+    });
+    if (owner) {
+      const first = owner as DeliveryRecord;
+      await this.#record(delivery, {
+        outcome: 'duplicate',
+        ...(first.change ? { change: first.change } : {}),
+      });
+      await this.#audit(
+        payload,
+        'github.webhook',
+        { ...args, replay: true, firstDelivery: first.delivery },
+        'duplicate',
+        ref,
+      );
+      return { status: 'duplicate', ...(first.change ? { change: first.change } : {}) };
+    }
     await this.#audit(payload, 'github.webhook', args, 'accepted', ref);
     return { status: 'accepted' };
   }
@@ -156,7 +192,7 @@ export class DeploymentProtection {
     if (!service) {
       // Fail closed: a rule Millwright cannot map is not let through unseen.
       const comment = `Millwright maps no service to ${repository} environment ${environment}, so its policy gate cannot vouch for this deployment. Add it under githubApp.repositories, or services.NAME.github (repo and environments), in millwright.yml.`;
-      await this.#record(delivery, { outcome: 'unmapped' });
+      await this.#record(delivery, { outcome: 'unmapped' }, payload);
       await this.#review(review, 'rejected', comment);
       return;
     }
@@ -191,7 +227,7 @@ export class DeploymentProtection {
         ref,
         failure.code,
       );
-      await this.#record(delivery, { outcome: 'error' });
+      await this.#record(delivery, { outcome: 'error' }, payload);
       await this.#review(
         review,
         'rejected',
@@ -209,7 +245,7 @@ export class DeploymentProtection {
       state: 'waiting',
       attempts: 0,
     });
-    await this.#record(delivery, { change: answer.changeId, outcome: answer.decision });
+    await this.#record(delivery, { change: answer.changeId, outcome: answer.decision }, payload);
     await this.#audit(
       payload,
       'github.deployment',
@@ -356,10 +392,19 @@ export class DeploymentProtection {
     }
   }
 
-  async #record(delivery: string, fields: Partial<DeliveryRecord>): Promise<void> {
+  async #record(
+    delivery: string,
+    fields: Partial<DeliveryRecord>,
+    payload?: ProtectionRuleRequested,
+  ): Promise<void> {
     await this.options.store.update<DeliveryRecord>(DELIVERIES, delivery, (current) =>
       current ? { ...current, ...fields } : current,
     );
+    // The deployment's claim carries the outcome too, so a later copy finds it settled, not abandoned.
+    if (payload)
+      await this.options.store.update<DeliveryRecord>(DELIVERIES, deploymentKey(payload), (current) =>
+        current && current.delivery === delivery ? { ...current, ...fields } : current,
+      );
   }
 
   #args(delivery: string, payload: ProtectionRuleRequested): Record<string, unknown> {
@@ -435,4 +480,10 @@ export function requesterIdentity(
       requesterUnverified: `GitHub user ${login} is not in githubApp.users (GitHub login -> chat id)`,
     };
   return { requesterIds: typeof mapped === 'string' ? [mapped] : [...mapped] };
+}
+
+/** The store key one deployment's request is claimed under: its repository, deployment and environment. */
+function deploymentKey(payload: ProtectionRuleRequested): string {
+  const deployment = payload.deployment?.id ?? `run-${runIdOf(payload.deployment_callback_url)}`;
+  return `deployment:${payload.repository.full_name}#${deployment}#${payload.environment}`;
 }

@@ -12,6 +12,8 @@ export const deliveryRecordSchema = z
     installation: z.number(),
     change: z.string().optional(),
     outcome: z.string().optional(),
+    /** On a deployment's claim (`deployment:REPO#ID#ENV`): the delivery that took it. */
+    delivery: z.string().optional(),
   })
   .loose();
 export type DeliveryRecord = z.output<typeof deliveryRecordSchema>;

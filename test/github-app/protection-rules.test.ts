@@ -307,6 +307,23 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
       expect((await changesOf('acme/payments')).length).toBe(before + 1);
       expect(rule.reviews).toHaveLength(1);
       expect(rule.state).toBe('rejected');
+
+      // The same signed body under a new delivery id (the id is not signed: anyone holding a captured
+      // body can send it again) is the same deployment: answered as a duplicate, nothing filed.
+      const copied = await deliver(payload, { delivery: '0f1e2d3c-aaaa-4bbb-8ccc-123456789abc' });
+      expect(copied.response.status).toBe(200);
+      expect(JSON.parse(copied.body)).toMatchObject({ status: 'duplicate' });
+      expect((await changesOf('acme/payments')).length).toBe(before + 1);
+      expect(rule.reviews).toHaveLength(1);
+
+      // A re-run of the workflow asks for a new deployment (its own id) and is judged again.
+      const rerun = github.state.requestProtectionRule('acme/payments', {
+        environment: 'production',
+        installationId: INSTALLATION,
+      });
+      expect((await deliver(rerun.payload)).response.status).toBe(202);
+      await reviewed(rerun.rule);
+      expect((await changesOf('acme/payments')).length).toBe(before + 2);
     });
   });
 

@@ -40,6 +40,11 @@ function movedBy(change: ChangeRequest): string | undefined {
   return [...change.timeline].reverse().find((entry) => entry.event === change.state)?.by;
 }
 
+/** What the timeline says about the move into the change's current state. */
+function movedWhy(change: ChangeRequest): string | undefined {
+  return [...change.timeline].reverse().find((entry) => entry.event === change.state)?.detail;
+}
+
 /**
  * The decision a pipeline sees for a change, from its state and the gate's last evaluation:
  * let through (by the gate or a person) is pass; refused by a rule or a person is fail; a gate
@@ -53,10 +58,10 @@ export function decisionOf(
   change: ChangeRequest,
 ): Pick<GateAnswer, 'decision' | 'reason'> & { awaiting?: GateAnswer['awaiting'] } {
   const last = change.evaluations.at(-1);
-  const failing = (last?.rules ?? [])
-    .filter((rule) => rule.status !== 'pass')
-    .map((rule) => rule.evidence)
-    .join('; ');
+  // Two rules that could not read the same thing (budget and burn state with no SLO) say it once.
+  const failing = [
+    ...new Set((last?.rules ?? []).filter((rule) => rule.status !== 'pass').map((rule) => rule.evidence)),
+  ].join('; ');
   const approve = `an approver runs "change approve ${change.id}" in chat`;
   if (change.execution) return { decision: 'pass', reason: passReason(change) };
   switch (change.state) {
@@ -84,7 +89,9 @@ export function decisionOf(
       if (last?.decision === 'unknown')
         return {
           decision: 'unknown',
-          reason: `the gate could not decide (${failing}) and policy.whenUnknown is deny`,
+          // Refused at the request (policy.whenUnknown: deny) or stopped at execution after an
+          // approval, when the gate still could not read: the timeline says which.
+          reason: `the gate could not decide (${failing}); ${(movedWhy(change) ?? 'refused').replace(/^the gate could not decide and /, '')}`,
         };
       return { decision: 'fail', reason: `refused by the policy gate: ${failing}` };
     }

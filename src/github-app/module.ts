@@ -75,6 +75,7 @@ export const githubAppModule = defineModule({
       store: services.store,
       audit: services.audit,
       events: services.events,
+      scrub: (text) => services.secrets.text(text),
       clock,
       logger: logger.child({ part: 'github-app' }),
     });

@@ -1,6 +1,7 @@
 // GitHub custom deployment protection rules, answered by the policy gate: a requested rule becomes a
 // change of kind `deployment` filed through the change service, and the run's callback is told
 // approved or rejected once the change is decided, now or after a person's approval in chat.
+import { createHash } from 'node:crypto';
 import type { ChangeService } from '../changes/change-service.js';
 import type { ServiceCatalog } from '../changes/workloads.js';
 import type { AuditLog } from '../core/audit.js';
@@ -56,6 +57,8 @@ export interface DeploymentProtectionOptions {
   clock: Clock;
   logger: Logger;
   events?: EventBus;
+  /** Scrubs what goes to GitHub: a comment quotes the payload (environment, login), which could hold anything. */
+  scrub?: (text: string) => string;
   /** How long the installation check may take before GitHub is answered 503; default 8 s (GitHub waits 10). */
   admitWithinMs?: number;
 }
@@ -377,7 +380,8 @@ export class DeploymentProtection {
     };
     const origin = { channel: SURFACE, ref: target.delivery };
     try {
-      await this.options.github.review({ ...target, ...(verdict ? { state: verdict } : {}), comment });
+      const said = this.options.scrub ? this.options.scrub(comment) : comment;
+      await this.options.github.review({ ...target, ...(verdict ? { state: verdict } : {}), comment: said });
       await this.#auditAs('millwright', origin, 'github.review', args, verdict ?? 'commented');
       this.options.logger.info(args, 'github deployment protection rule reviewed');
       return undefined;
@@ -482,8 +486,12 @@ export function requesterIdentity(
   return { requesterIds: typeof mapped === 'string' ? [mapped] : [...mapped] };
 }
 
-/** The store key one deployment's request is claimed under: its repository, deployment and environment. */
+/**
+ * The store key one deployment's request is claimed under: its repository, deployment and
+ * environment, hashed, since the environment's name is the sender's and may hold anything.
+ */
 function deploymentKey(payload: ProtectionRuleRequested): string {
   const deployment = payload.deployment?.id ?? `run-${runIdOf(payload.deployment_callback_url)}`;
-  return `deployment:${payload.repository.full_name}#${deployment}#${payload.environment}`;
+  const named = JSON.stringify([payload.repository.full_name, deployment, payload.environment]);
+  return `deployment:${createHash('sha256').update(named).digest('hex')}`;
 }

@@ -12,7 +12,7 @@ export const deliveryRecordSchema = z
     installation: z.number(),
     change: z.string().optional(),
     outcome: z.string().optional(),
-    /** On a deployment's claim (`deployment:REPO#ID#ENV`): the delivery that took it. */
+    /** On a deployment's claim (`deployment:` and a hash of repository, deployment id, environment): the delivery that took it. */
     delivery: z.string().optional(),
   })
   .loose();

@@ -459,6 +459,15 @@ describe('GitHub deployment protection rules answered by the policy gate', () =>
 
   describe('the audit trail', () => {
     it('records each delivery, decision and review, and never a token, the key or the secret', async () => {
+      // A payload quoting a secret (an environment named with it) is scrubbed in the comment GitHub shows.
+      const quoting = github.state.requestProtectionRule('acme/checkout', {
+        environment: SECRET,
+        installationId: INSTALLATION,
+      });
+      expect((await deliver(quoting.payload)).response.status).toBe(202);
+      await reviewed(quoting.rule);
+      expect(quoting.rule.reviews[0]?.comment).toContain('environment [redacted]');
+      expect(quoting.rule.reviews[0]?.comment).not.toContain(SECRET);
       const records = await server.running.runtime.services.audit.recent({ limit: 500 });
       for (const action of ['github.webhook', 'github.deployment', 'github.review'])
         expect(records.some((record) => record.action === action)).toBe(true);

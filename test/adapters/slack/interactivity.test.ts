@@ -262,9 +262,9 @@ describe('Slack buttons', () => {
 
     const [body, signature] = approve!.value.split('.');
     const payload = JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const tampered = Buffer.from(
-      JSON.stringify({ ...payload, command: 'ship approve payments' }),
-    ).toString('base64url');
+    const tampered = Buffer.from(JSON.stringify({ ...payload, command: 'ship approve payments' })).toString(
+      'base64url',
+    );
     const forged = click(h, { ...approve!, value: `${tampered}.${signature}` }, 'U0APPROVER', 'C0OPS');
     await h.sendInteraction(forged.payload);
     const refusedForgery = await h.slack.waitForResponse((post) => post.url === forged.responseUrl);

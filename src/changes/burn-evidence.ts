@@ -93,7 +93,8 @@ export interface BurnVerdict {
 /**
  * Judges burn after a change against the same SLOs before it: worse means a state that was not
  * there before (ok → ticket → page), or the short window's burn above `tolerance` times its
- * baseline (and above 1×) on at least `minEvents` events (an unknown count is judged). A page that was already firing is not the change's fault. An SLO with
+ * baseline (and above 1×) on at least `minEvents` events (an unknown count is judged), or requests that
+ * stopped (events measured before, none after). A page that was already firing is not the change's fault. An SLO with
  * no baseline is judged as if it had been fine, so an unknown "before" never excuses a page.
  *
  * @example
@@ -114,7 +115,15 @@ export function judgeBurn(
       why.push(`${now.burnState} was not firing before`);
     const limit = Math.max(1, (was.burnRates[shortWindow] ?? 0) * tolerance);
     const short = now.burnRates[shortWindow];
-    const tooFew = now.events5m !== undefined && now.events5m < minEvents;
+    // Traffic that stopped is the worst regression a change can cause, and reads as no burn at all:
+    // a service that served requests before and has none measured after has not passed.
+    const hadTraffic = was.events5m !== undefined && was.events5m >= Math.max(1, minEvents);
+    const noTraffic = now.events5m === 0 || (now.events5m === undefined && short === undefined);
+    if (hadTraffic && noTraffic)
+      why.push(
+        `no requests measured in ${shortWindow} after the change (${Math.round(was.events5m!)} before)`,
+      );
+    const tooFew = !noTraffic && now.events5m !== undefined && now.events5m < minEvents;
     if (short !== undefined && short > limit && !tooFew)
       why.push(
         `${shortWindow} ${rate(short)} > ${limit.toFixed(1)}× (${rate(was.burnRates[shortWindow] ?? 0)} before × ${tolerance})`,

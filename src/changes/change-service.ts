@@ -134,7 +134,7 @@ export class ChangeService {
     if (input.emergency && !input.reason)
       throw badArgument(
         'an emergency change needs reason="..." (what outage it fixes)',
-        'change request ... --emergency reason="roll back the bad release"',
+        'say what outage it fixes: reason="roll back the bad release" in chat or the CLI, "reason" in a gate request',
         'reason',
       );
     const now = this.options.clock.now();

@@ -70,6 +70,10 @@ export async function runGateCli(argv: string[], io: GateCliIO): Promise<number>
   const intervalMs = Math.max(parseDuration(values.interval ?? '10s'), 1_000);
   const url = (values.url ?? io.env.MILLWRIGHT_URL ?? '').replace(/\/+$/, '');
   if (!url) return usage('say where Millwright runs: --url http://millwright:3000 or MILLWRIGHT_URL');
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    return usage(
+      `--url (or MILLWRIGHT_URL) ${JSON.stringify(url)} is not an http(s) URL like http://millwright:3000`,
+    );
   const token = io.env.MILLWRIGHT_GATE_TOKEN ?? '';
   if (!token) return usage('MILLWRIGHT_GATE_TOKEN is not set: give the step its pipeline token');
   const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));

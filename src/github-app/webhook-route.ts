@@ -52,14 +52,17 @@ export function mountGitHubWebhook(
     } catch {
       return sendJson(res, 400, { error: 'body is not valid JSON: the App webhook sends application/json' });
     }
-    const action = (json as { action?: unknown } | null)?.action;
+    // Every GitHub event payload is a JSON object.
+    if (json === null || typeof json !== 'object' || Array.isArray(json))
+      return sendJson(res, 400, { error: 'body is not a JSON object: GitHub sends every event as one' });
+    const action = (json as { action?: unknown }).action;
     if (event === 'ping') return sendJson(res, 200, { status: 'pong', delivery });
     if (event !== 'deployment_protection_rule' || action !== 'requested') {
       logger.debug({ event, action, delivery }, 'github webhook event not acted on');
       return sendJson(res, 202, {
         status: 'ignored',
         delivery,
-        reason: `Millwright acts on deployment_protection_rule (requested) only, not ${event}${typeof action === 'string' ? ` (${action})` : ''}`,
+        reason: `Millwright acts on deployment_protection_rule (requested) only, not ${event}${typeof action === 'string' ? ` (${action})` : ' without an action'}`,
       });
     }
     const parsed = protectionRuleRequestedSchema.safeParse(json);

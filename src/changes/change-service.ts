@@ -468,8 +468,9 @@ export class ChangeService {
   }
 
   /**
-   * The pipeline's change for the same delivery still waiting for a person or the lock, if any: a
-   * re-run of the same step answers with it instead of filing (and asking the channel) again.
+   * The pipeline's change for the same delivery (service, kind, version, environment, emergency or
+   * not) still waiting for a person or the lock, if any: a re-run of the same step answers with it
+   * instead of filing (and asking the channel) again.
    */
   async pendingDelivery(input: NewDelivery): Promise<ChangeRequest | undefined> {
     const open = await this.#ledger.list({ service: input.service });
@@ -478,6 +479,7 @@ export class ChangeService {
         (change.state === 'pending-approval' || change.state === 'approved') &&
         !change.execution &&
         change.kind === input.kind &&
+        Boolean(change.emergency) === Boolean(input.emergency) &&
         change.delivery?.pipeline === input.pipeline &&
         change.delivery.version === (input.version || undefined) &&
         change.delivery.environment === (input.environment || undefined),

@@ -112,38 +112,20 @@ ${GATE_ACCESS}gates:
   });
 
   it('answers a re-run of the same step with the change that still waits, asking the channel once', async () => {
-    const first = await evaluate({
-      service: 'search',
-      version: '9',
-      environment: 'production',
-      risk: 'high',
-    });
-    const again = await evaluate({
-      service: 'search',
-      version: '9',
-      environment: 'production',
-      risk: 'high',
-    });
+    // The same CI step, run again and again.
+    const step = { service: 'search', version: '9', environment: 'production', risk: 'high' };
+    const first = await evaluate(step);
+    const again = await evaluate(step);
     expect(again).toMatchObject({ changeId: first.changeId, decision: 'pending', awaiting: 'approval' });
     expect(server.posts.filter((post) => post.target === 'C-SEARCH')).toHaveLength(1);
     expect(await changes().list({ service: 'search' })).toHaveLength(1);
     // Another version is another change.
-    const other = await evaluate({
-      service: 'search',
-      version: '10',
-      environment: 'production',
-      risk: 'high',
-    });
+    const other = await evaluate({ ...step, version: '10' });
     expect(other.changeId).not.toBe(first.changeId);
 
     // Once approved, the re-run is the pickup: the same change, now pass.
     expect((await as('dee', `change approve ${first.changeId}`)).error).toBeUndefined();
-    const third = await evaluate({
-      service: 'search',
-      version: '9',
-      environment: 'production',
-      risk: 'high',
-    });
+    const third = await evaluate(step);
     expect(third).toMatchObject({ changeId: first.changeId, decision: 'pass', state: 'verifying' });
   });
 

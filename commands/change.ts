@@ -2,6 +2,7 @@
 // through an explainable policy gate, with people in the loop only where the policy needs them.
 import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
 import {
+  awaitsPickup,
   type DeliveryStats,
   deliveryStats,
   deliveryStatsByTeam,
@@ -49,6 +50,12 @@ const HEADLINES: Record<ChangeRequest['state'], string> = {
   cancelled: 'was cancelled',
   expired: 'expired',
 };
+
+/** The headline of a change's state; an approved delivery not yet picked up says who it waits for. */
+const headlineOf = (change: ChangeRequest) =>
+  awaitsPickup(change)
+    ? `is approved; delivered when ${change.delivery!.pipeline} next asks`
+    : HEADLINES[change.state];
 
 const seconds = (from: string, to: string | undefined) =>
   to === undefined ? null : (new Date(to).getTime() - new Date(from).getTime()) / 1000;
@@ -160,7 +167,7 @@ function withChange(answer: Reply, change: ChangeRequest, judgedSince?: Date | n
 function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
   const latest = change.evaluations.at(-1);
   const blocks: Block[] = [
-    header(`${change.id} ${HEADLINES[change.state]}: ${change.summary}`),
+    header(`${change.id} ${headlineOf(change)}: ${change.summary}`),
     fields({
       [servicesOf(change).length > 1 ? 'services' : 'service']: servicesOf(change).join(', '),
       ...(change.unowned?.length ? { unowned: change.unowned.join(', ') } : {}),

@@ -89,7 +89,9 @@ ${GATE_ACCESS}gates:
     // Nobody waits on it now (the step exited 1); an approver lets it through later.
     const approved = await as('dee', `change approve ${asked.changeId}`);
     expect(approved.error).toBeUndefined();
-    expect(replyToText(approved)).not.toContain('ran and is being verified');
+    expect(replyToText(approved)).toContain(
+      `${asked.changeId} is approved; delivered when ci next asks: deployment of ledger 3 by ci`,
+    );
     const held = await changes().get(asked.changeId);
     expect(held.state).toBe('approved');
     expect(held.execution).toBeUndefined();

@@ -2,12 +2,16 @@
 // through an explainable policy gate, with people in the loop only where the policy needs them.
 import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
 import {
+  awaitsPickup,
   type DeliveryStats,
   deliveryStats,
   deliveryStatsByTeam,
   explainRule,
+  FINAL_STATES,
+  failureRateOf,
   formatBudgetCost,
   formatFailureRate,
+  knownService,
   ranWithoutAPerson,
   servicesOf,
 } from '../src/changes/index.js';
@@ -46,6 +50,12 @@ const HEADLINES: Record<ChangeRequest['state'], string> = {
   cancelled: 'was cancelled',
   expired: 'expired',
 };
+
+/** The headline of a change's state; an approved delivery not yet picked up says who it waits for. */
+const headlineOf = (change: ChangeRequest) =>
+  awaitsPickup(change)
+    ? `is approved; delivered when ${change.delivery!.pipeline} next asks`
+    : HEADLINES[change.state];
 
 const seconds = (from: string, to: string | undefined) =>
   to === undefined ? null : (new Date(to).getTime() - new Date(from).getTime()) / 1000;
@@ -157,7 +167,7 @@ function withChange(answer: Reply, change: ChangeRequest, judgedSince?: Date | n
 function decisionBlocks(ctx: Context, change: ChangeRequest): Block[] {
   const latest = change.evaluations.at(-1);
   const blocks: Block[] = [
-    header(`${change.id} ${HEADLINES[change.state]}: ${change.summary}`),
+    header(`${change.id} ${headlineOf(change)}: ${change.summary}`),
     fields({
       [servicesOf(change).length > 1 ? 'services' : 'service']: servicesOf(change).join(', '),
       ...(change.unowned?.length ? { unowned: change.unowned.join(', ') } : {}),
@@ -474,12 +484,17 @@ export default defineCommand({
       },
       handler: async (ctx, args) => {
         const { service, days } = args.options as { service?: string; days: number };
+        // A name the catalog lacks is a typo, not a service with nothing to report.
+        if (service !== undefined) knownService(service, ctx.services.config.services);
         const since = ctx.clock.now().getTime() - days * 86_400_000;
         const changes = (await ctx.services.changes.list(service ? { service } : {})).filter(
           (c) => new Date(c.requestedAt).getTime() >= since,
         );
         const ran = changes.filter((c) => c.execution);
-        const failed = ran.filter((c) => c.state === 'failed' || c.state === 'rolled-back');
+        // A change still running or in verification has no outcome yet: neither side of the rate.
+        const ended = ran.filter((c) => FINAL_STATES.includes(c.state));
+        const failed = ended.filter((c) => c.state === 'failed' || c.state === 'rolled-back');
+        const open = ran.length - ended.length;
         const auto = changes.filter(ranWithoutAPerson);
         const restore = await timeToRestore(ctx, service, since);
         const delivered = deliveries(ctx, changes, days);
@@ -487,9 +502,11 @@ export default defineCommand({
           header(`Changes${service ? ` to ${service}` : ''} in the last ${days} days`),
           fields({
             'changes executed': `${ran.length} (${(ran.length / days).toFixed(2)} per day)`,
-            'change failure rate': ran.length
-              ? `${((100 * failed.length) / ran.length).toFixed(1)}% (${failed.length} of ${ran.length})`
-              : 'no changes executed',
+            'change failure rate': ended.length
+              ? `${((100 * failed.length) / ended.length).toFixed(1)}% (${failed.length} of ${ended.length})${open ? `, ${open} in verification` : ''}`
+              : ran.length
+                ? `none verified yet (${open} in verification)`
+                : 'no changes executed',
             'time to restore': restore.incidents
               ? `${Math.round(restore.meanSeconds! / 60)} min mean over ${restore.incidents} incident(s)`
               : 'no resolved incidents in this period',
@@ -509,7 +526,7 @@ export default defineCommand({
               executed: ran.length,
               executedPerDay: ran.length / days,
               failed: failed.length,
-              failureRate: ran.length ? failed.length / ran.length : null,
+              failureRate: ended.length ? failed.length / ended.length : null,
               approvalsAvoided: auto.length,
               waitingForApproval: changes.filter((c) => c.state === 'pending-approval').length,
               restoredIncidents: restore.incidents,
@@ -549,8 +566,9 @@ function figuresData(figures: Omit<DeliveryStats, 'service'>, days: number) {
   return {
     deployments: figures.delivered,
     deploymentsPerDay: figures.delivered / days,
+    verified: figures.verified,
     failed: figures.failed,
-    changeFailureRate: figures.failed / figures.delivered,
+    changeFailureRate: failureRateOf(figures),
     budgetCostPerDeployment: figures.budgetCost ?? null,
     measured: figures.measured,
   };

@@ -17,6 +17,7 @@ import { type AdHocFreeze, evaluateGate, type GateInputs } from './policy-gate.j
 import type { PolicyConfig } from './policy-schema.js';
 import { type Mover, mayMove, moversOf, PEOPLE, sourcesOf } from './transitions.js';
 import {
+  awaitsPickup,
   type ChangeRequest,
   type ChangeState,
   type Delivery,
@@ -59,6 +60,8 @@ export interface NewDelivery {
   requesterIds?: readonly string[] | undefined;
   /** Why the requester has no known chat identity (see ChangeRequest.requesterUnverified). */
   requesterUnverified?: string | undefined;
+  /** The pipeline learns its answer by asking again (see `Delivery.polls`). */
+  polls?: boolean | undefined;
 }
 
 /** A progressive release as `ChangeService.requestRelease` files it. */
@@ -185,6 +188,7 @@ export class ChangeService {
       pipeline: input.pipeline,
       ...(input.version ? { version: input.version } : {}),
       ...(input.environment ? { environment: input.environment } : {}),
+      ...(input.polls ? { polls: true } : {}),
     };
     const change: ChangeRequest = {
       ...this.#base(origin, input),
@@ -447,8 +451,54 @@ export class ChangeService {
       detail: `approved by ${change.approvals.map((a) => a.by).join(', ')}`,
       ref: origin.ref,
     });
-    await this.#worker.startWhenDue(change, origin.ref);
+    if (awaitsPickup(change)) {
+      // Nothing is delivered until the pipeline hears pass: its next question picks the change up.
+      this.#ledger.note(
+        change,
+        'awaiting pickup',
+        SYSTEM,
+        `${change.delivery!.pipeline} delivers it when it next asks (GET /api/v1/gates/${change.id}); expires at ${change.expiresAt}`,
+      );
+      await this.#ledger.save(change);
+    } else await this.#worker.startWhenDue(change, origin.ref);
     return this.get(change.id);
+  }
+
+  /**
+   * The pipeline asked again about a delivery it was let through: it hears pass now, so the change is
+   * delivered (verification starts, the service's change lock is taken), or it keeps waiting for the
+   * lock. A change not awaiting pickup is returned as it is.
+   */
+  pickUp(id: string, ref: string): Promise<ChangeRequest> {
+    return this.#ledger.exclusive(id, async () => {
+      const change = await this.get(id);
+      if (!awaitsPickup(change)) return change;
+      if (new Date(change.expiresAt) <= this.options.clock.now()) {
+        await this.#worker.expirePickup(change);
+        return change;
+      }
+      await this.#worker.startWhenDue(change, ref);
+      return this.get(id);
+    });
+  }
+
+  /**
+   * The pipeline's change for the same delivery (service, kind, version, environment, emergency or
+   * not) still waiting for a person or the lock, if any: a re-run of the same step answers with it
+   * instead of filing (and asking the channel) again.
+   */
+  async pendingDelivery(input: NewDelivery): Promise<ChangeRequest | undefined> {
+    const open = await this.#ledger.list({ service: input.service });
+    return open.find(
+      (change) =>
+        (change.state === 'pending-approval' || change.state === 'approved') &&
+        !change.execution &&
+        change.kind === input.kind &&
+        Boolean(change.emergency) === Boolean(input.emergency) &&
+        change.delivery?.pipeline === input.pipeline &&
+        change.delivery.version === (input.version || undefined) &&
+        change.delivery.environment === (input.environment || undefined),
+    );
   }
 
   deny(origin: Origin, id: string, reason: string): Promise<ChangeRequest> {

@@ -1,11 +1,13 @@
 // Release notes in numbers: per service, how many pipeline deliveries the gate let through, how many
 // failed verification, and what each cost in error budget (budget left before it, less after it).
-import { type BurnSnapshot, type ChangeRequest, servicesOf } from './types.js';
+import { type BurnSnapshot, type ChangeRequest, FINAL_STATES, servicesOf } from './types.js';
 
 export interface DeliveryStats {
   service: string;
   /** Deliveries that ran (the gate or a person let them through). */
   delivered: number;
+  /** Of those, how many verification has judged (it ended): the change failure rate's denominator. */
+  verified: number;
   /** Of those, how many failed verification (failed or rolled back). */
   failed: number;
   /** Mean budget spent per delivery, in percentage points of the window, over `measured` of them. */
@@ -31,8 +33,13 @@ export function budgetCost(change: Pick<ChangeRequest, 'verification'>): number 
   const after = left(change.verification?.after);
   const both = [...before.keys()].filter((slo) => after.has(slo));
   if (both.length === 0) return undefined;
-  return both.reduce((sum, slo) => sum + before.get(slo)! - after.get(slo)!, 0);
+  const cost = both.reduce((sum, slo) => sum + before.get(slo)! - after.get(slo)!, 0);
+  // The difference of two equal readings is not always 0 in floating point: such noise cost nothing.
+  return Math.abs(cost) < NOISE ? 0 : cost;
 }
+
+/** Below this, a budget cost is floating-point noise, not a cost. */
+const NOISE = 1e-9;
 
 /** The figures of a group of deliveries (one service's, or one team's). */
 function figuresOf(delivered: readonly ChangeRequest[]): Omit<DeliveryStats, 'service'> {
@@ -42,6 +49,7 @@ function figuresOf(delivered: readonly ChangeRequest[]): Omit<DeliveryStats, 'se
   });
   return {
     delivered: delivered.length,
+    verified: delivered.filter((c) => FINAL_STATES.includes(c.state)).length,
     failed: delivered.filter((c) => c.state === 'failed' || c.state === 'rolled-back').length,
     ...(costs.length ? { budgetCost: costs.reduce((a, b) => a + b, 0) / costs.length } : {}),
     measured: costs.length,
@@ -94,9 +102,21 @@ export function deliveryStatsByTeam(
   }));
 }
 
-/** `25.0% (1 of 4)`: the change failure rate with its counts. */
-export function formatFailureRate(figures: Pick<DeliveryStats, 'delivered' | 'failed'>): string {
-  return `${((100 * figures.failed) / figures.delivered).toFixed(1)}% (${figures.failed} of ${figures.delivered})`;
+/**
+ * `25.0% (1 of 4)`: the change failure rate with its counts, over the deliveries whose verification
+ * ended; `3 in verification` is added for those still watched, which count for neither side.
+ */
+export function formatFailureRate(figures: Pick<DeliveryStats, 'delivered' | 'verified' | 'failed'>): string {
+  const watched = figures.delivered - figures.verified;
+  const still = watched ? `${watched} in verification` : '';
+  if (figures.verified === 0) return `none verified yet (${still})`;
+  const rate = `${((100 * figures.failed) / figures.verified).toFixed(1)}% (${figures.failed} of ${figures.verified})`;
+  return still ? `${rate}, ${still}` : rate;
+}
+
+/** The change failure rate as a fraction of the deliveries whose verification ended; null before any did. */
+export function failureRateOf(figures: Pick<DeliveryStats, 'verified' | 'failed'>): number | null {
+  return figures.verified ? figures.failed / figures.verified : null;
 }
 
 /** `0.46 pp of the budget (3 measured)`, or `not measured`: the mean budget cost per delivery. */

@@ -20,6 +20,7 @@ export {
   type DeliveryStats,
   deliveryStats,
   deliveryStatsByTeam,
+  failureRateOf,
   formatBudgetCost,
   formatFailureRate,
   NO_TEAM,

@@ -32,6 +32,7 @@ export const TRANSITIONS: Table = {
     'in-progress': ['system'], // a manual change: its requester may go ahead
     denied: ['approver', 'requester', 'system'], // the gate re-checks at execution time
     cancelled: ['requester', 'approver'],
+    expired: ['system'], // a polling pipeline never came back for its approved delivery
   },
   executing: {
     verifying: ['system'],

@@ -43,6 +43,13 @@ export interface Delivery {
   pipeline: string;
   version?: string;
   environment?: string;
+  /**
+   * The pipeline learns its answer by asking (`POST /api/v1/gates/evaluate`, then polls of
+   * `GET /api/v1/gates/:change`): once let through it is delivered only when it is picked up, i.e. when
+   * the pipeline's next question is answered pass. Unset where Millwright tells the pipeline itself
+   * (GitHub's deployment callback): there the approval is the pickup.
+   */
+  polls?: boolean;
 }
 
 export interface RuleResult {
@@ -168,6 +175,14 @@ export interface ChangeRequest extends StoredRecord {
     after?: BurnSnapshot[];
     samples: VerificationSample[];
   };
+}
+
+/**
+ * Whether a change is let through but not yet picked up: a polling pipeline's delivery, approved, not
+ * delivered yet. Only the pipeline's next question starts it (or it expires with `expiresAt`).
+ */
+export function awaitsPickup(change: Pick<ChangeRequest, 'state' | 'delivery' | 'execution'>): boolean {
+  return change.state === 'approved' && change.delivery?.polls === true && !change.execution;
 }
 
 /** Every service a change touches; a record written before `services` existed touches its one. */

@@ -16,6 +16,7 @@ import type { PolicyConfig } from './policy-schema.js';
 import { planRollback } from './rollback.js';
 import type { Mover } from './transitions.js';
 import {
+  awaitsPickup,
   type BurnSnapshot,
   type ChangeRequest,
   type ChangeState,
@@ -112,6 +113,9 @@ export class ChangeWorker {
         mover: 'system',
         detail: 'no decision before the request expired',
       });
+    } else if (awaitsPickup(change)) {
+      // Only the pipeline's next question delivers it; one it never asks again expires unseen.
+      if (new Date(change.expiresAt) <= now) await this.expirePickup(change);
     } else if (change.state === 'approved') {
       await this.startWhenDue(change, undefined);
     } else if (change.state === 'executing' && change.kind !== 'release') {
@@ -201,7 +205,9 @@ export class ChangeWorker {
       // The pipeline delivers it as soon as the gate answers pass; verification starts from here.
       await this.ledger.transition(change, 'executing', {
         mover: 'system',
-        detail: `${change.delivery.pipeline} may go ahead: ${change.summary}`,
+        detail: change.delivery.polls
+          ? `${change.delivery.pipeline} is answered pass and goes ahead (picked up): ${change.summary}`
+          : `${change.delivery.pipeline} may go ahead: ${change.summary}`,
         ref,
       });
       change.verification = pendingVerification(baseline);
@@ -310,6 +316,14 @@ export class ChangeWorker {
     }
     change.verification ??= pendingVerification([]);
     await this.beginVerification(change, 'system', ref);
+  }
+
+  /** Expires a polling pipeline's approved delivery that it never came back for: it was not delivered. */
+  async expirePickup(change: ChangeRequest): Promise<void> {
+    await this.ledger.transition(change, 'expired', {
+      mover: 'system',
+      detail: `approved, but ${change.delivery?.pipeline ?? 'the pipeline'} did not ask again before the request expired; nothing was delivered`,
+    });
   }
 
   /** Starts watching the burn rates after a change ran (or its requester closed it as done). */

@@ -96,7 +96,12 @@ export function decisionOf(
       return { decision: 'fail', reason: `refused by the policy gate: ${failing}` };
     }
     case 'expired':
-      return { decision: 'fail', reason: 'no approval came before the request expired' };
+      return {
+        decision: 'fail',
+        reason: change.humanApproved
+          ? 'approved, but not asked about again before the request expired; nothing was delivered'
+          : 'no approval came before the request expired',
+      };
     case 'cancelled':
       return { decision: 'fail', reason: `cancelled by ${movedBy(change) ?? 'someone'}` };
     default:

@@ -113,7 +113,7 @@ export class PipelineGate {
     };
     try {
       this.#mayGate(pipeline, request.service);
-      const change = await this.options.changes.requestDelivery(origin, {
+      const delivery = {
         service: request.service,
         kind: request.kind,
         pipeline: pipeline.name,
@@ -122,15 +122,22 @@ export class PipelineGate {
         risk: higherRisk(pipeline.config.risk, request.risk),
         reason: request.reason,
         emergency: request.emergency,
-      });
+        polls: true,
+      };
+      const { changes } = this.options;
+      // A re-run of the same step while its change still waits is that change, not a new one.
+      const earlier = await changes.pendingDelivery(delivery);
+      const change = earlier
+        ? await changes.pickUp(earlier.id, ref)
+        : await changes.requestDelivery(origin, delivery);
       const answer = answerFor(change);
       await this.#audit(
         origin,
         'gate.evaluate',
-        { ...args, change: change.id, state: change.state },
+        { ...args, change: change.id, state: change.state, ...(earlier ? { again: true } : {}) },
         answer.decision,
       );
-      if (answer.awaiting === 'approval') {
+      if (!earlier && answer.awaiting === 'approval') {
         const waiting: GateAwaitingApproval = { change, answer };
         await this.options.events?.emit('gate.awaiting-approval', waiting);
       }
@@ -160,7 +167,8 @@ export class PipelineGate {
       await this.#auditRefusal(this.#origin(pipeline, undefined, ref), 'gate.status', { change: id }, error);
       throw error;
     }
-    return answerFor(change);
+    // This question is how the pipeline learns a person's approval: an approved change is delivered now.
+    return answerFor(await this.options.changes.pickUp(change.id, ref));
   }
 
   #mayGate(pipeline: Pipeline, service: string): void {

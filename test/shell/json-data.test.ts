@@ -255,7 +255,8 @@ ${POLICY}`,
       requested: 4,
       executed: 2,
       failed: 0,
-      failureRate: 0,
+      // Both executed changes are still in progress or in verification: no outcome to rate yet.
+      failureRate: null,
       waitingForApproval: 0,
       meanTimeToRestoreSeconds: null,
     });

@@ -111,66 +111,27 @@ export class DeploymentProtection {
         ? { status: 'unknown-installation', error: failure }
         : { status: 'unavailable', error: failure };
     }
-    let taken = false;
     const now = this.options.clock.now();
-    const record = await this.options.store.update<DeliveryRecord>(DELIVERIES, delivery, (current) => {
-      // Runs again on the winner's record when another replica took the same id first. A delivery
-      // taken long ago that filed nothing (the process stopped in between) is taken again, so
-      // GitHub's redelivery still acts.
-      const abandoned =
-        current !== undefined &&
-        current.outcome === undefined &&
-        Date.parse(current.receivedAt) + CLAIM_MS <= now.getTime();
-      taken = current === undefined || abandoned;
-      if (current && !abandoned) return current;
-      return {
-        id: delivery,
-        event: 'deployment_protection_rule',
-        receivedAt: now.toISOString(),
-        repository: payload.repository.full_name,
-        environment: payload.environment,
-        installation: payload.installation.id,
-      };
-    });
-    if (!taken) {
+    const byId = await this.#claim(delivery, delivery, payload, now);
+    if (!byId.taken) {
       await this.#audit(payload, 'github.webhook', { ...args, replay: true }, 'duplicate', ref);
-      return { status: 'duplicate', ...(record?.change ? { change: record.change } : {}) };
+      return { status: 'duplicate', ...(byId.record?.change ? { change: byId.record.change } : {}) };
     }
     // The same deployment sent again under a new delivery id (a captured body re-sent: the id is not
     // signed) is the same request: it is claimed once too. A re-run of the workflow asks for a new
     // deployment, with its own id, and is acted on.
-    let owner: DeliveryRecord | undefined;
-    await this.options.store.update<DeliveryRecord>(DELIVERIES, deploymentKey(payload), (current) => {
-      const abandoned =
-        current !== undefined &&
-        current.outcome === undefined &&
-        Date.parse(current.receivedAt) + CLAIM_MS <= now.getTime();
-      owner = current !== undefined && !abandoned && current.delivery !== delivery ? current : undefined;
-      if (owner) return current;
-      return {
-        id: deploymentKey(payload),
-        event: 'deployment_protection_rule',
-        receivedAt: now.toISOString(),
-        repository: payload.repository.full_name,
-        environment: payload.environment,
-        installation: payload.installation.id,
-        delivery,
-      };
-    });
-    if (owner) {
-      const first = owner as DeliveryRecord;
-      await this.#record(delivery, {
-        outcome: 'duplicate',
-        ...(first.change ? { change: first.change } : {}),
-      });
+    const byDeployment = await this.#claim(deploymentKey(payload), delivery, payload, now);
+    if (!byDeployment.taken) {
+      const change = byDeployment.record?.change;
+      await this.#record(delivery, { outcome: 'duplicate', ...(change ? { change } : {}) });
       await this.#audit(
         payload,
         'github.webhook',
-        { ...args, replay: true, firstDelivery: first.delivery },
+        { ...args, replay: true, firstDelivery: byDeployment.record?.delivery },
         'duplicate',
         ref,
       );
-      return { status: 'duplicate', ...(first.change ? { change: first.change } : {}) };
+      return { status: 'duplicate', ...(change ? { change } : {}) };
     }
     await this.#audit(payload, 'github.webhook', args, 'accepted', ref);
     return { status: 'accepted' };
@@ -394,6 +355,38 @@ export class DeploymentProtection {
       );
       return failure;
     }
+  }
+
+  /**
+   * Takes `key` for this delivery, unless another holds it: the update runs again on the winner's
+   * record when another replica took it first. A claim taken long ago that filed nothing (the process
+   * stopped in between) is taken again, so GitHub's redelivery still acts.
+   */
+  async #claim(
+    key: string,
+    delivery: string,
+    payload: ProtectionRuleRequested,
+    now: Date,
+  ): Promise<{ taken: boolean; record: DeliveryRecord | undefined }> {
+    let taken = false;
+    const record = await this.options.store.update<DeliveryRecord>(DELIVERIES, key, (current) => {
+      const abandoned =
+        current !== undefined &&
+        current.outcome === undefined &&
+        Date.parse(current.receivedAt) + CLAIM_MS <= now.getTime();
+      taken = current === undefined || abandoned;
+      if (current && !abandoned) return current;
+      return {
+        id: key,
+        event: 'deployment_protection_rule',
+        receivedAt: now.toISOString(),
+        repository: payload.repository.full_name,
+        environment: payload.environment,
+        installation: payload.installation.id,
+        ...(key === delivery ? {} : { delivery }),
+      };
+    });
+    return { taken, record };
   }
 
   async #record(

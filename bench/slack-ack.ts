@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error bin/ is CommonJS without types
+import { buildIsFresh } from '../bin/bundle.js';
 
 const CONCURRENT = 200;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -18,10 +19,11 @@ const CHANNEL = 'C2147483705';
 const KINDS = ['slash', 'event', 'button', 'modal'] as const;
 type Kind = (typeof KINDS)[number];
 const HERE = fileURLToPath(import.meta.url);
+const ROOT = path.resolve(path.dirname(HERE), '..');
+const BIN = path.join(ROOT, 'bin', 'millwright.js');
 
 const role = process.argv[2] === '--serve' ? process.argv[3] : undefined;
 if (role === 'bare') await serveBare();
-else if (role === 'millwright') await serveMillwright(process.argv[4]!);
 else await measure();
 
 /** A Bolt app with nothing but an ack, on the same receiver Millwright uses. */
@@ -51,42 +53,47 @@ async function serveBare(): Promise<void> {
   process.once('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-/** Millwright as `millwright serve` runs it, with Slack pointed at the bench's Web API double. */
-async function serveMillwright(apiUrl: string): Promise<void> {
-  const { loadConfig } = await import('../src/app.js');
-  const { createLogger } = await import('../src/core/index.js');
-  const { startServer } = await import('../src/main.js');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'millwright-bench-slack-'));
+/** The configuration `millwright serve` runs on, with Slack pointed at the bench's Web API double. */
+function millwrightConfig(dir: string, apiUrl: string): string {
   const file = path.join(dir, 'millwright.yml');
   writeFileSync(
     file,
     [
       'server:\n  host: 127.0.0.1\n  port: 0',
       'store:\n  path: ./data',
+      'log:\n  level: error',
       `slack:\n  botToken: xoxb-0001-millwright-test\n  signingSecret: ${SECRET}\n  apiUrl: ${apiUrl}\n  stillWorkingAfter: 0s`,
       `security:\n  actionSecret: ${ACTION_SECRET}`,
       'access:\n  defaultRoles: [viewer]\n  roles:\n    viewer: { allow: [help, whoami] }\n  subjects: {}',
     ].join('\n'),
   );
-  const running = await startServer(await loadConfig(file, { env: {} }), {
-    logger: createLogger({ level: 'error' }),
-  });
-  console.log(JSON.stringify({ port: running.port }));
-  await running.stopped;
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
+  return file;
 }
 
 async function measure(): Promise<void> {
   const { SlackApiDouble } = await import('../test/doubles/slack-api.js');
   const slack = await SlackApiDouble.start();
-  const bare = await start(['bare']);
-  const millwright = await start(['millwright', slack.apiUrl]);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'millwright-bench-slack-'));
+  const bare = await start([HERE, '--serve', 'bare'], /^\{"port":(\d+)\}/m);
+  // Millwright as users run it: the real entry point, which runs the single-file build when it is
+  // fresh (`npm run bench` builds first) and the TypeScript sources otherwise.
+  const fresh = (await buildIsFresh(ROOT, path.join(ROOT, 'dist'))) === true;
+  if (!fresh)
+    console.log(
+      'slack-ack: the build is stale, so Millwright runs from its sources (run `npm run build` first)',
+    );
+  const millwright = await start(
+    [BIN, 'serve', '--config', millwrightConfig(dir, slack.apiUrl)],
+    /millwright listening on [^:\s]+:(\d+)/,
+    dir,
+  );
   const { ActionSigner } = await import('../src/core/action-token.js');
-  const token = new ActionSigner(ACTION_SECRET, 3600, () => new Date()).sign({
-    command: 'whoami',
-    channel: CHANNEL,
-  });
+  const signer = new ActionSigner(ACTION_SECRET, 3600, () => new Date());
+  // One message's button clicked by many people (the first runs it, the others are told it was used),
+  // and many modals, each opened from its own button and so carrying its own token.
+  const shared = signer.sign({ command: 'whoami', channel: CHANNEL });
+  const token = (kind: Kind) =>
+    kind === 'modal' ? signer.sign({ command: 'whoami', channel: CHANNEL }) : shared;
   const lines: string[] = [];
   try {
     // BENCH_KINDS=event,modal measures only those kinds.
@@ -104,11 +111,11 @@ async function measure(): Promise<void> {
         ] as const;
         // Alternate which goes first, so neither always runs on a machine still busy with the other.
         for (const [name, server] of round % 2 === 0 ? order : [...order].reverse()) {
+          const before = slack.calls.length + slack.responsePosts.length;
           const latencies = await burst(server.port, kind, token, slack);
-          // Let Millwright's answers after the acks drain before the next round, so neither server's
-          // next burst shares the machine with them: until the Slack double has heard nothing new for
-          // 300 ms (at most 15 s).
-          if (name === 'millwright') await quiet(slack);
+          // Let Millwright's answers after the acks drain before the next burst, so neither server's
+          // next burst shares the machine with them.
+          if (name === 'millwright') await quiet(slack, before);
           // Round -1 warms up both servers and is not counted.
           if (round >= 0)
             rounds[name].push({ p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) });
@@ -137,35 +144,55 @@ async function measure(): Promise<void> {
     for (const server of [bare, millwright]) server.child.kill('SIGTERM');
     await Promise.all([bare, millwright].map((server) => exited(server.child)));
     await slack.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   for (const line of lines) console.log(line);
 }
 
-/** Resolves once the Slack double has received no call and no response_url post for 300 ms. */
-async function quiet(slack: { calls: unknown[]; responsePosts: unknown[] }): Promise<void> {
+/**
+ * Resolves once Millwright has answered every request of the burst (each kind answers each request
+ * once: a response_url post or a Web API call) and the Slack double then heard nothing for 300 ms;
+ * at most 30 s. `before` is what the double had heard when the burst began.
+ */
+async function quiet(slack: { calls: unknown[]; responsePosts: unknown[] }, before: number): Promise<void> {
   const heard = () => slack.calls.length + slack.responsePosts.length;
-  const until = Date.now() + 15_000;
+  const until = Date.now() + 30_000;
   let last = -1;
   while (Date.now() < until) {
     const now = heard();
-    if (now === last) return;
+    if (now === last && now - before >= CONCURRENT) return;
     last = now;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+  console.log(`slack-ack: Millwright answered ${heard() - before} of ${CONCURRENT} requests within 30 s`);
 }
 
-async function start(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+async function start(
+  args: string[],
+  listening: RegExp,
+  cwd?: string,
+): Promise<{ child: ChildProcess; port: number }> {
   // BENCH_PROFILE=DIR writes a CPU profile of each server there, to see where an ack's time goes.
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
     : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', HERE, '--serve', ...args], {
+  const loader = args[0] === HERE ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...profile, ...loader, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    ...(cwd ? { cwd } : {}),
   });
-  const lines = createInterface({ input: child.stdout! });
+  let printed = '';
   const port = await new Promise<number>((resolve, reject) => {
-    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`${args[0]} server exited early (${code})`)));
+    const onData = (chunk: Buffer) => {
+      printed += chunk.toString('utf8');
+      const found = listening.exec(printed)?.[1];
+      if (found === undefined) return;
+      // Keep draining what the server prints, so a full pipe never blocks it.
+      child.stdout!.off('data', onData).on('data', () => {});
+      resolve(Number(found));
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited early (${code}):\n${printed}`)));
   });
   return { child, port };
 }
@@ -174,12 +201,14 @@ async function start(args: string[]): Promise<{ child: ChildProcess; port: numbe
 async function burst(
   port: number,
   kind: Kind,
-  token: string,
+  token: (kind: Kind) => string,
   slack: { responseUrl(): string; triggerId(): string },
 ): Promise<number[]> {
   const agent = new Agent({ keepAlive: false, maxSockets: CONCURRENT });
   const timestamp = Math.floor(Date.now() / 1000);
-  const bodies = Array.from({ length: CONCURRENT }, (_, i) => requestBody(kind, i, timestamp, token, slack));
+  const bodies = Array.from({ length: CONCURRENT }, (_, i) =>
+    requestBody(kind, i, timestamp, token(kind), slack),
+  );
   try {
     return await Promise.all(bodies.map((body) => acknowledge(port, body, timestamp, agent)));
   } finally {

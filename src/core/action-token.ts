@@ -1,6 +1,6 @@
 // Signed, expiring button payloads: a button carries the command line it runs, bound to a channel
 // and an expiry, signed with HMAC-SHA256 so a forged or replayed-late click is refused.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, MillwrightError } from './errors.js';
 
 export interface ActionPayload {
@@ -26,7 +26,7 @@ const b64 = (value: Buffer | string) => Buffer.from(value).toString('base64url')
  */
 export function signAction(
   payload: { command: string; channel: string; requestedBy?: string },
-  secret: string,
+  secret: string | KeyObject,
   options: { ttlSeconds: number; now: Date },
 ): string {
   const full: ActionPayload = {
@@ -41,7 +41,7 @@ export function signAction(
 /** Checks signature, expiry and channel; returns the payload or throws a permission error. */
 export function verifyAction(
   token: string,
-  secret: string,
+  secret: string | KeyObject,
   options: { now: Date; channel: string },
 ): ActionPayload {
   const refuse = (why: string) =>
@@ -72,11 +72,16 @@ export function verifyAction(
  * const token = ctx.services.actions.sign({ command: 'runbook run restart-deployment deployment=checkout --yes', channel: ctx.channel });
  */
 export class ActionSigner {
+  /** The secret as a key made once: `createHmac` would otherwise convert the string on every click. */
+  private readonly secret: KeyObject;
+
   constructor(
-    private readonly secret: string,
+    secret: string,
     private readonly ttlSeconds: number,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
+  }
 
   sign(payload: { command: string; channel: string; requestedBy?: string }): string {
     return signAction(payload, this.secret, { ttlSeconds: this.ttlSeconds, now: this.now() });

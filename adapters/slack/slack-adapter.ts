@@ -654,7 +654,8 @@ export class SlackAdapter implements Adapter {
       kind,
       fetch: this.#fetch,
       clock: this.#options.clock,
-      timeoutMs: parseDuration(this.#options.config.timeout),
+      // Parsed once at start: this runs before the acknowledgement of every click and form.
+      timeoutMs: this.#clientOptions.timeout ?? parseDuration(this.#options.config.timeout),
       policyFor: (origin) =>
         this.#upstreams.policy({
           kind: 'slack',

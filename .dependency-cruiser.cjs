@@ -20,8 +20,8 @@ module.exports = {
     {
       name: 'src-does-not-reach-up',
       severity: 'error',
-      comment: 'Only the composition root (src/app.ts, src/main.ts) lists adapters and commands.',
-      from: { path: '^src/', pathNot: '^src/(app|main)\\.ts$' },
+      comment: 'Only the composition root (src/app.ts, src/main.ts, src/cli/) lists adapters and commands.',
+      from: { path: '^src/', pathNot: '^src/((app|main)\\.ts$|cli/)' },
       to: { path: '^(adapters|commands)/' },
     },
     {
@@ -43,7 +43,7 @@ module.exports = {
       severity: 'error',
       comment:
         'The built-in executors are reached through the audited executor host (src/executors/host.ts), never directly.',
-      from: { path: '^(src/(?!executors/|app\\.ts|main\\.ts)|commands/|adapters/)' },
+      from: { path: '^(src/(?!executors/|app\\.ts|main\\.ts|cli/)|commands/|adapters/)' },
       to: { path: '^src/executors/(kubernetes|github|http)/' },
     },
     {

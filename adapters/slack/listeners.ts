@@ -1,0 +1,438 @@
+// What the Slack surface does with each kind of request Bolt hands it: slash commands, mentions,
+// direct messages, button clicks and form submissions, each acknowledged first and answered after.
+import type {
+  App,
+  BlockAction,
+  ButtonAction,
+  SlashCommand,
+  types,
+  ViewSubmitAction,
+  webApi,
+} from '@slack/bolt';
+import {
+  ErrorCode,
+  errorReply,
+  formatAbsolute,
+  formError,
+  type InteractionRequest,
+  type InteractionSurface,
+  type Logger,
+  newRef,
+  parseDuration,
+  type Reply,
+  runInteraction,
+  type SpentUse,
+  type UpstreamResilience,
+} from '../../src/core/index.js';
+import { type AfterAck, recordedOf } from './after-ack.js';
+import { ACTION_PREFIX, FORM_CALLBACK_ID } from './block-kit.js';
+import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
+import { eventsOnce } from './event-retries.js';
+import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
+import type { SlackAdapterOptions } from './options.js';
+import type { RecordOutcome } from './request-guard.js';
+import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
+import type { SeenLedger } from './seen-ledger.js';
+import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
+import { spentBlocks } from './spent-button.js';
+import type { SlackUserGroups } from './user-groups.js';
+
+/** Retried events come within minutes; one older than this cannot be told apart from a replay. */
+export const EVENT_WINDOW_SECONDS = 3600;
+
+/** What the listeners need of the adapter that built them. */
+export interface SlackListenerParts {
+  options: SlackAdapterOptions;
+  web: webApi.WebClient;
+  log: Logger;
+  afterAck: AfterAck;
+  events: SeenLedger;
+  groups: SlackUserGroups;
+  fetch: typeof fetch;
+  upstreams: UpstreamResilience;
+  /** slack.timeout, parsed once at start: a response_url is made before every click's acknowledgement. */
+  timeoutMs: number;
+  /** The bot's own user id once auth.test answered (a mention of it is stripped from the command). */
+  botUserId: () => string | undefined;
+}
+
+/**
+ * The Slack surface's listeners.
+ *
+ * @example
+ * const listeners = new SlackListeners({ options, web, log, afterAck, events, groups, fetch, upstreams, timeoutMs, botUserId });
+ * listeners.register(app);
+ */
+export class SlackListeners {
+  readonly #options: SlackAdapterOptions;
+  readonly #web: webApi.WebClient;
+  readonly #log: Logger;
+  readonly #afterAck: AfterAck;
+  readonly #events: SeenLedger;
+  readonly #groups: SlackUserGroups;
+  readonly #fetch: typeof fetch;
+  readonly #upstreams: UpstreamResilience;
+  readonly #timeoutMs: number;
+  readonly #botUserId: () => string | undefined;
+
+  constructor(parts: SlackListenerParts) {
+    this.#options = parts.options;
+    this.#web = parts.web;
+    this.#log = parts.log;
+    this.#afterAck = parts.afterAck;
+    this.#events = parts.events;
+    this.#groups = parts.groups;
+    this.#fetch = parts.fetch;
+    this.#upstreams = parts.upstreams;
+    this.#timeoutMs = parts.timeoutMs;
+    this.#botUserId = parts.botUserId;
+  }
+
+  /** Registers the listeners on Bolt's app. */
+  register(app: App): void {
+    const { config, clock } = this.#options;
+    app.error(async (error) => {
+      this.#log.error({ err: error }, 'a Slack listener failed');
+    });
+
+    // Slack retries an event it did not see acknowledged in time; the retry must not run twice.
+    app.use(eventsOnce(this.#events, { clock, logger: this.#log, windowSeconds: EVENT_WINDOW_SECONDS }));
+
+    app.command(config.command, async ({ command, ack, context }) => {
+      await ack();
+      const receivedAt = clock.now();
+      this.#afterAck.run('slash command', () => this.#onSlashCommand(command, receivedAt), {
+        recorded: recordedOf(context),
+        tell: (text) =>
+          this.#responseUrl(command.response_url, receivedAt, 'command').post({
+            response_type: 'ephemeral',
+            text,
+          }),
+      });
+    });
+
+    app.event('app_mention', async ({ event, context }) => {
+      const mention = event as {
+        user?: string;
+        text: string;
+        channel: string;
+        ts: string;
+        thread_ts?: string;
+      };
+      if (!mention.user) return;
+      const user = mention.user;
+      this.#afterAck.run(
+        'mention',
+        () =>
+          this.#runAndAnswer(
+            {
+              channel: mention.channel,
+              user,
+              threadTs: mention.thread_ts ?? mention.ts,
+              privateInThread: mention.thread_ts !== undefined,
+            },
+            commandFromMention(mention.text, this.#botUserId()),
+            { id: user },
+          ),
+        { recorded: recordedOf(context) },
+      );
+    });
+
+    app.message(async ({ message, context }) => {
+      const dm = message as {
+        channel_type?: string;
+        subtype?: string;
+        bot_id?: string;
+        user?: string;
+        text?: string;
+        channel: string;
+      };
+      // Only people writing to the app directly; channel messages arrive as mentions instead.
+      if (dm.channel_type !== 'im' || dm.subtype !== undefined || dm.bot_id || !dm.user) return;
+      const user = dm.user;
+      this.#afterAck.run(
+        'direct message',
+        () =>
+          this.#runAndAnswer(
+            { channel: dm.channel, user, directMessage: true },
+            commandFromMention(dm.text ?? '', this.#botUserId()),
+            { id: user },
+          ),
+        { recorded: recordedOf(context) },
+      );
+    });
+
+    app.action<BlockAction<ButtonAction>>(
+      { action_id: new RegExp(`^${ACTION_PREFIX.replace('.', '\\.')}`) },
+      async ({ ack, body, action, context }) => {
+        await ack();
+        const receivedAt = clock.now();
+        this.#afterAck.run('button', () => this.#onButton(body, action, receivedAt), {
+          recorded: recordedOf(context),
+          ...(body.response_url
+            ? {
+                tell: (text: string) =>
+                  this.#responseUrl(body.response_url!, receivedAt, 'interaction').post({
+                    response_type: 'ephemeral',
+                    text,
+                    replace_original: false,
+                  }),
+              }
+            : {}),
+        });
+      },
+    );
+
+    // Acknowledged within the listener, before the replay record, the token's spend or the command:
+    // Slack closes the modal at once, and the answer follows as a message.
+    app.view<ViewSubmitAction>(FORM_CALLBACK_ID, async ({ ack, body, view, context }) => {
+      await this.#onFormSubmitted(body, view, ack, recordedOf(context));
+    });
+  }
+
+  async #onSlashCommand(command: SlashCommand, receivedAt: Date): Promise<void> {
+    const text = decodeSlackText(command.text ?? '').trim() || 'help';
+    await this.#runAndAnswer(
+      {
+        channel: command.channel_id,
+        user: command.user_id,
+        responseUrl: this.#responseUrl(command.response_url, receivedAt, 'command'),
+        ...(command.trigger_id ? { trigger: { id: command.trigger_id, receivedAt } } : {}),
+      },
+      text,
+      { id: command.user_id, ...(command.user_name ? { name: command.user_name } : {}) },
+      { stillWorkingNote: true },
+    );
+  }
+
+  async #onButton(body: BlockAction<ButtonAction>, action: ButtonAction, receivedAt: Date): Promise<void> {
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const user = body.user.id;
+    if (!channel) {
+      this.#log.warn({ actionId: action.action_id }, 'a button click came without a channel; ignored');
+      return;
+    }
+    const where = {
+      channel,
+      user,
+      ...(body.response_url
+        ? { responseUrl: this.#responseUrl(body.response_url, receivedAt, 'interaction') }
+        : {}),
+      ...(body.trigger_id ? { trigger: { id: body.trigger_id, receivedAt } } : {}),
+      ...(body.message?.thread_ts ? { threadTs: body.message.thread_ts, privateInThread: true } : {}),
+    };
+    const answerIn = this.#answerPlace(where);
+    await this.#interaction(
+      {
+        channel,
+        token: action.value ?? '',
+        actor: { id: user, ...(body.user.username ? { name: body.user.username } : {}) },
+      },
+      {
+        refuse: async (failure) => {
+          this.#log.warn({ user, channel, reason: failure.message }, 'refused a button click');
+          const conversation = this.conversation({ ...where, defaultVisibility: 'private' });
+          await conversation.deliver(errorReply(failure, newRef()));
+        },
+        sink: (line) => answerIn(line).sink,
+        deliver: async (answer, line, spent) => {
+          if (spent) await this.#retireButton(body, action, { line, spent, ok: answer.ok });
+          await answerIn(line).deliver(answer);
+        },
+      },
+    );
+  }
+
+  /**
+   * Redraws the message holding a spent button without it, saying who used it and when: chat.update
+   * for a message in the channel, the click's response_url for an ephemeral one (the only way to
+   * edit it). Best effort: the decision stands even when the message cannot be edited.
+   */
+  async #retireButton(
+    body: BlockAction<ButtonAction>,
+    action: ButtonAction,
+    use: { line: string; spent: SpentUse; ok: boolean },
+  ): Promise<void> {
+    const message = body.message as { ts: string; text?: string; blocks?: types.KnownBlock[] } | undefined;
+    const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
+    const blocks = spentBlocks(
+      message?.blocks,
+      { actionId: action.action_id, blockId: action.block_id },
+      { line: use.line, user: body.user.id, at: formatAbsolute(use.spent.at), ok: use.ok },
+    );
+    const text = message?.text ?? `${use.line} by ${use.spent.by}`;
+    try {
+      if (message?.ts && channel && body.container?.is_ephemeral !== true) {
+        await this.#web.chat.update({ channel, ts: message.ts, text, blocks });
+      } else if (body.response_url) {
+        await this.#responseUrl(body.response_url, this.#options.clock.now(), 'interaction').post({
+          replace_original: true,
+          text,
+          blocks,
+        });
+      }
+    } catch (error) {
+      this.#log.warn(
+        { err: error, channel, ts: message?.ts },
+        'could not take a used button off its message; a later click is still refused',
+      );
+    }
+  }
+
+  async #onFormSubmitted(
+    body: ViewSubmitAction,
+    view: ViewSubmitAction['view'],
+    ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
+    recorded: Promise<RecordOutcome> | undefined,
+  ): Promise<void> {
+    const receivedAt = this.#options.clock.now();
+    const user = body.user.id;
+    const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
+    const showBeside = (blockId: string | undefined, message: string) =>
+      blockId ? ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } }) : ack();
+    let metadata: FormMetadata;
+    try {
+      metadata = JSON.parse(view.private_metadata) as FormMetadata;
+    } catch (error) {
+      this.#log.warn({ user, err: error }, 'refused a form submission whose metadata does not parse');
+      return showBeside(firstField, 'This form is damaged; run the command again.');
+    }
+    const where = {
+      channel: metadata.c,
+      user,
+      ...(metadata.r
+        ? { responseUrl: this.#responseUrl(metadata.r, receivedAt, metadata.rk ?? 'interaction') }
+        : {}),
+      ...(metadata.th ? { threadTs: metadata.th, privateInThread: true } : {}),
+    };
+    const answerIn = this.#answerPlace(where);
+    let acknowledged = false;
+    await this.#interaction(
+      {
+        channel: metadata.c,
+        token: metadata.t,
+        actor: { id: user, ...(body.user.name ? { name: body.user.name } : {}) },
+        form: submittedValues(
+          view.blocks,
+          view.state.values as Record<string, Record<string, SubmittedValue>>,
+        ),
+        acknowledgeFirst: true,
+      },
+      {
+        refuse: async (failure) => {
+          this.#log.warn({ user, reason: failure.message }, 'refused a form submission');
+          const message =
+            failure.code === ErrorCode.PermissionDenied
+              ? [failure.message, failure.hint].filter(Boolean).join('; ')
+              : 'This form is damaged; run the command again.';
+          if (!acknowledged) return showBeside(firstField, message);
+          // The modal is closed by now: say it where the answer would have gone.
+          await this.conversation({ ...where, defaultVisibility: 'private' }).deliver(
+            errorReply(failure, newRef()),
+          );
+        },
+        sink: (line) => answerIn(line).sink,
+        // Only the command's own argument checks (milliseconds) come back before the ack.
+        showInForm: async (answer) => {
+          const error = formError(answer);
+          const field = error?.field ? fieldBlockId(error.field) : undefined;
+          const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
+          if (!error || !blockId) return false;
+          await showBeside(blockId, error.message);
+          return true;
+        },
+        acknowledge: async () => {
+          acknowledged = true;
+          await ack();
+        },
+        later: (work) => this.#afterAck.run('form', work, { recorded }),
+        deliver: (answer, line) => answerIn(line).deliver(answer),
+      },
+    );
+  }
+
+  /** Runs a click or form through the shared flow as the Slack user, with their user groups. */
+  #interaction(
+    request: Omit<InteractionRequest, 'surface' | 'actor'> & { actor: { id: string; name?: string } },
+    surface: InteractionSurface,
+  ): Promise<void> {
+    const { actor } = request;
+    return runInteraction(
+      {
+        ...request,
+        surface: 'slack',
+        actor: async () => ({ ...actor, groups: await this.#groups.groupsOf(actor.id) }),
+      },
+      this.#options,
+      surface,
+    );
+  }
+
+  /** The conversation a command answers in, made once its line is known (`--public` answers in the channel). */
+  #answerPlace(where: Omit<ConversationPlace, 'defaultVisibility'>): (line: string) => SlackConversation {
+    let conversation: SlackConversation | undefined;
+    return (line) =>
+      (conversation ??= this.conversation({
+        ...where,
+        defaultVisibility: asksForPublic(line) ? 'public' : 'private',
+      }));
+  }
+
+  /** Runs a typed command as `actor` and answers in `where`; a slow slash command gets a "still working" note. */
+  async #runAndAnswer(
+    where: Omit<ConversationPlace, 'defaultVisibility'>,
+    text: string,
+    actor: { id: string; name?: string },
+    options: { stillWorkingNote?: boolean } = {},
+  ): Promise<void> {
+    const line = text || 'help';
+    const conversation = this.#answerPlace(where)(line);
+    const groups = await this.#groups.groupsOf(actor.id);
+    const delayMs = options.stillWorkingNote ? parseDuration(this.#options.config.stillWorkingAfter) : 0;
+    const stopNote = conversation.noteWhenSlow(line, delayMs);
+    let answer: Reply;
+    try {
+      answer = await this.#options.handle({
+        actor: { ...actor, groups },
+        surface: 'slack',
+        channel: where.channel,
+        text: line,
+        sink: conversation.sink,
+      });
+    } finally {
+      await stopNote();
+    }
+    await conversation.deliver(answer);
+  }
+
+  /** A conversation in `place`: where a command's answer, a notice or a form goes. */
+  conversation(place: ConversationPlace): SlackConversation {
+    const { clock } = this.#options;
+    return new SlackConversation(place, {
+      web: this.#web,
+      clock,
+      logger: this.#log,
+      sign: (command, channel, requestedBy) =>
+        this.#options.services.actions.sign({ command, channel, ...(requestedBy ? { requestedBy } : {}) }),
+    });
+  }
+
+  #responseUrl(url: string, receivedAt: Date, kind: ResponseUrlKind): ResponseUrl {
+    return new ResponseUrl(url, receivedAt, {
+      kind,
+      fetch: this.#fetch,
+      clock: this.#options.clock,
+      timeoutMs: this.#timeoutMs,
+      policyFor: (origin) =>
+        this.#upstreams.policy({
+          kind: 'slack',
+          target: origin,
+          name: `Slack's response_url at ${origin}`,
+        }),
+    });
+  }
+}
+
+function clip(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}

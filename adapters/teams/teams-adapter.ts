@@ -17,46 +17,34 @@ import {
   type CommandRequest,
   context as contextBlock,
   ErrorCode,
-  formatAbsolute,
   header,
-  isConnectionError,
   type Logger,
   type MessageHandle,
-  MillwrightError,
   newRef,
   parseDuration,
-  parseRetryAfter,
   type Reply,
   type ReplySink,
   type RouteHost,
   reply,
-  runInteraction,
   type Services,
   systemClock,
   text,
   UpstreamResilience,
 } from '../../src/core/index.js';
 import { type RequestContext, sendJson } from '../../src/server/index.js';
-import {
-  type AdaptiveCard,
-  CARD_CONTENT_TYPE,
-  type CardElement,
-  callout,
-  renderCard,
-  textBlock,
-} from './adaptive-card.js';
-import { cardActivity, invokeResponse, responseFor } from './bot-activities.js';
+import { type AdaptiveCard, CARD_CONTENT_TYPE } from './adaptive-card.js';
+import { invokeResponse, responseFor } from './bot-activities.js';
 import { BotCredentials, createBotAuthentication, resolveTeamsAuth, type TeamsConfig } from './bot-auth.js';
-import { CardLedger, cardKey, type StoredCard } from './card-ledger.js';
-import { clickOutcome, hasInteraction, refusal } from './card-outcome.js';
-import { type CardSubmission, formValues, readSubmission } from './card-submission.js';
+import { clickCard } from './card-click.js';
+import { CardLedger } from './card-ledger.js';
+import { CardSender } from './card-sender.js';
+import { type CardSubmission, readSubmission } from './card-submission.js';
 import { ChannelAuthError, ChannelTokenValidator } from './channel-token.js';
 import { commandText } from './command-text.js';
-import { ConnectorTimeout, withPolicyConnectors } from './connector-clients.js';
-import { connectorError } from './connector-error.js';
+import { withPolicyConnectors } from './connector-clients.js';
 import { ConversationDirectory, routerChannel, type StoredConversation } from './conversations.js';
 import { type IncomingActivity, readActivity, tenantsOf } from './incoming-activity.js';
-import { displayName, Roster } from './roster.js';
+import { Roster } from './roster.js';
 
 /** Injected I/O, so tests meet real libraries pointed at local doubles. */
 export interface TeamsIO {
@@ -106,6 +94,7 @@ export class TeamsAdapter implements Adapter {
   readonly #cards: CardLedger;
   readonly #roster: Roster;
   readonly #allowedTenants: readonly string[] | undefined;
+  readonly #sender: CardSender;
 
   constructor(options: TeamsAdapterOptions) {
     this.#options = options;
@@ -145,12 +134,21 @@ export class TeamsAdapter implements Adapter {
     const now = () => this.#clock.now();
     this.#conversations = new ConversationDirectory(options.services.store, now);
     this.#cards = new CardLedger(options.services.store, now);
+    this.#sender = new CardSender({
+      cloud: this.#cloud,
+      appId: this.#appId,
+      cards: this.#cards,
+      actions: options.services.actions,
+      upstreams: this.#upstreams,
+      clock: this.#clock,
+      logger: options.logger,
+    });
     this.#roster = new Roster({
       cloud: this.#cloud,
       appId: this.#appId,
       clock: this.#clock,
       logger: options.logger,
-      read: (reference, read) => this.#connector(reference, 'read', read),
+      read: (reference, read) => this.#sender.connector(reference, 'read', read),
     });
   }
 
@@ -176,7 +174,11 @@ export class TeamsAdapter implements Adapter {
    */
   async post(target: string, message: Reply): Promise<MessageHandle> {
     const conversation = await this.#conversations.find(target);
-    return this.#postReply(conversation.reference as ConversationReference, channelOf(conversation), message);
+    return this.#sender.post(
+      conversation.reference as ConversationReference,
+      channelOf(conversation),
+      message,
+    );
   }
 
   async #receive(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
@@ -344,7 +346,7 @@ export class TeamsAdapter implements Adapter {
         ),
         contextBlock('Every command and decision is recorded in the audit trail.'),
       );
-      await this.#postReply(
+      await this.#sender.post(
         TurnContext.getConversationReference(activity) as ConversationReference,
         routerChannel(activity),
         welcome,
@@ -359,7 +361,7 @@ export class TeamsAdapter implements Adapter {
     line: string,
   ): Promise<void> {
     const speaker = await this.#roster.speaker(activity, reference);
-    const sink: ReplySink = { send: (progress) => this.#postReply(reference, channel, progress) };
+    const sink: ReplySink = { send: (progress) => this.#sender.post(reference, channel, progress) };
     const answer = await this.#options.handle({
       actor: speaker.actor,
       surface: 'teams',
@@ -367,247 +369,28 @@ export class TeamsAdapter implements Adapter {
       text: line,
       sink,
     });
-    await this.#postReply(reference, channel, answer);
+    await this.#sender.post(reference, channel, answer);
   }
 
-  /**
-   * A button or form on a Millwright card, through the shared interaction flow; the card is redrawn
-   * to say who decided what, or why not. Resolves with the card to answer with: the outcome, or a
-   * "still running" card when the command outlasts `waitMs` (the card is updated when it is done).
-   */
-  async #click(
+  /** A button or form on a Millwright card (see card-click.ts); resolves with the card to answer with. */
+  #click(
     submission: CardSubmission,
     activity: Activity,
     channel: string,
     track: <T>(work: Promise<T>) => Promise<T>,
     waitMs?: number,
   ): Promise<AdaptiveCard> {
-    const speaker = await this.#roster.speaker(activity);
-    const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
-    const stored = key ? await this.#cards.get(key) : undefined;
-    const threadOfCard = stored
-      ? ({ ...stored.reference, activityId: stored.activityId } as ConversationReference)
-      : (TurnContext.getConversationReference(activity) as ConversationReference);
-    let values: Record<string, string> = {};
-    let card: AdaptiveCard | undefined;
-    const readForm = () => {
-      const form = stored?.reply.blocks[submission.block];
-      if (form?.type !== 'form') {
-        throw new MillwrightError(ErrorCode.NotFound, 'this form is no longer known', {
-          hint: 'run the command again to get a fresh form',
-        });
-      }
-      values = formValues(form, submission.block, submission.inputs);
-      return values;
-    };
-    await runInteraction(
+    return clickCard(
       {
-        surface: 'teams',
-        channel,
-        token: submission.token,
-        actor: speaker.actor,
-        ...(submission.kind === 'form' ? { form: readForm } : {}),
-        ...(waitMs === undefined ? {} : { answerWithinMs: waitMs }),
+        runtime: { ...this.#options, clock: this.#clock },
+        roster: this.#roster,
+        cards: this.#cards,
+        sender: this.#sender,
+        clock: this.#clock,
+        failed: (error, what) => this.#failed(error, what),
       },
-      { ...this.#options, clock: this.#clock },
-      {
-        refuse: async (failure) => {
-          const notice = [refusal(speaker.shown, failure.message, failure.hint)];
-          card = await this.#redraw(
-            key && stored ? await this.#cards.note(key, notice) : undefined,
-            notice,
-            channel,
-          );
-        },
-        // Single use: the first click claims the card; a late or concurrent one is refused.
-        claim: async () => {
-          const claim =
-            key && stored ? await this.#cards.claim(key, submission.block, speaker.shown) : undefined;
-          if (!claim || claim.ok) return undefined;
-          const { holder } = claim;
-          return holder.state === 'done'
-            ? new MillwrightError(ErrorCode.PermissionDenied, `this was already done by ${holder.by}`)
-            : new MillwrightError(ErrorCode.PermissionDenied, `${holder.by} is already running this`, {
-                hint: 'wait for their result on this card',
-              });
-        },
-        sink: () => ({ send: (progress) => this.#postReply(threadOfCard, channel, progress) }),
-        pending: async () => {
-          card = await this.#interimCard(submission, activity);
-        },
-        later: (work) => void track(work().catch((error) => this.#failed(error, 'card action'))),
-        deliver: async (answer, command, spent) => {
-          const { shown, formState, interactive } = clickOutcome(answer, {
-            who: speaker.shown,
-            command,
-            at: formatAbsolute(this.#clock.now()),
-            draw: (result) => renderCard(result, this.#signer(channel)).body,
-            ...(submission.kind === 'form' ? { form: { block: submission.block, values } } : {}),
-          });
-          // A reply with its own buttons gets its own message, so its clicks find their card.
-          if (interactive) await this.#postReply(threadOfCard, channel, answer);
-          const settled =
-            key && stored
-              ? await this.#cards.settle(key, submission.block, {
-                  spent: spent !== undefined,
-                  shown,
-                  ...(formState ? { formState } : {}),
-                })
-              : undefined;
-          card = await this.#redraw(settled, shown, channel);
-        },
-      },
+      { submission, activity, channel, track, ...(waitMs === undefined ? {} : { waitMs }) },
     );
-    return card!;
-  }
-
-  /**
-   * Draws the card as it stands now and updates the posted message in place for everyone. Without
-   * a stored card (forgotten, or never Millwright's) only the outcome is drawn, for the clicker.
-   */
-  async #redraw(
-    card: StoredCard | undefined,
-    outcome: CardElement[],
-    channel: string,
-  ): Promise<AdaptiveCard> {
-    if (!card) return renderCard(reply(), { ...this.#signer(channel), after: outcome });
-    const drawn = renderCard(card.reply, {
-      ...this.#signer(card.channel, card.tokens),
-      omit: new Set(card.spent),
-      after: [...(card.decision ?? []), ...(card.notice ?? [])],
-      ...(card.formState ? { formState: card.formState } : {}),
-    });
-    await this.#update(card.reference as ConversationReference, card.activityId, drawn, card.reply);
-    return drawn;
-  }
-
-  async #interimCard(submission: CardSubmission, activity: Activity): Promise<AdaptiveCard> {
-    const key = activity.replyToId ? cardKey(activity.conversation.id, activity.replyToId) : undefined;
-    const stored = key ? await this.#cards.get(key) : undefined;
-    const running = callout('accent', [
-      textBlock(
-        `**${displayName(activity)}** pressed it; the command is still running and this card will update.`,
-      ),
-    ]);
-    if (!stored) return renderCard(reply(), { ...this.#signer(routerChannel(activity)), after: [running] });
-    return renderCard(stored.reply, {
-      ...this.#signer(stored.channel, stored.tokens),
-      omit: new Set([...stored.spent, submission.block]),
-      after: [running],
-    });
-  }
-
-  /** Sends a reply as a card; replies with buttons or forms are remembered for their clicks. */
-  async #postReply(
-    reference: ConversationReference,
-    channel: string,
-    message: Reply,
-  ): Promise<MessageHandle> {
-    const tokens: Record<string, string> = {};
-    const card = renderCard(message, this.#signer(channel, tokens));
-    const activityId = await this.#send(reference, cardActivity(card, message));
-    const remember = async (current: Reply) => {
-      if (!hasInteraction(current) || !activityId) return;
-      const { activityId: _thread, ...where } = reference;
-      await this.#cards.save({
-        conversationId: reference.conversation.id,
-        activityId,
-        channel,
-        reference: where,
-        reply: current,
-        tokens: { ...tokens },
-      });
-    };
-    await remember(message);
-    return {
-      update: async (next) => {
-        if (!activityId) return;
-        await this.#update(reference, activityId, renderCard(next, this.#signer(channel, tokens)), next);
-        await remember(next);
-      },
-    };
-  }
-
-  /**
-   * One Bot Connector call through its service URL's shared policy: an update (PUT, the same card
-   * however often it lands) is retried after an outage, a post only after a 429 (not acted on),
-   * each after its Retry-After; after repeated outages calls fail fast with "... circuit open since ...".
-   */
-  #connector(
-    reference: ConversationReference,
-    what: 'post' | 'update' | 'read',
-    send: () => Promise<void>,
-  ): Promise<void> {
-    const url = reference.serviceUrl ?? 'unknown';
-    return this.#upstreams
-      .policy({ kind: 'bot_connector', target: url, name: `the Bot Connector at ${url}` })
-      .call(send, {
-        idempotent: what !== 'post',
-        notActedOn: (error) => statusOf(error) === 429,
-        transient: isConnectorOutage,
-        retryAfterMs: (error) => parseRetryAfter(retryAfterOf(error), this.#clock.now()),
-        onRetry: (error, attempt, delayMs) =>
-          this.#options.logger.warn(
-            { serviceUrl: url, what, attempt, delayMs: Math.round(delayMs), status: statusOf(error) },
-            'teams: Bot Connector call failed; retrying',
-          ),
-      })
-      .catch((error: unknown) => {
-        throw connectorError(error, what, url);
-      });
-  }
-
-  /**
-   * Sends through a proactive turn. The reference is applied here rather than by the turn, whose
-   * continuation activity has an id of its own that would become the replyToId.
-   */
-  async #send(reference: ConversationReference, activity: Partial<Activity>): Promise<string | undefined> {
-    let id: string | undefined;
-    await this.#connector(reference, 'post', () =>
-      this.#cloud.continueConversationAsync(this.#appId, reference, async (turn) => {
-        const outgoing = TurnContext.applyConversationReference(
-          { ...activity },
-          reference,
-        ) as Partial<Activity>;
-        const [response] = await turn.adapter.sendActivities(turn, [outgoing]);
-        id = response?.id;
-      }),
-    );
-    return id;
-  }
-
-  async #update(
-    reference: ConversationReference,
-    activityId: string,
-    card: AdaptiveCard,
-    message: Reply,
-  ): Promise<void> {
-    const { activityId: _thread, ...where } = reference;
-    await this.#connector(reference, 'update', () =>
-      this.#cloud.continueConversationAsync(this.#appId, where as ConversationReference, async (turn) => {
-        const outgoing = TurnContext.applyConversationReference(
-          { ...cardActivity(card, message), id: activityId },
-          where,
-        ) as Partial<Activity>;
-        await turn.adapter.updateActivity(turn, outgoing);
-      }),
-    );
-  }
-
-  /**
-   * Signs button and form commands for a channel. With `tokens`, a command keeps the token it was
-   * first signed with (and its expiry) every time the card is drawn again.
-   */
-  #signer(channel: string, tokens?: Record<string, string>): { sign: (command: string) => string } {
-    return {
-      sign: (command) => {
-        const known = tokens?.[command];
-        if (known) return known;
-        const token = this.#options.services.actions.sign({ command, channel });
-        if (tokens) tokens[command] = token;
-        return token;
-      },
-    };
   }
 
   #failed(error: unknown, what: string): void {
@@ -618,25 +401,4 @@ export class TeamsAdapter implements Adapter {
 
 function channelOf(conversation: StoredConversation): string {
   return conversation.channelId ?? conversation.id;
-}
-
-/** A 5xx or 429 from the Bot Connector, a dropped connection, or a request cut at teams.timeout. */
-function isConnectorOutage(error: unknown): boolean {
-  if (error instanceof ConnectorTimeout) return true;
-  const status = statusOf(error);
-  if (status !== undefined) return status >= 500 || status === 429;
-  return isConnectionError(error);
-}
-
-function statusOf(error: unknown): number | undefined {
-  const { statusCode } = (error ?? {}) as { statusCode?: unknown };
-  return typeof statusCode === 'number' ? statusCode : undefined;
-}
-
-/** The Retry-After header of a RestError's response (@azure/core-rest-pipeline HttpHeaders). */
-function retryAfterOf(error: unknown): string | undefined {
-  const headers = (
-    error as { response?: { headers?: { get?: (name: string) => string | undefined } } } | null
-  )?.response?.headers;
-  return typeof headers?.get === 'function' ? headers.get('retry-after') : undefined;
 }

@@ -45,6 +45,7 @@ export {
   formLine,
   type InteractionActor,
   type InteractionRequest,
+  type InteractionRuntime,
   type InteractionSurface,
   refusedBeforeRunning,
   runInteraction,

@@ -21,7 +21,12 @@ import {
   listReplicaSets,
   tailLogs,
 } from '../../src/upstreams/kubernetes/index.js';
-import { type KubernetesApiDouble, type RoleLike, requestAttributes } from '../doubles/kubernetes-api.js';
+import {
+  type KubernetesApiDouble,
+  type RoleLike,
+  requestAttributes,
+  rolloutFixture,
+} from '../doubles/kubernetes-api.js';
 import { context, executorFor, startCluster } from '../executors/kubernetes/support.js';
 
 /** A Role in namespace shop granting exactly `calls`. */
@@ -61,7 +66,12 @@ const DECLARED_AHEAD: Record<string, KubernetesApiCall[]> = {
   // A first canary-set creates the canary; a later one patches it. A removal with no canary deletes nothing.
   'canary-set': [{ apiGroup: 'apps', resource: 'deployments', verbs: ['patch'] }],
   'canary-remove': [{ apiGroup: 'apps', resource: 'deployments', verbs: ['delete'] }],
+  // spec.paused is patched only when someone paused the Rollout by hand.
+  'argo-promote': [{ apiGroup: 'argoproj.io', resource: 'rollouts', verbs: ['patch'] }],
 };
+
+/** The Argo actions run against a Rollout whose canary is paused at its first step. */
+const ARGO_CANARY_UNDER_WAY = ['argo-status', 'argo-promote', 'argo-abort'];
 
 const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
   'rollout-status': { namespace: 'shop', deployment: 'checkout' },
@@ -81,6 +91,10 @@ const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
   },
   'canary-remove': { namespace: 'shop', deployment: 'checkout' },
   'set-image': { namespace: 'shop', deployment: 'checkout', image: 'reg.example/checkout:2' },
+  'argo-status': { namespace: 'shop', rollout: 'checkout' },
+  'argo-set-image': { namespace: 'shop', rollout: 'checkout', image: 'reg.example/checkout:2' },
+  'argo-promote': { namespace: 'shop', rollout: 'checkout' },
+  'argo-abort': { namespace: 'shop', rollout: 'checkout' },
 };
 
 describe('the Kubernetes API calls each action and reader declares', () => {
@@ -103,7 +117,12 @@ describe('the Kubernetes API calls each action and reader declares', () => {
     let double: KubernetesApiDouble;
     const declared = KUBERNETES_ACTION_CALLS[action as keyof typeof KUBERNETES_ACTION_CALLS];
     beforeEach(async () => {
-      double = await startCluster('healthy', { roles: [roleOf(declared)] });
+      const rollout = rolloutFixture('checkout');
+      double = await startCluster('healthy', { roles: [roleOf(declared)], rollouts: [rollout] });
+      if (ARGO_CANARY_UNDER_WAY.includes(action)) {
+        rollout.spec.template.spec.containers[0]!.image = 'reg.example/checkout:2';
+        double.rollouts.write(rollout);
+      }
     });
     afterEach(async () => double.close());
 

@@ -62,7 +62,7 @@ export async function setCanary(
     );
   }
   const containers = stable.spec?.template?.spec?.containers ?? [];
-  const chosen = pickContainer(containers, target, wanted.container);
+  const chosen = pickContainer(containers, `deployment ${target.name}`, wanted.container);
   const name = canaryNameOf(target.name);
   const existing = await readCanary(client, { namespace, name }, target.name, call);
   const labels = (from: Record<string, string> | undefined) => ({
@@ -198,7 +198,11 @@ export async function setImage(
   const deployment = await readDeployment(client, target, call);
   const namespace = target.namespace;
   const name = target.name;
-  const chosen = pickContainer(deployment.spec?.template?.spec?.containers ?? [], target, wanted.container);
+  const chosen = pickContainer(
+    deployment.spec?.template?.spec?.containers ?? [],
+    `deployment ${target.name}`,
+    wanted.container,
+  );
   const base = {
     namespace,
     name,
@@ -266,27 +270,22 @@ async function readCanary(
   return found;
 }
 
-function pickContainer(
-  containers: V1Container[],
-  target: DeploymentTarget,
-  named: string | undefined,
-): V1Container {
+/** The container a change of image is for: the named one, else the only one (`of`: `deployment checkout`). */
+export function pickContainer(containers: V1Container[], of: string, named: string | undefined): V1Container {
   const names = containers.map((container) => container.name);
   if (named !== undefined) {
     const found = containers.find((container) => container.name === named);
     if (!found) {
-      throw new MillwrightError(
-        ErrorCode.BadArgument,
-        `deployment ${target.name} has no container "${named}"`,
-        { hint: `its containers: ${names.join(', ')}` },
-      );
+      throw new MillwrightError(ErrorCode.BadArgument, `${of} has no container "${named}"`, {
+        hint: `its containers: ${names.join(', ')}`,
+      });
     }
     return found;
   }
   if (containers.length !== 1) {
     throw new MillwrightError(
       ErrorCode.BadArgument,
-      `deployment ${target.name} has ${containers.length} containers (${names.join(', ')}); name the one to change with container=`,
+      `${of} has ${containers.length} containers (${names.join(', ')}); name the one to change with container=`,
     );
   }
   return containers[0]!;

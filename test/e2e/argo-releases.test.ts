@@ -1,0 +1,259 @@
+// Progressive releases of Argo Rollouts end to end: the real server, the Kubernetes double serving
+// argoproj.io/v1alpha1 Rollouts with its canary controller behind the audited executors, and a real
+// Prometheus with canary and stable series backfilled per service. Time moves by an injected clock:
+//   checkout   a good canary, promoted through every pause of its Rollout to 100%
+//   orders     3× the stable's error ratio: aborted at the first step (Argo abort, then the stable image back)
+//   search     crash-looping canary pods: aborted at once, without waiting for the interval
+//   payments   a restart mid-release resumes without repeating a step (the double counts the patches)
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/app.js';
+import { createLogger, fixedClock, type Reply, silentLogger } from '../../src/core/index.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+import type { ReleaseRecord } from '../../src/releases/controller.js';
+import { SIGNING_SECRET } from '../adapters/slack/harness.js';
+import {
+  type KubernetesApiDouble,
+  ROLLOUTS_POD_TEMPLATE_HASH,
+  rolloutFixture,
+  startKubernetesApi,
+} from '../doubles/kubernetes-api.js';
+import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
+import { SlackApiDouble } from '../doubles/slack-api.js';
+import { traffic } from '../helpers/traffic.js';
+
+const SERVICES = ['checkout', 'orders', 'search', 'payments'] as const;
+const CHANNEL = 'C0OPS0001';
+const ANA = 'U0ANA0001';
+const MINUTE = 60_000;
+const stable = (service: string) => `registry.example.com/shop/${service}:1.4.2`;
+const image = (service: string) => `registry.example.com/shop/${service}:2.0.0`;
+const ROLLOUTS = '/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts';
+
+const slo = (service: string) => `
+  - service: ${service}
+    name: availability
+    objective: 99
+    window: 30d
+    sli:
+      events:
+        errorQuery: sum(rate(http_requests_total{service="${service}",code=~"5.."}[{{window}}]))
+        totalQuery: sum(rate(http_requests_total{service="${service}"}[{{window}}]))`;
+
+describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
+  let prometheus: RunningPrometheus;
+  let k8s: KubernetesApiDouble;
+  let slack: SlackApiDouble;
+  let dir: string;
+  let file: string;
+  let running: RunningServer;
+  let signals = new EventEmitter();
+  let t0: number;
+  const clock = fixedClock(new Date(0));
+  const ids = new Map<string, string>();
+  const idOf = (service: string) => ids.get(service)!;
+
+  const as = (actor: string, text: string): Promise<Reply> =>
+    running.router.handle({ actor: { id: actor }, surface: 'slack', channel: CHANNEL, text });
+  const releases = () => running.runtime.services.releases;
+  const release = (id: string) => releases().get(id);
+  const at = async (minutes: number) => {
+    clock.set(new Date(t0 + minutes * MINUTE));
+    await releases().tick();
+  };
+  const rollout = (service: string) => k8s.rollouts.get('shop', service)!;
+  const patches = (service: string, sub = '') => k8s.requestsTo('PATCH', `${ROLLOUTS}/${service}${sub}`);
+  const podsOf = (service: string, track: string) =>
+    k8s.state
+      .list('Pod', 'shop')
+      .filter((pod) => pod.metadata.labels?.app === service && pod.metadata.labels?.track === track);
+  const serve = async () => {
+    signals = new EventEmitter();
+    running = await startServer(await loadConfig(file, { env: {} }), {
+      logger: process.env.DEBUG_RELEASES ? createLogger({ level: 'warn' }) : silentLogger(),
+      clock,
+      signals,
+      port: 0,
+    });
+  };
+  const stop = async () => {
+    signals.emit('SIGTERM', 'SIGTERM');
+    await running.stopped;
+  };
+
+  beforeAll(async () => {
+    const end = evaluationEnd();
+    const start = end - 30 * 86_400 - 3600;
+    t0 = (end - 40 * 60) * 1000;
+    // Every service's stable pods serve 6,000 requests a minute, 30 failing (0.5%).
+    const tracks = (service: string, canaryErrors: number) => [
+      ...traffic(service, start, () => 30, 6000, { track: 'stable' }),
+      ...traffic(service, start, () => canaryErrors, 600, { track: 'canary' }),
+    ];
+    prometheus = await startPrometheus({
+      start,
+      end,
+      series: [
+        ...tracks('checkout', 3),
+        ...tracks('orders', 9),
+        ...tracks('search', 3),
+        ...tracks('payments', 3),
+      ],
+    });
+    // Ten pods each, a canary of setWeight 5, 25, 50, each followed by pause: {}.
+    k8s = await startKubernetesApi({
+      now: () => clock.now(),
+      rollouts: SERVICES.map((service) => rolloutFixture(service, { replicas: 10, weights: [5, 25, 50] })),
+    });
+    k8s.state.failingImages.set(image('search'), { reason: 'CrashLoopBackOff', restarts: 5 });
+    slack = await SlackApiDouble.start();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-argo-releases-'));
+    file = path.join(dir, 'millwright.yml');
+    await writeFile(
+      file,
+      `server: { host: 127.0.0.1, port: 0 }
+store: { path: ./data }
+slack:
+  botToken: ${slack.botToken}
+  signingSecret: ${SIGNING_SECRET}
+  apiUrl: ${slack.apiUrl}
+prometheus: { url: ${prometheus.url} }
+kubernetes: { kubeconfig: ${k8s.kubeconfigPath}, allowedNamespaces: [shop] }
+services:
+${SERVICES.map((s) => `  ${s}: { channel: ${CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, rollout: ${s} } }`).join('\n')}
+slos:${SERVICES.map(slo).join('')}
+releases: { interval: 5m, maxWaits: 2, tick: 1h }
+access:
+  defaultRoles: [operator]
+  roles:
+    operator: { allow: ['release.*', 'change.*', 'incident.*'] }
+`,
+    );
+    clock.set(new Date(t0));
+    await serve();
+  }, 180_000);
+
+  afterAll(async () => {
+    await stop().catch(() => undefined);
+    await Promise.all([prometheus?.close(), k8s?.close(), slack?.close()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("takes the Rollout's own steps, refuses others, and sets its image: Argo pauses at the first setWeight", async () => {
+    const refused = await as(ANA, 'release start checkout image=2.0.0 steps=10,100');
+    expect(refused.ok).toBe(false);
+    expect(refused.error?.message).toBe(
+      'rollout checkout pauses at 5, 25, 50%, so its release steps are 5,25,50,100, not 10,100',
+    );
+    for (const service of ['checkout', 'orders', 'payments'] as const) {
+      const started = await as(ANA, `release start ${service} image=2.0.0`);
+      expect(started.ok).toBe(true);
+      const data = started.data as { release: { id: string; state: string; steps: number[] } };
+      expect(data.release).toMatchObject({ state: 'running', steps: [5, 25, 50, 100] });
+      ids.set(service, data.release.id);
+      const now = rollout(service);
+      expect(now.spec.template.spec.containers[0]!.image).toBe(image(service));
+      expect(now.status).toMatchObject({ phase: 'Paused', message: 'CanaryPauseStep', currentStepIndex: 1 });
+      // One canary pod (5% of ten) on the canary track, labelled by Argo's canaryMetadata.
+      const canaryPods = podsOf(service, 'canary');
+      expect(canaryPods).toHaveLength(1);
+      expect(canaryPods[0]!.metadata.labels?.[ROLLOUTS_POD_TEMPLATE_HASH]).toBe(now.status?.currentPodHash);
+      // No second Deployment: the Rollout is the only workload.
+      expect(k8s.state.get('Deployment', 'shop', `${service}-canary`)).toBeUndefined();
+    }
+    // Every call went through the audited executors.
+    const audited = (await running.runtime.services.audit.recent({ limit: 1000 })).filter(
+      (r) => r.action === 'executor.kubernetes.argo-set-image' && r.outcome === 'ok',
+    );
+    expect(audited).toHaveLength(3);
+  }, 120_000);
+
+  it('aborts a crash-looping canary at once, without waiting for the interval; the stable keeps serving', async () => {
+    const started = await as(ANA, 'release start search image=2.0.0');
+    const id = (started.data as { release: { id: string } }).release.id;
+    ids.set('search', id);
+    const search = await release(id);
+    expect(search.plan.state).toBe('aborted');
+    expect(search.plan.because).toMatch(
+      /^the canary's rollout failed: rollout search's canary pods are failing: pod search-\S+ CrashLoopBackOff \(5 restarts\)$/,
+    );
+    expect(search.history.some((entry) => entry.verdict)).toBe(false);
+    // Argo's abort, then the template back on the stable image: Healthy on the stable, nothing left of the canary.
+    expect(patches('search', '/status').map((p) => p.body)).toEqual([{ status: { abort: true } }]);
+    expect(rollout('search').spec.template.spec.containers[0]!.image).toBe(stable('search'));
+    expect(rollout('search').status).toMatchObject({ phase: 'Healthy' });
+    expect(podsOf('search', 'stable')).toHaveLength(10);
+    expect(podsOf('search', 'canary')).toHaveLength(0);
+    expect((await running.runtime.services.changes.get(search.changeId!)).state).toBe('failed');
+  }, 60_000);
+
+  it('judges each step by the SLOs: promotes the good canary to its next pause, aborts 3× the stable with the numbers', async () => {
+    await at(5);
+    const checkout = await release(idOf('checkout'));
+    expect(checkout.plan).toMatchObject({ state: 'running', step: 1 });
+    expect(rollout('checkout').status).toMatchObject({ phase: 'Paused', currentStepIndex: 3 });
+    expect(rollout('checkout').status?.canary?.weights?.canary.weight).toBe(25);
+    expect(podsOf('checkout', 'canary')).toHaveLength(3);
+
+    const orders = await release(idOf('orders'));
+    expect(orders.plan.state).toBe('aborted');
+    expect(orders.plan.because).toMatch(
+      /^orders-availability: the canary is worse: canary \d+\/\d+ bad \(1\.50%\) vs stable \d+\/\d+ bad \(0\.500%\), difference \+1\.00 points \(margin \+0\.100 points\), z-test p = \S+ < 0\.05$/,
+    );
+    // The Rollout was aborted (status.abort through the status subresource), then set back to the stable.
+    expect(patches('orders', '/status').map((p) => p.body)).toEqual([{ status: { abort: true } }]);
+    expect(rollout('orders').spec.template.spec.containers[0]!.image).toBe(stable('orders'));
+    expect(rollout('orders').status).toMatchObject({ phase: 'Healthy' });
+    expect(podsOf('orders', 'stable').map((pod) => pod.spec.containers[0]!.image)).toEqual(
+      Array(10).fill(stable('orders')),
+    );
+    expect((await running.runtime.services.changes.get(orders.changeId!)).state).toBe('failed');
+  }, 120_000);
+
+  it('resumes after a restart without repeating a step', async () => {
+    await at(10);
+    expect((await release(idOf('payments'))).plan).toMatchObject({ state: 'running', step: 2 });
+    // One image change, then one promotion per step: 5 → 25 → 50.
+    expect(patches('payments')).toHaveLength(1);
+    expect(patches('payments', '/status').map((p) => p.body)).toEqual([
+      { status: { pauseConditions: null } },
+      { status: { pauseConditions: null } },
+    ]);
+    const historyBefore = (await release(idOf('payments'))).history.length;
+
+    await stop();
+    await serve();
+    await at(11);
+    const payments: ReleaseRecord = await release(idOf('payments'));
+    expect(payments.plan).toMatchObject({ state: 'running', step: 2 });
+    expect(payments.history).toHaveLength(historyBefore);
+    expect(patches('payments')).toHaveLength(1);
+    expect(patches('payments', '/status')).toHaveLength(2);
+    expect(rollout('payments').status).toMatchObject({ phase: 'Paused', currentStepIndex: 5 });
+  }, 180_000);
+
+  it('promotes a good canary through every step to 100%: Argo makes it stable', async () => {
+    await at(15);
+    // The promotion ran at 15; the next look finds the Rollout Healthy on the new version.
+    await at(16);
+    for (const service of ['checkout', 'payments'] as const) {
+      const done: ReleaseRecord = await release(idOf(service));
+      expect(done.plan.state).toBe('promoted');
+      expect(done.history.filter((e) => e.action === 'set-canary').map((e) => e.share)).toEqual([5, 25, 50]);
+      const now = rollout(service);
+      expect(now.status).toMatchObject({ phase: 'Healthy' });
+      expect(now.status?.stableRS).toBe(now.status?.currentPodHash);
+      expect(podsOf(service, 'stable').map((pod) => pod.spec.containers[0]!.image)).toEqual(
+        Array(10).fill(image(service)),
+      );
+      expect(podsOf(service, 'canary')).toHaveLength(0);
+      // The last move was a full promotion.
+      expect(patches(service, '/status').at(-1)?.body).toEqual({ status: { promoteFull: true } });
+      expect((await running.runtime.services.changes.get(done.changeId!)).state).toBe('verifying');
+    }
+    // A restart in the middle repeated nothing: two step promotions and one full one for payments.
+    expect(patches('payments', '/status')).toHaveLength(3);
+  }, 180_000);
+});

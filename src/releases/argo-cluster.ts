@@ -16,6 +16,9 @@ import {
 import type { ReleasesConfig } from './config.js';
 import { type ReleaseRecord, ReleaseRolloutFailed } from './controller.js';
 
+/** The kubernetes actions an Argo release runs: `millwright rbac` asks for their rights. */
+export const ARGO_RELEASE_ACTIONS = ['argo-status', 'argo-set-image', 'argo-promote', 'argo-abort'] as const;
+
 /** Where a service's release runs: its Argo Rollout (`services.NAME.kubernetes.rollout`). */
 export interface ArgoTarget {
   namespace: string;

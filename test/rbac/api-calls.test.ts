@@ -6,6 +6,7 @@ import { DEPLOYS_KUBERNETES_CALLS, deploysKubernetesCalls, LIST_FROM } from '../
 import { KUBERNETES_ACTION_CALLS } from '../../src/executors/kubernetes/api-calls.js';
 import { DEFAULT_SCALE_BOUNDS, kubernetesActions } from '../../src/executors/kubernetes/metadata.js';
 import { planRoles, roleObject } from '../../src/rbac/index.js';
+import { ARGO_RELEASE_ACTIONS } from '../../src/releases/argo-cluster.js';
 import {
   KUBERNETES_READER_CALLS,
   type KubernetesApiCall,
@@ -204,6 +205,26 @@ describe('the Kubernetes API calls each action and reader declares', () => {
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+    ]);
+  });
+
+  it("asks for an Argo Rollout's rights (argoproj.io rollouts and rollouts/status) where a service releases one", () => {
+    const { roles } = planRoles({
+      kubernetes: { allowedNamespaces: ['shop'] },
+      services: { checkout: { kubernetes: { namespace: 'shop', deployments: [], rollout: 'checkout' } } },
+      runbooks: [],
+      actionCalls: KUBERNETES_ACTION_CALLS,
+      serviceCalls: deploysKubernetesCalls,
+      rolloutReleaseActions: ARGO_RELEASE_ACTIONS,
+    });
+    expect(roles).toHaveLength(1);
+    expect(roles[0]!.neededBy).toContain('releases of checkout (rollout checkout)');
+    expect(roleObject(roles[0]!).rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+      { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'patch'] },
+      { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] },
     ]);
   });
 

@@ -5,15 +5,12 @@
 //   orders     3× the stable's error ratio: aborted at the first step (Argo abort, then the stable image back)
 //   search     crash-looping canary pods: aborted at once, without waiting for the interval
 //   payments   a restart mid-release resumes without repeating a step (the double counts the patches)
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/app.js';
-import { createLogger, fixedClock, type Reply, silentLogger } from '../../src/core/index.js';
-import { type RunningServer, startServer } from '../../src/main.js';
+import { fixedClock, type Reply } from '../../src/core/index.js';
+import type { RunningServer } from '../../src/main.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
-import { SIGNING_SECRET } from '../adapters/slack/harness.js';
 import {
   type KubernetesApiDouble,
   ROLLOUTS_POD_TEMPLATE_HASH,
@@ -22,6 +19,7 @@ import {
 } from '../doubles/kubernetes-api.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { SlackApiDouble } from '../doubles/slack-api.js';
+import { releaseConfig, releaseServer } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
 const SERVICES = ['checkout', 'orders', 'search', 'payments'] as const;
@@ -32,16 +30,6 @@ const stable = (service: string) => `registry.example.com/shop/${service}:1.4.2`
 const image = (service: string) => `registry.example.com/shop/${service}:2.0.0`;
 const ROLLOUTS = '/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts';
 
-const slo = (service: string) => `
-  - service: ${service}
-    name: availability
-    objective: 99
-    window: 30d
-    sli:
-      events:
-        errorQuery: sum(rate(http_requests_total{service="${service}",code=~"5.."}[{{window}}]))
-        totalQuery: sum(rate(http_requests_total{service="${service}"}[{{window}}]))`;
-
 describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
   let prometheus: RunningPrometheus;
   let k8s: KubernetesApiDouble;
@@ -49,7 +37,6 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
   let dir: string;
   let file: string;
   let running: RunningServer;
-  let signals = new EventEmitter();
   let t0: number;
   const clock = fixedClock(new Date(0));
   const ids = new Map<string, string>();
@@ -69,19 +56,12 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     k8s.state
       .list('Pod', 'shop')
       .filter((pod) => pod.metadata.labels?.app === service && pod.metadata.labels?.track === track);
+  let server: ReturnType<typeof releaseServer>;
   const serve = async () => {
-    signals = new EventEmitter();
-    running = await startServer(await loadConfig(file, { env: {} }), {
-      logger: process.env.DEBUG_RELEASES ? createLogger({ level: 'warn' }) : silentLogger(),
-      clock,
-      signals,
-      port: 0,
-    });
+    await server.serve();
+    running = server.running;
   };
-  const stop = async () => {
-    signals.emit('SIGTERM', 'SIGTERM');
-    await running.stopped;
-  };
+  const stop = () => server.stop();
 
   beforeAll(async () => {
     const end = evaluationEnd();
@@ -113,25 +93,22 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     file = path.join(dir, 'millwright.yml');
     await writeFile(
       file,
-      `server: { host: 127.0.0.1, port: 0 }
-store: { path: ./data }
-slack:
-  botToken: ${slack.botToken}
-  signingSecret: ${SIGNING_SECRET}
-  apiUrl: ${slack.apiUrl}
-prometheus: { url: ${prometheus.url} }
-kubernetes: { kubeconfig: ${k8s.kubeconfigPath}, allowedNamespaces: [shop] }
-services:
-${SERVICES.map((s) => `  ${s}: { channel: ${CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, rollout: ${s} } }`).join('\n')}
-slos:${SERVICES.map(slo).join('')}
-releases: { interval: 5m, maxWaits: 2, tick: 1h }
-access:
+      releaseConfig({
+        slack,
+        prometheusUrl: prometheus.url,
+        kubeconfigPath: k8s.kubeconfigPath,
+        services: SERVICES,
+        catalog: (s) =>
+          `{ channel: ${CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, rollout: ${s} } }`,
+        access: `access:
   defaultRoles: [operator]
   roles:
     operator: { allow: ['release.*', 'change.*', 'incident.*'] }
 `,
+      }),
     );
     clock.set(new Date(t0));
+    server = releaseServer(file, clock);
     await serve();
   }, 180_000);
 

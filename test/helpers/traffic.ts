@@ -41,11 +41,11 @@ export function traffic(
   ];
 }
 
-/** The 99.9% availability SLO over 30 days on those counters, as a `slos:` list entry. */
-export const availabilitySlo = (name: string) => `
+/** The availability SLO (99.9% unless told) over 30 days on those counters, as a `slos:` list entry. */
+export const availabilitySlo = (name: string, objective = 99.9) => `
   - service: ${name}
     name: availability
-    objective: 99.9
+    objective: ${objective}
     window: 30d
     sli:
       events:

@@ -12,7 +12,7 @@ import {
   type PodTrouble,
   type RolloutThresholds,
 } from '../../upstreams/kubernetes/rollout-verdict.js';
-import { pickContainer } from './canary.js';
+import { imageChange, type SetImageResult } from './canary.js';
 
 const GROUP = 'argoproj.io';
 const VERSION = 'v1alpha1';
@@ -270,16 +270,6 @@ export async function argoStatus(
   };
 }
 
-export interface ArgoSetImageResult {
-  namespace: string;
-  name: string;
-  container: string;
-  previousImage: string;
-  image: string;
-  changed: boolean;
-  dryRun: boolean;
-}
-
 /**
  * Sets one container's image in the Rollout's pod template, as `kubectl argo rollouts set image` does;
  * a canary Rollout starts its steps from it. A merge patch replaces the container list whole, so it is
@@ -293,19 +283,11 @@ export async function argoSetImage(
   target: RolloutTarget,
   wanted: { image: string; container?: string; dryRun?: boolean },
   call: CallOptions = {},
-): Promise<ArgoSetImageResult> {
+): Promise<SetImageResult> {
   const rollout = await readRollout(client, target, call);
   const containers = rollout.spec?.template?.spec?.containers ?? [];
-  const chosen = pickContainer(containers, `rollout ${target.name}`, wanted.container);
-  const base = {
-    namespace: target.namespace,
-    name: target.name,
-    container: chosen.name,
-    previousImage: chosen.image ?? '',
-    image: wanted.image,
-    dryRun: wanted.dryRun === true,
-  };
-  if (chosen.image === wanted.image) return { ...base, changed: false };
+  const { chosen, result } = imageChange(containers, target, `rollout ${target.name}`, wanted);
+  if (!result.changed) return result;
   const replaced = containers.map((c) => (c.name === chosen.name ? { ...c, image: wanted.image } : c));
   await patchRollout(
     client,
@@ -317,7 +299,7 @@ export async function argoSetImage(
     { status: false, dryRun: wanted.dryRun === true, effect: 'idempotent-write' },
     call,
   );
-  return { ...base, changed: true };
+  return result;
 }
 
 export interface ArgoPromoteResult {

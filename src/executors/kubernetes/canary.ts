@@ -196,22 +196,14 @@ export async function setImage(
   call: CallOptions = {},
 ): Promise<SetImageResult> {
   const deployment = await readDeployment(client, target, call);
-  const namespace = target.namespace;
-  const name = target.name;
-  const chosen = pickContainer(
+  const { chosen, result } = imageChange(
     deployment.spec?.template?.spec?.containers ?? [],
+    target,
     `deployment ${target.name}`,
-    wanted.container,
+    wanted,
   );
-  const base = {
-    namespace,
-    name,
-    container: chosen.name,
-    previousImage: chosen.image ?? '',
-    image: wanted.image,
-    dryRun: wanted.dryRun === true,
-  };
-  if (chosen.image === wanted.image) return { ...base, changed: false };
+  if (!result.changed) return result;
+  const { namespace, name } = target;
   await patchTo(
     client,
     { namespace, name },
@@ -219,7 +211,32 @@ export async function setImage(
     wanted.dryRun,
     call,
   );
-  return { ...base, changed: true };
+  return result;
+}
+
+/**
+ * The container an image change is for (`of`: `deployment checkout`, `rollout checkout`) and what the
+ * change reports, before anything is sent: `changed` false when it already runs the image.
+ */
+export function imageChange(
+  containers: V1Container[],
+  target: { namespace: string; name: string },
+  of: string,
+  wanted: { image: string; container?: string; dryRun?: boolean },
+): { chosen: V1Container; result: SetImageResult } {
+  const chosen = pickContainer(containers, of, wanted.container);
+  return {
+    chosen,
+    result: {
+      namespace: target.namespace,
+      name: target.name,
+      container: chosen.name,
+      previousImage: chosen.image ?? '',
+      image: wanted.image,
+      changed: chosen.image !== wanted.image,
+      dryRun: wanted.dryRun === true,
+    },
+  };
 }
 
 /** A pod template change setting one container's image; strategic merge matches containers by name. */

@@ -29,7 +29,7 @@ import {
   type Executor,
 } from '../types.js';
 import { argoAbort, argoPromote, argoSetImage, argoStatus } from './argo.js';
-import { removeCanary, setCanary, setImage } from './canary.js';
+import { removeCanary, type SetImageResult, setCanary, setImage } from './canary.js';
 import {
   type KubernetesActionName,
   type KubernetesInputs,
@@ -285,22 +285,8 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
     };
   },
   'set-image': async (input, { cluster, deployment, call, dryRun, where }) => {
-    const result = await setImage(
-      cluster,
-      deployment,
-      {
-        image: input.image,
-        dryRun,
-        ...(input.container !== undefined ? { container: input.container } : {}),
-      },
-      call,
-    );
-    return {
-      summary: !result.changed
-        ? `deployment ${where} container ${result.container} already runs ${result.image}; nothing to change`
-        : `${dryRun ? 'dry run: the API server accepted: ' : ''}set deployment ${where} container ${result.container} from ${result.previousImage} to ${result.image}`,
-      output: { ...result },
-    };
+    const result = await setImage(cluster, deployment, imageWanted(input, dryRun), call);
+    return { summary: imageSummary('deployment', where, result), output: { ...result } };
   },
   'argo-status': async (input, { cluster, rollout, call, where }) => {
     const status = await argoStatus(
@@ -318,22 +304,8 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
     };
   },
   'argo-set-image': async (input, { cluster, rollout, call, dryRun, where }) => {
-    const result = await argoSetImage(
-      cluster,
-      rollout,
-      {
-        image: input.image,
-        dryRun,
-        ...(input.container !== undefined ? { container: input.container } : {}),
-      },
-      call,
-    );
-    return {
-      summary: !result.changed
-        ? `rollout ${where} container ${result.container} already runs ${result.image}; nothing to change`
-        : `${dryRun ? 'dry run: the API server accepted: ' : ''}set rollout ${where} container ${result.container} from ${result.previousImage} to ${result.image}`,
-      output: { ...result },
-    };
+    const result = await argoSetImage(cluster, rollout, imageWanted(input, dryRun), call);
+    return { summary: imageSummary('rollout', where, result), output: { ...result } };
   },
   'argo-promote': async (input, { cluster, rollout, call, dryRun, where }) => {
     const result = await argoPromote(cluster, rollout, { full: input.full, dryRun }, call);
@@ -375,6 +347,21 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
     };
   },
 };
+
+/** What set-image and argo-set-image are asked for. */
+function imageWanted(input: { image: string; container?: string | undefined }, dryRun: boolean) {
+  return {
+    image: input.image,
+    dryRun,
+    ...(input.container !== undefined ? { container: input.container } : {}),
+  };
+}
+
+function imageSummary(kind: 'deployment' | 'rollout', where: string, result: SetImageResult): string {
+  return !result.changed
+    ? `${kind} ${where} container ${result.container} already runs ${result.image}; nothing to change`
+    : `${result.dryRun ? 'dry run: the API server accepted: ' : ''}set ${kind} ${where} container ${result.container} from ${result.previousImage} to ${result.image}`;
+}
 
 function statusLine(status: DeploymentStatus): string {
   const images = status.images.map((i) => i.image).join(', ');

@@ -22,6 +22,17 @@ function objectSchema(properties: Record<string, JsonSchema>, required: string[]
   return { type: 'object', properties, required, additionalProperties: false };
 }
 
+/** What set-image and argo-set-image answer. */
+const SET_IMAGE_OUTPUT = objectSchema(
+  {
+    container: { type: 'string' },
+    previousImage: { type: 'string' },
+    image: { type: 'string' },
+    changed: { type: 'boolean' },
+  },
+  ['image', 'changed'],
+);
+
 /**
  * Each action's metadata; its input schema is the JSON Schema of `inputs` (the schemas the executor
  * checks input with), derived on first read.
@@ -149,15 +160,7 @@ export function kubernetesActions(
       effect: 'write',
       idempotent: true,
       dryRun: 'native',
-      output: objectSchema(
-        {
-          container: { type: 'string' },
-          previousImage: { type: 'string' },
-          image: { type: 'string' },
-          changed: { type: 'boolean' },
-        },
-        ['image', 'changed'],
-      ),
+      output: SET_IMAGE_OUTPUT,
     },
     'argo-status': {
       description:
@@ -190,15 +193,7 @@ export function kubernetesActions(
       effect: 'write',
       idempotent: true,
       dryRun: 'native',
-      output: objectSchema(
-        {
-          container: { type: 'string' },
-          previousImage: { type: 'string' },
-          image: { type: 'string' },
-          changed: { type: 'boolean' },
-        },
-        ['image', 'changed'],
-      ),
+      output: SET_IMAGE_OUTPUT,
     },
     'argo-promote': {
       description:

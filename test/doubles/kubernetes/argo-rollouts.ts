@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type {
   ClusterState,
-  LabelSelectorSpec,
+  DeploymentObject,
   ObjectMeta,
   PodTemplateSpec,
   ReplicaSetObject,
@@ -58,12 +58,7 @@ export interface RolloutObject {
   apiVersion: 'argoproj.io/v1alpha1';
   kind: 'Rollout';
   metadata: ObjectMeta;
-  spec: {
-    replicas?: number;
-    selector: LabelSelectorSpec;
-    template: PodTemplateSpec;
-    paused?: boolean;
-    progressDeadlineSeconds?: number;
+  spec: DeploymentObject['spec'] & {
     strategy: {
       canary?: {
         steps?: CanaryStep[];
@@ -73,7 +68,6 @@ export interface RolloutObject {
       };
       blueGreen?: Record<string, unknown>;
     };
-    [key: string]: unknown;
   };
   status?: RolloutStatus;
 }

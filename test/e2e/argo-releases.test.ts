@@ -22,7 +22,10 @@ import { SlackApiDouble } from '../doubles/slack-api.js';
 import { releaseConfig, releaseServer } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
-const SERVICES = ['checkout', 'orders', 'search', 'payments'] as const;
+const STORIES = ['checkout', 'orders', 'search', 'payments'] as const;
+/** Rollouts a release refuses: timed pauses, no track labels, an update already under way. */
+const REFUSED = ['legacy', 'unlabelled', 'busy'] as const;
+const SERVICES = [...STORIES, ...REFUSED];
 const CHANNEL = 'C0OPS0001';
 const ANA = 'U0ANA0001';
 const MINUTE = 60_000;
@@ -85,8 +88,16 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     // Ten pods each, a canary of setWeight 5, 25, 50, each followed by pause: {}.
     k8s = await startKubernetesApi({
       now: () => clock.now(),
-      rollouts: SERVICES.map((service) => rolloutFixture(service, { replicas: 10, weights: [5, 25, 50] })),
+      rollouts: [
+        ...STORIES.map((service) => rolloutFixture(service, { replicas: 10, weights: [5, 25, 50] })),
+        rolloutFixture('legacy', { steps: [{ setWeight: 20 }, { pause: { duration: '10m' } }] }),
+        rolloutFixture('unlabelled', { trackLabel: null }),
+        rolloutFixture('busy'),
+      ],
     });
+    const busy = k8s.rollouts.get('shop', 'busy')!;
+    busy.spec.template.spec.containers[0]!.image = image('busy');
+    k8s.rollouts.write(busy);
     k8s.state.failingImages.set(image('search'), { reason: 'CrashLoopBackOff', restarts: 5 });
     slack = await SlackApiDouble.start();
     dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-argo-releases-'));
@@ -117,6 +128,46 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     await Promise.all([prometheus?.close(), k8s?.close(), slack?.close()]);
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('refuses, in one line naming the fix, a Rollout whose steps, labels or state a release cannot drive', async () => {
+    const refusals: Record<string, string> = {};
+    for (const service of REFUSED) {
+      const refused = await as(ANA, `release start ${service} image=2.0.0`);
+      expect(refused.ok).toBe(false);
+      refusals[service] = `${refused.error?.message} | ${refused.error?.hint}`;
+    }
+    expect(refusals).toEqual({
+      legacy:
+        'rollout legacy cannot be released by Millwright: step 1 pauses for 10m; a release needs pause: {} (it judges the step itself) | give spec.strategy.canary.steps as pairs of - setWeight: N and - pause: {} (rising, below 100); Millwright judges each pause and promotes',
+      unlabelled:
+        "rollout unlabelled does not label its tracks' pods with track: canary and track: stable, so the SLO queries cannot tell them apart | add canaryMetadata: { labels: { track: canary } } and stableMetadata: { labels: { track: stable } } to spec.strategy.canary",
+      busy: 'rollout busy is in the middle of an update (Paused, step 1 of 6) | finish or undo it first: kubectl argo rollouts get rollout busy',
+    });
+    // Nothing was written, and no change was filed.
+    for (const service of REFUSED) expect(patches(service)).toHaveLength(0);
+    expect(await running.runtime.services.changes.list({})).toHaveLength(0);
+  }, 60_000);
+
+  it("a dry run plans the Rollout's own steps and lets the API server check the image, changing nothing", async () => {
+    const planned = await as(ANA, 'release start checkout image=2.0.0 --dry-run');
+    expect(planned.ok).toBe(true);
+    const { dryRun } = planned.data as {
+      dryRun: { steps: { share: number; canaryReplicas: number }[]; check: string; stableImage: string };
+    };
+    expect(dryRun.stableImage).toBe(stable('checkout'));
+    expect(dryRun.steps.map((step) => [step.share, step.canaryReplicas])).toEqual([
+      [5, 1],
+      [25, 3],
+      [50, 5],
+      [100, 0],
+    ]);
+    expect(dryRun.check).toBe(
+      `dry run: the API server accepted: set rollout shop/checkout container checkout from ${stable('checkout')} to ${image('checkout')}`,
+    );
+    expect(patches('checkout').map((patch) => patch.query.dryRun)).toEqual(['All']);
+    expect(rollout('checkout').status).toMatchObject({ phase: 'Healthy' });
+    k8s.clearRequests();
+  }, 60_000);
 
   it("takes the Rollout's own steps, refuses others, and sets its image: Argo pauses at the first setWeight", async () => {
     const refused = await as(ANA, 'release start checkout image=2.0.0 steps=10,100');
@@ -189,7 +240,7 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     expect((await running.runtime.services.changes.get(orders.changeId!)).state).toBe('failed');
   }, 120_000);
 
-  it('resumes after a restart without repeating a step', async () => {
+  it('resumes after a restart without repeating a step, even one whose action was cut short', async () => {
     await at(10);
     expect((await release(idOf('payments'))).plan).toMatchObject({ state: 'running', step: 2 });
     // One image change, then one promotion per step: 5 → 25 → 50.
@@ -199,11 +250,18 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
       { status: { pauseConditions: null } },
     ]);
     const historyBefore = (await release(idOf('payments'))).history.length;
+    // As if the process died after its promotion to 50% reached the API, before it cleared the action.
+    await running.runtime.services.store.update<ReleaseRecord>('releases', idOf('payments'), (record) => ({
+      ...record!,
+      pending: { kind: 'set-canary', share: 50 },
+    }));
 
     await stop();
     await serve();
     await at(11);
     const payments: ReleaseRecord = await release(idOf('payments'));
+    // The recorded action ran again and found the Rollout already paused at 50%: nothing sent.
+    expect(payments.pending).toBeUndefined();
     expect(payments.plan).toMatchObject({ state: 'running', step: 2 });
     expect(payments.history).toHaveLength(historyBefore);
     expect(patches('payments')).toHaveLength(1);
@@ -213,8 +271,10 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
 
   it('promotes a good canary through every step to 100%: Argo makes it stable', async () => {
     await at(15);
-    // The promotion ran at 15; the next look finds the Rollout Healthy on the new version.
+    // checkout's promotion runs at 15 and the next look finds the Rollout Healthy on the new version;
+    // payments' 50% step started again at 11, when its cut-short action was carried out after the restart.
     await at(16);
+    await at(17);
     for (const service of ['checkout', 'payments'] as const) {
       const done: ReleaseRecord = await release(idOf(service));
       expect(done.plan.state).toBe('promoted');

@@ -312,7 +312,8 @@ export async function startKubernetesApi(
         return { status: 200, body: 'ok', contentType: 'text/plain' };
       if (p === '/api') return ok(coreVersions(new URL(double.url).host));
       if (p === '/api/v1') return ok(CORE_V1_RESOURCES);
-      if (p === '/apis') return ok(GROUP_LIST);
+      // Argo Rollouts' group is listed like an installed CRD's, so kubectl finds `rollouts`.
+      if (p === '/apis') return ok({ ...GROUP_LIST, groups: [...GROUP_LIST.groups, ARGO_API_GROUP] });
       if (p === '/apis/apps') return ok({ kind: 'APIGroup', apiVersion: 'v1', ...APPS_GROUP });
       if (p === '/apis/apps/v1') return ok(APPS_V1_RESOURCES);
       if (p === '/api/v1/namespaces') {

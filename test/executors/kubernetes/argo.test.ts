@@ -7,7 +7,7 @@ import {
   ROLLOUTS_POD_TEMPLATE_HASH,
   rolloutFixture,
 } from '../../doubles/kubernetes-api.js';
-import { context, executorFor, failureOf, startCluster } from './support.js';
+import { context, executorFor, failureOf, kubectl, startCluster } from './support.js';
 
 const ROLLOUT = '/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout';
 const STABLE = 'registry.example.com/shop/checkout:1.4.2';
@@ -212,4 +212,15 @@ it('a dry run is checked by the API server and changes nothing', async () => {
   expect(result.output).toMatchObject({ changed: true, dryRun: true });
   expect(k8s.requestsTo('PATCH', ROLLOUT)[0]?.query).toMatchObject({ dryRun: 'All' });
   expect(await status()).toMatchObject({ phase: 'Healthy', updating: false });
+});
+
+it('is what kubectl sees too: the Rollout listed through discovery, its canary paused', async () => {
+  await run('argo-set-image', { image: IMAGE });
+  const listed = await kubectl(k8s, ['get', 'rollouts.argoproj.io', '-n', 'shop', '-o', 'json']);
+  expect(listed.code).toBe(0);
+  const items = (
+    JSON.parse(listed.stdout) as { items: Array<{ metadata: { name: string }; status: object }> }
+  ).items;
+  expect(items.map((item) => item.metadata.name)).toEqual(['checkout']);
+  expect(items[0]?.status).toMatchObject({ phase: 'Paused', currentStepIndex: 1 });
 });

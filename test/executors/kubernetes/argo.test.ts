@@ -180,6 +180,16 @@ it('refuses without the argoproj.io rights (403, the RBAC hint), an unknown Roll
   expect(missing.hint).toMatch(/kubectl get rollouts -n shop/);
   const [notFound] = k8s.requestsTo('GET', '/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/nope');
   expect(notFound?.status).toBe(404);
+  // The API server's Status body, as the client received it.
+  expect(missing.details).toMatchObject({ status: 404, reason: 'NotFound' });
+  const sent = (missing.cause as { body?: unknown }).body;
+  expect(typeof sent === 'string' ? JSON.parse(sent) : sent).toMatchObject({
+    kind: 'Status',
+    status: 'Failure',
+    message: 'rollouts.argoproj.io "nope" not found',
+    details: { name: 'nope', group: 'argoproj.io', kind: 'rollouts' },
+    code: 404,
+  });
 
   k8s.clearRequests();
   const bad = await failureOf(run('argo-promote', { rollout: 'Checkout;rm' }));

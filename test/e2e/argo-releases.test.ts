@@ -5,9 +5,7 @@
 //   orders     3× the stable's error ratio: aborted at the first step (Argo abort, then the stable image back)
 //   search     crash-looping canary pods: aborted at once, without waiting for the interval
 //   payments   a restart mid-release resumes without repeating a step (the double counts the patches)
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fixedClock, type Reply } from '../../src/core/index.js';
 import type { RunningServer } from '../../src/main.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
@@ -19,7 +17,7 @@ import {
 } from '../doubles/kubernetes-api.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { SlackApiDouble } from '../doubles/slack-api.js';
-import { releaseConfig, releaseServer } from '../helpers/release-cluster.js';
+import { releaseServer, writeReleaseConfig } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
 const STORIES = ['checkout', 'orders', 'search', 'payments'] as const;
@@ -100,24 +98,19 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     k8s.rollouts.write(busy);
     k8s.state.failingImages.set(image('search'), { reason: 'CrashLoopBackOff', restarts: 5 });
     slack = await SlackApiDouble.start();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-argo-releases-'));
-    file = path.join(dir, 'millwright.yml');
-    await writeFile(
-      file,
-      releaseConfig({
-        slack,
-        prometheusUrl: prometheus.url,
-        kubeconfigPath: k8s.kubeconfigPath,
-        services: SERVICES,
-        catalog: (s) =>
-          `{ channel: ${CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, rollout: ${s} } }`,
-        access: `access:
+    ({ dir, file } = await writeReleaseConfig({
+      slack,
+      prometheusUrl: prometheus.url,
+      kubeconfigPath: k8s.kubeconfigPath,
+      services: SERVICES,
+      catalog: (s) =>
+        `{ channel: ${CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, rollout: ${s} } }`,
+      access: `access:
   defaultRoles: [operator]
   roles:
     operator: { allow: ['release.*', 'change.*', 'incident.*'] }
 `,
-      }),
-    );
+    }));
     clock.set(new Date(t0));
     server = releaseServer(file, clock);
     await serve();

@@ -8,9 +8,7 @@
 //   inventory  an incident declared mid-release pauses it; resolved, it resumes
 //   payments   a restart mid-release resumes without repeating a step
 //   shipping   the chat message: updated in place, its buttons single-use and permission-checked
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import type { RunningServer } from '../../src/main.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
@@ -19,7 +17,7 @@ import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kuberne
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { SlackApiDouble } from '../doubles/slack-api.js';
 import { slackClickPayload } from '../helpers/click-drivers.js';
-import { releaseConfig, releaseServer, trackedScenario } from '../helpers/release-cluster.js';
+import { releaseServer, trackedScenario, writeReleaseConfig } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
 const SERVICES = ['checkout', 'orders', 'cart', 'search', 'inventory', 'payments', 'shipping'] as const;
@@ -173,18 +171,14 @@ describe('progressive releases judged by the SLOs', () => {
     // The search canary's image crash-loops.
     k8s.state.failingImages.set(image('search'), { reason: 'CrashLoopBackOff', restarts: 5 });
     slack = await SlackApiDouble.start();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-releases-'));
-    file = path.join(dir, 'millwright.yml');
-    await writeFile(
-      file,
-      releaseConfig({
-        slack,
-        prometheusUrl: prometheus.url,
-        kubeconfigPath: k8s.kubeconfigPath,
-        services: SERVICES,
-        catalog: (s) =>
-          `{ channel: ${s === 'orders' ? 'C0ORDERS1' : CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, deployments: [${s}] } }`,
-        access: `access:
+    ({ dir, file } = await writeReleaseConfig({
+      slack,
+      prometheusUrl: prometheus.url,
+      kubeconfigPath: k8s.kubeconfigPath,
+      services: SERVICES,
+      catalog: (s) =>
+        `{ channel: ${s === 'orders' ? 'C0ORDERS1' : CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, deployments: [${s}] } }`,
+      access: `access:
   defaultRoles: [engineer]
   roles:
     engineer: { allow: [help, whoami, release.status, release.list] }
@@ -192,8 +186,7 @@ describe('progressive releases judged by the SLOs', () => {
     approver: { allow: ['release.*', 'change.*'] }
   subjects: { ${ANA}: [operator], ${DEE}: [approver] }
 `,
-      }),
-    );
+    }));
     clock.set(new Date(t0));
     server = releaseServer(file, clock);
     await serve();

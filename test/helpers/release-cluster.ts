@@ -2,12 +2,25 @@
 // its pods by `track: stable`, as the plain-Kubernetes canary requires; and the release e2e tests'
 // server, started and stopped (a restart mid-release) on one config file and an injected clock.
 import { EventEmitter } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../src/app.js';
 import { type Clock, createLogger, silentLogger } from '../../src/core/index.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { SIGNING_SECRET } from '../adapters/slack/harness.js';
 import { type KubeObject, loadKubernetesScenario, type PodLogFixture } from '../doubles/kubernetes-api.js';
 import { availabilitySlo } from './traffic.js';
+
+/** `releaseConfig` written to millwright.yml in a fresh temp directory (the store goes there too). */
+export async function writeReleaseConfig(
+  options: Parameters<typeof releaseConfig>[0],
+): Promise<{ dir: string; file: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-releases-'));
+  const file = path.join(dir, 'millwright.yml');
+  await writeFile(file, releaseConfig(options));
+  return { dir, file };
+}
 
 /**
  * The release e2e tests' millwright.yml: Slack on its double, Prometheus, the Kubernetes double, the

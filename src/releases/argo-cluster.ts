@@ -97,7 +97,8 @@ function kindOf(step: ArgoLook['steps'][number] | undefined): string {
   if (!step) return 'missing';
   if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
   if (step.pause) return step.pause.duration === null ? 'pause: {}' : `a pause of ${step.pause.duration}`;
-  return `a ${step.other ?? 'different'} step`;
+  const kind = step.other ?? 'different';
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} step`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { type Clock, createLogger, silentLogger } from '../../src/core/index.js'
 import { type RunningServer, startServer } from '../../src/main.js';
 import { SIGNING_SECRET } from '../adapters/slack/harness.js';
 import { type KubeObject, loadKubernetesScenario, type PodLogFixture } from '../doubles/kubernetes-api.js';
-import { availabilitySlo } from './traffic.js';
+import { availabilitySloAt } from './traffic.js';
 
 /** `releaseConfig` written to millwright.yml in a fresh temp directory (the store goes there too). */
 export async function writeReleaseConfig(
@@ -44,7 +44,7 @@ prometheus: { url: ${options.prometheusUrl} }
 kubernetes: { kubeconfig: ${options.kubeconfigPath}, allowedNamespaces: [shop] }
 services:
 ${options.services.map((service) => `  ${service}: ${options.catalog(service)}`).join('\n')}
-slos:${options.services.map((service) => availabilitySlo(service, 99)).join('')}
+slos:${options.services.map((service) => availabilitySloAt(service, 99)).join('')}
 releases: { interval: 5m, maxWaits: 2, tick: 1h }
 ${options.access}`;
 }

@@ -41,8 +41,11 @@ export function traffic(
   ];
 }
 
-/** The availability SLO (99.9% unless told) over 30 days on those counters, as a `slos:` list entry. */
-export const availabilitySlo = (name: string, objective = 99.9) => `
+/** The 99.9% availability SLO over 30 days on those counters, as a `slos:` list entry. */
+export const availabilitySlo = (name: string) => availabilitySloAt(name, 99.9);
+
+/** The availability SLO with another objective (in percent) over 30 days on those counters. */
+export const availabilitySloAt = (name: string, objective: number) => `
   - service: ${name}
     name: availability
     objective: ${objective}

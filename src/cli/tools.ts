@@ -69,12 +69,17 @@ export async function rbacCommand(
   io: MainIO,
 ): Promise<number> {
   const loaded = await loadConfig(configPath, { env: io.env });
-  const [{ planRoles, rolesYaml }, { KUBERNETES_ACTION_CALLS }, { deploysKubernetesCalls }] =
-    await Promise.all([
-      import('../rbac/index.js'),
-      import('../executors/kubernetes/api-calls.js'),
-      import('../deploys/api-calls.js'),
-    ]);
+  const [
+    { planRoles, rolesYaml },
+    { KUBERNETES_ACTION_CALLS },
+    { deploysKubernetesCalls },
+    { ARGO_RELEASE_ACTIONS },
+  ] = await Promise.all([
+    import('../rbac/index.js'),
+    import('../executors/kubernetes/api-calls.js'),
+    import('../deploys/api-calls.js'),
+    import('../releases/argo-cluster.js'),
+  ]);
   const { runbooks, problems } = await loadRunbooks(loaded.config.runbooks.dir, undefined, io.cwd);
   for (const problem of problems)
     io.stderr.write(`warning: ${formatProblem(problem)} (left out, as the bot leaves it out)\n`);
@@ -84,6 +89,7 @@ export async function rbacCommand(
     runbooks: [...runbooks.values()].map((r) => r.spec),
     actionCalls: KUBERNETES_ACTION_CALLS,
     serviceCalls: deploysKubernetesCalls,
+    rolloutReleaseActions: ARGO_RELEASE_ACTIONS,
   });
   for (const warning of plan.warnings) io.stderr.write(`warning: ${warning}\n`);
   const wanted = typeof values.namespace === 'string' ? values.namespace : undefined;

@@ -27,6 +27,14 @@ const serviceEntry = z.strictObject({
       namespace: text,
       deployments: z.array(text).default(() => []),
       selector: optionalText,
+      // An Argo Rollout (argoproj.io/v1alpha1) with a canary strategy: releases drive its steps.
+      rollout: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+          error: 'expected the name of an Argo Rollout, like checkout (lowercase letters, digits, - and .)',
+        })
+        .max(253)
+        .optional(),
     })
     .optional(),
   github: z

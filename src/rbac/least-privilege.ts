@@ -15,6 +15,8 @@ export interface RbacSources {
   actionCalls: Readonly<Record<string, readonly KubernetesApiCall[]>>;
   /** The API calls the deploys service makes in one namespace for the catalog services there. */
   serviceCalls: (services: { name: string; kubernetes: CatalogKubernetes }[]) => readonly KubernetesApiCall[];
+  /** The kubernetes actions a release of an Argo Rollout runs (`services.NAME.kubernetes.rollout`). */
+  rolloutReleaseActions?: readonly string[];
 }
 
 /** A catalog service's `kubernetes` section. */
@@ -23,6 +25,8 @@ export interface CatalogKubernetes {
   namespace: string;
   deployments: string[];
   selector?: string | undefined;
+  /** An Argo Rollout its releases drive. */
+  rollout?: string | undefined;
 }
 
 /** One namespace's Role: its rules and who needs them. */
@@ -133,6 +137,16 @@ export function planRoles(sources: RbacSources): RbacPlan {
     const calls = sources.serviceCalls(group.services);
     for (const service of group.services) {
       need(group.context, group.namespace, calls, 'deploys, incidents and digests of', service.name);
+      if (!service.kubernetes.rollout) continue;
+      const actions = sources.rolloutReleaseActions ?? [];
+      const releaseCalls = actions.flatMap((action) => sources.actionCalls[action] ?? []);
+      need(
+        group.context,
+        group.namespace,
+        releaseCalls,
+        `releases of ${service.name}`,
+        `rollout ${service.kubernetes.rollout}`,
+      );
     }
   }
 

@@ -1,7 +1,7 @@
-// The release controller's cluster, over the audited executor host: every read and write is a
-// `kubernetes.*` executor action with its audit records, never the Kubernetes client directly. The
-// canary is `<stable>-canary` next to the service's first Deployment; readiness is judged by the
-// same rollout rules as `rollout-status` (`kubernetes.rollout-check`).
+// The release controller's cluster for plain Kubernetes, over the audited executor host: every read
+// and write is a `kubernetes.*` executor action with its audit records, never the Kubernetes client
+// directly. The canary is `<stable>-canary` next to the service's first Deployment; readiness is
+// judged by the same rollout rules as `rollout-status` (`kubernetes.rollout-check`).
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { ErrorCode, isMillwrightError, MillwrightError } from '../core/errors.js';
 import type { ExecutorHost } from '../executors/host.js';
@@ -22,10 +22,59 @@ export interface ExecutorClusterOptions {
   targetOf(service: string): ReleaseTarget;
 }
 
-/** What the executor's `rollout-status` (wait: false) says of a Deployment. */
+/** What the stable runs as a release starts from it. */
 export interface StableLook {
   replicas: number;
   image: string;
+  /** An Argo Rollout's own steps (the shares it pauses at, then 100): its release takes exactly these. */
+  steps?: number[];
+}
+
+/** The release's reads before it has a record: who asked, for which service. */
+export type ReleaseProbe = Pick<ReleaseRecord, 'id' | 'service' | 'requester' | 'channel'>;
+
+/** One step of a dry run: the canary's pods for the share, and the share they reach. */
+export interface DryRunStep {
+  share: number;
+  canaryReplicas: number;
+  reached: number;
+}
+
+/**
+ * How releases reach one kind of workload: the controller's port, plus what `release start` reads
+ * first. `ExecutorCluster` runs a canary Deployment next to the stable one; `ArgoCluster` drives an
+ * Argo Rollout's own canary steps.
+ */
+export interface ReleaseDriver extends ReleaseCluster {
+  lookAtStable(release: ReleaseProbe): Promise<StableLook>;
+  /** What each step would do, and the API server's check of the first write (nothing changes). */
+  dryRun(
+    release: ReleaseProbe & { image: string },
+    steps: readonly number[],
+    stable: StableLook,
+  ): Promise<{ steps: DryRunStep[]; check: string }>;
+}
+
+/**
+ * One audited executor call for a release: `kubernetes.ACTION` with the workload's fields, as the
+ * scheduler on the release's channel, its origin naming the release and why.
+ */
+export function invokeForRelease(
+  executors: ExecutorHost,
+  release: ReleaseProbe,
+  call: { action: string; input: Record<string, unknown>; why: string; dryRun?: boolean; timeoutMs?: number },
+) {
+  return executors.invoke({
+    uses: `kubernetes.${call.action}`,
+    input: call.input,
+    dryRun: call.dryRun === true,
+    actor: 'millwright',
+    surface: 'scheduler',
+    channel: release.channel ?? 'scheduler',
+    ref: release.id,
+    timeoutMs: call.timeoutMs ?? 60_000,
+    origin: `release ${release.id} of ${release.service} for ${release.requester}: ${call.why}`,
+  });
 }
 
 /**
@@ -33,13 +82,11 @@ export interface StableLook {
  * const cluster = new ExecutorCluster({ executors, config, targetOf: (service) => ({ namespace: 'shop', deployment: service }) });
  * await cluster.setCanary(release, 25); // { share: 23.1 }
  */
-export class ExecutorCluster implements ReleaseCluster {
+export class ExecutorCluster implements ReleaseDriver {
   constructor(private readonly options: ExecutorClusterOptions) {}
 
   /** The stable's replicas and image now, as the release starts from them. */
-  async lookAtStable(
-    release: Pick<ReleaseRecord, 'id' | 'service' | 'requester' | 'channel'>,
-  ): Promise<StableLook> {
+  async lookAtStable(release: ReleaseProbe): Promise<StableLook> {
     const { output } = await this.#invoke(release, 'rollout-status', { wait: false }, 'reads the stable');
     const replicas = (output.replicas as { desired?: number } | undefined)?.desired ?? 0;
     const images = (output.images as Array<{ image: string }> | undefined) ?? [];
@@ -52,18 +99,34 @@ export class ExecutorCluster implements ReleaseCluster {
     return { replicas, image: images[0]!.image };
   }
 
-  /** Dry run of the first step: the API server checks the canary it would create. */
-  async tryCanary(
-    release: Pick<ReleaseRecord, 'id' | 'service' | 'requester' | 'channel' | 'image'>,
-    replicas: number,
-  ) {
-    return this.#invoke(
-      release,
-      'canary-set',
-      { image: release.image, replicas, trackLabel: this.options.config.trackLabel },
-      'dry run of the first step',
-      true,
-    );
+  /** The canary pods each step would get; the API server checks the canary the first would create. */
+  async dryRun(
+    release: ReleaseProbe & { image: string },
+    steps: readonly number[],
+    stable: StableLook,
+  ): Promise<{ steps: DryRunStep[]; check: string }> {
+    const plan = steps.map((share) => {
+      if (share >= 100) return { share, canaryReplicas: 0, reached: 100 };
+      const { canary, share: reached } = canaryReplicas(stable.replicas, share);
+      return { share, canaryReplicas: canary, reached };
+    });
+    const first = plan.find((step) => step.share < 100);
+    const check = first
+      ? (
+          await this.#invoke(
+            release,
+            'canary-set',
+            {
+              image: release.image,
+              replicas: first.canaryReplicas,
+              trackLabel: this.options.config.trackLabel,
+            },
+            'dry run of the first step',
+            true,
+          )
+        ).summary
+      : 'a single step of 100% promotes at once; nothing to check';
+    return { steps: plan, check };
   }
 
   async setCanary(release: ReleaseRecord, share: number): Promise<{ share: number }> {
@@ -135,7 +198,7 @@ export class ExecutorCluster implements ReleaseCluster {
   }
 
   #invoke(
-    release: Pick<ReleaseRecord, 'id' | 'service' | 'requester' | 'channel'>,
+    release: ReleaseProbe,
     action: string,
     input: Record<string, unknown>,
     why: string,
@@ -144,16 +207,12 @@ export class ExecutorCluster implements ReleaseCluster {
     deployment?: string,
   ) {
     const target = this.options.targetOf(release.service);
-    return this.options.executors.invoke({
-      uses: `kubernetes.${action}`,
+    return invokeForRelease(this.options.executors, release, {
+      action,
       input: { namespace: target.namespace, deployment: deployment ?? target.deployment, ...input },
+      why,
       dryRun,
-      actor: 'millwright',
-      surface: 'scheduler',
-      channel: release.channel ?? 'scheduler',
-      ref: release.id,
       timeoutMs,
-      origin: `release ${release.id} of ${release.service} for ${release.requester}: ${why}`,
     });
   }
 }

@@ -20,11 +20,11 @@ import type { ExecutorHost } from '../executors/host.js';
 import type { SloService } from '../slo/slo-service.js';
 import type { Store } from '../store/store.js';
 import type { AnalysisPolicy } from './analysis.js';
-import { ExecutorCluster, type ReleaseTarget } from './cluster.js';
+import { ArgoCluster, type ArgoTarget } from './argo-cluster.js';
+import { ExecutorCluster, type ReleaseDriver, type ReleaseTarget, type StableLook } from './cluster.js';
 import type { ReleasesConfig } from './config.js';
 import { RELEASES, ReleaseController, type ReleaseRecord } from './controller.js';
 import './events.js';
-import { canaryReplicas } from './plan.js';
 import { readTrackSamples } from './track-counts.js';
 
 /**
@@ -57,6 +57,8 @@ export interface ReleaseServiceOptions {
   events?: EventBus | undefined;
   /** This process, for the per-release lease (replicas never drive one release twice). */
   owner?: string;
+  /** How an Argo release waits for its Rollout between looks; tests pass a fake sleep. */
+  argo?: Pick<ConstructorParameters<typeof ArgoCluster>[0], 'pollIntervalMs' | 'stepPolls' | 'sleep'>;
 }
 
 /** What `release start` asks for. */
@@ -91,6 +93,7 @@ export const isOver = (release: ReleaseRecord) =>
 export class ReleaseService {
   readonly controller: ReleaseController;
   readonly #cluster: ExecutorCluster;
+  readonly #argo: ArgoCluster;
   readonly #beginning = new Map<string, Promise<ReleaseRecord | undefined>>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -101,9 +104,23 @@ export class ReleaseService {
       config: options.config,
       targetOf: (service) => this.targetOf(service),
     });
+    this.#argo = new ArgoCluster({
+      executors: options.executors,
+      config: options.config,
+      targetOf: (service) => this.rolloutOf(service)!,
+      ...options.argo,
+    });
+    // Each release goes to its service's kind of workload: an Argo Rollout, or a Deployment.
+    const driver = (release: ReleaseRecord) => this.#driverFor(release.service);
     this.controller = new ReleaseController({
       store: options.store,
-      cluster: this.#cluster,
+      cluster: {
+        setCanary: (release, share) => driver(release).setCanary(release, share),
+        promote: (release) => driver(release).promote(release),
+        removeCanary: (release) => driver(release).removeCanary(release),
+        restoreStable: (release) => driver(release).restoreStable(release),
+        canaryFailure: (release) => driver(release).canaryFailure(release),
+      },
       gate: { check: (release) => this.#gate(release) },
       samples: (release, at, intervalMs) =>
         readTrackSamples(this.#slos(release.service), this.#prometheus(), {
@@ -130,9 +147,9 @@ export class ReleaseService {
   async start(origin: Origin, request: NewReleaseRequest, dryRun = false): Promise<ReleaseStartResult> {
     const { config } = this.options;
     const service = request.service;
-    const target = this.targetOf(service);
+    const driver = this.#driverFor(service);
+    const namespace = this.options.catalog[service]!.kubernetes!.namespace;
     this.#slos(service);
-    const steps = [...(request.steps ?? config.steps)];
     const intervalMs = request.intervalMs ?? parseDuration(config.interval);
     const open = await this.list({ service, open: true });
     if (open.length > 0) {
@@ -144,20 +161,11 @@ export class ReleaseService {
     }
     // Before the release has an id, its reads are recorded under the command's correlation id.
     const probe = { id: origin.ref, service, requester: origin.actor.id, channel: origin.channel };
-    const stable = await this.#cluster.lookAtStable(probe);
+    const stable = await driver.lookAtStable(probe);
+    const steps = this.#steps(service, request.steps, stable);
     const image = imageFor(request.image, stable.image);
     if (dryRun) {
-      const plan = steps.map((share) =>
-        share >= 100
-          ? { share, canaryReplicas: 0, reached: 100 }
-          : (({ canary, share: reached }) => ({ share, canaryReplicas: canary, reached }))(
-              canaryReplicas(stable.replicas, share),
-            ),
-      );
-      const first = plan.find((step) => step.share < 100);
-      const check = first
-        ? (await this.#cluster.tryCanary({ ...probe, image }, first.canaryReplicas)).summary
-        : 'a single step of 100% promotes at once; nothing to check';
+      const planned = await driver.dryRun({ ...probe, image }, steps, stable);
       return {
         kind: 'dry-run',
         plan: {
@@ -166,8 +174,8 @@ export class ReleaseService {
           stableImage: stable.image,
           stableReplicas: stable.replicas,
           intervalMs,
-          steps: plan,
-          check,
+          steps: planned.steps,
+          check: planned.check,
         },
       };
     }
@@ -183,7 +191,7 @@ export class ReleaseService {
     await this.#audit(
       origin,
       'release.start',
-      { release: id, service, image, steps, intervalMs, change: change.id, namespace: target.namespace },
+      { release: id, service, image, steps, intervalMs, change: change.id, namespace },
       change.state,
     );
     const release = change.state === 'executing' ? await this.begin(change) : undefined;
@@ -212,7 +220,7 @@ export class ReleaseService {
       };
       let stableImage: string | undefined;
       try {
-        stableImage = (await this.#cluster.lookAtStable(base)).image;
+        stableImage = (await this.#driverFor(change.service).lookAtStable(base)).image;
       } catch (error) {
         this.options.logger.warn({ err: error, release: planned.id }, 'the stable image could not be read');
       }
@@ -320,6 +328,33 @@ export class ReleaseService {
 
   // --- ports ------------------------------------------------------------------------------------
 
+  /** The service's Argo Rollout (`services.NAME.kubernetes.rollout`), when it names one. */
+  rolloutOf(service: string): ArgoTarget | undefined {
+    const kubernetes = this.options.catalog[service]?.kubernetes;
+    return kubernetes?.rollout ? { namespace: kubernetes.namespace, rollout: kubernetes.rollout } : undefined;
+  }
+
+  /** An Argo Rollout is driven through its own steps; anything else gets a canary Deployment. */
+  #driverFor(service: string): ReleaseDriver {
+    if (this.rolloutOf(service)) return this.#argo;
+    this.targetOf(service);
+    return this.#cluster;
+  }
+
+  /**
+   * The release's steps: a Rollout's own (its pauses, then 100), which `steps=` may only repeat; else
+   * the ones asked for, else the configured default.
+   */
+  #steps(service: string, requested: readonly number[] | undefined, stable: StableLook): number[] {
+    if (!stable.steps) return [...(requested ?? this.options.config.steps)];
+    if (requested && requested.join(',') !== stable.steps.join(','))
+      throw badArgument(
+        `rollout ${this.rolloutOf(service)?.rollout} pauses at ${stable.steps.slice(0, -1).join(', ')}%, so its release steps are ${stable.steps.join(',')}, not ${requested.join(',')}`,
+        'leave steps= out (the Rollout sets them), or change the setWeight steps of the Rollout',
+      );
+    return stable.steps;
+  }
+
   /** The service's stable Deployment: the first of its catalog entry's deployments. */
   targetOf(service: string): ReleaseTarget {
     const entry = this.options.catalog[service];
@@ -331,8 +366,10 @@ export class ReleaseService {
     if (!entry.kubernetes || !deployment)
       throw new MillwrightError(
         ErrorCode.PreconditionFailed,
-        `service ${service} names no Kubernetes deployment to release`,
-        { hint: `add kubernetes: { namespace, deployments: [...] } to services.${service}` },
+        `service ${service} names no Kubernetes deployment or Argo Rollout to release`,
+        {
+          hint: `add kubernetes: { namespace, deployments: [...] } (or rollout: NAME for an Argo Rollout) to services.${service}`,
+        },
       );
     return { namespace: entry.kubernetes.namespace, deployment };
   }

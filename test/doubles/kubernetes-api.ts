@@ -20,6 +20,7 @@ import {
   statusSuccess,
   toTable,
 } from './kubernetes/api-documents.js';
+import { ArgoRollouts, type RolloutObject } from './kubernetes/argo-rollouts.js';
 import {
   ClusterState,
   type ControllerMode,
@@ -46,6 +47,13 @@ import { fieldSelector, labelSelector, SelectorError, selectorString } from './k
 import { selfSignedCertificate } from './kubernetes/self-signed-cert.js';
 
 export {
+  ArgoRollouts,
+  type CanaryStep,
+  ROLLOUTS_POD_TEMPLATE_HASH,
+  type RolloutObject,
+  rolloutFixture,
+} from './kubernetes/argo-rollouts.js';
+export {
   ClusterState,
   type ControllerMode,
   type DeploymentObject,
@@ -67,6 +75,8 @@ export interface StartKubernetesApiOptions {
   token?: string;
   /** Objects (and PodLog fixtures) to start with, e.g. `loadKubernetesScenario('healthy')`. */
   objects?: (KubeObject | PodLogFixture)[];
+  /** Argo Rollouts to start with, e.g. `[rolloutFixture('checkout')]`; each starts Healthy. */
+  rollouts?: RolloutObject[];
   /** `instant` (default): a spec change rolls out at once. `manual`: it waits for `state.reconcile()`. */
   controller?: ControllerMode;
   /** The double's clock (creation times, ages in Tables); the real clock by default. */
@@ -138,6 +148,8 @@ export interface KubernetesApiDouble {
   kubeconfigWith(overrides: KubeconfigOverrides): string;
   /** The objects the double serves; add, replace, remove, set logs, run the controller. */
   state: ClusterState;
+  /** The `argoproj.io/v1alpha1` Rollouts it serves and their controller (ReplicaSets and pods land in `state`). */
+  rollouts: ArgoRollouts;
   /** Every request seen, in order. */
   requests: RecordedRequest[];
   /** Requests with this method whose path equals `path` (or matches it, for a RegExp). */
@@ -192,6 +204,8 @@ export async function startKubernetesApi(
   const defaultNamespace = options.namespace ?? 'shop';
   const state = new ClusterState(now, options.controller ?? 'instant');
   if (options.objects) state.apply(options.objects);
+  const rollouts = new ArgoRollouts(state, now);
+  if (options.rollouts) rollouts.apply(options.rollouts);
   // TLS checks validity against the real clock, whatever clock the double's objects live by.
   const certificate = selfSignedCertificate('kubernetes-double');
   const requests: RecordedRequest[] = [];
@@ -265,6 +279,7 @@ export async function startKubernetesApi(
     }
     // The controller notices a stalled rollout on its own schedule; the double looks on each request.
     state.expireProgressDeadlines();
+    rollouts.tick();
     const result = route(method, url, req, res, record);
     if (result === 'streaming') return;
     reply(result);
@@ -297,7 +312,8 @@ export async function startKubernetesApi(
         return { status: 200, body: 'ok', contentType: 'text/plain' };
       if (p === '/api') return ok(coreVersions(new URL(double.url).host));
       if (p === '/api/v1') return ok(CORE_V1_RESOURCES);
-      if (p === '/apis') return ok(GROUP_LIST);
+      // Argo Rollouts' group is listed like an installed CRD's, so kubectl finds `rollouts`.
+      if (p === '/apis') return ok({ ...GROUP_LIST, groups: [...GROUP_LIST.groups, ARGO_API_GROUP] });
       if (p === '/apis/apps') return ok({ kind: 'APIGroup', apiVersion: 'v1', ...APPS_GROUP });
       if (p === '/apis/apps/v1') return ok(APPS_V1_RESOURCES);
       if (p === '/api/v1/namespaces') {
@@ -316,6 +332,7 @@ export async function startKubernetesApi(
       }
     }
 
+    if (segments[0] === 'apis' && segments[1] === ARGO_GROUP) return argo(method, segments, url, record);
     // /apis/apps/v1[/namespaces/{ns}]/{resource}[/{name}[/{sub}]] and /api/v1[/namespaces/{ns}]/pods...
     const base = segments[0] === 'apis' ? 3 : 2;
     const groupOk =
@@ -460,6 +477,86 @@ export async function startKubernetesApi(
     if (conflict) return conflict;
     const updated = { ...current, status: next.value.status } as KubeObject;
     return ok(isDryRun(url) ? updated : state.write(updated, { dryRun: false }));
+  }
+
+  /** /apis/argoproj.io/v1alpha1[/namespaces/{ns}]/rollouts[/{name}[/status]]: a CRD with the status subresource. */
+  function argo(method: string, segments: string[], url: URL, record: RecordedRequest): Reply {
+    if (segments.length === 2 && method === 'GET')
+      return ok({ kind: 'APIGroup', apiVersion: 'v1', ...ARGO_API_GROUP });
+    if (segments[2] !== 'v1alpha1') return notFoundPath();
+    if (segments.length === 3 && method === 'GET') return ok(ARGO_V1ALPHA1_RESOURCES);
+    let rest = segments.slice(3);
+    let namespace: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const [resource, name, sub, ...extra] = rest;
+    if (resource !== 'rollouts' || extra.length > 0 || (sub !== undefined && sub !== 'status'))
+      return notFoundPath();
+    if (name === undefined) {
+      if (method === 'GET') {
+        return ok({
+          kind: 'RolloutList',
+          apiVersion: `${ARGO_GROUP}/v1alpha1`,
+          metadata: { resourceVersion: state.resourceVersion },
+          items: rollouts.list(namespace),
+        });
+      }
+      if (method !== 'POST' || namespace === undefined) return methodNotAllowed(method);
+      if (!isJsonContent(record.contentType)) return unsupportedMedia();
+      const body = record.body as RolloutObject | undefined;
+      if (!body || typeof body.metadata?.name !== 'string')
+        return failure(400, 'the body of the request could not be decoded as an object with metadata.name');
+      if (rollouts.get(namespace, body.metadata.name))
+        return failure(
+          409,
+          `rollouts.${ARGO_GROUP} "${body.metadata.name}" already exists`,
+          rolloutDetails(body.metadata.name),
+          'AlreadyExists',
+        );
+      const candidate = { ...body, metadata: { ...body.metadata, namespace } };
+      const invalid = validateRollout(candidate);
+      if (invalid) return invalid;
+      return { status: 201, body: rollouts.write(candidate, { dryRun: isDryRun(url) }) };
+    }
+    if (namespace === undefined) return notFoundPath();
+    const current = rollouts.get(namespace, name);
+    if (!current) return failure(404, `rollouts.${ARGO_GROUP} "${name}" not found`, rolloutDetails(name));
+    if (method === 'GET') return ok(current);
+    if (method === 'DELETE' && sub === undefined) {
+      if (!isDryRun(url)) rollouts.remove(namespace, name);
+      return ok(statusSuccess({ ...rolloutDetails(name), uid: current.metadata.uid ?? '' }));
+    }
+    if (method !== 'PUT' && method !== 'PATCH') return methodNotAllowed(method);
+    // Custom resources take JSON and merge patches, never strategic merge (there is no schema for keys).
+    if (method === 'PATCH' && record.contentType === 'application/strategic-merge-patch+json')
+      return failure(
+        415,
+        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+      );
+    const asObject = current as unknown as KubeObject;
+    const next = method === 'PUT' ? replacement(record, asObject) : patched(record, asObject);
+    if ('reply' in next) return next.reply;
+    const candidate = next.value as unknown as RolloutObject;
+    if (candidate.metadata?.name !== name) {
+      return failure(
+        400,
+        `the name of the object (${String(candidate.metadata?.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const rv = candidate.metadata.resourceVersion;
+    if (rv && rv !== current.metadata.resourceVersion) {
+      return failure(
+        409,
+        `Operation cannot be fulfilled on rollouts.${ARGO_GROUP} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        rolloutDetails(name),
+      );
+    }
+    candidate.metadata = { ...candidate.metadata, namespace };
+    const invalid = validateRollout(candidate);
+    if (invalid) return invalid;
+    return ok(rollouts.write(candidate, { dryRun: isDryRun(url), status: sub === 'status' }));
   }
 
   function scale(method: string, t: Target, url: URL, record: RecordedRequest): Reply {
@@ -760,6 +857,7 @@ export async function startKubernetesApi(
         namespace: overrides.namespace ?? defaultNamespace,
       }),
     state,
+    rollouts,
     requests,
     setRoles: (next) => {
       roles = next;
@@ -961,6 +1059,58 @@ function details(kind: ServedKind, name: string): StatusDetails {
   return kind === 'Pod'
     ? { name, kind: 'pods' }
     : { name, group: 'apps', kind: kind === 'Deployment' ? 'deployments' : 'replicasets' };
+}
+
+const ARGO_GROUP = 'argoproj.io';
+const ARGO_V1ALPHA1 = { groupVersion: `${ARGO_GROUP}/v1alpha1`, version: 'v1alpha1' };
+const ARGO_API_GROUP = { name: ARGO_GROUP, versions: [ARGO_V1ALPHA1], preferredVersion: ARGO_V1ALPHA1 };
+const ARGO_V1ALPHA1_RESOURCES = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: `${ARGO_GROUP}/v1alpha1`,
+  resources: [
+    {
+      name: 'rollouts',
+      singularName: 'rollout',
+      namespaced: true,
+      kind: 'Rollout',
+      verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
+      shortNames: ['ro'],
+    },
+    {
+      name: 'rollouts/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'Rollout',
+      verbs: ['get', 'patch', 'update'],
+    },
+  ],
+};
+
+function rolloutDetails(name: string): StatusDetails {
+  return { name, group: ARGO_GROUP, kind: 'rollouts' };
+}
+
+/** What the Rollout CRD's OpenAPI schema refuses that a release could send: a template without images. */
+function validateRollout(candidate: RolloutObject): Reply | undefined {
+  const containers = candidate.spec?.template?.spec?.containers;
+  const bad = !Array.isArray(containers)
+    ? 0
+    : containers.findIndex((c) => !c || typeof c.image !== 'string' || c.image.trim() === '');
+  if (Array.isArray(containers) && containers.length > 0 && bad === -1) return undefined;
+  const field =
+    Array.isArray(containers) && containers.length > 0
+      ? `spec.template.spec.containers[${bad}].image`
+      : 'spec.template.spec.containers';
+  return failure(
+    422,
+    `Rollout.${ARGO_GROUP} "${candidate.metadata?.name}" is invalid: ${field}: Required value`,
+    {
+      ...rolloutDetails(candidate.metadata?.name ?? ''),
+      kind: 'Rollout',
+      causes: [{ reason: 'FieldValueRequired', message: 'Required value', field }],
+    },
+  );
 }
 
 function namespaceObject(name: string) {

@@ -8,20 +8,16 @@
 //   inventory  an incident declared mid-release pauses it; resolved, it resumes
 //   payments   a restart mid-release resumes without repeating a step
 //   shipping   the chat message: updated in place, its buttons single-use and permission-checked
-import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/app.js';
-import { createLogger, fixedClock, type Reply, replyToText, silentLogger } from '../../src/core/index.js';
-import { type RunningServer, startServer } from '../../src/main.js';
+import { rm } from 'node:fs/promises';
+import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
+import type { RunningServer } from '../../src/main.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
 import { SIGNING_SECRET, slackSignature } from '../adapters/slack/harness.js';
 import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kubernetes-api.js';
 import { evaluationEnd, type RunningPrometheus, startPrometheus } from '../doubles/prometheus.js';
 import { SlackApiDouble } from '../doubles/slack-api.js';
 import { slackClickPayload } from '../helpers/click-drivers.js';
-import { trackedScenario } from '../helpers/release-cluster.js';
+import { releaseServer, trackedScenario, writeReleaseConfig } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
 const SERVICES = ['checkout', 'orders', 'cart', 'search', 'inventory', 'payments', 'shipping'] as const;
@@ -44,17 +40,6 @@ type Deployment = {
   };
 };
 
-/** A 99% availability SLO over 30 days, on the service's counters (both tracks). */
-const slo = (service: string) => `
-  - service: ${service}
-    name: availability
-    objective: 99
-    window: 30d
-    sli:
-      events:
-        errorQuery: sum(rate(http_requests_total{service="${service}",code=~"5.."}[{{window}}]))
-        totalQuery: sum(rate(http_requests_total{service="${service}"}[{{window}}]))`;
-
 describe('progressive releases judged by the SLOs', () => {
   let prometheus: RunningPrometheus;
   let k8s: KubernetesApiDouble;
@@ -62,7 +47,6 @@ describe('progressive releases judged by the SLOs', () => {
   let dir: string;
   let file: string;
   let running: RunningServer;
-  let signals = new EventEmitter();
   let t0: number;
   const clock = fixedClock(new Date(0));
 
@@ -89,19 +73,12 @@ describe('progressive releases judged by the SLOs', () => {
   const ids = new Map<string, string>();
   const idOf = (service: string) => ids.get(service)!;
 
+  let server: ReturnType<typeof releaseServer>;
   const serve = async () => {
-    signals = new EventEmitter();
-    running = await startServer(await loadConfig(file, { env: {} }), {
-      logger: process.env.DEBUG_RELEASES ? createLogger({ level: 'warn' }) : silentLogger(),
-      clock,
-      signals,
-      port: 0,
-    });
+    await server.serve();
+    running = server.running;
   };
-  const stop = async () => {
-    signals.emit('SIGTERM', 'SIGTERM');
-    await running.stopped;
-  };
+  const stop = () => server.stop();
 
   /** Clicks a button of a posted message as `user`, the way Slack sends it; resolves with what the clicker is shown. */
   const click = async (token: string, user: string): Promise<string> => {
@@ -194,23 +171,14 @@ describe('progressive releases judged by the SLOs', () => {
     // The search canary's image crash-loops.
     k8s.state.failingImages.set(image('search'), { reason: 'CrashLoopBackOff', restarts: 5 });
     slack = await SlackApiDouble.start();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'millwright-releases-'));
-    file = path.join(dir, 'millwright.yml');
-    await writeFile(
-      file,
-      `server: { host: 127.0.0.1, port: 0 }
-store: { path: ./data }
-slack:
-  botToken: ${slack.botToken}
-  signingSecret: ${SIGNING_SECRET}
-  apiUrl: ${slack.apiUrl}
-prometheus: { url: ${prometheus.url} }
-kubernetes: { kubeconfig: ${k8s.kubeconfigPath}, allowedNamespaces: [shop] }
-services:
-${SERVICES.map((s) => `  ${s}: { channel: ${s === 'orders' ? 'C0ORDERS1' : CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, deployments: [${s}] } }`).join('\n')}
-slos:${SERVICES.map(slo).join('')}
-releases: { interval: 5m, maxWaits: 2, tick: 1h }
-access:
+    ({ dir, file } = await writeReleaseConfig({
+      slack,
+      prometheusUrl: prometheus.url,
+      kubeconfigPath: k8s.kubeconfigPath,
+      services: SERVICES,
+      catalog: (s) =>
+        `{ channel: ${s === 'orders' ? 'C0ORDERS1' : CHANNEL}, owners: [${s}-team], kubernetes: { namespace: shop, deployments: [${s}] } }`,
+      access: `access:
   defaultRoles: [engineer]
   roles:
     engineer: { allow: [help, whoami, release.status, release.list] }
@@ -218,8 +186,9 @@ access:
     approver: { allow: ['release.*', 'change.*'] }
   subjects: { ${ANA}: [operator], ${DEE}: [approver] }
 `,
-    );
+    }));
     clock.set(new Date(t0));
+    server = releaseServer(file, clock);
     await serve();
   }, 180_000);
 

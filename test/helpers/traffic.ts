@@ -42,10 +42,13 @@ export function traffic(
 }
 
 /** The 99.9% availability SLO over 30 days on those counters, as a `slos:` list entry. */
-export const availabilitySlo = (name: string) => `
+export const availabilitySlo = (name: string) => availabilitySloAt(name, 99.9);
+
+/** The availability SLO with another objective (in percent) over 30 days on those counters. */
+export const availabilitySloAt = (name: string, objective: number) => `
   - service: ${name}
     name: availability
-    objective: 99.9
+    objective: ${objective}
     window: 30d
     sli:
       events:

@@ -6,6 +6,7 @@ import { DEPLOYS_KUBERNETES_CALLS, deploysKubernetesCalls, LIST_FROM } from '../
 import { KUBERNETES_ACTION_CALLS } from '../../src/executors/kubernetes/api-calls.js';
 import { DEFAULT_SCALE_BOUNDS, kubernetesActions } from '../../src/executors/kubernetes/metadata.js';
 import { planRoles, roleObject } from '../../src/rbac/index.js';
+import { ARGO_RELEASE_ACTIONS } from '../../src/releases/argo-cluster.js';
 import {
   KUBERNETES_READER_CALLS,
   type KubernetesApiCall,
@@ -21,7 +22,12 @@ import {
   listReplicaSets,
   tailLogs,
 } from '../../src/upstreams/kubernetes/index.js';
-import { type KubernetesApiDouble, type RoleLike, requestAttributes } from '../doubles/kubernetes-api.js';
+import {
+  type KubernetesApiDouble,
+  type RoleLike,
+  requestAttributes,
+  rolloutFixture,
+} from '../doubles/kubernetes-api.js';
 import { context, executorFor, startCluster } from '../executors/kubernetes/support.js';
 
 /** A Role in namespace shop granting exactly `calls`. */
@@ -61,7 +67,12 @@ const DECLARED_AHEAD: Record<string, KubernetesApiCall[]> = {
   // A first canary-set creates the canary; a later one patches it. A removal with no canary deletes nothing.
   'canary-set': [{ apiGroup: 'apps', resource: 'deployments', verbs: ['patch'] }],
   'canary-remove': [{ apiGroup: 'apps', resource: 'deployments', verbs: ['delete'] }],
+  // spec.paused is patched only when someone paused the Rollout by hand.
+  'argo-promote': [{ apiGroup: 'argoproj.io', resource: 'rollouts', verbs: ['patch'] }],
 };
+
+/** The Argo actions run against a Rollout whose canary is paused at its first step. */
+const ARGO_CANARY_UNDER_WAY = ['argo-status', 'argo-promote', 'argo-abort'];
 
 const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
   'rollout-status': { namespace: 'shop', deployment: 'checkout' },
@@ -81,6 +92,10 @@ const ACTION_INPUTS: Record<string, Record<string, unknown>> = {
   },
   'canary-remove': { namespace: 'shop', deployment: 'checkout' },
   'set-image': { namespace: 'shop', deployment: 'checkout', image: 'reg.example/checkout:2' },
+  'argo-status': { namespace: 'shop', rollout: 'checkout' },
+  'argo-set-image': { namespace: 'shop', rollout: 'checkout', image: 'reg.example/checkout:2' },
+  'argo-promote': { namespace: 'shop', rollout: 'checkout' },
+  'argo-abort': { namespace: 'shop', rollout: 'checkout' },
 };
 
 describe('the Kubernetes API calls each action and reader declares', () => {
@@ -103,7 +118,12 @@ describe('the Kubernetes API calls each action and reader declares', () => {
     let double: KubernetesApiDouble;
     const declared = KUBERNETES_ACTION_CALLS[action as keyof typeof KUBERNETES_ACTION_CALLS];
     beforeEach(async () => {
-      double = await startCluster('healthy', { roles: [roleOf(declared)] });
+      const rollout = rolloutFixture('checkout');
+      double = await startCluster('healthy', { roles: [roleOf(declared)], rollouts: [rollout] });
+      if (ARGO_CANARY_UNDER_WAY.includes(action)) {
+        rollout.spec.template.spec.containers[0]!.image = 'reg.example/checkout:2';
+        double.rollouts.write(rollout);
+      }
     });
     afterEach(async () => double.close());
 
@@ -185,6 +205,26 @@ describe('the Kubernetes API calls each action and reader declares', () => {
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+    ]);
+  });
+
+  it("asks for an Argo Rollout's rights (argoproj.io rollouts and rollouts/status) where a service releases one", () => {
+    const { roles } = planRoles({
+      kubernetes: { allowedNamespaces: ['shop'] },
+      services: { checkout: { kubernetes: { namespace: 'shop', deployments: [], rollout: 'checkout' } } },
+      runbooks: [],
+      actionCalls: KUBERNETES_ACTION_CALLS,
+      serviceCalls: deploysKubernetesCalls,
+      rolloutReleaseActions: ARGO_RELEASE_ACTIONS,
+    });
+    expect(roles).toHaveLength(1);
+    expect(roles[0]!.neededBy).toContain('releases of checkout (rollout checkout)');
+    expect(roleObject(roles[0]!).rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+      { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'patch'] },
+      { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] },
     ]);
   });
 

@@ -23,6 +23,19 @@ const rolloutPodsAndReplicaSets: KubernetesApiCall[] = [
   { apiGroup: '', resource: 'pods', verbs: ['get', 'list'] },
 ];
 
+// Argo Rollouts: the Rollout is read and merge-patched; promote and abort patch its status subresource.
+const getRollout: KubernetesApiCall = {
+  apiGroup: RESOURCE_API_GROUPS.rollouts ?? 'argoproj.io',
+  resource: 'rollouts',
+  verbs: ['get'],
+};
+const patchRollout: KubernetesApiCall = { ...getRollout, verbs: ['patch'] };
+const patchRolloutStatus: KubernetesApiCall = {
+  ...getRollout,
+  resource: 'rollouts/status',
+  verbs: ['patch'],
+};
+
 /**
  * Every API call each action may make: readers' declarations plus the action's own writes.
  *
@@ -42,4 +55,10 @@ export const KUBERNETES_ACTION_CALLS: { readonly [A in KubernetesActionName]: re
     'canary-set': mergeApiCalls(READERS.readDeployment, [createDeployment, patchDeployment]),
     'canary-remove': mergeApiCalls(READERS.readDeployment, [deleteDeployment]),
     'set-image': mergeApiCalls(READERS.readDeployment, [patchDeployment]),
+    // The canary's pods are listed by Argo's rollouts-pod-template-hash label.
+    'argo-status': mergeApiCalls([getRollout], READERS.listPodsBySelector),
+    'argo-set-image': mergeApiCalls([getRollout, patchRollout]),
+    // spec.paused is unpaused on the Rollout itself; the rest of a promotion is a status patch.
+    'argo-promote': mergeApiCalls([getRollout, patchRollout, patchRolloutStatus]),
+    'argo-abort': mergeApiCalls([getRollout, patchRolloutStatus]),
   };

@@ -62,7 +62,7 @@ export async function setCanary(
     );
   }
   const containers = stable.spec?.template?.spec?.containers ?? [];
-  const chosen = pickContainer(containers, target, wanted.container);
+  const chosen = pickContainer(containers, `deployment ${target.name}`, wanted.container);
   const name = canaryNameOf(target.name);
   const existing = await readCanary(client, { namespace, name }, target.name, call);
   const labels = (from: Record<string, string> | undefined) => ({
@@ -196,18 +196,14 @@ export async function setImage(
   call: CallOptions = {},
 ): Promise<SetImageResult> {
   const deployment = await readDeployment(client, target, call);
-  const namespace = target.namespace;
-  const name = target.name;
-  const chosen = pickContainer(deployment.spec?.template?.spec?.containers ?? [], target, wanted.container);
-  const base = {
-    namespace,
-    name,
-    container: chosen.name,
-    previousImage: chosen.image ?? '',
-    image: wanted.image,
-    dryRun: wanted.dryRun === true,
-  };
-  if (chosen.image === wanted.image) return { ...base, changed: false };
+  const { chosen, result } = imageChange(
+    deployment.spec?.template?.spec?.containers ?? [],
+    target,
+    `deployment ${target.name}`,
+    wanted,
+  );
+  if (!result.changed) return result;
+  const { namespace, name } = target;
   await patchTo(
     client,
     { namespace, name },
@@ -215,7 +211,32 @@ export async function setImage(
     wanted.dryRun,
     call,
   );
-  return { ...base, changed: true };
+  return result;
+}
+
+/**
+ * The container an image change is for (`of`: `deployment checkout`, `rollout checkout`) and what the
+ * change reports, before anything is sent: `changed` false when it already runs the image.
+ */
+export function imageChange(
+  containers: V1Container[],
+  target: { namespace: string; name: string },
+  of: string,
+  wanted: { image: string; container?: string; dryRun?: boolean },
+): { chosen: V1Container; result: SetImageResult } {
+  const chosen = pickContainer(containers, of, wanted.container);
+  return {
+    chosen,
+    result: {
+      namespace: target.namespace,
+      name: target.name,
+      container: chosen.name,
+      previousImage: chosen.image ?? '',
+      image: wanted.image,
+      changed: chosen.image !== wanted.image,
+      dryRun: wanted.dryRun === true,
+    },
+  };
 }
 
 /** A pod template change setting one container's image; strategic merge matches containers by name. */
@@ -266,27 +287,22 @@ async function readCanary(
   return found;
 }
 
-function pickContainer(
-  containers: V1Container[],
-  target: DeploymentTarget,
-  named: string | undefined,
-): V1Container {
+/** The container a change of image is for: the named one, else the only one (`of`: `deployment checkout`). */
+export function pickContainer(containers: V1Container[], of: string, named: string | undefined): V1Container {
   const names = containers.map((container) => container.name);
   if (named !== undefined) {
     const found = containers.find((container) => container.name === named);
     if (!found) {
-      throw new MillwrightError(
-        ErrorCode.BadArgument,
-        `deployment ${target.name} has no container "${named}"`,
-        { hint: `its containers: ${names.join(', ')}` },
-      );
+      throw new MillwrightError(ErrorCode.BadArgument, `${of} has no container "${named}"`, {
+        hint: `its containers: ${names.join(', ')}`,
+      });
     }
     return found;
   }
   if (containers.length !== 1) {
     throw new MillwrightError(
       ErrorCode.BadArgument,
-      `deployment ${target.name} has ${containers.length} containers (${names.join(', ')}); name the one to change with container=`,
+      `${of} has ${containers.length} containers (${names.join(', ')}); name the one to change with container=`,
     );
   }
   return containers[0]!;

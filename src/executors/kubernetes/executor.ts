@@ -16,7 +16,11 @@ import { type DeploymentStatus, getDeploymentStatus } from '../../upstreams/kube
 import { describeDeployment } from '../../upstreams/kubernetes/describe.js';
 import { quoteInput } from '../../upstreams/kubernetes/names.js';
 import { listPods, tailLogs } from '../../upstreams/kubernetes/pods.js';
-import { describeServing, judgeRollout } from '../../upstreams/kubernetes/rollout-verdict.js';
+import {
+  describeServing,
+  describeTroubles,
+  judgeRollout,
+} from '../../upstreams/kubernetes/rollout-verdict.js';
 import { checkActionHandlers } from '../action-handlers.js';
 import {
   EXECUTOR_PROTOCOL_VERSION,
@@ -24,7 +28,8 @@ import {
   type ExecutionResult,
   type Executor,
 } from '../types.js';
-import { removeCanary, setCanary, setImage } from './canary.js';
+import { argoAbort, argoPromote, argoSetImage, argoStatus } from './argo.js';
+import { removeCanary, type SetImageResult, setCanary, setImage } from './canary.js';
 import {
   type KubernetesActionName,
   type KubernetesInputs,
@@ -117,14 +122,10 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
         );
       }
       const name = action as KubernetesActionName;
-      const input: { namespace: string; deployment?: string; pod?: string } = parseKubernetesInput(
-        action,
-        inputs[name],
-        request.input,
-        { bounds, allowedNamespaces: allowed },
-      );
+      const input: { namespace: string; deployment?: string; pod?: string; rollout?: string } =
+        parseKubernetesInput(action, inputs[name], request.input, { bounds, allowedNamespaces: allowed });
       const dryRun = ctx.dryRun;
-      const where = `${input.namespace}/${input.deployment ?? input.pod}`;
+      const where = `${input.namespace}/${input.deployment ?? input.rollout ?? input.pod}`;
       ctx.logger.info(
         { executor: 'kubernetes', action, namespace: input.namespace, target: where, dryRun, ref: ctx.ref },
         'kubernetes call',
@@ -137,6 +138,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions) {
         where,
         bounds,
         deployment: { namespace: input.namespace, name: input.deployment ?? '' },
+        rollout: { namespace: input.namespace, name: input.rollout ?? '' },
       };
       // The input was parsed with inputs[name]; TypeScript cannot tie that to the handler's type by itself.
       const handler = KUBERNETES_ACTION_HANDLERS[name] as ActionHandler<KubernetesActionName>;
@@ -155,6 +157,7 @@ interface ActionRun {
   where: string;
   bounds: ScaleBounds;
   deployment: { namespace: string; name: string };
+  rollout: { namespace: string; name: string };
 }
 
 type ActionHandler<A extends KubernetesActionName> = (
@@ -282,20 +285,45 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
     };
   },
   'set-image': async (input, { cluster, deployment, call, dryRun, where }) => {
-    const result = await setImage(
+    const result = await setImage(cluster, deployment, imageWanted(input, dryRun), call);
+    return { summary: imageSummary('deployment', where, result), output: { ...result } };
+  },
+  'argo-status': async (input, { cluster, rollout, call, where }) => {
+    const status = await argoStatus(
       cluster,
-      deployment,
-      {
-        image: input.image,
-        dryRun,
-        ...(input.container !== undefined ? { container: input.container } : {}),
-      },
+      rollout,
+      { maxRestarts: input.maxRestarts, stuckAfterSeconds: parseDuration(input.stuckAfter) / 1000 },
       call,
     );
+    const step = status.step === null ? '' : `, step ${status.step}/${status.steps.length}`;
+    const troubles =
+      status.troubles.length > 0 ? `; canary pods failing: ${describeTroubles(status.troubles)}` : '';
     return {
-      summary: !result.changed
-        ? `deployment ${where} container ${result.container} already runs ${result.image}; nothing to change`
-        : `${dryRun ? 'dry run: the API server accepted: ' : ''}set deployment ${where} container ${result.container} from ${result.previousImage} to ${result.image}`,
+      summary: `rollout ${where} is ${status.phase}${status.message ? ` (${status.message})` : ''}${step}, canary weight ${status.weight}%${status.aborted ? ', aborted' : ''}${troubles}`,
+      output: { ...status },
+    };
+  },
+  'argo-set-image': async (input, { cluster, rollout, call, dryRun, where }) => {
+    const result = await argoSetImage(cluster, rollout, imageWanted(input, dryRun), call);
+    return { summary: imageSummary('rollout', where, result), output: { ...result } };
+  },
+  'argo-promote': async (input, { cluster, rollout, call, dryRun, where }) => {
+    const result = await argoPromote(cluster, rollout, { full: input.full, dryRun }, call);
+    return {
+      summary:
+        result.outcome === 'unchanged'
+          ? `rollout ${where} has no update to promote; nothing sent`
+          : `${dryRun ? 'dry run: the API server accepted: ' : ''}promoted rollout ${where}${result.full ? ' fully' : ''} from step ${result.fromStep ?? 0}`,
+      output: { ...result },
+    };
+  },
+  'argo-abort': async (_input, { cluster, rollout, call, dryRun, where }) => {
+    const result = await argoAbort(cluster, rollout, { dryRun }, call);
+    return {
+      summary:
+        result.outcome === 'unchanged'
+          ? `rollout ${where} has no update under way or is already aborted; nothing sent`
+          : `${dryRun ? 'dry run: the API server accepted: ' : ''}aborted rollout ${where}; the stable takes all traffic`,
       output: { ...result },
     };
   },
@@ -319,6 +347,21 @@ export const KUBERNETES_ACTION_HANDLERS: { [A in KubernetesActionName]: ActionHa
     };
   },
 };
+
+/** What set-image and argo-set-image are asked for. */
+function imageWanted(input: { image: string; container?: string | undefined }, dryRun: boolean) {
+  return {
+    image: input.image,
+    dryRun,
+    ...(input.container !== undefined ? { container: input.container } : {}),
+  };
+}
+
+function imageSummary(kind: 'deployment' | 'rollout', where: string, result: SetImageResult): string {
+  return !result.changed
+    ? `${kind} ${where} container ${result.container} already runs ${result.image}; nothing to change`
+    : `${result.dryRun ? 'dry run: the API server accepted: ' : ''}set ${kind} ${where} container ${result.container} from ${result.previousImage} to ${result.image}`;
+}
 
 function statusLine(status: DeploymentStatus): string {
   const images = status.images.map((i) => i.image).join(', ');

@@ -24,6 +24,10 @@ const namespace = z
   .describe('Kubernetes namespace (must be in kubernetes.allowedNamespaces)');
 const deployment = z.string().regex(new RegExp(DNS1123_SUBDOMAIN)).max(253);
 const target = { namespace, deployment: deployment.describe('Deployment name (DNS-1123)') };
+const rolloutTarget = {
+  namespace,
+  rollout: z.string().regex(new RegExp(DNS1123_SUBDOMAIN)).max(253).describe('Argo Rollout name (DNS-1123)'),
+};
 const duration = z.string().regex(/^(?:\d+(?:ms|s|m|h|d|w))+$/);
 // An image reference as the container runtime reads it: [registry[:port]/]path[:tag][@sha256:digest].
 const image = z
@@ -104,6 +108,31 @@ export function kubernetesInputs(bounds: ScaleBounds) {
       image,
       container: container.optional().describe('The container to change; the only one when absent'),
     }),
+    'argo-status': z.strictObject({
+      ...rolloutTarget,
+      maxRestarts: z
+        .int()
+        .min(1)
+        .max(1000)
+        .default(3)
+        .describe('A canary pod crash-looping or OOMKilled this many times counts as failed'),
+      stuckAfter: duration
+        .default('1m')
+        .describe('A canary pod unable to pull its image or start for this long counts as failed'),
+    }),
+    'argo-set-image': z.strictObject({
+      ...rolloutTarget,
+      image: image.describe("Image for the Rollout's pod template: a canary Rollout starts its steps"),
+      container: container.optional().describe('The container to change; the only one when absent'),
+    }),
+    'argo-promote': z.strictObject({
+      ...rolloutTarget,
+      full: z
+        .boolean()
+        .default(false)
+        .describe('Skip every remaining step, pause and analysis (kubectl argo rollouts promote --full)'),
+    }),
+    'argo-abort': z.strictObject(rolloutTarget),
     logs: z
       .strictObject({
         namespace,
@@ -129,6 +158,7 @@ export type KubernetesActionName = keyof KubernetesInputs;
 const FIELD_ORDER = [
   'namespace',
   'deployment',
+  'rollout',
   'pod',
   'container',
   '',
@@ -139,6 +169,7 @@ const FIELD_ORDER = [
   'lines',
   'previous',
   'wait',
+  'full',
   'timeout',
   'maxRestarts',
   'stuckAfter',
@@ -212,7 +243,7 @@ function describeIssue(
   const field = issue.path.length === 0 ? '' : String(issue.path[0]);
   const value = input[field];
   // The name checks throw the message kubectl users know; each refuses exactly what the schema refuses.
-  if (field === 'deployment' || field === 'pod') checkName(value, field, 'subdomain');
+  if (field === 'deployment' || field === 'pod' || field === 'rollout') checkName(value, field, 'subdomain');
   if (field === 'container') checkName(value, field, 'label');
   if (field === '' && issue.code === 'custom') {
     return badArgument(issue.message, 'give pod=NAME or deployment=NAME');
@@ -225,7 +256,7 @@ function describeIssue(
     if (field === 'toRevision') return badRevision(value);
     return badLogLines(value);
   }
-  if (field === 'previous' || field === 'wait') {
+  if (field === 'previous' || field === 'wait' || field === 'full') {
     return badArgument(`${field} must be true or false, got ${quoteInput(value)}`);
   }
   if (field === 'timeout' || field === 'stuckAfter') {

@@ -22,6 +22,17 @@ function objectSchema(properties: Record<string, JsonSchema>, required: string[]
   return { type: 'object', properties, required, additionalProperties: false };
 }
 
+/** What set-image and argo-set-image answer. */
+const SET_IMAGE_OUTPUT = objectSchema(
+  {
+    container: { type: 'string' },
+    previousImage: { type: 'string' },
+    image: { type: 'string' },
+    changed: { type: 'boolean' },
+  },
+  ['image', 'changed'],
+);
+
 /**
  * Each action's metadata; its input schema is the JSON Schema of `inputs` (the schemas the executor
  * checks input with), derived on first read.
@@ -149,15 +160,63 @@ export function kubernetesActions(
       effect: 'write',
       idempotent: true,
       dryRun: 'native',
+      output: SET_IMAGE_OUTPUT,
+    },
+    'argo-status': {
+      description:
+        "One look at an Argo Rollout's canary: phase (Healthy, Progressing, Paused, Degraded), message, step, current setWeight, paused, aborted, stable and canary ReplicaSets, its steps and track labels; failed when the canary's pods crash-loop, are OOMKilled or cannot pull",
+      effect: 'read',
+      dryRun: 'native',
       output: objectSchema(
         {
-          container: { type: 'string' },
-          previousImage: { type: 'string' },
-          image: { type: 'string' },
-          changed: { type: 'boolean' },
+          phase: { type: 'string', enum: ['Healthy', 'Progressing', 'Paused', 'Degraded', 'Unknown'] },
+          outcome: { type: 'string', enum: ['healthy', 'progressing', 'paused', 'degraded', 'failed'] },
+          message: { type: ['string', 'null'] },
+          step: { type: ['integer', 'null'] },
+          steps: { type: 'array' },
+          weight: { type: 'number' },
+          paused: { type: 'boolean' },
+          aborted: { type: 'boolean' },
+          updating: { type: 'boolean' },
+          stableRS: { type: ['string', 'null'] },
+          currentPodHash: { type: ['string', 'null'] },
+          images: { type: 'array' },
+          trackLabels: { type: 'object' },
+          troubles: { type: 'array' },
         },
-        ['image', 'changed'],
+        ['phase', 'outcome', 'weight'],
       ),
+    },
+    'argo-set-image': {
+      description:
+        "Set a container's image in an Argo Rollout's pod template, what `kubectl argo rollouts set image` sends: a canary Rollout starts its steps",
+      effect: 'write',
+      idempotent: true,
+      dryRun: 'native',
+      output: SET_IMAGE_OUTPUT,
+    },
+    'argo-promote': {
+      description:
+        'Promote an Argo Rollout like `kubectl argo rollouts promote`: unpause, clear the pause condition or move to the next step (status subresource); full: true skips every remaining step',
+      effect: 'write',
+      dryRun: 'native',
+      output: objectSchema(
+        {
+          outcome: { type: 'string', enum: ['promoted', 'unchanged'] },
+          full: { type: 'boolean' },
+          fromStep: { type: ['integer', 'null'] },
+          patched: { type: 'array' },
+        },
+        ['outcome'],
+      ),
+    },
+    'argo-abort': {
+      description:
+        'Abort an Argo Rollout like `kubectl argo rollouts abort` (status.abort): the canary scales away and the stable takes all traffic',
+      effect: 'write',
+      idempotent: true,
+      dryRun: 'native',
+      output: objectSchema({ outcome: { type: 'string', enum: ['aborted', 'unchanged'] } }, ['outcome']),
     },
     logs: {
       description: `The last lines (at most ${MAX_LOG_LINES}) of a pod's log, or of the deployment's first pod`,

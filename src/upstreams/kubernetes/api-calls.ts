@@ -20,6 +20,9 @@ export const RESOURCE_API_GROUPS: Readonly<Record<string, string>> = {
   replicasets: 'apps',
   pods: '',
   'pods/log': '',
+  // Argo Rollouts' custom resource and its status subresource.
+  rollouts: 'argoproj.io',
+  'rollouts/status': 'argoproj.io',
 };
 
 const call = (resource: string, ...verbs: KubernetesVerb[]): KubernetesApiCall => ({

@@ -8,6 +8,7 @@ import {
   AppsV1Api,
   type ConfigurationOptions,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   Observable,
   type RequestContext,
@@ -63,7 +64,7 @@ export interface CallOptions {
 /** What a call does, in the SRE's words, for messages and hints. */
 export interface Operation {
   verb: 'get' | 'list' | 'patch' | 'update' | 'create' | 'delete';
-  /** What a person calls it: `deployment`, `replicasets`, `pods`, `pod` */
+  /** What a person calls it: `deployment`, `replicasets`, `pods`, `pod`, `rollout` */
   what: string;
   /** The RBAC resource the call needs (`deployments`, `deployments/scale`, `pods/log`). */
   resource: string;
@@ -79,6 +80,8 @@ export interface KubernetesClient {
   readonly server: string;
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
+  /** Custom resources (Argo Rollouts' `argoproj.io/v1alpha1` rollouts). */
+  readonly custom: CustomObjectsApi;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Checks a namespace against the allow-list (when one is configured). */
@@ -144,6 +147,7 @@ export function connectKubernetes(options: KubernetesClientOptions = {}): Kubern
   }
   const apps = kubeconfig.makeApiClient(AppsV1Api);
   const core = kubeconfig.makeApiClient(CoreV1Api);
+  const custom = kubeconfig.makeApiClient(CustomObjectsApi);
   const logger = options.logger ?? silentLogger();
   const clock = options.clock ?? systemClock;
   const retries = options.retries ?? {};
@@ -169,6 +173,7 @@ export function connectKubernetes(options: KubernetesClientOptions = {}): Kubern
     server: cluster.server,
     apps,
     core,
+    custom,
     clock,
     logger,
     namespace: (value) =>

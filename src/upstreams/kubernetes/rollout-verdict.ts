@@ -129,14 +129,31 @@ function podTroubles(description: DeploymentDescription): PodTrouble[] {
   const current = description.replicaSets.find((rs) => rs.isCurrent);
   return description.pods
     .filter((pod) => pod.reason !== null)
-    .map((pod) => ({
-      pod: pod.name,
-      revision: pod.revision ?? null,
-      reason: pod.reason ?? '',
-      restarts: pod.restarts,
-      message: pod.message,
-      isNew: current !== undefined && pod.podTemplateHash === current.podTemplateHash,
-    }));
+    .map((pod) => troubleOf(pod, current !== undefined && pod.podTemplateHash === current.podTemplateHash));
+}
+
+function troubleOf(pod: PodSummary, isNew: boolean): PodTrouble {
+  return {
+    pod: pod.name,
+    revision: pod.revision ?? null,
+    reason: pod.reason ?? '',
+    restarts: pod.restarts,
+    message: pod.message,
+    isNew,
+  };
+}
+
+/**
+ * The pods (all of one new version) whose trouble is beyond the thresholds: what fails a rollout.
+ *
+ * @example
+ * failingPods(canaryPods, DEFAULT_ROLLOUT_THRESHOLDS) // [{ pod: 'checkout-7b9c-q2w8e', reason: 'CrashLoopBackOff', restarts: 5, ... }]
+ */
+export function failingPods(pods: readonly PodSummary[], thresholds: RolloutThresholds): PodTrouble[] {
+  return pods
+    .filter((pod) => pod.reason !== null)
+    .map((pod) => troubleOf(pod, true))
+    .filter((trouble) => beyond(trouble, pods, thresholds));
 }
 
 function beyond(trouble: PodTrouble, pods: readonly PodSummary[], thresholds: RolloutThresholds): boolean {

@@ -431,7 +431,7 @@ export class ClusterState {
     }
   }
 
-  private failureOf(template: PodTemplateSpec): PodFailure | undefined {
+  failureOf(template: PodTemplateSpec): PodFailure | undefined {
     for (const container of template.spec.containers) {
       const failure = this.failingImages.get(container.image);
       if (failure) return failure;
@@ -514,7 +514,7 @@ export class ClusterState {
    * Deletes the pods of a ReplicaSet beyond `wanted` and creates ready (or failing) ones up to it;
    * returns how many of its pods are ready.
    */
-  private syncPods(rs: ReplicaSetObject, wanted: number, failure?: PodFailure): number {
+  syncPods(rs: ReplicaSetObject, wanted: number, failure?: PodFailure): number {
     const namespace = rs.metadata.namespace ?? 'default';
     const pods = this.list('Pod', namespace).filter((pod) =>
       (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === rs.metadata.uid),

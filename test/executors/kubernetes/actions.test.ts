@@ -24,6 +24,10 @@ describe('kubernetes executor metadata', () => {
     const meta = executorFor(double, { scaleBounds: { min: 2, max: 8 } }).metadata();
     expect(meta).toMatchObject({ name: 'kubernetes', protocolVersion: EXECUTOR_PROTOCOL_VERSION });
     expect(Object.keys(meta.actions).sort()).toEqual([
+      'argo-abort',
+      'argo-promote',
+      'argo-set-image',
+      'argo-status',
       'canary-remove',
       'canary-set',
       'list-pods',
@@ -39,6 +43,11 @@ describe('kubernetes executor metadata', () => {
     expect(meta.actions.undo).toMatchObject({ effect: 'write', dryRun: 'native' });
     expect(meta.actions.scale).toMatchObject({ effect: 'write', idempotent: true, dryRun: 'native' });
     expect(meta.actions['rollout-status']?.effect).toBe('read');
+    // A promotion moves the canary on: never retried. Abort and set image set a target state.
+    expect(meta.actions['argo-promote']).toMatchObject({ effect: 'write', dryRun: 'native' });
+    expect(meta.actions['argo-promote']?.idempotent).toBeUndefined();
+    expect(meta.actions['argo-abort']).toMatchObject({ effect: 'write', idempotent: true });
+    expect(meta.actions['argo-status']?.input).toMatchObject({ required: ['namespace', 'rollout'] });
     expect(meta.actions.scale?.input).toMatchObject({
       properties: { replicas: { type: 'integer', minimum: 2, maximum: 8 } },
       additionalProperties: false,

@@ -85,7 +85,10 @@ describe('Kubernetes API double', () => {
     });
     expect((await api(double, 'GET', '/apis')).body).toMatchObject({
       kind: 'APIGroupList',
-      groups: [{ name: 'apps' }],
+      groups: [
+        { name: 'apps' },
+        { name: 'argoproj.io', preferredVersion: { groupVersion: 'argoproj.io/v1alpha1' } },
+      ],
     });
     expect((await api(double, 'GET', '/apis/apps/v1')).body).toMatchObject({
       kind: 'APIResourceList',

@@ -76,14 +76,15 @@ export function describeWithPostgres(name: string, body: () => void): void {
 }
 
 /**
- * initdb (as user `postgres` when we are root: initdb refuses root), then pg_ctl start on a free port.
+ * initdb (as user `postgres` when we are root: initdb refuses root), then pg_ctl start on a free port;
+ * `durable` keeps fsync on (for benchmarks).
  *
  * @example
  * const postgres = await startPostgres();
  * const url = await postgres.createDatabase();
  * afterAll(() => postgres.close());
  */
-export async function startPostgres(): Promise<RunningPostgres> {
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<RunningPostgres> {
   const bin = postgresBin();
   if (bin === undefined) throw new Error(postgresMissing() ?? 'PostgreSQL not found');
   const root = await mkdtemp(path.join(os.tmpdir(), 'millwright-postgres-'));
@@ -114,7 +115,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
       '--no-sync',
     ]);
     const port = await freePort();
-    // fsync off: a test cluster lives for seconds and never survives a crash anyway.
+    // fsync off: a test cluster lives for seconds and never survives a crash anyway. A benchmark asks
+    // for PostgreSQL's production defaults (fsync and synchronous_commit on), since it measures commits.
     await as('pg_ctl', [
       '-D',
       data,
@@ -124,7 +126,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
       '-t',
       '60',
       '-o',
-      `-k ${root} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      `-k ${root} -p ${port} -c listen_addresses=127.0.0.1${options.durable ? '' : ' -c fsync=off'} -c max_connections=200`,
       'start',
     ]);
     const host = '127.0.0.1';

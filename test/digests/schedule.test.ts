@@ -315,7 +315,7 @@ describe('failed posts', () => {
     expect(notifier.posts.map((post) => post.at.toISOString())).toEqual(['2026-11-27T08:00:00.000Z']);
   });
 
-  test('a post cut short by a replica that died is retried once its lock expires, or given up on its last attempt', async () => {
+  test('a post cut short by a replica that died is retried once its lease runs out (policy.handOverAfter), or given up on its last attempt', async () => {
     jest.setSystemTime(new Date('2026-11-26T08:00:00Z'));
     const opened = await openDigestBot({
       config: digestConfig('0 9 * * *'),
@@ -325,7 +325,8 @@ describe('failed posts', () => {
     bot = opened;
     const { store } = bot.runtime.services;
     // What a replica leaves behind when it dies between claiming the 09:00 slot and hearing back
-    // from Slack: its lock (ten minutes) and the slot marked as posting.
+    // from Slack: its lease (renewed until it died, then good for policy.handOverAfter, 15 s) and the
+    // slot marked as posting.
     const dying = (attempts: number): DigestRunRecord => ({
       id: 'standup',
       trackingSince: '2026-11-25T12:00:00.000Z',
@@ -340,13 +341,16 @@ describe('failed posts', () => {
       },
       history: [],
     });
-    expect(await store.tryLock('digest:standup', 'replica-gone', 10 * 60_000)).toBe(true);
+    jest.setSystemTime(new Date('2026-11-26T08:00:50Z'));
+    expect(await store.tryLock('digest:standup', 'replica-gone', 15_000)).toBe(true);
     await store.put('digest-runs', dying(1));
     const notifier = bot.runtime.services.notices.surfaces[0] as RecordingNotifier;
     jest.setSystemTime(new Date('2026-11-26T08:01:00Z'));
     await bot.runtime.services.digests.start();
+    expect(notifier.posts).toEqual([]);
     await advanceTo('2026-11-26T08:20:00Z');
-    expect(notifier.posts.map((post) => post.at.toISOString())).toEqual(['2026-11-26T08:10:00.000Z']);
+    // The first heartbeat after the lease ran out (08:01:05) takes the slot over.
+    expect(notifier.posts.map((post) => post.at.toISOString())).toEqual(['2026-11-26T08:01:15.000Z']);
     expect(notifier.posts[0]!.text).toContain('attempt 2');
     const [posted, cut] = (await store.get<DigestRunRecord>('digest-runs', 'standup'))!.history;
     expect(posted).toMatchObject({ result: 'posted', attempt: 2, slot: '2026-11-26T09:00' });

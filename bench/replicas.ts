@@ -14,6 +14,7 @@ import { SlackApiDouble } from '../test/doubles/slack-api.js';
 import { postgresMissing, postgresStoreConfig, startPostgres } from '../test/helpers/postgres.js';
 import { SignedSlack, startReplicas, stopReplicas } from '../test/helpers/replicas.js';
 import { chainedRecords, BENCH_KEY as KEY, timedAppends } from './lib/audit-records.js';
+import { type CpuSplit, cpuAccounting } from './lib/cpu-accounting.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 600);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 24);
@@ -112,12 +113,26 @@ access:
       return urls.size / ((performance.now() - start) / 1000);
     };
     await burst(60);
-    return await burst(COMMANDS);
+    const accounting = cpuAccounting(
+      replicas.map((replica) => replica.pid),
+      postgres.port,
+    );
+    const started = performance.now();
+    const rate = await burst(COMMANDS);
+    const split = accounting?.(COMMANDS, (performance.now() - started) / 1000);
+    if (split) console.log(`replicas: ${count} replica(s), ${rate.toFixed(0)}/s: ${describeSplit(split)}`);
+    return rate;
   } finally {
     agent.destroy();
     await stopReplicas(replicas);
     slack.responsePosts.length = 0;
   }
+}
+
+/** CPU per command by process, and how busy the machine was: what bounds the ratio on a small machine. */
+function describeSplit(split: CpuSplit): string {
+  const ms = (value: number) => `${value.toFixed(2)} ms`;
+  return `CPU per command: replicas ${ms(split.replicasMs)}, PostgreSQL ${ms(split.postgresMs)}, driver and Slack double ${ms(split.driverMs)}; machine busy ${split.busyCores.toFixed(2)} of ${os.availableParallelism()} cores`;
 }
 
 /** POSTs `body` over `agent`; resolves with the status once the answer has been read. */

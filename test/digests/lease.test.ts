@@ -7,6 +7,7 @@ import { fixedClock, silentLogger } from '../../src/core/index.js';
 import type { ComposedDigest, DigestRunRecord } from '../../src/digests/index.js';
 import { CronSchedule, DigestScheduler, digestsSchema } from '../../src/digests/index.js';
 import { LowdbStore } from '../../src/store/index.js';
+import { cutShortRun } from './harness.js';
 
 const LEASE_MS = 300;
 const [standup] = digestsSchema.parse([
@@ -83,20 +84,7 @@ describe('the digest lease across replicas', () => {
     const posts: string[] = [];
     // What a killed replica leaves: the slot marked as posting, and a lease nobody renews any more.
     expect(await store.tryLock('digest:standup', 'replica-killed', LEASE_MS)).toBe(true);
-    await store.put<DigestRunRecord>('digest-runs', {
-      id: 'standup',
-      trackingSince: '2026-11-25T12:00:00.000Z',
-      handledSlot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
-      pending: {
-        slot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
-        kind: 'scheduled',
-        attempts: 1,
-        state: 'posting',
-        owner: 'replica-killed',
-        startedAt: '2026-11-26T08:00:01.000Z',
-      },
-      history: [],
-    });
+    await store.put('digest-runs', cutShortRun('replica-killed', 1, '2026-11-26T08:00:01.000Z'));
     const b = replica('replica-b', 10, posts);
     await b.tick();
     expect(posts).toEqual([]);

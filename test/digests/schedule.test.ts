@@ -3,7 +3,15 @@
 import { jest } from '@jest/globals';
 import { wallTime } from '../../src/core/index.js';
 import type { DigestRunRecord } from '../../src/digests/index.js';
-import { ADMIN, type DigestBot, openDigestBot, RecordingNotifier, removeDir, surfacesOf } from './harness.js';
+import {
+  ADMIN,
+  cutShortRun,
+  type DigestBot,
+  openDigestBot,
+  RecordingNotifier,
+  removeDir,
+  surfacesOf,
+} from './harness.js';
 
 const BERLIN = 'Europe/Berlin';
 
@@ -327,20 +335,7 @@ describe('failed posts', () => {
     // What a replica leaves behind when it dies between claiming the 09:00 slot and hearing back
     // from Slack: its lease (renewed until it died, then good for policy.handOverAfter, 15 s) and the
     // slot marked as posting.
-    const dying = (attempts: number): DigestRunRecord => ({
-      id: 'standup',
-      trackingSince: '2026-11-25T12:00:00.000Z',
-      handledSlot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
-      pending: {
-        slot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
-        kind: 'scheduled',
-        attempts,
-        state: 'posting',
-        owner: 'replica-gone',
-        startedAt: '2026-11-26T08:00:00.000Z',
-      },
-      history: [],
-    });
+    const dying = (attempts: number) => cutShortRun('replica-gone', attempts);
     jest.setSystemTime(new Date('2026-11-26T08:00:50Z'));
     expect(await store.tryLock('digest:standup', 'replica-gone', 15_000)).toBe(true);
     await store.put('digest-runs', dying(1));

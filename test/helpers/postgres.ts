@@ -175,3 +175,41 @@ async function freePort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no free port');
   return address.port;
 }
+
+/** `count` replicas' stores on one new, migrated database, each with its own pool, as `serve` opens them. */
+export interface ReplicaStores {
+  postgres: RunningPostgres;
+  dbs: import('../../src/store/postgres-database.js').PostgresDatabase[];
+  stores: import('../../src/store/postgres-store.js').PostgresStore[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway cluster and opens `count` stores on one migrated database.
+ *
+ * @example
+ * const replicas = await replicaStores(3);
+ * afterAll(() => replicas.close());
+ */
+export async function replicaStores(count: number): Promise<ReplicaStores> {
+  const [{ PostgresDatabase }, { PostgresStore }, { migrate }] = await Promise.all([
+    import('../../src/store/postgres-database.js'),
+    import('../../src/store/postgres-store.js'),
+    import('../../src/store/migrations.js'),
+  ]);
+  const postgres = await startPostgres();
+  const url = await postgres.createDatabase();
+  const dbs = await Promise.all(
+    Array.from({ length: count }, () => PostgresDatabase.open(postgresStoreConfig(url))),
+  );
+  await migrate(dbs[0]!);
+  return {
+    postgres,
+    dbs,
+    stores: dbs.map((db) => new PostgresStore(db)),
+    async close() {
+      for (const db of dbs) await db.close();
+      await postgres.close();
+    },
+  };
+}

@@ -9,15 +9,8 @@ import { silentLogger } from '../../src/core/index.js';
 import { alertmanagerSchema, webhookSchema } from '../../src/incidents/alert-schema.js';
 import type { IncidentService } from '../../src/incidents/incident-service.js';
 import { AlertIntake, type RemediationAbandoned } from '../../src/incidents/index.js';
-import { migrate } from '../../src/store/migrations.js';
-import { PostgresDatabase } from '../../src/store/postgres-database.js';
-import { PostgresStore } from '../../src/store/postgres-store.js';
-import {
-  describeWithPostgres,
-  postgresStoreConfig,
-  type RunningPostgres,
-  startPostgres,
-} from '../helpers/postgres.js';
+import type { PostgresStore } from '../../src/store/postgres-store.js';
+import { describeWithPostgres, type ReplicaStores, replicaStores } from '../helpers/postgres.js';
 
 const HAND_OVER_MS = 400;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,8 +42,7 @@ function notification(fingerprint: string, status: 'firing' | 'resolved' = 'firi
 }
 
 describeWithPostgres('alert auto-remediation across replicas', () => {
-  let postgres: RunningPostgres;
-  let dbs: PostgresDatabase[];
+  let replicas: ReplicaStores;
   let stores: PostgresStore[];
   /** Change requests filed, by any replica; `hold` keeps the next ones waiting until released. */
   let filed: string[];
@@ -58,16 +50,10 @@ describeWithPostgres('alert auto-remediation across replicas', () => {
   let abandoned: RemediationAbandoned[];
 
   beforeAll(async () => {
-    postgres = await startPostgres();
-    const url = await postgres.createDatabase();
-    dbs = await Promise.all([1, 2, 3].map(() => PostgresDatabase.open(postgresStoreConfig(url))));
-    await migrate(dbs[0]!);
-    stores = dbs.map((db) => new PostgresStore(db));
+    replicas = await replicaStores(3);
+    stores = replicas.stores;
   }, 60_000);
-  afterAll(async () => {
-    for (const db of dbs ?? []) await db.close();
-    await postgres?.close();
-  });
+  afterAll(() => replicas?.close());
   beforeEach(() => {
     filed = [];
     hold = undefined;

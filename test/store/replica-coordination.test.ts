@@ -3,39 +3,25 @@
 // once, and a GitHub rate limit one replica learned stops the others from calling GitHub.
 import { createLogger } from '../../src/core/logger.js';
 import { claimOnce, withLease } from '../../src/store/coordination.js';
-import { migrate } from '../../src/store/migrations.js';
-import { PostgresDatabase } from '../../src/store/postgres-database.js';
-import { PostgresStore } from '../../src/store/postgres-store.js';
+import type { PostgresStore } from '../../src/store/postgres-store.js';
 import { RetentionSweep } from '../../src/store/retention-sweep.js';
 import { createGitHubClient } from '../../src/upstreams/github/client.js';
 import { storeRateLimitMemory } from '../../src/upstreams/github/rate-limit-memory.js';
 import { startGitHubApi } from '../doubles/github-api.js';
-import {
-  describeWithPostgres,
-  postgresStoreConfig,
-  type RunningPostgres,
-  startPostgres,
-} from '../helpers/postgres.js';
+import { describeWithPostgres, type ReplicaStores, replicaStores } from '../helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithPostgres('coordination across replicas on one PostgreSQL database', () => {
-  let postgres: RunningPostgres;
-  let dbs: PostgresDatabase[];
+  let replicas: ReplicaStores;
   let stores: PostgresStore[];
 
   beforeAll(async () => {
-    postgres = await startPostgres();
-    const url = await postgres.createDatabase();
-    dbs = await Promise.all([1, 2, 3].map(() => PostgresDatabase.open(postgresStoreConfig(url))));
-    await migrate(dbs[0]!);
-    stores = dbs.map((db) => new PostgresStore(db));
+    replicas = await replicaStores(3);
+    stores = replicas.stores;
   }, 60_000);
 
-  afterAll(async () => {
-    for (const db of dbs ?? []) await db.close();
-    await postgres?.close();
-  });
+  afterAll(() => replicas?.close());
 
   it('lets one replica at a time hold a lease, renewed for as long as its work runs', async () => {
     let inside = 0;

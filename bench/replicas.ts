@@ -1,7 +1,8 @@
 // Replicas on PostgreSQL: (1) acknowledged and answered slash commands per second of 3 `serve`
-// replicas over 1 replica, both on one throwaway PostgreSQL, driven round robin by signed Slack
-// requests (target >= 1.5); (2) the audit append cost in PostgreSQL at 100,000 records over 1,000
-// (target <= 1.5). Run with `node --import tsx bench/replicas.ts`; needs Debian's postgresql package.
+// replicas over 1 replica, both on one throwaway PostgreSQL (fsync on), driven round robin by signed
+// Slack requests (target >= 1.5), with the CPU per command of the replicas, PostgreSQL and this driver;
+// (2) the audit append cost in PostgreSQL at 100,000 records over 1,000 (target <= 1.5). Run with
+// `node --import tsx bench/replicas.ts`; needs Debian's postgresql package.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';

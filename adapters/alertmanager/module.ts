@@ -2,7 +2,7 @@
 // them with suggested runbooks), incidents and remediations.
 import type { z } from 'zod';
 import { optionalSection } from '../../src/config/index.js';
-import { defineModule } from '../../src/core/index.js';
+import { defineModule, parseDuration } from '../../src/core/index.js';
 import { alertmanagerSchema, seenAlertSchema } from '../../src/incidents/alert-schema.js';
 
 declare module '../../src/config/schema.js' {
@@ -33,6 +33,7 @@ export const alertmanagerModule = defineModule({
       channelOf: (service) => services.config.services[service]?.channel,
       notices: services.notices,
       events: services.events,
+      handOverMs: parseDuration(services.config.policy.handOverAfter),
     });
     mountAlertmanager(routes, { intake, config, logger });
   },

@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { Reply } from '../core/reply.js';
 import { nearest } from '../core/suggest.js';
 import type { Notices } from '../core/surfaces.js';
+import { withLease } from '../store/coordination.js';
 import type { Store } from '../store/store.js';
 import { type ComposedDigest, composeDigest } from './compose.js';
 import { CronSchedule } from './cron-schedule.js';
@@ -20,7 +21,7 @@ import {
   type RunHistoryEntry,
   withHistory,
 } from './run-record.js';
-import { type DigestRunner, DigestScheduler, LOCK_TTL_MS, periodStartFor } from './scheduler.js';
+import { DIGEST_LEASE_MS, type DigestRunner, DigestScheduler, periodStartFor } from './scheduler.js';
 import type { DigestConfig } from './schema.js';
 import { type DigestPeriod, digestScope, type SectionInput } from './section.js';
 import type { DigestSources } from './sources.js';
@@ -39,6 +40,8 @@ export interface DigestServiceOptions {
   logger: Logger;
   /** Names this replica in locks and run history; default host:pid:random. */
   instanceId?: string;
+  /** How long a digest's lease outlives a holder that stopped renewing it (policy.handOverAfter). */
+  leaseMs?: number;
   /** How long composing one digest may take (sections left out after); default 2 minutes. */
   runTimeoutMs?: number;
   /** How long the chat platform may take to accept a post; default 5 minutes. */
@@ -174,62 +177,63 @@ export class DigestService {
       );
     }
     const { store } = this.#options;
-    const lock = `digest:${name}`;
-    if (!(await store.tryLock(lock, this.#owner, LOCK_TTL_MS))) {
+    const run = await withLease(
+      store,
+      `digest:${name}`,
+      { ttlMs: this.#options.leaseMs ?? DIGEST_LEASE_MS },
+      async () => {
+        const record = await store.get<DigestRunRecord>(DIGEST_RUNS, name);
+        let entry: RunHistoryEntry = {
+          at: now.toISOString(),
+          kind: 'manual',
+          result: 'posted',
+          attempt: 1,
+          by,
+        };
+        let failure: MillwrightError | undefined;
+        try {
+          const composed = await this.#compose(
+            digest,
+            this.#periodUntil(digest, record, now),
+            record?.lastPosted?.budgets ?? {},
+            `posted by ${by}`,
+          );
+          await this.#deliver(digest.target, composed);
+        } catch (error) {
+          failure = asMillwrightError(error);
+          entry = { ...entry, result: 'failed', detail: failure.message };
+        }
+        await store.update<DigestRunRecord>(DIGEST_RUNS, name, (current) =>
+          withHistory(current ?? { id: name, trackingSince: now.toISOString(), history: [] }, entry),
+        );
+        await this.#options.audit.append({
+          actor: by,
+          ...viaOf(origin),
+          surface: origin.surface,
+          channel: digest.target,
+          action: 'digest.post',
+          args: { digest: name, kind: 'manual' },
+          outcome: entry.result,
+          ...(failure ? { code: failure.code } : {}),
+        });
+        if (failure) {
+          throw new MillwrightError(
+            failure.code === ErrorCode.NotFound ? ErrorCode.NotFound : ErrorCode.DependencyUnavailable,
+            `could not post ${name} to ${digest.target}: ${failure.message}`,
+            { hint: failure.hint ?? 'check that Millwright may post there', cause: failure },
+          );
+        }
+        return entry;
+      },
+    );
+    if (!run.held) {
       throw new MillwrightError(
         ErrorCode.PreconditionFailed,
         `${name} is being posted by another replica right now`,
-        {
-          hint: 'try again in a minute; digest list shows how it went',
-        },
+        { hint: 'try again in a minute; digest list shows how it went' },
       );
     }
-    try {
-      const record = await store.get<DigestRunRecord>(DIGEST_RUNS, name);
-      let entry: RunHistoryEntry = {
-        at: now.toISOString(),
-        kind: 'manual',
-        result: 'posted',
-        attempt: 1,
-        by,
-      };
-      let failure: MillwrightError | undefined;
-      try {
-        const composed = await this.#compose(
-          digest,
-          this.#periodUntil(digest, record, now),
-          record?.lastPosted?.budgets ?? {},
-          `posted by ${by}`,
-        );
-        await this.#deliver(digest.target, composed);
-      } catch (error) {
-        failure = asMillwrightError(error);
-        entry = { ...entry, result: 'failed', detail: failure.message };
-      }
-      await store.update<DigestRunRecord>(DIGEST_RUNS, name, (current) =>
-        withHistory(current ?? { id: name, trackingSince: now.toISOString(), history: [] }, entry),
-      );
-      await this.#options.audit.append({
-        actor: by,
-        ...viaOf(origin),
-        surface: origin.surface,
-        channel: digest.target,
-        action: 'digest.post',
-        args: { digest: name, kind: 'manual' },
-        outcome: entry.result,
-        ...(failure ? { code: failure.code } : {}),
-      });
-      if (failure) {
-        throw new MillwrightError(
-          failure.code === ErrorCode.NotFound ? ErrorCode.NotFound : ErrorCode.DependencyUnavailable,
-          `could not post ${name} to ${digest.target}: ${failure.message}`,
-          { hint: failure.hint ?? 'check that Millwright may post there', cause: failure },
-        );
-      }
-      return entry;
-    } finally {
-      await store.unlock(lock, this.#owner);
-    }
+    return run.value;
   }
 
   /**
@@ -260,6 +264,7 @@ export class DigestService {
       logger: logger.child({ component: 'digest-scheduler' }),
       owner: this.#owner,
       ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+      ...(this.#options.leaseMs !== undefined ? { leaseMs: this.#options.leaseMs } : {}),
     });
     await this.#scheduler.start();
   }

@@ -1,4 +1,5 @@
 // The digests module: scheduled digests, composed from the other services and posted to channels.
+import { parseDuration } from '../core/duration.js';
 import { defineModule } from '../core/module.js';
 import type { DigestService } from './digest-service.js';
 import { digestsSchema } from './schema.js';
@@ -34,6 +35,7 @@ export const digestsModule = defineModule({
       notices,
       clock,
       logger: logger.child({ service: 'digests' }),
+      leaseMs: parseDuration(config.policy.handOverAfter),
     });
     return { digests };
   },

@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { asMillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatAbsolute } from '../core/time.js';
+import { type HeldLease, withLease } from '../store/coordination.js';
 import type { Store } from '../store/store.js';
 import type { ComposedDigest } from './compose.js';
 import type { CronSchedule, Slot } from './cron-schedule.js';
@@ -26,8 +27,12 @@ import type { DigestPeriod } from './section.js';
 
 /** Every 15 seconds, on the minute's boundaries, so a 09:00 slot is seen at 09:00:00. */
 export const DEFAULT_HEARTBEAT = '*/15 * * * * *';
-/** Longer than composing (2m) and posting (5m) may take, short enough to recover from a crash. */
-export const LOCK_TTL_MS = 10 * 60_000;
+/**
+ * How long a digest's lease outlives its holder (policy.handOverAfter by default): the holder renews
+ * it while composing and posting, however long that takes, so a killed replica's slot is handed over
+ * within this plus one heartbeat.
+ */
+export const DIGEST_LEASE_MS = 15_000;
 /** The cached "nothing before" time is re-read at least this often, in case another replica changed it. */
 const RECHECK_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
@@ -54,6 +59,8 @@ export interface DigestSchedulerOptions {
   owner: string;
   /** node-cron expression of the heartbeat; default every 15 seconds. */
   heartbeat?: string;
+  /** The digest lease's expiry after its last renewal; default {@link DIGEST_LEASE_MS}. */
+  leaseMs?: number;
 }
 
 /** Where a digest's period starts when none was posted before: the slot before this one. */
@@ -151,20 +158,17 @@ export class DigestScheduler {
   }
 
   async #checkLocked(digest: DigestConfig, schedule: CronSchedule, now: Date): Promise<void> {
-    const { store, owner } = this.#options;
+    const { store } = this.#options;
     // A look without the lock first: most heartbeats find nothing due and write nothing.
     const seen = await store.get<DigestRunRecord>(DIGEST_RUNS, digest.name);
     if (seen) {
       const early = decide(digest, schedule, seen, now);
       if (early.kind === 'wait') return this.#wait(digest, early, now);
     }
-    const lock = `digest:${digest.name}`;
-    if (!(await store.tryLock(lock, owner, LOCK_TTL_MS))) {
-      // Another replica is on it; look again at the next heartbeat.
-      this.#quietUntil.delete(digest.name);
-      return;
-    }
-    try {
+    // Held (and renewed) while composing and posting, so a long run is never started twice, and a
+    // killed holder's lease runs out within leaseMs.
+    const ttlMs = this.#options.leaseMs ?? DIGEST_LEASE_MS;
+    const run = await withLease(store, `digest:${digest.name}`, { ttlMs }, async (lease) => {
       const record =
         (await store.get<DigestRunRecord>(DIGEST_RUNS, digest.name)) ??
         (await store.update<DigestRunRecord>(
@@ -178,10 +182,10 @@ export class DigestScheduler {
       if (decision.kind === 'skip') await this.#skip(digest, record, decision, now);
       else if (decision.kind === 'give-up')
         await this.#giveUp(digest, record, decision.pending, decision.reason, now);
-      else await this.#attempt(digest, schedule, record, decision, now);
-    } finally {
-      await store.unlock(lock, owner);
-    }
+      else await this.#attempt(digest, schedule, record, decision, now, lease);
+    });
+    // Another replica is on it; look again at the next heartbeat.
+    if (!run.held) this.#quietUntil.delete(digest.name);
   }
 
   #wait(digest: DigestConfig, decision: Extract<Decision, { kind: 'wait' }>, now: Date): void {
@@ -272,6 +276,7 @@ export class DigestScheduler {
     record: DigestRunRecord,
     decision: Extract<Decision, { kind: 'run' }>,
     now: Date,
+    lease: HeldLease,
   ): Promise<void> {
     const { store, runner, clock, logger, owner } = this.#options;
     const { slot, attempt } = decision;
@@ -317,6 +322,15 @@ export class DigestScheduler {
         record.lastPosted?.budgets ?? {},
         notes.join(' · '),
       );
+      if (lease.lost) {
+        // The store could not renew the lease in time and another replica may hold the slot now: it
+        // finds this attempt cut short and retries it, so posting here could post it twice.
+        logger.warn(
+          { digest: digest.name, slot: slot.key, attempt },
+          'lost the digest lease while composing; not posting, the replica that holds it now retries',
+        );
+        return;
+      }
       await runner.deliver(digest.target, composed);
       const postedAt = clock.now();
       await store.update<DigestRunRecord>(DIGEST_RUNS, digest.name, (current) =>

@@ -10,9 +10,10 @@ import { asMillwrightError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Notices } from '../core/surfaces.js';
+import { REPLICA_ID, withLease } from '../store/coordination.js';
 import type { Store, StoredRecord } from '../store/store.js';
 import type { Alert, AlertmanagerConfig, AlertmanagerWebhook, AlertRule } from './alert-schema.js';
-import type { NoticeDelivery } from './events.js';
+import type { NoticeDelivery, RemediationClaim } from './events.js';
 import type { IncidentService } from './incident-service.js';
 
 interface SeenAlert extends StoredRecord {
@@ -23,7 +24,11 @@ interface SeenAlert extends StoredRecord {
   status: 'firing' | 'resolved';
   firstSeen: string;
   actions: string[];
+  remediations?: Record<string, RemediationClaim>;
 }
+
+/** How long a resolved firing's record is kept (then swept): a late redelivery within it is a duplicate. */
+export const RESOLVED_ALERT_RETENTION_MS = 7 * 86_400_000;
 
 export interface AlertOutcome {
   fingerprint: string;
@@ -48,6 +53,11 @@ export interface AlertIntakeOptions {
   notices: Pick<Notices, 'available'>;
   /** Where firing and resolved alerts are told (src/notices renders and posts them). */
   events: EventBus;
+  /**
+   * How long a remediation's lease outlives a replica that stopped renewing it (policy.handOverAfter):
+   * after that, its unfinished claim is reported as abandoned by the next delivery of the firing.
+   */
+  handOverMs: number;
 }
 
 const labelRef = /\{\{\s*labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
@@ -126,14 +136,20 @@ export class AlertIntake {
         actions: [],
       };
     });
+    if (!firstTime) outcome.actions.push(...(await this.#abandoned(alert, id, seen!)));
     if (alert.status === 'resolved') {
-      if (seen?.actions.includes('resolved')) return { ...outcome, actions: ['duplicate'] };
+      if (seen?.actions.includes('resolved'))
+        return { ...outcome, actions: [...outcome.actions, 'duplicate'] };
       await this.#resolved(alert, id);
-      seen!.actions.push('resolved');
-      await store.put('alerts', seen!);
-      return { ...outcome, actions: ['resolved'] };
+      outcome.actions.push('resolved');
+      const retainUntil = new Date(clock.now().getTime() + RESOLVED_ALERT_RETENTION_MS).toISOString();
+      await this.#record(id, outcome.actions, retainUntil);
+      return outcome;
     }
-    if (!firstTime) return { ...outcome, actions: ['duplicate'] };
+    if (!firstTime) {
+      if (outcome.actions.length > 0) await this.#record(id, outcome.actions);
+      return { ...outcome, actions: [...outcome.actions, 'duplicate'] };
+    }
     if (!service) {
       this.options.logger.warn(
         { alertname, labels: alert.labels },
@@ -159,11 +175,102 @@ export class AlertIntake {
         });
         outcome.actions.push(`declared ${incident.id}`);
       }
-      if (rule.autoRemediate) outcome.actions.push(await this.#remediate(rule, alert, service, origin));
+      if (rule.autoRemediate)
+        outcome.actions.push(await this.#remediateOnce(rule, alert, id, service, origin));
     }
-    seen!.actions.push(...outcome.actions);
-    await store.put('alerts', seen!);
+    await this.#record(id, outcome.actions);
     return outcome;
+  }
+
+  /** Adds `actions` to the firing's record (and its retention once resolved), keeping what others wrote. */
+  async #record(id: string, actions: string[], retainUntil?: string): Promise<void> {
+    await this.options.store.update<SeenAlert>('alerts', id, (current) =>
+      current === undefined
+        ? undefined
+        : { ...current, actions: [...current.actions, ...actions], ...(retainUntil ? { retainUntil } : {}) },
+    );
+  }
+
+  /**
+   * Files the rule's remediation at most once: the claim is recorded before the change is filed, and
+   * the filing holds a lease (renewed while the gate decides), so whether its replica is alive is known.
+   */
+  async #remediateOnce(
+    rule: AlertRule,
+    alert: Alert,
+    id: string,
+    service: string,
+    origin: Origin,
+  ): Promise<string> {
+    const { store, clock, handOverMs } = this.options;
+    const runbook = rule.autoRemediate!.runbook;
+    const run = await withLease(store, remediationLease(id, runbook), { ttlMs: handOverMs }, async () => {
+      const claim: RemediationClaim = { state: 'claimed', by: REPLICA_ID, at: clock.now().toISOString() };
+      let mine = false;
+      await store.update<SeenAlert>('alerts', id, (current) => {
+        mine = current !== undefined && current.remediations?.[runbook] === undefined;
+        return current && mine
+          ? { ...current, remediations: { ...current.remediations, [runbook]: claim } }
+          : current;
+      });
+      if (!mine) return 'duplicate remediation: already claimed';
+      const result = await this.#remediate(rule, alert, service, origin);
+      await store.update<SeenAlert>('alerts', id, (current) =>
+        current
+          ? {
+              ...current,
+              remediations: { ...current.remediations, [runbook]: { ...claim, state: 'filed', result } },
+            }
+          : current,
+      );
+      return result;
+    });
+    return run.held ? run.value : 'duplicate remediation: another replica is filing it';
+  }
+
+  /**
+   * Claims of this firing whose replica stopped before filing the change (the lease ran out with the
+   * claim unfinished): marked abandoned, once, and told to the service's channel and the trail.
+   */
+  async #abandoned(alert: Alert, id: string, seen: SeenAlert): Promise<string[]> {
+    const { store, clock, handOverMs } = this.options;
+    const told: string[] = [];
+    for (const [runbook, claim] of Object.entries(seen.remediations ?? {})) {
+      if (claim.state !== 'claimed') continue;
+      const run = await withLease(store, remediationLease(id, runbook), { ttlMs: handOverMs }, async () => {
+        let flipped = false;
+        await store.update<SeenAlert>('alerts', id, (current) => {
+          const now = current?.remediations?.[runbook];
+          flipped = now?.state === 'claimed';
+          return current && now && flipped
+            ? {
+                ...current,
+                remediations: { ...current.remediations, [runbook]: { ...now, state: 'abandoned' } },
+              }
+            : current;
+        });
+        return flipped;
+      });
+      // Held by a live replica still filing it, or flipped by another delivery already.
+      if (!run.held || !run.value) continue;
+      const service = seen.service ?? alert.labels[this.options.config.serviceLabel];
+      const channel = service ? this.options.channelOf(service) : undefined;
+      this.options.logger.warn(
+        { fingerprint: alert.fingerprint, runbook, claimedBy: claim.by },
+        'an auto-remediation was cut short before its change was filed; not filing it again',
+      );
+      await this.options.events.emit('alert.remediation-abandoned', {
+        id,
+        alert,
+        runbook,
+        claim: { ...claim, state: 'abandoned' },
+        detectedAt: clock.now().toISOString(),
+        ...(service ? { service } : {}),
+        ...(channel ? { channel } : {}),
+      });
+      told.push(`remediation abandoned: ${runbook} (claimed by ${claim.by}, which stopped before filing it)`);
+    }
+    return told;
   }
 
   async #remediate(rule: AlertRule, alert: Alert, service: string, origin: Origin): Promise<string> {
@@ -237,6 +344,10 @@ export class AlertIntake {
       ref,
     };
   }
+}
+
+function remediationLease(id: string, runbook: string): string {
+  return `alert-remediation:${id}:${runbook}`;
 }
 
 function matches(rule: AlertRule, alert: Alert): boolean {

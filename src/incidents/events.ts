@@ -12,6 +12,8 @@ declare module '../core/events.js' {
     'alert.firing': AlertFiring;
     /** A firing alert resolved; its notice (if one went out) is updated, else a new one is posted. */
     'alert.resolved': AlertResolved;
+    /** An auto-remediation whose replica stopped between its claim and filing the change. */
+    'alert.remediation-abandoned': RemediationAbandoned;
   }
 }
 
@@ -44,4 +46,29 @@ export interface AlertResolved {
   service?: string;
   /** The service's channel, when the alert names a service that has one. */
   channel?: string;
+}
+
+export interface RemediationAbandoned {
+  id: string;
+  alert: Alert;
+  runbook: string;
+  /** The claim as it now stands (abandoned), with the replica that made it and when. */
+  claim: RemediationClaim;
+  detectedAt: string;
+  service?: string;
+  /** The service's channel, where people are told to check and act by hand. */
+  channel?: string;
+}
+
+/**
+ * One auto-remediation of one firing, by runbook: claimed (recorded before the change is filed, by
+ * the replica filing it), filed (the change request exists; the change worker runs it), or abandoned
+ * (its replica stopped between the two, so nobody knows whether a change was filed: never filed
+ * again automatically, told to the service's channel instead).
+ */
+export interface RemediationClaim {
+  state: 'claimed' | 'filed' | 'abandoned';
+  by: string;
+  at: string;
+  result?: string;
 }

@@ -8,7 +8,14 @@ export {
   alertmanagerSchema,
   webhookSchema,
 } from './alert-schema.js';
-export type { AlertFiring, AlertResolved, IncidentDeclared, NoticeDelivery } from './events.js';
+export type {
+  AlertFiring,
+  AlertResolved,
+  IncidentDeclared,
+  NoticeDelivery,
+  RemediationAbandoned,
+  RemediationClaim,
+} from './events.js';
 export { budgetStatusData, impactData, incidentData, suspectData } from './incident-data.js';
 export {
   IncidentService,

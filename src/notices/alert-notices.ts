@@ -8,7 +8,12 @@ import type { Logger } from '../core/logger.js';
 import type { MessageHandle } from '../core/messages.js';
 import { type ActionsBlock, type Block, context, fields, header, type Reply, text } from '../core/reply.js';
 import type { Notices } from '../core/surfaces.js';
-import type { AlertFiring, AlertResolved, IncidentNumbers } from '../incidents/index.js';
+import type {
+  AlertFiring,
+  AlertResolved,
+  IncidentNumbers,
+  RemediationAbandoned,
+} from '../incidents/index.js';
 import { paramsFromAlert } from '../runbooks/params.js';
 import type { RunbookService } from '../runbooks/service.js';
 
@@ -113,6 +118,25 @@ export function resolvedNotice({ alert, service }: AlertResolved): Reply {
     blocks: [
       header(`Resolved: ${alert.labels.alertname ?? 'alert'}${service ? ` on ${service}` : ''}`),
       context(`firing since ${alert.startsAt}, resolved ${alert.endsAt ?? 'now'}`),
+    ],
+  };
+}
+
+/**
+ * An auto-remediation cut short: its replica stopped after claiming it and before the change was
+ * filed, so whether a change exists is unknown. Millwright never files it a second time; people check.
+ */
+export function remediationAbandonedNotice({ alert, runbook, claim, service }: RemediationAbandoned): Reply {
+  const name = alert.labels.alertname ?? 'alert';
+  return {
+    ok: false,
+    visibility: 'public',
+    blocks: [
+      header(`Auto-remediation interrupted: ${runbook} for ${name}${service ? ` on ${service}` : ''}`),
+      text(
+        `Replica ${claim.by} claimed it at ${claim.at} and stopped before the change was filed. Millwright will not file it again on its own: check \`change list${service ? ` service=${service}` : ''}\` for a change whose reason names fingerprint ${alert.fingerprint}, and run \`${runbook}\` by hand if there is none and the alert still fires.`,
+      ),
+      context(`firing since ${alert.startsAt} · fingerprint ${alert.fingerprint}`),
     ],
   };
 }

@@ -9,7 +9,7 @@ export const noticesModule = defineModule({
   async create({ services, clock, logger, onClose }) {
     const [
       { sloIncidentNumbers },
-      { AlertNotices },
+      { AlertNotices, remediationAbandonedNotice },
       { breakGlassNotice },
       { budgetPolicyNotice },
       { changeTransitionNotice, verificationFailedNotice },
@@ -83,6 +83,13 @@ export const noticesModule = defineModule({
       ),
       events.on('alert.firing', (event) => alerts.firing(event)),
       events.on('alert.resolved', (event) => alerts.resolved(event)),
+      events.on('alert.remediation-abandoned', async (event) => {
+        if (!event.channel) return;
+        await postNotice(notices, log, event.channel, remediationAbandonedNotice(event), {
+          fields: { fingerprint: event.alert.fingerprint, runbook: event.runbook },
+          message: 'abandoned remediation notice could not be posted',
+        });
+      }),
       events.on('runbook.break-glass', async (event) => {
         if (!event.target) return;
         await postNotice(notices, log, event.target, breakGlassNotice(event), {

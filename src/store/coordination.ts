@@ -81,21 +81,33 @@ export const CLAIMS = 'claims';
 
 /**
  * Records `key` as taken, once: `first` is true for exactly one caller across every replica on the
- * store; the others get the winner's record. Record the claim before acting on it.
+ * store; the others get the winner's record. Record the claim before acting on it. The claim is kept
+ * `retainMs` (then the retention sweep deletes it, and the key could be claimed again).
  *
  * @example
- * const { first } = await claimOnce(store, `remediation:${fingerprint}@${startsAt}`, REPLICA_ID, clock);
+ * const { first } = await claimOnce(store, `remediation:${fingerprint}@${startsAt}`, REPLICA_ID, clock, { retainMs: DAY_MS });
  * if (!first) return 'duplicate';
  */
-export async function claimOnce(
+export async function claimOnce<T extends Record<string, unknown> = Record<string, never>>(
   store: Store,
   key: string,
   by: string,
   clock: Clock,
-): Promise<{ first: boolean; claim: ClaimRecord }> {
-  const token = randomBytes(8).toString('hex');
-  const mine: ClaimRecord = { id: key, by, at: clock.now().toISOString(), token };
-  // A pure function of the record it is given: PostgreSQL runs it again when an insert race is lost.
-  const claim = (await store.update<ClaimRecord>(CLAIMS, key, (current) => current ?? mine))!;
-  return { first: claim.token === token, claim };
+  options: { retainMs: number; details?: T },
+): Promise<{ first: boolean; claim: ClaimRecord & Partial<T> }> {
+  const now = clock.now();
+  const mine = {
+    ...options.details,
+    id: key,
+    by,
+    at: now.toISOString(),
+    token: randomBytes(8).toString('hex'),
+    retainUntil: new Date(now.getTime() + options.retainMs).toISOString(),
+  } as ClaimRecord & Partial<T>;
+  // One insert: the store's key decides who was first, on whichever replica.
+  if ((await store.insertNew(CLAIMS, [mine])).has(key)) return { first: true, claim: mine };
+  const winner = await store.get<ClaimRecord & Partial<T>>(CLAIMS, key);
+  // Swept between the insert and the read (its retention just ended): nobody holds it any more.
+  if (winner === undefined) return claimOnce(store, key, by, clock, options);
+  return { first: false, claim: winner };
 }

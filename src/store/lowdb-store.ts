@@ -35,6 +35,27 @@ export interface LockRecord extends StoredRecord {
 
 const LOCKS = 'locks';
 
+/** A lease record for `owner` from `now`; the retention sweep removes it once it has expired. */
+export function leaseRecord(name: string, owner: string, now: Date, ttlMs: number): LockRecord {
+  const expiresAt = new Date(now.getTime() + ttlMs).toISOString();
+  return { id: name, owner, acquiredAt: now.toISOString(), expiresAt, retainUntil: expiresAt };
+}
+
+/** The records of an insertNew, each id once (the first wins), every id checked. */
+export function newRecords<T extends StoredRecord>(collection: string, records: readonly T[]): T[] {
+  const byId = new Map<string, T>();
+  for (const record of records) {
+    if (typeof record.id !== 'string' || record.id === '') {
+      throw new MillwrightError(
+        ErrorCode.BadArgument,
+        `a record in "${collection}" needs a non-empty string id`,
+      );
+    }
+    if (!byId.has(record.id)) byId.set(record.id, record);
+  }
+  return [...byId.values()];
+}
+
 /**
  * {@link Store} on `<dir>/store.json`. Reads and changes go through one queue, so no two
  * read-modify-writes interleave and a read sees every change made before it. A change's promise
@@ -139,13 +160,34 @@ export class LowdbStore implements Store {
       const held = this.records(LOCKS)[name] as LockRecord | undefined;
       if (held !== undefined && held.owner !== owner && Date.parse(held.expiresAt) > now.getTime())
         return { value: false };
-      const lease: LockRecord = {
-        id: name,
-        owner,
-        acquiredAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
-      };
-      return { value: true, durable: this.commit(LOCKS, name, lease) };
+      return { value: true, durable: this.commit(LOCKS, name, leaseRecord(name, owner, now, ttlMs)) };
+    });
+  }
+
+  insertNew<T extends StoredRecord>(collection: string, records: readonly T[]): Promise<Set<string>> {
+    return this.change(async () => {
+      const inserted = new Set<string>();
+      const written: Promise<void>[] = [];
+      for (const record of newRecords(collection, records)) {
+        if (this.records(collection)[record.id] !== undefined) continue;
+        inserted.add(record.id);
+        written.push(this.commit(collection, record.id, record));
+      }
+      return { value: inserted, durable: Promise.all(written).then(() => undefined) };
+    });
+  }
+
+  deleteExpired(now: Date, limit: number): Promise<number> {
+    return this.change(async () => {
+      const written: Promise<void>[] = [];
+      for (const [collection, records] of Object.entries(this.db.data.collections)) {
+        for (const [id, record] of Object.entries(records)) {
+          if (written.length >= limit) break;
+          const until = typeof record.retainUntil === 'string' ? Date.parse(record.retainUntil) : Number.NaN;
+          if (until < now.getTime()) written.push(this.commit(collection, id, undefined));
+        }
+      }
+      return { value: written.length, durable: Promise.all(written).then(() => undefined) };
     });
   }
 

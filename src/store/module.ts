@@ -6,12 +6,15 @@ import { ErrorCode, MillwrightError } from '../core/errors.js';
 import { defineModule } from '../core/module.js';
 import { passwordOf } from './database-url.js';
 import type { PostgresDatabase } from './postgres-database.js';
+import type { RetentionSweep } from './retention-sweep.js';
 import type { Store } from './store.js';
 import type { StoreLock } from './store-lock.js';
 
 declare module '../core/context.js' {
   interface Services {
     store: Store;
+    /** Deletes records past their retention (one replica at a time); runs in the server only. */
+    storeSweep: RetentionSweep;
     /** This process's hold on store.path (embedded store); the store and the audit trail write only under it. */
     storeLock: StoreLock;
     /** The PostgreSQL pool the store and the audit trail share (store.kind postgres). */
@@ -82,21 +85,24 @@ export const storeModule = defineModule({
   name: 'store',
   needs: ['config', 'secrets', 'recordSchemas'],
   uses: ['storeLock', 'postgres'],
-  provides: ['store'],
+  provides: ['store', 'storeSweep'],
   async create({ services, clock, logger, onClose }) {
     // A backstop: typed secrets are refused before they get here, but upstream answers are not typed.
     const scrub = <T>(record: T) => services.secrets.strings(record);
     const schemas = services.recordSchemas;
+    const { RetentionSweep } = await import('./retention-sweep.js');
+    const withSweep = (store: Store) => {
+      onClose(() => store.close());
+      return { store, storeSweep: new RetentionSweep({ store, clock, logger }) };
+    };
     if (services.config.store.kind === 'postgres') {
       const { PostgresStore } = await import('./postgres-store.js');
-      const store = new PostgresStore(services.postgres, { clock, scrub, schemas });
-      onClose(() => store.close());
-      return { store };
+      return withSweep(new PostgresStore(services.postgres, { clock, scrub, schemas }));
     }
     // Implementations load when the module is built, so a command that needs no store never reads lowdb.
     const { LowdbStore } = await import('./lowdb-store.js');
-    const store = await LowdbStore.open(services.config.store.path, { clock, scrub, schemas, logger });
-    onClose(() => store.close());
-    return { store };
+    return withSweep(await LowdbStore.open(services.config.store.path, { clock, scrub, schemas, logger }));
   },
+  start: ({ services }) => services.storeSweep.start(),
+  stop: ({ services }) => services.storeSweep.stop(),
 });

@@ -4,7 +4,7 @@ import type { PoolClient } from 'pg';
 import type { ZodType } from 'zod';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, MillwrightError } from '../core/errors.js';
-import type { LockRecord } from './lowdb-store.js';
+import { type LockRecord, leaseRecord, newRecords } from './lowdb-store.js';
 import type { PostgresDatabase } from './postgres-database.js';
 import { recordProblem } from './record-check.js';
 import type { Store, StoredRecord } from './store.js';
@@ -105,19 +105,36 @@ export class PostgresStore implements Store {
     return rows.length > 0;
   }
 
+  async insertNew<T extends StoredRecord>(collection: string, records: readonly T[]): Promise<Set<string>> {
+    const fresh = newRecords(collection, records);
+    if (fresh.length === 0) return new Set();
+    // One statement for the whole batch: the primary key decides who was first, on any replica.
+    const rows = await this.#query<{ id: string }>(
+      `INSERT INTO millwright_records (collection, id, data)
+       SELECT $1, fresh.id, fresh.data::json FROM unnest($2::text[], $3::text[]) AS fresh(id, data)
+       ON CONFLICT (collection, id) DO NOTHING RETURNING id`,
+      [collection, fresh.map((record) => record.id), fresh.map((record) => this.#json(record))],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  async deleteExpired(now: Date, limit: number): Promise<number> {
+    const rows = await this.#query(
+      `DELETE FROM millwright_records WHERE (collection, id) IN (
+         SELECT collection, id FROM millwright_records WHERE retain_until < $1 LIMIT $2
+       ) AND retain_until < $1 RETURNING id`,
+      [now.toISOString(), limit],
+    );
+    return rows.length;
+  }
+
   tryLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
     return this.#readModifyWrite<LockRecord, boolean>(LOCKS, name, (held) => {
       const now = this.#clock.now();
       if (held !== undefined && held.owner !== owner && Date.parse(held.expiresAt) > now.getTime()) {
         return { write: 'keep', result: false };
       }
-      const lease: LockRecord = {
-        id: name,
-        owner,
-        acquiredAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
-      };
-      return { write: lease, result: true };
+      return { write: leaseRecord(name, owner, now, ttlMs), result: true };
     });
   }
 

@@ -4,6 +4,8 @@
 /** A stored record: any JSON object with a string `id`. */
 export interface StoredRecord {
   id: string;
+  /** When set (ISO 8601), the store's retention sweep deletes the record after this time. */
+  retainUntil?: string;
   [field: string]: unknown;
 }
 
@@ -30,6 +32,16 @@ export interface Store {
     change: (current: T | undefined) => T | undefined,
   ): Promise<T | undefined>;
   delete(collection: string, id: string): Promise<boolean>;
+  /**
+   * Inserts, in one write, each record whose id `collection` does not hold yet, and resolves with
+   * the ids it inserted; a record already there is kept (another caller, on any replica, had it first).
+   */
+  insertNew<T extends StoredRecord>(collection: string, records: readonly T[]): Promise<Set<string>>;
+  /**
+   * Deletes at most `limit` records, in any collection, whose `retainUntil` (ISO 8601) is before
+   * `now`; resolves with how many it deleted. Records without `retainUntil` are kept for ever.
+   */
+  deleteExpired(now: Date, limit: number): Promise<number>;
   /**
    * Takes a named lease if it is free or expired (or already held by `owner`), for `ttlMs`.
    * Returns true when `owner` holds it afterwards.

@@ -15,6 +15,7 @@ import {
   SurfaceHub,
   silentLogger,
 } from '../../src/core/index.js';
+import type { DigestRunRecord } from '../../src/digests/index.js';
 import { buildRuntime, createRouter, type Runtime } from '../../src/main.js';
 
 export const ADMIN = `
@@ -126,4 +127,29 @@ export async function openDigestBot(options: {
 
 export async function removeDir(dir: string | undefined): Promise<void> {
   if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * The standup digest's run record as a replica leaves it when it dies between claiming the
+ * 2026-11-26 09:00 (Berlin) slot and hearing back from the chat platform: the slot marked as posting.
+ */
+export function cutShortRun(
+  owner: string,
+  attempts: number,
+  startedAt = '2026-11-26T08:00:00.000Z',
+): DigestRunRecord {
+  return {
+    id: 'standup',
+    trackingSince: '2026-11-25T12:00:00.000Z',
+    handledSlot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
+    pending: {
+      slot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
+      kind: 'scheduled',
+      attempts,
+      state: 'posting',
+      owner,
+      startedAt,
+    },
+    history: [],
+  };
 }

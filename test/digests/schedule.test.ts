@@ -3,7 +3,15 @@
 import { jest } from '@jest/globals';
 import { wallTime } from '../../src/core/index.js';
 import type { DigestRunRecord } from '../../src/digests/index.js';
-import { ADMIN, type DigestBot, openDigestBot, RecordingNotifier, removeDir, surfacesOf } from './harness.js';
+import {
+  ADMIN,
+  cutShortRun,
+  type DigestBot,
+  openDigestBot,
+  RecordingNotifier,
+  removeDir,
+  surfacesOf,
+} from './harness.js';
 
 const BERLIN = 'Europe/Berlin';
 
@@ -315,7 +323,7 @@ describe('failed posts', () => {
     expect(notifier.posts.map((post) => post.at.toISOString())).toEqual(['2026-11-27T08:00:00.000Z']);
   });
 
-  test('a post cut short by a replica that died is retried once its lock expires, or given up on its last attempt', async () => {
+  test('a post cut short by a replica that died is retried once its lease runs out (policy.handOverAfter), or given up on its last attempt', async () => {
     jest.setSystemTime(new Date('2026-11-26T08:00:00Z'));
     const opened = await openDigestBot({
       config: digestConfig('0 9 * * *'),
@@ -325,28 +333,19 @@ describe('failed posts', () => {
     bot = opened;
     const { store } = bot.runtime.services;
     // What a replica leaves behind when it dies between claiming the 09:00 slot and hearing back
-    // from Slack: its lock (ten minutes) and the slot marked as posting.
-    const dying = (attempts: number): DigestRunRecord => ({
-      id: 'standup',
-      trackingSince: '2026-11-25T12:00:00.000Z',
-      handledSlot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
-      pending: {
-        slot: { key: '2026-11-26T09:00', at: '2026-11-26T08:00:00.000Z' },
-        kind: 'scheduled',
-        attempts,
-        state: 'posting',
-        owner: 'replica-gone',
-        startedAt: '2026-11-26T08:00:00.000Z',
-      },
-      history: [],
-    });
-    expect(await store.tryLock('digest:standup', 'replica-gone', 10 * 60_000)).toBe(true);
+    // from Slack: its lease (renewed until it died, then good for policy.handOverAfter, 15 s) and the
+    // slot marked as posting.
+    const dying = (attempts: number) => cutShortRun('replica-gone', attempts);
+    jest.setSystemTime(new Date('2026-11-26T08:00:50Z'));
+    expect(await store.tryLock('digest:standup', 'replica-gone', 15_000)).toBe(true);
     await store.put('digest-runs', dying(1));
     const notifier = bot.runtime.services.notices.surfaces[0] as RecordingNotifier;
     jest.setSystemTime(new Date('2026-11-26T08:01:00Z'));
     await bot.runtime.services.digests.start();
+    expect(notifier.posts).toEqual([]);
     await advanceTo('2026-11-26T08:20:00Z');
-    expect(notifier.posts.map((post) => post.at.toISOString())).toEqual(['2026-11-26T08:10:00.000Z']);
+    // The first heartbeat after the lease ran out (08:01:05) takes the slot over.
+    expect(notifier.posts.map((post) => post.at.toISOString())).toEqual(['2026-11-26T08:01:15.000Z']);
     expect(notifier.posts[0]!.text).toContain('attempt 2');
     const [posted, cut] = (await store.get<DigestRunRecord>('digest-runs', 'standup'))!.history;
     expect(posted).toMatchObject({ result: 'posted', attempt: 2, slot: '2026-11-26T09:00' });

@@ -76,14 +76,15 @@ export function describeWithPostgres(name: string, body: () => void): void {
 }
 
 /**
- * initdb (as user `postgres` when we are root: initdb refuses root), then pg_ctl start on a free port.
+ * initdb (as user `postgres` when we are root: initdb refuses root), then pg_ctl start on a free port;
+ * `durable` keeps fsync on (for benchmarks).
  *
  * @example
  * const postgres = await startPostgres();
  * const url = await postgres.createDatabase();
  * afterAll(() => postgres.close());
  */
-export async function startPostgres(): Promise<RunningPostgres> {
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<RunningPostgres> {
   const bin = postgresBin();
   if (bin === undefined) throw new Error(postgresMissing() ?? 'PostgreSQL not found');
   const root = await mkdtemp(path.join(os.tmpdir(), 'millwright-postgres-'));
@@ -114,7 +115,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
       '--no-sync',
     ]);
     const port = await freePort();
-    // fsync off: a test cluster lives for seconds and never survives a crash anyway.
+    // fsync off: a test cluster lives for seconds and never survives a crash anyway. A benchmark asks
+    // for PostgreSQL's production defaults (fsync and synchronous_commit on), since it measures commits.
     await as('pg_ctl', [
       '-D',
       data,
@@ -124,7 +126,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
       '-t',
       '60',
       '-o',
-      `-k ${root} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      `-k ${root} -p ${port} -c listen_addresses=127.0.0.1${options.durable ? '' : ' -c fsync=off'} -c max_connections=200`,
       'start',
     ]);
     const host = '127.0.0.1';
@@ -172,4 +174,42 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   if (address === null || typeof address === 'string') throw new Error('no free port');
   return address.port;
+}
+
+/** `count` replicas' stores on one new, migrated database, each with its own pool, as `serve` opens them. */
+export interface ReplicaStores {
+  postgres: RunningPostgres;
+  dbs: import('../../src/store/postgres-database.js').PostgresDatabase[];
+  stores: import('../../src/store/postgres-store.js').PostgresStore[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway cluster and opens `count` stores on one migrated database.
+ *
+ * @example
+ * const replicas = await replicaStores(3);
+ * afterAll(() => replicas.close());
+ */
+export async function replicaStores(count: number): Promise<ReplicaStores> {
+  const [{ PostgresDatabase }, { PostgresStore }, { migrate }] = await Promise.all([
+    import('../../src/store/postgres-database.js'),
+    import('../../src/store/postgres-store.js'),
+    import('../../src/store/migrations.js'),
+  ]);
+  const postgres = await startPostgres();
+  const url = await postgres.createDatabase();
+  const dbs = await Promise.all(
+    Array.from({ length: count }, () => PostgresDatabase.open(postgresStoreConfig(url))),
+  );
+  await migrate(dbs[0]!);
+  return {
+    postgres,
+    dbs,
+    stores: dbs.map((db) => new PostgresStore(db)),
+    async close() {
+      for (const db of dbs) await db.close();
+      await postgres.close();
+    },
+  };
 }

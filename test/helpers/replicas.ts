@@ -134,6 +134,22 @@ export class SignedSlack {
 
   /** `/sre TEXT` from `user` in `channel`; resolves with the acknowledgement's status and the response_url. */
   async slash(replica: Replica, text: string, user: string, channel: string) {
+    const { body, responseUrl } = this.slashBody(text, user, channel);
+    const status = await this.post(replica, body, 'application/x-www-form-urlencoded');
+    return { status, responseUrl };
+  }
+
+  /**
+   * The body of `/sre TEXT` from `user` in `channel`, with a fresh response_url and trigger_id on the
+   * Slack double, and its signing headers (signed now), to send later as it is.
+   */
+  signedSlash(text: string, user: string, channel: string) {
+    const { body, responseUrl } = this.slashBody(text, user, channel);
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signed(body, this.secret) };
+    return { body, headers, responseUrl };
+  }
+
+  private slashBody(text: string, user: string, channel: string) {
     const params = new URLSearchParams(SLASH_FIXTURE);
     const responseUrl = this.slack.responseUrl('commands');
     params.set('command', '/sre');
@@ -144,8 +160,7 @@ export class SignedSlack {
     params.set('team_id', 'T0001');
     params.set('response_url', responseUrl);
     params.set('trigger_id', this.slack.triggerId());
-    const status = await this.post(replica, params.toString(), 'application/x-www-form-urlencoded');
-    return { status, responseUrl };
+    return { body: params.toString(), responseUrl };
   }
 
   /** A click on a Millwright button carrying `token`, by `user` in `channel`. */

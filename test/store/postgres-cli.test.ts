@@ -57,22 +57,24 @@ describeWithPostgres('millwright store on PostgreSQL', () => {
     const before = await run(['store', 'status']);
     expect(before.code).toBe(1);
     expect(before.stdout).toMatch(/^pending {2}\d+_store-and-audit$/m);
-    expect(before.stdout).toMatch(/behind by 1 migration\(s\); run `millwright store migrate`/);
+    expect(before.stdout).toMatch(/^pending {2}\d+_record-retention$/m);
+    expect(before.stdout).toMatch(/behind by 2 migration\(s\); run `millwright store migrate`/);
 
     const dry = await run(['store', 'migrate', '--dry-run']);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('1 migration(s) would run (dry run, nothing changed)');
+    expect(dry.stdout).toContain('2 migration(s) would run (dry run, nothing changed)');
     expect(dry.stdout).toContain('CREATE TABLE millwright_records');
     expect((await run(['store', 'status'])).code).toBe(1);
 
     const up = await run(['store', 'migrate']);
-    expect(up.stdout).toMatch(/: applied 1 migration\(s\): \d+_store-and-audit\n$/);
+    expect(up.stdout).toMatch(/: applied 2 migration\(s\): \d+_store-and-audit, \d+_record-retention\n$/);
     expect(up.code).toBe(0);
     const again = await run(['store', 'migrate']);
-    expect(again.stdout).toMatch(/: schema is current \(1 migration\(s\) applied\)/);
+    expect(again.stdout).toMatch(/: schema is current \(2 migration\(s\) applied\)/);
     const after = await run(['store', 'status']);
     expect(after.code).toBe(0);
     expect(after.stdout).toMatch(/^applied {2}\d+_store-and-audit$/m);
+    expect(after.stdout).toMatch(/^applied {2}\d+_record-retention$/m);
     expect(`${before.stdout}${dry.stdout}${up.stdout}${after.stdout}${before.stderr}`).not.toContain(
       postgres.password,
     );
@@ -84,7 +86,7 @@ describeWithPostgres('millwright store on PostgreSQL', () => {
     await expect(buildRuntime(behind, { logger, mode: 'server' })).rejects.toMatchObject({
       code: 'millwright_store_unavailable',
       message: expect.stringMatching(
-        /^the PostgreSQL schema at 127\.0\.0\.1:\d+\/\w+ is behind: 1 migration\(s\) pending/,
+        /^the PostgreSQL schema at 127\.0\.0\.1:\d+\/\w+ is behind: 2 migration\(s\) pending/,
       ),
       hint: expect.stringContaining('run `millwright store migrate`'),
     });

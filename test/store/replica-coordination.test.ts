@@ -3,38 +3,25 @@
 // once, and a GitHub rate limit one replica learned stops the others from calling GitHub.
 import { createLogger } from '../../src/core/logger.js';
 import { claimOnce, withLease } from '../../src/store/coordination.js';
-import { migrate } from '../../src/store/migrations.js';
-import { PostgresDatabase } from '../../src/store/postgres-database.js';
-import { PostgresStore } from '../../src/store/postgres-store.js';
+import type { PostgresStore } from '../../src/store/postgres-store.js';
+import { RetentionSweep } from '../../src/store/retention-sweep.js';
 import { createGitHubClient } from '../../src/upstreams/github/client.js';
 import { storeRateLimitMemory } from '../../src/upstreams/github/rate-limit-memory.js';
 import { startGitHubApi } from '../doubles/github-api.js';
-import {
-  describeWithPostgres,
-  postgresStoreConfig,
-  type RunningPostgres,
-  startPostgres,
-} from '../helpers/postgres.js';
+import { describeWithPostgres, type ReplicaStores, replicaStores } from '../helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithPostgres('coordination across replicas on one PostgreSQL database', () => {
-  let postgres: RunningPostgres;
-  let dbs: PostgresDatabase[];
+  let replicas: ReplicaStores;
   let stores: PostgresStore[];
 
   beforeAll(async () => {
-    postgres = await startPostgres();
-    const url = await postgres.createDatabase();
-    dbs = await Promise.all([1, 2, 3].map(() => PostgresDatabase.open(postgresStoreConfig(url))));
-    await migrate(dbs[0]!);
-    stores = dbs.map((db) => new PostgresStore(db));
+    replicas = await replicaStores(3);
+    stores = replicas.stores;
   }, 60_000);
 
-  afterAll(async () => {
-    for (const db of dbs ?? []) await db.close();
-    await postgres?.close();
-  });
+  afterAll(() => replicas?.close());
 
   it('lets one replica at a time hold a lease, renewed for as long as its work runs', async () => {
     let inside = 0;
@@ -77,13 +64,43 @@ describeWithPostgres('coordination across replicas on one PostgreSQL database', 
     const clock = { now: () => new Date() };
     const claims = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        claimOnce(stores[i % 3]!, 'remediation:fp-1@2026-12-04T10:00:00Z', `replica-${i % 3}`, clock),
+        claimOnce(stores[i % 3]!, 'remediation:fp-1@2026-12-04T10:00:00Z', `replica-${i % 3}`, clock, {
+          retainMs: 60_000,
+        }),
       ),
     );
     const winners = claims.filter((claim) => claim.first);
     expect(winners).toHaveLength(1);
     // Everyone agrees on who won.
     expect(new Set(claims.map((claim) => claim.claim.by))).toEqual(new Set([winners[0]!.claim.by]));
+  });
+
+  it('sweeps records past their retention on one replica at a time, and keeps the rest', async () => {
+    const now = new Date('2026-12-04T12:00:00Z');
+    const clock = { now: () => now };
+    const old = new Date(now.getTime() - 1_000).toISOString();
+    const kept = new Date(now.getTime() + 60_000).toISOString();
+    // More than one delete batch (1,000) of expired keys, as a busy Slack hour leaves behind.
+    await stores[0]!.insertNew(
+      'slack_replay',
+      Array.from({ length: 2_500 }, (_, i) => ({ id: `sig-${i}`, retainUntil: i < 2_400 ? old : kept })),
+    );
+    await claimOnce(
+      stores[1]!,
+      'remediation:fp-9@2026-12-04T09:00:00Z',
+      'replica-1',
+      { now: () => new Date(now.getTime() - 10 * 86_400_000) },
+      { retainMs: 86_400_000 },
+    );
+    const logger = createLogger({ level: 'silent' });
+    const sweeps = stores.map((store) => new RetentionSweep({ store, clock, logger }));
+    const swept = await Promise.all(sweeps.map((sweep) => sweep.sweepOnce()));
+    // One replica held the lease and deleted everything expired; the others skipped this round.
+    expect(swept.filter((count) => count !== undefined)).toEqual([2_401]);
+    expect(await stores[2]!.list('slack_replay')).toHaveLength(100);
+    expect(await stores[2]!.get('claims', 'remediation:fp-9@2026-12-04T09:00:00Z')).toBeUndefined();
+    // The lease itself was freed: the next round runs, with nothing left to delete.
+    expect(await sweeps[2]!.sweepOnce()).toBe(0);
   });
 
   it('stops every replica from calling GitHub once one of them learned the rate limit is used up', async () => {

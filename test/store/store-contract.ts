@@ -135,6 +135,56 @@ export function storeContract(open: OpenStore): void {
     await store.close();
   });
 
+  it('inserts only the records it does not hold yet, and one of racing inserts of an id wins', async () => {
+    const store = await open();
+    await store.put('claims', { id: 'taken', by: 'first' });
+    const inserted = await store.insertNew('claims', [
+      { id: 'taken', by: 'second' },
+      { id: 'new-1', by: 'second' },
+      { id: 'new-1', by: 'third' },
+      { id: 'new-2', by: 'second' },
+    ]);
+    expect([...inserted].sort()).toEqual(['new-1', 'new-2']);
+    expect(await store.get('claims', 'taken')).toEqual({ id: 'taken', by: 'first' });
+    expect(await store.get('claims', 'new-1')).toEqual({ id: 'new-1', by: 'second' });
+    const racing = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.insertNew('claims', [{ id: 'race', by: `caller-${i}` }])),
+    );
+    expect(racing.filter((ids) => ids.has('race'))).toHaveLength(1);
+    await expect(store.insertNew('claims', [{ id: '' }])).rejects.toMatchObject({
+      code: 'millwright_bad_argument',
+    });
+    await store.close();
+  });
+
+  it('deletes records past their retainUntil, a batch at a time, and keeps every other record', async () => {
+    const clock = fixedClock('2025-03-01T10:00:00Z');
+    const store = await open({ clock });
+    await store.put('changes', { id: 'CR-1', expiresAt: '2025-03-01T09:00:00Z' });
+    await store.insertNew('slack_replay', [
+      { id: 'a', retainUntil: '2025-03-01T09:59:00.000Z' },
+      { id: 'b', retainUntil: '2025-03-01T09:59:30.000Z' },
+      { id: 'c', retainUntil: '2025-03-01T10:05:00.000Z' },
+    ]);
+    await store.put('claims', { id: 'old', retainUntil: '2025-03-01T09:00:00.000Z' });
+    expect(await store.tryLock('job', 'ana', 60_000)).toBe(true);
+
+    expect(await store.deleteExpired(clock.now(), 2)).toBe(2);
+    expect(await store.deleteExpired(clock.now(), 2)).toBe(1);
+    expect(await store.deleteExpired(clock.now(), 2)).toBe(0);
+    expect((await store.list('slack_replay')).map((record) => record.id)).toEqual(['c']);
+    expect(await store.list('claims')).toEqual([]);
+    // A change's own expiresAt is not a retention: only retainUntil is.
+    expect(await store.get('changes', 'CR-1')).toBeDefined();
+    // A live lease is kept; an expired one goes, and is free either way.
+    expect(await store.get('locks', 'job')).toMatchObject({ owner: 'ana' });
+    clock.set('2025-03-01T10:01:01Z');
+    expect(await store.deleteExpired(clock.now(), 10)).toBe(1);
+    expect(await store.get('locks', 'job')).toBeUndefined();
+    expect(await store.tryLock('job', 'bo', 60_000)).toBe(true);
+    await store.close();
+  });
+
   it('keeps what the scrub takes out of every record it writes', async () => {
     const store = await open({
       scrub: (record) => JSON.parse(JSON.stringify(record).replaceAll('hunter2hunter2', '[redacted]')),

@@ -100,9 +100,9 @@ describe('Slack request guard', () => {
   it('shares one store write among requests that arrive together', async () => {
     let writes = 0;
     const counting: Store = Object.assign(Object.create(store) as Store, {
-      update: (...args: Parameters<Store['update']>) => {
+      insertNew: (...args: Parameters<Store['insertNew']>) => {
         writes++;
-        return store.update(...args);
+        return store.insertNew(...args);
       },
     });
     const { guard } = replica(counting);
@@ -115,25 +115,28 @@ describe('Slack request guard', () => {
     expect(writes).toBeLessThanOrEqual(2);
   });
 
-  it('forgets signatures once their timestamps are outside the window', async () => {
+  it('keeps each signature until its timestamp is outside the window, then the sweep deletes it', async () => {
     const { guard, replays } = replica();
     const { headers, body } = request('text=ping');
     expect(await settled(guard.check(headers, body))).toEqual({ ok: true, recorded: 'first' });
+    await replays.idle();
+    expect(await store.deleteExpired(clock.now(), 100)).toBe(0);
     clock.set(new Date(clock.now().getTime() + 10 * 60_000));
-    // Any later request prunes buckets that can no longer matter.
     const later = request('text=pong');
     expect(await settled(guard.check(later.headers, later.body))).toEqual({ ok: true, recorded: 'first' });
     await replays.idle();
-    const buckets = await store.list<{ id: string; keys: Record<string, 1> }>('slack_replay');
-    expect(buckets).toHaveLength(1);
-    expect(Object.keys(buckets[0]!.keys)).toEqual([later.headers['x-slack-signature']]);
+    // The old signature is past its window (360 s after its timestamp); the new one is not.
+    expect(await store.deleteExpired(clock.now(), 100)).toBe(1);
+    expect((await store.list('slack_replay')).map((record) => record.id)).toEqual([
+      later.headers['x-slack-signature'],
+    ]);
     // The old request itself is refused by its timestamp now, not by memory.
     expect(guard.check(headers, body)).toMatchObject({ ok: false, reason: 'timestamp is 600s old' });
   });
 
   it('says "unavailable" rather than guess when the store cannot record a request', async () => {
     const broken: Store = Object.assign(Object.create(store) as Store, {
-      update: () => Promise.reject(new Error('disk full')),
+      insertNew: () => Promise.reject(new Error('disk full')),
     });
     const errors: unknown[] = [];
     const replays = new SeenLedger({

@@ -149,7 +149,7 @@ describe('Slack requests on POST /slack/events', () => {
 
   it('runs nothing, and says so, when the store cannot record the request', async () => {
     const broken = Object.assign(Object.create(h.runtime.services.store) as Store, {
-      update: () => Promise.reject(new Error('disk full')),
+      insertNew: () => Promise.reject(new Error('disk full')),
     });
     const replica = await startReplica(h, broken);
     try {

@@ -157,8 +157,11 @@ export function failingPods(pods: readonly PodSummary[], thresholds: RolloutThre
 }
 
 function beyond(trouble: PodTrouble, pods: readonly PodSummary[], thresholds: RolloutThresholds): boolean {
-  if (CRASH_REASONS.has(trouble.reason)) return trouble.restarts >= thresholds.maxRestarts;
-  if (!STUCK_REASONS.has(trouble.reason)) return false;
+  // An init container in trouble reads `Init:CrashLoopBackOff` (as kubectl shows it): the pod never
+  // gets past it, so it fails the rollout by the same rules as an app container.
+  const reason = trouble.reason.startsWith('Init:') ? trouble.reason.slice('Init:'.length) : trouble.reason;
+  if (CRASH_REASONS.has(reason)) return trouble.restarts >= thresholds.maxRestarts;
+  if (!STUCK_REASONS.has(reason)) return false;
   const age = pods.find((p) => p.name === trouble.pod)?.ageSeconds ?? 0;
   return age >= thresholds.stuckAfterSeconds;
 }

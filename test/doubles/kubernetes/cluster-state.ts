@@ -138,6 +138,8 @@ export interface PodFailure {
   reason: 'ImagePullBackOff' | 'CrashLoopBackOff' | 'OOMKilled';
   /** restartCount of the failing container (crash loops); default 5. */
   restarts?: number;
+  /** Set by failureOf when the failing image is an init container's: the pod never gets past it. */
+  initContainer?: string;
 }
 
 /** The controller's default progressDeadlineSeconds, as the API server defaults it. */
@@ -432,6 +434,11 @@ export class ClusterState {
   }
 
   failureOf(template: PodTemplateSpec): PodFailure | undefined {
+    // Init containers run first: one that fails keeps the pod from ever starting the others.
+    for (const container of initContainersOf(template)) {
+      const failure = this.failingImages.get(container.image);
+      if (failure) return { ...failure, initContainer: container.name };
+    }
     for (const container of template.spec.containers) {
       const failure = this.failingImages.get(container.image);
       if (failure) return failure;
@@ -607,6 +614,103 @@ function imageId(image: string): string {
   return `${image}@sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
 
+function initContainersOf(template: PodTemplateSpec): Container[] {
+  return (template.spec.initContainers as Container[] | undefined) ?? [];
+}
+
+/** A failing container's status in the kubelet's words: backing off a pull, or a crash loop. */
+function failingContainerStatus(c: Container, failure: PodFailure, at: string): Json {
+  return failure.reason === 'ImagePullBackOff'
+    ? {
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } },
+        lastState: {},
+      }
+    : {
+        name: c.name,
+        image: c.image,
+        imageID: imageId(c.image),
+        ready: false,
+        started: false,
+        restartCount: failure.restarts ?? 5,
+        state: {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off 5m0s restarting failed container=${c.name}`,
+          },
+        },
+        lastState: {
+          terminated:
+            failure.reason === 'OOMKilled'
+              ? { exitCode: 137, reason: 'OOMKilled', startedAt: at, finishedAt: at }
+              : { exitCode: 1, reason: 'Error', startedAt: at, finishedAt: at },
+        },
+      };
+}
+
+/**
+ * A pod stuck in its init containers, as the kubelet reports it: the ones before the failing one
+ * completed, the failing one backs off, the rest and every app container wait on PodInitializing.
+ */
+function failingInitPodStatus(
+  template: PodTemplateSpec,
+  failure: PodFailure & { initContainer: string },
+  at: string,
+  index: number,
+): NonNullable<PodObject['status']> {
+  const inits = initContainersOf(template);
+  const failing = inits.findIndex((c) => c.name === failure.initContainer);
+  const names = template.spec.containers.map((c) => c.name).join(' ');
+  const notReady = { status: 'False' as const, lastTransitionTime: at, reason: 'ContainersNotReady' };
+  const waitingOn = (c: Container): Json => ({
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: { reason: 'PodInitializing' } },
+    lastState: {},
+  });
+  return {
+    phase: 'Pending',
+    conditions: [
+      {
+        type: 'Initialized',
+        status: 'False' as const,
+        lastTransitionTime: at,
+        reason: 'ContainersNotInitialized',
+        message: `containers with incomplete status: [${failure.initContainer}]`,
+      },
+      { type: 'Ready', ...notReady, message: `containers with unready status: [${names}]` },
+      { type: 'ContainersReady', ...notReady, message: `containers with unready status: [${names}]` },
+      { type: 'PodScheduled', status: 'True' as const, lastTransitionTime: at },
+    ],
+    hostIP: '10.0.0.10',
+    podIP: `10.244.1.${10 + index}`,
+    startTime: at,
+    initContainerStatuses: inits.map((c, i): Json => {
+      if (i < failing)
+        return {
+          name: c.name,
+          image: c.image,
+          imageID: imageId(c.image),
+          ready: true,
+          restartCount: 0,
+          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: at, finishedAt: at } },
+          lastState: {},
+        };
+      return i === failing ? failingContainerStatus(c, failure, at) : waitingOn(c);
+    }),
+    containerStatuses: template.spec.containers.map(waitingOn),
+  };
+}
+
 /** A pod whose containers never became ready, in the words the kubelet uses for each failure. */
 function failingPodStatus(
   template: PodTemplateSpec,
@@ -614,6 +718,8 @@ function failingPodStatus(
   at: string,
   index: number,
 ): NonNullable<PodObject['status']> {
+  if (failure.initContainer !== undefined)
+    return failingInitPodStatus(template, { ...failure, initContainer: failure.initContainer }, at, index);
   const notReady = { status: 'False' as const, lastTransitionTime: at, reason: 'ContainersNotReady' };
   const names = template.spec.containers.map((c) => c.name).join(' ');
   return {
@@ -627,42 +733,7 @@ function failingPodStatus(
     hostIP: '10.0.0.10',
     podIP: `10.244.1.${10 + index}`,
     startTime: at,
-    containerStatuses: template.spec.containers.map(
-      (c): Json =>
-        failure.reason === 'ImagePullBackOff'
-          ? {
-              name: c.name,
-              image: c.image,
-              imageID: '',
-              ready: false,
-              started: false,
-              restartCount: 0,
-              state: {
-                waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` },
-              },
-              lastState: {},
-            }
-          : {
-              name: c.name,
-              image: c.image,
-              imageID: imageId(c.image),
-              ready: false,
-              started: false,
-              restartCount: failure.restarts ?? 5,
-              state: {
-                waiting: {
-                  reason: 'CrashLoopBackOff',
-                  message: `back-off 5m0s restarting failed container=${c.name}`,
-                },
-              },
-              lastState: {
-                terminated:
-                  failure.reason === 'OOMKilled'
-                    ? { exitCode: 137, reason: 'OOMKilled', startedAt: at, finishedAt: at }
-                    : { exitCode: 1, reason: 'Error', startedAt: at, finishedAt: at },
-              },
-            },
-    ),
+    containerStatuses: template.spec.containers.map((c) => failingContainerStatus(c, failure, at)),
   };
 }
 

@@ -124,6 +124,28 @@ it('fails on new pods crash-looping or OOMKilled at maxRestarts, and waits below
   expect(oom.message).toMatch(/pod checkout-\w+-\w+ OOMKilled \(5 restarts\)/);
 });
 
+it('fails when a new pod never gets past a crash-looping or unpullable init container', async () => {
+  for (const failure of [
+    { reason: 'CrashLoopBackOff', restarts: 9 },
+    { reason: 'ImagePullBackOff' },
+  ] as const) {
+    rig = await startRig('healthy');
+    // The new version adds a migration that runs before the app container.
+    const deployment = rig.double.state.get('Deployment', 'shop', 'checkout')!;
+    const migrate = 'registry.example.com/shop/checkout-migrate:1.5.0';
+    rig.double.state.failingImages.set(migrate, failure);
+    deployment.spec.template.spec.initContainers = [{ name: 'migrate', image: migrate }];
+    rig.double.state.write(deployment);
+    const error = await failureOf(rolloutStatus({ stuckAfter: '30s' }));
+    expect(error.code).toBe('millwright_rollout_failed');
+    expect(error.message).toMatch(
+      new RegExp(`rollout failed: pod checkout-\\w+-\\w+ Init:${failure.reason}`),
+    );
+    await rig.double.close();
+  }
+  rig = await startRig('healthy');
+});
+
 it('fails on a rolled-out ReplicaSet whose pods then crash-loop (kubectl would wait forever)', async () => {
   rig = await startRig('crashloop');
   const error = await failureOf(rolloutStatus());

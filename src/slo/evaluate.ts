@@ -6,7 +6,7 @@ import { type BurnState, burnRate, burnState, type Exhaustion, timeToExhaustion 
 import { type PrometheusClient, unknownReading } from './prometheus-client.js';
 import { errorRatioQuery, recordedMetric, recordedQuery } from './queries.js';
 import { mapReading, type Reading } from './reading.js';
-import type { Slo } from './spec.js';
+import { renderQuery, type Slo } from './spec.js';
 
 /** The error ratio and burn rate over one window. */
 export interface WindowBurn {
@@ -100,7 +100,34 @@ export async function errorRatio(
   at: Date,
   options: Omit<EvaluateOptions, 'useRecordingRules'>,
 ): Promise<Reading> {
-  return options.prometheus.reading(errorRatioQuery(slo, window), at, options.signal);
+  const reading = await options.prometheus.reading(errorRatioQuery(slo, window), at, options.signal);
+  return confirmNoTraffic(slo, window, reading, at, options);
+}
+
+/**
+ * A NaN error ratio reads "no traffic" only when the total really counted nothing: 0/0. A ratio that
+ * is NaN while requests were counted comes from a query that yields NaN (a `* NaN`, a division inside
+ * errorQuery), and is unknown, never a quiet service. One more query, and only for a NaN.
+ */
+async function confirmNoTraffic(
+  slo: Slo,
+  window: string,
+  reading: Reading,
+  at: Date,
+  options: Pick<EvaluateOptions, 'prometheus' | 'signal'>,
+): Promise<Reading> {
+  if (reading.kind !== 'no_traffic') return reading;
+  const query = `sum(${renderQuery(slo.totalQuery, window)})`;
+  const total = await options.prometheus.reading(query, at, options.signal);
+  if (total.kind === 'no_data' || (total.kind === 'value' && total.value === 0)) return reading;
+  if (total.kind === 'unknown') return { ...total, query: reading.query };
+  const counted = total.kind === 'value' ? `${total.value.toPrecision(3)} events per second` : 'NaN events';
+  return {
+    kind: 'unknown',
+    query: reading.query,
+    code: ErrorCode.PrometheusQueryError,
+    message: `the error ratio over ${window} is NaN although the total counted ${counted}: the error (or good) query yields NaN; run slo lint and budget --explain`,
+  };
 }
 
 function windowsOf(slo: Slo): string[] {
@@ -112,10 +139,8 @@ async function rawRatios(slo: Slo, at: Date, options: EvaluateOptions): Promise<
   const readings = await Promise.all(
     windows.map(async (window) => {
       const query = errorRatioQuery(slo, window);
-      return [
-        window,
-        { reading: await options.prometheus.reading(query, at, options.signal), query },
-      ] as const;
+      const reading = await options.prometheus.reading(query, at, options.signal);
+      return [window, { reading: await confirmNoTraffic(slo, window, reading, at, options), query }] as const;
     }),
   );
   return new Map(readings);
@@ -153,33 +178,35 @@ async function recordedRatios(
       }
     }),
   );
-  return slos.map((slo) => {
-    const measured = new Map<string, Measured>();
-    for (const window of windowsOf(slo)) {
-      const query = recordedQuery(slo, window);
-      const found = byWindow.get(window)!;
-      if (!(found instanceof Map)) {
-        measured.set(window, { reading: found.kind === 'value' ? found : { ...found, query }, query });
-        continue;
+  return Promise.all(
+    slos.map(async (slo) => {
+      const measured = new Map<string, Measured>();
+      for (const window of windowsOf(slo)) {
+        const query = recordedQuery(slo, window);
+        const found = byWindow.get(window)!;
+        if (!(found instanceof Map)) {
+          measured.set(window, { reading: found.kind === 'value' ? found : { ...found, query }, query });
+          continue;
+        }
+        const sample = found.get(slo.id);
+        const reading: Reading =
+          sample === undefined
+            ? { kind: 'no_data', query }
+            : Number.isNaN(sample)
+              ? { kind: 'no_traffic', query }
+              : Number.isFinite(sample)
+                ? { kind: 'value', value: sample }
+                : {
+                    kind: 'unknown',
+                    query,
+                    code: ErrorCode.PrometheusQueryError,
+                    message: 'the recorded error ratio is infinite: errors were counted with no total events',
+                  };
+        measured.set(window, { reading: await confirmNoTraffic(slo, window, reading, at, options), query });
       }
-      const sample = found.get(slo.id);
-      const reading: Reading =
-        sample === undefined
-          ? { kind: 'no_data', query }
-          : Number.isNaN(sample)
-            ? { kind: 'no_traffic', query }
-            : Number.isFinite(sample)
-              ? { kind: 'value', value: sample }
-              : {
-                  kind: 'unknown',
-                  query,
-                  code: ErrorCode.PrometheusQueryError,
-                  message: 'the recorded error ratio is infinite: errors were counted with no total events',
-                };
-      measured.set(window, { reading, query });
-    }
-    return measured;
-  });
+      return measured;
+    }),
+  );
 }
 
 function assemble(

@@ -129,6 +129,22 @@ describe('the error-budget math against known answers', () => {
     expect(idle.errorRatio).toEqual({ kind: 'no_traffic', query: idle.windowQuery });
   });
 
+  it('a NaN ratio while requests were counted is unknown, never "no traffic" or ok', async () => {
+    // The checkout SLO's queries, with an error query that yields NaN (a multiplication by NaN).
+    const base = slo('checkout-availability');
+    const broken: Slo = { ...base, id: 'checkout-nan', errorQuery: `(${base.errorQuery}) * NaN` };
+    const evaluation = await evaluateSlo(broken, at, { prometheus: client });
+    expect(evaluation.errorRatio).toMatchObject({
+      kind: 'unknown',
+      code: 'millwright_prometheus_query_error',
+    });
+    expect((evaluation.errorRatio as { message: string }).message).toMatch(
+      /^the error ratio over 30d is NaN although the total counted [\d.e+]+ events per second/,
+    );
+    for (const window of ['5m', '1h', '6h']) expect(burn(evaluation, window).kind).toBe('unknown');
+    expect(evaluation.state).not.toBe('ok');
+  });
+
   it('a counter reset ten days ago changes nothing: rate() counts across the restart', async () => {
     const evaluation = await evaluateSlo(slo('ledger-availability'), at, { prometheus: client });
     expect(numberIn(evaluation.budgetRemaining)).toBeCloseTo(0.5, 6);
@@ -152,7 +168,7 @@ describe('the error-budget math against known answers', () => {
     expect(evaluation.exhaustion.map((exhaustion) => exhaustion.status)).toEqual(['unknown', 'unknown']);
   });
 
-  it('asks one query per window and SLO, and never more at once than the bound', async () => {
+  it('asks one query per window and SLO (and one total for a window that read 0/0), never more at once than the bound', async () => {
     let inFlight = 0;
     let most = 0;
     const counting = new PrometheusClient({
@@ -168,8 +184,13 @@ describe('the error-budget math against known answers', () => {
         }
       },
     });
-    await evaluateSlos(slos, at, { prometheus: counting });
-    expect(counting.queryCount).toBe(slos.length * 8);
+    const evaluations = await evaluateSlos(slos, at, { prometheus: counting });
+    // A window without traffic is confirmed by its total: 0/0, not a query that yields NaN.
+    const idleWindows = evaluations
+      .flatMap((e) => [e.errorRatio, ...e.burnRates.map((b) => b.errorRatio)])
+      .filter((reading) => reading.kind === 'no_traffic').length;
+    expect(idleWindows).toBeGreaterThan(0);
+    expect(counting.queryCount).toBe(slos.length * 8 + idleWindows);
     expect(most).toBe(3);
   });
 });
@@ -463,8 +484,12 @@ describe('with recording rules', () => {
     });
     const counting = new PrometheusClient({ url: prometheus.url });
     const recorded = await evaluateSlos(backfilled, at, { prometheus: counting, useRecordingRules: true });
-    // 5m 30m 1h 2h 6h 1d 3d and 30d: eight windows, one query each, for all seven SLOs.
-    expect(counting.queryCount).toBe(8);
+    // 5m 30m 1h 2h 6h 1d 3d and 30d: eight windows, one query each, for all seven SLOs; plus, for
+    // each window that read 0/0, its total, which tells no traffic from a query that yields NaN.
+    const idleWindows = recorded
+      .flatMap((e) => [e.errorRatio, ...e.burnRates.map((b) => b.errorRatio)])
+      .filter((reading) => reading.kind === 'no_traffic').length;
+    expect(counting.queryCount).toBe(8 + idleWindows);
     expect(recorded.map((evaluation) => [evaluation.slo.id, evaluation.state])).toEqual(
       (await evaluateSlos(backfilled, at, { prometheus: client })).map((evaluation) => [
         evaluation.slo.id,

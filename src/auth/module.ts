@@ -53,6 +53,8 @@ export const spentActionsModule = defineModule({
       by: z.string(),
       at: z.iso.datetime(),
       expiresAt: z.iso.datetime(),
+      outcome: z.enum(['running', 'succeeded', 'failed']).optional(),
+      failure: z.string().optional(),
     }),
   },
   needs: ['store'],

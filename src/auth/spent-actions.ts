@@ -1,6 +1,6 @@
 // Spent button and form tokens in the store (collection `spent_actions`), keyed by nonce, kept until
 // the token expires, so a decision runs once across restarts and replicas sharing the store.
-import type { SpendClaim, SpentActions, SpentUse } from '../core/spent-actions.js';
+import type { SpendClaim, SpentActions, SpentOutcome, SpentUse } from '../core/spent-actions.js';
 import type { Store, StoredRecord } from '../store/store.js';
 
 export const SPENT_ACTIONS = 'spent_actions';
@@ -11,6 +11,9 @@ interface SpentRecord extends StoredRecord {
   by: string;
   at: string;
   expiresAt: string;
+  /** Absent on records written before outcomes were kept: read as done. */
+  outcome?: SpentOutcome;
+  failure?: string;
 }
 
 /**
@@ -37,10 +40,35 @@ export class StoreSpentActions implements SpentActions {
         holder = current;
         return current;
       }
-      return { id: nonce, by: use.by, at: use.at.toISOString(), expiresAt: use.expiresAt.toISOString() };
+      return {
+        id: nonce,
+        by: use.by,
+        at: use.at.toISOString(),
+        expiresAt: use.expiresAt.toISOString(),
+        outcome: 'running',
+      };
     });
     await this.#sweep(now);
-    return holder ? { first: false, by: holder.by, at: new Date(holder.at) } : { first: true };
+    if (!holder) return { first: true };
+    return {
+      first: false,
+      by: holder.by,
+      at: new Date(holder.at),
+      ...(holder.outcome ? { outcome: holder.outcome } : {}),
+      ...(holder.failure ? { failure: holder.failure } : {}),
+    };
+  }
+
+  async settle(nonce: string, result: { ok: boolean; failure?: string }): Promise<void> {
+    await this.store.update<SpentRecord>(SPENT_ACTIONS, nonce, (current) =>
+      current
+        ? {
+            ...current,
+            outcome: result.ok ? 'succeeded' : 'failed',
+            ...(result.failure ? { failure: result.failure.split('\n')[0]!.slice(0, 200) } : {}),
+          }
+        : current,
+    );
   }
 
   async release(nonce: string): Promise<void> {

@@ -107,7 +107,7 @@ export {
 } from './router.js';
 export { findSecret, type SecretFinding } from './secret-detection.js';
 export { SecretSet } from './secrets.js';
-export type { SpendClaim, SpentActions, SpentUse } from './spent-actions.js';
+export type { SpendClaim, SpentActions, SpentOutcome, SpentUse } from './spent-actions.js';
 export { closest, nearest } from './suggest.js';
 export { type ChatSurface, type IncidentRoom, type Notices, SurfaceHub } from './surfaces.js';
 export { formatAbsolute, formatWhen, untilFrom } from './time.js';

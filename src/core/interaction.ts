@@ -168,7 +168,17 @@ async function spendAndRun(
       text: line,
       ...(sink ? { sink } : {}),
     });
-    if (!refusedBeforeRunning(answer)) return { answer, spent: use };
+    if (!refusedBeforeRunning(answer)) {
+      // Best effort, not waited for: a later click is then told how this run ended; the answer
+      // goes out without waiting on the store.
+      void spentActions
+        .settle?.(payload.nonce, {
+          ok: answer.ok,
+          ...(answer.error ? { failure: answer.error.message } : {}),
+        })
+        .catch(() => {});
+      return { answer, spent: use };
+    }
     await spentActions.release(payload.nonce);
     return { answer, spent: undefined };
   })();
@@ -198,11 +208,22 @@ export function refusedBeforeRunning(answer: Reply): boolean {
 }
 
 /** The one-line refusal of a token someone already used. */
-function alreadyDone(spent: SpentUse): MillwrightError {
-  return new MillwrightError(
-    ErrorCode.PermissionDenied,
-    `this was already done by ${spent.by} at ${formatAbsolute(spent.at)}`,
-  );
+function alreadyDone(spent: Extract<SpendClaim, { first: false }>): MillwrightError {
+  const when = formatAbsolute(spent.at);
+  if (spent.outcome === 'running') {
+    return new MillwrightError(
+      ErrorCode.PermissionDenied,
+      `${spent.by} started this at ${when} and it is still running; their answer follows where they clicked`,
+    );
+  }
+  if (spent.outcome === 'failed') {
+    return new MillwrightError(
+      ErrorCode.PermissionDenied,
+      `${spent.by} ran this at ${when} and it failed${spent.failure ? `: ${spent.failure}` : ''}`,
+      { hint: 'run the command again for a fresh button once you know why' },
+    );
+  }
+  return new MillwrightError(ErrorCode.PermissionDenied, `this was already done by ${spent.by} at ${when}`);
 }
 
 /**

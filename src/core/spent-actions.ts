@@ -8,8 +8,16 @@ export interface SpentUse {
   at: Date;
 }
 
-/** The outcome of claiming a token's nonce: the first claim wins; every later one learns who won. */
-export type SpendClaim = { first: true } | ({ first: false } & SpentUse);
+/** What became of the run a spent token started, as far as it is known. */
+export type SpentOutcome = 'running' | 'succeeded' | 'failed';
+
+/**
+ * The outcome of claiming a token's nonce: the first claim wins; every later one learns who won, and
+ * whether their run is still going, succeeded or failed (with the failure's line).
+ */
+export type SpendClaim =
+  | { first: true }
+  | ({ first: false } & SpentUse & { outcome?: SpentOutcome; failure?: string });
 
 /**
  * Remembers spent action tokens until they expire (src/auth keeps them in the store).
@@ -23,4 +31,6 @@ export interface SpentActions {
   claim(nonce: string, use: SpentUse & { expiresAt: Date }): Promise<SpendClaim>;
   /** Gives a nonce back when nothing ran (the click was refused before its command started). */
   release(nonce: string): Promise<void>;
+  /** Records how the run ended, so a later click is told "it failed", not "already done". */
+  settle?(nonce: string, result: { ok: boolean; failure?: string }): Promise<void>;
 }

@@ -169,9 +169,9 @@ async function spendAndRun(
       ...(sink ? { sink } : {}),
     });
     if (!refusedBeforeRunning(answer)) {
-      // Best effort, not waited for: a later click is then told how this run ended; the answer
-      // goes out without waiting on the store.
-      void spentActions
+      // Best effort, and before the answer goes out: whoever reads the answer and clicks again is told
+      // how this run ended, not that it still runs.
+      await spentActions
         .settle?.(payload.nonce, {
           ok: answer.ok,
           ...(answer.error ? { failure: answer.error.message } : {}),

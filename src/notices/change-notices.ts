@@ -30,7 +30,13 @@ export function changeTransitionNotice(event: ChangeTransitioned): Reply | undef
         `${change.id} was interrupted by a restart and marked failed; check what ran before retrying`,
       );
     }
-    return changeNotice(change, `${change.id} ${to}: ${change.runbook} ${change.execution?.status}`);
+    // What ran: the runbook, the release and its image, or the delivery; and how it ended.
+    const what =
+      change.runbook ??
+      (change.release ? `release ${change.release.id} of ${change.release.image}` : change.summary);
+    const { detail, status } = change.execution ?? {};
+    const how = detail ? `: ${detail}` : status ? ` ${status}` : '';
+    return changeNotice(change, `${change.id} ${to}: ${what}${how}`);
   }
   return undefined;
 }

@@ -15,6 +15,7 @@ import type { Origin } from '../core/context.js';
 import { parseDuration } from '../core/duration.js';
 import { badArgument, ErrorCode, MillwrightError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
+import { isImageReference } from '../core/image-reference.js';
 import type { Logger } from '../core/logger.js';
 import type { ExecutorHost } from '../executors/host.js';
 import type { SloService } from '../slo/slo-service.js';
@@ -164,6 +165,14 @@ export class ReleaseService {
     const stable = await driver.lookAtStable(probe);
     const steps = this.#steps(service, request.steps, stable);
     const image = imageFor(request.image, stable.image);
+    // Checked before anything is filed: a reference the cluster would refuse could never start.
+    if (!isImageReference(image)) {
+      throw badArgument(
+        `image=${request.image} is not an image reference (${image})`,
+        'give a tag like image=2.4.0, or a full reference like image=registry.example.com/shop/checkout:2.4.0 (lower-case repository, tag of letters, digits, . _ -)',
+        'image',
+      );
+    }
     if (dryRun) {
       const planned = await driver.dryRun({ ...probe, image }, steps, stable);
       return {

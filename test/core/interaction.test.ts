@@ -428,7 +428,8 @@ describe('the order of a click, as a surface sees it', () => {
     );
     expect(steps).toEqual(['acknowledge', 'pending', 'later']);
     finish(reply(text('scaled')));
-    await new Promise((resolve) => setImmediate(resolve));
+    // Delivered once the run's outcome is on the spent token's record (a few store writes later).
+    for (let i = 0; i < 200 && steps.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(steps).toEqual(['acknowledge', 'pending', 'later', 'deliver ok: scale note="say \\"hi\\""']);
     expect(lines).toEqual(['scale note="say \\"hi\\""']);
   });

@@ -199,6 +199,14 @@ describe('progressive releases judged by the SLOs', () => {
   });
 
   it('files each release as a change the gate lets through, and sets the first step', async () => {
+    // An image the cluster would refuse is refused before anything is filed or written.
+    for (const bad of ['UPPER:Case!!', 'a b', 'registry.example.com/shop/checkout@sha256:zz']) {
+      const refused = await as(ANA, `release start checkout image="${bad}"`);
+      expect(refused.ok).toBe(false);
+      expect(refused.error?.code).toBe('millwright_bad_argument');
+      expect(refused.error?.message).toMatch(/^image=.+ is not an image reference/);
+    }
+    expect(canary('checkout')).toBeUndefined();
     for (const service of STORIES) {
       // A tag names an image in the stable's repository; the others give the whole reference.
       const wanted = service === 'checkout' ? '2.0.0' : image(service);
@@ -368,7 +376,10 @@ describe('progressive releases judged by the SLOs', () => {
     // The approver promotes: 5% → 25% at once; the same button again does nothing.
     const updates = message!.updates;
     await clickUntil(buttons.promote!, DEE, (r) => r.plan.step === 1 && !r.pending);
-    expect(await refusal(buttons.promote!, DEE)).toMatch(/already done by/);
+    // Spent: refused whether the first click's answer is out yet (done) or not (still running).
+    expect(await refusal(buttons.promote!, DEE)).toMatch(
+      /already done by|started this at .+ and it is still running/,
+    );
     expect((await release(id)).plan.step).toBe(1);
     // The message was redrawn in place, not posted again.
     await slack.waitForCall(
@@ -386,7 +397,9 @@ describe('progressive releases judged by the SLOs', () => {
     const aborted = await release(id);
     expect(aborted.plan.because).toBe(`aborted by ${DEE}: aborted from the release message`);
     expect(canary('shipping')).toBeUndefined();
-    expect(await refusal(fresh.abort!, DEE)).toMatch(/already done by/);
+    expect(await refusal(fresh.abort!, DEE)).toMatch(
+      /already done by|started this at .+ and it is still running/,
+    );
     // Over: the message keeps no buttons.
     await slack.waitForCall(
       'chat.update',

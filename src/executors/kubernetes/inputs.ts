@@ -2,6 +2,7 @@
 // is derived from it, and every input is checked against it, with the messages kubectl users know.
 import { z } from 'zod';
 import { badArgument, type MillwrightError } from '../../core/errors.js';
+import { IMAGE_REFERENCE } from '../../core/image-reference.js';
 import {
   checkName,
   checkNamespace,
@@ -29,13 +30,10 @@ const rolloutTarget = {
   rollout: z.string().regex(new RegExp(DNS1123_SUBDOMAIN)).max(253).describe('Argo Rollout name (DNS-1123)'),
 };
 const duration = z.string().regex(/^(?:\d+(?:ms|s|m|h|d|w))+$/);
-// An image reference as the container runtime reads it: [registry[:port]/]path[:tag][@sha256:digest].
 const image = z
   .string()
   .max(512)
-  .regex(
-    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
-  )
+  .regex(IMAGE_REFERENCE)
   .describe('Image reference: registry/path:tag or @sha256:digest');
 const container = z.string().regex(new RegExp(DNS1123_LABEL)).max(63);
 const trackLabel = z

@@ -12,6 +12,7 @@
 import { rm } from 'node:fs/promises';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import type { RunningServer } from '../../src/main.js';
+import { ExecutorCluster } from '../../src/releases/cluster.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
 import { SIGNING_SECRET, slackSignature } from '../adapters/slack/harness.js';
 import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kubernetes-api.js';
@@ -292,6 +293,24 @@ describe('progressive releases judged by the SLOs', () => {
     expect(canary('billing')).toBeUndefined();
     expect(stableImage('billing')).toBe(hotfix);
     expect(stablePatches()).toHaveLength(0);
+
+    // A failed promotion's restore, through the same audited executors: never over the hotfix...
+    const driver = new ExecutorCluster({
+      executors: running.runtime.services.executors,
+      config: running.runtime.loaded.config.releases,
+      targetOf: () => ({ namespace: 'shop', deployment: 'billing' }),
+    });
+    const record = await release(id);
+    await driver.restoreStable(record);
+    expect(stablePatches()).toHaveLength(0);
+    expect(stableImage('billing')).toBe(hotfix);
+    // ...only over the release's own image, which it takes back to the one recorded at the start.
+    const ours = structuredClone(k8s.state.get('Deployment', 'shop', 'billing')) as unknown as Deployment;
+    ours.spec.template.spec.containers[0]!.image = image('billing');
+    k8s.state.write(ours as never);
+    await driver.restoreStable(record);
+    expect(stablePatches()).toHaveLength(1);
+    expect(stableImage('billing')).toBe(recorded);
   }, 60_000);
 
   it('judges each step by the SLOs: promotes the good canary, aborts 3× the stable with the numbers, waits on too little traffic', async () => {

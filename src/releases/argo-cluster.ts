@@ -14,7 +14,7 @@ import {
   type StableLook,
 } from './cluster.js';
 import type { ReleasesConfig } from './config.js';
-import { type ReleaseRecord, ReleaseRolloutFailed } from './controller.js';
+import { type ReleaseRecord, ReleaseRolloutFailed, ReleaseStableChanged } from './controller.js';
 
 /** The kubernetes actions an Argo release runs: `millwright rbac` asks for their rights. */
 export const ARGO_RELEASE_ACTIONS = ['argo-status', 'argo-set-image', 'argo-promote', 'argo-abort'] as const;
@@ -175,6 +175,8 @@ export class ArgoCluster implements ReleaseDriver {
   async setCanary(release: ReleaseRecord, share: number): Promise<{ share: number }> {
     const why = `step to ${share}%`;
     let look = await this.#look(release, why);
+    const changed = this.#changedIn(release, look);
+    if (changed) throw new ReleaseStableChanged(changed);
     if (look.images[0]?.image !== release.image) {
       await this.#invoke(
         release,
@@ -212,6 +214,8 @@ export class ArgoCluster implements ReleaseDriver {
     let look = await this.#look(release, why);
     const done = (l: ArgoLook) => !l.updating && !l.aborted && l.images[0]?.image === release.image;
     if (done(look)) return;
+    const changed = this.#changedIn(release, look);
+    if (changed) throw new ReleaseStableChanged(changed);
     const failure = this.#failureIn(release, look);
     if (failure) throw new ReleaseRolloutFailed(failure);
     await this.#invoke(release, 'argo-promote', { full: true }, `${why}: full, to 100%`);
@@ -230,12 +234,16 @@ export class ArgoCluster implements ReleaseDriver {
     }
   }
 
-  /** Argo's abort (the stable takes all traffic back), then the template set back to the stable image. */
+  /**
+   * Argo's abort (the stable takes all traffic back), then the template set back to the stable image;
+   * both only while the Rollout carries the release's image: someone else's deploy is left to go on.
+   */
   async removeCanary(release: ReleaseRecord): Promise<void> {
     const look = await this.#look(release, 'the canary goes');
+    if (this.#changedIn(release, look)) return;
     if (look.updating && !look.aborted)
       await this.#invoke(release, 'argo-abort', {}, 'the canary goes: Argo aborts, the stable serves');
-    if (release.stableImage && look.images[0]?.image !== release.stableImage)
+    if (release.stableImage && look.images[0]?.image === release.image)
       await this.#invoke(
         release,
         'argo-set-image',
@@ -251,6 +259,21 @@ export class ArgoCluster implements ReleaseDriver {
 
   async canaryFailure(release: ReleaseRecord): Promise<string | undefined> {
     return this.#failureIn(release, await this.#look(release, "looks at the canary's pods"));
+  }
+
+  async stableChanged(release: ReleaseRecord): Promise<string | undefined> {
+    return this.#changedIn(release, await this.#look(release, 'looks at the stable'));
+  }
+
+  /**
+   * The image someone else gave the Rollout during the release: its template is neither the image the
+   * release started from nor the release's own. Argo's stable ReplicaSet only ever takes an image
+   * through the template, so this is also how a stable changed by hand (a hotfix, promoted) shows.
+   */
+  #changedIn(release: ReleaseRecord, look: ArgoLook): string | undefined {
+    const image = look.images[0]?.image;
+    if (!release.stableImage || !image) return undefined;
+    return image !== release.stableImage && image !== release.image ? image : undefined;
   }
 
   #failureIn(release: ReleaseProbe, look: ArgoLook): string | undefined {

@@ -6,7 +6,12 @@ import { formatDuration, parseDuration } from '../core/duration.js';
 import { ErrorCode, isMillwrightError, MillwrightError } from '../core/errors.js';
 import type { ExecutorHost } from '../executors/host.js';
 import type { ReleasesConfig } from './config.js';
-import { type ReleaseCluster, type ReleaseRecord, ReleaseRolloutFailed } from './controller.js';
+import {
+  type ReleaseCluster,
+  type ReleaseRecord,
+  ReleaseRolloutFailed,
+  ReleaseStableChanged,
+} from './controller.js';
 import { canaryReplicas } from './plan.js';
 
 /** Where a service's release runs: the stable Deployment the canary sits next to. */
@@ -142,6 +147,9 @@ export class ExecutorCluster implements ReleaseDriver {
   }
 
   async promote(release: ReleaseRecord): Promise<void> {
+    // Never write the new image over a deploy someone made during the release.
+    const changed = await this.stableChanged(release);
+    if (changed) throw new ReleaseStableChanged(changed);
     await this.#invoke(release, 'set-image', { image: release.image }, 'promotion');
     const timeoutMs = parseDuration(this.options.config.promoteTimeout);
     try {
@@ -174,10 +182,18 @@ export class ExecutorCluster implements ReleaseDriver {
     await this.#invoke(release, 'canary-remove', {}, 'the canary goes');
   }
 
+  /** Puts the stable image back only over the release's own image: a hotfix deployed meanwhile stays. */
   async restoreStable(release: ReleaseRecord): Promise<void> {
-    if (release.stableImage)
+    if (release.stableImage && (await this.lookAtStable(release)).image === release.image)
       await this.#invoke(release, 'set-image', { image: release.stableImage }, 'the stable image goes back');
     await this.removeCanary(release);
+  }
+
+  async stableChanged(release: ReleaseRecord): Promise<string | undefined> {
+    const { image } = await this.lookAtStable(release);
+    return release.stableImage && image !== release.stableImage && image !== release.image
+      ? image
+      : undefined;
   }
 
   async canaryFailure(release: ReleaseRecord): Promise<string | undefined> {

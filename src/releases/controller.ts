@@ -4,6 +4,7 @@
 // process that dies mid-way resumes it (every action sets a target state, so finishing it is safe) and
 // never takes a step twice; a lease per release keeps two replicas from driving the same one.
 import type { Clock } from '../core/clock.js';
+import { ErrorCode, MillwrightError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store, StoredRecord } from '../store/store.js';
 import {
@@ -74,6 +75,17 @@ export class ReleaseRolloutFailed extends Error {
   override readonly name = 'ReleaseRolloutFailed';
 }
 
+/**
+ * Thrown by the cluster before it writes the stable (promotion) when the stable runs neither the
+ * release's recorded stable image nor its new one: someone deployed during the release.
+ */
+export class ReleaseStableChanged extends Error {
+  override readonly name = 'ReleaseStableChanged';
+  constructor(readonly image: string) {
+    super(`the stable runs ${image}`);
+  }
+}
+
 /** What a release is started with, once the gate let it through. */
 export interface ReleaseStart {
   id: string;
@@ -96,8 +108,16 @@ export interface ReleaseCluster {
   promote(release: ReleaseRecord): Promise<void>;
   /** The canary is gone; the stable keeps serving. */
   removeCanary(release: ReleaseRecord): Promise<void>;
-  /** The stable runs the image it had before the release, and the canary is gone. */
+  /**
+   * The stable runs the image it had before the release, and the canary is gone; the stable is put
+   * back only while it runs the release's image (what Millwright wrote), never over someone's deploy.
+   */
   restoreStable(release: ReleaseRecord): Promise<void>;
+  /**
+   * The image the stable runs now when it is neither the release's recorded stable image nor its new
+   * one (someone deployed during the release); undefined while it is one of them.
+   */
+  stableChanged(release: ReleaseRecord): Promise<string | undefined>;
   /** Whether the canary's pods failed their rollout (crash loop, image pull, deadline), naming why. */
   canaryFailure(release: ReleaseRecord): Promise<string | undefined>;
 }
@@ -163,12 +183,23 @@ export class ReleaseController {
     return this.#options.store.get<ReleaseRecord>(RELEASES, id);
   }
 
-  /** A person's promote or abort, applied at once. */
+  /**
+   * A person's promote or abort, applied at once. A promote moves one step from `seenStep` (the step
+   * the person saw) or not at all: a second promote of the same step is refused, never a skipped step.
+   * Before a promote the stable is looked at: if someone deployed during the release, it pauses instead.
+   */
   async apply(
     id: string,
     event: Extract<ReleaseEvent, { kind: 'promote' | 'abort' }>,
+    seenStep?: number,
   ): Promise<ReleaseRecord | undefined> {
-    return this.#leased(id, async (release) => this.#move(release, event));
+    return this.#leased(id, async (release) => {
+      if (event.kind !== 'promote') return this.#move(release, event);
+      if (seenStep !== undefined) alreadyMoved(release, seenStep);
+      const changed = await this.#stableChanged(release);
+      if (changed) return this.#move(release, { kind: 'stable-changed', reason: changed });
+      return this.#move(release, event, seenStep);
+    });
   }
 
   /** Moves every release that is not over by what happened since the last tick. */
@@ -194,6 +225,9 @@ export class ReleaseController {
     if (current.plan.state === 'promoting') return this.#move(current, { kind: 'promoted' });
     const failure = await this.#options.cluster.canaryFailure(current);
     if (failure) return this.#move(current, { kind: 'rollout-failed', reason: failure });
+    // Before each step: a canary is only judged against the stable the release started from.
+    const changed = await this.#stableChanged(current);
+    if (changed) return this.#move(current, { kind: 'stable-changed', reason: changed });
     const gate = await this.#options.gate.check(current);
     if (gate.page) return this.#move(current, { kind: 'budget-page', reason: gate.page });
     const wasPaused = current.plan.state === 'paused';
@@ -217,8 +251,21 @@ export class ReleaseController {
       : moved;
   }
 
-  /** Decides, records the decision and its action, then carries the action out. */
-  async #move(release: ReleaseRecord, event: ReleaseEvent): Promise<ReleaseRecord> {
+  /**
+   * Why the release must not go on against the stable it has now (someone deployed during it), or
+   * undefined while the stable still runs the release's stable image (or its new one).
+   */
+  async #stableChanged(release: ReleaseRecord): Promise<string | undefined> {
+    if (!release.stableImage) return undefined;
+    const image = await this.#options.cluster.stableChanged(release);
+    return image ? stableChangedReason(release, image) : undefined;
+  }
+
+  /**
+   * Decides, records the decision and its action, then carries the action out. With `seenStep`, the
+   * record is written only if it is still at that step (compare-and-set in the store's update).
+   */
+  async #move(release: ReleaseRecord, event: ReleaseEvent, seenStep?: number): Promise<ReleaseRecord> {
     const { plan, action } = decide(release.plan, event);
     if (plan === release.plan && !action) return release;
     const entry: ReleaseEntry = {
@@ -237,12 +284,15 @@ export class ReleaseController {
           }
         : {}),
     };
-    const saved = await this.#save(release.id, (record) => ({
-      ...record,
-      plan,
-      ...(action ? { pending: action } : {}),
-      history: [...record.history, entry],
-    }));
+    const saved = await this.#save(release.id, (record) => {
+      if (seenStep !== undefined) alreadyMoved(record, seenStep);
+      return {
+        ...record,
+        plan,
+        ...(action ? { pending: action } : {}),
+        history: [...record.history, entry],
+      };
+    });
     return this.#runPending(saved);
   }
 
@@ -254,11 +304,16 @@ export class ReleaseController {
     try {
       share = await this.#act(release, action);
     } catch (error) {
-      if (!(error instanceof ReleaseRolloutFailed)) throw error;
-      // The rollout this action waited for failed: the action is over, and the plan decides what now
-      // (during promotion: put the stable back).
+      if (!(error instanceof ReleaseRolloutFailed || error instanceof ReleaseStableChanged)) throw error;
+      // The rollout this action waited for failed, or the stable changed under it: the action is
+      // over, and the plan decides what now (during promotion: put the stable back, if it is ours).
       const failed = await this.#save(release.id, ({ pending: _failed, ...record }) => record);
-      return this.#move(failed, { kind: 'rollout-failed', reason: error.message });
+      return this.#move(
+        failed,
+        error instanceof ReleaseStableChanged
+          ? { kind: 'stable-changed', reason: stableChangedReason(failed, error.image) }
+          : { kind: 'rollout-failed', reason: error.message },
+      );
     }
     return this.#save(release.id, (record) => {
       const { pending: _done, ...rest } = record;
@@ -328,6 +383,46 @@ export class ReleaseController {
   }
 }
 
+/**
+ * Refuses a person's promote when the release is no longer at the step they saw.
+ *
+ * @example
+ * alreadyMoved(release, 0) // throws "REL-3 already moved to step 2 (25%)" once it is at 25%
+ */
+function alreadyMoved(release: ReleaseRecord, seenStep: number): void {
+  const { step, steps } = release.plan;
+  if (step === seenStep) return;
+  throw new MillwrightError(
+    ErrorCode.PreconditionFailed,
+    `${release.id} already moved to step ${step + 1} (${steps[step]}%)`,
+    { hint: `release status ${release.id} shows where it is; promote again to move it from there` },
+  );
+}
+
+/**
+ * The pause's reason: both images, by tag when they share a repository.
+ *
+ * @example
+ * stableChangedReason(release, 'registry.example.com/shop/checkout:1.9.9-hotfix')
+ * // 'the stable checkout now runs 1.9.9-hotfix, not 1.4.2 as when REL-3 started; someone deployed during the release'
+ */
+export function stableChangedReason(release: ReleaseRecord, image: string): string {
+  const recorded = release.stableImage ?? 'its recorded image';
+  const [now, before] =
+    repositoryOf(image) === repositoryOf(recorded)
+      ? [image.slice(repositoryOf(image).length + 1), recorded.slice(repositoryOf(recorded).length + 1)]
+      : [image, recorded];
+  return `the stable ${release.service} now runs ${now}, not ${before} as when ${release.id} started; someone deployed during the release`;
+}
+
+/** An image reference without its tag or digest. */
+function repositoryOf(image: string): string {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(0, at);
+  const colon = image.lastIndexOf(':');
+  return colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
+}
+
 function numbersOf(verdict: SliVerdict): ReleaseSliNumbers {
   return {
     sli: verdict.sli,
@@ -351,6 +446,8 @@ function describeEvent(event: ReleaseEvent): string {
       return `canary rollout failed: ${event.reason}`;
     case 'budget-page':
       return `budget paging: ${event.reason}`;
+    case 'stable-changed':
+      return `stable changed: ${event.reason}`;
     case 'promote':
       return `promoted by ${event.by}`;
     case 'abort':

@@ -51,7 +51,7 @@ export function canaryReplicas(stable: number, share: number): { canary: number;
 
 /**
  * running: the canary has a step's share and is judged each interval; paused: the gate is blocked
- * (a freeze, an open incident), nothing moves; promoting: the stable takes the canary's image;
+ * (a freeze, an open incident) or the stable changed under the release, nothing moves; promoting: the stable takes the canary's image;
  * promoted and aborted are final.
  */
 export type ReleaseState = 'running' | 'paused' | 'promoting' | 'promoted' | 'aborted';
@@ -77,6 +77,11 @@ export type ReleaseEvent =
   | { kind: 'rollout-failed'; reason: string }
   /** The service's budget state reached `page`. */
   | { kind: 'budget-page'; reason: string }
+  /**
+   * The stable no longer runs the image the release started from (someone deployed during it): a
+   * running release pauses (the canary would be judged against another baseline), a promotion aborts.
+   */
+  | { kind: 'stable-changed'; reason: string }
   | { kind: 'promote'; by: string }
   | { kind: 'abort'; by: string; reason?: string }
   /** The stable Deployment finished rolling out the canary's image. */
@@ -89,7 +94,10 @@ export type ReleaseAction =
   | { kind: 'promote' }
   /** The canary scales to zero and goes; the stable keeps serving. */
   | { kind: 'remove-canary' }
-  /** Promotion failed: the stable goes back to the image it had, and the canary goes. */
+  /**
+   * Promotion failed: the stable goes back to the image it had (only while it still runs the release's
+   * image, so a hotfix deployed meanwhile is never rolled back), and the canary goes.
+   */
   | { kind: 'restore-stable' };
 
 /**
@@ -136,6 +144,11 @@ export function decide(
       return abort(`the canary's rollout failed: ${event.reason}`);
     case 'budget-page':
       return abort(`the error budget is burning at page level: ${event.reason}`);
+    case 'stable-changed':
+      if (plan.state === 'promoting') return abort(event.reason);
+      // Paused until the stable runs the release's stable image again, or a person aborts.
+      if (plan.state === 'paused' && plan.because === event.reason) return { plan };
+      return { plan: { ...plan, state: 'paused', because: event.reason } };
     case 'abort':
       return abort(`aborted by ${event.by}${event.reason ? `: ${event.reason}` : ''}`);
     case 'promote':

@@ -121,6 +121,7 @@ export class ReleaseService {
         removeCanary: (release) => driver(release).removeCanary(release),
         restoreStable: (release) => driver(release).restoreStable(release),
         canaryFailure: (release) => driver(release).canaryFailure(release),
+        stableChanged: (release) => driver(release).stableChanged(release),
       },
       gate: { check: (release) => this.#gate(release) },
       samples: (release, at, intervalMs) =>
@@ -294,15 +295,25 @@ export class ReleaseService {
         `${release.id} is paused (${release.plan.because ?? 'the gate is blocked'}); it cannot be promoted past that`,
         { hint: 'it resumes by itself when the gate clears; abort it to stop now' },
       );
-    const moved = await this.controller.apply(release.id, {
-      kind,
-      by: origin.actor.id,
-      ...(reason ? { reason } : {}),
-    });
+    // A promote moves the release from the step read here, or is refused: two at once take one step.
+    const moved = await this.controller.apply(
+      release.id,
+      { kind, by: origin.actor.id, ...(reason ? { reason } : {}) },
+      kind === 'promote' ? release.plan.step : undefined,
+    );
     if (!moved)
       throw new MillwrightError(ErrorCode.PreconditionFailed, `${release.id} is being moved right now`, {
         hint: 'try again in a few seconds',
       });
+    // The stable changed under the release: it paused instead of moving.
+    if (kind === 'promote' && moved.plan.state === 'paused')
+      throw new MillwrightError(
+        ErrorCode.PreconditionFailed,
+        `${release.id} is paused: ${moved.plan.because ?? 'the stable changed'}`,
+        {
+          hint: `abort it (the stable keeps what it runs now), or put ${release.stableImage} back to resume`,
+        },
+      );
     await this.#audit(
       origin,
       `release.${kind}`,

@@ -5,6 +5,7 @@
 //   orders     3× the stable's error ratio: aborted at the first step (Argo abort, then the stable image back)
 //   search     crash-looping canary pods: aborted at once, without waiting for the interval
 //   payments   a restart mid-release resumes without repeating a step (the double counts the patches)
+//   billing    two promotes at once take one step; a hotfix set on the Rollout mid-release pauses it, untouched
 import { rm } from 'node:fs/promises';
 import { fixedClock, type Reply } from '../../src/core/index.js';
 import type { RunningServer } from '../../src/main.js';
@@ -20,7 +21,7 @@ import { SlackApiDouble } from '../doubles/slack-api.js';
 import { releaseServer, writeReleaseConfig } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
-const STORIES = ['checkout', 'orders', 'search', 'payments'] as const;
+const STORIES = ['checkout', 'orders', 'search', 'payments', 'billing'] as const;
 /** Rollouts a release refuses: timed pauses, no track labels, an update already under way. */
 const REFUSED = ['legacy', 'unlabelled', 'busy'] as const;
 const SERVICES = [...STORIES, ...REFUSED];
@@ -81,6 +82,7 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
         ...tracks('orders', 9),
         ...tracks('search', 3),
         ...tracks('payments', 3),
+        ...tracks('billing', 3),
       ],
     });
     // Ten pods each, a canary of setWeight 5, 25, 50, each followed by pause: {}.
@@ -286,4 +288,35 @@ describe('progressive releases of Argo Rollouts judged by the SLOs', () => {
     // A restart in the middle repeated nothing: two step promotions and one full one for payments.
     expect(patches('payments', '/status')).toHaveLength(3);
   }, 180_000);
+
+  it('moves two promotes at once one step, and pauses a release whose Rollout someone changed, never writing over it', async () => {
+    const started = await as(ANA, 'release start billing image=2.0.0');
+    expect(started.ok).toBe(true);
+    const id = (started.data as { release: { id: string } }).release.id;
+    // Two people press promote on the release at 5%: Argo is promoted once, to its pause at 25%.
+    const answers = await Promise.all([as(ANA, `release promote ${id}`), as(ANA, `release promote ${id}`)]);
+    expect(answers.filter((a) => a.ok)).toHaveLength(1);
+    expect(answers.find((a) => !a.ok)?.error?.message).toBe(`${id} already moved to step 2 (25%)`);
+    expect(patches('billing', '/status').map((p) => p.body)).toEqual([{ status: { pauseConditions: null } }]);
+    expect(rollout('billing').status?.canary?.weights?.canary.weight).toBe(25);
+
+    // Someone sets a hotfix on the Rollout (kubectl argo rollouts set image) while the release is at 25%.
+    const hotfix = 'registry.example.com/shop/billing:1.9.9-hotfix';
+    const changed = rollout('billing');
+    changed.spec.template.spec.containers[0]!.image = hotfix;
+    k8s.rollouts.write(changed);
+    await at(18);
+    const paused = await release(id);
+    expect(paused.plan.state).toBe('paused');
+    expect(paused.plan.because).toBe(
+      `the stable billing now runs 1.9.9-hotfix, not 1.4.2 as when ${id} started; someone deployed during the release`,
+    );
+    // Aborted, nothing is sent to the Rollout: no Argo abort of the hotfix, no template set back.
+    const aborted = await as(ANA, `release abort ${id}`);
+    expect(aborted.ok).toBe(true);
+    expect((await release(id)).plan.state).toBe('aborted');
+    expect(patches('billing')).toHaveLength(1); // the release's own image, at its start
+    expect(patches('billing', '/status')).toHaveLength(1);
+    expect(rollout('billing').spec.template.spec.containers[0]!.image).toBe(hotfix);
+  }, 120_000);
 });

@@ -8,9 +8,11 @@
 //   inventory  an incident declared mid-release pauses it; resolved, it resumes
 //   payments   a restart mid-release resumes without repeating a step
 //   shipping   the chat message: updated in place, its buttons single-use and permission-checked
+//   billing    two promotes at once take one step; a hotfix deployed mid-release pauses it, untouched
 import { rm } from 'node:fs/promises';
 import { fixedClock, type Reply, replyToText } from '../../src/core/index.js';
 import type { RunningServer } from '../../src/main.js';
+import { ExecutorCluster } from '../../src/releases/cluster.js';
 import type { ReleaseRecord } from '../../src/releases/controller.js';
 import { SIGNING_SECRET, slackSignature } from '../adapters/slack/harness.js';
 import { type KubernetesApiDouble, startKubernetesApi } from '../doubles/kubernetes-api.js';
@@ -20,7 +22,16 @@ import { slackClickPayload } from '../helpers/click-drivers.js';
 import { releaseServer, trackedScenario, writeReleaseConfig } from '../helpers/release-cluster.js';
 import { traffic } from '../helpers/traffic.js';
 
-const SERVICES = ['checkout', 'orders', 'cart', 'search', 'inventory', 'payments', 'shipping'] as const;
+const SERVICES = [
+  'checkout',
+  'orders',
+  'cart',
+  'search',
+  'inventory',
+  'payments',
+  'shipping',
+  'billing',
+] as const;
 /** The releases judged over time; shipping's is started last, at the wall-clock time Slack signs with. */
 const STORIES = SERVICES.filter((service) => service !== 'shipping');
 const CHANNEL = 'C0OPS0001';
@@ -162,6 +173,7 @@ describe('progressive releases judged by the SLOs', () => {
         ...tracks('inventory', 3, 600),
         ...tracks('payments', 3, 600),
         ...tracks('shipping', 3, 600),
+        ...tracks('billing', 3, 600),
       ],
     });
     // Ten stable pods each: 5% is one canary pod, 25% three, 50% ten.
@@ -245,6 +257,68 @@ describe('progressive releases judged by the SLOs', () => {
     expect((await running.runtime.services.changes.get(search.changeId!)).state).toBe('failed');
     // Nobody else was judged before their interval.
     expect((await release(idOf('checkout'))).history.filter((e) => e.verdict)).toHaveLength(0);
+  }, 60_000);
+
+  it('moves two promotes at once one step, and pauses a release whose stable someone changed, never writing over it', async () => {
+    const id = idOf('billing');
+    const canaryPatches = () => canaryWrites('billing').filter((r) => r.method === 'PATCH');
+    const stablePatches = () =>
+      k8s.requests.filter(
+        (r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/shop/deployments/billing',
+      );
+    // Two people press promote on the release at 5%: one step to 25%, the other told so in one line.
+    const answers = await Promise.all([as(ANA, `release promote ${id}`), as(ANA, `release promote ${id}`)]);
+    expect(answers.filter((a) => a.ok)).toHaveLength(1);
+    expect(answers.find((a) => !a.ok)?.error?.message).toBe(`${id} already moved to step 2 (25%)`);
+    expect(canaryPatches()).toHaveLength(1);
+    expect((canary('billing') as unknown as Deployment).spec.replicas).toBe(3);
+    expect((await release(id)).plan).toMatchObject({ state: 'running', step: 1 });
+
+    // Someone deploys a hotfix to the stable (kubectl set image) while the release is at 25%.
+    const recorded = (await release(id)).stableImage!;
+    expect(stableImage('billing')).toBe(recorded);
+    const [repository, tag] = recorded.split(/:(?=[^:/]+$)/);
+    const hotfix = `${repository}:1.9.9-hotfix`;
+    const stable = structuredClone(k8s.state.get('Deployment', 'shop', 'billing')) as unknown as Deployment;
+    stable.spec.template.spec.containers[0]!.image = hotfix;
+    k8s.state.write(stable as never);
+    await at(2);
+    const paused = await release(id);
+    expect(paused.plan.state).toBe('paused');
+    expect(paused.plan.because).toBe(
+      `the stable billing now runs 1.9.9-hotfix, not ${tag} as when ${id} started; someone deployed during the release`,
+    );
+    // Promoting it is refused with the same reason; the canary did not move.
+    const promoted = await as(ANA, `release promote ${id}`);
+    expect(promoted.ok).toBe(false);
+    expect(promoted.error?.message).toBe(
+      `${id} is paused (${paused.plan.because}); it cannot be promoted past that`,
+    );
+    expect(canaryPatches()).toHaveLength(1);
+    // Aborted, the canary goes and the stable keeps the hotfix: Millwright never wrote the stable.
+    const aborted = await as(ANA, `release abort ${id}`);
+    expect(aborted.ok).toBe(true);
+    expect(canary('billing')).toBeUndefined();
+    expect(stableImage('billing')).toBe(hotfix);
+    expect(stablePatches()).toHaveLength(0);
+
+    // A failed promotion's restore, through the same audited executors: never over the hotfix...
+    const driver = new ExecutorCluster({
+      executors: running.runtime.services.executors,
+      config: running.runtime.loaded.config.releases,
+      targetOf: () => ({ namespace: 'shop', deployment: 'billing' }),
+    });
+    const record = await release(id);
+    await driver.restoreStable(record);
+    expect(stablePatches()).toHaveLength(0);
+    expect(stableImage('billing')).toBe(hotfix);
+    // ...only over the release's own image, which it takes back to the one recorded at the start.
+    const ours = structuredClone(k8s.state.get('Deployment', 'shop', 'billing')) as unknown as Deployment;
+    ours.spec.template.spec.containers[0]!.image = image('billing');
+    k8s.state.write(ours as never);
+    await driver.restoreStable(record);
+    expect(stablePatches()).toHaveLength(1);
+    expect(stableImage('billing')).toBe(recorded);
   }, 60_000);
 
   it('judges each step by the SLOs: promotes the good canary, aborts 3× the stable with the numbers, waits on too little traffic', async () => {

@@ -54,6 +54,10 @@ class Cluster implements ReleaseCluster {
   async canaryFailure() {
     return this.failure;
   }
+  async stableChanged(release: ReleaseRecord) {
+    const image = this.stableImage;
+    return image !== release.stableImage && image !== release.image ? image : undefined;
+  }
 }
 
 const counts = (canaryBad: number, canaryTotal = 10_000): SliSample[] => [
@@ -279,4 +283,39 @@ it('a person aborts: the canary goes at once', async () => {
   await bot.apply('REL-1', { kind: 'abort', by: 'ben', reason: 'wrong tag' });
   expect(cluster.calls).toEqual(['set-canary 5', 'remove-canary']);
   expect((await stored()).plan.because).toBe('aborted by ben: wrong tag');
+});
+
+it('two promotes of the same step at once move it one step; the second is told where it went', async () => {
+  const bot = controller();
+  await bot.start(release);
+  const both = await Promise.allSettled([
+    bot.apply('REL-1', { kind: 'promote', by: 'ana' }, 0),
+    bot.apply('REL-1', { kind: 'promote', by: 'dee' }, 0),
+  ]);
+  expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  const refused = both.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  expect(String(refused?.reason?.message)).toBe('REL-1 already moved to step 2 (50%)');
+  expect(cluster.calls).toEqual(['set-canary 5', 'set-canary 50']);
+  expect((await stored()).plan.step).toBe(1);
+});
+
+it('a stable changed under the release pauses it before the next step, and a promotion never writes over it', async () => {
+  const bot = controller();
+  await bot.start({ ...release, stableImage: 'v1' });
+  cluster.stableImage = 'v1-hotfix';
+  later(INTERVAL);
+  await bot.tick();
+  const paused = await stored();
+  expect(paused.plan.state).toBe('paused');
+  expect(paused.plan.because).toBe(
+    'the stable checkout now runs v1-hotfix, not v1 as when REL-1 started; someone deployed during the release',
+  );
+  expect(cluster.calls).toEqual(['set-canary 5']);
+  // A person's promote pauses it the same way instead of moving it.
+  expect((await bot.apply('REL-1', { kind: 'promote', by: 'ana' }, 0))?.plan.state).toBe('paused');
+  expect(cluster.calls).toEqual(['set-canary 5']);
+  // The stable back on the release's stable image: the release goes on.
+  cluster.stableImage = 'v1';
+  await bot.tick();
+  expect((await stored()).plan.state).toBe('running');
 });

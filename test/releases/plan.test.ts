@@ -119,3 +119,25 @@ describe('a release moving', () => {
     });
   });
 });
+
+describe('the stable changed under the release', () => {
+  const why = 'the stable checkout now runs 1.9.9-hotfix, not 1.4.2 as when REL-3 started';
+  const running: ReleasePlan = { steps: [5, 25, 100], step: 1, state: 'running', waited: 0 };
+
+  it('pauses a running release with the reason and no action, once', () => {
+    const { plan, action } = decide(running, { kind: 'stable-changed', reason: why });
+    expect(plan).toEqual({ ...running, state: 'paused', because: why });
+    expect(action).toBeUndefined();
+    expect(decide(plan, { kind: 'stable-changed', reason: why }).plan).toBe(plan);
+    // The stable back on its image, the gate's clear resumes it.
+    expect(decide(plan, { kind: 'gate' }).plan.state).toBe('running');
+  });
+
+  it('aborts a promotion, and the action puts back only what the release wrote', () => {
+    const promoting: ReleasePlan = { ...running, step: 2, state: 'promoting' };
+    expect(decide(promoting, { kind: 'stable-changed', reason: why })).toEqual({
+      plan: { ...promoting, state: 'aborted', because: why },
+      action: { kind: 'restore-stable' },
+    });
+  });
+});

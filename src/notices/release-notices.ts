@@ -67,6 +67,14 @@ export function releaseBlocks(release: ReleaseRecord, now: Date): Block[] {
     text(`*Steps:* ${stepsLine(release)}`),
   ];
   if (release.plan.because) blocks.push(text(`*Why ${release.plan.state}:* ${release.plan.because}`));
+  if (release.trouble) {
+    const { action, attempts, message, at } = release.trouble;
+    blocks.push(
+      text(
+        `*Stuck:* ${action} failed ${attempts === 1 ? 'once' : `${attempts} times`} (last ${formatWhen(new Date(at), now)}): ${message}`,
+      ),
+    );
+  }
   if (verdict) blocks.push(text(`*Last verdict: ${verdict.decision}* — ${verdict.reason}`));
   return blocks;
 }

@@ -48,6 +48,13 @@ export interface ReleaseSliNumbers {
   pValue?: number;
 }
 
+/** Ticks in a row a step or the promotion may fail before the release is aborted for it. */
+export const MAX_ACTION_ATTEMPTS = 3;
+
+function describeAction(action: ReleaseAction): string {
+  return action.kind === 'set-canary' ? `the step to ${action.share}%` : action.kind.replace('-', ' ');
+}
+
 export interface ReleaseRecord extends StoredRecord {
   id: string;
   service: string;
@@ -67,6 +74,11 @@ export interface ReleaseRecord extends StoredRecord {
   stepStartedAt: string;
   /** An action decided and not yet known done: run again after a restart. */
   pending?: ReleaseAction;
+  /**
+   * The pending action failed this many ticks in a row, and why the last time: shown with the release,
+   * so a release the cluster refuses to move is never shown as moving.
+   */
+  trouble?: { action: ReleaseAction['kind']; attempts: number; at: string; message: string };
   history: ReleaseEntry[];
 }
 
@@ -304,7 +316,8 @@ export class ReleaseController {
     try {
       share = await this.#act(release, action);
     } catch (error) {
-      if (!(error instanceof ReleaseRolloutFailed || error instanceof ReleaseStableChanged)) throw error;
+      if (!(error instanceof ReleaseRolloutFailed || error instanceof ReleaseStableChanged))
+        return this.#actionFailed(release, action, error);
       // The rollout this action waited for failed, or the stable changed under it: the action is
       // over, and the plan decides what now (during promotion: put the stable back, if it is ours).
       const failed = await this.#save(release.id, ({ pending: _failed, ...record }) => record);
@@ -316,12 +329,38 @@ export class ReleaseController {
       );
     }
     return this.#save(release.id, (record) => {
-      const { pending: _done, ...rest } = record;
+      const { pending: _done, trouble: _over, ...rest } = record;
       const history = [...rest.history];
       const last = history.at(-1);
       if (last && share !== undefined) history[history.length - 1] = { ...last, share };
       return { ...rest, history, ...(action.kind === 'set-canary' ? { stepStartedAt: this.#now() } : {}) };
     });
+  }
+
+  /**
+   * A recorded action the cluster did not carry out (a 403, a 5xx that lasts, a refused value): it is
+   * kept, with how often and why, for the next tick; a forward move (a step or the promotion) that
+   * failed MAX_ACTION_ATTEMPTS ticks in a row aborts the release with the reason, since a permission
+   * or a value does not fix itself. Removing the canary or restoring the stable is retried for as long
+   * as it takes (the release cannot be called aborted before it is), with the trouble shown.
+   */
+  async #actionFailed(release: ReleaseRecord, action: ReleaseAction, error: unknown): Promise<never> {
+    const message = error instanceof Error ? error.message : String(error);
+    const attempts = release.trouble?.action === action.kind ? release.trouble.attempts + 1 : 1;
+    const saved = await this.#save(release.id, (record) => ({
+      ...record,
+      trouble: { action: action.kind, attempts, at: this.#now(), message },
+    }));
+    const forward = action.kind === 'set-canary' || action.kind === 'promote';
+    if (forward && attempts >= MAX_ACTION_ATTEMPTS) {
+      const { pending: _given, trouble: _told, ...record } = saved;
+      const given = await this.#save(release.id, () => record);
+      await this.#move(given, {
+        kind: 'rollout-failed',
+        reason: `the cluster refused ${describeAction(action)} ${attempts} times: ${message}`,
+      });
+    }
+    throw error;
   }
 
   /** Carries out one action; resolves with the share reached for set-canary. */

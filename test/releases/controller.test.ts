@@ -26,9 +26,12 @@ class Cluster implements ReleaseCluster {
   stableImage = 'v1';
   failure: string | undefined;
   failNextPromote?: Error;
+  /** Every set-canary fails with this (a 403 that does not go away) while set. */
+  refuseCanary?: Error;
 
   async setCanary(_release: ReleaseRecord, share: number) {
     this.calls.push(`set-canary ${share}`);
+    if (this.refuseCanary) throw this.refuseCanary;
     this.share = share;
     return { share: share + 0.5 };
   }
@@ -275,6 +278,47 @@ it('a promotion whose stable rollout fails puts the stable back', async () => {
     state: 'aborted',
     because: "the canary's rollout failed: deployment checkout exceeded its progress deadline",
   });
+});
+
+it('a step the cluster keeps refusing is shown as stuck, then aborts the release with the reason', async () => {
+  const bot = controller();
+  await bot.start(release);
+  cluster.refuseCanary = new Error(
+    'Kubernetes refused: deployments.apps "checkout-canary" is forbidden (403)',
+  );
+  later(INTERVAL);
+  await bot.tick(); // the verdict says promote; the step to 50% is refused
+  expect((await stored()).trouble).toMatchObject({ action: 'set-canary', attempts: 1 });
+  expect((await stored()).plan.state).toBe('running');
+  await bot.tick();
+  expect((await stored()).trouble).toMatchObject({ action: 'set-canary', attempts: 2 });
+  await bot.tick();
+  const aborted = await stored();
+  expect(aborted.plan).toMatchObject({ state: 'aborted' });
+  expect(aborted.plan.because).toMatch(/the cluster refused the step to 50% 3 times: .*forbidden \(403\)/);
+  expect(aborted.trouble).toBeUndefined();
+  expect(aborted.pending).toBeUndefined();
+  expect(cluster.calls).toEqual([
+    'set-canary 5',
+    'set-canary 50',
+    'set-canary 50',
+    'set-canary 50',
+    'remove-canary',
+  ]);
+});
+
+it('a refusal that clears is retried on the next tick and the step goes on, with nothing shown as stuck', async () => {
+  const bot = controller();
+  await bot.start(release);
+  cluster.refuseCanary = new Error('the Kubernetes API answered 503');
+  later(INTERVAL);
+  await bot.tick();
+  cluster.refuseCanary = undefined;
+  await bot.tick();
+  const moved = await stored();
+  expect(moved.trouble).toBeUndefined();
+  expect(moved.plan).toMatchObject({ state: 'running', step: 1 });
+  expect(cluster.calls).toEqual(['set-canary 5', 'set-canary 50', 'set-canary 50']);
 });
 
 it('a person aborts: the canary goes at once', async () => {

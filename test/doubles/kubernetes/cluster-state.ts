@@ -665,8 +665,6 @@ function failingInitPodStatus(
 ): NonNullable<PodObject['status']> {
   const inits = initContainersOf(template);
   const failing = inits.findIndex((c) => c.name === failure.initContainer);
-  const names = template.spec.containers.map((c) => c.name).join(' ');
-  const notReady = { status: 'False' as const, lastTransitionTime: at, reason: 'ContainersNotReady' };
   const waitingOn = (c: Container): Json => ({
     name: c.name,
     image: c.image,
@@ -678,22 +676,14 @@ function failingInitPodStatus(
     lastState: {},
   });
   return {
+    ...unreadyPod(template, at, index, {
+      type: 'Initialized',
+      status: 'False' as const,
+      lastTransitionTime: at,
+      reason: 'ContainersNotInitialized',
+      message: `containers with incomplete status: [${failure.initContainer}]`,
+    }),
     phase: 'Pending',
-    conditions: [
-      {
-        type: 'Initialized',
-        status: 'False' as const,
-        lastTransitionTime: at,
-        reason: 'ContainersNotInitialized',
-        message: `containers with incomplete status: [${failure.initContainer}]`,
-      },
-      { type: 'Ready', ...notReady, message: `containers with unready status: [${names}]` },
-      { type: 'ContainersReady', ...notReady, message: `containers with unready status: [${names}]` },
-      { type: 'PodScheduled', status: 'True' as const, lastTransitionTime: at },
-    ],
-    hostIP: '10.0.0.10',
-    podIP: `10.244.1.${10 + index}`,
-    startTime: at,
     initContainerStatuses: inits.map((c, i): Json => {
       if (i < failing)
         return {
@@ -711,6 +701,23 @@ function failingInitPodStatus(
   };
 }
 
+/** What every pod that is not ready shows: its conditions (after `initialized`) and its addresses. */
+function unreadyPod(template: PodTemplateSpec, at: string, index: number, initialized: Condition) {
+  const notReady = { status: 'False' as const, lastTransitionTime: at, reason: 'ContainersNotReady' };
+  const names = template.spec.containers.map((c) => c.name).join(' ');
+  return {
+    conditions: [
+      initialized,
+      { type: 'Ready', ...notReady, message: `containers with unready status: [${names}]` },
+      { type: 'ContainersReady', ...notReady, message: `containers with unready status: [${names}]` },
+      { type: 'PodScheduled', status: 'True' as const, lastTransitionTime: at },
+    ],
+    hostIP: '10.0.0.10',
+    podIP: `10.244.1.${10 + index}`,
+    startTime: at,
+  };
+}
+
 /** A pod whose containers never became ready, in the words the kubelet uses for each failure. */
 function failingPodStatus(
   template: PodTemplateSpec,
@@ -720,19 +727,13 @@ function failingPodStatus(
 ): NonNullable<PodObject['status']> {
   if (failure.initContainer !== undefined)
     return failingInitPodStatus(template, { ...failure, initContainer: failure.initContainer }, at, index);
-  const notReady = { status: 'False' as const, lastTransitionTime: at, reason: 'ContainersNotReady' };
-  const names = template.spec.containers.map((c) => c.name).join(' ');
   return {
+    ...unreadyPod(template, at, index, {
+      type: 'Initialized',
+      status: 'True' as const,
+      lastTransitionTime: at,
+    }),
     phase: failure.reason === 'ImagePullBackOff' ? 'Pending' : 'Running',
-    conditions: [
-      { type: 'Initialized', status: 'True' as const, lastTransitionTime: at },
-      { type: 'Ready', ...notReady, message: `containers with unready status: [${names}]` },
-      { type: 'ContainersReady', ...notReady, message: `containers with unready status: [${names}]` },
-      { type: 'PodScheduled', status: 'True' as const, lastTransitionTime: at },
-    ],
-    hostIP: '10.0.0.10',
-    podIP: `10.244.1.${10 + index}`,
-    startTime: at,
     containerStatuses: template.spec.containers.map((c) => failingContainerStatus(c, failure, at)),
   };
 }

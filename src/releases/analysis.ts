@@ -114,10 +114,11 @@ export function judgeSli(sample: SliSample, policy: AnalysisPolicy): SliVerdict 
   }
   const tested =
     smallestExpectedCell(canary, stable) < 5
-      ? fisherTest(canary, stable)
+      ? fisherTest(canary, stable, policy.margin)
       : zTest(canary, stable, policy.margin);
   const significant = tested.pValue < policy.alpha;
-  const beyondMargin = difference > policy.margin;
+  // A difference equal to the margin is within it: 11/1000 - 10/1000 is 0.0010000000000000009 in floats.
+  const beyondMargin = difference > policy.margin + 1e-12;
   const numbers = `${observed}, difference ${formatPoints(difference)} (margin ${formatPoints(policy.margin)}), ${testName(tested)} p = ${formatP(tested.pValue)}`;
   if (significant && beyondMargin) {
     return {
@@ -203,10 +204,21 @@ export function zTest(
 }
 
 /**
- * One-sided Fisher's exact test of "the canary's ratio exceeds the stable's": the probability, with
- * the table's margins fixed, of the canary having at least as many bad events as it had.
+ * One-sided Fisher's exact test of "the canary's ratio exceeds the stable's by more than `margin`":
+ * the canary's bad events less those the margin tolerates (margin × its requests, rounded) are tested
+ * against the stable's, the probability, with the table's margins fixed, of the canary having at least
+ * as many bad events as it had. Without the shift, a canary exactly `margin` worse (which the policy
+ * accepts) would be aborted far more often than alpha at small counts.
  */
-export function fisherTest(canary: EventCounts, stable: EventCounts): { test: 'fisher'; pValue: number } {
+export function fisherTest(
+  canary: EventCounts,
+  stable: EventCounts,
+  margin = 0,
+): { test: 'fisher'; pValue: number } {
+  if (margin > 0) {
+    const tolerated = Math.round(margin * canary.total);
+    return fisherTest({ ...canary, bad: Math.max(0, canary.bad - tolerated) }, stable);
+  }
   const bad = canary.bad + stable.bad;
   const total = canary.total + stable.total;
   const denominator = logChoose(total, canary.total);

@@ -80,16 +80,29 @@ describe('one SLI', () => {
     expect(verdict.pValue).toBeGreaterThan(0.5);
   });
 
-  it('few errors on a small share are judged by Fisher: significant and beyond the margin fails', () => {
-    const verdict = judgeSli(sample([2, 600], [1, 10000]), policy);
+  it('few errors on a small share are judged by Fisher beyond the margin: significant and beyond it fails', () => {
+    // The margin (0.1 points) tolerates round(0.001 × 600) = 1 of the canary's bad events, so Fisher
+    // tests 4/600 against 1/10000: hypergeometric P(X ≥ 4), N = 10600, K = 5, n = 600 (by hand, math.comb).
+    const verdict = judgeSli(sample([5, 600], [1, 10000]), policy);
     expect(verdict).toMatchObject({ outcome: 'fail', test: 'fisher' });
-    expect(verdict.pValue! / 0.00923584084633007).toBeCloseTo(1, 10);
+    expect(verdict.pValue! / 4.8556817574556924e-5).toBeCloseTo(1, 10);
+    // 2/600 is 1/600 beyond what the margin tolerates: P(X ≥ 1) = 1 - (10000/10600)(9999/10599), not
+    // enough to abort a canary that may be only as much worse as the policy accepts.
+    const unsure = judgeSli(sample([2, 600], [1, 10000]), policy);
+    expect(unsure).toMatchObject({ outcome: 'inconclusive', test: 'fisher' });
+    expect(unsure.pValue! / 0.11000859817675929).toBeCloseTo(1, 10);
+  });
+
+  it('a difference exactly at the margin is within it, whatever the floating point says', () => {
+    expect(judgeSli(sample([11, 1000], [10, 1000]), policy).outcome).toBe('pass');
+    expect(judgeSli(sample([10, 1000], [9, 1000]), policy).outcome).toBe('pass');
   });
 
   it('worse beyond the margin but not significant is inconclusive, never a pass', () => {
-    const fisher = judgeSli(sample([1, 600], [2, 10000]), policy);
+    const fisher = judgeSli(sample([2, 500], [2, 10000]), policy);
     expect(fisher).toMatchObject({ outcome: 'inconclusive', test: 'fisher' });
-    expect(fisher.pValue! / 0.1603949768419739).toBeCloseTo(1, 10);
+    // 2/500 less the round(0.5) = 1 tolerated: P(X ≥ 1), N = 10500, K = 3, n = 500.
+    expect(fisher.pValue! / 0.13617474392560958).toBeCloseTo(1, 10);
     const z = judgeSli(sample([12, 1000], [100, 10000]), policy);
     expect(z).toMatchObject({ outcome: 'inconclusive', test: 'z' });
     expect(z.z).toBeCloseTo(0.27900760501393623, 12);

@@ -48,7 +48,12 @@ export function burnState(
         [rule.short, short],
       ] as const;
       if (pair.every(([, reading]) => reading.kind === 'value' && reading.value > rule.factor)) {
-        const shown = pair.map(([window, reading]) => `${window} ${formatBurn(reading)}`).join(' and ');
+        const shown = pair
+          .map(
+            ([window, reading]) =>
+              `${window} ${formatBurnAgainst((reading as { value: number }).value, rule.factor)}`,
+          )
+          .join(' and ');
         return { state: severity, rule, reason: `${shown} both above ${rule.factor}×` };
       }
       // One window known to be below the factor settles the rule whatever the other says.
@@ -111,9 +116,27 @@ export function formatBurn(reading: Reading): string {
   return `${Number(reading.value.toPrecision(3))}×`;
 }
 
+/**
+ * A burn rate next to the factor it is compared with, with as many digits as it takes (three, up to
+ * six) for the text to agree with the comparison: 14.42 above 14.4 reads `14.42×`, never `14.4×`.
+ *
+ * @example
+ * formatBurnAgainst(14.42, 14.4) // '14.42×'
+ */
+export function formatBurnAgainst(value: number, factor: number): string {
+  for (let digits = 3; digits < 6; digits++) {
+    const shown = Number(value.toPrecision(digits));
+    if (Math.sign(shown - factor) === Math.sign(value - factor)) return `${shown}×`;
+  }
+  return `${Number(value.toPrecision(6))}×`;
+}
+
+/** Float noise from the budget arithmetic (1 − 1.0000000000000002) is no budget at all, not 2.22e-14%. */
+const NOISE = 1e-12;
+
 /** A percentage with at least three significant digits: `50%`, `36.1%`, `5.04%`, `0.476%`, `99.95%`. */
 export function formatPercent(ratio: number, digits = 1): string {
-  const percent = ratio * 100;
+  const percent = Math.abs(ratio) < NOISE ? 0 : ratio * 100;
   const fixed = Math.abs(percent) < 10 ? percent.toPrecision(3) : percent.toFixed(digits);
   return `${Number(fixed)}%`;
 }

@@ -2,7 +2,8 @@
 // and ages in two adjacent units, so a skipped middle unit never reads like the wrong number.
 import { formatDuration } from '../../src/core/duration.js';
 import { formatWhen } from '../../src/core/time.js';
-import { formatBurn, formatPercent } from '../../src/slo/burn-rate.js';
+import { burnState, formatBurn, formatBurnAgainst, formatPercent } from '../../src/slo/burn-rate.js';
+import type { BurnRule } from '../../src/slo/spec.js';
 
 const burn = (value: number) => formatBurn({ kind: 'value', value });
 
@@ -24,6 +25,28 @@ it('percentages keep at least three significant digits', () => {
   expect(formatPercent(0.5)).toBe('50%');
   expect(formatPercent(0)).toBe('0%');
   expect(formatPercent(-0.125)).toBe('-12.5%');
+});
+
+it('a burn rate next to its threshold shows the digits that make the comparison true', () => {
+  expect(formatBurnAgainst(14.42, 14.4)).toBe('14.42×');
+  expect(formatBurnAgainst(1.0004, 1)).toBe('1.0004×');
+  expect(formatBurnAgainst(200, 14.4)).toBe('200×');
+  const rule: BurnRule = { severity: 'page', long: '1h', short: '5m', factor: 14.4 };
+  const value = (v: number) => ({ kind: 'value' as const, value: v });
+  const state = burnState(
+    new Map([
+      ['1h', value(14.42)],
+      ['5m', value(14.4001)],
+    ]),
+    [rule],
+  );
+  expect(state.reason).toBe('1h 14.42× and 5m 14.4001× both above 14.4×');
+});
+
+it('float noise in the budget reads as none, not 2.22e-14%', () => {
+  expect(formatPercent(2.220446049250313e-16)).toBe('0%');
+  expect(formatPercent(-2.220446049250313e-16)).toBe('0%');
+  expect(formatPercent(0.0004)).toBe('0.04%');
 });
 
 it('durations and ages show the largest unit and the next one, never skipping one', () => {

@@ -32,13 +32,30 @@ describe('spent action tokens in the store', () => {
       first: false,
       by: 'ana',
       at: now,
+      outcome: 'running',
     });
     expect(await store.get(SPENT_ACTIONS, 'n1')).toEqual({
       id: 'n1',
       by: 'ana',
       at: '2026-12-04T10:00:00.000Z',
       expiresAt: '2026-12-04T11:00:00.000Z',
+      outcome: 'running',
     });
+  });
+
+  test('a settled run is what the next claim learns: it succeeded, or it failed and why', async () => {
+    await spent.claim('n3', use('ana', now));
+    await spent.settle('n3', { ok: false, failure: 'the Kubernetes API answered 503\nsecond line' });
+    expect(await spent.claim('n3', use('ben', now))).toEqual({
+      first: false,
+      by: 'ana',
+      at: now,
+      outcome: 'failed',
+      failure: 'the Kubernetes API answered 503',
+    });
+    await spent.claim('n4', use('ana', now));
+    await spent.settle('n4', { ok: true });
+    expect(await spent.claim('n4', use('ben', now))).toMatchObject({ first: false, outcome: 'succeeded' });
   });
 
   test('of many claims at once, exactly one is first', async () => {

@@ -618,19 +618,24 @@ function initContainersOf(template: PodTemplateSpec): Container[] {
   return (template.spec.initContainers as Container[] | undefined) ?? [];
 }
 
+/** A container that never started, waiting for `waiting.reason`. */
+function waitingStatus(c: Container, waiting: { reason: string; message?: string }): Json {
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting },
+    lastState: {},
+  };
+}
+
 /** A failing container's status in the kubelet's words: backing off a pull, or a crash loop. */
 function failingContainerStatus(c: Container, failure: PodFailure, at: string): Json {
   return failure.reason === 'ImagePullBackOff'
-    ? {
-        name: c.name,
-        image: c.image,
-        imageID: '',
-        ready: false,
-        started: false,
-        restartCount: 0,
-        state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } },
-        lastState: {},
-      }
+    ? waitingStatus(c, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` })
     : {
         name: c.name,
         image: c.image,
@@ -665,16 +670,7 @@ function failingInitPodStatus(
 ): NonNullable<PodObject['status']> {
   const inits = initContainersOf(template);
   const failing = inits.findIndex((c) => c.name === failure.initContainer);
-  const waitingOn = (c: Container): Json => ({
-    name: c.name,
-    image: c.image,
-    imageID: '',
-    ready: false,
-    started: false,
-    restartCount: 0,
-    state: { waiting: { reason: 'PodInitializing' } },
-    lastState: {},
-  });
+  const waitingOn = (c: Container) => waitingStatus(c, { reason: 'PodInitializing' });
   return {
     ...unreadyPod(template, at, index, {
       type: 'Initialized',

@@ -3,7 +3,7 @@
 // acks, p50 and p99 per kind, alternating rounds in one run. Target: <= 1.25 for every kind.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +116,7 @@ async function measure(): Promise<void> {
           // Let Millwright's answers after the acks drain before the next burst, so neither server's
           // next burst shares the machine with them.
           if (name === 'millwright') await quiet(slack, before);
+          await settled(server.child);
           // Round -1 warms up both servers and is not counted.
           if (round >= 0)
             rounds[name].push({ p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) });
@@ -165,6 +166,25 @@ async function quiet(slack: { calls: unknown[]; responsePosts: unknown[] }, befo
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   console.log(`slack-ack: Millwright answered ${heard() - before} of ${CONCURRENT} requests within 30 s`);
+}
+
+/**
+ * Resolves once the server process has used almost no CPU for 300 ms (at most 30 s): the work a
+ * burst leaves behind after its answers (bookkeeping writes, collection) is done before the next.
+ */
+async function settled(child: ChildProcess): Promise<void> {
+  const cpu = () => {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const until = Date.now() + 30_000;
+  let last = cpu();
+  while (Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = cpu();
+    if (now - last <= 1) return;
+    last = now;
+  }
 }
 
 async function start(

@@ -23,19 +23,15 @@ import {
   text,
   untilFrom,
 } from '../src/core/index.js';
+import { describeReading, formatBurn, formatExhaustion } from '../src/slo/burn-rate.js';
 import {
-  describeReading,
-  formatBurn,
-  formatExhaustion,
   formatRemaining,
   formatSli,
   formatSoonestExhaustion,
-  type Reading,
-  type SloEvaluation,
-  type SloService,
-  sloLabel,
   summarizeEvaluation,
-} from '../src/slo/index.js';
+} from '../src/slo/format.js';
+import type { Reading, SloEvaluation, SloService } from '../src/slo/index.js';
+import { sloLabel } from '../src/slo/spec.js';
 
 const image = (url: string, alt: string): ImageBlock => ({ type: 'image', url, alt });
 

@@ -1,20 +1,18 @@
 // change request|approve|deny|list|show|cancel|done|freeze|unfreeze|stats: approval-free changes
 // through an explainable policy gate, with people in the loop only where the policy needs them.
-import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
+
 import {
-  awaitsPickup,
   type DeliveryStats,
   deliveryStats,
   deliveryStatsByTeam,
-  explainRule,
-  FINAL_STATES,
   failureRateOf,
   formatBudgetCost,
   formatFailureRate,
-  knownService,
-  ranWithoutAPerson,
-  servicesOf,
-} from '../src/changes/index.js';
+} from '../src/changes/delivery-stats.js';
+import type { ChangeRequest, GateEvaluation } from '../src/changes/index.js';
+import { explainRule } from '../src/changes/policy-gate.js';
+import { awaitsPickup, FINAL_STATES, ranWithoutAPerson, servicesOf } from '../src/changes/types.js';
+import { knownService } from '../src/changes/workloads.js';
 import {
   type ActionsBlock,
   type AnswerProblem,

@@ -17,14 +17,9 @@ import {
   table,
   text,
 } from '../src/core/index.js';
-import {
-  INCIDENT_STATUSES,
-  type Incident,
-  type IncidentStatus,
-  impactData,
-  incidentData,
-  suspectData,
-} from '../src/incidents/index.js';
+import { impactData, incidentData, suspectData } from '../src/incidents/incident-data.js';
+import type { Incident, IncidentStatus } from '../src/incidents/index.js';
+import { INCIDENT_STATUSES } from '../src/incidents/types.js';
 
 const person = (value: string) => value.replace(/^<@([A-Z0-9]+)(\|[^>]*)?>$/, '$1').replace(/^@/, '');
 const incidentOption = {

@@ -1,7 +1,7 @@
 // release start|status|promote|abort|list: progressive rollouts judged by the SLOs. A release is a
 // change (the policy gate lets it start, and pauses it on a freeze or an incident); its canary takes
 // a growing share of traffic and is promoted or rolled back by the numbers.
-import { explainRule } from '../src/changes/index.js';
+import { explainRule } from '../src/changes/policy-gate.js';
 import {
   badArgument,
   type Context,
@@ -18,7 +18,7 @@ import {
   table,
   text,
 } from '../src/core/index.js';
-import { currentShare, lastVerdict, releaseBlocks } from '../src/notices/index.js';
+import { currentShare, lastVerdict, releaseBlocks } from '../src/notices/release-notices.js';
 import type { ReleaseRecord } from '../src/releases/controller.js';
 import { parseSteps } from '../src/releases/plan.js';
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ActionSigner } from '../core/action-token.js';
 import { parseDuration } from '../core/duration.js';
+import { lazySchema } from '../core/lazy-schema.js';
 import { defineModule } from '../core/module.js';
 import type { Store } from '../store/store.js';
 import { AccessControl } from './access-control.js';
@@ -29,7 +30,7 @@ export const accessModule = defineModule({
 export const actionsModule = defineModule({
   name: 'actions',
   // The generated button-signing secret lives here when the config sets none.
-  records: { secrets: z.looseObject({ id: z.string(), value: z.string().min(32) }) },
+  records: { secrets: lazySchema(() => z.looseObject({ id: z.string(), value: z.string().min(32) })) },
   config: { security: securitySchema },
   needs: ['config', 'store'],
   provides: ['actions'],
@@ -48,14 +49,16 @@ export const actionsModule = defineModule({
 export const spentActionsModule = defineModule({
   name: 'spent-actions',
   records: {
-    spent_actions: z.looseObject({
-      id: z.string(),
-      by: z.string(),
-      at: z.iso.datetime(),
-      expiresAt: z.iso.datetime(),
-      outcome: z.enum(['running', 'succeeded', 'failed']).optional(),
-      failure: z.string().optional(),
-    }),
+    spent_actions: lazySchema(() =>
+      z.looseObject({
+        id: z.string(),
+        by: z.string(),
+        at: z.iso.datetime(),
+        expiresAt: z.iso.datetime(),
+        outcome: z.enum(['running', 'succeeded', 'failed']).optional(),
+        failure: z.string().optional(),
+      }),
+    ),
   },
   needs: ['store'],
   provides: ['spentActions'],

@@ -2,13 +2,8 @@
 // service the requester types. A typed service that disagrees, or names nobody, is refused.
 import type { BaseConfig } from '../config/index.js';
 import { badArgument } from '../core/errors.js';
-import {
-  describeWorkload,
-  type ParamValue,
-  type RunbookSpec,
-  type Workload,
-  workloadsOf,
-} from '../runbooks/index.js';
+import type { ParamValue, RunbookSpec, Workload } from '../runbooks/index.js';
+import { describeWorkload, workloadsOf } from '../runbooks/targets.js';
 
 export type ServiceCatalog = BaseConfig['services'];
 

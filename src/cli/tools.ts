@@ -14,7 +14,6 @@ import {
 import { formatProblem } from '../config/index.js';
 import { createLogger, systemClock } from '../core/index.js';
 import { buildExecutorHost } from '../executors/module.js';
-import { loadRunbooks } from '../runbooks/index.js';
 
 import type { MainIO } from './io.js';
 import { currentOsUser } from './shell.js';
@@ -44,6 +43,7 @@ export async function lintRunbooksCommand(
     configDir: path.dirname(loaded.path),
   });
   const folder = path.resolve(io.cwd, dir ?? loaded.config.runbooks.dir);
+  const { loadRunbooks } = await import('../runbooks/catalog.js');
   const { runbooks, problems } = await loadRunbooks(
     folder,
     { action: (uses) => host.action(uses), roles: Object.keys(loaded.config.access.roles) },
@@ -80,6 +80,7 @@ export async function rbacCommand(
     import('../deploys/api-calls.js'),
     import('../releases/argo-cluster.js'),
   ]);
+  const { loadRunbooks } = await import('../runbooks/catalog.js');
   const { runbooks, problems } = await loadRunbooks(loaded.config.runbooks.dir, undefined, io.cwd);
   for (const problem of problems)
     io.stderr.write(`warning: ${formatProblem(problem)} (left out, as the bot leaves it out)\n`);

@@ -118,9 +118,16 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
     const problems = [...environment.problems, ...schemaProblems];
     throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
   }
+  const baseDir = dirname(absolutePath);
+  const config = resolvePaths(parsed.data, options.schema.paths, baseDir);
+  for (const [key, section] of options.schema.defaulted)
+    if ((config as unknown as Record<string, unknown>)[key] === undefined)
+      fillOnFirstRead(config, key, () =>
+        resolvePaths({ [key]: section.parse(undefined) } as never, options.schema.paths, baseDir),
+      );
   return {
     path: absolutePath,
-    config: resolvePaths(parsed.data, options.schema.paths, dirname(absolutePath)),
+    config,
     secrets: [...environment.secrets],
     interpolated: [...environment.substituted],
   };
@@ -307,6 +314,23 @@ function withoutEmptySections(data: unknown): unknown {
 }
 
 /** Makes every declared path value absolute (`~/` is the home directory), leaving absent ones absent. */
+/**
+ * Gives `config[key]` the value `make()` holds for it, made when the key is first read (or replaced
+ * when it is first written), and an ordinary property from then on.
+ */
+function fillOnFirstRead(config: MillwrightConfig, key: string, make: () => MillwrightConfig): void {
+  const settle = (value: unknown) => {
+    Object.defineProperty(config, key, { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  };
+  Object.defineProperty(config, key, {
+    get: () => settle((make() as unknown as Record<string, unknown>)[key]),
+    set: settle,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 function resolvePaths(config: MillwrightConfig, paths: readonly string[], baseDir: string): MillwrightConfig {
   const absolute = (path: string) =>
     path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(baseDir, path);

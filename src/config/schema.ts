@@ -234,6 +234,12 @@ export interface ConfigSchema {
   schema: z.ZodType<MillwrightConfig>;
   /** Dotted paths of values that are file paths, resolved against the config file's directory. */
   paths: readonly string[];
+  /**
+   * Module sections the file may leave out, which then hold their schema's defaults: the loader
+   * fills each in when it is first read, so a start never builds the schema of a section it neither
+   * has nor reads.
+   */
+  defaulted: ReadonlyMap<string, z.ZodType>;
 }
 
 /**
@@ -252,13 +258,19 @@ export function composeConfigSchema(
 ): ConfigSchema {
   const owners = new Map<string, string>(Object.keys(baseObject.shape).map((key) => [key, 'config']));
   const sections: Record<string, z.ZodType> = {};
+  const defaulted = new Map<string, z.ZodType>();
   const paths = ['store.path', 'store.ssl.ca', 'audit.path', 'audit.checkpoints.file'];
   for (const part of parts) {
     for (const [key, section] of Object.entries(part.sections ?? {})) {
       const owner = owners.get(key);
       if (owner) throw new Error(`config section "${key}" is declared by both ${owner} and ${part.owner}`);
       owners.set(key, part.owner);
-      sections[key] = section;
+      if (deferredSections.has(section)) sections[key] = section;
+      else {
+        // Parsed (and its schema built) only when the file has it; otherwise its defaults, on first read.
+        sections[key] = optionalSection(section);
+        defaulted.set(key, section);
+      }
     }
     paths.push(...(part.paths ?? []));
   }
@@ -266,7 +278,7 @@ export function composeConfigSchema(
     const base = config as unknown as z.output<typeof baseObject>;
     return { ...config, audit: auditConfig(base.audit, base.store.path) };
   });
-  return { schema: schema as unknown as z.ZodType<MillwrightConfig>, paths };
+  return { schema: schema as unknown as z.ZodType<MillwrightConfig>, paths, defaulted };
 }
 
 function auditConfig(audit: z.output<typeof auditSection>, storePath: string): AuditConfig {
@@ -281,6 +293,9 @@ function auditConfig(audit: z.output<typeof auditSection>, storePath: string): A
     ...(audit.checkpoints === undefined ? {} : { checkpoints: audit.checkpoints }),
   };
 }
+
+/** What a deferred section takes in before its own schema sees it; one for all of them. */
+let anyValue: z.ZodUnknown | undefined;
 
 /** Each deferred section's schema, for the walks below (they run only to explain a problem). */
 const deferredSections = new WeakMap<z.ZodType, z.ZodType>();
@@ -299,10 +314,8 @@ export function optionalSection<T extends z.ZodType>(section: T): z.ZodOptional<
   // `.optional()` over a lazy would ask the section whether it has a default, building it; over a
   // pipe from unknown it asks unknown. A value that is there flows through the lazy into the section,
   // with the same parse context (so the loader's messages apply) and the same issue paths.
-  const deferred = z
-    .unknown()
-    .pipe(z.lazy(() => section))
-    .optional();
+  anyValue ??= z.unknown();
+  const deferred = anyValue.pipe(z.lazy(() => section)).optional();
   deferredSections.set(deferred, section);
   return deferred as unknown as z.ZodOptional<T>;
 }

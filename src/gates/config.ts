@@ -4,18 +4,20 @@ import { z } from 'zod';
 import { DELIVERY_KINDS } from '../changes/types.js';
 import { lazySchema } from '../core/index.js';
 
-const name = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]*$/i, { error: 'expected letters, digits, ".", "_" or "-"' });
+const name = lazySchema(() =>
+  z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, { error: 'expected letters, digits, ".", "_" or "-"' }),
+);
 
-const pipeline = z.strictObject({
-  // A bearer token the pipeline sends; from the environment (`${GATE_TOKEN_CI}`), never written in the file.
-  token: z.string().trim().min(16, { error: 'must be at least 16 characters (openssl rand -hex 32)' }),
-  // The services this pipeline may gate: a list from the service catalog, or "*" for all of them.
-  services: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]),
-  // The risk its changes carry at least; a request may raise it (risk=high needs a person), never lower it.
-  risk: z.enum(['low', 'medium', 'high']).default('low'),
-});
+const pipeline = lazySchema(() =>
+  z.strictObject({
+    // A bearer token the pipeline sends; from the environment (`${GATE_TOKEN_CI}`), never written in the file.
+    token: z.string().trim().min(16, { error: 'must be at least 16 characters (openssl rand -hex 32)' }),
+    // The services this pipeline may gate: a list from the service catalog, or "*" for all of them.
+    services: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]),
+    // The risk its changes carry at least; a request may raise it (risk=high needs a person), never lower it.
+    risk: z.enum(['low', 'medium', 'high']).default('low'),
+  }),
+);
 
 export const gatesSchema = lazySchema(() =>
   z.strictObject({
@@ -33,11 +35,13 @@ export const gatesSchema = lazySchema(() =>
 export type GatesConfig = z.output<typeof gatesSchema>;
 export type PipelineConfig = GatesConfig['pipelines'][string];
 
-const field = z
-  .string({ error: (issue) => (issue.input === undefined ? 'required' : 'expected a string') })
-  .trim()
-  .min(1, { error: 'must not be empty' })
-  .max(200, { error: 'must be at most 200 characters' });
+const field = lazySchema(() =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? 'required' : 'expected a string') })
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' }),
+);
 
 /** The body of `POST /api/v1/gates/evaluate`. */
 export const gateRequestSchema = lazySchema(() =>

@@ -3,25 +3,29 @@
 import { z } from 'zod';
 import { lazySchema } from '../core/index.js';
 
-const text = z.string().min(1, { error: 'must not be empty' });
-const optionalText = z.preprocess((v) => (v === '' || v === null ? undefined : v), text.optional());
+const text = lazySchema(() => z.string().min(1, { error: 'must not be empty' }));
+const optionalText = lazySchema(() =>
+  z.preprocess((v) => (v === '' || v === null ? undefined : v), text.optional()),
+);
 
-const rule = z.strictObject({
-  // Every label listed must equal the alert's label.
-  match: z
-    .record(z.string(), z.string())
-    .refine((m) => Object.keys(m).length > 0, { error: 'match needs at least one label' }),
-  // A standard, low-risk runbook filed as a change request: the gate decides, never bypassed.
-  autoRemediate: z
-    .strictObject({
-      runbook: text,
-      // Values may reference {{ labels.NAME }}; they are checked as runbook parameters like any other.
-      params: z.record(z.string(), z.string()).default(() => ({})),
-      maxPerHour: z.int().min(1).max(60).default(2),
-    })
-    .optional(),
-  declareIncident: z.strictObject({ severity: z.int().min(1).max(4) }).optional(),
-});
+const rule = lazySchema(() =>
+  z.strictObject({
+    // Every label listed must equal the alert's label.
+    match: z
+      .record(z.string(), z.string())
+      .refine((m) => Object.keys(m).length > 0, { error: 'match needs at least one label' }),
+    // A standard, low-risk runbook filed as a change request: the gate decides, never bypassed.
+    autoRemediate: z
+      .strictObject({
+        runbook: text,
+        // Values may reference {{ labels.NAME }}; they are checked as runbook parameters like any other.
+        params: z.record(z.string(), z.string()).default(() => ({})),
+        maxPerHour: z.int().min(1).max(60).default(2),
+      })
+      .optional(),
+    declareIncident: z.strictObject({ severity: z.int().min(1).max(4) }).optional(),
+  }),
+);
 
 export const alertmanagerSchema = lazySchema(() =>
   z

@@ -1,12 +1,8 @@
 // What the requester's channel hears about a change when nobody is waiting on a reply: the gate
 // stopped it before it ran, its run failed or was interrupted, or its verification failed.
-import {
-  type ChangeRequest,
-  type ChangeTransitioned,
-  type ChangeVerificationFailed,
-  explainRule,
-  servicesOf,
-} from '../changes/index.js';
+import type { ChangeRequest, ChangeTransitioned, ChangeVerificationFailed } from '../changes/index.js';
+import { explainRule } from '../changes/policy-gate.js';
+import { servicesOf } from '../changes/types.js';
 import { fields, header, list, type Reply, reply, text } from '../core/reply.js';
 
 /** The notice for one transition, or undefined when the transition is not news to anyone. */

@@ -1,6 +1,6 @@
 // What a service's channel hears when a pipeline's change waits for a person: what is asked, why
 // the gate holds it, and the command that lets it through.
-import { explainRule } from '../changes/index.js';
+import { explainRule } from '../changes/policy-gate.js';
 import type { Reply } from '../core/reply.js';
 import type { GateAwaitingApproval } from '../gates/index.js';
 import { changeNotice } from './change-notices.js';

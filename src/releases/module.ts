@@ -1,6 +1,7 @@
 // The releases module: `release start|status|promote|abort|list`, the `releases:` config section, the
 // `releases` store collection and the worker that drives every open release.
 import { z } from 'zod';
+import { lazySchema } from '../core/lazy-schema.js';
 import { defineModule } from '../core/module.js';
 import { releasesSchema } from './config.js';
 import type { ReleaseService } from './service.js';
@@ -17,19 +18,21 @@ declare module '../core/context.js' {
   }
 }
 
-const releaseRecord = z.looseObject({
-  id: z.string().regex(/^REL-[0-9]+$/),
-  service: z.string(),
-  image: z.string(),
-  intervalMs: z.number(),
-  plan: z.looseObject({
-    steps: z.array(z.number()),
-    step: z.int().min(0),
-    state: z.enum(['running', 'paused', 'promoting', 'promoted', 'aborted']),
-    waited: z.int().min(0),
+const releaseRecord = lazySchema(() =>
+  z.looseObject({
+    id: z.string().regex(/^REL-[0-9]+$/),
+    service: z.string(),
+    image: z.string(),
+    intervalMs: z.number(),
+    plan: z.looseObject({
+      steps: z.array(z.number()),
+      step: z.int().min(0),
+      state: z.enum(['running', 'paused', 'promoting', 'promoted', 'aborted']),
+      waited: z.int().min(0),
+    }),
+    history: z.array(z.looseObject({ at: z.string(), event: z.string() })),
   }),
-  history: z.array(z.looseObject({ at: z.string(), event: z.string() })),
-});
+);
 
 export const releasesModule = defineModule({
   name: 'releases',

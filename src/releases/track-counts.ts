@@ -1,6 +1,8 @@
 // What each track of a release served over an analysis interval: bad and total events per SLO of the
 // service, read from Prometheus with the track label added to every selector of the SLO's queries.
-import { type PrometheusClient, promDuration, renderQuery, type Slo, withLabel } from '../slo/index.js';
+import type { PrometheusClient, Slo } from '../slo/index.js';
+import { withLabel } from '../slo/promql.js';
+import { promDuration, renderQuery } from '../slo/spec.js';
 import type { EventCounts, SliSample } from './analysis.js';
 
 /** The pod label that tells the tracks apart, and its value on each. */

@@ -1,10 +1,11 @@
 // The runbooks module: the vetted runbooks under runbooks.dir, checked against the executors' actions.
 import { z } from 'zod';
 import { text } from '../config/fields.js';
+import { lazySchema } from '../core/lazy-schema.js';
 import { defineModule } from '../core/module.js';
 import type { RunbookService } from './service.js';
 
-const runbooksSection = z.strictObject({ dir: text.default('./runbooks') }).prefault({});
+const runbooksSection = lazySchema(() => z.strictObject({ dir: text.default('./runbooks') }).prefault({}));
 
 declare module '../config/schema.js' {
   interface MillwrightConfig {

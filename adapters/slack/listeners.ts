@@ -14,6 +14,7 @@ import {
   errorReply,
   formatAbsolute,
   formError,
+  type InteractionActor,
   type InteractionRequest,
   type InteractionSurface,
   type Logger,
@@ -361,11 +362,17 @@ export class SlackListeners {
       {
         ...request,
         surface: 'slack',
-        actor: async () => ({ ...actor, groups: await this.#groups.groupsOf(actor.id) }),
+        actor: () => this.#withGroups(actor),
       },
       this.#options,
       surface,
     );
+  }
+
+  /** The person with their Slack user groups, and the groups Slack could not list for them. */
+  async #withGroups(actor: { id: string; name?: string }): Promise<InteractionActor> {
+    const { groups, unread } = await this.#groups.membershipOf(actor.id);
+    return { ...actor, groups, ...(unread ? { unreadGroups: unread } : {}) };
   }
 
   /** The conversation a command answers in, made once its line is known (`--public` answers in the channel). */
@@ -387,13 +394,13 @@ export class SlackListeners {
   ): Promise<void> {
     const line = text || 'help';
     const conversation = this.#answerPlace(where)(line);
-    const groups = await this.#groups.groupsOf(actor.id);
+    const asker = await this.#withGroups(actor);
     const delayMs = options.stillWorkingNote ? parseDuration(this.#options.config.stillWorkingAfter) : 0;
     const stopNote = conversation.noteWhenSlow(line, delayMs);
     let answer: Reply;
     try {
       answer = await this.#options.handle({
-        actor: { ...actor, groups },
+        actor: asker,
         surface: 'slack',
         channel: where.channel,
         text: line,

@@ -74,7 +74,8 @@ type ChannelState = 'member' | 'not_member' | 'missing';
  */
 type Failure =
   | { error: string; status?: number; retryAfter?: number; needed?: string }
-  | { fault: 'reset' | 'hang' };
+  | { fault: 'reset' | 'hang' }
+  | { outage: number };
 /** How a response_url post fails: an HTTP status (a Retry-After with 429), a reset or a hang. */
 export type ResponseUrlFault = { status: number; retryAfter?: number } | 'reset' | 'hang';
 
@@ -205,6 +206,14 @@ export class SlackApiDouble {
   /** Answers the next call(s) of `method` with HTTP 429, `Retry-After` and `{ok:false,error:'ratelimited'}`. */
   rateLimitNext(method: string, retryAfterSeconds: number, times = 1): void {
     this.failNext(method, { error: 'ratelimited', status: 429, retryAfter: retryAfterSeconds }, times);
+  }
+
+  /**
+   * Answers the next call(s) of `method` as an outage in front of the API does: a 5xx status and an
+   * HTML page, no Slack body.
+   */
+  outageNext(method: string, status = 503, times = 1): void {
+    this.failNext(method, { outage: status }, times);
   }
 
   callsTo(method: string): SlackApiCall[] {
@@ -373,6 +382,13 @@ export class SlackApiDouble {
       this.calls.push({ method, args, token, status: 0, response: {} });
       this.#events.emit('change');
       this.#drop(failure.fault, req, res);
+      return;
+    }
+    if (failure && 'outage' in failure) {
+      this.calls.push({ method, args, token, status: failure.outage, response: {} });
+      this.#events.emit('change');
+      res.writeHead(failure.outage, { 'content-type': 'text/html' });
+      res.end(`<html><body><h1>${failure.outage}</h1></body></html>`);
       return;
     }
     if (failure) {

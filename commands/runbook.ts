@@ -156,6 +156,7 @@ function formFor(ctx: Context, runbook: LoadedRunbook, given: Record<string, str
     ...(p.values ? { options: p.values } : {}),
     ...(p.min !== undefined ? { min: p.min } : {}),
     ...(p.max !== undefined ? { max: p.max } : {}),
+    ...(p.maxLength !== undefined ? { maxLength: p.maxLength } : {}),
   }));
   const command = `runbook run ${runbook.spec.metadata.name}`;
   return {

@@ -813,6 +813,7 @@ function blocksProblems(blocks: unknown[], maxBlocks: number, inModal: boolean):
         if ((item.type === 'static_select' || item.type === 'radio_buttons') && Array.isArray(item.options)) {
           if (item.options.length > 100) error('no more than 100 items allowed', `${where}/options`);
         }
+        for (const [problem, field] of inputProblems(item)) error(problem, `${where}/${field}`);
         break;
       default:
         error(`unsupported element type ${String(item.type)}`, where);
@@ -876,6 +877,57 @@ function blocksProblems(blocks: unknown[], maxBlocks: number, inModal: boolean):
         error(`unsupported block type ${String(block.type)}`, where);
     }
   });
+  return problems;
+}
+
+/**
+ * What Slack refuses in an input element's initial state (docs.slack.dev, Block Kit elements): a
+ * number_input's initial_value must be a number of the allowed kind within min_value..max_value, a
+ * select's or radio group's initial_option one of its options, a plain_text_input's initial_value
+ * no longer than its max_length (at most 3000).
+ */
+function inputProblems(item: Record<string, unknown>): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  if (item.type === 'number_input') {
+    const decimal = item.is_decimal_allowed === true;
+    const number = (field: 'initial_value' | 'min_value' | 'max_value'): number | undefined => {
+      const value = item[field];
+      if (value === undefined) return undefined;
+      const shape = decimal ? /^-?\d+(\.\d+)?$/ : /^-?\d+$/;
+      if (typeof value !== 'string' || !shape.test(value)) {
+        problems.push([`must be a string holding ${decimal ? 'a number' : 'a whole number'}`, field]);
+        return undefined;
+      }
+      return Number(value);
+    };
+    const initial = number('initial_value');
+    const min = number('min_value');
+    const max = number('max_value');
+    if (min !== undefined && max !== undefined && min > max)
+      problems.push(['min_value cannot be greater than max_value', 'min_value']);
+    if (initial !== undefined && min !== undefined && initial < min)
+      problems.push(['initial_value cannot be less than min_value', 'initial_value']);
+    if (initial !== undefined && max !== undefined && initial > max)
+      problems.push(['initial_value cannot be greater than max_value', 'initial_value']);
+  }
+  if ((item.type === 'static_select' || item.type === 'radio_buttons') && item.initial_option !== undefined) {
+    const initial = item.initial_option as { value?: unknown; text?: { text?: unknown } };
+    const options = Array.isArray(item.options)
+      ? (item.options as Array<{ value?: unknown; text?: { text?: unknown } }>)
+      : [];
+    const matches = options.some(
+      (option) => option.value === initial.value && option.text?.text === initial.text?.text,
+    );
+    if (!matches) problems.push(['initial_option must exactly match one of options', 'initial_option']);
+  }
+  if (item.type === 'plain_text_input') {
+    const max = item.max_length;
+    if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 3000))
+      problems.push(['must be between 1 and 3000', 'max_length']);
+    const limit = typeof max === 'number' ? Math.min(max, 3000) : 3000;
+    if (typeof item.initial_value === 'string' && item.initial_value.length > limit)
+      problems.push([`must be less than ${limit + 1} characters`, 'initial_value']);
+  }
   return problems;
 }
 

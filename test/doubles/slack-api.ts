@@ -60,6 +60,16 @@ export interface SlackUserGroup {
   users: string[];
 }
 
+/** A person in the workspace, as users.info describes them. */
+export interface SlackUser {
+  id: string;
+  /** The handle (`ada`). */
+  name: string;
+  real_name: string;
+  /** What Slack shows; may be empty, and then the real name is shown. */
+  display_name: string;
+}
+
 export interface SlackApiDoubleOptions {
   botToken?: string;
   appToken?: string;
@@ -114,6 +124,8 @@ export class SlackApiDouble {
     title?: string;
   }> = [];
   readonly userGroups: SlackUserGroup[] = [];
+  /** The people users.info knows; any other id is user_not_found. */
+  readonly users: SlackUser[] = [];
   botToken: string;
   appToken: string;
 
@@ -465,6 +477,46 @@ export class SlackApiDouble {
             user_count: String(group.users.length),
           })),
         };
+      case 'users.info': {
+        const user = this.users.find((u) => u.id === args.user);
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: {
+            id: user.id,
+            team_id: BOT.team_id,
+            name: user.name,
+            deleted: false,
+            color: '9f69e7',
+            real_name: user.real_name,
+            tz: 'Europe/London',
+            tz_label: 'Greenwich Mean Time',
+            tz_offset: 0,
+            profile: {
+              title: '',
+              phone: '',
+              skype: '',
+              real_name: user.real_name,
+              real_name_normalized: user.real_name,
+              display_name: user.display_name,
+              display_name_normalized: user.display_name,
+              status_text: '',
+              status_emoji: '',
+              avatar_hash: 'ge3b51ca72de',
+              team: BOT.team_id,
+            },
+            is_admin: false,
+            is_owner: false,
+            is_primary_owner: false,
+            is_restricted: false,
+            is_ultra_restricted: false,
+            is_bot: false,
+            updated: 1502138686,
+            is_app_user: false,
+            has_2fa: false,
+          },
+        };
+      }
       case 'usergroups.users.list': {
         const group = this.userGroups.find((g) => g.id === args.usergroup);
         if (!group) return { ok: false, error: 'no_such_subteam' };

@@ -6,6 +6,7 @@ import { defineCommand, type FormField, reply, silentLogger, systemClock } from 
 import type { AlertFiring } from '../../../src/incidents/index.js';
 import { AlertNotices } from '../../../src/notices/alert-notices.js';
 import type { SlackApiCall } from '../../doubles/slack-api.js';
+import { checkoutAlertFiring } from '../../helpers/alert-firing.js';
 import { ADMIN_ACCESS, fixture, type SlackHarness, startSlackHarness } from './harness.js';
 
 const RUNBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runbooks');
@@ -47,23 +48,8 @@ afterEach(async () => {
   await h.close();
 });
 
-/** A firing alert as Alertmanager's webhook carries it, for the checkout service's channel. */
-function firing(labels: Record<string, string>, annotations: Record<string, string>): AlertFiring {
-  return {
-    id: 'f1@2025-01-01T12:00:00Z',
-    service: 'checkout',
-    channel: CHANNEL,
-    delivery: { posted: false },
-    alert: {
-      status: 'firing',
-      labels: { alertname: 'KubeDeploymentReplicasMismatch', severity: 'page', ...labels },
-      annotations: { summary: 'checkout has fewer replicas than wanted', ...annotations },
-      startsAt: '2025-01-01T12:00:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus/graph',
-      fingerprint: 'f1',
-    },
-  } as AlertFiring;
+function firing(labels: Record<string, string>, annotations: Record<string, string> = {}): AlertFiring {
+  return checkoutAlertFiring(CHANNEL, labels, annotations);
 }
 
 /** Posts the alert's notice in Slack and clicks its scale-deployment button; resolves with the views.open call. */

@@ -17,13 +17,11 @@ import {
   MillwrightError,
   originOf,
   parseDuration,
-  permissionDenied,
   type Reply,
   reply,
   table,
   text,
   viaOf,
-  withUnreadGroups,
 } from '../src/core/index.js';
 import type { LoadedRunbook, RunOutcome, StepOutcome } from '../src/runbooks/index.js';
 
@@ -180,22 +178,15 @@ async function run(
   const runbook = runbooks.get(name);
   const decision = runbooks.authorize(ctx.actor, runbook, ctx.channel, breakGlass);
   if (!decision.allowed) {
-    // The groups that could not be read are named only when their roles would have let the run through.
-    const hoped = withUnreadGroups(ctx.actor);
-    const unreadMattered =
-      hoped &&
-      runbooks.authorize(
-        { ...hoped, roles: ctx.services.access.rolesFor(hoped) },
-        runbook,
-        ctx.channel,
-        breakGlass,
-      ).allowed;
-    throw permissionDenied(
-      decision.reason,
+    throw runbooks.refusal(
+      ctx.actor,
+      runbook,
+      ctx.channel,
+      decision,
       breakGlass === undefined
         ? 'ask for a role the runbook allows, or run it in an allowed channel'
         : 'break-glass needs a role that holds runbook.break-glass',
-      unreadMattered ? ctx.actor.unreadGroups : undefined,
+      breakGlass,
     );
   }
   let params: ReturnType<typeof runbooks.params>;

@@ -333,21 +333,28 @@ access:
     expect(h.slack.callsTo('usergroups.list')).toHaveLength(3);
   });
 
-  it('names an outage (HTTP 503 past retries) and lets members in as soon as Slack answers again', async () => {
-    h.slack.outageNext('usergroups.list', 503, 3);
+  it('names an outage (HTTP 500 past retries) and lets members in as soon as Slack answers again', async () => {
+    h.slack.outageNext('usergroups.list', 500, 3);
     const told = await refusal('U0ANA', 'restart');
     expect(told).toContain(
-      'your roles from Slack user groups could not be read (usergroups.list: HTTP 503 from Slack; Millwright asks again in 30s)',
+      'your roles from Slack user groups could not be read (usergroups.list: HTTP 500 from Slack; Millwright asks again in 30s)',
     );
-    expect(h.slack.callsTo('usergroups.list').map((call) => call.status)).toEqual([503, 503, 503]);
+    expect(h.slack.callsTo('usergroups.list').map((call) => call.status)).toEqual([500, 500, 500]);
     expect(await lastRecord()).toMatchObject({
       outcome: 'denied',
-      reason: expect.stringContaining('HTTP 503'),
+      reason: expect.stringContaining('HTTP 500'),
     });
-    expect(groupWarnings()[0]).toMatchObject({ slackError: 'http_503' });
+    expect(groupWarnings()[0]).toMatchObject({ slackError: 'http_500' });
 
     h.clock.shift(31_000);
     expect(await run('U0ANA', 'restart')).toContain('sre');
+  });
+
+  it('names a token Slack will not list groups for', async () => {
+    h.slack.failNext('usergroups.list', { error: 'not_allowed_token_type' });
+    expect(await refusal('U0ANA', 'restart')).toContain(
+      'could not be read (usergroups.list: not_allowed_token_type; slack.botToken must be the bot token (xoxb-...))',
+    );
   });
 
   it('names a rate limit that outlasted the retries', async () => {

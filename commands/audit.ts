@@ -37,6 +37,7 @@ export default defineCommand({
         args: r.args,
         outcome: r.outcome,
         code: r.code ?? null,
+        reason: r.reason ?? null,
         ref: r.ref ?? null,
         keyId: r.keyId ?? null,
         prevHash: r.prevHash,

@@ -154,6 +154,7 @@ function formFor(ctx: Context, runbook: LoadedRunbook, given: Record<string, str
     ...(p.values ? { options: p.values } : {}),
     ...(p.min !== undefined ? { min: p.min } : {}),
     ...(p.max !== undefined ? { max: p.max } : {}),
+    ...(p.maxLength !== undefined ? { maxLength: p.maxLength } : {}),
   }));
   const command = `runbook run ${runbook.spec.metadata.name}`;
   return {
@@ -177,12 +178,16 @@ async function run(
   const runbook = runbooks.get(name);
   const decision = runbooks.authorize(ctx.actor, runbook, ctx.channel, breakGlass);
   if (!decision.allowed) {
-    throw new MillwrightError(ErrorCode.PermissionDenied, `permission denied: ${decision.reason}`, {
-      hint:
-        breakGlass === undefined
-          ? 'ask for a role the runbook allows, or run it in an allowed channel'
-          : 'break-glass needs a role that holds runbook.break-glass',
-    });
+    throw runbooks.refusal(
+      ctx.actor,
+      runbook,
+      ctx.channel,
+      decision,
+      breakGlass === undefined
+        ? 'ask for a role the runbook allows, or run it in an allowed channel'
+        : 'break-glass needs a role that holds runbook.break-glass',
+      breakGlass,
+    );
   }
   let params: ReturnType<typeof runbooks.params>;
   try {

@@ -8,8 +8,12 @@ export default defineCommand({
   services: [],
   handler: (ctx) => ({
     ...reply(
-      // The id on every surface (a Slack mention carries no name, a slash command does); the name beside it.
-      header(`You are ${ctx.actor.id}`),
+      // The name the surface knows the person by, the id after it: what access.subjects lists.
+      header(
+        ctx.actor.name && ctx.actor.name !== ctx.actor.id
+          ? `You are ${ctx.actor.name} (${ctx.actor.id})`
+          : `You are ${ctx.actor.id}`,
+      ),
       fields({
         actor: ctx.actor.id,
         ...(ctx.actor.name && ctx.actor.name !== ctx.actor.id ? { name: ctx.actor.name } : {}),

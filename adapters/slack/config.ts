@@ -17,7 +17,8 @@ export const slackSchema = lazySchema(() =>
       apiUrl: httpUrl.default('https://slack.com/api/'),
       // Requests older than this are refused, and accepted signatures are remembered this long (replays).
       replayWindow: duration.default('5m'),
-      // How long Slack user-group membership (usergroups.users.list) is trusted before asking again.
+      // How long Slack user-group membership (usergroups.users.list) and people's names (users.info)
+      // are trusted before asking again.
       groupCacheTtl: duration.default('5m'),
       // A slash command still running after this gets a private "still working" note; 0s turns it off.
       stillWorkingAfter: duration.default('3s'),

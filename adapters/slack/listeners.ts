@@ -14,6 +14,7 @@ import {
   errorReply,
   formatAbsolute,
   formError,
+  type InteractionActor,
   type InteractionRequest,
   type InteractionSurface,
   type Logger,
@@ -36,6 +37,7 @@ import type { SeenLedger } from './seen-ledger.js';
 import { asksForPublic, commandFromMention, decodeSlackText } from './slack-text.js';
 import { spentBlocks } from './spent-button.js';
 import type { SlackUserGroups } from './user-groups.js';
+import type { SlackUserNames } from './user-names.js';
 
 /** Retried events come within minutes; one older than this cannot be told apart from a replay. */
 export const EVENT_WINDOW_SECONDS = 3600;
@@ -48,6 +50,7 @@ export interface SlackListenerParts {
   afterAck: AfterAck;
   events: SeenLedger;
   groups: SlackUserGroups;
+  names: SlackUserNames;
   fetch: typeof fetch;
   upstreams: UpstreamResilience;
   /** slack.timeout, parsed once at start: a response_url is made before every click's acknowledgement. */
@@ -60,7 +63,7 @@ export interface SlackListenerParts {
  * The Slack surface's listeners.
  *
  * @example
- * const listeners = new SlackListeners({ options, web, log, afterAck, events, groups, fetch, upstreams, timeoutMs, botUserId });
+ * const listeners = new SlackListeners({ options, web, log, afterAck, events, groups, names, fetch, upstreams, timeoutMs, botUserId });
  * listeners.register(app);
  */
 export class SlackListeners {
@@ -70,6 +73,7 @@ export class SlackListeners {
   readonly #afterAck: AfterAck;
   readonly #events: SeenLedger;
   readonly #groups: SlackUserGroups;
+  readonly #names: SlackUserNames;
   readonly #fetch: typeof fetch;
   readonly #upstreams: UpstreamResilience;
   readonly #timeoutMs: number;
@@ -82,6 +86,7 @@ export class SlackListeners {
     this.#afterAck = parts.afterAck;
     this.#events = parts.events;
     this.#groups = parts.groups;
+    this.#names = parts.names;
     this.#fetch = parts.fetch;
     this.#upstreams = parts.upstreams;
     this.#timeoutMs = parts.timeoutMs;
@@ -361,11 +366,23 @@ export class SlackListeners {
       {
         ...request,
         surface: 'slack',
-        actor: async () => ({ ...actor, groups: await this.#groups.groupsOf(actor.id) }),
+        actor: () => this.#asker(actor),
       },
       this.#options,
       surface,
     );
+  }
+
+  /**
+   * The person as Slack shows them (users.info: the same name whether they typed a slash command or
+   * mentioned the app), with their Slack user groups and the groups Slack could not list for them.
+   */
+  async #asker(actor: { id: string; name?: string }): Promise<InteractionActor> {
+    const [{ groups, unread }, name] = await Promise.all([
+      this.#groups.membershipOf(actor.id),
+      this.#names.nameOf(actor.id),
+    ]);
+    return { ...actor, ...(name ? { name } : {}), groups, ...(unread ? { unreadGroups: unread } : {}) };
   }
 
   /** The conversation a command answers in, made once its line is known (`--public` answers in the channel). */
@@ -387,13 +404,13 @@ export class SlackListeners {
   ): Promise<void> {
     const line = text || 'help';
     const conversation = this.#answerPlace(where)(line);
-    const groups = await this.#groups.groupsOf(actor.id);
+    const asker = await this.#asker(actor);
     const delayMs = options.stillWorkingNote ? parseDuration(this.#options.config.stillWorkingAfter) : 0;
     const stopNote = conversation.noteWhenSlow(line, delayMs);
     let answer: Reply;
     try {
       answer = await this.#options.handle({
-        actor: { ...actor, groups },
+        actor: asker,
         surface: 'slack',
         channel: where.channel,
         text: line,

@@ -10,6 +10,8 @@ type InputBlock = types.InputBlock;
 const FIELD_PREFIX = 'field.';
 const VALUE_ACTION = 'value';
 const MAX_SELECT_OPTIONS = 100;
+/** Slack's plain_text_input holds at most 3,000 characters. */
+const MAX_TEXT_LENGTH = 3000;
 
 /** What Slack sends back for one input in `view.state.values`. */
 export interface SubmittedValue {
@@ -54,70 +56,104 @@ export function formToModal(form: FormBlock, privateMetadata: string): ModalView
 }
 
 function fieldInput(field: FormField): InputBlock {
+  const { element, refused } = fieldElement(field);
   const input: InputBlock = {
     type: 'input',
     block_id: fieldBlockId(field.name),
     optional: !field.required,
     label: { type: 'plain_text', text: clip(field.label || field.name, 2000) },
-    element: fieldElement(field),
+    element,
   };
-  const hint = [field.description, bounds(field)].filter(Boolean).join(' ');
+  // A value Slack would refuse (views.open fails and nobody sees the form) is left out and named here.
+  const note = refused
+    ? `Given ${field.name}=${clip(String(field.default), 40)}: ${refused}, so it is not filled in.`
+    : '';
+  const range = bounds(field);
+  // Runbook descriptions often name the range already ("how many replicas (2 to 20)").
+  const hint = [note, field.description, field.description?.includes(range) ? '' : range]
+    .filter(Boolean)
+    .join(' ');
   if (hint) input.hint = { type: 'plain_text', text: clip(hint, 2000) };
   return input;
 }
 
-function fieldElement(field: FormField): InputBlock['element'] {
+/** The input for a field, and why its prefill was left out when Slack would refuse it. */
+function fieldElement(field: FormField): { element: InputBlock['element']; refused?: string } {
   const initial = field.default === undefined ? undefined : String(field.default);
   switch (field.type) {
     case 'enum': {
       const options = (field.options ?? []).slice(0, MAX_SELECT_OPTIONS).map(option);
       if (options.length === 0) break;
+      const chosen = initial === undefined ? undefined : options.find((o) => o.value === initial);
       return {
-        type: 'static_select',
-        action_id: VALUE_ACTION,
-        placeholder: { type: 'plain_text', text: 'Choose one' },
-        options,
-        ...(initial !== undefined && field.options?.includes(initial)
-          ? { initial_option: option(initial) }
-          : {}),
+        element: {
+          type: 'static_select',
+          action_id: VALUE_ACTION,
+          placeholder: { type: 'plain_text', text: 'Choose one' },
+          options,
+          ...(chosen ? { initial_option: chosen } : {}),
+        },
+        ...(initial !== undefined && !chosen ? { refused: 'not one of the choices' } : {}),
       };
     }
     case 'int':
-    case 'number':
+    case 'number': {
+      const refused = initial === undefined ? undefined : numberRefusal(field, initial);
       return {
-        type: 'number_input',
-        action_id: VALUE_ACTION,
-        is_decimal_allowed: field.type === 'number',
-        ...(field.min === undefined ? {} : { min_value: String(field.min) }),
-        ...(field.max === undefined ? {} : { max_value: String(field.max) }),
-        ...(initial === undefined ? {} : { initial_value: initial }),
+        element: {
+          type: 'number_input',
+          action_id: VALUE_ACTION,
+          is_decimal_allowed: field.type === 'number',
+          ...(field.min === undefined ? {} : { min_value: String(field.min) }),
+          ...(field.max === undefined ? {} : { max_value: String(field.max) }),
+          ...(initial === undefined || refused ? {} : { initial_value: initial }),
+        },
+        ...(refused ? { refused } : {}),
       };
-    case 'bool':
+    }
+    case 'bool': {
+      const answers = [
+        { text: { type: 'plain_text', text: 'Yes' }, value: 'true' },
+        { text: { type: 'plain_text', text: 'No' }, value: 'false' },
+      ] satisfies types.PlainTextOption[];
+      const chosen = answers.find((answer) => answer.value === initial);
       return {
-        type: 'radio_buttons',
-        action_id: VALUE_ACTION,
-        options: [
-          { text: { type: 'plain_text', text: 'Yes' }, value: 'true' },
-          { text: { type: 'plain_text', text: 'No' }, value: 'false' },
-        ],
-        ...(initial === undefined
-          ? {}
-          : {
-              initial_option: {
-                text: { type: 'plain_text', text: initial === 'true' ? 'Yes' : 'No' },
-                value: initial === 'true' ? 'true' : 'false',
-              },
-            }),
+        element: {
+          type: 'radio_buttons',
+          action_id: VALUE_ACTION,
+          options: answers,
+          ...(chosen ? { initial_option: chosen } : {}),
+        },
+        ...(initial !== undefined && !chosen ? { refused: 'not true or false' } : {}),
       };
+    }
     default:
       break;
   }
+  const maxLength = Math.min(field.maxLength ?? MAX_TEXT_LENGTH, MAX_TEXT_LENGTH);
+  const tooLong = initial !== undefined && initial.length > maxLength;
   return {
-    type: 'plain_text_input',
-    action_id: VALUE_ACTION,
-    ...(field.type === 'duration' ? { placeholder: { type: 'plain_text', text: 'like 10m or 1h30m' } } : {}),
-    ...(initial === undefined ? {} : { initial_value: initial }),
+    element: {
+      type: 'plain_text_input',
+      action_id: VALUE_ACTION,
+      ...(field.maxLength === undefined ? {} : { max_length: maxLength }),
+      ...(field.type === 'duration'
+        ? { placeholder: { type: 'plain_text', text: 'like 10m or 1h30m' } }
+        : {}),
+      ...(initial === undefined || tooLong ? {} : { initial_value: initial }),
+    },
+    ...(tooLong ? { refused: `${initial.length} characters, more than the ${maxLength} allowed` } : {}),
   };
+}
+
+/** Why Slack's number_input would refuse `value` as this field's initial value, if it would. */
+function numberRefusal(field: FormField, value: string): string | undefined {
+  const shape = field.type === 'int' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
+  if (!shape.test(value)) return field.type === 'int' ? 'not a whole number' : 'not a number';
+  const number = Number(value);
+  if (field.min !== undefined && number < field.min) return `below the minimum ${field.min}`;
+  if (field.max !== undefined && number > field.max) return `above the maximum ${field.max}`;
+  return undefined;
 }
 
 function option(value: string): types.PlainTextOption {

@@ -24,6 +24,7 @@ import { SlackRequestGuard } from './request-guard.js';
 import { SeenLedger } from './seen-ledger.js';
 import { slackStartupError } from './slack-errors.js';
 import { SlackUserGroups } from './user-groups.js';
+import { SlackUserNames } from './user-names.js';
 import { NO_CLIENT_RETRIES, PolicyWebClient, SOCKET_MODE_RETRIES, withinStartTimeout } from './web-client.js';
 
 /** The one path Slack posts events, slash commands and interactivity to. */
@@ -167,6 +168,12 @@ export class SlackAdapter implements Adapter {
       afterAck: this.#afterAck,
       events: this.#events,
       groups: this.#groups,
+      names: new SlackUserNames({
+        web: this.web,
+        ttlMs: parseDuration(config.groupCacheTtl),
+        clock,
+        logger: this.#log,
+      }),
       fetch: this.#fetch,
       upstreams: this.#upstreams,
       timeoutMs: parseDuration(config.timeout),

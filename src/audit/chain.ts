@@ -88,6 +88,8 @@ export function sealAuditRecord(
     outcome: entry.outcome,
     ...(entry.ref === undefined ? {} : { ref: entry.ref }),
     ...(entry.code === undefined ? {} : { code: entry.code }),
+    // Only refusals carry it, so other records hash exactly as they did before it existed.
+    ...(entry.reason === undefined ? {} : { reason: entry.reason }),
     prevHash,
     // Only keyed records carry it, so unkeyed trails hash exactly as they did before keys existed.
     ...(key === undefined ? {} : { keyId: key.id }),

@@ -36,9 +36,10 @@ export class GroupCommit {
     const args = options.secrets.value(
       JSON.parse(JSON.stringify(entry.args ?? {})) as Record<string, unknown>,
     );
+    const reason = entry.reason === undefined ? {} : { reason: options.secrets.text(entry.reason) };
     const ts = options.clock.now().toISOString();
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.#queue.push({ entry: { ...entry, args }, ts, resolve, reject });
+      this.#queue.push({ entry: { ...entry, args, ...reason }, ts, resolve, reject });
       this.#committing ??= this.#commitQueued();
     });
   }

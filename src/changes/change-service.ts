@@ -283,9 +283,13 @@ export class ChangeService {
       const runbook = runbooks.get(input.runbook);
       const decision = runbooks.authorize(origin.actor, runbook, origin.channel);
       if (!decision.allowed) {
-        throw new MillwrightError(ErrorCode.PermissionDenied, `permission denied: ${decision.reason}`, {
-          hint: 'a change runs the runbook as you, so you need a role the runbook allows',
-        });
+        throw runbooks.refusal(
+          origin.actor,
+          runbook,
+          origin.channel,
+          decision,
+          'a change runs the runbook as you, so you need a role the runbook allows',
+        );
       }
       const raw = { ...(input.params ?? {}) };
       const declaresService = runbook.spec.spec.params.some((p) => p.name === 'service');

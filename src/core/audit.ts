@@ -20,6 +20,8 @@ export interface AuditEntry {
   ref?: string;
   /** Error code when outcome is error or denied. */
   code?: string;
+  /** Why a refusal (outcome denied) was made, as the person was told it. */
+  reason?: string;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The one typed context that flows through a command: who asked, where, the services they may
 // use, and a way to post progress while long work runs.
 
-import type { AccessDecision } from './access.js';
+import type { AccessDecision, UnreadGroups } from './access.js';
 import type { ActionSigner } from './action-token.js';
 import type { AuditLog, AuditOutcome, AuditRecord } from './audit.js';
 import type { Clock } from './clock.js';
@@ -20,6 +20,8 @@ export interface Actor {
   id: string;
   name?: string;
   groups?: readonly string[];
+  /** Groups the surface could not read for this person; none of their roles are in `roles`. */
+  unreadGroups?: UnreadGroups;
   /** Resolved by access control before the command runs. */
   roles: readonly string[];
   /** The real person behind an impersonated actor (`os:alice`); every audit record names them. */

@@ -1,5 +1,10 @@
 // Public face of the command core.
-export type { AccessDecision } from './access.js';
+export {
+  type AccessDecision,
+  permissionDenied,
+  type UnreadGroups,
+  withUnreadGroups,
+} from './access.js';
 export { type ActionPayload, ActionSigner, signAction, verifyAction } from './action-token.js';
 export type { Adapter } from './adapter.js';
 export {

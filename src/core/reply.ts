@@ -60,6 +60,8 @@ export interface FormField {
   options?: readonly string[];
   min?: number;
   max?: number;
+  /** The longest text a `string` field takes. */
+  maxLength?: number;
 }
 /**
  * Asks the person for values (a Slack modal, an Adaptive Card with inputs, a prompt in the shell).

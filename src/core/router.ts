@@ -1,6 +1,7 @@
 // The router: one entry point for every surface. It parses, resolves, checks permission, runs
 // the command under a deadline, turns every failure into a reply, and audits the outcome.
 import { randomBytes } from 'node:crypto';
+import { permissionDenied, type UnreadGroups, withUnreadGroups } from './access.js';
 import { viaOf } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, Context, MessageHandle, ReplySink, Services, Surface } from './context.js';
@@ -14,7 +15,7 @@ import { findSecret } from './secret-detection.js';
 
 /** One command as an adapter hands it over. */
 export interface CommandRequest {
-  actor: { id: string; name?: string; groups?: readonly string[] };
+  actor: { id: string; name?: string; groups?: readonly string[]; unreadGroups?: UnreadGroups };
   surface: Surface;
   channel: string;
   text: string;
@@ -123,9 +124,15 @@ export class Router {
       invocation = services.registry.resolve(parsed, request.text, clock.now());
       const decision = services.access.check(actor, invocation.permission, request.channel);
       if (!decision.allowed) {
-        throw new MillwrightError(ErrorCode.PermissionDenied, `permission denied: ${decision.reason}`, {
-          hint: `ask an admin for a role that allows ${invocation.permission} (access.subjects in the config)`,
-        });
+        // Said only when the groups that could not be read are what stood in the way.
+        const hoped = withUnreadGroups(actor);
+        const unreadMattered =
+          hoped && services.access.check(hoped, invocation.permission, request.channel).allowed;
+        throw permissionDenied(
+          decision.reason,
+          `ask an admin for a role that allows ${invocation.permission} (access.subjects in the config)`,
+          unreadMattered ? actor.unreadGroups : undefined,
+        );
       }
       await this.options.prepare?.(invocation.spec.services ?? 'all');
       result = await this.#run(invocation, request, actor, ref);
@@ -166,6 +173,8 @@ export class Router {
         outcome,
         ref,
         ...(result.error ? { code: result.error.code } : {}),
+        // A refusal keeps its why: the reason a person was told, such as groups that could not be read.
+        ...(outcome === 'denied' && result.error ? { reason: result.error.message } : {}),
       });
     } catch (error) {
       // The person must not be told something happened that the trail cannot show.

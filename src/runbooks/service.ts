@@ -3,6 +3,7 @@
 
 import type { AuditLog } from '../audit/types.js';
 import type { ConfigProblem } from '../config/index.js';
+import { permissionDenied, withUnreadGroups } from '../core/access.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessPolicy, Actor } from '../core/context.js';
@@ -119,6 +120,34 @@ export class RunbookService {
       return { allowed: true, breakGlass: true, reason: `break-glass by ${actor.id}: ${breakGlassReason}` };
     }
     return { allowed: false, breakGlass: false, reason };
+  }
+
+  /**
+   * The refusal for a run `authorize` denied. When groups the surface could not read (Slack user
+   * groups Slack would not list) hold a role that would have allowed it, the line says so and why.
+   *
+   * @example
+   * const decision = runbooks.authorize(ctx.actor, runbook, ctx.channel);
+   * if (!decision.allowed) throw runbooks.refusal(ctx.actor, runbook, ctx.channel, decision, 'ask for a role the runbook allows');
+   */
+  refusal(
+    actor: Actor,
+    runbook: LoadedRunbook,
+    channel: string,
+    decision: RunbookDecision,
+    hint: string,
+    breakGlassReason?: string,
+  ): MillwrightError {
+    const hoped = withUnreadGroups(actor);
+    const unreadMattered =
+      hoped !== undefined &&
+      this.authorize(
+        { ...hoped, roles: this.options.access.rolesFor(hoped) },
+        runbook,
+        channel,
+        breakGlassReason,
+      ).allowed;
+    return permissionDenied(decision.reason, hint, unreadMattered ? actor.unreadGroups : undefined);
   }
 
   params(runbook: LoadedRunbook, raw: Record<string, string>): Record<string, ParamValue> {

@@ -60,6 +60,16 @@ export interface SlackUserGroup {
   users: string[];
 }
 
+/** A person in the workspace, as users.info describes them. */
+export interface SlackUser {
+  id: string;
+  /** The handle (`ada`). */
+  name: string;
+  real_name: string;
+  /** What Slack shows; may be empty, and then the real name is shown. */
+  display_name: string;
+}
+
 export interface SlackApiDoubleOptions {
   botToken?: string;
   appToken?: string;
@@ -74,7 +84,8 @@ type ChannelState = 'member' | 'not_member' | 'missing';
  */
 type Failure =
   | { error: string; status?: number; retryAfter?: number; needed?: string }
-  | { fault: 'reset' | 'hang' };
+  | { fault: 'reset' | 'hang' }
+  | { outage: number };
 /** How a response_url post fails: an HTTP status (a Retry-After with 429), a reset or a hang. */
 export type ResponseUrlFault = { status: number; retryAfter?: number } | 'reset' | 'hang';
 
@@ -113,6 +124,8 @@ export class SlackApiDouble {
     title?: string;
   }> = [];
   readonly userGroups: SlackUserGroup[] = [];
+  /** The people users.info knows; any other id is user_not_found. */
+  readonly users: SlackUser[] = [];
   botToken: string;
   appToken: string;
 
@@ -205,6 +218,14 @@ export class SlackApiDouble {
   /** Answers the next call(s) of `method` with HTTP 429, `Retry-After` and `{ok:false,error:'ratelimited'}`. */
   rateLimitNext(method: string, retryAfterSeconds: number, times = 1): void {
     this.failNext(method, { error: 'ratelimited', status: 429, retryAfter: retryAfterSeconds }, times);
+  }
+
+  /**
+   * Answers the next call(s) of `method` as an outage in front of the API does: a 5xx status and an
+   * HTML page, no Slack body.
+   */
+  outageNext(method: string, status = 503, times = 1): void {
+    this.failNext(method, { outage: status }, times);
   }
 
   callsTo(method: string): SlackApiCall[] {
@@ -375,6 +396,13 @@ export class SlackApiDouble {
       this.#drop(failure.fault, req, res);
       return;
     }
+    if (failure && 'outage' in failure) {
+      this.calls.push({ method, args, token, status: failure.outage, response: {} });
+      this.#events.emit('change');
+      res.writeHead(failure.outage, { 'content-type': 'text/html' });
+      res.end(`<html><body><h1>${failure.outage}</h1></body></html>`);
+      return;
+    }
     if (failure) {
       const body: Record<string, unknown> = { ok: false, error: failure.error };
       if (failure.needed) Object.assign(body, { needed: failure.needed, provided: 'chat:write,commands' });
@@ -449,6 +477,46 @@ export class SlackApiDouble {
             user_count: String(group.users.length),
           })),
         };
+      case 'users.info': {
+        const user = this.users.find((u) => u.id === args.user);
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: {
+            id: user.id,
+            team_id: BOT.team_id,
+            name: user.name,
+            deleted: false,
+            color: '9f69e7',
+            real_name: user.real_name,
+            tz: 'Europe/London',
+            tz_label: 'Greenwich Mean Time',
+            tz_offset: 0,
+            profile: {
+              title: '',
+              phone: '',
+              skype: '',
+              real_name: user.real_name,
+              real_name_normalized: user.real_name,
+              display_name: user.display_name,
+              display_name_normalized: user.display_name,
+              status_text: '',
+              status_emoji: '',
+              avatar_hash: 'ge3b51ca72de',
+              team: BOT.team_id,
+            },
+            is_admin: false,
+            is_owner: false,
+            is_primary_owner: false,
+            is_restricted: false,
+            is_ultra_restricted: false,
+            is_bot: false,
+            updated: 1502138686,
+            is_app_user: false,
+            has_2fa: false,
+          },
+        };
+      }
       case 'usergroups.users.list': {
         const group = this.userGroups.find((g) => g.id === args.usergroup);
         if (!group) return { ok: false, error: 'no_such_subteam' };
@@ -797,6 +865,7 @@ function blocksProblems(blocks: unknown[], maxBlocks: number, inModal: boolean):
         if ((item.type === 'static_select' || item.type === 'radio_buttons') && Array.isArray(item.options)) {
           if (item.options.length > 100) error('no more than 100 items allowed', `${where}/options`);
         }
+        for (const [problem, field] of inputProblems(item)) error(problem, `${where}/${field}`);
         break;
       default:
         error(`unsupported element type ${String(item.type)}`, where);
@@ -860,6 +929,57 @@ function blocksProblems(blocks: unknown[], maxBlocks: number, inModal: boolean):
         error(`unsupported block type ${String(block.type)}`, where);
     }
   });
+  return problems;
+}
+
+/**
+ * What Slack refuses in an input element's initial state (docs.slack.dev, Block Kit elements): a
+ * number_input's initial_value must be a number of the allowed kind within min_value..max_value, a
+ * select's or radio group's initial_option one of its options, a plain_text_input's initial_value
+ * no longer than its max_length (at most 3000).
+ */
+function inputProblems(item: Record<string, unknown>): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  if (item.type === 'number_input') {
+    const decimal = item.is_decimal_allowed === true;
+    const number = (field: 'initial_value' | 'min_value' | 'max_value'): number | undefined => {
+      const value = item[field];
+      if (value === undefined) return undefined;
+      const shape = decimal ? /^-?\d+(\.\d+)?$/ : /^-?\d+$/;
+      if (typeof value !== 'string' || !shape.test(value)) {
+        problems.push([`must be a string holding ${decimal ? 'a number' : 'a whole number'}`, field]);
+        return undefined;
+      }
+      return Number(value);
+    };
+    const initial = number('initial_value');
+    const min = number('min_value');
+    const max = number('max_value');
+    if (min !== undefined && max !== undefined && min > max)
+      problems.push(['min_value cannot be greater than max_value', 'min_value']);
+    if (initial !== undefined && min !== undefined && initial < min)
+      problems.push(['initial_value cannot be less than min_value', 'initial_value']);
+    if (initial !== undefined && max !== undefined && initial > max)
+      problems.push(['initial_value cannot be greater than max_value', 'initial_value']);
+  }
+  if ((item.type === 'static_select' || item.type === 'radio_buttons') && item.initial_option !== undefined) {
+    const initial = item.initial_option as { value?: unknown; text?: { text?: unknown } };
+    const options = Array.isArray(item.options)
+      ? (item.options as Array<{ value?: unknown; text?: { text?: unknown } }>)
+      : [];
+    const matches = options.some(
+      (option) => option.value === initial.value && option.text?.text === initial.text?.text,
+    );
+    if (!matches) problems.push(['initial_option must exactly match one of options', 'initial_option']);
+  }
+  if (item.type === 'plain_text_input') {
+    const max = item.max_length;
+    if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 3000))
+      problems.push(['must be between 1 and 3000', 'max_length']);
+    const limit = typeof max === 'number' ? Math.min(max, 3000) : 3000;
+    if (typeof item.initial_value === 'string' && item.initial_value.length > limit)
+      problems.push([`must be less than ${limit + 1} characters`, 'initial_value']);
+  }
   return problems;
 }
 

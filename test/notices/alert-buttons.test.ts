@@ -19,6 +19,7 @@ import {
   loadKubernetesScenario,
   startKubernetesApi,
 } from '../doubles/kubernetes-api.js';
+import { checkoutAlertFiring } from '../helpers/alert-firing.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
 
 const RUNBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runbooks');
@@ -51,23 +52,8 @@ afterAll(async () => {
   await k8s.close();
 });
 
-/** A firing alert as Alertmanager's webhook carries it (kube-state-metrics labels). */
 function firing(labels: Record<string, string>, annotations: Record<string, string> = {}): AlertFiring {
-  return {
-    id: 'f1@2025-01-01T12:00:00Z',
-    service: 'checkout',
-    channel: CHANNEL,
-    delivery: { posted: false },
-    alert: {
-      status: 'firing',
-      labels: { alertname: 'KubeDeploymentReplicasMismatch', severity: 'page', ...labels },
-      annotations: { summary: 'checkout has fewer replicas than wanted', ...annotations },
-      startsAt: '2025-01-01T12:00:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus/graph',
-      fingerprint: 'f1',
-    },
-  } as AlertFiring;
+  return checkoutAlertFiring(CHANNEL, labels, annotations);
 }
 
 async function buttons(event: AlertFiring) {

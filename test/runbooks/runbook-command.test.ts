@@ -21,9 +21,12 @@ access:
     viewer: { allow: [help, whoami, audit, runbook.list, runbook.show] }
     operator: { allow: ['runbook.*'] }
     responder: { allow: ['runbook.*', runbook.break-glass] }
+    runner: { allow: [runbook.run] }
   subjects:
     ana: [operator]
     rita: [responder]
+    bob: [runner]
+    group:oncall: [operator]
   breakGlass:
     notify: C-SECURITY
 `;
@@ -180,6 +183,30 @@ describe('runbook commands', () => {
       'eve',
     );
     expect(notHolder.error?.code).toBe('millwright_permission_denied');
+    expect(await calls()).toEqual([]);
+  });
+
+  it('names the groups a surface could not read when their roles are what the runbook wanted', async () => {
+    const unreadGroups = {
+      source: 'Slack user groups',
+      groups: ['oncall'],
+      cause: 'usergroups.list: missing_scope; the app needs usergroups:read',
+    };
+    const line = 'runbook run change-target target=cart --yes';
+    const withoutGroups = await bot.run(line, 'bob', { actor: { id: 'bob', unreadGroups } });
+    expect(withoutGroups.error).toMatchObject({
+      code: 'millwright_permission_denied',
+      message:
+        'permission denied: your roles from Slack user groups could not be read (usergroups.list: missing_scope; the app needs usergroups:read), so only roles given to you by name apply',
+      hint: expect.stringContaining('change-target may be run by roles operator; bob has runner, viewer'),
+    });
+    // A group whose roles would not have helped changes nothing in the refusal.
+    const irrelevant = await bot.run(line, 'bob', {
+      actor: { id: 'bob', unreadGroups: { ...unreadGroups, groups: ['readers'] } },
+    });
+    expect(irrelevant.error?.message).toBe(
+      'permission denied: change-target may be run by roles operator; bob has runner, viewer',
+    );
     expect(await calls()).toEqual([]);
   });
 

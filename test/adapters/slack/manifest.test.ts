@@ -54,6 +54,7 @@ describe('manifest.yml', () => {
       'im:history',
       'pins:write',
       'usergroups:read',
+      'users:read',
     ]);
   });
 
@@ -71,6 +72,7 @@ describe('manifest.yml', () => {
       'pins.add': ['pins:write'],
       'usergroups.list': ['usergroups:read'],
       'usergroups.users.list': ['usergroups:read'],
+      'users.info': ['users:read'],
       'files.getUploadURLExternal': ['files:write'],
       'files.completeUploadExternal': ['files:write'],
     };

@@ -2,7 +2,7 @@
 // a wrong token at start-up, and user groups Slack cannot list.
 import { SlackAdapter } from '../../../adapters/slack/index.js';
 import { loadConfig } from '../../../src/app.js';
-import { defineCommand, fields, reply, silentLogger, text } from '../../../src/core/index.js';
+import { createLogger, defineCommand, fields, reply, silentLogger, text } from '../../../src/core/index.js';
 import type { Executor } from '../../../src/executors/types.js';
 import { buildRuntime } from '../../../src/main.js';
 import { SlackApiDouble } from '../../doubles/slack-api.js';
@@ -223,16 +223,19 @@ describe('Slack start-up', () => {
 
 describe('Slack user groups', () => {
   let h: SlackHarness;
+  let log: ReturnType<typeof memoryLogger>;
 
   beforeEach(async () => {
+    log = memoryLogger();
     h = await startSlackHarness({
       slackConfig: 'groupCacheTtl: 5m',
+      logger: log.logger,
       access: `
 access:
   defaultRoles: [viewer]
   roles:
     viewer: { allow: [help, whoami] }
-    operator: { allow: ['*'] }
+    operator: { allow: [restart, help, whoami] }
   subjects:
     group:sre: [operator]
     group:S0DBA0001: [operator]
@@ -279,11 +282,134 @@ access:
     expect(h.slack.callsTo('usergroups.users.list')).toHaveLength(4);
   });
 
-  it('withholds group roles when Slack cannot list the group (fails closed)', async () => {
+  /** The text of the refusal a slash command got (an error answer is plain text, not blocks). */
+  async function refusal(user: string, line: string): Promise<string> {
+    const { responseUrl } = await h.sendSlash(line, { user_id: user });
+    const post = await h.slack.waitForResponse((p) => p.url === responseUrl);
+    return `${String(post.body.text)}\n${visibleText(post.body.blocks)}`;
+  }
+
+  async function lastRecord() {
+    await h.runtime.services.audit.flush();
+    const [record] = await h.runtime.services.audit.recent({ limit: 1 });
+    return record!;
+  }
+
+  function groupWarnings(): Array<Record<string, unknown>> {
+    return log.records().filter((r) => String(r.msg).startsWith('Slack user groups could not be read'));
+  }
+
+  it('withholds group roles when Slack lacks usergroups:read, says so in the refusal, and asks again after a short back-off', async () => {
+    h.slack.failNext('usergroups.list', { error: 'missing_scope', needed: 'usergroups:read' }, 2);
+    const told = await refusal('U0ANA', 'restart');
+    expect(told).toContain(
+      'permission denied: your roles from Slack user groups could not be read (usergroups.list: missing_scope; the app needs usergroups:read), so only roles given to you by name apply',
+    );
+    expect(told).not.toContain(h.slack.botToken);
+    expect(await lastRecord()).toMatchObject({
+      actor: 'U0ANA',
+      action: 'command.restart',
+      outcome: 'denied',
+      code: 'millwright_permission_denied',
+      reason: expect.stringContaining('usergroups.list: missing_scope; the app needs usergroups:read'),
+    });
+
+    // Within the back-off Slack is not asked again, and the failure is not logged again.
+    h.clock.shift(10_000);
+    expect(await refusal('U0BEN', 'restart')).toContain('could not be read (usergroups.list: missing_scope');
+    expect(h.slack.callsTo('usergroups.list')).toHaveLength(1);
+    expect(groupWarnings()).toHaveLength(1);
+    expect(groupWarnings()[0]).toMatchObject({ slackError: 'missing_scope' });
+
+    // After it, Slack is asked again; the same failure inside the TTL window is not logged twice.
+    h.clock.shift(25_000);
+    expect(await refusal('U0ANA', 'restart')).toContain('missing_scope');
+    expect(h.slack.callsTo('usergroups.list')).toHaveLength(2);
+    expect(groupWarnings()).toHaveLength(1);
+
+    // Once the scope is granted, the next request after the back-off gets the group's roles.
+    h.clock.shift(31_000);
+    expect(await run('U0ANA', 'restart')).toContain('sre');
+    expect(h.slack.callsTo('usergroups.list')).toHaveLength(3);
+  });
+
+  it('names an outage (HTTP 500 past retries) and lets members in as soon as Slack answers again', async () => {
+    h.slack.outageNext('usergroups.list', 500, 3);
+    const told = await refusal('U0ANA', 'restart');
+    expect(told).toContain(
+      'your roles from Slack user groups could not be read (usergroups.list: HTTP 500 from Slack; Millwright asks again in 30s)',
+    );
+    expect(h.slack.callsTo('usergroups.list').map((call) => call.status)).toEqual([500, 500, 500]);
+    expect(await lastRecord()).toMatchObject({
+      outcome: 'denied',
+      reason: expect.stringContaining('HTTP 500'),
+    });
+    expect(groupWarnings()[0]).toMatchObject({ slackError: 'http_500' });
+
+    h.clock.shift(31_000);
+    expect(await run('U0ANA', 'restart')).toContain('sre');
+  });
+
+  it('names a token Slack will not list groups for', async () => {
+    h.slack.failNext('usergroups.list', { error: 'not_allowed_token_type' });
+    expect(await refusal('U0ANA', 'restart')).toContain(
+      'could not be read (usergroups.list: not_allowed_token_type; slack.botToken must be the bot token (xoxb-...))',
+    );
+  });
+
+  it('names a rate limit that outlasted the retries', async () => {
+    h.slack.rateLimitNext('usergroups.list', 1, 3);
+    expect(await refusal('U0ANA', 'restart')).toContain(
+      'could not be read (usergroups.list: ratelimited (HTTP 429); Millwright asks again in 30s)',
+    );
+    h.clock.shift(31_000);
+    expect(await run('U0ANA', 'restart')).toContain('sre');
+  });
+
+  it('refuses as before when the groups Slack could not read would not have allowed it either', async () => {
+    h.register(
+      defineCommand({
+        name: 'purge',
+        summary: 'purges a cache',
+        examples: ['purge'],
+        handler: () => reply(text('purged')),
+      }),
+    );
     h.slack.failNext('usergroups.list', { error: 'missing_scope', needed: 'usergroups:read' });
-    expect(await run('U0ANA', 'restart')).toContain('permission denied');
+    const told = await refusal('U0ANA', 'purge');
+    expect(told).toContain('permission denied: U0ANA (roles: viewer) may not run purge');
+    expect(told).not.toContain('could not be read');
   });
 });
+
+describe('refusals without Slack user groups', () => {
+  it('are unchanged when no group is configured: Slack is never asked', async () => {
+    const h = await startSlackHarness({
+      access: `
+access:
+  defaultRoles: [viewer]
+  roles:
+    viewer: { allow: [help] }
+  subjects: {}
+`,
+    });
+    try {
+      h.register(STATUS_COMMAND);
+      const { responseUrl } = await h.sendSlash('status', { user_id: 'U0EVE' });
+      const post = await h.slack.waitForResponse((p) => p.url === responseUrl);
+      expect(String(post.body.text)).toContain('permission denied: U0EVE (roles: viewer) may not run status');
+      expect(h.slack.callsTo('usergroups.list')).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+function memoryLogger() {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
+  return { logger, records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
 
 async function adapterFor(slack: Pick<SlackApiDouble, 'apiUrl'>, botToken: string) {
   const { mkdtemp, writeFile } = await import('node:fs/promises');

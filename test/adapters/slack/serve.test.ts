@@ -82,9 +82,8 @@ describe('millwright serve with Slack', () => {
     });
     expect(response.status).toBe(200);
     const answer = await slack.waitForResponse((post) => post.url === responseUrl);
-    // Named by id, as a mention (which carries no name) is; the name the slash command gave beside it.
-    expect(visibleText(answer.body.blocks)).toContain('You are U2147483697');
-    expect(visibleText(answer.body.blocks)).toContain('Steve');
+    // users.info does not know this person, so the name the slash command gave, with the id after it.
+    expect(visibleText(answer.body.blocks)).toContain('You are Steve (U2147483697)');
     // The other routes still answer on the same server.
     expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
   });
@@ -104,7 +103,7 @@ describe('millwright serve with Slack', () => {
     });
     expect(ack.envelope_id).toEqual(expect.any(String));
     const answer = await slack.waitForResponse((post) => post.url === responseUrl);
-    expect(visibleText(answer.body.blocks)).toContain('You are U2147483697');
+    expect(visibleText(answer.body.blocks)).toContain('You are Steve (U2147483697)');
     // No HTTP route for Slack in Socket Mode.
     expect((await fetch(`http://127.0.0.1:${server.port}/slack/events`, { method: 'POST' })).status).toBe(
       404,

@@ -53,6 +53,7 @@ export {
 export { lazySchema } from './lazy-schema.js';
 export { bindLogSecrets, createLogger, type Logger, silentLogger } from './logger.js';
 export {
+  type CheckFinding,
   defineModule,
   type MillwrightModule,
   type ModuleContext,

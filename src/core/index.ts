@@ -25,6 +25,7 @@ export {
   type Services,
   type Surface,
 } from './context.js';
+export { counted } from './counted.js';
 export { formatDuration, isDuration, parseDuration } from './duration.js';
 export {
   asMillwrightError,

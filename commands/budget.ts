@@ -4,6 +4,7 @@ import type { BudgetPolicyRecord } from '../src/changes/index.js';
 import {
   type AnswerProblem,
   type Block,
+  badArgument,
   type Context,
   context,
   defineCommand,
@@ -30,6 +31,7 @@ import {
   formatRemaining,
   formatSli,
   formatSoonestExhaustion,
+  isoSeconds,
   type Reading,
   type SloEvaluation,
   type SloService,
@@ -38,6 +40,9 @@ import {
 } from '../src/slo/index.js';
 
 const image = (url: string, alt: string): ImageBlock => ({ type: 'image', url, alt });
+
+/** How far ahead of this clock at= may be: another machine's clock (the caller's) may run a little fast. */
+const CLOCK_SKEW_MS = 60_000;
 
 function ratioText(reading: Reading): string {
   if (reading.kind !== 'value') return describeReading(reading);
@@ -356,10 +361,21 @@ export default defineCommand({
         data: { slos: [], problems: [] },
       });
     }
-    const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
+    const asked = args.options.at as Date | undefined;
+    const now = ctx.clock.now();
+    if (asked && asked.getTime() > now.getTime() + CLOCK_SKEW_MS) {
+      throw badArgument(
+        `at=${isoSeconds(asked)} is in the future; budgets can be evaluated up to now`,
+        'give a past time, like at=2h (two hours ago) or an ISO time before now',
+        'at',
+      );
+    }
+    const at = asked ?? now;
+    // In the past, a window may start before Prometheus's history: that is said, not measured in part.
+    const history = { checkHistory: asked !== undefined };
     const term = args.positionals.slo;
     if (term === undefined) {
-      const evaluations = await service.evaluateMany(all, at, ctx.signal);
+      const evaluations = await service.evaluateMany(all, at, ctx.signal, history);
       return withPolicy(
         ctx,
         prometheusDown(evaluations) ?? listReply(evaluations, at, ctx.clock.now(), service),
@@ -375,7 +391,7 @@ export default defineCommand({
           : 'type budget for the list of SLOs',
       });
     }
-    const evaluations = await service.evaluateMany(matched, at, ctx.signal);
+    const evaluations = await service.evaluateMany(matched, at, ctx.signal, history);
     const named = [...new Set(matched.map((slo) => slo.service))];
     const down = prometheusDown(evaluations);
     if (down) return withPolicy(ctx, down, named);

@@ -117,16 +117,22 @@ export class SloService {
     return evaluation!;
   }
 
-  /** Evaluates several SLOs (default all) at one instant, worst budget first. */
+  /**
+   * Evaluates several SLOs (default all) at one instant, worst budget first. With `checkHistory`
+   * (an evaluation in the past), a window that starts before Prometheus's history of the SLI reads
+   * unknown, with when the history begins.
+   */
   async evaluateMany(
     slos: readonly Slo[] = this.list(),
     at: Date = this.#options.clock.now(),
     signal?: AbortSignal,
+    options: { checkHistory?: boolean } = {},
   ): Promise<SloEvaluation[]> {
     const evaluations = await evaluateSlos(slos, at, {
       prometheus: this.prometheus,
       useRecordingRules: this.usesRecordingRules,
       ...(signal ? { signal } : {}),
+      ...(options.checkHistory ? { historyUntil: this.#options.clock.now() } : {}),
     });
     return evaluations.sort(worstFirst);
   }

@@ -228,65 +228,57 @@ describe('deploys SERVICE', () => {
     }
   });
 
-  it('says the last deploy is unknown when GitHub answers 5xx, exits non-zero, and carries the error in data', async () => {
-    // GitHub's JSON error body, as its API answers a server error.
+  /**
+   * `deploys SERVICE` from a fresh bot (no remembered GitHub state) while GitHub answers every
+   * deployments read with `status` and its JSON error body, as its API does.
+   */
+  async function detailWhileGitHubAnswers(status: number, message: string, service: string): Promise<Reply> {
     fleet.github.state.fail({
       path: /\/deployments$/,
       times: Number.POSITIVE_INFINITY,
       answer: {
-        status: 502,
-        body: { message: 'Server Error', documentation_url: 'https://docs.github.com/rest' },
+        status,
+        body: { message, documentation_url: 'https://docs.github.com/rest/deployments/deployments' },
       },
     });
     const other = await startTestBot({ clock: fleet.clock, config: fleet.config() });
     try {
-      const answer = await other.run('deploys cart');
-      expect(field(answer, 'last deploy')).toBe('unknown (GitHub 502)');
-      expect(answer.ok).toBe(false);
-      expect(answer.error).toMatchObject({
-        code: 'millwright_dependency_unavailable',
-        message: expect.stringMatching(
-          /^cart: GitHub: GitHub answered 502 to list production deployments in /,
-        ),
-      });
-      expect(answer.data).toMatchObject({
-        lastDeployment: null,
-        problems: [{ source: 'github', code: 'millwright_dependency_unavailable', status: 502 }],
-      });
-      // The cluster side still stands.
-      expect(replyToText(answer)).toContain('CrashLoopBackOff');
+      return await other.run(`deploys ${service}`);
     } finally {
       fleet.github.state.clearFaults();
       await other.close();
     }
+  }
+
+  it('says the last deploy is unknown when GitHub answers 5xx, exits non-zero, and carries the error in data', async () => {
+    const answer = await detailWhileGitHubAnswers(502, 'Server Error', 'cart');
+    expect(field(answer, 'last deploy')).toBe('unknown (GitHub 502)');
+    expect(answer.ok).toBe(false);
+    expect(answer.error).toMatchObject({
+      code: 'millwright_dependency_unavailable',
+      message: expect.stringMatching(/^cart: GitHub: GitHub answered 502 to list production deployments in /),
+    });
+    expect(answer.data).toMatchObject({
+      lastDeployment: null,
+      problems: [{ source: 'github', code: 'millwright_dependency_unavailable', status: 502 }],
+    });
+    // The cluster side still stands.
+    expect(replyToText(answer)).toContain('CrashLoopBackOff');
   });
 
   it("a 403 on reading deployments asks for the read permission GitHub's docs name, not write", async () => {
-    fleet.github.state.fail({
-      path: /\/deployments$/,
-      times: Number.POSITIVE_INFINITY,
-      answer: {
-        status: 403,
-        body: {
-          message: 'Resource not accessible by personal access token',
-          documentation_url: 'https://docs.github.com/rest/deployments/deployments#list-deployments',
-        },
-      },
-    });
-    const other = await startTestBot({ clock: fleet.clock, config: fleet.config() });
-    try {
-      const answer = await other.run('deploys cart');
-      expect(answer.ok).toBe(false);
-      expect(field(answer, 'last deploy')).toBe('unknown (GitHub 403)');
-      const note = replyToText(answer)
-        .split('\n')
-        .find((line) => line.startsWith('GitHub: GitHub refused'));
-      expect(note).toMatch(/may read deployments in .*repository permission deployments: read\)\)$/);
-      expect(note).not.toContain('write');
-    } finally {
-      fleet.github.state.clearFaults();
-      await other.close();
-    }
+    const answer = await detailWhileGitHubAnswers(
+      403,
+      'Resource not accessible by personal access token',
+      'cart',
+    );
+    expect(answer.ok).toBe(false);
+    expect(field(answer, 'last deploy')).toBe('unknown (GitHub 403)');
+    const note = replyToText(answer)
+      .split('\n')
+      .find((line) => line.startsWith('GitHub: GitHub refused'));
+    expect(note).toMatch(/may read deployments in .*repository permission deployments: read\)\)$/);
+    expect(note).not.toContain('write');
   });
 
   it('calls a crash-looping rollout "failing" in the detail, the word its list row uses', async () => {

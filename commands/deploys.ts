@@ -183,11 +183,11 @@ function headline(rows: ServiceOverview[]): string {
   const tally = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
   const lead =
     troubled.length > 0
-      ? `${troubled.length} of ${rows.length} service${rows.length === 1 ? '' : 's'} need${troubled.length === 1 ? 's' : ''} attention: ${troubled
+      ? `${troubled.length} of ${counted(rows.length, 'service')} need${troubled.length === 1 ? 's' : ''} attention: ${troubled
           .slice(0, 3)
           .map((r) => `${r.service} ${r.state}`)
           .join(', ')}${troubled.length > 3 ? ', ...' : ''}`
-      : `${rows.length} service${rows.length === 1 ? '' : 's'}: ${tally}`;
+      : `${counted(rows.length, 'service')}: ${tally}`;
   const drift =
     drifted.length > 0
       ? `; ${drifted.length} drifted from GitHub (${drifted
@@ -299,7 +299,7 @@ function deploymentBlocks(detail: DeploymentDetail, view: View, many: boolean): 
       ),
     );
   } else {
-    blocks.push(context(`All ${detail.pods.length} pod${detail.pods.length === 1 ? '' : 's'} ready.`));
+    blocks.push(context(`All ${counted(detail.pods.length, 'pod')} ready.`));
   }
   return blocks;
 }

@@ -4,6 +4,7 @@ import type { BudgetPolicyRecord } from '../src/changes/index.js';
 import {
   type AnswerProblem,
   type Block,
+  badArgument,
   type Context,
   context,
   defineCommand,
@@ -24,6 +25,7 @@ import {
   untilFrom,
 } from '../src/core/index.js';
 import { describeReading, formatBurn, formatExhaustion } from '../src/slo/burn-rate.js';
+import { isoSeconds } from '../src/slo/coverage.js';
 import {
   formatRemaining,
   formatSli,
@@ -34,6 +36,9 @@ import type { Reading, SloEvaluation, SloService } from '../src/slo/index.js';
 import { sloLabel } from '../src/slo/spec.js';
 
 const image = (url: string, alt: string): ImageBlock => ({ type: 'image', url, alt });
+
+/** How far ahead of this clock at= may be: another machine's clock (the caller's) may run a little fast. */
+const CLOCK_SKEW_MS = 60_000;
 
 function ratioText(reading: Reading): string {
   if (reading.kind !== 'value') return describeReading(reading);
@@ -352,10 +357,21 @@ export default defineCommand({
         data: { slos: [], problems: [] },
       });
     }
-    const at = (args.options.at as Date | undefined) ?? ctx.clock.now();
+    const asked = args.options.at as Date | undefined;
+    const now = ctx.clock.now();
+    if (asked && asked.getTime() > now.getTime() + CLOCK_SKEW_MS) {
+      throw badArgument(
+        `at=${isoSeconds(asked)} is in the future; budgets can be evaluated up to now`,
+        'give a past time, like at=2h (two hours ago) or an ISO time before now',
+        'at',
+      );
+    }
+    const at = asked ?? now;
+    // In the past, a window may start before Prometheus's history: that is said, not measured in part.
+    const history = { checkHistory: asked !== undefined };
     const term = args.positionals.slo;
     if (term === undefined) {
-      const evaluations = await service.evaluateMany(all, at, ctx.signal);
+      const evaluations = await service.evaluateMany(all, at, ctx.signal, history);
       return withPolicy(
         ctx,
         prometheusDown(evaluations) ?? listReply(evaluations, at, ctx.clock.now(), service),
@@ -371,7 +387,7 @@ export default defineCommand({
           : 'type budget for the list of SLOs',
       });
     }
-    const evaluations = await service.evaluateMany(matched, at, ctx.signal);
+    const evaluations = await service.evaluateMany(matched, at, ctx.signal, history);
     const named = [...new Set(matched.map((slo) => slo.service))];
     const down = prometheusDown(evaluations);
     if (down) return withPolicy(ctx, down, named);

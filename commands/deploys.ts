@@ -5,6 +5,7 @@ import {
   badArgument,
   type Context,
   context,
+  counted,
   defineCommand,
   ErrorCode,
   fields,
@@ -43,12 +44,26 @@ const WATCH_INTERVAL_MS = 5_000;
 const WATCH_INTERVAL_MIN_MS = 1_000;
 const WATCH_INTERVAL_MAX_MS = 5 * 60_000;
 
-/** The last-deploy cell when GitHub could not be read; the note under the table says more. */
+/** Why the last deploy is not known when GitHub could not be read; the note under the answer says more. */
 const GITHUB_PROBLEM_CELL: Record<string, string> = {
   [ErrorCode.RateLimited]: 'GitHub rate-limited',
   [ErrorCode.NotConfigured]: 'GitHub not configured',
   [ErrorCode.NotFound]: 'repo not found',
 };
+
+/**
+ * The last deploy when GitHub named none, for the list and the detail alike: unknown with why when
+ * GitHub could not be read ("unknown (GitHub 502)"), never "-", which reads as "no deployments".
+ */
+function noLastDeploy(row: Pick<ServiceOverview, 'problems' | 'github'>): string {
+  const problem = row.problems.find((p) => p.source === 'github');
+  if (!problem) return row.github ? `no ${row.github.environment} deployments` : '-';
+  if (problem.code === ErrorCode.NotConfigured) return GITHUB_PROBLEM_CELL[problem.code]!;
+  const why =
+    GITHUB_PROBLEM_CELL[problem.code] ??
+    (problem.status === undefined ? 'GitHub unavailable' : `GitHub ${problem.status}`);
+  return `unknown (${why})`;
+}
 
 interface View {
   now: Date;
@@ -60,11 +75,7 @@ const when = (at: string | null | undefined, view: View) =>
 
 function lastDeployCell(row: ServiceOverview, view: View): string {
   const latest = row.github?.latest;
-  if (!latest) {
-    const problem = row.problems.find((p) => p.source === 'github');
-    if (problem) return GITHUB_PROBLEM_CELL[problem.code] ?? 'GitHub unavailable';
-    return row.github ? `no ${row.github.environment} deployments` : '-';
-  }
+  if (!latest) return noLastDeploy(row);
   const state = latest.state === 'success' ? '' : `, ${latest.state.replace('_', ' ')}`;
   return `${latest.ref} by ${latest.creator ?? 'unknown'}${state}, ${when(latest.createdAt, view)}`;
 }
@@ -103,7 +114,7 @@ function servingCell(readings: readonly DeploymentReading[]): string {
   return groups.map((g) => `${g.version} ${g.ready}/${g.pods}${g.isNew ? ' new' : ''}`).join(' · ');
 }
 
-/** Why pods are not serving, counted: "2 CrashLoopBackOff, 1 OOMKilled; 17 restarts". */
+/** Why pods are not serving, counted: "2 CrashLoopBackOff, 1 OOMKilled; 17 restarts" ("1 restart"). */
 function troubleSummary(readings: readonly DeploymentReading[]): string {
   const troubles = readings.flatMap((r) => r.troubles);
   if (troubles.length === 0) return '';
@@ -111,7 +122,7 @@ function troubleSummary(readings: readonly DeploymentReading[]): string {
   for (const t of troubles) counts.set(t.reason, (counts.get(t.reason) ?? 0) + 1);
   const restarts = troubles.reduce((sum, t) => sum + t.restarts, 0);
   const reasons = [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
-  return restarts > 0 ? `${reasons}; ${restarts} restarts` : reasons;
+  return restarts > 0 ? `${reasons}; ${counted(restarts, 'restart')}` : reasons;
 }
 
 function stateCell(row: ServiceOverview): string {
@@ -150,6 +161,7 @@ function rowData(row: ServiceOverview) {
     deployments: row.deployments.map((d) => ({
       namespace: d.status.namespace,
       name: d.status.name,
+      state: deploymentState(d).state,
       rolloutState: d.status.state,
       outcome: d.outcome,
       revision: d.status.revision,
@@ -171,11 +183,11 @@ function headline(rows: ServiceOverview[]): string {
   const tally = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
   const lead =
     troubled.length > 0
-      ? `${troubled.length} of ${rows.length} service${rows.length === 1 ? '' : 's'} need${troubled.length === 1 ? 's' : ''} attention: ${troubled
+      ? `${troubled.length} of ${counted(rows.length, 'service')} need${troubled.length === 1 ? 's' : ''} attention: ${troubled
           .slice(0, 3)
           .map((r) => `${r.service} ${r.state}`)
           .join(', ')}${troubled.length > 3 ? ', ...' : ''}`
-      : `${rows.length} service${rows.length === 1 ? '' : 's'}: ${tally}`;
+      : `${counted(rows.length, 'service')}: ${tally}`;
   const drift =
     drifted.length > 0
       ? `; ${drifted.length} drifted from GitHub (${drifted
@@ -234,11 +246,13 @@ function conditionRows(detail: DeploymentDetail, view: View): string[][] {
 
 function deploymentBlocks(detail: DeploymentDetail, view: View, many: boolean): Block[] {
   const { status } = detail.reading;
+  // The list row's word for this deployment (a crash-looping rollout is failing, not progressing).
+  const state = deploymentState(detail.reading);
   // With one deployment its message already leads the reply.
-  const message = many ? `\n${status.message}` : '';
+  const message = many ? `\n${state.message}` : '';
   const blocks: Block[] = [
     text(
-      `*Deployment ${status.namespace}/${status.name}*: ${status.state}, revision ${status.revision ?? '-'}, ${status.replicas.ready}/${status.replicas.desired} ready (${status.replicas.updated} updated, ${status.replicas.available} available)${message}`,
+      `*Deployment ${status.namespace}/${status.name}*: ${state.state}, revision ${status.revision ?? '-'}, ${status.replicas.ready}/${status.replicas.desired} ready (${status.replicas.updated} updated, ${status.replicas.available} available)${message}`,
     ),
   ];
   if (many) blocks.push(context(`drift: ${driftLabel(detail.drift.status)}: ${detail.drift.reason}`));
@@ -285,7 +299,7 @@ function deploymentBlocks(detail: DeploymentDetail, view: View, many: boolean): 
       ),
     );
   } else {
-    blocks.push(context(`All ${detail.pods.length} pod${detail.pods.length === 1 ? '' : 's'} ready.`));
+    blocks.push(context(`All ${counted(detail.pods.length, 'pod')} ready.`));
   }
   return blocks;
 }
@@ -321,7 +335,7 @@ function detailReply(detail: ServiceDetail, view: View): Reply {
         label: 'last deploy',
         value: latest
           ? `${latest.environment} ${latest.ref} (${shortSha(latest.sha)}) by ${latest.creator ?? 'unknown'}, ${latest.state.replace('_', ' ')}, ${when(latest.createdAt, view)}`
-          : '-',
+          : noLastDeploy(detail),
       },
       { label: 'drift', value: `${driftLabel(detail.drift.status)}: ${detail.drift.reason}` },
     ]),
@@ -416,6 +430,7 @@ function finalReply(result: WatchResult, timeoutMs: number, rollbackRunbook: str
       deployments: last.deployments.map((d) => ({
         namespace: d.status.namespace,
         name: d.status.name,
+        state: deploymentState(d).state,
         rolloutState: d.status.state,
         replicas: d.status.replicas,
         serving: d.serving,

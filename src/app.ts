@@ -14,6 +14,7 @@ import * as configFiles from './config/index.js';
 import {
   asMillwrightError,
   bindLogSecrets,
+  type CheckFinding,
   type Clock,
   type CommandDefinition,
   CommandRegistry,
@@ -130,25 +131,33 @@ export function checkConfig(
   });
 }
 
-async function startChecks(loaded: LoadedConfig, modules: readonly MillwrightModule[]): Promise<string[]> {
-  const services = { config: loaded.config, secrets: secretsOf(loaded, modules) } as unknown as Services;
+async function startChecks(
+  loaded: LoadedConfig,
+  modules: readonly MillwrightModule[],
+): Promise<{ refused: string[]; findings: CheckFinding[] }> {
+  const services = {
+    config: loaded.config,
+    configFile: loaded.path,
+    secrets: secretsOf(loaded, modules),
+  } as unknown as Services;
   const ctx = {
     services,
     clock: systemClock,
     logger: createLogger({ level: 'silent' }),
     configDir: path.dirname(loaded.path),
   };
-  const problems: string[] = [];
+  const refused: string[] = [];
+  const findings: CheckFinding[] = [];
   for (const module of modules) {
     if (!module.check || !(module.enabled?.(services) ?? true)) continue;
     try {
-      await module.check(ctx);
+      findings.push(...((await module.check(ctx)) ?? []));
     } catch (error) {
       const failure = asMillwrightError(error);
-      problems.push(`${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
+      refused.push(`${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
     }
   }
-  return problems;
+  return { refused, findings };
 }
 
 /** Whether a chat surface is set up; without one `npm start` runs the shell. */

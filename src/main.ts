@@ -79,7 +79,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
       case 'config': {
         if (sub !== 'check') return fail(`unknown: config ${sub ?? ''}; did you mean "config check"?`);
         const file = positionals[2] ?? configPath;
-        const result = await checkConfig(file, io.env);
+        const result = await checkConfig(file, io.env, { cwd: io.cwd });
         (result.ok ? io.stdout : io.stderr).write(`${result.lines.join('\n')}\n`);
         return result.ok ? 0 : 1;
       }

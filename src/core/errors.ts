@@ -29,6 +29,8 @@ export const ErrorCode = {
   PrometheusUnavailable: 'millwright_prometheus_unavailable',
   /** Prometheus rejected a query (bad PromQL, or it could not be executed). */
   PrometheusQueryError: 'millwright_prometheus_query_error',
+  /** Prometheus's history begins after the start of a window evaluated in the past (`budget at=`): not covered. */
+  HistoryNotCovered: 'millwright_history_not_covered',
   /** An SLO file or spec is invalid, or uses a form Millwright cannot import. */
   SloInvalid: 'millwright_slo_invalid',
   /** The target is in a state the change cannot start from (a paused deployment, no earlier revision). */

@@ -30,6 +30,7 @@ export {
   type Services,
   type Surface,
 } from './context.js';
+export { counted } from './counted.js';
 export { formatDuration, isDuration, parseDuration } from './duration.js';
 export {
   asMillwrightError,
@@ -58,6 +59,7 @@ export {
 export { lazySchema } from './lazy-schema.js';
 export { bindLogSecrets, createLogger, type Logger, silentLogger } from './logger.js';
 export {
+  type CheckFinding,
   defineModule,
   type MillwrightModule,
   type ModuleContext,

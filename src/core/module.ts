@@ -58,6 +58,18 @@ export interface ServeContext extends ModuleContext {
 export type ServiceName = keyof Services & string;
 
 /**
+ * One problem `config check` found at a place in a file: `file` absolute, `line` and `column` 1-based
+ * (0 when no place is known), `path` the YAML path there.
+ */
+export interface CheckFinding {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+/**
  * One feature or surface.
  *
  * @example
@@ -103,10 +115,13 @@ export interface MillwrightModule {
   enabled?(services: Services): boolean;
   /**
    * `config check`: throws what start-up would refuse for this config (a plugin that does not load,
-   * a required key a platform needs), without starting anything: no store, no network. Runs only
-   * when the module is enabled; `services` holds just `config` and `secrets`.
+   * a required key a platform needs), or returns findings pinned to a place in a file (a query in an
+   * SLO), without starting anything: no store, no network. Runs only when the module is enabled;
+   * `services` holds just `config`, `configFile` and `secrets`.
    */
-  check?(ctx: Pick<ModuleContext, 'services' | 'clock' | 'logger' | 'configDir'>): Promise<void> | void;
+  check?(
+    ctx: Pick<ModuleContext, 'services' | 'clock' | 'logger' | 'configDir'>,
+  ): Promise<readonly CheckFinding[] | undefined> | Promise<void> | readonly CheckFinding[] | void;
   create?(ctx: ModuleContext): Promise<Partial<Services> | undefined> | Partial<Services> | undefined;
   /** Server only: mount routes and start surfaces; runs after every module is created. */
   serve?(ctx: ServeContext): Promise<void> | void;

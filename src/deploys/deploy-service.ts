@@ -637,11 +637,13 @@ function notConfiguredGitHub(): MillwrightError {
 
 function toProblem(source: DeployProblem['source'], error: unknown): DeployProblem {
   const failure = asMillwrightError(error);
+  const status = failure.details?.status;
   return {
     source,
     code: failure.code,
     message: failure.code === ErrorCode.Internal ? `unexpected failure: ${failure.message}` : failure.message,
     hint: failure.hint,
+    ...(typeof status === 'number' ? { status } : {}),
   };
 }
 

@@ -81,6 +81,8 @@ export interface DeployProblem {
   code: string;
   message: string;
   hint?: string | undefined;
+  /** The HTTP status the upstream answered (502, 403), when it answered at all. */
+  status?: number | undefined;
 }
 
 /** What GitHub says about the service's first environment. */

@@ -2,18 +2,17 @@
 // the operator's SLO tools, which need no Prometheus.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import type { LoadedConfig } from '../config/index.js';
 import { asMillwrightError } from '../core/errors.js';
-import { lintSlos } from './lint.js';
+import { configuredSlos, sloProblems } from './configured-slos.js';
 import { formatSloProblem, type LoadedSlos, loadSloDirectory, loadSloFile, type SloProblem } from './load.js';
-import { locateQueries, type SloFileLocator } from './locate.js';
 import { type RulesFormat, sloRulesYaml } from './rules.js';
-import { normalizeSlo, type Slo, sloLabel } from './spec.js';
+import { type Slo, sloLabel } from './spec.js';
 
 export interface SloCliIO {
   stdout: NodeJS.WritableStream;
@@ -104,21 +103,13 @@ function report(loaded: LoadedSlos, io: SloCliIO): boolean {
   return loaded.problems.length === 0;
 }
 
-/** `lintSlos` with each SLO file read again so PromQL problems get their line and column. */
-async function lintWithPositions(slos: readonly Slo[], io: SloCliIO): Promise<SloProblem[]> {
-  const files = [...new Set(slos.map((slo) => slo.source.file ?? io.configPath))];
-  const locators = new Map<string, SloFileLocator>();
-  await Promise.all(
-    files.map(async (file) => {
-      try {
-        locators.set(file, locateQueries(await readFile(path.resolve(io.cwd, file), 'utf8')));
-      } catch (error) {
-        // Read a moment ago by the loader; if it is gone now, problems are reported without a line.
-        io.stderr.write(`${file}: cannot read it again for positions: ${(error as Error).message}\n`);
-      }
-    }),
-  );
-  return lintSlos(slos, (file) => locators.get(file));
+/** Every problem in `loaded`, lint's with the line and column of each query. */
+function problemsIn(loaded: LoadedSlos, io: SloCliIO): Promise<SloProblem[]> {
+  return sloProblems(loaded, {
+    cwd: io.cwd,
+    onUnreadable: (file, error) =>
+      io.stderr.write(`${file}: cannot read it again for positions: ${error.message}\n`),
+  });
 }
 
 function describeSlo(slo: Slo): string {
@@ -127,7 +118,7 @@ function describeSlo(slo: Slo): string {
 
 async function importCommand(file: string, shown: string, io: SloCliIO): Promise<number> {
   const loaded = await loadSloFile(file, shown);
-  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
+  const problems = await problemsIn(loaded, io);
   if (!report({ ...loaded, problems }, io)) return 1;
   if (loaded.slos.length === 0) {
     io.stderr.write(`${shown}: no SLO documents found\n`);
@@ -152,21 +143,13 @@ async function sloSources(
     return { loaded: await loadSloDirectory(absolute, { required: true, cwd: io.cwd }), where: dir };
   }
   const config = await io.loadConfig(io.configPath, { env: io.env, cwd: io.cwd });
-  const base = path.dirname(config.path);
-  const sloDir = path.resolve(base, config.config.slo.dir);
-  const fromFiles = await loadSloDirectory(sloDir, { cwd: io.cwd });
-  const fromConfig = config.config.slos.map((spec, index) =>
-    normalizeSlo(spec, { format: 'config', file: config.path, document: 0, path: `slos[${index}]` }),
-  );
-  return {
-    loaded: { ...fromFiles, slos: [...fromConfig, ...fromFiles.slos] },
-    where: path.relative(io.cwd, sloDir) || '.',
-  };
+  const loaded = await configuredSlos(config, { cwd: io.cwd });
+  return { loaded, where: path.relative(io.cwd, loaded.dir) || '.' };
 }
 
 async function lintCommand(dir: string | undefined, io: SloCliIO): Promise<number> {
   const { loaded, where } = await sloSources(dir, io);
-  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
+  const problems = await problemsIn(loaded, io);
   if (!report({ ...loaded, problems }, io)) {
     io.stderr.write(`${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
     return 1;
@@ -184,7 +167,7 @@ async function rulesCommand(
   io: SloCliIO,
 ): Promise<number> {
   const { loaded, where } = await sloSources(dir, io);
-  const problems = [...loaded.problems, ...(await lintWithPositions(loaded.slos, io))];
+  const problems = await problemsIn(loaded, io);
   if (!report({ ...loaded, problems }, io)) return 1;
   if (loaded.slos.length === 0) {
     io.stderr.write(`${where}: no SLOs to write rules for\n`);

@@ -3,6 +3,7 @@
 import { parseDuration } from '../core/duration.js';
 import { ErrorCode } from '../core/errors.js';
 import { type BurnState, burnRate, burnState, type Exhaustion, timeToExhaustion } from './burn-rate.js';
+import { coveredReading, historyRange, historyStart } from './coverage.js';
 import { type PrometheusClient, unknownReading } from './prometheus-client.js';
 import { errorRatioQuery, recordedMetric, recordedQuery } from './queries.js';
 import { mapReading, type Reading } from './reading.js';
@@ -46,6 +47,12 @@ export interface EvaluateOptions {
   /** Read `slo:sli_error:ratio_rate<window>` (one query per window for all SLOs). */
   useRecordingRules?: boolean;
   signal?: AbortSignal;
+  /**
+   * For an evaluation in the past (`budget at=`): check that Prometheus's history covers each
+   * window, looking for the SLI's first sample up to this time (now). A window that starts before
+   * it reads unknown with when the history begins.
+   */
+  historyUntil?: Date;
 }
 
 /** The windows whose current burn rate gives the time to exhaustion. */
@@ -82,6 +89,24 @@ export async function evaluateSlos(
   const measured = options.useRecordingRules
     ? await recordedRatios(slos, at, options)
     : await Promise.all(slos.map((slo) => rawRatios(slo, at, options)));
+  const until = options.historyUntil;
+  if (until) {
+    await Promise.all(
+      slos.map(async (slo, i) => {
+        const start = await historyStart(
+          slo,
+          historyRange(slo, at, until),
+          options.prometheus,
+          options.signal,
+        );
+        if (!start) return; // no series at all (no data says so), or Prometheus could not say
+        const windows = measured[i]!;
+        for (const [window, { reading, query }] of windows) {
+          windows.set(window, { reading: coveredReading(reading, window, at, start, query), query });
+        }
+      }),
+    );
+  }
   return slos.map((slo, i) =>
     assemble(slo, at, measured[i]!, options.useRecordingRules ? 'recording-rules' : 'raw'),
   );

@@ -21,6 +21,7 @@ export {
   renderVegaLite,
   sparkline,
 } from './chart.js';
+export { isoSeconds } from './coverage.js';
 export {
   type EvaluateOptions,
   EXHAUSTION_WINDOWS,

@@ -237,8 +237,8 @@ export async function loadSloFile(file: string, shownAs = file): Promise<LoadedS
 }
 
 /**
- * Every `*.yml` and `*.yaml` file in `dir` (not recursive), in name order. A missing directory
- * holds no SLOs unless `required`.
+ * Every `*.yml` and `*.yaml` file in `dir` (not recursive), in name order, named relative to `cwd`
+ * (absolute without one). A missing directory holds no SLOs unless `required`.
  *
  * @example
  * const { slos, problems } = await loadSloDirectory('./slos');
@@ -258,7 +258,7 @@ export async function loadSloDirectory(
       formats: [],
       problems: [
         {
-          file: path.relative(options.cwd ?? process.cwd(), dir) || dir,
+          file: options.cwd === undefined ? dir : path.relative(options.cwd, dir) || dir,
           line: 0,
           column: 0,
           path: '',
@@ -270,7 +270,7 @@ export async function loadSloDirectory(
   const results = await Promise.all(
     names.map((name) => {
       const full = path.join(dir, name);
-      return loadSloFile(full, path.relative(options.cwd ?? process.cwd(), full) || full);
+      return loadSloFile(full, options.cwd === undefined ? full : path.relative(options.cwd, full) || full);
     }),
   );
   return {

@@ -26,6 +26,11 @@ export const sloModule = defineModule({
   needs: ['config', 'configFile', 'resilience'],
   provides: ['slo'],
   enabled: ({ config }) => config.prometheus !== undefined,
+  // `config check` lints every SLO the service would load, as `slo lint` does.
+  async check({ services }) {
+    const { configuredSlos, sloProblems } = await import('./configured-slos.js');
+    return sloProblems(await configuredSlos({ path: services.configFile, config: services.config }));
+  },
   async create({ services, clock, logger }) {
     const { createSloService } = await import('./slo-service.js');
     const slo = await createSloService(

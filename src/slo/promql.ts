@@ -469,6 +469,28 @@ export function withLabel(template: string, name: string, value: string): string
   return result;
 }
 
+/**
+ * The series selectors a query reads (`http_requests_total{service="checkout"}`), distinct, in order;
+ * none for a query that does not parse.
+ *
+ * @example
+ * seriesSelectors('sum(rate(http_requests_total{service="checkout"}[{{window}}]))')
+ * // ['http_requests_total{service="checkout"}']
+ */
+export function seriesSelectors(template: string): string[] {
+  if (checkPromql(template).length > 0) return [];
+  const { text } = substitute(template);
+  const selectors = new Set<string>();
+  parser.parse(text).iterate({
+    enter(ref) {
+      if (ref.name !== 'VectorSelector') return;
+      selectors.add(text.slice(ref.from, ref.to));
+      return false;
+    },
+  });
+  return [...selectors];
+}
+
 function childrenOf(node: SyntaxNode): SyntaxNode[] {
   const children: SyntaxNode[] = [];
   for (let child = node.firstChild; child; child = child.nextSibling) children.push(child);

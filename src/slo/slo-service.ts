@@ -9,12 +9,13 @@ import { parseDuration } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
 import type { UpstreamResilience } from '../core/resilience.js';
 import { availableChartFonts, renderBudgetChart, sparkline } from './chart.js';
+import { configuredSlos } from './configured-slos.js';
 import { errorRatio, evaluateSlos, type SloEvaluation, worstFirst } from './evaluate.js';
 import { type BudgetHistory, budgetHistory } from './history.js';
-import { duplicateProblems, loadSloDirectory, throwIfProblems } from './load.js';
+import { duplicateProblems, throwIfProblems } from './load.js';
 import { PrometheusClient } from './prometheus-client.js';
 import type { Reading } from './reading.js';
-import { type BurnRule, normalizeSlo, renderQuery, type Slo } from './spec.js';
+import { type BurnRule, renderQuery, type Slo } from './spec.js';
 
 export interface SloServiceOptions {
   slos: readonly Slo[];
@@ -116,16 +117,22 @@ export class SloService {
     return evaluation!;
   }
 
-  /** Evaluates several SLOs (default all) at one instant, worst budget first. */
+  /**
+   * Evaluates several SLOs (default all) at one instant, worst budget first. With `checkHistory`
+   * (an evaluation in the past), a window that starts before Prometheus's history of the SLI reads
+   * unknown, with when the history begins.
+   */
   async evaluateMany(
     slos: readonly Slo[] = this.list(),
     at: Date = this.#options.clock.now(),
     signal?: AbortSignal,
+    options: { checkHistory?: boolean } = {},
   ): Promise<SloEvaluation[]> {
     const evaluations = await evaluateSlos(slos, at, {
       prometheus: this.prometheus,
       useRecordingRules: this.usesRecordingRules,
       ...(signal ? { signal } : {}),
+      ...(options.checkHistory ? { historyUntil: this.#options.clock.now() } : {}),
     });
     return evaluations.sort(worstFirst);
   }
@@ -257,11 +264,8 @@ export async function createSloService(
   const { config } = loaded;
   const prometheusConfig = config.prometheus;
   if (!prometheusConfig) throw new Error('createSloService needs prometheus configured');
-  const dir = path.resolve(path.dirname(loaded.path), config.slo.dir);
-  const fromFiles = await loadSloDirectory(dir, { cwd: path.dirname(loaded.path) });
-  const fromConfig = config.slos.map((spec) => normalizeSlo(spec, { format: 'config', file: loaded.path }));
-  const slos = [...fromConfig, ...fromFiles.slos];
-  throwIfProblems([...fromFiles.problems, ...duplicateProblems(slos)]);
+  const { slos, problems } = await configuredSlos(loaded, { cwd: path.dirname(loaded.path) });
+  throwIfProblems([...problems, ...duplicateProblems(slos)]);
   const prometheus = new PrometheusClient({
     url: prometheusConfig.url,
     bearerToken: prometheusConfig.bearerToken,

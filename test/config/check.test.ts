@@ -1,8 +1,11 @@
 // `millwright config check`: one line that says ok and what is configured, or every problem, never a secret.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text under test holds literal ${VAR} references
 import { execFileSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { checkConfig } from '../../src/app.js';
+import { main } from '../../src/main.js';
 import { type TempConfigDir, tempConfigDir } from './temp-config.js';
 
 let temp: TempConfigDir;
@@ -130,4 +133,75 @@ describe('what start-up would refuse', () => {
       lines: ['config file millwright.yml is a named pipe (FIFO), not a regular file'],
     });
   }, 1_000);
+});
+
+describe('SLOs the config loads, linted as `slo lint` lints them', () => {
+  const inline = (errorQuery: string) =>
+    [
+      'prometheus:',
+      '  url: http://127.0.0.1:9090',
+      'slo:',
+      '  dir: ./slos',
+      'slos:',
+      '  - service: checkout',
+      '    name: availability',
+      '    objective: 99.9',
+      '    sli:',
+      '      events:',
+      `        errorQuery: ${errorQuery}`,
+      '        totalQuery: sum(rate(http_requests_total{service="checkout"}[{{window}}]))',
+      '',
+    ].join('\n');
+
+  test('an inline SLO calling rtae() fails with the line and column in millwright.yml', async () => {
+    await temp.write(inline('sum(rtae(http_requests_total{service="checkout",code=~"5.."}[{{window}}]))'));
+
+    const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
+
+    expect(result).toEqual({
+      ok: false,
+      // Line 11, where errorQuery's value starts at column 21: "rtae" is its fifth character.
+      lines: [
+        'millwright.yml:11:25 slos[0].sli.events.errorQuery: checkout/availability: errorQuery: unknown function "rtae"',
+      ],
+    });
+    // `millwright config check` prints it on stderr and exits 1.
+    const stderr = new PassThrough();
+    let printed = '';
+    stderr.on('data', (chunk) => (printed += chunk));
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr, env: {}, cwd: temp.dir };
+    expect(await main(['config', 'check'], io)).toBe(1);
+    expect(printed).toBe(`${result.lines[0]}\n`);
+  });
+
+  test('an SLO file in slo.dir is linted too, named by its own path, line and column', async () => {
+    await temp.write(inline('sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{window}}]))'));
+    await mkdir(path.join(temp.dir, 'slos'));
+    await temp.write(
+      'service: search\nname: availability\nobjective: 99.5\nsli:\n  events:\n    errorQuery: sum(rate(search_errors_total[{{window}}])\n    totalQuery: sum(rate(search_requests_total[{{window}}]))\n',
+      'slos/search.yml',
+    );
+
+    const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
+
+    expect(result.ok).toBe(false);
+    expect(result.lines).toEqual([
+      expect.stringMatching(
+        /^slos\/search\.yml:6:\d+ sli\.events\.errorQuery: search\/availability: errorQuery: syntax error/,
+      ),
+    ]);
+  });
+
+  test('valid SLOs pass, and the ok line is the usual one', async () => {
+    await temp.write(inline('sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{window}}]))'));
+
+    const result = await checkConfig('millwright.yml', {}, { cwd: temp.dir });
+
+    expect(result).toEqual({
+      ok: true,
+      lines: [
+        'millwright.yml: ok (slack: not configured, teams: not configured, prometheus: configured, github: not configured, kubernetes: not configured)',
+      ],
+    });
+  });
 });

@@ -2,6 +2,7 @@
 // not ready and why, the last five GitHub deployments, and drift with its reason.
 import { type Reply, replyToText, type TableBlock } from '../../src/core/index.js';
 import { SOURCE_REVISION_ANNOTATION } from '../../src/deploys/index.js';
+import type { KubeObject } from '../doubles/kubernetes-api.js';
 import { startTestBot, type TestBot } from '../helpers/runtime.js';
 import { type Fleet, NOW, startFleet } from './fleet.js';
 
@@ -12,6 +13,14 @@ function tableOf(answer: Reply, first: string): string[][] {
     | undefined;
   if (!found) throw new Error(`no table starting with "${first}" in:\n${replyToText(answer)}`);
   return found.rows;
+}
+
+/** A pod's container statuses, as the Kubernetes API writes them. */
+function containerStatuses(pod: KubeObject): Array<{ restartCount?: number }> {
+  return (
+    (pod as { status?: { containerStatuses?: Array<{ restartCount?: number }> } }).status
+      ?.containerStatuses ?? []
+  );
 }
 
 function field(answer: Reply, label: string): string | undefined {
@@ -209,13 +218,103 @@ describe('deploys SERVICE', () => {
       expect(answer.ok).toBe(false);
       expect(answer.error?.message).toMatch(/^cart: GitHub: /);
       expect(replyToText(answer)).toContain('CrashLoopBackOff');
-      expect(field(answer, 'last deploy')).toBe('-');
+      expect(field(answer, 'last deploy')).toBe('unknown (GitHub rate-limited)');
       expect(field(answer, 'drift')).toMatch(
         /^unknown: GitHub could not be read \(GitHub rate limit reached; resets at 13:00 UTC \(in 1h\)\)/,
       );
       expect(replyToText(answer)).toContain('GitHub: GitHub rate limit reached; resets at 13:00 UTC (in 1h)');
     } finally {
       await other.close();
+    }
+  });
+
+  /**
+   * `deploys SERVICE` from a fresh bot (no remembered GitHub state) while GitHub answers every
+   * deployments read with `status` and its JSON error body, as its API does.
+   */
+  async function detailWhileGitHubAnswers(status: number, message: string, service: string): Promise<Reply> {
+    fleet.github.state.fail({
+      path: /\/deployments$/,
+      times: Number.POSITIVE_INFINITY,
+      answer: {
+        status,
+        body: { message, documentation_url: 'https://docs.github.com/rest/deployments/deployments' },
+      },
+    });
+    const other = await startTestBot({ clock: fleet.clock, config: fleet.config() });
+    try {
+      return await other.run(`deploys ${service}`);
+    } finally {
+      fleet.github.state.clearFaults();
+      await other.close();
+    }
+  }
+
+  it('says the last deploy is unknown when GitHub answers 5xx, exits non-zero, and carries the error in data', async () => {
+    const answer = await detailWhileGitHubAnswers(502, 'Server Error', 'cart');
+    expect(field(answer, 'last deploy')).toBe('unknown (GitHub 502)');
+    expect(answer.ok).toBe(false);
+    expect(answer.error).toMatchObject({
+      code: 'millwright_dependency_unavailable',
+      message: expect.stringMatching(/^cart: GitHub: GitHub answered 502 to list production deployments in /),
+    });
+    expect(answer.data).toMatchObject({
+      lastDeployment: null,
+      problems: [{ source: 'github', code: 'millwright_dependency_unavailable', status: 502 }],
+    });
+    // The cluster side still stands.
+    expect(replyToText(answer)).toContain('CrashLoopBackOff');
+  });
+
+  it("a 403 on reading deployments asks for the read permission GitHub's docs name, not write", async () => {
+    const answer = await detailWhileGitHubAnswers(
+      403,
+      'Resource not accessible by personal access token',
+      'cart',
+    );
+    expect(answer.ok).toBe(false);
+    expect(field(answer, 'last deploy')).toBe('unknown (GitHub 403)');
+    const note = replyToText(answer)
+      .split('\n')
+      .find((line) => line.startsWith('GitHub: GitHub refused'));
+    expect(note).toMatch(/may read deployments in .*repository permission deployments: read\)\)$/);
+    expect(note).not.toContain('write');
+  });
+
+  it('calls a crash-looping rollout "failing" in the detail, the word its list row uses', async () => {
+    const list = await bot.run('deploys');
+    const row = (list.data as { services: Array<{ service: string; state: string }> }).services.find(
+      (service) => service.service === 'cart',
+    );
+    expect(row?.state).toBe('failing');
+    const answer = await bot.run('deploys cart');
+    expect(answer.blocks[0]).toEqual({ type: 'header', text: 'cart: failing' });
+    // Kubernetes' own word (degraded) stays in rolloutState; deploys shows its own word everywhere.
+    expect(replyToText(answer)).toMatch(/Deployment shop\/cart\*?: failing, revision/);
+    expect(answer.data).toMatchObject({
+      deployments: [{ name: 'cart', state: 'failing', rolloutState: 'degraded' }],
+    });
+  });
+
+  it('counts in the right number: one restart is "1 restart"', async () => {
+    const [pod] = fleet.kubernetes.state.list(
+      'Pod',
+      'shop',
+      (object) =>
+        object.metadata.name.startsWith('orders-') && (containerStatuses(object)[0]?.restartCount ?? 0) > 0,
+    );
+    const status = pod && containerStatuses(pod)[0];
+    if (!pod || !status) throw new Error('no OOMKilled orders pod in the fixture');
+    const original = structuredClone(pod);
+    status.restartCount = 1;
+    fleet.kubernetes.state.apply(pod);
+    try {
+      const list = replyToText(await bot.run('deploys'));
+      // One restart is below the crash-loop threshold: degraded, not failing; counted in the singular.
+      expect(list).toContain('degraded (1 OOMKilled; 1 restart)');
+      expect(list).not.toContain('1 restarts');
+    } finally {
+      fleet.kubernetes.state.apply(original);
     }
   });
 

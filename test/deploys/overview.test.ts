@@ -189,7 +189,7 @@ describe('deploys (every service)', () => {
       state: 'failing (2 CrashLoopBackOff; 17 restarts)',
       version: '1.4.2 1/3 new',
       ready: '1/3',
-      'last deploy': 'GitHub rate-limited',
+      'last deploy': 'unknown (GitHub rate-limited)',
       drift: 'unknown',
     });
     expect(rows.checkout).toMatchObject({
@@ -216,15 +216,18 @@ describe('deploys (every service)', () => {
     expect(answer.error?.message).toMatch(/^3 services: GitHub: GitHub rate limit reached/);
     const rows = rowsOf(answer);
     expect(Object.values(rows).map((r) => [r.service, r.state, r['last deploy']])).toEqual([
-      ['payments', 'failed (1 NotReady)', 'GitHub rate-limited'],
-      ['cart', 'failing (2 CrashLoopBackOff; 17 restarts)', 'GitHub rate-limited'],
-      ['checkout', 'healthy', 'GitHub rate-limited'],
+      ['payments', 'failed (1 NotReady)', 'unknown (GitHub rate-limited)'],
+      ['cart', 'failing (2 CrashLoopBackOff; 17 restarts)', 'unknown (GitHub rate-limited)'],
+      ['checkout', 'healthy', 'unknown (GitHub rate-limited)'],
     ]);
     expect(replyToText(answer)).toContain('GitHub: GitHub rate limit reached; resets at 12:20 UTC (in 20m)');
     // Until the reset, the shared gate answers without calling GitHub at all.
     const seen = fleet.github.requests.length;
     const again = await bot.run('deploys');
-    expect(rowsOf(again).checkout).toMatchObject({ state: 'healthy', 'last deploy': 'GitHub rate-limited' });
+    expect(rowsOf(again).checkout).toMatchObject({
+      state: 'healthy',
+      'last deploy': 'unknown (GitHub rate-limited)',
+    });
     expect(fleet.github.requests.length).toBe(seen);
   });
 
@@ -279,7 +282,7 @@ describe('deploys (every service)', () => {
     const overview = await bot.run('deploys');
     expect(rowsOf(overview).checkout).toMatchObject({
       state: 'healthy',
-      'last deploy': 'GitHub rate-limited',
+      'last deploy': 'unknown (GitHub rate-limited)',
     });
     expect(replyToText(overview)).toContain(
       'GitHub: GitHub rate limit reached; resets at 12:30 UTC (in 30m)',
@@ -302,7 +305,11 @@ describe('deploys (every service)', () => {
     const answer = await bot.run('deploys');
     expect(fleet.github.count('POST', '/graphql')).toBe(1);
     const rows = rowsOf(answer);
-    expect(rows.ghost).toMatchObject({ state: 'healthy', 'last deploy': 'repo not found', drift: 'unknown' });
+    expect(rows.ghost).toMatchObject({
+      state: 'healthy',
+      'last deploy': 'unknown (repo not found)',
+      drift: 'unknown',
+    });
     expect(rows.checkout).toMatchObject({ 'last deploy': 'v1.4.2 by ana, 1d2h ago (2024-12-31 10:00 UTC)' });
     expect(replyToText(answer)).toContain(
       'ghost: GitHub: repository acme/ghost not found, or the token cannot see it (check the owner/repo spelling, and that github.token has access to it)',

@@ -32,6 +32,8 @@ let prometheus: RunningPrometheus;
 let client: PrometheusClient;
 let slos: Slo[];
 let at: Date;
+/** The first sample of the backfilled history: 30 days and 2 hours before `at`. */
+let historyBegins: Date;
 
 function numberIn(reading: Reading): number {
   if (reading.kind !== 'value') throw new Error(`expected a number, got ${JSON.stringify(reading)}`);
@@ -53,6 +55,7 @@ beforeAll(async () => {
   const { series, start } = scenarioSeries(end);
   prometheus = await startPrometheus({ series, start, end });
   at = prometheus.end;
+  historyBegins = new Date(start * 1000);
   client = new PrometheusClient({ url: prometheus.url });
   const loaded = await loadSloFile(path.join(FIXTURES, 'scenarios', 'scenarios.yml'));
   expect(loaded.problems).toEqual([]);
@@ -365,12 +368,68 @@ describe('the budget command', () => {
     });
   });
 
-  it('at= evaluates at another time: two days ago search had not started burning', async () => {
-    const answer = await bot.run(`budget search at=${new Date(at.getTime() - 2 * DAY * 1000).toISOString()}`);
+  it('at= evaluates at another time: an hour ago payments had not started paging', async () => {
+    const answer = await bot.run(`budget payments at=${new Date(at.getTime() - 3_600_000).toISOString()}`);
     expect(answer.ok).toBe(true);
     expect(JSON.stringify(answer.blocks)).toContain(
-      'search/availability: 50% of the 30-day error budget left',
+      'payments/availability: 50% of the 30-day error budget left, burning 0.5× (1h); ok',
     );
+  });
+
+  it('at= whose 30-day window starts before the history says when the history begins, and is not ok', async () => {
+    const twoDaysAgo = new Date(at.getTime() - 2 * DAY * 1000);
+    const answer = await bot.run(`budget search at=${twoDaysAgo.toISOString()}`);
+    const because = `Prometheus's history of this SLI begins at ${historyBegins.toISOString().replace('.000Z', 'Z')}, so a window that starts before then is not covered`;
+    expect(JSON.stringify(answer.blocks)).toContain(`search/availability: budget unknown (${because})`);
+    expect(JSON.stringify(answer.blocks)).not.toContain('no data');
+    // Not a number over 28 of the 30 days: unknown, and the answer fails (exit 1 in --json).
+    expect(answer).toMatchObject({
+      ok: false,
+      error: { code: 'millwright_history_not_covered', message: `search/availability (30d): ${because}` },
+    });
+    const [search] = (answer.data as { slos: Array<Record<string, unknown>> }).slos;
+    expect(search).toMatchObject({
+      evaluatedAt: twoDaysAgo.toISOString(),
+      budgetRemaining: { kind: 'unknown', value: null },
+      state: expect.any(String),
+    });
+    // The burn windows the history does cover keep their numbers: two days ago search burned 0.5×.
+    const burns = search!.burnRates as Array<{ window: string; burnRate: { value: number | null } }>;
+    expect(burns.find((b) => b.window === '1h')?.burnRate.value).toBeCloseTo(0.5, 6);
+    expect(burns.find((b) => b.window === '1d')?.burnRate.value).toBeCloseTo(0.5, 6);
+  });
+
+  it('at= before any history: every window names when the history begins, never "missing series"', async () => {
+    const longAgo = new Date(at.getTime() - 90 * DAY * 1000);
+    const answer = await bot.run(`budget checkout/availability at=${longAgo.toISOString()}`);
+    const text = JSON.stringify(answer.blocks);
+    expect(text).toContain(
+      `unknown for 30d, 5m, 30m, 1h, 2h, 6h, 1d, 3d: Prometheus's history of this SLI begins at ${historyBegins.toISOString().replace('.000Z', 'Z')}`,
+    );
+    expect(text).not.toMatch(/no data|missing/);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'millwright_history_not_covered' } });
+  });
+
+  it('at= in the future is refused in one line before Prometheus is asked anything', async () => {
+    const prometheusClient = bot.runtime.services.slo!.prometheus;
+    const asked = prometheusClient.queryCount;
+    const nextYear = new Date(at.getTime() + 365 * DAY * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const answer = await bot.run(`budget payments at=${nextYear}`);
+    expect(answer).toMatchObject({
+      ok: false,
+      error: {
+        code: 'millwright_bad_argument',
+        message: `at=${nextYear} is in the future; budgets can be evaluated up to now`,
+      },
+    });
+    const list = await bot.run(`budget at=${new Date(at.getTime() + 10 * 60_000).toISOString()}`);
+    expect(list.error?.message).toMatch(/is in the future; budgets can be evaluated up to now$/);
+    expect(prometheusClient.queryCount).toBe(asked);
+    // Half a minute ahead is a clock a little fast, not the future: evaluated as now.
+    const skewed = await bot.run(
+      `budget checkout/availability at=${new Date(at.getTime() + 30_000).toISOString()}`,
+    );
+    expect(skewed.ok).toBe(true);
   });
 
   it('the change gate reads each SLO of a service with undefined numbers where nothing is known', async () => {

@@ -120,8 +120,9 @@ describeWithPostgres('coordination across replicas on one PostgreSQL database', 
         }),
       );
       const list = (i: number) =>
-        clients[i]!.run({ verb: 'list deployments', owner: 'acme', repo: 'shop', write: false }, () =>
-          clients[i]!.octokit.rest.repos.listDeployments({ owner: 'acme', repo: 'shop' }),
+        clients[i]!.run(
+          { verb: 'list deployments', owner: 'acme', repo: 'shop', write: false, permission: 'deployments' },
+          () => clients[i]!.octokit.rest.repos.listDeployments({ owner: 'acme', repo: 'shop' }),
         );
       await expect(list(0)).rejects.toMatchObject({ code: 'millwright_rate_limited' });
       expect(github.requests).toHaveLength(1);

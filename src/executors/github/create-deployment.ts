@@ -33,18 +33,20 @@ export async function createDeployment(
 ): Promise<GitHubDeployment> {
   const { owner, repo } = input;
   const verb = `create a ${input.environment} deployment of ${input.ref}`;
-  const response = await client.run({ verb, owner, repo, write: true, ...options }, () =>
-    client.octokit.request('POST /repos/{owner}/{repo}/deployments', {
-      owner,
-      repo,
-      ref: input.ref,
-      environment: input.environment,
-      task: input.task ?? 'deploy',
-      auto_merge: input.autoMerge ?? false,
-      ...(input.description === undefined ? {} : { description: input.description }),
-      ...(input.requiredContexts === undefined ? {} : { required_contexts: input.requiredContexts }),
-      request: requestOptions(options),
-    }),
+  const response = await client.run(
+    { verb, owner, repo, write: true, permission: 'deployments', ...options },
+    () =>
+      client.octokit.request('POST /repos/{owner}/{repo}/deployments', {
+        owner,
+        repo,
+        ref: input.ref,
+        environment: input.environment,
+        task: input.task ?? 'deploy',
+        auto_merge: input.autoMerge ?? false,
+        ...(input.description === undefined ? {} : { description: input.description }),
+        ...(input.requiredContexts === undefined ? {} : { required_contexts: input.requiredContexts }),
+        request: requestOptions(options),
+      }),
   );
   const data = response.data as Partial<DeploymentData> & { message?: string };
   if (response.status === 202 || typeof data.id !== 'number') {

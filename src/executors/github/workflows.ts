@@ -27,6 +27,7 @@ export async function dispatchWorkflow(
     repo,
     subject: `workflow ${workflow}`,
     write: true,
+    permission: 'actions' as const,
     ...options,
   };
   // Workflow inputs are strings on GitHub's side; booleans and numbers are sent as their text.
@@ -63,6 +64,7 @@ export async function rerunFailedJobs(
     repo,
     subject: `workflow run ${runId}`,
     write: true,
+    permission: 'actions' as const,
     ...options,
   };
   await client.run(operation, () =>

@@ -108,6 +108,7 @@ export async function listDeployments(
     owner,
     repo,
     write: false,
+    permission: 'deployments' as const,
     ...options,
   };
   return client.run(operation, async () => {

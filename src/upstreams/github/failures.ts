@@ -15,6 +15,11 @@ export interface GitHubOperation {
   subject?: string;
   /** Writes are never repeated, and their failures say the change may or may not have happened. */
   write: boolean;
+  /**
+   * The repository permission GitHub's docs name for the endpoint (read for reads, write for writes),
+   * so a 403 says which one the token lacks.
+   */
+  permission: 'actions' | 'contents' | 'deployments';
   /** The caller's signal and deadline, to tell a deadline from a cancellation. */
   signal?: AbortSignal;
   deadline?: Date;
@@ -103,7 +108,7 @@ export function repositoryNotFound(
  * Maps any failure from an Octokit call to a MillwrightError.
  *
  * @example
- * catch (error) { throw describeGitHubFailure(error, { verb: 'list deployments', owner, repo, write: false }, ctx) }
+ * catch (error) { throw describeGitHubFailure(error, { verb: 'list deployments', owner, repo, write: false, permission: 'deployments' }, ctx) }
  */
 export function describeGitHubFailure(
   error: unknown,
@@ -169,7 +174,7 @@ export function describeGitHubFailure(
         ErrorCode.UpstreamError,
         `GitHub refused to ${operation.verb} in ${where}: ${said}`,
         {
-          hint: 'check that the token may do this here (fine-grained tokens need actions or deployments: write)',
+          hint: `check that github.token may ${operation.write ? 'write' : 'read'} ${operation.permission} in ${where} (fine-grained tokens and GitHub Apps need the repository permission ${operation.permission}: ${operation.write ? 'write' : 'read'})`,
           details,
           cause: error,
         },

@@ -126,6 +126,7 @@ async function readBatch(
     owner: query.owner,
     repo: query.repo,
     write: false,
+    permission: 'deployments' as const,
     ...options,
   });
   // GitHub gives up on a query that takes too long (502/504, or an error saying so); the same

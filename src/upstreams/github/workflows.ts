@@ -91,6 +91,7 @@ export async function listWorkflowRuns(
     repo,
     ...(workflow ? { subject: `workflow ${workflow}` } : {}),
     write: false,
+    permission: 'actions' as const,
     ...options,
   };
   return client.run(operation, async () => {
@@ -126,6 +127,7 @@ export async function getWorkflowRun(
     repo,
     subject: `workflow run ${runId}`,
     write: false,
+    permission: 'actions' as const,
     ...options,
   };
   const response = await client.run(operation, () =>
@@ -157,6 +159,7 @@ export async function getWorkflow(
     repo,
     subject: `workflow ${workflow}`,
     write: false,
+    permission: 'actions' as const,
     ...options,
   };
   const response = await client.run(operation, () =>
@@ -184,7 +187,15 @@ export async function resolveRef(
   options: ReadOptions = {},
 ): Promise<string> {
   const { owner, repo, ref } = query;
-  const operation = { verb: `resolve ${ref}`, owner, repo, subject: `ref ${ref}`, write: false, ...options };
+  const operation = {
+    verb: `resolve ${ref}`,
+    owner,
+    repo,
+    subject: `ref ${ref}`,
+    write: false,
+    permission: 'contents' as const,
+    ...options,
+  };
   // GitHub answers an unknown ref with 422 "No commit found for SHA: ..."; the failure mapping calls that a 404.
   const response = await client.run(operation, () =>
     client.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', {

@@ -1,6 +1,8 @@
 // Reading a Deployment the way `kubectl rollout status` judges it, plus its ReplicaSet revisions:
 // plain JSON summaries that the executor, `deploys` and digests all share.
+
 import type { V1Deployment, V1LabelSelector, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { counted } from '../../core/counted.js';
 import type { CallOptions, KubernetesClient } from './client.js';
 import { checkName } from './names.js';
 
@@ -148,7 +150,7 @@ export function summarizeDeployment(deployment: V1Deployment): DeploymentStatus 
     if (replicas.current > replicas.updated) {
       return {
         state: 'progressing',
-        message: `Waiting for deployment "${name}" rollout to finish: ${replicas.current - replicas.updated} old replicas are pending termination...`,
+        message: `Waiting for deployment "${name}" rollout to finish: ${counted(replicas.current - replicas.updated, 'old replica is', 'old replicas are')} pending termination...`,
       };
     }
     const rolledOut = progressing?.reason === 'NewReplicaSetAvailable';

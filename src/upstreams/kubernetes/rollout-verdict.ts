@@ -1,6 +1,7 @@
 // Whether a rollout is done, still going or has failed, judged like `kubectl rollout status` and then
 // by its pods: a new ReplicaSet whose pods crash-loop, get OOMKilled or cannot pull has failed.
 
+import { counted } from '../../core/counted.js';
 import type { ContainerImage } from './deployments.js';
 import type { DeploymentDescription } from './describe.js';
 import type { PodSummary } from './pods.js';
@@ -104,7 +105,7 @@ export function judgeRollout(
 /** "checkout-7b9c-q2w8e ImagePullBackOff, checkout-7b9c-z9x8c CrashLoopBackOff (5 restarts)" */
 export function describeTroubles(troubles: readonly PodTrouble[]): string {
   return troubles
-    .map((t) => `pod ${t.pod} ${t.reason}${t.restarts > 0 ? ` (${t.restarts} restarts)` : ''}`)
+    .map((t) => `pod ${t.pod} ${t.reason}${t.restarts > 0 ? ` (${counted(t.restarts, 'restart')})` : ''}`)
     .join(', ');
 }
 

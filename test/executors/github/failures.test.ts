@@ -269,6 +269,39 @@ describe('refusals from GitHub', () => {
     );
   });
 
+  it("a 403 names the permission GitHub's docs give the endpoint: read for a read, write for a write", async () => {
+    const forbidden = (path: string | RegExp, method: string) =>
+      h.github.state.fail({
+        path,
+        method,
+        answer: {
+          status: 403,
+          body: {
+            message: 'Resource not accessible by personal access token',
+            documentation_url: 'https://docs.github.com/rest/deployments/deployments',
+          },
+        },
+      });
+    forbidden('/repos/acme/shop/deployments', 'GET');
+    const read = await failure(listDeployments());
+    expect(read.message).toBe(
+      'GitHub refused to list production deployments in acme/shop: Resource not accessible by personal access token',
+    );
+    expect(read.hint).toBe(
+      'check that github.token may read deployments in acme/shop (fine-grained tokens and GitHub Apps need the repository permission deployments: read)',
+    );
+
+    forbidden('/repos/acme/shop/deployments', 'POST');
+    const write = await failure(run('create-deployment', { owner: 'acme', repo: 'shop', ref: 'main' }));
+    expect(write.hint).toBe(
+      'check that github.token may write deployments in acme/shop (fine-grained tokens and GitHub Apps need the repository permission deployments: write)',
+    );
+
+    forbidden(/\/actions\/workflows\/deploy\.yml\/runs$/, 'GET');
+    const runs = await failure(run('list-runs', { owner: 'acme', repo: 'shop', workflow: 'deploy.yml' }));
+    expect(runs.hint).toMatch(/repository permission actions: read\)$/);
+  });
+
   it('reports bad credentials without ever showing the token', async () => {
     await h.close();
     h = await startHarness({ token: 'ghp_WrongWrongWrongWrongWrong0123456789' });

@@ -36,9 +36,20 @@ const englishOnlyZod = {
         ? { path: 'zod-locales', namespace: 'english-only-zod' }
         : undefined,
     );
-    builder.onLoad({ filter: /.*/, namespace: 'english-only-zod' }, () => ({
+    builder.onLoad({ filter: /^zod-locales$/, namespace: 'english-only-zod' }, () => ({
       contents: "export { default as en } from 'zod/v4/locales/en.js';",
       resolveDir: root,
+    }));
+    // Nor does it build schemas from JSON Schema (`z.fromJSONSchema`), whose module costs every start
+    // some 3 ms to set up: it is left out, and calling it says so.
+    builder.onResolve({ filter: /^\.\/from-json-schema\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}zod${path.sep}`)
+        ? { path: 'from-json-schema', namespace: 'english-only-zod' }
+        : undefined,
+    );
+    builder.onLoad({ filter: /^from-json-schema$/, namespace: 'english-only-zod' }, () => ({
+      contents:
+        "export function fromJSONSchema() { throw new Error('z.fromJSONSchema is not part of the Millwright build'); }",
     }));
   },
 };

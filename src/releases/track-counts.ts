@@ -1,7 +1,6 @@
 // What each track of a release served over an analysis interval: bad and total events per SLO of the
 // service, read from Prometheus with the track label added to every selector of the SLO's queries.
 import type { PrometheusClient, Slo } from '../slo/index.js';
-import { withLabel } from '../slo/promql.js';
 import { promDuration, renderQuery } from '../slo/spec.js';
 import type { EventCounts, SliSample } from './analysis.js';
 
@@ -30,6 +29,8 @@ export async function readTrackSamples(
 ): Promise<SliSample[]> {
   const { at, intervalMs, tracks, signal } = options;
   if (!(intervalMs >= 60_000)) throw new RangeError('the analysis interval must be at least 1m');
+  // The PromQL tools load with the first analysis, not with every start that reads the release config.
+  const { withLabel } = await import('../slo/promql.js');
   const window = promDuration(intervalMs);
   const seconds = intervalMs / 1000;
   // rate() over the interval times its length: the events in it (Prometheus's increase()).

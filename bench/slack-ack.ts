@@ -73,8 +73,6 @@ function millwrightConfig(dir: string, apiUrl: string): string {
 async function measure(): Promise<void> {
   const { SlackApiDouble } = await import('../test/doubles/slack-api.js');
   const slack = await SlackApiDouble.start();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'millwright-bench-slack-'));
-  const bare = await start([HERE, '--serve', 'bare'], /^\{"port":(\d+)\}/m);
   // Millwright as users run it: the real entry point, which runs the single-file build when it is
   // fresh (`npm run bench` builds first) and the TypeScript sources otherwise.
   const fresh = (await buildIsFresh(ROOT, path.join(ROOT, 'dist'))) === true;
@@ -82,11 +80,23 @@ async function measure(): Promise<void> {
     console.log(
       'slack-ack: the build is stale, so Millwright runs from its sources (run `npm run build` first)',
     );
-  const millwright = await start(
-    [BIN, 'serve', '--config', millwrightConfig(dir, slack.apiUrl)],
-    /millwright listening on [^:\s]+:(\d+)/,
-    dir,
-  );
+  // Each kind is measured on servers started for it, with an empty store: what one kind leaves in the
+  // store (replay records, spent tokens) must not weigh on the next kind's numbers.
+  const servers = async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'millwright-bench-slack-'));
+    const bare = await start([HERE, '--serve', 'bare'], /^\{"port":(\d+)\}/m);
+    const millwright = await start(
+      [BIN, 'serve', '--config', millwrightConfig(dir, slack.apiUrl)],
+      /millwright listening on [^:\s]+:(\d+)/,
+      dir,
+    );
+    const stop = async () => {
+      for (const server of [bare, millwright]) server.child.kill('SIGTERM');
+      await Promise.all([bare, millwright].map((server) => exited(server.child)));
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { bare, millwright, stop };
+  };
   const { ActionSigner } = await import('../src/core/action-token.js');
   const signer = new ActionSigner(ACTION_SECRET, 3600, () => new Date());
   // One message's button clicked by many people (the first runs it, the others are told it was used),
@@ -95,10 +105,13 @@ async function measure(): Promise<void> {
   const token = (kind: Kind) =>
     kind === 'modal' ? signer.sign({ command: 'whoami', channel: CHANNEL }) : shared;
   const lines: string[] = [];
+  let stopServers: (() => Promise<void>) | undefined;
   try {
     // BENCH_KINDS=event,modal measures only those kinds.
     const only = process.env.BENCH_KINDS?.split(',');
     for (const kind of KINDS.filter((k) => !only || only.includes(k))) {
+      const { bare, millwright, stop } = await servers();
+      stopServers = stop;
       // Per round and server: that round's p50 and p99.
       const rounds: Record<'bare' | 'millwright', Array<{ p50: number; p99: number }>> = {
         bare: [],
@@ -133,6 +146,8 @@ async function measure(): Promise<void> {
           0.5,
         ),
       });
+      await stop();
+      stopServers = undefined;
       const b = stats(rounds.bare);
       const m = stats(rounds.millwright);
       lines.push(
@@ -142,10 +157,8 @@ async function measure(): Promise<void> {
       );
     }
   } finally {
-    for (const server of [bare, millwright]) server.child.kill('SIGTERM');
-    await Promise.all([bare, millwright].map((server) => exited(server.child)));
+    await stopServers?.();
     await slack.close();
-    rmSync(dir, { recursive: true, force: true });
   }
   for (const line of lines) console.log(line);
 }

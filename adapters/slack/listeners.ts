@@ -287,14 +287,24 @@ export class SlackListeners {
   async #onFormSubmitted(
     body: ViewSubmitAction,
     view: ViewSubmitAction['view'],
-    ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
+    boltAck: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
     recorded: Promise<RecordOutcome> | undefined,
   ): Promise<void> {
     const receivedAt = this.#options.clock.now();
     const user = body.user.id;
     const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
+    // Bolt's ack holds the HTTP request and response: let go of it once used, so work queued behind
+    // a burst of acknowledgements does not keep every request's connection objects alive until it runs.
+    let ack: typeof boltAck | undefined = boltAck;
+    const acknowledgeOnce = (response?: Parameters<typeof boltAck>[0]) => {
+      const once = ack;
+      ack = undefined;
+      return once ? once(response) : Promise.resolve();
+    };
     const showBeside = (blockId: string | undefined, message: string) =>
-      blockId ? ack({ response_action: 'errors', errors: { [blockId]: clip(message, 300) } }) : ack();
+      acknowledgeOnce(
+        blockId ? { response_action: 'errors', errors: { [blockId]: clip(message, 300) } } : undefined,
+      );
     let metadata: FormMetadata;
     try {
       metadata = JSON.parse(view.private_metadata) as FormMetadata;
@@ -348,7 +358,7 @@ export class SlackListeners {
         },
         acknowledge: async () => {
           acknowledged = true;
-          await ack();
+          await acknowledgeOnce();
         },
         later: (work) => this.#afterAck.run('form', work, { recorded }),
         deliver: (answer, line) => answerIn(line).deliver(answer),

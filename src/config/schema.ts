@@ -2,52 +2,57 @@
 // Strict sections so a misspelt key is an error, defaults so an empty file runs a local shell bot.
 import { join } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '../core/lazy-schema.js';
 import { duration, optionalText, port, positiveCount, text } from './fields.js';
 
 // Schemas here parse once per start (and per reload); zod's JIT compile costs more than it saves then.
 z.config({ jitless: true });
 
 // The service catalog: everything Millwright says about "a service" comes from here.
-const serviceName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
-  error: 'expected a service name like checkout (lowercase letters, digits, -)',
-});
-const serviceEntry = z.strictObject({
-  description: optionalText,
-  owners: z.array(text).default(() => []),
-  // The team that owns the service: change stats and digests sum delivery figures per team.
-  team: optionalText,
-  // Home channel: a Slack channel id or a stored Teams conversation.
-  channel: optionalText,
-  // Invited into incident channels: a Slack user group id or a user id.
-  oncall: optionalText,
-  tags: z.array(text).default(() => []),
-  kubernetes: z
-    .strictObject({
-      context: optionalText,
-      namespace: text,
-      deployments: z.array(text).default(() => []),
-      selector: optionalText,
-      // An Argo Rollout (argoproj.io/v1alpha1) with a canary strategy: releases drive its steps.
-      rollout: z
-        .string()
-        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
-          error: 'expected the name of an Argo Rollout, like checkout (lowercase letters, digits, - and .)',
-        })
-        .max(253)
-        .optional(),
-    })
-    .optional(),
-  github: z
-    .strictObject({
-      repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, {
-        error: 'expected owner/repo like acme/checkout',
-      }),
-      environments: z.array(text).default(() => ['production']),
-    })
-    .optional(),
-  slos: z.array(text).default(() => []),
-  rollbackRunbook: optionalText,
-});
+const serviceName = lazySchema(() =>
+  z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+    error: 'expected a service name like checkout (lowercase letters, digits, -)',
+  }),
+);
+const serviceEntry = lazySchema(() =>
+  z.strictObject({
+    description: optionalText,
+    owners: z.array(text).default(() => []),
+    // The team that owns the service: change stats and digests sum delivery figures per team.
+    team: optionalText,
+    // Home channel: a Slack channel id or a stored Teams conversation.
+    channel: optionalText,
+    // Invited into incident channels: a Slack user group id or a user id.
+    oncall: optionalText,
+    tags: z.array(text).default(() => []),
+    kubernetes: z
+      .strictObject({
+        context: optionalText,
+        namespace: text,
+        deployments: z.array(text).default(() => []),
+        selector: optionalText,
+        // An Argo Rollout (argoproj.io/v1alpha1) with a canary strategy: releases drive its steps.
+        rollout: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+            error: 'expected the name of an Argo Rollout, like checkout (lowercase letters, digits, - and .)',
+          })
+          .max(253)
+          .optional(),
+      })
+      .optional(),
+    github: z
+      .strictObject({
+        repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, {
+          error: 'expected owner/repo like acme/checkout',
+        }),
+        environments: z.array(text).default(() => ['production']),
+      })
+      .optional(),
+    slos: z.array(text).default(() => []),
+    rollbackRunbook: optionalText,
+  }),
+);
 
 // The audit trail's keys: one (`key`, `keyId`) or several for rotation (`keys`, `activeKey`).
 const auditKeyId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, {
@@ -170,23 +175,6 @@ const storeSection = z
   .prefault({});
 
 const baseObject = z.strictObject({
-  server: z
-    .strictObject({
-      port: port.default(3000),
-      host: text.default('0.0.0.0'),
-      // Against slow and greedy clients (slowloris): see "Limits and shutdown" in the README.
-      headersTimeout: duration.default('10s'),
-      bodyTimeout: duration.default('10s'),
-      keepAliveTimeout: duration.default('5s'),
-      maxConnections: positiveCount.default(4096),
-      maxBodyReads: positiveCount.default(64),
-      // On SIGTERM: /readyz fails for `drain` while everything else serves, then the listener stops
-      // and running commands get `shutdownGrace`; the process exits by `shutdownDeadline` regardless.
-      drain: duration.default('5s'),
-      shutdownGrace: duration.default('10s'),
-      shutdownDeadline: duration.default('30s'),
-    })
-    .prefault({}),
   store: storeSection,
   audit: auditSection,
   log: z
@@ -194,29 +182,58 @@ const baseObject = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
-  // The one retry and circuit-breaker policy every upstream call goes through (Prometheus, Kubernetes,
-  // GitHub, http targets, the Slack API, the Bot Connector): see "Upstream calls" in the README.
-  resilience: z
-    .strictObject({
-      // Tries of a read (or of any call after a 429), the first included.
-      attempts: positiveCount.default(3),
-      // First wait between tries, doubled each time (with jitter), up to maxBackoff.
-      backoff: duration.default('200ms'),
-      maxBackoff: duration.default('5s'),
-      // A Retry-After longer than this is not waited for: the call fails at once and says when.
-      maxRetryAfter: duration.default('10s'),
-      // Failed calls in a row (each after its retries) that open an upstream's circuit.
-      failureThreshold: positiveCount.default(5),
-      // How long an open circuit fails calls fast before one probe is let through.
-      halfOpenAfter: duration.default('30s'),
-    })
-    .prefault({}),
-  // The service catalog every feature reads.
-  services: z.record(serviceName, serviceEntry).default(() => ({})),
 });
 
+// Base sections a one-shot command need not build: the HTTP server's limits, the upstream call policy
+// and the catalog. Like module sections, each is parsed when the file has it and otherwise filled with
+// its defaults when first read (see composeConfigSchema).
+const lazyBaseSections = {
+  server: lazySchema(() =>
+    z
+      .strictObject({
+        port: port.default(3000),
+        host: text.default('0.0.0.0'),
+        // Against slow and greedy clients (slowloris): see "Limits and shutdown" in the README.
+        headersTimeout: duration.default('10s'),
+        bodyTimeout: duration.default('10s'),
+        keepAliveTimeout: duration.default('5s'),
+        maxConnections: positiveCount.default(4096),
+        maxBodyReads: positiveCount.default(64),
+        // On SIGTERM: /readyz fails for `drain` while everything else serves, then the listener stops
+        // and running commands get `shutdownGrace`; the process exits by `shutdownDeadline` regardless.
+        drain: duration.default('5s'),
+        shutdownGrace: duration.default('10s'),
+        shutdownDeadline: duration.default('30s'),
+      })
+      .prefault({}),
+  ),
+  // The one retry and circuit-breaker policy every upstream call goes through (Prometheus, Kubernetes,
+  // GitHub, http targets, the Slack API, the Bot Connector): see "Upstream calls" in the README.
+  resilience: lazySchema(() =>
+    z
+      .strictObject({
+        // Tries of a read (or of any call after a 429), the first included.
+        attempts: positiveCount.default(3),
+        // First wait between tries, doubled each time (with jitter), up to maxBackoff.
+        backoff: duration.default('200ms'),
+        maxBackoff: duration.default('5s'),
+        // A Retry-After longer than this is not waited for: the call fails at once and says when.
+        maxRetryAfter: duration.default('10s'),
+        // Failed calls in a row (each after its retries) that open an upstream's circuit.
+        failureThreshold: positiveCount.default(5),
+        // How long an open circuit fails calls fast before one probe is let through.
+        halfOpenAfter: duration.default('30s'),
+      })
+      .prefault({}),
+  ),
+  // The service catalog every feature reads.
+  services: lazySchema(() => z.record(serviceName, serviceEntry).default(() => ({}))),
+};
+
 /** What the base sections hold once parsed. */
-export type BaseConfig = Omit<z.output<typeof baseObject>, 'audit'> & { audit: AuditConfig };
+export type BaseConfig = Omit<z.output<typeof baseObject>, 'audit'> & {
+  audit: AuditConfig;
+} & { [K in keyof typeof lazyBaseSections]: z.output<(typeof lazyBaseSections)[K]> };
 
 /**
  * A validated config. Paths are absolute once it comes out of `loadConfig`. Each module adds the
@@ -260,7 +277,7 @@ export function composeConfigSchema(
   const sections: Record<string, z.ZodType> = {};
   const defaulted = new Map<string, z.ZodType>();
   const paths = ['store.path', 'store.ssl.ca', 'audit.path', 'audit.checkpoints.file'];
-  for (const part of parts) {
+  for (const part of [{ owner: 'config', sections: lazyBaseSections, paths: [] }, ...parts]) {
     for (const [key, section] of Object.entries(part.sections ?? {})) {
       const owner = owners.get(key);
       if (owner) throw new Error(`config section "${key}" is declared by both ${owner} and ${part.owner}`);
@@ -274,7 +291,11 @@ export function composeConfigSchema(
     }
     paths.push(...(part.paths ?? []));
   }
-  const schema = baseObject.extend(sections).transform((config) => {
+  // The base sections first, in the order the README lists them, then the modules'.
+  const { server, resilience, services, ...moduleSections } = sections;
+  const { store, audit, log } = baseObject.shape;
+  const shape = { server, store, audit, log, resilience, services, ...moduleSections };
+  const schema = z.strictObject(shape).transform((config) => {
     const base = config as unknown as z.output<typeof baseObject>;
     return { ...config, audit: auditConfig(base.audit, base.store.path) };
   });

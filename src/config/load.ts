@@ -120,11 +120,12 @@ export async function loadConfig(path: string, options: LoadConfigOptions): Prom
   }
   const baseDir = dirname(absolutePath);
   const config = resolvePaths(parsed.data, options.schema.paths, baseDir);
+  // A left-out section's defaults, with its paths made absolute like the rest of the file's.
+  const defaultsOf = (key: string, section: z.ZodType): unknown =>
+    (resolvePaths({ [key]: section.parse(undefined) } as never, options.schema.paths, baseDir) as never)[key];
   for (const [key, section] of options.schema.defaulted)
     if ((config as unknown as Record<string, unknown>)[key] === undefined)
-      fillOnFirstRead(config, key, () =>
-        resolvePaths({ [key]: section.parse(undefined) } as never, options.schema.paths, baseDir),
-      );
+      fillOnFirstRead(config, key, () => defaultsOf(key, section));
   return {
     path: absolutePath,
     config,
@@ -313,24 +314,24 @@ function withoutEmptySections(data: unknown): unknown {
   return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== null));
 }
 
-/** Makes every declared path value absolute (`~/` is the home directory), leaving absent ones absent. */
 /**
  * Gives `config[key]` the value `make()` holds for it, made when the key is first read (or replaced
  * when it is first written), and an ordinary property from then on.
  */
-function fillOnFirstRead(config: MillwrightConfig, key: string, make: () => MillwrightConfig): void {
+function fillOnFirstRead(config: MillwrightConfig, key: string, make: () => unknown): void {
   const settle = (value: unknown) => {
     Object.defineProperty(config, key, { value, writable: true, enumerable: true, configurable: true });
     return value;
   };
   Object.defineProperty(config, key, {
-    get: () => settle((make() as unknown as Record<string, unknown>)[key]),
+    get: () => settle(make()),
     set: settle,
     enumerable: true,
     configurable: true,
   });
 }
 
+/** Makes every declared path value absolute (`~/` is the home directory), leaving absent ones absent. */
 function resolvePaths(config: MillwrightConfig, paths: readonly string[], baseDir: string): MillwrightConfig {
   const absolute = (path: string) =>
     path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(baseDir, path);

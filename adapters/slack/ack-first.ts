@@ -70,9 +70,17 @@ export class AckFirstQueue {
       this.flush();
       return;
     }
+    // An armed timer checks again when it fires and re-arms from there, so a burst of requests
+    // finishing does not reset a timer for each one.
+    if (this.#timer !== undefined) return;
     const untilQuiet = this.#inFlight === 0 ? this.#quietMs - quietFor : this.#quietMs;
     const untilOverdue = this.#maxDelayMs - (now - this.#firstQueuedAt);
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#check(), Math.max(1, Math.min(untilQuiet, untilOverdue)));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#check();
+      },
+      Math.max(1, Math.min(untilQuiet, untilOverdue)),
+    );
   }
 }

@@ -2,6 +2,7 @@
 // freezes. The ledger keeps the records and transitions; the worker runs, verifies and resumes them.
 
 import type { AuditLog } from '../audit/types.js';
+import { permissionDenied, withUnreadGroups } from '../core/access.js';
 import { viaOf } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessPolicy, Origin } from '../core/context.js';
@@ -410,12 +411,12 @@ export class ChangeService {
     }
     if (!mayMove(change, 'approved', movers)) {
       const roles = this.#rolesOf(origin);
-      throw new MillwrightError(
-        ErrorCode.PermissionDenied,
+      throw this.#refusal(
+        origin,
+        change,
+        'approved',
         `approving changes needs the ${role} role; ${origin.actor.id} has ${roles.join(', ') || 'none'}`,
-        {
-          hint: `ask someone with the ${role} role`,
-        },
+        `ask someone with the ${role} role`,
       );
     }
     if (change.approvals.some((a) => a.by === origin.actor.id))
@@ -514,9 +515,13 @@ export class ChangeService {
     this.#expectState(change, 'denied', 'deny');
     const [mover] = this.#moversOf(origin, change);
     if (!mover || !mayMove(change, 'denied', [mover])) {
-      throw new MillwrightError(
-        ErrorCode.PermissionDenied,
-        `denying changes needs the ${this.options.policy.approvals.role} role`,
+      const { role } = this.options.policy.approvals;
+      throw this.#refusal(
+        origin,
+        change,
+        'denied',
+        `denying changes needs the ${role} role`,
+        `ask someone with the ${role} role`,
       );
     }
     await this.#ledger.transition(change, 'denied', {
@@ -537,9 +542,12 @@ export class ChangeService {
     this.#expectState(change, 'cancelled', 'cancel');
     const [mover] = this.#moversOf(origin, change);
     if (!mover || !mayMove(change, 'cancelled', [mover])) {
-      throw new MillwrightError(
-        ErrorCode.PermissionDenied,
+      throw this.#refusal(
+        origin,
+        change,
+        'cancelled',
         `only ${change.requestedBy} or an approver may cancel ${change.id}`,
+        `ask ${change.requestedBy} or someone with the ${this.options.policy.approvals.role} role`,
       );
     }
     await this.#ledger.transition(change, 'cancelled', {
@@ -666,6 +674,24 @@ export class ChangeService {
   /** The roles of the person behind `origin`, as access control sees them. */
   #rolesOf(origin: Origin): readonly string[] {
     return this.options.access?.rolesFor(origin.actor) ?? origin.actor.roles;
+  }
+
+  /**
+   * A person's move refused for want of a role. When groups the surface could not read (Slack user
+   * groups Slack would not list) hold a role that would have allowed the move, the line says so and why.
+   */
+  #refusal(
+    origin: Origin,
+    change: ChangeRequest,
+    to: ChangeState,
+    reason: string,
+    hint: string,
+  ): MillwrightError {
+    const hoped = withUnreadGroups(origin.actor);
+    const unreadMattered =
+      hoped !== undefined && mayMove(change, to, this.#moversOf({ ...origin, actor: hoped }, change));
+    if (unreadMattered) return permissionDenied(reason, hint, origin.actor.unreadGroups);
+    return new MillwrightError(ErrorCode.PermissionDenied, reason, { hint });
   }
 
   #moversOf(origin: Origin, change: ChangeRequest): Mover[] {

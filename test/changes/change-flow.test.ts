@@ -25,7 +25,10 @@ access:
     viewer: { allow: [help, whoami, audit, change.list, change.show] }
     operator: { allow: ['change.request', change.cancel, change.done, 'runbook.*'] }
     approver: { allow: ['change.*'] }
+    triager: { allow: [change.approve, change.deny] }
   subjects:
+    group:approvers: [approver]
+    eve: [triager]
     ana: [operator]
     bo: [operator]
     cy: [approver, operator]
@@ -61,12 +64,13 @@ describe('change requests', () => {
       config: config(freeze),
       clock,
       prepare: (runtime) => {
-        const { audit, runbooks, config: c } = runtime.services;
+        const { audit, runbooks, access, config: c } = runtime.services;
         const store = wrapStore ? wrapStore(runtime.services.store) : runtime.services.store;
         runtime.services.changes = new ChangeService({
           store,
           audit,
           runbooks,
+          access,
           policy: c.policy,
           catalog: c.services,
           gate: {
@@ -134,6 +138,38 @@ describe('change requests', () => {
     const approved = await bot.run('change approve CR-1 reason="known dip"', 'dee');
     expect(replyToText(approved)).toMatch(/^CR-1 ran and is being verified/);
     expect(await calls()).toHaveLength(1);
+  });
+
+  it('names the user groups that could not be read when their role is what approving or denying needed', async () => {
+    slo = { slo: 'checkout-availability', remainingPercent: 12, burnState: 'ok', burnRate1h: 1.2 };
+    await start();
+    await bot.run('change request bump target=cart', 'cy');
+    const unreadGroups = {
+      source: 'Slack user groups',
+      groups: ['approvers'],
+      cause: 'usergroups.list: missing_scope; the app needs usergroups:read',
+    };
+    const unread =
+      'permission denied: your roles from Slack user groups could not be read (usergroups.list: missing_scope; the app needs usergroups:read), so only roles given to you by name apply';
+    const approve = await bot.run('change approve CR-1', 'eve', { actor: { id: 'eve', unreadGroups } });
+    expect(approve.error).toMatchObject({
+      code: 'millwright_permission_denied',
+      message: unread,
+      hint: expect.stringContaining('approving changes needs the approver role; eve has triager, viewer'),
+    });
+    const deny = await bot.run('change deny CR-1 reason="no"', 'eve', { actor: { id: 'eve', unreadGroups } });
+    expect(deny.error).toMatchObject({
+      message: unread,
+      hint: expect.stringContaining('denying changes needs'),
+    });
+    // Groups whose roles would not have helped leave the refusal as it was.
+    const readers = { ...unreadGroups, groups: ['readers'] };
+    const plain = await bot.run('change approve CR-1', 'eve', {
+      actor: { id: 'eve', unreadGroups: readers },
+    });
+    expect(plain.error?.message).toBe('approving changes needs the approver role; eve has triager, viewer');
+    expect((await bot.run('change show CR-1', 'cy')).ok).toBe(true);
+    expect(await calls()).toHaveLength(0);
   });
 
   it('keeps an approval that arrives the moment a held change can be seen, before the gate has recorded its decision', async () => {

@@ -4,6 +4,7 @@ import type { webApi } from '@slack/bolt';
 import {
   asMillwrightError,
   type Clock,
+  clip,
   type FormBlock,
   type Logger,
   type MessageHandle,
@@ -355,8 +356,4 @@ function serialized(apply: (reply: Reply) => Promise<void>): MessageHandle {
       return run;
     },
   };
-}
-
-function clip(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }

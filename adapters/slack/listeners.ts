@@ -10,6 +10,7 @@ import type {
   webApi,
 } from '@slack/bolt';
 import {
+  clip,
   ErrorCode,
   errorReply,
   formatAbsolute,
@@ -100,8 +101,9 @@ export class SlackListeners {
       this.#log.error({ err: error }, 'a Slack listener failed');
     });
 
-    // Slack retries an event it did not see acknowledged in time; the retry must not run twice.
-    app.use(eventsOnce(this.#events, { clock, logger: this.#log, windowSeconds: EVENT_WINDOW_SECONDS }));
+    // Slack retries an event it did not see acknowledged in time; the retry must not run twice. On the
+    // event listeners only: slash commands, clicks and forms carry no event_id and need no extra step.
+    const once = eventsOnce(this.#events, { clock, logger: this.#log, windowSeconds: EVENT_WINDOW_SECONDS });
 
     app.command(config.command, async ({ command, ack, context }) => {
       await ack();
@@ -116,7 +118,7 @@ export class SlackListeners {
       });
     });
 
-    app.event('app_mention', async ({ event, context }) => {
+    app.event('app_mention', once, async ({ event, context }) => {
       const mention = event as {
         user?: string;
         text: string;
@@ -143,7 +145,7 @@ export class SlackListeners {
       );
     });
 
-    app.message(async ({ message, context }) => {
+    app.message(once, async ({ message, context }) => {
       const dm = message as {
         channel_type?: string;
         subtype?: string;
@@ -458,8 +460,4 @@ export class SlackListeners {
         }),
     });
   }
-}
-
-function clip(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }

@@ -1,7 +1,15 @@
 // A Reply form as a Slack modal (typed inputs: selects for enums, bounded number inputs) and a
 // submitted modal back into a command line of `name="value"` pairs.
 import type { types } from '@slack/bolt';
-import { type FormBlock, type FormField, formLine } from '../../src/core/index.js';
+import {
+  clip,
+  type FormBlock,
+  type FormField,
+  formLine,
+  prefillNote,
+  prefillProblem,
+  tooLong,
+} from '../../src/core/index.js';
 import { FORM_CALLBACK_ID } from './block-kit.js';
 
 type ModalView = types.ModalView;
@@ -65,9 +73,7 @@ function fieldInput(field: FormField): InputBlock {
     element,
   };
   // A value Slack would refuse (views.open fails and nobody sees the form) is left out and named here.
-  const note = refused
-    ? `Given ${field.name}=${clip(String(field.default), 40)}: ${refused}, so it is not filled in.`
-    : '';
+  const note = refused ? prefillNote(field, refused) : '';
   const range = bounds(field);
   // Runbook descriptions often name the range already ("how many replicas (2 to 20)").
   const hint = [note, field.description, field.description?.includes(range) ? '' : range]
@@ -80,11 +86,16 @@ function fieldInput(field: FormField): InputBlock {
 /** The input for a field, and why its prefill was left out when Slack would refuse it. */
 function fieldElement(field: FormField): { element: InputBlock['element']; refused?: string } {
   const initial = field.default === undefined ? undefined : String(field.default);
+  const problem = initial === undefined ? undefined : prefillProblem(field, initial);
   switch (field.type) {
     case 'enum': {
       const options = (field.options ?? []).slice(0, MAX_SELECT_OPTIONS).map(option);
       if (options.length === 0) break;
       const chosen = initial === undefined ? undefined : options.find((o) => o.value === initial);
+      const refused =
+        initial !== undefined && !chosen
+          ? (problem ?? `not among the first ${MAX_SELECT_OPTIONS} choices a Slack menu shows`)
+          : undefined;
       return {
         element: {
           type: 'static_select',
@@ -93,12 +104,12 @@ function fieldElement(field: FormField): { element: InputBlock['element']; refus
           options,
           ...(chosen ? { initial_option: chosen } : {}),
         },
-        ...(initial !== undefined && !chosen ? { refused: 'not one of the choices' } : {}),
+        ...(refused ? { refused } : {}),
       };
     }
     case 'int':
     case 'number': {
-      const refused = initial === undefined ? undefined : numberRefusal(field, initial);
+      const refused = problem;
       return {
         element: {
           type: 'number_input',
@@ -124,14 +135,15 @@ function fieldElement(field: FormField): { element: InputBlock['element']; refus
           options: answers,
           ...(chosen ? { initial_option: chosen } : {}),
         },
-        ...(initial !== undefined && !chosen ? { refused: 'not true or false' } : {}),
+        ...(problem ? { refused: problem } : {}),
       };
     }
     default:
       break;
   }
   const maxLength = Math.min(field.maxLength ?? MAX_TEXT_LENGTH, MAX_TEXT_LENGTH);
-  const tooLong = initial !== undefined && initial.length > maxLength;
+  const refused =
+    initial !== undefined && initial.length > maxLength ? tooLong(initial, maxLength) : undefined;
   return {
     element: {
       type: 'plain_text_input',
@@ -140,20 +152,10 @@ function fieldElement(field: FormField): { element: InputBlock['element']; refus
       ...(field.type === 'duration'
         ? { placeholder: { type: 'plain_text', text: 'like 10m or 1h30m' } }
         : {}),
-      ...(initial === undefined || tooLong ? {} : { initial_value: initial }),
+      ...(initial === undefined || refused ? {} : { initial_value: initial }),
     },
-    ...(tooLong ? { refused: `${initial.length} characters, more than the ${maxLength} allowed` } : {}),
+    ...(refused ? { refused } : {}),
   };
-}
-
-/** Why Slack's number_input would refuse `value` as this field's initial value, if it would. */
-function numberRefusal(field: FormField, value: string): string | undefined {
-  const shape = field.type === 'int' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
-  if (!shape.test(value)) return field.type === 'int' ? 'not a whole number' : 'not a number';
-  const number = Number(value);
-  if (field.min !== undefined && number < field.min) return `below the minimum ${field.min}`;
-  if (field.max !== undefined && number > field.max) return `above the maximum ${field.max}`;
-  return undefined;
 }
 
 function option(value: string): types.PlainTextOption {
@@ -207,8 +209,4 @@ export function submittedLine(
   values: Record<string, Record<string, SubmittedValue>>,
 ): string {
   return formLine(command, submittedValues(blocks, values));
-}
-
-function clip(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }

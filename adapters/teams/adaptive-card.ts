@@ -5,6 +5,8 @@ import {
   type Block,
   type FormBlock,
   type FormField,
+  prefillNote,
+  prefillProblem,
   type Reply,
   replyToText,
 } from '../../src/core/index.js';
@@ -201,7 +203,13 @@ function renderForm(block: FormBlock, index: number, options: CardRenderOptions)
   const state = options.formState?.block === index ? options.formState : undefined;
   const items: CardElement[] = [textBlock(block.title, { weight: 'bolder' })];
   for (const field of block.fields) {
-    items.push(renderInput(field, index, state?.values[field.name]));
+    const typed = state?.values[field.name];
+    // A prefill the field cannot take (an alert's `replicas=six`) is left out and named beside it.
+    const given = typed === undefined && field.default !== undefined ? String(field.default) : undefined;
+    const problem = given === undefined ? undefined : prefillProblem(field, given);
+    items.push(renderInput(field, index, typed ?? (problem ? undefined : given)));
+    if (problem)
+      items.push(textBlock(prefillNote(field, problem), { isSubtle: true, size: 'small', spacing: 'none' }));
     const error = state?.errors[field.name];
     if (error)
       items.push(textBlock(toCardMarkdown(error), { color: 'attention', size: 'small', spacing: 'none' }));
@@ -223,14 +231,14 @@ function renderForm(block: FormBlock, index: number, options: CardRenderOptions)
   return { type: 'Container', items };
 }
 
-function renderInput(field: FormField, block: number, typed: string | undefined): CardElement {
+/** The input for a field, showing `initial` (what the person typed, else a prefill it can take). */
+function renderInput(field: FormField, block: number, initial: string | undefined): CardElement {
   const common = {
     id: inputId(block, field.name),
     label: field.label,
     isRequired: field.required,
     ...(field.required ? { errorMessage: `${field.label} is required` } : {}),
   };
-  const initial = typed ?? (field.default === undefined ? undefined : String(field.default));
   switch (field.type) {
     case 'int':
     case 'number': {

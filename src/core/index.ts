@@ -16,6 +16,7 @@ export {
   type AuditVerifyResult,
   viaOf,
 } from './audit.js';
+export { clip } from './clip.js';
 export { type Clock, fixedClock, systemClock } from './clock.js';
 export { type ComposeOptions, type Composition, composeModules } from './compose.js';
 export {
@@ -43,6 +44,7 @@ export {
   stoppedBy,
 } from './errors.js';
 export { type DomainEvents, EventBus, type EventHandler, type EventName } from './events.js';
+export { prefillNote, prefillProblem, tooLong } from './form-prefill.js';
 export { helpFor, helpOverview, usageLine } from './help.js';
 export {
   answerWithin,

@@ -210,6 +210,45 @@ describe('rendering a Reply as an Adaptive Card', () => {
     expect(items.find((e) => e.id === 'mw.0.reason')).toMatchObject({ value: 'black friday' });
   });
 
+  test('a prefill the field cannot take is left out and named beside it, and a valid one is kept', () => {
+    const form = everyBlock[7]! as Extract<Block, { type: 'form' }>;
+    const prefilled = (defaults: Record<string, string>) =>
+      renderCard(
+        reply({
+          ...form,
+          fields: form.fields.map((f) =>
+            defaults[f.name] === undefined ? f : { ...f, default: defaults[f.name] },
+          ),
+        }),
+        { sign },
+      );
+    const card = prefilled({ replicas: 'six', strategy: 'blue-green', wait: 'maybe' });
+    expectValidCard(card);
+    const items = (card.body[0] as unknown as { items: CardElement[] }).items;
+    const after = (id: string) => items[items.findIndex((e) => e.id === id) + 1];
+    expect(items.find((e) => e.id === 'mw.0.replicas')).not.toHaveProperty('value');
+    expect(after('mw.0.replicas')).toMatchObject({
+      type: 'TextBlock',
+      text: 'Given replicas=six: not a whole number, so it is not filled in.',
+    });
+    expect(items.find((e) => e.id === 'mw.0.strategy')).not.toHaveProperty('value');
+    expect(after('mw.0.strategy')).toMatchObject({
+      text: 'Given strategy=blue-green: not one of the choices, so it is not filled in.',
+    });
+    expect(after('mw.0.wait')).toMatchObject({
+      text: 'Given wait=maybe: not true or false, so it is not filled in.',
+    });
+    // Out of range is refused like a word; a value inside the range is filled in with no note.
+    const high = (prefilled({ replicas: '50' }).body[0] as unknown as { items: CardElement[] }).items;
+    expect(high.find((e) => e.id === 'mw.0.replicas')).not.toHaveProperty('value');
+    expect(JSON.stringify(high)).toContain(
+      'Given replicas=50: above the maximum 20, so it is not filled in.',
+    );
+    const fine = (prefilled({ replicas: '7' }).body[0] as unknown as { items: CardElement[] }).items;
+    expect(fine.find((e) => e.id === 'mw.0.replicas')).toMatchObject({ value: 7 });
+    expect(JSON.stringify(fine)).not.toContain('not filled in');
+  });
+
   test('a failed reply leads with the error and hint; an internal one names its reference', () => {
     const failed: Reply = {
       ok: false,

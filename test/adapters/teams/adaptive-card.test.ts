@@ -225,17 +225,17 @@ describe('rendering a Reply as an Adaptive Card', () => {
     const card = prefilled({ replicas: 'six', strategy: 'blue-green', wait: 'maybe' });
     expectValidCard(card);
     const items = (card.body[0] as unknown as { items: CardElement[] }).items;
-    const after = (id: string) => items[items.findIndex((e) => e.id === id) + 1];
+    const noteAfter = (id: string) => items[items.findIndex((e) => e.id === id) + 1];
     expect(items.find((e) => e.id === 'mw.0.replicas')).not.toHaveProperty('value');
-    expect(after('mw.0.replicas')).toMatchObject({
+    expect(noteAfter('mw.0.replicas')).toMatchObject({
       type: 'TextBlock',
       text: 'Given replicas=six: not a whole number, so it is not filled in.',
     });
     expect(items.find((e) => e.id === 'mw.0.strategy')).not.toHaveProperty('value');
-    expect(after('mw.0.strategy')).toMatchObject({
+    expect(noteAfter('mw.0.strategy')).toMatchObject({
       text: 'Given strategy=blue-green: not one of the choices, so it is not filled in.',
     });
-    expect(after('mw.0.wait')).toMatchObject({
+    expect(noteAfter('mw.0.wait')).toMatchObject({
       text: 'Given wait=maybe: not true or false, so it is not filled in.',
     });
     // Out of range is refused like a word; a value inside the range is filled in with no note.

@@ -190,6 +190,14 @@ export class SlackListeners {
       },
     );
 
+    // Millwright's menus list their choices, so Slack has no reason to ask for options (an external
+    // select's block_suggestion). One that comes anyway (a hand-edited app) gets an empty list at once,
+    // not Bolt's 404 after three seconds.
+    app.options(/.*/, async ({ ack, body }) => {
+      this.#log.debug({ type: body.type }, 'answered an options request with no options');
+      await ack({ options: [] });
+    });
+
     // Acknowledged within the listener, before the replay record, the token's spend or the command:
     // Slack closes the modal at once, and the answer follows as a message.
     app.view<ViewSubmitAction>(FORM_CALLBACK_ID, async ({ ack, body, view, context }) => {

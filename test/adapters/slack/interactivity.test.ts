@@ -707,6 +707,24 @@ describe('Slack acknowledgements', () => {
     await h.close();
   });
 
+  it('answers an options request (an external select asking for choices) at once, with none', async () => {
+    // Shaped like Slack's block_suggestion payload; Millwright's menus list their choices, so any is unexpected.
+    const asked = await h.sendInteraction({
+      type: 'block_suggestion',
+      user: { id: 'U0ENGINEER', username: 'engineer', team_id: 'T0001' },
+      container: { type: 'view', view_id: 'V0123' },
+      api_app_id: 'A0123',
+      token: 'verification-token',
+      action_id: 'mw.value',
+      block_id: 'field.service',
+      value: 'chec',
+      team: { id: 'T0001', domain: 'example' },
+    });
+    expect(asked.status).toBe(200);
+    expect(await asked.json()).toEqual({ options: [] });
+    expect(ran).toEqual([]);
+  });
+
   it('answers a slash command, a mention and a button click while the command behind each is still blocked', async () => {
     await h.sendSlash('offer', { user_id: 'U0ENGINEER', channel_id: 'C0OPS' });
     const offered = await h.slack.waitForCall('chat.postMessage');

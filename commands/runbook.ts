@@ -23,7 +23,8 @@ import {
   text,
   viaOf,
 } from '../src/core/index.js';
-import type { LoadedRunbook, RunOutcome, StepOutcome } from '../src/runbooks/index.js';
+import type { LoadedRunbook, RunbookParam, RunOutcome, StepOutcome } from '../src/runbooks/index.js';
+import { checkParam } from '../src/runbooks/params.js';
 
 const STATUS_WORDS: Record<RunOutcome['status'], string> = {
   succeeded: 'succeeded',
@@ -139,6 +140,15 @@ function runData(
   };
 }
 
+/**
+ * A given value as the form's prefill: in the form the runbook takes it (`yes` for a switch is
+ * `true`, ` 7` is 7), or left with the runbook's own reason when a run would refuse it.
+ */
+function prefill(param: RunbookParam, raw: string): Pick<FormField, 'default' | 'defaultProblem'> {
+  const checked = checkParam(param, raw);
+  return 'value' in checked ? { default: checked.value } : { default: raw, defaultProblem: checked.problem };
+}
+
 function formFor(ctx: Context, runbook: LoadedRunbook, given: Record<string, string>): Block {
   const fieldsWanted: FormField[] = runbook.spec.spec.params.map((p) => ({
     name: p.name,
@@ -147,7 +157,7 @@ function formFor(ctx: Context, runbook: LoadedRunbook, given: Record<string, str
     required: p.required,
     description: p.description,
     ...(given[p.name] !== undefined
-      ? { default: given[p.name] }
+      ? prefill(p, given[p.name]!)
       : p.default !== undefined
         ? { default: p.default }
         : {}),

@@ -4,6 +4,7 @@ import type {
   App,
   BlockAction,
   ButtonAction,
+  SlackOptionsMiddlewareArgs,
   SlashCommand,
   types,
   ViewSubmitAction,
@@ -193,10 +194,13 @@ export class SlackListeners {
     // Millwright's menus list their choices, so Slack has no reason to ask for options (an external
     // select's block_suggestion). One that comes anyway (a hand-edited app) gets an empty list at once,
     // not Bolt's 404 after three seconds.
-    app.options(/.*/, async ({ ack, body }) => {
+    const noOptions = async ({ ack, body }: SlackOptionsMiddlewareArgs) => {
       this.#log.debug({ type: body.type }, 'answered an options request with no options');
       await ack({ options: [] });
-    });
+    };
+    // Block Kit's external selects name an action_id; legacy dialogs and message menus a callback_id.
+    app.options({ action_id: /.*/ }, noOptions);
+    app.options({ callback_id: /.*/ }, noOptions);
 
     // Acknowledged within the listener, before the replay record, the token's spend or the command:
     // Slack closes the modal at once, and the answer follows as a message.

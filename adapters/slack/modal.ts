@@ -7,7 +7,7 @@ import {
   type FormField,
   formLine,
   prefillNote,
-  prefillProblem,
+  prefillRefusal,
   tooLong,
 } from '../../src/core/index.js';
 import { FORM_CALLBACK_ID } from './block-kit.js';
@@ -18,6 +18,8 @@ type InputBlock = types.InputBlock;
 const FIELD_PREFIX = 'field.';
 const VALUE_ACTION = 'value';
 const MAX_SELECT_OPTIONS = 100;
+/** The longest value a Slack menu option carries. */
+const MAX_OPTION_VALUE = 150;
 /** Slack's plain_text_input holds at most 3,000 characters. */
 const MAX_TEXT_LENGTH = 3000;
 
@@ -86,7 +88,7 @@ function fieldInput(field: FormField): InputBlock {
 /** The input for a field, and why its prefill was left out when Slack would refuse it. */
 function fieldElement(field: FormField): { element: InputBlock['element']; refused?: string } {
   const initial = field.default === undefined ? undefined : String(field.default);
-  const problem = initial === undefined ? undefined : prefillProblem(field, initial);
+  const problem = prefillRefusal(field);
   switch (field.type) {
     case 'enum': {
       const options = (field.options ?? []).slice(0, MAX_SELECT_OPTIONS).map(option);
@@ -94,7 +96,10 @@ function fieldElement(field: FormField): { element: InputBlock['element']; refus
       const chosen = initial === undefined ? undefined : options.find((o) => o.value === initial);
       const refused =
         initial !== undefined && !chosen
-          ? (problem ?? `not among the first ${MAX_SELECT_OPTIONS} choices a Slack menu shows`)
+          ? (problem ??
+            (initial.length > MAX_OPTION_VALUE
+              ? `longer than a Slack menu choice can be (${MAX_OPTION_VALUE} characters)`
+              : `not among the first ${MAX_SELECT_OPTIONS} choices a Slack menu shows`))
           : undefined;
       return {
         element: {
@@ -143,7 +148,8 @@ function fieldElement(field: FormField): { element: InputBlock['element']; refus
   }
   const maxLength = Math.min(field.maxLength ?? MAX_TEXT_LENGTH, MAX_TEXT_LENGTH);
   const refused =
-    initial !== undefined && initial.length > maxLength ? tooLong(initial, maxLength) : undefined;
+    problem ??
+    (initial !== undefined && initial.length > maxLength ? tooLong(initial, maxLength) : undefined);
   return {
     element: {
       type: 'plain_text_input',
@@ -159,7 +165,7 @@ function fieldElement(field: FormField): { element: InputBlock['element']; refus
 }
 
 function option(value: string): types.PlainTextOption {
-  return { text: { type: 'plain_text', text: clip(value, 75) }, value: clip(value, 150) };
+  return { text: { type: 'plain_text', text: clip(value, 75) }, value: clip(value, MAX_OPTION_VALUE) };
 }
 
 function bounds(field: FormField): string {

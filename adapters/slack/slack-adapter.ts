@@ -190,9 +190,11 @@ export class SlackAdapter implements Adapter {
     const express = this.#receiver.app;
     server.route('POST', SLACK_EVENTS_PATH, async (req, res, ctx) => {
       if (!this.#app) return sendJson(res, 503, { error: 'the Slack adapter is starting' });
-      res.once('close', this.#afterAck.queue.requestStarted());
       const body = await ctx.readBody();
       const verdict = this.#guard.check(req.headers, body);
+      // Only a signed request holds back work until its acknowledgement is out: an unsigned client
+      // trickling a body must not delay everyone's commands.
+      if (verdict.ok) res.once('close', this.#afterAck.queue.requestStarted());
       if (!verdict.ok) {
         this.#log.warn(
           { status: verdict.status, reason: verdict.reason },

@@ -6,7 +6,7 @@ import {
   type FormBlock,
   type FormField,
   prefillNote,
-  prefillProblem,
+  prefillRefusal,
   type Reply,
   replyToText,
 } from '../../src/core/index.js';
@@ -205,11 +205,17 @@ function renderForm(block: FormBlock, index: number, options: CardRenderOptions)
   for (const field of block.fields) {
     const typed = state?.values[field.name];
     // A prefill the field cannot take (an alert's `replicas=six`) is left out and named beside it.
-    const given = typed === undefined && field.default !== undefined ? String(field.default) : undefined;
-    const problem = given === undefined ? undefined : prefillProblem(field, given);
-    items.push(renderInput(field, index, typed ?? (problem ? undefined : given)));
-    if (problem)
-      items.push(textBlock(prefillNote(field, problem), { isSubtle: true, size: 'small', spacing: 'none' }));
+    const problem = typed === undefined ? prefillRefusal(field) : undefined;
+    const given = field.default === undefined || problem ? undefined : String(field.default);
+    items.push(renderInput(field, index, typed ?? given, problem !== undefined));
+    if (problem) {
+      // A RichTextBlock's text is never read as markdown: a value from an alert cannot turn into a link.
+      items.push({
+        type: 'RichTextBlock',
+        spacing: 'none',
+        inlines: [{ type: 'TextRun', text: prefillNote(field, problem), isSubtle: true, size: 'small' }],
+      });
+    }
     const error = state?.errors[field.name];
     if (error)
       items.push(textBlock(toCardMarkdown(error), { color: 'attention', size: 'small', spacing: 'none' }));
@@ -231,8 +237,17 @@ function renderForm(block: FormBlock, index: number, options: CardRenderOptions)
   return { type: 'Container', items };
 }
 
-/** The input for a field, showing `initial` (what the person typed, else a prefill it can take). */
-function renderInput(field: FormField, block: number, initial: string | undefined): CardElement {
+/**
+ * The input for a field, showing `initial` (what the person typed, else a prefill it can take).
+ * `refused`: a prefill was left out, so a switch is drawn as an unchosen yes/no (a toggle always sends
+ * a value, and would send "false" for a value nobody gave).
+ */
+function renderInput(
+  field: FormField,
+  block: number,
+  initial: string | undefined,
+  refused = false,
+): CardElement {
   const common = {
     id: inputId(block, field.name),
     label: field.label,
@@ -253,6 +268,16 @@ function renderInput(field: FormField, block: number, initial: string | undefine
       };
     }
     case 'bool':
+      if (refused)
+        return {
+          type: 'Input.ChoiceSet',
+          ...common,
+          style: 'expanded',
+          choices: [
+            { title: 'Yes', value: 'true' },
+            { title: 'No', value: 'false' },
+          ],
+        };
       return {
         type: 'Input.Toggle',
         ...common,

@@ -409,6 +409,9 @@ export class ChangeService {
         },
       );
     }
+    // Before the role check: a second approval is refused for what it is, whatever the groups say.
+    if (change.approvals.some((a) => a.by === origin.actor.id))
+      throw badArgument(`${origin.actor.id} already approved ${change.id}`);
     if (!mayMove(change, 'approved', movers)) {
       const roles = this.#rolesOf(origin);
       throw this.#refusal(
@@ -419,8 +422,6 @@ export class ChangeService {
         `ask someone with the ${role} role`,
       );
     }
-    if (change.approvals.some((a) => a.by === origin.actor.id))
-      throw badArgument(`${origin.actor.id} already approved ${change.id}`);
     if (new Date(change.expiresAt) <= this.options.clock.now()) {
       await this.#ledger.transition(change, 'expired', {
         mover: 'system',

@@ -36,7 +36,7 @@ export function permissionDenied(reason: string, hint: string, unread?: UnreadGr
   return new MillwrightError(
     ErrorCode.PermissionDenied,
     `permission denied: your roles from ${unread.source} could not be read (${unread.cause}), so only roles given to you by name apply`,
-    { hint: `run it again once they can be read; without them: ${reason}` },
+    { hint: `run it again once they can be read; without them: ${reason}; ${hint}` },
   );
 }
 

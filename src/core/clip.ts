@@ -5,5 +5,8 @@
  * clip('restart-deployment', 10) // 'restart-d…'
  */
 export function clip(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+  if (value.length <= max) return value;
+  // Never cut between the two halves of a character outside the Basic Multilingual Plane (an emoji).
+  const end = /[\uD800-\uDBFF]/.test(value.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${value.slice(0, end)}…`;
 }

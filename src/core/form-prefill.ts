@@ -18,6 +18,8 @@ export function prefillProblem(field: FormField, value: string): string | undefi
       const shape = field.type === 'int' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
       if (!shape.test(value)) return field.type === 'int' ? 'not a whole number' : 'not a number';
       const number = Number(value);
+      // Beyond this a number input shows another number than the one given (or none at all).
+      if (!Number.isSafeInteger(Math.trunc(number))) return 'too large for a number input';
       if (field.min !== undefined && number < field.min) return `below the minimum ${field.min}`;
       if (field.max !== undefined && number > field.max) return `above the maximum ${field.max}`;
       return undefined;
@@ -31,6 +33,18 @@ export function prefillProblem(field: FormField, value: string): string | undefi
         ? tooLong(value, field.maxLength)
         : undefined;
   }
+}
+
+/**
+ * Why the field's prefill (its `default`) is left out of the form, or undefined when it is shown: the
+ * command's own reason when it gave one (`defaultProblem`), else the field's rules.
+ *
+ * @example
+ * prefillRefusal({ name: 'replicas', type: 'int', required: true, default: 'six', ... }) // 'not a whole number'
+ */
+export function prefillRefusal(field: FormField): string | undefined {
+  if (field.default === undefined) return undefined;
+  return field.defaultProblem ?? prefillProblem(field, String(field.default));
 }
 
 /** The refusal of a text longer than `max` characters. */

@@ -44,7 +44,7 @@ export {
   stoppedBy,
 } from './errors.js';
 export { type DomainEvents, EventBus, type EventHandler, type EventName } from './events.js';
-export { prefillNote, prefillProblem, tooLong } from './form-prefill.js';
+export { prefillNote, prefillProblem, prefillRefusal, tooLong } from './form-prefill.js';
 export { helpFor, helpOverview, usageLine } from './help.js';
 export {
   answerWithin,

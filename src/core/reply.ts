@@ -56,6 +56,11 @@ export interface FormField {
   required: boolean;
   description?: string;
   default?: string | number | boolean;
+  /**
+   * Why `default` (a prefill from a button or an alert) cannot be used, when the command knows the
+   * field's rules better than the form does: the form leaves it out and says so beside the field.
+   */
+  defaultProblem?: string;
   /** Allowed values for `enum`. */
   options?: readonly string[];
   min?: number;

@@ -173,8 +173,15 @@ export class Router {
         outcome,
         ref,
         ...(result.error ? { code: result.error.code } : {}),
-        // A refusal keeps its why: the reason a person was told, such as groups that could not be read.
-        ...(outcome === 'denied' && result.error ? { reason: result.error.message } : {}),
+        // A refusal keeps its why: the line a person was told and its hint (groups that could not be
+        // read are named in the line, the role that was missing in the hint).
+        ...(outcome === 'denied' && result.error
+          ? {
+              reason: result.error.hint
+                ? `${result.error.message} (${result.error.hint})`
+                : result.error.message,
+            }
+          : {}),
       });
     } catch (error) {
       // The person must not be told something happened that the trail cannot show.

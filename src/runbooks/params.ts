@@ -61,6 +61,25 @@ export function validateParams(
   return values;
 }
 
+/**
+ * One parameter's value as the runbook takes it, or why it cannot: what a form checks a prefill
+ * against, so it fills in exactly what a run would accept.
+ *
+ * @example
+ * checkParam({ name: 'dry_run', type: 'bool', required: false }, 'yes') // { value: true }
+ * checkParam({ name: 'replicas', type: 'int', required: true, min: 2, max: 20 }, '50') // { problem: 'must be between 2 and 20' }
+ */
+export function checkParam(param: RunbookParam, raw: string): { value: ParamValue } | { problem: string } {
+  try {
+    return { value: convert(param, raw) };
+  } catch (error) {
+    // The reason without the name and the value, which the form's note already shows.
+    const message = (error as Error).message;
+    const reason = message.startsWith(`${param.name} `) ? message.slice(param.name.length + 1) : message;
+    return { problem: reason.replace(/[,;] got .*$|: ".*"$/s, '') };
+  }
+}
+
 function convert(param: RunbookParam, raw: string): ParamValue {
   const refuse = (why: string, hint?: string) => badArgument(`${param.name} ${why}`, hint, param.name);
   if (hasControlCharacter(raw)) throw refuse('must not contain newlines or control characters');

@@ -157,6 +157,13 @@ describe('change requests', () => {
       message: unread,
       hint: expect.stringContaining('approving changes needs the approver role; eve has triager, viewer'),
     });
+    // The audit record keeps what was missing too, not only the line about the groups.
+    const [refused] = await bot.runtime.services.audit.recent({ limit: 1 });
+    expect(refused).toMatchObject({
+      outcome: 'denied',
+      reason: expect.stringContaining('needs the approver role'),
+    });
+    expect(approve.error?.hint).toContain('ask someone with the approver role');
     const deny = await bot.run('change deny CR-1 reason="no"', 'eve', { actor: { id: 'eve', unreadGroups } });
     expect(deny.error).toMatchObject({
       message: unread,

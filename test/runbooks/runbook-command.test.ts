@@ -164,6 +164,19 @@ describe('runbook commands', () => {
     });
   });
 
+  it('prefills its form only with values a run would take, in the form the run takes them', async () => {
+    // target is missing, so a form opens with what was given: ` 3` is 3, `20` is past the maximum 10.
+    const answer = await bot.run('runbook run change-target amount=" 3"', 'ana');
+    const form = answer.blocks.find((b) => b.type === 'form');
+    expect(form).toMatchObject({
+      fields: expect.arrayContaining([expect.objectContaining({ name: 'amount', default: 3 })]),
+    });
+    const high = await bot.run('runbook run change-target amount=20', 'ana');
+    const highForm = high.blocks.find((b) => b.type === 'form');
+    const amount = highForm?.type === 'form' ? highForm.fields.find((f) => f.name === 'amount') : undefined;
+    expect(amount).toMatchObject({ default: '20', defaultProblem: 'must be between 1 and 10' });
+  });
+
   it('refuses a role or a channel the runbook does not allow, and break-glass needs its own role', async () => {
     const viewer = await bot.run('runbook run change-target target=cart --yes', 'eve');
     expect(viewer.error?.code).toBe('millwright_permission_denied');

@@ -722,6 +722,21 @@ describe('Slack acknowledgements', () => {
     });
     expect(asked.status).toBe(200);
     expect(await asked.json()).toEqual({ options: [] });
+    // A legacy dialog's option load names a callback_id, not an action_id: answered the same way.
+    const dialog = await h.sendInteraction({
+      type: 'dialog_suggestion',
+      token: 'verification-token',
+      action_ts: `${h.nowSeconds()}.000100`,
+      team: { id: 'T0001', domain: 'example' },
+      user: { id: 'U0ENGINEER', name: 'engineer' },
+      channel: { id: 'C0OPS', name: 'ops' },
+      name: 'service',
+      value: 'chec',
+      callback_id: 'pick-service',
+      state: '',
+    });
+    expect(dialog.status).toBe(200);
+    expect(await dialog.json()).toEqual({ options: [] });
     expect(ran).toEqual([]);
   });
 

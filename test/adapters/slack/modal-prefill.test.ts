@@ -106,7 +106,7 @@ it('opens the form when the alert said replicas=six, leaving it out and saying s
   expect(inputs.namespace).toMatchObject({ initial: 'shop' });
   expect(inputs.replicas?.initial).toBeUndefined();
   expect(inputs.replicas?.hint).toBe(
-    'Given replicas=six: not a whole number, so it is not filled in. how many replicas (2 to 20)',
+    'Given replicas=six: must be a whole number, so it is not filled in. how many replicas (2 to 20)',
   );
 });
 
@@ -114,7 +114,7 @@ it('leaves out a prefill above the field’s maximum', async () => {
   const opened = await clickScale({ replicas_wanted: '50' });
   expect(opened.response).toMatchObject({ ok: true });
   expect(inputsOf(opened).replicas).toEqual({
-    hint: 'Given replicas=50: above the maximum 20, so it is not filled in. how many replicas (2 to 20)',
+    hint: 'Given replicas=50: must be between 2 and 20, so it is not filled in. how many replicas (2 to 20)',
   });
 });
 

@@ -120,6 +120,11 @@ function everyTypeCard(): Json {
           { type: 'ActionSet', actions: [{ ...execute, title: 'Scale', verb: 'millwright.form' }] },
         ],
       },
+      {
+        type: 'RichTextBlock',
+        spacing: 'none',
+        inlines: ['as it is: ', { type: 'TextRun', text: '[not a link](x)', isSubtle: true, size: 'small' }],
+      },
     ],
     actions: [{ type: 'Action.OpenUrl', title: 'Dashboard', url: 'https://grafana.example.com/d/checkout' }],
   };
@@ -150,6 +155,15 @@ describe('our Adaptive Card 1.5 schema', () => {
     );
   });
 
+  test('refuses a RichTextBlock with no inlines and a TextRun with markdown options', () => {
+    const card = everyTypeCard();
+    const rich = bodyOf(card).find((e) => e.type === 'RichTextBlock')!;
+    rich.inlines = [];
+    expect(cardProblems(card)).not.toEqual([]);
+    rich.inlines = [{ type: 'TextRun', text: 'x', wrap: true }];
+    expect(cardProblems(card)).not.toEqual([]);
+  });
+
   test('accepts whatever the card author puts in an action data object', () => {
     const card = everyTypeCard();
     const actions = bodyOf(card)[4]!.actions as Json[];
@@ -162,12 +176,12 @@ describe('our Adaptive Card 1.5 schema', () => {
     [
       'an unknown element type',
       (card) => bodyOf(card).push({ type: 'Carousel', pages: [] }),
-      ['/body/8/type "Carousel" is not a type this card may hold here'],
+      ['/body/9/type "Carousel" is not a type this card may hold here'],
     ],
     [
       'an element type that is only a part (a TableCell straight in the body)',
       (card) => bodyOf(card).push({ type: 'TableCell', items: [] }),
-      ['/body/8/type "TableCell" is not a type this card may hold here'],
+      ['/body/9/type "TableCell" is not a type this card may hold here'],
     ],
     [
       'an unknown action type',

@@ -4,7 +4,7 @@ import type { SchemaObject } from 'ajv/dist/2020.js';
 
 // Stricter than the format on purpose, so a card that renders by luck still fails here:
 // - only the element and action types Millwright uses are known; any other `type` fails, even a valid
-//   1.5 one (Media, RichTextBlock, Action.ShowCard...): give it rules here before drawing it;
+//   1.5 one (Media, Action.ShowCard...): give it rules here before drawing it;
 // - enum values must use the documented spelling (renderers also accept other casings);
 // - documented "nullable" properties (`Colors?` and the like) do not accept null.
 // Open on purpose: the `data` of Action.Execute and Action.Submit (the card author's own payload) and
@@ -84,6 +84,7 @@ function kind(type: string, properties: Record<string, unknown>, required: strin
 /** The element types a card body, Container, Column or TableCell may hold. */
 export const ELEMENT_TYPES = [
   'TextBlock',
+  'RichTextBlock',
   'FactSet',
   'Table',
   'Image',
@@ -99,8 +100,8 @@ export const ELEMENT_TYPES = [
 /** The action types an ActionSet, the card's `actions` or a `selectAction` may hold. */
 export const ACTION_TYPES = ['Action.Execute', 'Action.Submit', 'Action.OpenUrl'] as const;
 
-/** Types that only appear inside one parent: Column in ColumnSet, TableRow in Table, TableCell in TableRow. */
-export const PART_TYPES = ['Column', 'TableRow', 'TableCell'] as const;
+/** Types that only appear inside one parent: Column in ColumnSet, TableRow in Table, TableCell in TableRow, TextRun in RichTextBlock. */
+export const PART_TYPES = ['Column', 'TableRow', 'TableCell', 'TextRun'] as const;
 
 /**
  * JSON Schema (draft 2020-12) of an Adaptive Card 1.5 as Millwright draws it; compile with ajv's
@@ -170,6 +171,41 @@ export const adaptiveCardSchema: SchemaObject = {
         style: TextBlockStyle,
       },
       ['text'],
+    ),
+    // Text shown as it is: a RichTextBlock's TextRuns are never read as markdown.
+    RichTextBlock: kind(
+      'RichTextBlock',
+      {
+        ...elementBase,
+        inlines: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            anyOf: [
+              text,
+              kind(
+                'TextRun',
+                {
+                  text,
+                  color: Colors,
+                  fontType: FontType,
+                  highlight: flag,
+                  isSubtle: flag,
+                  italic: flag,
+                  selectAction: action,
+                  size: FontSize,
+                  strikethrough: flag,
+                  underline: flag,
+                  weight: FontWeight,
+                },
+                ['text'],
+              ),
+            ],
+          },
+        },
+        horizontalAlignment: HorizontalAlignment,
+      },
+      ['inlines'],
     ),
     FactSet: kind(
       'FactSet',

@@ -225,19 +225,52 @@ describe('rendering a Reply as an Adaptive Card', () => {
     const card = prefilled({ replicas: 'six', strategy: 'blue-green', wait: 'maybe' });
     expectValidCard(card);
     const items = (card.body[0] as unknown as { items: CardElement[] }).items;
-    const noteAfter = (id: string) => items[items.findIndex((e) => e.id === id) + 1];
+    // The note is a RichTextBlock: its text is shown as it is, never read as markdown.
+    const noteAfter = (id: string) => {
+      const next = items[items.findIndex((e) => e.id === id) + 1] as CardElement & {
+        inlines?: Array<{ type: string; text: string }>;
+      };
+      expect(next.type).toBe('RichTextBlock');
+      return next.inlines?.map((run) => run.text).join('');
+    };
     expect(items.find((e) => e.id === 'mw.0.replicas')).not.toHaveProperty('value');
-    expect(noteAfter('mw.0.replicas')).toMatchObject({
-      type: 'TextBlock',
-      text: 'Given replicas=six: not a whole number, so it is not filled in.',
-    });
+    expect(noteAfter('mw.0.replicas')).toBe(
+      'Given replicas=six: not a whole number, so it is not filled in.',
+    );
     expect(items.find((e) => e.id === 'mw.0.strategy')).not.toHaveProperty('value');
-    expect(noteAfter('mw.0.strategy')).toMatchObject({
-      text: 'Given strategy=blue-green: not one of the choices, so it is not filled in.',
+    expect(noteAfter('mw.0.strategy')).toBe(
+      'Given strategy=blue-green: not one of the choices, so it is not filled in.',
+    );
+    expect(noteAfter('mw.0.wait')).toBe('Given wait=maybe: not true or false, so it is not filled in.');
+    // A switch whose prefill was left out is an unchosen yes/no: a toggle would send "false" for it.
+    expect(items.find((e) => e.id === 'mw.0.wait')).toMatchObject({
+      type: 'Input.ChoiceSet',
+      choices: [
+        { title: 'Yes', value: 'true' },
+        { title: 'No', value: 'false' },
+      ],
     });
-    expect(noteAfter('mw.0.wait')).toMatchObject({
-      text: 'Given wait=maybe: not true or false, so it is not filled in.',
-    });
+    expect(items.find((e) => e.id === 'mw.0.wait')).not.toHaveProperty('value');
+    // A value from an alert that looks like a link stays text.
+    const link = (
+      prefilled({ strategy: '[Approve](https://evil.example/x)' }).body[0] as unknown as {
+        items: CardElement[];
+      }
+    ).items;
+    expect(JSON.stringify(link.filter((e) => e.type === 'TextBlock'))).not.toContain('evil.example');
+    // The command's own reason wins over the form's rules (a runbook knows its parameter best).
+    const byCommand = renderCard(
+      reply({
+        ...form,
+        fields: form.fields.map((f) =>
+          f.name === 'reason' ? { ...f, default: 'a..b', defaultProblem: 'must not contain ".."' } : f,
+        ),
+      }),
+      { sign },
+    );
+    expect(JSON.stringify(byCommand)).toContain(
+      'Given reason=a..b: must not contain \\"..\\", so it is not filled in.',
+    );
     // Out of range is refused like a word; a value inside the range is filled in with no note.
     const high = (prefilled({ replicas: '50' }).body[0] as unknown as { items: CardElement[] }).items;
     expect(high.find((e) => e.id === 'mw.0.replicas')).not.toHaveProperty('value');

@@ -6,6 +6,12 @@ export interface AckFirstQueueOptions {
   quietMs?: number;
   /** Never hold work longer than this after it was queued, however busy; default 1 s (Slack allows 3 s for the acknowledgement, not for the answer). */
   maxDelayMs?: number;
+  /**
+   * A request holds work back from its first byte, so a burst's work waits for every acknowledgement in
+   * it; until its signature checks out, for this long at most (default 250 ms: Slack sends its few
+   * kilobytes at once), so a client trickling a body, or sending a forged one, cannot hold work back.
+   */
+  unconfirmedMs?: number;
   /** Injected for tests; `performance.now()` by default. */
   now?: () => number;
 }
@@ -14,14 +20,24 @@ export interface AckFirstQueueOptions {
  * Holds background work behind in-flight acknowledgements.
  *
  * @example
- * const done = queue.requestStarted();   // when a request arrives
- * res.once('close', done);               // when its answer has gone out
+ * const hold = queue.requestArrived();  // when a request arrives
+ * res.once('close', hold.done);          // when its answer has gone out
+ * hold.confirm();                        // its signature checked out
  * queue.run(() => void runCommand());    // after ack(): starts once requests are quiet
  */
+/** One request's hold on queued work. */
+export interface RequestHold {
+  /** Its signature checked out: it holds work until `done`, however long its body took. */
+  confirm(): void;
+  /** Its response has gone out, or it was refused. */
+  done(): void;
+}
+
 export class AckFirstQueue {
   readonly #quietMs: number;
   readonly #maxDelayMs: number;
   readonly #now: () => number;
+  readonly #unconfirmedMs: number;
   #inFlight = 0;
   #lastActivity = Number.NEGATIVE_INFINITY;
   #queue: Array<() => void> = [];
@@ -32,19 +48,43 @@ export class AckFirstQueue {
     this.#quietMs = options.quietMs ?? 20;
     this.#maxDelayMs = options.maxDelayMs ?? 1000;
     this.#now = options.now ?? (() => performance.now());
+    this.#unconfirmedMs = options.unconfirmedMs ?? 250;
   }
 
-  /** Marks a request in flight; call the returned function once its response has been sent. */
-  requestStarted(): () => void {
-    this.#inFlight++;
-    this.#lastActivity = this.#now();
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#inFlight--;
+  /**
+   * Marks a request in flight from its first byte. Unless `confirm` is called within the unconfirmed
+   * time, its hold lapses (a later `confirm` takes it up again); `done` ends it, once its response has
+   * gone out or it was refused.
+   */
+  requestArrived(): RequestHold {
+    let state: 'unconfirmed' | 'lapsed' | 'confirmed' | 'done' = 'unconfirmed';
+    const hold = () => {
+      this.#inFlight++;
       this.#lastActivity = this.#now();
+    };
+    const release = () => {
+      this.#inFlight--;
       this.#check();
+    };
+    hold();
+    const lapse = setTimeout(() => {
+      if (state !== 'unconfirmed') return;
+      state = 'lapsed';
+      release();
+    }, this.#unconfirmedMs);
+    return {
+      confirm: () => {
+        clearTimeout(lapse);
+        if (state === 'lapsed') hold();
+        if (state !== 'done') state = 'confirmed';
+      },
+      done: () => {
+        clearTimeout(lapse);
+        const held = state === 'unconfirmed' || state === 'confirmed';
+        state = 'done';
+        this.#lastActivity = this.#now();
+        if (held) release();
+      },
     };
   }
 

@@ -190,11 +190,14 @@ export class SlackAdapter implements Adapter {
     const express = this.#receiver.app;
     server.route('POST', SLACK_EVENTS_PATH, async (req, res, ctx) => {
       if (!this.#app) return sendJson(res, 503, { error: 'the Slack adapter is starting' });
+      // Work queued by earlier requests waits for this one's acknowledgement from its first byte (a
+      // burst's bodies are read in turns); a body that is slow to come or not signed stops holding it.
+      const hold = this.#afterAck.queue.requestArrived();
+      res.once('close', hold.done);
       const body = await ctx.readBody();
       const verdict = this.#guard.check(req.headers, body);
-      // Only a signed request holds back work until its acknowledgement is out: an unsigned client
-      // trickling a body must not delay everyone's commands.
-      if (verdict.ok) res.once('close', this.#afterAck.queue.requestStarted());
+      if (verdict.ok) hold.confirm();
+      else hold.done();
       if (!verdict.ok) {
         this.#log.warn(
           { status: verdict.status, reason: verdict.reason },

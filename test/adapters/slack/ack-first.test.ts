@@ -23,12 +23,13 @@ describe('AckFirstQueue', () => {
   it('starts queued work only once no request has been in flight for the quiet time', () => {
     const q = queue();
     const started: string[] = [];
-    const dones = Array.from({ length: 50 }, () => q.requestStarted());
+    const holds = Array.from({ length: 50 }, () => q.requestArrived());
+    for (const hold of holds) hold.confirm();
     q.run(() => started.push('work'));
     // The burst's acknowledgements go out one by one, 2 ms apart: none of them lets the work start.
-    for (const done of dones) {
+    for (const hold of holds) {
       advance(2);
-      done();
+      hold.done();
     }
     expect(started).toEqual([]);
     advance(19);
@@ -51,7 +52,7 @@ describe('AckFirstQueue', () => {
   it('never holds work past the cap while requests keep arriving', () => {
     const q = queue();
     const started: string[] = [];
-    q.requestStarted();
+    q.requestArrived().confirm();
     q.run(() => started.push('work'));
     // A request stays in flight the whole time: only the cap can start the work.
     for (let t = 0; t < 990; t += 10) advance(10);
@@ -59,5 +60,53 @@ describe('AckFirstQueue', () => {
     advance(20);
     jest.advanceTimersByTime(1);
     expect(started).toEqual(['work']);
+  });
+
+  it('holds work for a request whose body is still being read, until its signature checks out', () => {
+    const q = queue();
+    const started: string[] = [];
+    const done = q.requestArrived();
+    const reading = q.requestArrived();
+    done.confirm();
+    q.run(() => started.push('work'));
+    done.done();
+    // A request of the burst has arrived and its body is not read yet: the work waits for it.
+    advance(100);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual([]);
+    reading.confirm();
+    advance(400);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual([]);
+    reading.done();
+    advance(25);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual(['work']);
+  });
+
+  it('stops holding work for a body that is slow to come or fails its signature', () => {
+    const q = queue();
+    const started: string[] = [];
+    const trickling = q.requestArrived();
+    const forged = q.requestArrived();
+    q.run(() => started.push('work'));
+    forged.done();
+    // Held no longer than the unconfirmed time (250 ms), then the quiet time: long before the cap.
+    advance(240);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual([]);
+    advance(40);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual(['work']);
+    // A signed body that comes after all holds again until it is answered.
+    trickling.confirm();
+    q.run(() => started.push('more'));
+    advance(100);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual(['work']);
+    trickling.done();
+    advance(25);
+    jest.advanceTimersByTime(1);
+    expect(started).toEqual(['work', 'more']);
   });
 });

@@ -119,51 +119,48 @@ export class SlackListeners {
       });
     });
 
-    app.event('app_mention', once, async ({ event, context }) => {
-      const mention = event as {
-        user?: string;
-        text: string;
-        channel: string;
-        ts: string;
-        thread_ts?: string;
-      };
-      if (!mention.user) return;
-      const user = mention.user;
-      this.#afterAck.run(
-        'mention',
-        () =>
-          this.#runAndAnswer(
-            {
-              channel: mention.channel,
-              user,
-              threadTs: mention.thread_ts ?? mention.ts,
-              privateInThread: mention.thread_ts !== undefined,
-            },
-            commandFromMention(mention.text, this.#botUserId()),
-            { id: user },
-          ),
-        { recorded: recordedOf(context) },
-      );
-    });
-
-    app.message(once, async ({ message, context }) => {
-      const dm = message as {
+    // Mentions and direct messages share one listener: Bolt runs every listener's chain for every
+    // request, so each one it need not run keeps the acknowledgements of a burst quick.
+    app.event(/^(app_mention|message)$/, once, async ({ event, context }) => {
+      const said = event as {
+        type: string;
         channel_type?: string;
         subtype?: string;
         bot_id?: string;
         user?: string;
         text?: string;
         channel: string;
+        ts: string;
+        thread_ts?: string;
       };
+      const user = said.user;
+      if (!user) return;
+      if (said.type === 'app_mention') {
+        this.#afterAck.run(
+          'mention',
+          () =>
+            this.#runAndAnswer(
+              {
+                channel: said.channel,
+                user,
+                threadTs: said.thread_ts ?? said.ts,
+                privateInThread: said.thread_ts !== undefined,
+              },
+              commandFromMention(said.text ?? '', this.#botUserId()),
+              { id: user },
+            ),
+          { recorded: recordedOf(context) },
+        );
+        return;
+      }
       // Only people writing to the app directly; channel messages arrive as mentions instead.
-      if (dm.channel_type !== 'im' || dm.subtype !== undefined || dm.bot_id || !dm.user) return;
-      const user = dm.user;
+      if (said.channel_type !== 'im' || said.subtype !== undefined || said.bot_id) return;
       this.#afterAck.run(
         'direct message',
         () =>
           this.#runAndAnswer(
-            { channel: dm.channel, user, directMessage: true },
-            commandFromMention(dm.text ?? '', this.#botUserId()),
+            { channel: said.channel, user, directMessage: true },
+            commandFromMention(said.text ?? '', this.#botUserId()),
             { id: user },
           ),
         { recorded: recordedOf(context) },
@@ -198,9 +195,9 @@ export class SlackListeners {
       this.#log.debug({ type: body.type }, 'answered an options request with no options');
       await ack({ options: [] });
     };
-    // Block Kit's external selects name an action_id; legacy dialogs and message menus a callback_id.
-    app.options({ action_id: /.*/ }, noOptions);
-    app.options({ callback_id: /.*/ }, noOptions);
+    // No constraint: Block Kit's external selects name an action_id, legacy dialogs and message menus
+    // a callback_id, and every one of them gets the same answer.
+    app.options({}, noOptions);
 
     // Acknowledged within the listener, before the replay record, the token's spend or the command:
     // Slack closes the modal at once, and the answer follows as a message.

@@ -11,6 +11,8 @@ import type {
   webApi,
 } from '@slack/bolt';
 import {
+  type CheckedInteraction,
+  checkInteraction,
   clip,
   ErrorCode,
   errorReply,
@@ -23,6 +25,7 @@ import {
   newRef,
   parseDuration,
   type Reply,
+  runChecked,
   runInteraction,
   type SpentUse,
   type UpstreamResilience,
@@ -31,7 +34,7 @@ import { type AfterAck, recordedOf } from './after-ack.js';
 import { ACTION_PREFIX, FORM_CALLBACK_ID } from './block-kit.js';
 import { type ConversationPlace, type FormMetadata, SlackConversation } from './conversation.js';
 import { eventsOnce } from './event-retries.js';
-import { fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
+import { FIELD_PREFIX, fieldBlockId, type SubmittedValue, submittedValues } from './modal.js';
 import type { SlackAdapterOptions } from './options.js';
 import type { RecordOutcome } from './request-guard.js';
 import { ResponseUrl, type ResponseUrlKind } from './response-url.js';
@@ -295,34 +298,101 @@ export class SlackListeners {
     }
   }
 
+  /**
+   * A modal submission: only checks of microseconds (the token, the form's command line, its
+   * arguments) come before the acknowledgement, so a refusal shows beside its field in the open modal;
+   * spending the token, running and answering come after it, as a message where the form was opened.
+   */
   async #onFormSubmitted(
     body: ViewSubmitAction,
     view: ViewSubmitAction['view'],
-    boltAck: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
+    ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
     recorded: Promise<RecordOutcome> | undefined,
   ): Promise<void> {
     const receivedAt = this.#options.clock.now();
     const user = body.user.id;
-    const firstField = view.blocks.map((block) => block.block_id).find((id) => id?.startsWith('field.'));
-    // Bolt's ack holds the HTTP request and response: let go of it once used, so work queued behind
-    // a burst of acknowledgements does not keep every request's connection objects alive until it runs.
-    let ack: typeof boltAck | undefined = boltAck;
-    const acknowledgeOnce = (response?: Parameters<typeof boltAck>[0]) => {
-      const once = ack;
-      ack = undefined;
-      return once ? once(response) : Promise.resolve();
-    };
-    const showBeside = (blockId: string | undefined, message: string) =>
-      acknowledgeOnce(
-        blockId ? { response_action: 'errors', errors: { [blockId]: clip(message, 300) } } : undefined,
-      );
     let metadata: FormMetadata;
     try {
       metadata = JSON.parse(view.private_metadata) as FormMetadata;
     } catch (error) {
       this.#log.warn({ user, err: error }, 'refused a form submission whose metadata does not parse');
-      return showBeside(firstField, 'This form is damaged; run the command again.');
+      return ack(errorsBeside(view, undefined, 'This form is damaged; run the command again.'));
     }
+    const check = checkInteraction(
+      {
+        channel: metadata.c,
+        token: metadata.t,
+        form: submittedValues(
+          view.blocks,
+          view.state.values as Record<string, Record<string, SubmittedValue>>,
+        ),
+      },
+      this.#options,
+    );
+    if (!check.ok) {
+      const { refused } = check;
+      if (!check.checked) this.#log.warn({ user, reason: refused.message }, 'refused a form submission');
+      // The command's refusal of a value shows beside that value's field; a refused token beside the first.
+      const value = check.checked ? formError(errorReply(refused, '')) : undefined;
+      const errors = value
+        ? errorsBeside(view, value.field, value.message)
+        : errorsBeside(
+            view,
+            undefined,
+            refused.code === ErrorCode.PermissionDenied
+              ? [refused.message, refused.hint].filter(Boolean).join('; ')
+              : 'This form is damaged; run the command again.',
+          );
+      if (errors) return ack(errors);
+    }
+    await ack();
+    const { checked } = check;
+    if (checked) {
+      // A value refused with no field to show it beside runs anyway: the router refuses it again and
+      // says so as a message.
+      const actor = { id: user, ...(body.user.name ? { name: body.user.name } : {}) };
+      this.#afterAck.run('form', () => this.#runForm(metadata, actor, checked, receivedAt), { recorded });
+    } else if (!check.ok) {
+      // A refused token with no field to show it beside: the modal has closed, so it is told as a message.
+      const refusal = errorReply(check.refused, newRef());
+      this.#afterAck.run(
+        'form',
+        () => this.#formPlace(metadata, user, receivedAt).privately().deliver(refusal),
+        { recorded },
+      );
+    }
+  }
+
+  /** Runs a checked form submission after its acknowledgement and answers where the form was opened. */
+  #runForm(
+    metadata: FormMetadata,
+    actor: { id: string; name?: string },
+    checked: CheckedInteraction,
+    receivedAt: Date,
+  ): Promise<void> {
+    const { answerIn, privately } = this.#formPlace(metadata, actor.id, receivedAt);
+    return runChecked(
+      { surface: 'slack', channel: metadata.c, token: metadata.t, actor: () => this.#asker(actor) },
+      this.#options,
+      {
+        // The modal is closed by now: a refusal (a token someone already used) is told as a message.
+        refuse: async (failure) => {
+          this.#log.warn({ user: actor.id, reason: failure.message }, 'refused a form submission');
+          await privately().deliver(errorReply(failure, newRef()));
+        },
+        sink: (line) => answerIn(line).sink,
+        deliver: (answer, line) => answerIn(line).deliver(answer),
+      },
+      checked,
+    );
+  }
+
+  /** Where a form's answer goes: the channel, thread and response_url of the interaction that opened it. */
+  #formPlace(
+    metadata: FormMetadata,
+    user: string,
+    receivedAt: Date,
+  ): { answerIn: (line: string) => SlackConversation; privately: () => SlackConversation } {
     const where = {
       channel: metadata.c,
       user,
@@ -331,50 +401,10 @@ export class SlackListeners {
         : {}),
       ...(metadata.th ? { threadTs: metadata.th, privateInThread: true } : {}),
     };
-    const answerIn = this.#answerPlace(where);
-    let acknowledged = false;
-    await this.#interaction(
-      {
-        channel: metadata.c,
-        token: metadata.t,
-        actor: { id: user, ...(body.user.name ? { name: body.user.name } : {}) },
-        form: submittedValues(
-          view.blocks,
-          view.state.values as Record<string, Record<string, SubmittedValue>>,
-        ),
-        acknowledgeFirst: true,
-      },
-      {
-        refuse: async (failure) => {
-          this.#log.warn({ user, reason: failure.message }, 'refused a form submission');
-          const message =
-            failure.code === ErrorCode.PermissionDenied
-              ? [failure.message, failure.hint].filter(Boolean).join('; ')
-              : 'This form is damaged; run the command again.';
-          if (!acknowledged) return showBeside(firstField, message);
-          // The modal is closed by now: say it where the answer would have gone.
-          await this.conversation({ ...where, defaultVisibility: 'private' }).deliver(
-            errorReply(failure, newRef()),
-          );
-        },
-        sink: (line) => answerIn(line).sink,
-        // Only the command's own argument checks (milliseconds) come back before the ack.
-        showInForm: async (answer) => {
-          const error = formError(answer);
-          const field = error?.field ? fieldBlockId(error.field) : undefined;
-          const blockId = field && view.blocks.some((block) => block.block_id === field) ? field : firstField;
-          if (!error || !blockId) return false;
-          await showBeside(blockId, error.message);
-          return true;
-        },
-        acknowledge: async () => {
-          acknowledged = true;
-          await acknowledgeOnce();
-        },
-        later: (work) => this.#afterAck.run('form', work, { recorded }),
-        deliver: (answer, line) => answerIn(line).deliver(answer),
-      },
-    );
+    return {
+      answerIn: this.#answerPlace(where),
+      privately: () => this.conversation({ ...where, defaultVisibility: 'private' }),
+    };
   }
 
   /** Runs a click or form through the shared flow as the Slack user, with their user groups. */
@@ -469,4 +499,29 @@ export class SlackListeners {
         }),
     });
   }
+}
+
+/**
+ * Slack's answer to a modal submission that shows `message` beside the field named (a `field.` block),
+ * or beside the form's first field; undefined when the form has no field to show it beside.
+ */
+function errorsBeside(
+  view: ViewSubmitAction['view'],
+  field: string | undefined,
+  message: string,
+): { response_action: 'errors'; errors: Record<string, string> } | undefined {
+  const named = field === undefined ? undefined : fieldBlockId(field);
+  let blockId: string | undefined;
+  for (const block of view.blocks) {
+    const id = block.block_id;
+    if (id === undefined || !id.startsWith(FIELD_PREFIX)) continue;
+    if (id === named) {
+      blockId = id;
+      break;
+    }
+    blockId ??= id;
+  }
+  return blockId === undefined
+    ? undefined
+    : { response_action: 'errors', errors: { [blockId]: clip(message, 300) } };
 }

@@ -15,7 +15,7 @@ import { FORM_CALLBACK_ID } from './block-kit.js';
 type ModalView = types.ModalView;
 type InputBlock = types.InputBlock;
 
-const FIELD_PREFIX = 'field.';
+export const FIELD_PREFIX = 'field.';
 const VALUE_ACTION = 'value';
 const MAX_SELECT_OPTIONS = 100;
 /** The longest value a Slack menu option carries. */

@@ -48,14 +48,18 @@ export { prefillNote, prefillProblem, prefillRefusal, tooLong } from './form-pre
 export { helpFor, helpOverview, usageLine } from './help.js';
 export {
   answerWithin,
+  type CheckedInteraction,
+  checkInteraction,
   type FormValues,
   formError,
   formLine,
   type InteractionActor,
+  type InteractionCheck,
   type InteractionRequest,
   type InteractionRuntime,
   type InteractionSurface,
   refusedBeforeRunning,
+  runChecked,
   runInteraction,
 } from './interaction.js';
 export { lazySchema } from './lazy-schema.js';

@@ -35,13 +35,6 @@ export interface InteractionRequest {
    * (`showInForm`); past it, `pending` shows an interim state and delivery runs in `later`.
    */
   answerWithinMs?: number;
-  /**
-   * The platform's request must be answered before any store write or command work (Slack's
-   * view_submission): only the token, the form and the command's arguments (checks of a few
-   * milliseconds) are looked at before `acknowledge`; spending the token, running and delivering
-   * happen in `later`, and a refusal then is told through `refuse` too.
-   */
-  acknowledgeFirst?: boolean;
 }
 
 /** The platform-specific parts of the flow: how to refuse, acknowledge, show progress and answer. */
@@ -90,26 +83,64 @@ export async function runInteraction(
   runtime: InteractionRuntime,
   surface: InteractionSurface,
 ): Promise<void> {
-  let payload: ActionPayload;
-  let line: string;
+  let checked: CheckedInteraction;
   try {
-    payload = runtime.services.actions.verify(request.token, request.channel);
+    const payload = runtime.services.actions.verify(request.token, request.channel);
     const { form } = request;
-    line =
+    const line =
       form === undefined
         ? payload.command
         : formLine(payload.command, typeof form === 'function' ? await form(payload) : form);
+    checked = { payload, line };
   } catch (error) {
     return surface.refuse(asMillwrightError(error));
   }
-  if (!request.acknowledgeFirst) return spendAndRun(request, runtime, surface, payload, line);
+  return runChecked(request, runtime, surface, checked);
+}
 
-  const refused = argumentsRefused(runtime, line);
-  if (refused && (await surface.showInForm?.(errorReply(refused, '')))) return;
-  await surface.acknowledge?.();
-  const rest = () => spendAndRun(request, runtime, surface, payload, line);
-  if (surface.later) surface.later(rest);
-  else await rest();
+/** A click or form whose token and command line checked out: what it runs, and the token's payload. */
+export interface CheckedInteraction {
+  payload: ActionPayload;
+  line: string;
+}
+
+/**
+ * What the checks before an acknowledgement found: the interaction to run, or why it was refused. A
+ * refusal with `checked` is the command's refusal of a value (the token was good), one a form can
+ * show beside its field; without it the token itself was refused.
+ */
+export type InteractionCheck =
+  | { ok: true; checked: CheckedInteraction }
+  | { ok: false; refused: MillwrightError; checked?: CheckedInteraction };
+
+/**
+ * The checks of a form submission that take microseconds and touch no store, for a platform that must
+ * be answered before anything else (Slack's view_submission): the token for the channel, the form's
+ * command line, and the command's arguments (parsed and resolved, not run). Run what passes with
+ * `runChecked` once the request is answered; it spends the token and runs as the submitter.
+ *
+ * @example
+ * const check = checkInteraction({ channel, token, form: values }, runtime);
+ * if (!check.ok) return showInForm(check.refused);
+ * await ack();
+ * queue(() => runChecked({ surface: 'slack', channel, token, actor }, runtime, surface, check.checked));
+ */
+export function checkInteraction(
+  request: { channel: string; token: string; form?: FormValues },
+  runtime: InteractionRuntime,
+): InteractionCheck {
+  let checked: CheckedInteraction;
+  try {
+    const payload = runtime.services.actions.verify(request.token, request.channel);
+    checked = {
+      payload,
+      line: request.form === undefined ? payload.command : formLine(payload.command, request.form),
+    };
+  } catch (error) {
+    return { ok: false, refused: asMillwrightError(error) };
+  }
+  const refused = argumentsRefused(runtime, checked.line);
+  return refused ? { ok: false, refused, checked } : { ok: true, checked };
 }
 
 /** What the flow needs of the runtime: tokens, spent tokens, the router (and the registry, to check arguments first). */
@@ -133,13 +164,12 @@ function argumentsRefused(runtime: InteractionRuntime, line: string): Millwright
   }
 }
 
-/** Spends the token, runs the line as the clicker and delivers the answer (once). */
-async function spendAndRun(
-  request: InteractionRequest,
+/** Spends the checked token, runs its line as the clicker and delivers the answer (once). */
+export async function runChecked(
+  request: Omit<InteractionRequest, 'form'>,
   runtime: InteractionRuntime,
   surface: InteractionSurface,
-  payload: ActionPayload,
-  line: string,
+  { payload, line }: CheckedInteraction,
 ): Promise<void> {
   const { spentActions } = runtime.services;
   const actor = typeof request.actor === 'function' ? await request.actor() : request.actor;
@@ -186,7 +216,7 @@ async function spendAndRun(
     const { answer, spent } = await running;
     return surface.deliver(answer, line, spent);
   };
-  if (request.answerWithinMs === undefined || request.acknowledgeFirst) return deliver();
+  if (request.answerWithinMs === undefined) return deliver();
 
   const early = (await answerWithin(running, request.answerWithinMs))?.answer;
   if (early && (await surface.showInForm?.(early))) return;

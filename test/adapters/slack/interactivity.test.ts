@@ -436,6 +436,27 @@ describe('Slack modals for forms', () => {
     expect(scaled).toEqual([]);
   });
 
+  it('refuses a forged form beside its first field, and a form with no field as a message, running nothing', async () => {
+    const { view, responseUrl } = await openForm();
+    const metadata = JSON.parse(view.private_metadata) as { t: string };
+    const forged = JSON.stringify({ ...metadata, t: `${metadata.t.split('.')[0]}.${'A'.repeat(43)}` });
+    const values = { 'field.replicas': { value: { type: 'number_input', value: '3' } } };
+    const response = await h.sendInteraction(submission({ ...view, private_metadata: forged }, values));
+    expect(await response.json()).toEqual({
+      response_action: 'errors',
+      errors: {
+        'field.service': 'this button has an invalid signature; run the command again to get a fresh message',
+      },
+    });
+    // With no field to show it beside, the modal closes and the refusal follows where the form was opened.
+    const fieldless = await h.sendInteraction(submission({ blocks: [], private_metadata: forged }, {}));
+    expect(fieldless.status).toBe(200);
+    expect(await fieldless.text()).toBe('');
+    const told = await h.slack.waitForResponse((post) => post.url === responseUrl);
+    expect(JSON.stringify(told.body)).toContain('this button has an invalid signature');
+    expect(scaled).toEqual([]);
+  });
+
   it("acknowledges a submission before the command runs or the store is written, then delivers the command's answer", async () => {
     const { view, responseUrl } = await openForm();
     let releaseCommand!: () => void;

@@ -8,12 +8,21 @@ export interface AckFirstQueueOptions {
   maxDelayMs?: number;
   /**
    * A request holds work back from its first byte, so a burst's work waits for every acknowledgement in
-   * it; until its signature checks out, for this long at most (default 250 ms: Slack sends its few
-   * kilobytes at once), so a client trickling a body, or sending a forged one, cannot hold work back.
+   * it; until its signature checks out, it holds queued work for this long at most (default 250 ms:
+   * Slack sends its few kilobytes at once), and never counts as activity, so a client trickling a body
+   * or sending forged ones cannot hold work back longer.
    */
   unconfirmedMs?: number;
   /** Injected for tests; `performance.now()` by default. */
   now?: () => number;
+}
+
+/** One request's hold on queued work. */
+export interface RequestHold {
+  /** Its signature checked out: it holds work until `done`, however long its body took. */
+  confirm(): void;
+  /** Its response has gone out, or it was refused. */
+  done(): void;
 }
 
 /**
@@ -25,20 +34,15 @@ export interface AckFirstQueueOptions {
  * hold.confirm();                        // its signature checked out
  * queue.run(() => void runCommand());    // after ack(): starts once requests are quiet
  */
-/** One request's hold on queued work. */
-export interface RequestHold {
-  /** Its signature checked out: it holds work until `done`, however long its body took. */
-  confirm(): void;
-  /** Its response has gone out, or it was refused. */
-  done(): void;
-}
-
 export class AckFirstQueue {
   readonly #quietMs: number;
   readonly #maxDelayMs: number;
   readonly #now: () => number;
   readonly #unconfirmedMs: number;
+  /** Confirmed requests not yet answered. */
   #inFlight = 0;
+  /** Requests whose signature has not been checked yet. */
+  #unconfirmed = 0;
   #lastActivity = Number.NEGATIVE_INFINITY;
   #queue: Array<() => void> = [];
   #firstQueuedAt = 0;
@@ -52,38 +56,31 @@ export class AckFirstQueue {
   }
 
   /**
-   * Marks a request in flight from its first byte. Unless `confirm` is called within the unconfirmed
-   * time, its hold lapses (a later `confirm` takes it up again); `done` ends it, once its response has
-   * gone out or it was refused.
+   * Marks a request in flight from its first byte. Until `confirm` (its signature checked out) it holds
+   * queued work for the unconfirmed time at most; once confirmed, until `done` (its response has gone
+   * out, or it was refused).
    */
   requestArrived(): RequestHold {
-    let state: 'unconfirmed' | 'lapsed' | 'confirmed' | 'done' = 'unconfirmed';
-    const hold = () => {
-      this.#inFlight++;
-      this.#lastActivity = this.#now();
-    };
-    const release = () => {
-      this.#inFlight--;
-      this.#check();
-    };
-    hold();
-    const lapse = setTimeout(() => {
-      if (state !== 'unconfirmed') return;
-      state = 'lapsed';
-      release();
-    }, this.#unconfirmedMs);
+    let state: 'unconfirmed' | 'confirmed' | 'done' = 'unconfirmed';
+    this.#unconfirmed++;
     return {
       confirm: () => {
-        clearTimeout(lapse);
-        if (state === 'lapsed') hold();
-        if (state !== 'done') state = 'confirmed';
+        if (state !== 'unconfirmed') return;
+        state = 'confirmed';
+        this.#unconfirmed--;
+        this.#inFlight++;
+        this.#lastActivity = this.#now();
       },
       done: () => {
-        clearTimeout(lapse);
-        const held = state === 'unconfirmed' || state === 'confirmed';
+        if (state === 'done') return;
+        if (state === 'confirmed') {
+          this.#inFlight--;
+          this.#lastActivity = this.#now();
+        } else {
+          this.#unconfirmed--;
+        }
         state = 'done';
-        this.#lastActivity = this.#now();
-        if (held) release();
+        this.#check();
       },
     };
   }
@@ -105,16 +102,20 @@ export class AckFirstQueue {
     if (this.#queue.length === 0) return;
     const now = this.#now();
     const quietFor = now - this.#lastActivity;
-    const overdue = now - this.#firstQueuedAt >= this.#maxDelayMs;
-    if (overdue || (this.#inFlight === 0 && quietFor >= this.#quietMs)) {
+    const queuedFor = now - this.#firstQueuedAt;
+    // Unconfirmed requests hold the work only for a while after it was queued.
+    const untilUnconfirmed = this.#unconfirmed > 0 ? this.#unconfirmedMs - queuedFor : 0;
+    const overdue = queuedFor >= this.#maxDelayMs;
+    if (overdue || (this.#inFlight === 0 && quietFor >= this.#quietMs && untilUnconfirmed <= 0)) {
       this.flush();
       return;
     }
     // An armed timer checks again when it fires and re-arms from there, so a burst of requests
     // finishing does not reset a timer for each one.
     if (this.#timer !== undefined) return;
-    const untilQuiet = this.#inFlight === 0 ? this.#quietMs - quietFor : this.#quietMs;
-    const untilOverdue = this.#maxDelayMs - (now - this.#firstQueuedAt);
+    const untilQuiet =
+      this.#inFlight === 0 ? Math.max(this.#quietMs - quietFor, untilUnconfirmed) : this.#quietMs;
+    const untilOverdue = this.#maxDelayMs - queuedFor;
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;

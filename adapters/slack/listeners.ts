@@ -17,17 +17,19 @@ import {
   ErrorCode,
   errorReply,
   formatAbsolute,
-  formError,
   type InteractionActor,
   type InteractionRequest,
   type InteractionSurface,
   type Logger,
+  type MillwrightError,
   newRef,
   parseDuration,
   type Reply,
+  reply,
   runChecked,
   runInteraction,
   type SpentUse,
+  text,
   type UpstreamResilience,
 } from '../../src/core/index.js';
 import { type AfterAck, recordedOf } from './after-ack.js';
@@ -306,17 +308,16 @@ export class SlackListeners {
   async #onFormSubmitted(
     body: ViewSubmitAction,
     view: ViewSubmitAction['view'],
-    ack: (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>,
+    ack: (response?: FormResponse) => Promise<void>,
     recorded: Promise<RecordOutcome> | undefined,
   ): Promise<void> {
     const receivedAt = this.#options.clock.now();
     const user = body.user.id;
-    let metadata: FormMetadata;
-    try {
-      metadata = JSON.parse(view.private_metadata) as FormMetadata;
-    } catch (error) {
-      this.#log.warn({ user, err: error }, 'refused a form submission whose metadata does not parse');
-      return ack(errorsBeside(view, undefined, 'This form is damaged; run the command again.'));
+    const metadata = formMetadata(view.private_metadata);
+    if (!metadata) {
+      this.#log.warn({ user }, 'refused a form submission whose metadata is not a form of ours');
+      // Without the metadata there is no channel to answer in: say it in the modal itself.
+      return ack(errorsBeside(view, undefined, DAMAGED) ?? damagedModal());
     }
     const check = checkInteraction(
       {
@@ -332,34 +333,28 @@ export class SlackListeners {
     if (!check.ok) {
       const { refused } = check;
       if (!check.checked) this.#log.warn({ user, reason: refused.message }, 'refused a form submission');
-      // The command's refusal of a value shows beside that value's field; a refused token beside the first.
-      const value = check.checked ? formError(errorReply(refused, '')) : undefined;
-      const errors = value
-        ? errorsBeside(view, value.field, value.message)
-        : errorsBeside(
-            view,
-            undefined,
-            refused.code === ErrorCode.PermissionDenied
-              ? [refused.message, refused.hint].filter(Boolean).join('; ')
-              : 'This form is damaged; run the command again.',
-          );
+      const errors = errorsBeside(view, fieldOf(refused), inFormText(refused));
       if (errors) return ack(errors);
     }
     await ack();
+    const place = () => this.#formPlace(metadata, user, receivedAt);
+    const gate = {
+      recorded,
+      tell: (line: string) =>
+        place()
+          .privately()
+          .deliver(reply(text(line))),
+    };
     const { checked } = check;
-    if (checked) {
+    if (checked && (check.ok || check.refused.code !== ErrorCode.SecretDetected)) {
       // A value refused with no field to show it beside runs anyway: the router refuses it again and
       // says so as a message.
       const actor = { id: user, ...(body.user.name ? { name: body.user.name } : {}) };
-      this.#afterAck.run('form', () => this.#runForm(metadata, actor, checked, receivedAt), { recorded });
+      this.#afterAck.run('form', () => this.#runForm(metadata, actor, checked, receivedAt), gate);
     } else if (!check.ok) {
-      // A refused token with no field to show it beside: the modal has closed, so it is told as a message.
+      // A refusal with no field to show it beside: the modal has closed, so it is told as a message.
       const refusal = errorReply(check.refused, newRef());
-      this.#afterAck.run(
-        'form',
-        () => this.#formPlace(metadata, user, receivedAt).privately().deliver(refusal),
-        { recorded },
-      );
+      this.#afterAck.run('form', () => place().privately().deliver(refusal), gate);
     }
   }
 
@@ -509,7 +504,7 @@ function errorsBeside(
   view: ViewSubmitAction['view'],
   field: string | undefined,
   message: string,
-): { response_action: 'errors'; errors: Record<string, string> } | undefined {
+): FormResponse | undefined {
   const named = field === undefined ? undefined : fieldBlockId(field);
   let blockId: string | undefined;
   for (const block of view.blocks) {
@@ -524,4 +519,54 @@ function errorsBeside(
   return blockId === undefined
     ? undefined
     : { response_action: 'errors', errors: { [blockId]: clip(message, 300) } };
+}
+
+/** What a modal submission can be answered with: errors beside fields, or the modal replaced. */
+type FormResponse =
+  | { response_action: 'errors'; errors: Record<string, string> }
+  | { response_action: 'update'; view: types.ModalView };
+
+const DAMAGED = 'This form is damaged; run the command again.';
+
+/** The form's private_metadata as Millwright wrote it (its token and channel), or undefined. */
+function formMetadata(raw: string): FormMetadata | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { t, c } = parsed as Partial<Record<keyof FormMetadata, unknown>>;
+  return typeof t === 'string' && typeof c === 'string' ? (parsed as FormMetadata) : undefined;
+}
+
+/** The modal a damaged form is replaced with, when it has no field to show the line beside. */
+function damagedModal(): FormResponse {
+  return {
+    response_action: 'update',
+    view: {
+      type: 'modal',
+      title: { type: 'plain_text', text: 'Millwright' },
+      close: { type: 'plain_text', text: 'Close' },
+      blocks: [{ type: 'section', text: { type: 'plain_text', text: DAMAGED } }],
+    },
+  };
+}
+
+/** The field a refusal names (a value's check, a secret typed into it), if any. */
+function fieldOf(refused: { details?: Record<string, unknown> }): string | undefined {
+  const field = refused.details?.field;
+  return typeof field === 'string' ? field : undefined;
+}
+
+/** What an open form shows for a refusal before its acknowledgement. */
+function inFormText(refused: MillwrightError): string {
+  if (refused.code === ErrorCode.BadArgument) {
+    return refused.hint ? `${refused.message} (${refused.hint})` : refused.message;
+  }
+  if (refused.code === ErrorCode.PermissionDenied || refused.code === ErrorCode.SecretDetected) {
+    return [refused.message, refused.hint].filter(Boolean).join('; ');
+  }
+  return DAMAGED;
 }

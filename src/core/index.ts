@@ -118,7 +118,7 @@ export {
   Router,
   type RouterOptions,
 } from './router.js';
-export { findSecret, type SecretFinding } from './secret-detection.js';
+export { findSecret, findSecretQuickly, type SecretFinding, secretRefusal } from './secret-detection.js';
 export { SecretSet } from './secrets.js';
 export type { SpendClaim, SpentActions, SpentOutcome, SpentUse } from './spent-actions.js';
 export { closest, nearest } from './suggest.js';

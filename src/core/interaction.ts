@@ -6,7 +6,8 @@ import type { ReplySink, Services, Surface } from './context.js';
 import { asMillwrightError, ErrorCode, MillwrightError } from './errors.js';
 import { parseLine } from './parser.js';
 import type { Reply } from './reply.js';
-import { type CommandRequest, errorReply } from './router.js';
+import type { CommandRequest } from './router.js';
+import { findSecretQuickly, secretRefusal } from './secret-detection.js';
 import type { SpendClaim, SpentUse } from './spent-actions.js';
 import { formatAbsolute } from './time.js';
 
@@ -116,8 +117,10 @@ export type InteractionCheck =
 /**
  * The checks of a form submission that take microseconds and touch no store, for a platform that must
  * be answered before anything else (Slack's view_submission): the token for the channel, the form's
- * command line, and the command's arguments (parsed and resolved, not run). Run what passes with
- * `runChecked` once the request is answered; it spends the token and runs as the submitter.
+ * command line, a secret typed into a field (refused beside it, never echoed), and the command's
+ * arguments (parsed and resolved, not run). A refused value only secretlint could judge is left to the
+ * router, which checks it fully after the answer, so it is never echoed. Run what passes
+ * with `runChecked` once the request is answered; it spends the token and runs as the submitter.
  *
  * @example
  * const check = checkInteraction({ channel, token, form: values }, runtime);
@@ -139,13 +142,27 @@ export function checkInteraction(
   } catch (error) {
     return { ok: false, refused: asMillwrightError(error) };
   }
+  const { secrets } = runtime.services;
+  // Fields whose value only secretlint could judge: a refusal of one of them is left to the router,
+  // which checks it fully after the answer, so it is never echoed into the form.
+  const unsure = new Set<string>();
+  if (secrets && request.form !== undefined) {
+    for (const [field, value] of isPairs(request.form) ? request.form : Object.entries(request.form)) {
+      const finding = findSecretQuickly(value, secrets);
+      if (finding === 'unsure') unsure.add(field);
+      else if (finding) return { ok: false, refused: secretRefusal(finding, 'value', { field }), checked };
+    }
+  }
   const refused = argumentsRefused(runtime, checked.line);
-  return refused ? { ok: false, refused, checked } : { ok: true, checked };
+  if (!refused) return { ok: true, checked };
+  const field = refused.details?.field;
+  const mayEcho = unsure.size > 0 && (typeof field !== 'string' || unsure.has(field));
+  return mayEcho ? { ok: true, checked } : { ok: false, refused, checked };
 }
 
-/** What the flow needs of the runtime: tokens, spent tokens, the router (and the registry, to check arguments first). */
+/** What the flow needs of the runtime: tokens, spent tokens, the router (and the registry and secrets, to check a form before its answer). */
 export interface InteractionRuntime {
-  services: Pick<Services, 'actions' | 'spentActions'> & Partial<Pick<Services, 'registry'>>;
+  services: Pick<Services, 'actions' | 'spentActions'> & Partial<Pick<Services, 'registry' | 'secrets'>>;
   handle: (request: CommandRequest) => Promise<Reply>;
   /** When a token is spent; the system clock by default. */
   clock?: Clock;

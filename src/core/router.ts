@@ -11,7 +11,7 @@ import type { Logger } from './logger.js';
 import { type ParsedLine, parseLine } from './parser.js';
 import type { Invocation } from './registry.js';
 import type { Reply } from './reply.js';
-import { findSecret } from './secret-detection.js';
+import { findSecret, secretRefusal } from './secret-detection.js';
 
 /** One command as an adapter hands it over. */
 export interface CommandRequest {
@@ -110,13 +110,7 @@ export class Router {
         refusedSecret = secret.kind;
         const typed = /^\s*(\S+)/.exec(request.text)?.[1]?.toLowerCase();
         if (typed && services.registry.get(typed)) verb = typed;
-        throw new MillwrightError(
-          ErrorCode.SecretDetected,
-          `that command holds what looks like ${secret.kind}; nothing was run or stored`,
-          {
-            hint: 'send it again without the secret (secrets belong in the environment, never in chat), and rotate the secret if it was real',
-          },
-        );
+        throw secretRefusal(secret, 'command');
       }
       const parsed = withHelpFlag(parseLine(request.text));
       const typed = parsed.words[0]?.toLowerCase();

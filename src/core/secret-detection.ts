@@ -1,6 +1,7 @@
 // Refuses typed text that holds a secret before anything stores or runs it: a value from the config,
 // a known token shape, secretlint's recommended rules (cloud keys, API tokens, connection strings,
 // basic-auth URLs, ...), or a high-entropy value assigned to a secret-named key.
+import { ErrorCode, MillwrightError } from './errors.js';
 import { secretShapeIn } from './redact.js';
 import type { SecretSet } from './secrets.js';
 
@@ -57,18 +58,51 @@ async function loadLinter(): Promise<Lint> {
 }
 
 /**
+ * The checks of `findSecret` that take microseconds (no linter): the secret `text` holds, undefined
+ * when it cannot hold one, or 'unsure' when only secretlint's rules could tell.
+ *
+ * @example
+ * findSecretQuickly('deploy ghp_0123456789abcdef0123', secrets); // { kind: 'a GitHub token' }
+ */
+export function findSecretQuickly(text: string, known: SecretSet): SecretFinding | 'unsure' | undefined {
+  if (known.includes(text)) return { kind: 'a secret from the config' };
+  const shape = secretShapeIn(text);
+  if (shape) return { kind: shape };
+  if (secretAssignment(text)) return { kind: 'a secret-looking value assigned to a secret-named key' };
+  return MIGHT_HOLD_SECRET.test(text) ? 'unsure' : undefined;
+}
+
+/**
  * The first secret `text` holds, or undefined; never says what the secret is.
  *
  * @example
  * await findSecret('deploy ghp_0123456789abcdef0123', secrets); // { kind: 'a GitHub token' }
  */
 export async function findSecret(text: string, known: SecretSet): Promise<SecretFinding | undefined> {
-  if (known.includes(text)) return { kind: 'a secret from the config' };
-  const shape = secretShapeIn(text);
-  if (shape) return { kind: shape };
-  if (secretAssignment(text)) return { kind: 'a secret-looking value assigned to a secret-named key' };
-  if (!MIGHT_HOLD_SECRET.test(text)) return undefined;
+  const quick = findSecretQuickly(text, known);
+  if (quick !== 'unsure') return quick;
   linter ??= loadLinter();
   const rule = await (await linter)(text);
   return rule ? { kind: `a secret (secretlint rule ${rule})` } : undefined;
+}
+
+/**
+ * The refusal of typed text that holds a secret: it says what kind, never the secret.
+ *
+ * @example
+ * throw secretRefusal({ kind: 'a GitHub token' }, 'command');
+ */
+export function secretRefusal(
+  finding: SecretFinding,
+  what: 'command' | 'value',
+  details?: Record<string, unknown>,
+): MillwrightError {
+  return new MillwrightError(
+    ErrorCode.SecretDetected,
+    `that ${what} holds what looks like ${finding.kind}; nothing was run or stored`,
+    {
+      hint: 'send it again without the secret (secrets belong in the environment, never in chat), and rotate the secret if it was real',
+      ...(details ? { details } : {}),
+    },
+  );
 }

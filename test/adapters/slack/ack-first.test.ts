@@ -109,4 +109,35 @@ describe('AckFirstQueue', () => {
     jest.advanceTimersByTime(1);
     expect(started).toEqual(['work', 'more']);
   });
+
+  /** Runs the clock 1 ms at a time for up to 1.5 s; `tick(t)` acts at each step. Resolves with when the work started. */
+  const startedAtWhile = (q: AckFirstQueue, tick: (t: number) => void, queueAt: number) => {
+    let startedAt: number | undefined;
+    for (let t = 0; t < 1500 && startedAt === undefined; t += 1) {
+      tick(t);
+      if (t === queueAt)
+        q.run(() => {
+          startedAt = now;
+        });
+      advance(1);
+    }
+    return startedAt;
+  };
+
+  it('does not let a stream of forged requests hold work back', () => {
+    const q = queue();
+    // A forged request every 15 ms, each refused as soon as its body is read.
+    const startedAt = startedAtWhile(q, (t) => t % 15 === 0 && q.requestArrived().done(), 50);
+    expect(startedAt).toBeDefined();
+    expect(startedAt!).toBeLessThan(50 + 30);
+  });
+
+  it('lets bodies that never come hold work for the unconfirmed time only, however many keep coming', () => {
+    const q = queue();
+    // A new connection that sends headers and nothing more, every 240 ms.
+    const startedAt = startedAtWhile(q, (t) => void (t % 240 === 0 && q.requestArrived()), 50);
+    expect(startedAt).toBeDefined();
+    expect(startedAt!).toBeLessThan(50 + 260);
+    expect(startedAt!).toBeGreaterThanOrEqual(50 + 250);
+  });
 });

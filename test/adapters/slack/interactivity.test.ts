@@ -457,6 +457,110 @@ describe('Slack modals for forms', () => {
     expect(scaled).toEqual([]);
   });
 
+  it('refuses a form whose metadata is not a form of ours beside its first field, or in the modal when it has no field', async () => {
+    const { view } = await openForm();
+    const values = { 'field.replicas': { value: { type: 'number_input', value: '3' } } };
+    for (const metadata of ['null', '{}', '{"t": 1, "c": "C0OPS"}', 'not json']) {
+      const response = await h.sendInteraction(submission({ ...view, private_metadata: metadata }, values));
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        response_action: 'errors',
+        errors: { 'field.service': 'This form is damaged; run the command again.' },
+      });
+    }
+    // No field, and no channel to answer in: the modal itself says so (Slack's response_action "update").
+    const fieldless = await h.sendInteraction(submission({ blocks: [], private_metadata: 'not json' }, {}));
+    expect(await fieldless.json()).toMatchObject({
+      response_action: 'update',
+      view: {
+        type: 'modal',
+        blocks: [{ type: 'section', text: { text: 'This form is damaged; run the command again.' } }],
+      },
+    });
+    expect(scaled).toEqual([]);
+  });
+
+  it('refuses a secret typed into a field beside that field, without echoing it, and runs nothing', async () => {
+    const { view } = await openForm();
+    const secret = `xoxb-${'1'.repeat(12)}-${'2'.repeat(13)}-${'a'.repeat(24)}`;
+    const response = await h.sendInteraction(
+      submission(view, {
+        'field.service': {
+          value: {
+            type: 'static_select',
+            selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+          },
+        },
+        'field.replicas': { value: { type: 'number_input', value: '40' } },
+        'field.reason': { value: { type: 'plain_text_input', value: `rotating ${secret}` } },
+      }),
+    );
+    const raw = await response.text();
+    expect(raw).not.toContain(secret);
+    expect(JSON.parse(raw)).toEqual({
+      response_action: 'errors',
+      errors: {
+        'field.reason': expect.stringMatching(
+          /^that value holds what looks like a Slack token; nothing was run or stored/,
+        ),
+      },
+    });
+    expect(scaled).toEqual([]);
+  });
+
+  it('leaves a refused long word to the whole secret check after the ack, and then says what was wrong as a message', async () => {
+    const { view, responseUrl } = await openForm();
+    // Seventeen letters with no space: only secretlint could say it is not a key, so the modal does
+    // not quote it back before the answer; the router checks it fully and answers as a message.
+    const response = await h.sendInteraction(
+      submission(view, {
+        'field.service': {
+          value: {
+            type: 'static_select',
+            selected_option: {
+              text: { type: 'plain_text', text: 'checkoutcanaryfleet' },
+              value: 'checkoutcanaryfleet',
+            },
+          },
+        },
+        'field.replicas': { value: { type: 'number_input', value: '3' } },
+      }),
+    );
+    expect(await response.text()).toBe('');
+    const told = await h.slack.waitForResponse((post) => post.url === responseUrl);
+    expect(JSON.stringify(told.body)).toContain('checkoutcanaryfleet');
+    expect(scaled).toEqual([]);
+  });
+
+  it('runs nothing from a form when the store cannot record the request, and says so where the form was opened', async () => {
+    const { view, responseUrl } = await openForm();
+    const { store } = h.runtime.services;
+    const insertNew = store.insertNew.bind(store);
+    store.insertNew = ((...args: Parameters<typeof insertNew>) =>
+      args[0] === 'slack_replay'
+        ? Promise.reject(new Error('disk full'))
+        : insertNew(...args)) as typeof insertNew;
+    try {
+      const response = await h.sendInteraction(
+        submission(view, {
+          'field.service': {
+            value: {
+              type: 'static_select',
+              selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
+            },
+          },
+          'field.replicas': { value: { type: 'number_input', value: '3' } },
+        }),
+      );
+      expect(response.status).toBe(200);
+      const told = await h.slack.waitForResponse((post) => post.url === responseUrl);
+      expect(JSON.stringify(told.body)).toContain('could not record this request, so it did not run it');
+    } finally {
+      store.insertNew = insertNew;
+    }
+    expect(scaled).toEqual([]);
+  });
+
   it("acknowledges a submission before the command runs or the store is written, then delivers the command's answer", async () => {
     const { view, responseUrl } = await openForm();
     let releaseCommand!: () => void;

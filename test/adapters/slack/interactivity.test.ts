@@ -392,6 +392,18 @@ describe('Slack modals for forms', () => {
     };
   }
 
+  /** The service menu's state as Slack sends it when `service` was chosen. */
+  function chosen(service: string) {
+    return {
+      'field.service': {
+        value: {
+          type: 'static_select',
+          selected_option: { text: { type: 'plain_text', text: service }, value: service },
+        },
+      },
+    };
+  }
+
   it('opens a modal with typed inputs when a command is run without its values', async () => {
     const { view } = await openForm();
     expect(view).toMatchObject({
@@ -419,12 +431,7 @@ describe('Slack modals for forms', () => {
     const { view } = await openForm();
     const response = await h.sendInteraction(
       submission(view, {
-        'field.service': {
-          value: {
-            type: 'static_select',
-            selected_option: { text: { type: 'plain_text', text: 'checkout' }, value: 'checkout' },
-          },
-        },
+        ...chosen('checkout'),
         'field.replicas': { value: { type: 'number_input', value: '40' } },
       }),
     );
@@ -485,12 +492,7 @@ describe('Slack modals for forms', () => {
     const secret = `xoxb-${'1'.repeat(12)}-${'2'.repeat(13)}-${'a'.repeat(24)}`;
     const response = await h.sendInteraction(
       submission(view, {
-        'field.service': {
-          value: {
-            type: 'static_select',
-            selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
-          },
-        },
+        ...chosen('cart'),
         'field.replicas': { value: { type: 'number_input', value: '40' } },
         'field.reason': { value: { type: 'plain_text_input', value: `rotating ${secret}` } },
       }),
@@ -510,19 +512,11 @@ describe('Slack modals for forms', () => {
 
   it('leaves a refused long word to the whole secret check after the ack, and then says what was wrong as a message', async () => {
     const { view, responseUrl } = await openForm();
-    // Seventeen letters with no space: only secretlint could say it is not a key, so the modal does
+    // Nineteen letters with no space: only secretlint could say it is not a key, so the modal does
     // not quote it back before the answer; the router checks it fully and answers as a message.
     const response = await h.sendInteraction(
       submission(view, {
-        'field.service': {
-          value: {
-            type: 'static_select',
-            selected_option: {
-              text: { type: 'plain_text', text: 'checkoutcanaryfleet' },
-              value: 'checkoutcanaryfleet',
-            },
-          },
-        },
+        ...chosen('checkoutcanaryfleet'),
         'field.replicas': { value: { type: 'number_input', value: '3' } },
       }),
     );
@@ -543,12 +537,7 @@ describe('Slack modals for forms', () => {
     try {
       const response = await h.sendInteraction(
         submission(view, {
-          'field.service': {
-            value: {
-              type: 'static_select',
-              selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
-            },
-          },
+          ...chosen('cart'),
           'field.replicas': { value: { type: 'number_input', value: '3' } },
         }),
       );
@@ -581,12 +570,7 @@ describe('Slack modals for forms', () => {
 
     const response = await h.sendInteraction(
       submission(view, {
-        'field.service': {
-          value: {
-            type: 'static_select',
-            selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
-          },
-        },
+        ...chosen('cart'),
         'field.replicas': { value: { type: 'number_input', value: '3' } },
       }),
     );
@@ -605,12 +589,7 @@ describe('Slack modals for forms', () => {
   it('answers a check the command makes itself after the ack, as a message, and the form can be used again', async () => {
     const { view, responseUrl } = await openForm();
     const values = (replicas: string) => ({
-      'field.service': {
-        value: {
-          type: 'static_select',
-          selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
-        },
-      },
+      ...chosen('cart'),
       'field.replicas': { value: { type: 'number_input', value: replicas } },
     });
     const response = await h.sendInteraction(submission(view, values('8')));
@@ -629,12 +608,7 @@ describe('Slack modals for forms', () => {
     const { view, responseUrl } = await openForm();
     const response = await h.sendInteraction(
       submission(view, {
-        'field.service': {
-          value: {
-            type: 'static_select',
-            selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
-          },
-        },
+        ...chosen('cart'),
         'field.replicas': { value: { type: 'number_input', value: '3' } },
         'field.reason': { value: { type: 'plain_text_input', value: 'black "friday"' } },
       }),
@@ -649,12 +623,7 @@ describe('Slack modals for forms', () => {
   it('runs a modal submitted twice once; the second submission is told who and when', async () => {
     const { view, responseUrl } = await openForm();
     const values = {
-      'field.service': {
-        value: {
-          type: 'static_select',
-          selected_option: { text: { type: 'plain_text', text: 'cart' }, value: 'cart' },
-        },
-      },
+      ...chosen('cart'),
       'field.replicas': { value: { type: 'number_input', value: '3' } },
     };
     expect((await h.sendInteraction(submission(view, values))).status).toBe(200);

@@ -301,8 +301,8 @@ export class SlackListeners {
   }
 
   /**
-   * A modal submission: only checks of microseconds (the token, the form's command line, its
-   * arguments) come before the acknowledgement, so a refusal shows beside its field in the open modal;
+   * A modal submission: only checks of microseconds (the token, the form's command line, secrets typed
+   * into it, its arguments) come before the acknowledgement, so a refusal shows beside its field in the open modal;
    * spending the token, running and answering come after it, as a message where the form was opened.
    */
   async #onFormSubmitted(

@@ -107,8 +107,9 @@ export interface CheckedInteraction {
 
 /**
  * What the checks before an acknowledgement found: the interaction to run, or why it was refused. A
- * refusal with `checked` is the command's refusal of a value (the token was good), one a form can
- * show beside its field; without it the token itself was refused.
+ * refusal with `checked` is of a value (the token was good): the command's argument check or a secret
+ * typed into a field, named in the refusal's `details.field` when known; without it the token itself
+ * was refused.
  */
 export type InteractionCheck =
   | { ok: true; checked: CheckedInteraction }
